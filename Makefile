@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh Debian 12 machine (as root, or a user with sudo):
+#   make demo   - install what is missing, then run the demo on simulated hardware
+#   make test   - install what is missing, then run ruff, mypy and the tests
+# Re-running is fast: each install step leaves a stamp and reruns only when its inputs change.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+APT_PACKAGES := pcscd libpcsclite-dev swig vsmartcard-vpcd softhsm2 libusb-1.0-0 \
+	python3-venv python3-dev gcc make
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck pytest bench deps clean
+
+demo: deps
+	$(PY) -m api.demo --out demo-out
+
+test: deps lint typecheck pytest
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+pytest: deps
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: deps
+	$(PY) bench/verify.py
+
+deps: $(STAMPS)/apt $(STAMPS)/venv
+
+# apt-get runs only when a package is missing (dpkg -s is quick and needs no network).
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(STAMPS) $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache demo-out

@@ -1,0 +1,223 @@
+"""`citycard-api`: run a city issuer from the command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cardio.credential import ChipBinding, Variant, to_qr
+from cardio.errors import MalformedError
+from cardio.keys import fingerprint, kid_for, public_pem
+from cardio.published import load_root_key, load_trust_list
+
+from .cli_support import echo_json, friendly_errors
+from .issuer import PIN_ENV, STATUS_NAMES, Issuer
+from .resident import load_resident
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The issuer directory.",
+)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@click.group()
+@click.version_option(package_name="citycard")
+def main() -> None:
+    """The city's citycard issuer: keys, cards, revocation, published files."""
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--issuer", "issuer_id", default="demo-city", show_default=True, help="Issuer id (iss)."
+)
+@click.option(
+    "--base-url", default="https://cc.example", show_default=True, help="Where files are published."
+)
+@click.option("--program", default="demo", show_default=True, help="Default programme id.")
+@click.option("--doc-prefix", default="DEV", show_default=True, help="Document number prefix.")
+@click.option(
+    "--pkcs11-module", type=click.Path(dir_okay=False), help="Keep keys in this PKCS#11 module."
+)
+@click.option("--pkcs11-token", help=f"Token label in the PKCS#11 module (PIN from ${PIN_ENV}).")
+@friendly_errors
+def init(
+    directory: Path,
+    issuer_id: str,
+    base_url: str,
+    program: str,
+    doc_prefix: str,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+) -> None:
+    """Create a development issuer: root key, one kiosk key, a status key, published files."""
+    pkcs11 = None
+    if pkcs11_module or pkcs11_token:
+        if not (pkcs11_module and pkcs11_token):
+            raise click.UsageError("Give both --pkcs11-module and --pkcs11-token.")
+        pkcs11 = {"module": pkcs11_module, "token": pkcs11_token}
+    issuer = Issuer.init(directory, issuer_id, base_url, program, doc_prefix.upper(), pkcs11)
+    root = issuer.keystore.signer("root").public_key
+    click.echo(f"Issuer {issuer_id!r} created in {directory}.")
+    click.echo(f"Root key fingerprint (SHA-256): {fingerprint(root)}")
+    click.echo(f"Published files: {directory / 'public'}")
+    issuer.close()
+
+
+@main.group()
+def trust() -> None:
+    """Inspect the trust list."""
+
+
+@trust.command("show")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def trust_show(directory: Path, as_json: bool) -> None:
+    """List the keys in the published trust list (issuer or published directory)."""
+    root = load_root_key(directory)
+    tl = load_trust_list(directory, root)
+    data: dict[str, Any] = {
+        "issuer": tl.issuer,
+        "version": tl.version,
+        "issued_at": _iso(tl.issued_at),
+        "root": {
+            "kid": kid_for(root).hex(),
+            "fingerprint": fingerprint(root),
+            "public_key": public_pem(root),
+        },
+        "keys": [
+            {
+                "kid": k.kid.hex(),
+                "label": k.label,
+                "purpose": k.purpose.value,
+                "public_key": public_pem(k.public_key),
+                "not_before": _iso(k.not_before),
+                "not_after": _iso(k.not_after),
+                "state": k.state.value,
+            }
+            for k in tl.keys
+        ],
+        "status_lists": list(tl.status_lists),
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"Trust list of {tl.issuer}, version {tl.version}, signed {data['issued_at']}")
+    click.echo(f"Root key {data['root']['kid']}  fingerprint {data['root']['fingerprint']}")
+    for k in data["keys"]:
+        click.echo(
+            f"  {k['kid']}  {k['label']:<12} {k['purpose']:<7} {k['state']:<8} {k['not_before']} .. {k['not_after']}"
+        )
+    for uri in tl.status_lists:
+        click.echo(f"  status list {uri}")
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--resident",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="RESIDENT.json",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the credential.",
+)
+@click.option("--variant", type=click.Choice(["print", "chip"]), default="print", show_default=True)
+@click.option("--chip-uid", help="Chip UID (hex) to bind a chip credential to.")
+@click.option(
+    "--kiosk", "kiosk_label", default="kiosk-1", show_default=True, help="Kiosk key label."
+)
+@click.option(
+    "--print-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the same card's print credential here (with --variant chip).",
+)
+@click.option("--qr", is_flag=True, help="Also print the QR text (print credential).")
+@friendly_errors
+def issue(
+    directory: Path,
+    resident: Path,
+    out: Path,
+    variant: str,
+    chip_uid: str | None,
+    kiosk_label: str,
+    print_out: Path | None,
+    qr: bool,
+) -> None:
+    """Sign a credential for the resident in RESIDENT.json."""
+    issuer = Issuer(directory)
+    holder, expires = load_resident(resident, issuer.config["program"])
+    binding = None
+    if variant == "chip":
+        if not chip_uid:
+            raise click.UsageError("A chip credential needs --chip-uid (the chip's UID in hex).")
+        try:
+            binding = ChipBinding(uid=bytes.fromhex(chip_uid))
+        except ValueError as exc:
+            raise click.UsageError("--chip-uid must be hexadecimal, e.g. 04A1B2C3D4E5F6.") from exc
+        except MalformedError as exc:
+            raise click.UsageError(str(exc)) from exc
+    elif holder.photo is not None:
+        click.echo("Note: the photo is printed on the card, not in the print credential.", err=True)
+    issued = issuer.issue(holder, expires, binding, kiosk_label)
+    data = issued.chip_cose if variant == "chip" and issued.chip_cose else issued.print_cose
+    out.write_bytes(data)
+    if print_out is not None:
+        print_out.write_bytes(issued.print_cose)
+    cred = issued.credential
+    click.echo(f"Document number: {cred.document_number}")
+    click.echo(f"Status index: {issued.status_index} (list {issued.status_list})")
+    click.echo(
+        f"Wrote {Variant[variant.upper()].name.lower()} credential, {len(data)} bytes, to {out}"
+    )
+    if qr:
+        click.echo(to_qr(issued.print_cose))
+    issuer.close()
+
+
+@main.group()
+def status() -> None:
+    """Change a card's status (then publish)."""
+
+
+@status.command("set")
+@DIR_OPTION
+@click.argument("index", type=click.IntRange(min=0))
+@click.argument("value", type=click.Choice(sorted(STATUS_NAMES)))
+@click.option("--list", "list_id", help="Status list id (default: the current list).")
+@friendly_errors
+def status_set(directory: Path, index: int, value: str, list_id: str | None) -> None:
+    """Set the status of the card at INDEX to valid, revoked or suspended."""
+    number = Issuer(directory).set_status(index, value, list_id)
+    click.echo(
+        f"Card {number} is now {value}; run 'citycard-api publish --dir {directory}' to tell readers."
+    )
+
+
+@main.command()
+@DIR_OPTION
+@friendly_errors
+def publish(directory: Path) -> None:
+    """Sign and write the trust list and status lists for readers."""
+    issuer = Issuer(directory)
+    pub = issuer.publish()
+    click.echo(
+        f"Published trust list version {issuer.config['trust_list_version']} and "
+        f"{len(issuer.config['status_lists'])} status list(s) to {pub}"
+    )
+    issuer.close()

@@ -1,0 +1,329 @@
+"""The citycard credential: CWT claims (RFC 8392) in a tagged COSE_Sign1, and its QR text.
+
+Two variants carry the same claims: the *chip* variant adds the photo and the chip binding;
+the *print* variant (in the QR) has neither. The claim layout is specified in
+docs/credential.md; this module is its only encoder and decoder.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import base45, cbor, cose
+from .errors import MalformedError
+from .keys import Signer, cose_key, from_cose_key
+
+QR_PREFIX = "CC1:"
+MEDIA_TYPE = "application/vnd.citycard+cwt"
+
+# Registered CWT claim keys (RFC 8392, RFC 8747, draft-ietf-oauth-status-list).
+CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_CNF, CLAIM_STATUS = 1, 4, 6, 7, 8, 65535
+# Private-use claim (RFC 8392 section 9.1: keys below -65536) holding the card's own fields.
+CLAIM_CARD = -65537
+# Keys inside the card claim.
+C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX = 0, 1, 2, 3, 4, 5
+C_PHOTO, C_ENTITLEMENTS, C_LANGUAGES, C_CHIP_UID = 6, 7, 8, 9
+CNF_COSE_KEY = 1
+
+MAX_NAME = 100
+MAX_PHOTO = 8 * 1024
+MAX_UID = 10
+SEXES = frozenset({"F", "M", "X"})
+_EPOCH = date(1970, 1, 1)
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
+_DOCNO = re.compile(r"^[A-Z0-9-]{4,24}$")
+
+_TOP_KEYS = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_STATUS, CLAIM_CARD})
+_CARD_KEYS = frozenset(
+    {C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX, C_PHOTO, C_ENTITLEMENTS, C_LANGUAGES}
+)
+
+
+class Variant(IntEnum):
+    PRINT = 0
+    CHIP = 1
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What is printed on the card about the resident (and nothing else)."""
+
+    program: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    sex: str | None = None
+    entitlements: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    photo: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_code(self.program, "programme id")
+        _check_name(self.family_name, "family name")
+        _check_name(self.given_name, "given name")
+        if not isinstance(self.birth_date, date) or not date(1900, 1, 1) <= self.birth_date:
+            raise MalformedError("The birth date is not a date after 1900-01-01.")
+        if self.sex is not None and self.sex not in SEXES:
+            raise MalformedError("Sex must be F, M or X, or left out.")
+        if len(self.entitlements) > 16 or len(self.languages) > 8:
+            raise MalformedError("There are too many entitlements or languages.")
+        for code in self.entitlements:
+            _check_code(code, "entitlement")
+        for lang in self.languages:
+            if not isinstance(lang, str) or not _LANG.match(lang):
+                raise MalformedError(f"{lang!r} is not a language tag such as 'de' or 'pt-BR'.")
+        if self.photo is not None and (
+            not isinstance(self.photo, bytes) or not 0 < len(self.photo) <= MAX_PHOTO
+        ):
+            raise MalformedError(f"The photo must be between 1 and {MAX_PHOTO} bytes.")
+
+
+@dataclass(frozen=True)
+class ChipBinding:
+    """Ties a chip credential to one chip: its UID (t4t, compact) or its own key (t4t-auth)."""
+
+    uid: bytes | None = None
+    key: ec.EllipticCurvePublicKey | None = None
+
+    def __post_init__(self) -> None:
+        if (self.uid is None) == (self.key is None):
+            raise MalformedError("A chip binding names exactly one of a UID or a chip key.")
+        if self.uid is not None and not (
+            isinstance(self.uid, bytes) and 4 <= len(self.uid) <= MAX_UID
+        ):
+            raise MalformedError("A chip UID is 4 to 10 bytes.")
+
+
+@dataclass(frozen=True)
+class Credential:
+    issuer: str
+    document_number: str
+    issued_at: int
+    expires_at: int
+    status_index: int
+    status_uri: str
+    holder: Holder
+    variant: Variant = Variant.PRINT
+    binding: ChipBinding | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.issuer, str) or not 1 <= len(self.issuer) <= 64:
+            raise MalformedError("The issuer is not a short text.")
+        if not isinstance(self.document_number, str) or not _DOCNO.match(self.document_number):
+            raise MalformedError(
+                "The document number is not 4 to 24 capital letters, digits or '-'."
+            )
+        for value, what in ((self.issued_at, "issue time"), (self.expires_at, "expiry time")):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
+                raise MalformedError(f"The {what} is not a time.")
+        if self.expires_at <= self.issued_at:
+            raise MalformedError("The card expires before it was issued.")
+        if not isinstance(self.status_index, int) or not 0 <= self.status_index < 2**32:
+            raise MalformedError("The status index is not a whole number.")
+        if not isinstance(self.status_uri, str) or not 1 <= len(self.status_uri) <= 200:
+            raise MalformedError("The status list URI is not a short text.")
+        if self.variant is Variant.CHIP:
+            if self.binding is None:
+                raise MalformedError("A chip credential must be bound to its chip.")
+        elif self.binding is not None or self.holder.photo is not None:
+            raise MalformedError("A print credential carries neither a photo nor a chip binding.")
+
+    def for_print(self) -> Credential:
+        """The same claims without photo and binding: what goes in the QR."""
+        holder = Holder(**{**self.holder.__dict__, "photo": None})
+        return Credential(
+            self.issuer,
+            self.document_number,
+            self.issued_at,
+            self.expires_at,
+            self.status_index,
+            self.status_uri,
+            holder,
+            Variant.PRINT,
+            None,
+        )
+
+    @property
+    def expiry_date(self) -> date:
+        return datetime.fromtimestamp(self.expires_at - 1, UTC).date()
+
+    # -- encoding -----------------------------------------------------------------------------
+
+    def to_claims(self) -> dict[int, Any]:
+        h = self.holder
+        card: dict[int, Any] = {
+            C_VARIANT: int(self.variant),
+            C_PROGRAM: h.program,
+            C_FAMILY: h.family_name,
+            C_GIVEN: h.given_name,
+            C_BIRTH: (h.birth_date - _EPOCH).days,
+        }
+        if h.sex is not None:
+            card[C_SEX] = h.sex
+        if h.photo is not None:
+            card[C_PHOTO] = h.photo
+        if h.entitlements:
+            card[C_ENTITLEMENTS] = list(h.entitlements)
+        if h.languages:
+            card[C_LANGUAGES] = list(h.languages)
+        claims: dict[int, Any] = {
+            CLAIM_ISS: self.issuer,
+            CLAIM_EXP: self.expires_at,
+            CLAIM_IAT: self.issued_at,
+            CLAIM_CTI: self.document_number.encode("ascii"),
+            CLAIM_STATUS: {"status_list": {"idx": self.status_index, "uri": self.status_uri}},
+            CLAIM_CARD: card,
+        }
+        if self.binding is not None:
+            if self.binding.uid is not None:
+                card[C_CHIP_UID] = self.binding.uid
+            else:
+                assert self.binding.key is not None
+                claims[CLAIM_CNF] = {CNF_COSE_KEY: cose_key(self.binding.key)}
+        return claims
+
+    @classmethod
+    def from_claims(cls, claims: object) -> Credential:
+        """Decode a claims map; MalformedError on any key, type or value out of place."""
+        if not isinstance(claims, dict):
+            raise MalformedError("The credential claims are not a map.")
+        keys = set(claims)
+        if not keys >= _TOP_KEYS or not keys <= _TOP_KEYS | {CLAIM_CNF}:
+            raise MalformedError("The credential has missing or unexpected claims.")
+        card = claims[CLAIM_CARD]
+        if not isinstance(card, dict):
+            raise MalformedError("The card claim is not a map.")
+        ckeys = set(card)
+        if not {
+            C_VARIANT,
+            C_PROGRAM,
+            C_FAMILY,
+            C_GIVEN,
+            C_BIRTH,
+        } <= ckeys or not ckeys <= _CARD_KEYS | {C_CHIP_UID}:
+            raise MalformedError("The card claim has missing or unexpected fields.")
+        cti = claims[CLAIM_CTI]
+        status = claims[CLAIM_STATUS]
+        try:
+            ref = status["status_list"]
+            if set(status) != {"status_list"} or set(ref) != {"idx", "uri"}:
+                raise MalformedError("The status claim has unexpected fields.")
+            idx, uri = ref["idx"], ref["uri"]
+            variant = Variant(card[C_VARIANT])
+            birth = card[C_BIRTH]
+            if not isinstance(birth, int) or isinstance(birth, bool) or not -30000 < birth < 100000:
+                raise MalformedError("The birth date is not a day number.")
+            holder = Holder(
+                program=card[C_PROGRAM],
+                family_name=card[C_FAMILY],
+                given_name=card[C_GIVEN],
+                birth_date=_EPOCH + timedelta(days=birth),
+                sex=card.get(C_SEX),
+                entitlements=_str_tuple(card.get(C_ENTITLEMENTS, [])),
+                languages=_str_tuple(card.get(C_LANGUAGES, [])),
+                photo=card.get(C_PHOTO),
+            )
+            binding = None
+            if C_CHIP_UID in card or CLAIM_CNF in claims:
+                uid = card.get(C_CHIP_UID)
+                key = None
+                if CLAIM_CNF in claims:
+                    cnf = claims[CLAIM_CNF]
+                    if not isinstance(cnf, dict) or set(cnf) != {CNF_COSE_KEY}:
+                        raise MalformedError("The chip key claim is not a COSE_Key confirmation.")
+                    key = from_cose_key(cnf[CNF_COSE_KEY])
+                binding = ChipBinding(uid=uid, key=key)
+            if not isinstance(cti, bytes) or not cti.isascii():
+                raise MalformedError("The document number is not ASCII.")
+            return cls(
+                issuer=claims[CLAIM_ISS],
+                document_number=cti.decode("ascii"),
+                issued_at=claims[CLAIM_IAT],
+                expires_at=claims[CLAIM_EXP],
+                status_index=idx,
+                status_uri=uri,
+                holder=holder,
+                variant=variant,
+                binding=binding,
+            )
+        except MalformedError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise MalformedError("The credential claims have values of the wrong type.") from exc
+
+    def display(self) -> dict[str, Any]:
+        """What a reader may show: what is printed on the card, nothing else."""
+        h = self.holder
+        out: dict[str, Any] = {
+            "document_number": self.document_number,
+            "program": h.program,
+            "family_name": h.family_name,
+            "given_name": h.given_name,
+            "birth_date": h.birth_date.isoformat(),
+            "sex": h.sex,
+            "entitlements": list(h.entitlements),
+            "languages": list(h.languages),
+            "issued": datetime.fromtimestamp(self.issued_at, UTC).date().isoformat(),
+            "expires": self.expiry_date.isoformat(),
+            "variant": self.variant.name.lower(),
+        }
+        if h.photo is not None:
+            out["photo_base64"] = base64.b64encode(h.photo).decode("ascii")
+        return out
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MalformedError("A list claim holds something other than text.")
+    return tuple(value)
+
+
+def _check_name(value: object, what: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedError(f"The {what} is empty.")
+    if len(value) > MAX_NAME:
+        raise MalformedError(f"The {what} is longer than {MAX_NAME} characters.")
+    if any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200c\u200d"
+        for ch in value
+    ):
+        raise MalformedError(f"The {what} holds control or unassigned characters.")
+
+
+def _check_code(value: object, what: str) -> None:
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise MalformedError(f"The {what} {value!r} is not a short lower-case code.")
+
+
+def expiry_timestamp(expires: date) -> int:
+    """A card printed 'valid until D' is valid through the whole of day D (UTC)."""
+    end = datetime(expires.year, expires.month, expires.day, tzinfo=UTC) + timedelta(days=1)
+    return int(end.timestamp())
+
+
+def sign_credential(signer: Signer, credential: Credential) -> bytes:
+    """The tagged COSE_Sign1 bytes of `credential`, signed by a kiosk key."""
+    return cose.sign1(signer, cbor.dumps(credential.to_claims()))
+
+
+def to_qr(cose_bytes: bytes) -> str:
+    return QR_PREFIX + base45.encode(cose_bytes)
+
+
+def from_qr(text: str) -> bytes:
+    """COSE bytes from QR text; MalformedError when it is not a citycard QR."""
+    if not isinstance(text, str) or not text.startswith(QR_PREFIX):
+        raise MalformedError("This QR code is not a citycard code (it does not start with CC1:).")
+    if len(text) > 3 * cbor.MAX_INPUT // 2 + 8:
+        raise MalformedError("This QR code is too long to be a citycard code.")
+    return base45.decode(text[len(QR_PREFIX) :].strip())

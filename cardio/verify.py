@@ -1,0 +1,145 @@
+"""Offline verification: any byte string in, a typed verdict out, never an exception.
+
+A `Verifier` holds one trust list (already checked against the pinned root) and the status
+lists it accepted under that trust list's status keys. `verify` follows a fixed order so the
+same input always gets the same verdict: structure, key, signature, key state, claims, issuer,
+key window, revocation, time, freshness.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from . import cbor, cose
+from .credential import Credential, Variant, from_qr
+from .errors import MalformedError, StatusListError
+from .statuslist import Status, StatusListToken, parse_token
+from .trustlist import KeyPurpose, KeyState, TrustList
+from .verdict import Verdict, VerificationResult, result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    clock_skew: int = 300  # seconds a reader's clock may be behind the kiosk's
+    max_status_age: int = 7 * 86400  # a status list older than this is not trusted at all
+
+
+class Verifier:
+    def __init__(self, trust_list: TrustList, policy: Policy | None = None) -> None:
+        self.trust = trust_list
+        self.policy = policy or Policy()
+        self._status: dict[str, StatusListToken] = {}
+
+    @property
+    def status_lists(self) -> dict[str, StatusListToken]:
+        return dict(self._status)
+
+    def add_status_list(self, data: bytes) -> StatusListToken:
+        """Accept a status list token signed by one of the trust list's status keys.
+
+        StatusListError when it is malformed, signed by anyone else, not listed in the trust
+        list, or older than the one already held for the same URI.
+        """
+        token = parse_token(data)
+        key = self.trust.by_kid.get(token.kid)
+        if key is None or key.purpose is not KeyPurpose.STATUS or key.state is KeyState.REVOKED:
+            raise StatusListError(
+                "The status list is not signed by one of the city's status keys; it was refused. "
+                "Refresh the trust list, then the status list."
+            )
+        if not token.sign1.verify(key.public_key):
+            raise StatusListError("The status list's signature is not genuine; it was refused.")
+        if not key.covers(token.iat):
+            raise StatusListError(
+                "The status list was signed outside its key's validity; it was refused."
+            )
+        if token.uri not in self.trust.status_lists:
+            raise StatusListError(
+                f"The trust list does not name the status list {token.uri}; it was refused."
+            )
+        held = self._status.get(token.uri)
+        if held is not None and token.iat < held.iat:
+            raise StatusListError(
+                "The status list offered is older than the one held; it was refused."
+            )
+        self._status[token.uri] = token
+        return token
+
+    def verify_qr(self, text: str, now: float | None = None) -> VerificationResult:
+        try:
+            data = from_qr(text)
+        except MalformedError:
+            return result(Verdict.MALFORMED)
+        return self.verify(data, now, variant=Variant.PRINT)
+
+    def verify(
+        self, data: bytes, now: float | None = None, *, variant: Variant | None = None
+    ) -> VerificationResult:
+        return self.check(data, now, variant=variant)[0]
+
+    def check(
+        self, data: bytes, now: float | None = None, *, variant: Variant | None = None
+    ) -> tuple[VerificationResult, Credential | None]:
+        """The verdict and, when the signature held, the decoded credential (for chip checks)."""
+        try:
+            return self._check(data, time.time() if now is None else now, variant)
+        except Exception:  # last line of defence: hostile bytes must never raise
+            log.exception("verification failed unexpectedly; reported as malformed")
+            return result(Verdict.MALFORMED), None
+
+    def _check(
+        self, data: bytes, now: float, variant: Variant | None
+    ) -> tuple[VerificationResult, Credential | None]:
+        try:
+            msg = cose.parse_sign1(data, "card data")
+        except MalformedError:
+            return result(Verdict.MALFORMED), None
+        key = self.trust.by_kid.get(msg.kid)
+        if key is None or key.purpose is not KeyPurpose.ISSUE:
+            return result(Verdict.UNKNOWN_KEY), None
+        if not msg.verify(key.public_key):
+            return result(Verdict.BAD_SIGNATURE), None
+        if key.state is KeyState.REVOKED:
+            return result(Verdict.KEY_REVOKED), None
+        try:
+            cred = Credential.from_claims(cbor.loads_strict(msg.payload, "card claims"))
+        except MalformedError:
+            return result(Verdict.MALFORMED), None
+        if variant is not None and cred.variant is not variant:
+            return result(Verdict.MALFORMED), cred
+        if cred.issuer != self.trust.issuer:
+            return result(Verdict.WRONG_ISSUER), cred
+        if not key.covers(cred.issued_at):
+            return result(Verdict.KEY_EXPIRED), cred
+
+        warnings: list[str] = []
+        token = self._status.get(cred.status_uri)
+        status: int | None = None
+        if token is not None and cred.status_index < token.status_list.size:
+            status = token.status_list.get(cred.status_index)
+        if status == Status.SUSPENDED:
+            return result(Verdict.SUSPENDED), cred
+        if status is not None and status != Status.VALID:
+            return result(Verdict.REVOKED), cred
+        if cred.issued_at > now + self.policy.clock_skew:
+            return result(Verdict.NOT_YET_VALID), cred
+        if now >= cred.expires_at:
+            return result(Verdict.EXPIRED), cred
+        if token is None or status is None:
+            return result(Verdict.STATUS_UNAVAILABLE), cred
+        if now - token.iat > self.policy.max_status_age or (
+            token.exp is not None and now > token.exp
+        ):
+            return result(Verdict.STALE_STATUS), cred
+        if token.ttl is not None and now > token.iat + token.ttl:
+            warnings.append("The revocation list is due for a refresh; connect the reader soon.")
+        return (
+            VerificationResult(
+                Verdict.VALID, Verdict.VALID.sentence, cred.display(), tuple(warnings)
+            ),
+            cred,
+        )

@@ -1,0 +1,48 @@
+"""Shared fixtures: a development issuer and obviously fictional residents."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from api.issuer import Issuer
+from cardio.credential import Holder
+
+NOW = 1_790_000_000  # 2026-09-21, a fixed clock for reproducible verdicts
+
+
+def synthetic_photo(max_bytes: int = 3072) -> bytes:
+    """A drawn silhouette (not a person) as a JPEG close to `max_bytes`."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (240, 320), (200, 215, 230))
+    d = ImageDraw.Draw(img)
+    d.ellipse((70, 50, 170, 170), fill=(120, 90, 70))
+    d.rectangle((40, 190, 200, 320), fill=(60, 80, 120))
+    for q in range(95, 5, -5):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=q)
+        if buf.tell() <= max_bytes:
+            return buf.getvalue()
+    raise AssertionError("could not make a small enough photo")
+
+
+@pytest.fixture
+def holder() -> Holder:
+    return Holder(
+        program="demo",
+        family_name="Beispiel-Musterfrau",
+        given_name="Mira",
+        birth_date=date(1990, 1, 1),
+        sex="X",
+        entitlements=("library", "pool"),
+        languages=("de", "en"),
+    )
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Issuer:
+    return Issuer.init(tmp_path / "issuer", now=NOW)
