@@ -273,19 +273,12 @@ class Issuer:
                 expires_at=expiry_timestamp(expires),
                 status_index=idx,
                 status_uri=self.status_uri(list_id),
-                holder=Holder(**{**holder.__dict__, "photo": None}),
+                holder=replace(holder, photo=None),
             )
             print_cose = sign_credential(signer, base)
             chip_cose = None
             if chip_binding is not None:
-                chip = Credential(
-                    **{
-                        **base.__dict__,
-                        "holder": holder,
-                        "variant": Variant.CHIP,
-                        "binding": chip_binding,
-                    }
-                )
+                chip = replace(base, holder=holder, variant=Variant.CHIP, binding=chip_binding)
                 chip_cose = sign_credential(signer, chip)
             registry["cards"][number] = {
                 "list": list_id,

@@ -1,10 +1,14 @@
 """Strict CBOR for signed data: deterministic encoding out, bounded and strict decoding in.
 
 Everything citycard signs is encoded deterministically (cbor2's canonical mode). On the way
-in we decode with cbor2's C decoder (bounded nesting, no pre-allocation from declared lengths)
-and then require that re-encoding gives back exactly the input. That one comparison rejects
-duplicate map keys, indefinite lengths, non-minimal integers, trailing bytes and unexpected
-tags without walking the data in Python.
+in, cbor2's C decoder refuses duplicate map keys (RFC 9052 section 3: a map with a repeated
+label must not be processed), indefinite lengths and nesting deeper than `MAX_DEPTH`; it never
+pre-allocates from a declared length, so hostile input stays bounded in time and memory.
+
+`loads_strict` also insists that the input is exactly one item in the one encoding that
+re-encodes to the same bytes (no trailing bytes, no non-minimal heads). `loads_signed` skips
+that second pass: it is only for bytes whose signature has already been verified, on the
+verification hot path.
 """
 
 from __future__ import annotations
@@ -22,20 +26,34 @@ def dumps(obj: Any) -> bytes:
     return cbor2.dumps(obj, canonical=True)
 
 
-def loads_strict(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
-    """Decode `data` or raise MalformedError; never any other exception."""
+MAX_DEPTH = 16
+
+
+def _loads(data: bytes, what: str, max_size: int) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedError(f"The {what} is not a byte string.")
-    data = bytes(data)
     if len(data) > max_size:
         raise MalformedError(f"The {what} is larger than {max_size} bytes.")
     try:
-        obj = cbor2.loads(data)
-        same = cbor2.dumps(obj, canonical=True) == data
-    except Exception as exc:  # cbor2 raises many types (incl. RecursionError) on hostile input
-        raise MalformedError(f"The {what} is not valid CBOR.") from exc
+        return cbor2.loads(data, allow_duplicate_keys=False, allow_indefinite=False, max_depth=MAX_DEPTH)
+    except Exception as exc:  # cbor2 raises several types on hostile input
+        raise MalformedError(f"The {what} is not valid CBOR (or uses forms citycard refuses).") from exc
+
+
+def loads_signed(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
+    """Decode bytes already authenticated by a verified signature; MalformedError otherwise."""
+    return _loads(data, what, max_size)
+
+
+def loads_strict(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
+    """Decode exactly one CBOR item in its one accepted encoding, or raise MalformedError."""
+    obj = _loads(data, what, max_size)
+    try:
+        same = cbor2.dumps(obj) == data
+    except Exception as exc:  # e.g. a cyclic structure built from shared-reference tags
+        raise MalformedError(f"The {what} cannot be re-encoded.") from exc
     if not same:
-        raise MalformedError(f"The {what} is not deterministically encoded CBOR.")
+        raise MalformedError(f"The {what} has trailing bytes or a non-minimal CBOR encoding.")
     return obj
 
 

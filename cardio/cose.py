@@ -7,11 +7,9 @@ refused as malformed rather than interpreted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import cbor
@@ -70,26 +68,78 @@ def sign1(signer: Signer, payload: bytes, typ: str | None = None) -> bytes:
         headers[HDR_TYP] = typ
     protected = cbor.dumps(headers)
     signature = signer.sign(sig_structure(protected, payload))
-    return cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return _encode_parts(protected, payload, signature)
+
+
+# The protected header every citycard signer writes for a credential: {1: -7, 4: h'<8 bytes>'}.
+_COMMON_PROTECTED = b"\xa2\x01\x26\x04\x48"
+_HEAD = b"\xd2\x84"  # tag 18, array of 4
+_SIG_HEAD = b"\x58\x40"  # byte string of 64
+
+
+def _bstr(data: bytes, pos: int, what: str) -> tuple[bytes, int]:
+    """The definite byte string starting at `pos` (minimal head only), and the next position."""
+    if pos >= len(data) or data[pos] >> 5 != 2:
+        raise MalformedError(f"The {what} is not a COSE_Sign1 in the encoding citycard accepts.")
+    info = data[pos] & 0x1F
+    if info < 24:
+        length, pos = info, pos + 1
+    elif info in (24, 25, 26, 27):
+        n = 1 << (info - 24)
+        length = int.from_bytes(data[pos + 1 : pos + 1 + n], "big")
+        if pos + 1 + n > len(data) or cbor.head(2, length) != data[pos : pos + 1 + n]:
+            raise MalformedError(f"The {what} is not a COSE_Sign1 in the encoding citycard accepts.")
+        pos += 1 + n
+    else:
+        raise MalformedError(f"The {what} is not a COSE_Sign1 in the encoding citycard accepts.")
+    end = pos + length
+    if end > len(data):
+        raise MalformedError(f"The {what} is truncated.")
+    return data[pos:end], end
 
 
 def parse_sign1(data: bytes, what: str = "signed data", max_size: int = cbor.MAX_INPUT) -> Sign1:
-    """Parse a tagged COSE_Sign1 strictly; MalformedError on anything unexpected."""
-    obj = cbor.loads_strict(data, what, max_size)
-    if not isinstance(obj, cbor2.CBORTag) or obj.tag != COSE_SIGN1_TAG:
+    """Parse a tagged COSE_Sign1 strictly; MalformedError on anything unexpected.
+
+    Only one encoding is accepted: tag 18, a definite array of four, protected header and
+    payload as definite byte strings, an empty unprotected map (an alg or kid outside the
+    signature could be swapped by anyone), and a 64-byte ES256 signature, nothing after it.
+    Reading that fixed shape directly is both the strictest check and the fastest.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedError(f"The {what} is not a byte string.")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise MalformedError(f"The {what} is larger than {max_size} bytes.")
+    if not data.startswith(_HEAD):
         raise MalformedError(f"The {what} is not a tagged COSE_Sign1.")
-    value = obj.value
-    # cbor2 6 decodes the content of a tag as immutable containers (tuple, frozendict).
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        raise MalformedError(f"The {what} is not a COSE_Sign1 array of four items.")
-    protected, unprotected, payload, signature = value
-    if not isinstance(protected, bytes) or not isinstance(payload, bytes):
-        raise MalformedError(f"The {what} has no embedded payload or protected header.")
-    if not isinstance(unprotected, Mapping) or len(unprotected) != 0:
-        # An alg or kid outside the signature could be swapped by anyone: refuse them all.
+    protected, pos = _bstr(data, 2, what)
+    if data[pos : pos + 1] != b"\xa0":
         raise MalformedError(f"The {what} carries unprotected headers; citycard never uses them.")
-    if not isinstance(signature, bytes) or len(signature) != 64:
-        raise MalformedError(f"The {what} does not carry a 64-byte ES256 signature.")
+    payload, pos = _bstr(data, pos + 1, what)
+    if data[pos : pos + 2] != _SIG_HEAD or len(data) != pos + 66:
+        raise MalformedError(f"The {what} does not end with a 64-byte ES256 signature.")
+    if len(protected) == 13 and protected.startswith(_COMMON_PROTECTED):
+        headers: dict[int, Any] = {HDR_ALG: ES256, HDR_KID: protected[5:]}
+    else:
+        headers = _parse_protected(protected, what)
+    return Sign1(protected, headers, payload, data[pos + 2 :])
+
+
+def _encode_parts(protected: bytes, payload: bytes, signature: bytes) -> bytes:
+    return (
+        b"\xd2\x84"
+        + cbor.head(2, len(protected))
+        + protected
+        + b"\xa0"
+        + cbor.head(2, len(payload))
+        + payload
+        + b"\x58\x40"
+        + signature
+    )
+
+
+def _parse_protected(protected: bytes, what: str) -> dict[int, Any]:
     headers = cbor.loads_strict(protected, f"{what} header")
     if not isinstance(headers, dict) or not set(headers) <= _ALLOWED_HEADERS:
         raise MalformedError(f"The {what} has unexpected protected headers.")
@@ -98,4 +148,4 @@ def parse_sign1(data: bytes, what: str = "signed data", max_size: int = cbor.MAX
     kid = headers.get(HDR_KID)
     if not isinstance(kid, bytes) or not kid:
         raise MalformedError(f"The {what} names no key id.")
-    return Sign1(protected, headers, payload, signature)
+    return headers

@@ -267,13 +267,13 @@ def parse_token(
     if not isinstance(uri, str) or not uri:
         raise StatusListError("The status list token names no URI (claim 2, sub).")
     iat = claims.get(CLAIM_IAT)
-    if not _is_int(iat) or iat < 0:
+    if type(iat) is not int or iat < 0:
         raise StatusListError("The status list token has no valid issue time (claim 6, iat).")
     exp = claims.get(CLAIM_EXP)
-    if exp is not None and (not _is_int(exp) or exp < 0):
+    if exp is not None and (type(exp) is not int or exp < 0):
         raise StatusListError("The status list token's expiry (claim 4, exp) is not a number.")
     ttl = claims.get(CLAIM_TTL)
-    if ttl is not None and (not _is_int(ttl) or ttl <= 0):
+    if ttl is not None and (type(ttl) is not int or ttl <= 0):
         raise StatusListError("The status list token's ttl (claim 65534) is not a positive number.")
     iss = claims.get(CLAIM_ISS)
     if iss is not None and not isinstance(iss, str):

@@ -106,7 +106,7 @@ class Verifier:
         if key.state is KeyState.REVOKED:
             return result(Verdict.KEY_REVOKED), None
         try:
-            cred = Credential.from_claims(cbor.loads_strict(msg.payload, "card claims"))
+            cred = Credential.from_claims(cbor.loads_signed(msg.payload, "card claims"))
         except MalformedError:
             return result(Verdict.MALFORMED), None
         if variant is not None and cred.variant is not variant:
