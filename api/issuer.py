@@ -33,7 +33,7 @@ from cardio.credential import (
 )
 from cardio.errors import CitycardError, KeyStoreError
 from cardio.files import write_atomic
-from cardio.keys import FileKeyStore, KeyStore, public_pem
+from cardio.keys import FileKeyStore, KeyStore, Signer, public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 from cardio.statuslist import Status, StatusList, sign_token
 from cardio.trustlist import KeyPurpose, KeyState, TrustedKey, TrustList, sign_trust_list
@@ -45,7 +45,6 @@ DEFAULT_KIOSK = "kiosk-1"
 DEFAULT_STATUS_KEY = "status-1"
 PIN_ENV = "CITYCARD_PKCS11_PIN"
 STATUS_NAMES = {"valid": Status.VALID, "revoked": Status.INVALID, "suspended": Status.SUSPENDED}
-_STATUS_WORDS = {v: k for k, v in STATUS_NAMES.items()}
 
 
 class IssuerError(CitycardError):
@@ -345,7 +344,7 @@ class Issuer:
             write_atomic(pub / STATUS_DIR / f"{list_id}{STATUS_SUFFIX}", token)
         return pub
 
-    def _active_signer(self, purpose: KeyPurpose) -> Any:
+    def _active_signer(self, purpose: KeyPurpose) -> Signer:
         for entry in self.config["keys"]:
             if entry["purpose"] == purpose.value and entry["state"] == KeyState.ACTIVE.value:
                 return self.keystore.signer(entry["label"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cardio.cbor import MAX_INPUT
 from cardio.published import load_verifier
 from cardio.verdict import VerificationResult
 
@@ -90,5 +91,6 @@ def verify(
         res = verifier.verify_qr(qr_text)
     else:
         assert cred_file is not None
-        res = verifier.verify(cred_file.read_bytes()[: 64 * 1024 + 1])
+        with cred_file.open("rb") as fh:  # read no more than the verifier would look at
+            res = verifier.verify(fh.read(MAX_INPUT + 1))
     _show(res, problems, as_json)
