@@ -123,6 +123,12 @@ class Issuer:
         }
         write_atomic(directory / CONFIG_FILE, _json(config), 0o600)
         issuer = cls(directory)
+        try:  # open the key store (PIN, module, token) before the directory counts as an issuer
+            issuer.keystore.labels()
+        except CitycardError:
+            issuer.close()
+            (directory / CONFIG_FILE).unlink()
+            raise
         issuer._create_key(ROOT_LABEL, "root", now, years=20)
         issuer._create_key(DEFAULT_KIOSK, KeyPurpose.ISSUE.value, now, years=5)
         issuer._create_key(DEFAULT_STATUS_KEY, KeyPurpose.STATUS.value, now, years=5)

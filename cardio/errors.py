@@ -29,3 +29,43 @@ class TrustListRollbackError(TrustListError):
 
 class StatusListError(CitycardError):
     """A status list that is malformed or not signed by a trusted status key."""
+
+
+class CardConnectionError(CitycardError):
+    """A reader or card that cannot be reached or stopped answering."""
+
+
+class ReaderNotFoundError(CardConnectionError):
+    """No reader by that name (or none at all) is attached."""
+
+
+class NoCardError(CardConnectionError):
+    """No card was presented before the timeout."""
+
+
+class CardRemovedError(CardConnectionError):
+    """The card left the field during an exchange (a torn write is possible)."""
+
+
+class NotType4Error(CitycardError):
+    """A card without the NFC Forum Type 4 NDEF application (or without its CC file)."""
+
+
+class MalformedCardError(MalformedError):
+    """A Type 4 tag whose CC file, NLEN or NDEF message breaks the NFC Forum rules."""
+
+
+class NoCredentialError(CitycardError):
+    """An NDEF message (possibly empty) that holds no citycard credential record."""
+
+
+class CardTooSmallError(CitycardError):
+    """A message that does not fit in the card's NDEF file."""
+
+
+class CardLockedError(CitycardError):
+    """A card whose NDEF file is read-only (locked, or write-protected from the factory)."""
+
+
+class CardReadProtectedError(CitycardError):
+    """A card whose NDEF file may not be read without proprietary authentication."""

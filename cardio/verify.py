@@ -8,13 +8,17 @@ key window, revocation, time, freshness.
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import cbor, cose
 from .credential import Credential, Variant, from_qr
 from .errors import MalformedError, StatusListError
+from .keys import verify_es256
 from .statuslist import Status, StatusListToken, parse_token
 from .trustlist import KeyPurpose, KeyState, TrustList
 from .verdict import Verdict, VerificationResult, result
@@ -26,6 +30,28 @@ log = logging.getLogger(__name__)
 class Policy:
     clock_skew: int = 300  # seconds a reader's clock may be behind the kiosk's
     max_status_age: int = 7 * 86400  # a status list older than this is not trusted at all
+
+
+# Verdicts that say more than "this chip is a copy" and so are reported instead of it.
+_STRONGER_THAN_CLONE = frozenset(
+    {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
+)
+CHIP_AUTH_PREFIX = b"citycard-chip-auth-v1"
+
+
+def _binding_holds(
+    cred: Credential, uid: bytes, authenticate: Callable[[bytes], bytes] | None
+) -> bool:
+    binding = cred.binding
+    if cred.variant is not Variant.CHIP or binding is None:
+        return False  # a print credential (from the QR) written onto a chip
+    if binding.uid is not None:
+        return hmac.compare_digest(binding.uid, uid)
+    if binding.key is None or authenticate is None:
+        return False
+    challenge = os.urandom(32)
+    signature = authenticate(challenge)
+    return verify_es256(binding.key, signature, CHIP_AUTH_PREFIX + challenge)
 
 
 class Verifier:
@@ -90,6 +116,32 @@ class Verifier:
         except Exception:  # last line of defence: hostile bytes must never raise
             log.exception("verification failed unexpectedly; reported as malformed")
             return result(Verdict.MALFORMED), None
+
+    def check_chip(
+        self,
+        data: bytes,
+        uid: bytes,
+        authenticate: Callable[[bytes], bytes] | None = None,
+        now: float | None = None,
+    ) -> tuple[VerificationResult, Credential | None]:
+        """Verify a credential read from a chip, including its binding to that chip.
+
+        `uid` is the UID the reader reported; `authenticate` sends a challenge to the chip's
+        own key (t4t-auth) and returns its raw signature. A credential bound to another UID,
+        a chip that fails the challenge, or a print credential copied onto a chip is
+        CLONE_SUSPECTED. Revocation and key withdrawal still take precedence.
+        """
+        res, cred = self.check(data, now)
+        if cred is None or res.verdict in _STRONGER_THAN_CLONE:
+            return res, cred
+        try:
+            genuine = _binding_holds(cred, uid, authenticate)
+        except Exception:  # a chip that misbehaves during the challenge is not genuine
+            log.info("chip authentication failed with an error; treated as a clone")
+            genuine = False
+        if not genuine:
+            return result(Verdict.CLONE_SUSPECTED), cred
+        return res, cred
 
     def _check(
         self, data: bytes, now: float, variant: Variant | None

@@ -431,3 +431,86 @@ def test_fuzz_mutated_credential_never_valid(
 def test_fuzz_qr_text(fuzz_verifier: tuple[Verifier, bytes], text: str) -> None:
     verifier, _ = fuzz_verifier
     assert verifier.verify_qr(text, NOW).verdict is not Verdict.VALID
+
+
+# -- chip binding -----------------------------------------------------------------------------
+
+UID = bytes.fromhex("04A1B2C3D4E5F6")
+
+
+def test_chip_bound_to_its_uid(world: World) -> None:
+    assert world.issued.chip_cose is not None
+    verifier = world.verifier()
+    assert (
+        verifier.check_chip(world.issued.chip_cose, UID, now=NOW + 60)[0].verdict is Verdict.VALID
+    )
+    copied = verifier.check_chip(
+        world.issued.chip_cose, bytes.fromhex("04000000000001"), now=NOW + 60
+    )
+    assert copied[0].verdict is Verdict.CLONE_SUSPECTED and copied[0].claims is None
+
+
+def test_print_credential_on_a_chip_is_a_clone(world: World) -> None:
+    res, _ = world.verifier().check_chip(world.issued.print_cose, UID, now=NOW + 60)
+    assert res.verdict is Verdict.CLONE_SUSPECTED
+
+
+def test_revocation_outranks_clone_suspicion(world: World) -> None:
+    assert world.issued.chip_cose is not None
+    world.issuer.set_status(world.issued.status_index, "revoked")
+    world.issuer.publish(NOW + 10)
+    res, _ = world.verifier().check_chip(world.issued.chip_cose, b"\x04" * 7, now=NOW + 60)
+    assert res.verdict is Verdict.REVOKED
+
+
+def test_chip_key_challenge(issuer: Issuer, holder: Holder) -> None:
+    from cardio.verify import CHIP_AUTH_PREFIX
+
+    chip_key = SoftwareSigner.generate()
+    issued = issuer.issue(holder, chip_binding=ChipBinding(key=chip_key.public_key), now=NOW)
+    issuer.publish(NOW)
+    verifier = load_verifier(issuer.dir)[0]
+    assert issued.chip_cose is not None
+    seen: list[bytes] = []
+
+    def genuine(challenge: bytes) -> bytes:
+        seen.append(challenge)
+        return chip_key.sign(CHIP_AUTH_PREFIX + challenge)
+
+    assert (
+        verifier.check_chip(issued.chip_cose, b"\x08\x01\x02\x03", genuine, NOW + 60)[0].verdict
+        is Verdict.VALID
+    )
+    assert (
+        verifier.check_chip(issued.chip_cose, b"\x08\x01\x02\x03", genuine, NOW + 60)[0].verdict
+        is Verdict.VALID
+    )
+    assert len(seen) == 2 and seen[0] != seen[1] and len(seen[0]) == 32  # fresh challenges
+
+    impostor = SoftwareSigner.generate()
+    forged = verifier.check_chip(
+        issued.chip_cose,
+        b"\x08\x01\x02\x03",
+        lambda c: impostor.sign(CHIP_AUTH_PREFIX + c),
+        NOW + 60,
+    )
+    assert forged[0].verdict is Verdict.CLONE_SUSPECTED
+    replayed = verifier.check_chip(
+        issued.chip_cose,
+        b"\x08\x01\x02\x03",
+        lambda c: chip_key.sign(CHIP_AUTH_PREFIX + seen[0]),
+        NOW + 60,
+    )
+    assert replayed[0].verdict is Verdict.CLONE_SUSPECTED
+
+    def broken(challenge: bytes) -> bytes:
+        raise OSError("card left the field")
+
+    assert (
+        verifier.check_chip(issued.chip_cose, b"", broken, NOW + 60)[0].verdict
+        is Verdict.CLONE_SUSPECTED
+    )
+    assert (
+        verifier.check_chip(issued.chip_cose, b"", None, NOW + 60)[0].verdict
+        is Verdict.CLONE_SUSPECTED
+    )
