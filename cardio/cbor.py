@@ -5,8 +5,8 @@ in, cbor2's C decoder refuses duplicate map keys (RFC 9052 section 3: a map with
 label must not be processed), indefinite lengths and nesting deeper than `MAX_DEPTH`; it never
 pre-allocates from a declared length, so hostile input stays bounded in time and memory.
 
-`loads_strict` also insists that the input is exactly one item in the one encoding that
-re-encodes to the same bytes (no trailing bytes, no non-minimal heads). `loads_signed` skips
+`loads_strict` also insists that the input is exactly one item that re-encodes, in the order
+decoded, to the same bytes (no trailing bytes, no non-minimal heads). `loads_signed` skips
 that second pass: it is only for bytes whose signature has already been verified, on the
 verification hot path.
 """
@@ -46,7 +46,7 @@ def loads_signed(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> 
 
 
 def loads_strict(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
-    """Decode exactly one CBOR item in its one accepted encoding, or raise MalformedError."""
+    """Decode exactly one CBOR item with minimal heads and nothing after it, or raise MalformedError."""
     obj = _loads(data, what, max_size)
     try:
         same = cbor2.dumps(obj) == data

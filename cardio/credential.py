@@ -40,9 +40,9 @@ _EPOCH = date(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _MIN_BIRTH = date(1900, 1, 1)
 _MAX_TIME = 2**40
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
-_DOCNO = re.compile(r"^[A-Z0-9-]{4,24}$")
+_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}\Z")
+_DOCNO = re.compile(r"[A-Z0-9-]{4,24}\Z")
 
 _TOP_KEYS = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_STATUS, CLAIM_CARD})
 _TOP_ALLOWED = _TOP_KEYS | {CLAIM_CNF}
@@ -220,7 +220,10 @@ class Credential:
             if status.keys() != _STATUS_KEYS or ref.keys() != _REF_KEYS:
                 raise MalformedError("The status claim has unexpected fields.")
             idx, uri = ref["idx"], ref["uri"]
-            variant = _VARIANTS[card[C_VARIANT]]
+            raw_variant = card[C_VARIANT]
+            if type(raw_variant) is not int:  # True and 1.0 hash like 1; refuse them
+                raise MalformedError("The card variant is not 0 or 1.")
+            variant = _VARIANTS[raw_variant]
             birth = card[C_BIRTH]
             if type(birth) is not int or not -30000 < birth < 100000:
                 raise MalformedError("The birth date is not a day number.")

@@ -514,3 +514,27 @@ def test_chip_key_challenge(issuer: Issuer, holder: Holder) -> None:
         verifier.check_chip(issued.chip_cose, b"", None, NOW + 60)[0].verdict
         is Verdict.CLONE_SUSPECTED
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("program", "demo\n"),
+        ("languages", ["de\n"]),
+        ("document_number", "DEV00000018\n"),
+        ("variant", True),
+    ],
+)
+def test_claims_with_smuggled_values_are_malformed(world: World, field: str, value: object) -> None:
+    claims = _payload(world)
+    card = dict(claims[CLAIM_CARD])  # type: ignore[call-overload]
+    if field == "program":
+        card[1] = value
+    elif field == "languages":
+        card[8] = value
+    elif field == "variant":
+        card[0] = value
+    else:
+        claims[7] = str(value).encode()
+    claims[CLAIM_CARD] = card
+    assert world.verdict(world.resign(cbor.dumps(claims))) is Verdict.MALFORMED
