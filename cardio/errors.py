@@ -69,3 +69,7 @@ class CardLockedError(CitycardError):
 
 class CardReadProtectedError(CitycardError):
     """A card whose NDEF file may not be read without proprietary authentication."""
+
+
+class NotIsoDepCardError(NotType4Error):
+    """A contactless card that does not speak ISO/IEC 14443-4 (e.g. a Type 2 sticker)."""

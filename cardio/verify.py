@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import cbor, cose
+from .chip_auth import AUTH_DOMAIN, CHALLENGE_LENGTH
 from .credential import Credential, Variant, from_qr
 from .errors import MalformedError, StatusListError
 from .keys import verify_es256
@@ -36,7 +37,6 @@ class Policy:
 _STRONGER_THAN_CLONE = frozenset(
     {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
 )
-CHIP_AUTH_PREFIX = b"citycard-chip-auth-v1"
 
 
 def _binding_holds(
@@ -49,9 +49,9 @@ def _binding_holds(
         return hmac.compare_digest(binding.uid, uid)
     if binding.key is None or authenticate is None:
         return False
-    challenge = os.urandom(32)
+    challenge = os.urandom(CHALLENGE_LENGTH)
     signature = authenticate(challenge)
-    return verify_es256(binding.key, signature, CHIP_AUTH_PREFIX + challenge)
+    return verify_es256(binding.key, signature, AUTH_DOMAIN + challenge)
 
 
 class Verifier:

@@ -464,7 +464,7 @@ def test_revocation_outranks_clone_suspicion(world: World) -> None:
 
 
 def test_chip_key_challenge(issuer: Issuer, holder: Holder) -> None:
-    from cardio.verify import CHIP_AUTH_PREFIX
+    from cardio.chip_auth import AUTH_DOMAIN as CHIP_AUTH_PREFIX
 
     chip_key = SoftwareSigner.generate()
     issued = issuer.issue(holder, chip_binding=ChipBinding(key=chip_key.public_key), now=NOW)
