@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
+from typing import Self
 
 
 class Connection(ABC):
@@ -40,7 +41,7 @@ class Connection(ABC):
     def close(self) -> None:  # noqa: B027 - transports without resources need nothing
         """Release the card (and the reader, where the transport holds it)."""
 
-    def __enter__(self) -> Connection:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

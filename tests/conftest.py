@@ -11,6 +11,13 @@ import pytest
 from api.issuer import Issuer
 from cardio.credential import Holder
 
+# The real pcscd + vpcd stack, shared by every module that needs it (one pcscd per session).
+from .pcsc_fixtures import (  # noqa: F401
+    fixture_card_processes,
+    fixture_pcscd_service,
+    fixture_vpcd_cards,
+)
+
 NOW = 1_790_000_000  # 2026-09-21, a fixed clock for reproducible verdicts
 
 
