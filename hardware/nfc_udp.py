@@ -58,9 +58,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType, TracebackType
+from types import FrameType
 
 from hardware.card_model import CardModel
+from hardware.picc_server import PiccServer
 from hardware.virtual_t4t import CardPulled
 
 log = logging.getLogger(__name__)
@@ -459,7 +460,7 @@ class TypeAPicc:
         return None
 
 
-class NfcUdpTarget:
+class NfcUdpTarget(PiccServer):
     """A TypeAPicc on nfcpy's UDP radio: `udp:<host>:<port>` for nfc.ContactlessFrontend.
 
     Use as a context manager, or start()/stop(). With `airtime`, every answer is delayed by
@@ -489,8 +490,7 @@ class NfcUdpTarget:
             self._sock.close()
             raise
         self._peer: tuple[str, int] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.frames_in = 0
         self.frames_out = 0
 
@@ -507,44 +507,13 @@ class NfcUdpTarget:
         """The nfcpy device path that reaches this card."""
         return f"udp:{self.host}:{self.port}"
 
-    def insert(self, card: CardModel | None = None) -> None:
-        self.picc.insert(card)
+    @property
+    def thread_name(self) -> str:
+        return f"nfc-udp-target:{self.port}"
 
-    def remove(self) -> None:
-        self.picc.remove()
-
-    def start(self) -> NfcUdpTarget:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.serve_forever, name=f"nfc-udp-target:{self.port}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def request_stop(self) -> None:
-        """Make serve_forever() return (safe from a signal handler)."""
-        self._stop.set()
-
-    def stop(self) -> None:
-        """Stop answering, close the socket and power the card down. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(10.0)
-        self._thread = None
+    def _close(self) -> None:
         if self._sock.fileno() >= 0:
             self._sock.close()
-        self.picc.close()
-
-    def __enter__(self) -> NfcUdpTarget:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def serve_forever(self) -> None:
         while not self._stop.is_set():

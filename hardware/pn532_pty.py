@@ -36,10 +36,8 @@ import logging
 import os
 import select
 import sys
-import threading
 import time
 import tty
-from types import TracebackType
 
 from hardware.card_model import CardModel
 from hardware.nfc_udp import (
@@ -54,6 +52,7 @@ from hardware.nfc_udp import (
     load_card,
     stop_on_signals,
 )
+from hardware.picc_server import PiccServer
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def host_frame(data: bytes) -> bytes:
     return head + data + bytes([(-sum(data)) & 0xFF, 0x00])
 
 
-class Pn532Pty:
+class Pn532Pty(PiccServer):
     """A PN532 (HSU) on a pty, with one Type 4A card in (or out of) its field.
 
     `firmware` is the (version, revision) GetFirmwareVersion reports; nfcpy accepts any
@@ -110,8 +109,7 @@ class Pn532Pty:
         self._path = os.ttyname(self._slave)
         self._buf = bytearray()
         self._last_answer = b""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._closed = False
         self.commands: list[int] = []  # command codes received, for tests and diagnostics
         self._reset_chip()
@@ -145,47 +143,16 @@ class Pn532Pty:
         """The device path for cardio.nfc_backend (nfcpy's own parser takes no '/')."""
         return f"tty:{self._path}:pn532"
 
-    def insert(self, card: CardModel | None = None) -> None:
-        self.picc.insert(card)
+    @property
+    def thread_name(self) -> str:
+        return f"pn532-pty:{self._path}"
 
-    def remove(self) -> None:
-        self.picc.remove()
-
-    def start(self) -> Pn532Pty:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self.serve_forever, name=f"pn532-pty:{self._path}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def request_stop(self) -> None:
-        """Make serve_forever() return (safe from a signal handler)."""
-        self._stop.set()
-
-    def stop(self) -> None:
-        """Stop the chip, close both pty ends and power the card down. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(10.0)
-        self._thread = None
+    def _close(self) -> None:
         if not self._closed:
             self._closed = True
             for fd in (self._master, self._slave):
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.picc.close()
-
-    def __enter__(self) -> Pn532Pty:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def serve_forever(self) -> None:
         while not self._stop.is_set():
