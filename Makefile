@@ -9,7 +9,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 APT_PACKAGES := pcscd libpcsclite-dev swig vsmartcard-vpcd softhsm2 libusb-1.0-0 \
-	python3-venv python3-dev gcc make
+	python3-venv python3-dev gcc make \
+	cups-ipp-utils dbus-daemon fonts-noto-core fonts-noto-cjk libfribidi0 chromium \
+	postgresql wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck pytest bench deps clean

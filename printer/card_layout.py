@@ -1,0 +1,720 @@
+"""The CR80 card: front and back at 300 dpi, as PNG and as a two-page PDF.
+
+A card is drawn from the programme's design (`CardDesign`: display name, colours, arms or
+logo, the "not a residence permit" line, which optional fields it prints, labels) and one
+resident's card data (`CardData`). The card prints everything the chip holds and nothing
+more is allowed to be on the chip: `render_card` refuses card data that carries a field the
+design does not print (DESIGN.md principle 1).
+
+Geometry (ISO/IEC 7810 ID-1): 85.60 x 53.98 mm, 1011 x 638 px at 300 dpi. All text, the
+photo, the QR code and the logo stay inside a 3 mm safe margin; colour bands run to the trim
+edge, and with `bleed=True` 1 mm further (1035 x 662 px), for printers that print edge to
+edge and cut or overscan.
+
+Front: header band (logo, programme name, card title), photo on the left, family and given
+names, date of birth, sex (where printed), document number, issue and expiry dates, and the
+disclaimer band. Back: the print QR code (the `CC1:` credential) with the document number
+under it, entitlements, preferred languages, the signature (where printed), the programme's
+note, and the disclaimer band.
+
+Names in any script: the font comes from `printer.fonts.font_for`; right-to-left and joining
+scripts are laid out by libraqm (Pillow's RAQM layout) and right-aligned. A long name shrinks
+down to a minimum size, then wraps onto more lines at no larger a size; text never leaves its
+box (a name that cannot fit even then raises CardLayoutError rather than overflow).
+
+QR code: error-correction level M, alphanumeric mode, quiet zone 4 modules, and a module of at
+least 3 px (0.254 mm) at 300 dpi; the largest whole-pixel module that fits is used.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import qrcode
+import qrcode.util
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import features as pil_features
+
+from cardio.credential import Credential
+from cardio.errors import CitycardError
+
+from .fonts import face_for, needs_shaping
+
+__all__ = [
+    "BLEED_MM",
+    "CARD_HEIGHT_MM",
+    "CARD_WIDTH_MM",
+    "DPI",
+    "MIN_QR_MODULE_PX",
+    "OPTIONAL_FIELDS",
+    "SAFE_MARGIN_MM",
+    "CardData",
+    "CardDesign",
+    "CardLabels",
+    "CardLayoutError",
+    "RenderedCard",
+    "card_size_px",
+    "mm_to_px",
+    "qr_matrix",
+    "render_card",
+]
+
+CARD_WIDTH_MM = 85.60
+CARD_HEIGHT_MM = 53.98
+DPI = 300
+SAFE_MARGIN_MM = 3.0
+BLEED_MM = 1.0
+MIN_QR_MODULE_PX = 3  # 0.254 mm at 300 dpi
+QR_QUIET_MODULES = 4
+OPTIONAL_FIELDS = frozenset({"sex", "signature", "entitlements", "languages"})
+
+Color = tuple[int, int, int]
+Side = Literal["front", "back"]
+
+
+class CardLayoutError(CitycardError):
+    """The card cannot be drawn as asked; the message says what to change."""
+
+
+def mm_to_px(mm: float, dpi: int = DPI) -> int:
+    return round(mm / 25.4 * dpi)
+
+
+def card_size_px(bleed: bool = False, dpi: int = DPI) -> tuple[int, int]:
+    """(width, height) of one side in pixels: 1011 x 638 at 300 dpi, 1035 x 662 with bleed."""
+    extra = 2 * mm_to_px(BLEED_MM, dpi) if bleed else 0
+    return mm_to_px(CARD_WIDTH_MM, dpi) + extra, mm_to_px(CARD_HEIGHT_MM, dpi) + extra
+
+
+def _parse_color(value: str | Color, what: str) -> Color:
+    if isinstance(value, tuple):
+        if len(value) == 3 and all(isinstance(c, int) and 0 <= c <= 255 for c in value):
+            return value
+    elif isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+    raise CardLayoutError(f"The {what} colour {value!r} is not a colour such as '#1F4E79'.")
+
+
+def _ink_on(background: Color) -> Color:
+    """Black or white, whichever reads better on `background` (WCAG relative luminance)."""
+
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in background)
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return (255, 255, 255) if (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05) else (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class CardLabels:
+    """The words printed next to the fields (a programme translates them in its profile)."""
+
+    title: str = "Resident card"
+    family_name: str = "Family name"
+    given_name: str = "Given names"
+    birth_date: str = "Date of birth"
+    sex: str = "Sex"
+    document_number: str = "Document no."
+    issued: str = "Issued"
+    expires: str = "Expires"
+    entitlements: str = "Entitlements"
+    languages: str = "Languages"
+    signature: str = "Holder's signature"
+    no_photo: str = "No photo"
+
+
+@dataclass(frozen=True)
+class CardDesign:
+    """What a programme's profile says about its card."""
+
+    display_name: str
+    primary: str | Color
+    secondary: str | Color
+    disclaimer: str = "Not a residence permit. Not a travel document."
+    arms: Path | None = None
+    fields: frozenset[str] = frozenset({"sex", "entitlements", "languages"})
+    labels: CardLabels = field(default_factory=CardLabels)
+    entitlement_names: Mapping[str, str] = field(default_factory=dict)
+    back_note: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.display_name.strip():
+            raise CardLayoutError("The programme's display name is empty; set it in the profile.")
+        if not self.disclaimer.strip():
+            raise CardLayoutError(
+                "The disclaimer line is empty; every card must say it is not a residence permit."
+            )
+        unknown = set(self.fields) - OPTIONAL_FIELDS
+        if unknown:
+            raise CardLayoutError(
+                f"Unknown optional card field(s) {', '.join(sorted(unknown))}; choose from "
+                f"{', '.join(sorted(OPTIONAL_FIELDS))}."
+            )
+        _parse_color(self.primary, "primary")
+        _parse_color(self.secondary, "secondary")
+
+    @property
+    def primary_rgb(self) -> Color:
+        return _parse_color(self.primary, "primary")
+
+    @property
+    def secondary_rgb(self) -> Color:
+        return _parse_color(self.secondary, "secondary")
+
+
+@dataclass(frozen=True)
+class CardData:
+    """One resident's card. Personal fields are kept out of repr() so they never reach a log."""
+
+    family_name: str = field(repr=False)
+    given_name: str = field(repr=False)
+    birth_date: date = field(repr=False)
+    document_number: str
+    issued: date
+    expires: date
+    qr_text: str = field(repr=False)
+    photo: bytes | None = field(default=None, repr=False)  # JPEG
+    sex: str | None = field(default=None, repr=False)
+    signature: bytes | None = field(default=None, repr=False)  # PNG, transparent background
+    entitlements: tuple[str, ...] = field(default=(), repr=False)
+    languages: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_credential(
+        cls,
+        credential: Credential,
+        qr_text: str,
+        photo: bytes | None = None,
+        signature: bytes | None = None,
+    ) -> CardData:
+        """The card data of an issued credential (the print QR text is passed as it is)."""
+        h = credential.holder
+        return cls(
+            family_name=h.family_name,
+            given_name=h.given_name,
+            birth_date=h.birth_date,
+            document_number=credential.document_number,
+            issued=datetime.fromtimestamp(credential.issued_at, UTC).date(),
+            expires=credential.expiry_date,
+            qr_text=qr_text,
+            photo=photo if photo is not None else h.photo,
+            sex=h.sex,
+            signature=signature,
+            entitlements=h.entitlements,
+            languages=h.languages,
+        )
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+def _raqm() -> bool:
+    return bool(pil_features.check("raqm"))
+
+
+@lru_cache(maxsize=256)
+def _font(path: Path, index: int, size: int, raqm: bool) -> ImageFont.FreeTypeFont:
+    engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+    return ImageFont.truetype(str(path), size, index=index, layout_engine=engine)
+
+
+def _font_for(text: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
+    raqm = _raqm()
+    if not raqm and needs_shaping(text):
+        raise CardLayoutError(
+            "This name is in a right-to-left or joining script, which needs libraqm to print: "
+            "install the Debian package libfribidi0 (Pillow's libraqm loads it) and try again."
+        )
+    face = face_for(text, bold)
+    return _font(face.path, face.index, size, raqm)
+
+
+def _is_rtl(text: str) -> bool:
+    for ch in text:
+        bidi = unicodedata.bidirectional(ch)
+        if bidi in ("R", "AL"):
+            return True
+        if bidi == "L":
+            return False
+    return False
+
+
+_TOKEN = re.compile(r"(\s*)(\S+?-(?=\S)|\S+)")
+
+
+def _split_long(token: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Break a token wider than `width` between characters (never inside a combining cluster)."""
+    parts: list[str] = []
+    current = ""
+    for ch in token:
+        trial = current + ch
+        if current and unicodedata.combining(ch) == 0 and font.getlength(trial) > width:
+            parts.append(current)
+            current = ch
+        else:
+            current = trial
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for match in _TOKEN.finditer(text):
+        space, token = match.group(1), match.group(2)
+        pieces = [token] if font.getlength(token) <= width else _split_long(token, font, width)
+        for i, piece in enumerate(pieces):
+            joiner = " " if (space and i == 0 and line) else ""
+            trial = line + joiner + piece
+            if not line or font.getlength(trial) <= width:
+                line = trial
+            else:
+                lines.append(line)
+                line = piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    ascent, descent = font.getmetrics()
+    return ascent + descent
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    lines: list[str]
+    font: ImageFont.FreeTypeFont
+    line_height: int
+
+
+def _fit(
+    text: str,
+    width: int,
+    height: int,
+    *,
+    max_size: int,
+    min_size: int,
+    bold: bool = False,
+    max_lines: int = 1,
+    paragraph: bool = False,
+    what: str = "text",
+) -> _Fitted:
+    """Shrink to one line (down to min_size), then wrap at no larger a size; never overflow.
+
+    A `paragraph` wraps first and shrinks only when the wrapped text does not fit the box.
+    """
+    text = " ".join(text.split())
+    if paragraph:
+        for size in range(max_size, min_size - 1, -1):
+            font = _font_for(text, size, bold)
+            lh = _line_height(font)
+            lines = _wrap(text, font, width)
+            if len(lines) <= max_lines and len(lines) * lh <= height:
+                return _Fitted(lines, font, lh)
+        raise CardLayoutError(
+            f"The {what} is too long to print on the card; shorten it in the programme profile."
+        )
+    for size in range(max_size, min_size - 1, -1):
+        font = _font_for(text, size, bold)
+        lh = _line_height(font)
+        if font.getlength(text) <= width and lh <= height:
+            return _Fitted([text], font, lh)
+    if max_lines > 1:
+        for size in range(min_size, max(8, min_size * 2 // 3) - 1, -1):
+            font = _font_for(text, size, bold)
+            lh = _line_height(font)
+            lines = _wrap(text, font, width)
+            if len(lines) <= max_lines and len(lines) * lh <= height:
+                return _Fitted(lines, font, lh)
+    raise CardLayoutError(
+        f"The {what} is too long to print on the card even at the smallest size; "
+        "shorten it (for example, leave out a middle name) and try again."
+    )
+
+
+def _draw_fitted(
+    draw: ImageDraw.ImageDraw,
+    fitted: _Fitted,
+    x: int,
+    y: int,
+    width: int,
+    fill: Color,
+    *,
+    align: Literal["left", "right", "auto"] = "auto",
+) -> int:
+    """Draw the lines from (x, y); returns the y below the last line."""
+    right = align == "right" or (align == "auto" and _is_rtl(" ".join(fitted.lines)))
+    for line in fitted.lines:
+        if right:
+            draw.text((x + width, y), line, font=fitted.font, fill=fill, anchor="ra")
+        else:
+            draw.text((x, y), line, font=fitted.font, fill=fill, anchor="la")
+        y += fitted.line_height
+    return y
+
+
+# -- images -----------------------------------------------------------------------------------
+
+
+def _open_image(data: bytes, what: str, fix: str) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise CardLayoutError(f"The {what} is not a readable image; {fix}") from exc
+    return ImageOps.exif_transpose(img)
+
+
+def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS, centering=(0.5, 0.4))
+
+
+def _contain(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return ImageOps.contain(img.convert("RGBA"), size, Image.Resampling.LANCZOS)
+
+
+# -- QR ---------------------------------------------------------------------------------------
+
+
+def qr_matrix(text: str) -> list[list[bool]]:
+    """The QR modules of `text` (level M, alphanumeric mode, smallest version), no quiet zone."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0)
+    try:
+        data = qrcode.util.QRData(text, mode=qrcode.util.MODE_ALPHA_NUM)
+    except (ValueError, TypeError) as exc:
+        raise CardLayoutError(
+            "The QR text is not a citycard print credential (CC1: and base45 characters only)."
+        ) from exc
+    qr.add_data(data)
+    try:
+        qr.make(fit=True)
+    except (ValueError, qrcode.exceptions.DataOverflowError) as exc:
+        raise CardLayoutError("The QR text is too long for a QR code.") from exc
+    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
+
+
+def _qr_image(text: str, box: int) -> Image.Image:
+    matrix = qr_matrix(text)
+    n = len(matrix)
+    module = box // (n + 2 * QR_QUIET_MODULES)
+    if module < MIN_QR_MODULE_PX:
+        raise CardLayoutError(
+            f"The QR code (version {(n - 17) // 4}) does not fit on the card with modules of at "
+            f"least {MIN_QR_MODULE_PX} px; the print credential is too long."
+        )
+    side = (n + 2 * QR_QUIET_MODULES) * module
+    img = Image.new("1", (n, n), 1)
+    px = img.load()
+    assert px is not None
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                px[x, y] = 0
+    scaled = img.resize((n * module, n * module), Image.Resampling.NEAREST)
+    out = Image.new("RGB", (side, side), (255, 255, 255))
+    out.paste(scaled.convert("RGB"), (QR_QUIET_MODULES * module, QR_QUIET_MODULES * module))
+    return out
+
+
+# -- the card ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    """Both sides as RGB images (with bleed if asked), with PNG and PDF encoders."""
+
+    front: Image.Image
+    back: Image.Image
+    bleed: bool
+    dpi: int = DPI
+
+    def png(self, side: Side) -> bytes:
+        img = self.front if side == "front" else self.back
+        buf = io.BytesIO()
+        img.save(buf, "PNG", dpi=(self.dpi, self.dpi), optimize=False)
+        return buf.getvalue()
+
+    @property
+    def front_png(self) -> bytes:
+        return self.png("front")
+
+    @property
+    def back_png(self) -> bytes:
+        return self.png("back")
+
+    def pdf(self) -> bytes:
+        """A two-page PDF (front, back), each page exactly the card (plus bleed) in size."""
+        buf = io.BytesIO()
+        self.front.save(
+            buf,
+            "PDF",
+            resolution=float(self.dpi),
+            save_all=True,
+            append_images=[self.back],
+            quality=95,
+            subsampling=0,
+            title="citycard",
+            producer="citycard",
+            creator="citycard",
+            creationDate=time.gmtime(0),
+            modDate=time.gmtime(0),
+        )
+        return buf.getvalue()
+
+
+class _Canvas:
+    """One side: draws in trim coordinates (0..1011, 0..638); bands may run into the bleed."""
+
+    def __init__(self, bleed: bool, dpi: int) -> None:
+        self.w, self.h = card_size_px(False, dpi)
+        self.b = mm_to_px(BLEED_MM, dpi) if bleed else 0
+        self.margin = mm_to_px(SAFE_MARGIN_MM, dpi)
+        self.image = Image.new("RGB", (self.w + 2 * self.b, self.h + 2 * self.b), (255, 255, 255))
+        self.draw = ImageDraw.Draw(self.image)
+
+    def xy(self, x: int, y: int) -> tuple[int, int]:
+        return x + self.b, y + self.b
+
+    def band(self, y0: int, y1: int, fill: Color) -> None:
+        """A full-width band; an edge at the trim line runs on through the bleed."""
+        top = -self.b if y0 <= 0 else y0
+        bottom = self.h + self.b if y1 >= self.h else y1
+        self.draw.rectangle(
+            (0, top + self.b, self.w + 2 * self.b - 1, bottom + self.b - 1), fill=fill
+        )
+
+    def rect(self, box: tuple[int, int, int, int], **kwargs: object) -> None:
+        x0, y0, x1, y1 = box
+        self.draw.rectangle((*self.xy(x0, y0), *self.xy(x1 - 1, y1 - 1)), **kwargs)  # type: ignore[arg-type]
+
+    def paste(self, img: Image.Image, x: int, y: int) -> None:
+        if img.mode == "RGBA":
+            self.image.paste(img, self.xy(x, y), img)
+        else:
+            self.image.paste(img, self.xy(x, y))
+
+    def text(
+        self,
+        fitted: _Fitted,
+        x: int,
+        y: int,
+        width: int,
+        fill: Color,
+        align: Literal["left", "right", "auto"] = "auto",
+    ) -> int:
+        bx, by = self.xy(x, y)
+        return _draw_fitted(self.draw, fitted, bx, by, width, fill, align=align) - self.b
+
+    def label(self, text: str, x: int, y: int, width: int, fill: Color) -> int:
+        fitted = _fit(text, width, 26, max_size=19, min_size=13, what="label")
+        return self.text(fitted, x, y, width, fill, align="left")
+
+
+_GREY: Color = (90, 90, 90)
+_INK: Color = (20, 20, 20)
+_HEADER_H = 130
+_STRIPE_H = 8
+_FOOTER_Y = 548
+
+
+def _check_fields(design: CardDesign, data: CardData) -> None:
+    printed = design.fields
+    hidden = []
+    if data.sex is not None and "sex" not in printed:
+        hidden.append("sex")
+    if data.entitlements and "entitlements" not in printed:
+        hidden.append("entitlements")
+    if data.languages and "languages" not in printed:
+        hidden.append("languages")
+    if data.signature is not None and "signature" not in printed:
+        hidden.append("signature")
+    if hidden:
+        raise CardLayoutError(
+            f"The card data holds {', '.join(hidden)}, which this programme's card does not "
+            "print; the chip may not hold more than the card shows, so leave it out of the "
+            "credential or print it."
+        )
+    if data.sex is not None and data.sex not in ("F", "M", "X"):
+        raise CardLayoutError("Sex must be F, M or X, or left out.")
+    if not data.qr_text.startswith("CC1:"):
+        raise CardLayoutError("The QR text is not a citycard print credential (it must start with CC1:).")
+
+
+def _header(c: _Canvas, design: CardDesign, labels: CardLabels, subtitle: str) -> None:
+    primary = design.primary_rgb
+    ink = _ink_on(primary)
+    c.band(0, _HEADER_H, primary)
+    c.band(_HEADER_H, _HEADER_H + _STRIPE_H, design.secondary_rgb)
+    m = c.margin
+    x = m
+    logo_box = _HEADER_H - m - 12
+    if design.arms is not None:
+        try:
+            data = Path(design.arms).read_bytes()
+        except OSError as exc:
+            raise CardLayoutError(
+                f"The arms or logo image {design.arms} cannot be read; fix the path in the programme profile."
+            ) from exc
+        logo = _contain(_open_image(data, "arms or logo image", "use a PNG file."), (logo_box, logo_box))
+        c.paste(logo, m + (logo_box - logo.width) // 2, m + (logo_box - logo.height) // 2)
+        x = m + logo_box + 20
+    width = c.w - m - x
+    title = _fit(design.display_name, width, 56, max_size=44, min_size=24, bold=True, what="programme name")
+    c.text(title, x, m - 8, width, ink, align="left")
+    sub = _fit(subtitle, width, 32, max_size=24, min_size=14, what="card title")
+    c.text(sub, x, m + 46, width, ink, align="left")
+
+
+def _footer(c: _Canvas, design: CardDesign) -> None:
+    primary = design.primary_rgb
+    c.band(_FOOTER_Y, c.h, primary)
+    m = c.margin
+    width = c.w - 2 * m
+    top = _FOOTER_Y + 10
+    fitted = _fit(
+        design.disclaimer, width, c.h - m - top, max_size=30, min_size=18, bold=True,
+        max_lines=2, what="disclaimer",
+    )
+    c.text(fitted, m, top, width, _ink_on(primary), align="auto")
+
+
+def _field(
+    c: _Canvas, label: str, value: str, x: int, y: int, width: int, *, bold: bool = True
+) -> None:
+    c.label(label, x, y, width, _GREY)
+    fitted = _fit(value, width, 42, max_size=30, min_size=16, bold=bold, what=label.lower())
+    c.text(fitted, x, y + 24, width, _INK)
+
+
+def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Image:
+    c = _Canvas(bleed, dpi)
+    labels = design.labels
+    m = c.margin
+    _header(c, design, labels, labels.title)
+
+    # photo, 7:9 like a passport photo
+    px0, py0, pw, ph = m, _HEADER_H + _STRIPE_H + 22, 276, 355
+    ph = min(ph, _FOOTER_Y - 14 - py0)
+    if data.photo is not None:
+        photo = _cover(_open_image(data.photo, "photo", "take the photo again."), (pw, ph))
+        c.paste(photo, px0, py0)
+    else:
+        c.rect((px0, py0, px0 + pw, py0 + ph), fill=(235, 235, 235))
+        note = _fit(labels.no_photo, pw - 20, 40, max_size=24, min_size=12, what="label")
+        c.text(note, px0 + 10, py0 + ph // 2 - 16, pw - 20, _GREY, align="left")
+    c.rect((px0, py0, px0 + pw, py0 + ph), outline=design.secondary_rgb, width=2)
+
+    # names
+    x0 = px0 + pw + 30
+    width = c.w - m - x0
+    y = py0 - 4
+    y = c.label(labels.family_name, x0, y, width, _GREY)
+    family = _fit(
+        data.family_name, width, 104, max_size=52, min_size=30, bold=True, max_lines=3,
+        what="family name",
+    )
+    c.text(family, x0, y, width, _INK)
+    y += 106
+    y = c.label(labels.given_name, x0, y, width, _GREY)
+    given_max = min(40, int(family.font.size))
+    given = _fit(
+        data.given_name, width, 70, max_size=given_max, min_size=min(28, given_max),
+        max_lines=2, what="given name",
+    )
+    c.text(given, x0, y, width, _INK)
+
+    # dates and numbers: two rows above the footer
+    row2 = _FOOTER_Y - 14 - 66
+    row1 = row2 - 70
+    gap = 16
+    dob_w, sex_w = 196, 96
+    _field(c, labels.birth_date, data.birth_date.isoformat(), x0, row1, dob_w)
+    col = x0 + dob_w + gap
+    if "sex" in design.fields:
+        _field(c, labels.sex, data.sex or "–", col, row1, sex_w)
+        col += sex_w + gap
+    _field(c, labels.document_number, data.document_number, col, row1, x0 + width - col)
+    _field(c, labels.issued, data.issued.isoformat(), x0, row2, dob_w)
+    col = x0 + dob_w + gap
+    _field(c, labels.expires, data.expires.isoformat(), col, row2, x0 + width - col)
+
+    _footer(c, design)
+    return c.image
+
+
+def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Image:
+    c = _Canvas(bleed, dpi)
+    labels = design.labels
+    m = c.margin
+    c.band(0, 26, design.primary_rgb)
+    c.band(26, 26 + _STRIPE_H, design.secondary_rgb)
+
+    # QR code on the left, document number under it
+    qr_top = m + 8
+    qr_box = min(372, _FOOTER_Y - 14 - 44 - qr_top)
+    qr = _qr_image(data.qr_text, qr_box)
+    c.paste(qr, m, qr_top)
+    number = _fit(data.document_number, qr.width, 40, max_size=30, min_size=16, bold=True, what="document number")
+    c.text(number, m, qr_top + qr.height + 2, qr.width, _INK, align="left")
+
+    # right column
+    x0 = m + max(qr.width, 300) + 28
+    width = c.w - m - x0
+    y = m + 4
+    title = _fit(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
+    y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
+    bottom = _FOOTER_Y - 12
+    if "signature" in design.fields:
+        sig_h = 96
+        bottom -= sig_h + 26
+        c.label(labels.signature, x0, bottom, width, _GREY)
+        c.rect((x0, bottom + 24, x0 + width, bottom + 24 + sig_h), outline=(200, 200, 200), width=1)
+        if data.signature is not None:
+            sig = _contain(
+                _open_image(data.signature, "signature image", "ask the resident to sign again."),
+                (width - 8, sig_h - 8),
+            )
+            c.paste(sig, x0 + 4, bottom + 24 + 4 + (sig_h - 8 - sig.height) // 2)
+        bottom -= 8
+    if "entitlements" in design.fields and data.entitlements:
+        y = c.label(labels.entitlements, x0, y, width, _GREY)
+        names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
+        text = " · ".join(names)
+        ent = _fit(text, width, max(30, min(120, bottom - y - 110)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+        y = c.text(ent, x0, y, width, _INK) + 8
+    if "languages" in design.fields and data.languages:
+        y = c.label(labels.languages, x0, y, width, _GREY)
+        langs = _fit(", ".join(data.languages), width, 40, max_size=26, min_size=16, what="languages")
+        y = c.text(langs, x0, y, width, _INK) + 8
+    if design.back_note and bottom - y >= 30:
+        note = _fit(
+            design.back_note, width, bottom - y, max_size=22, min_size=13, max_lines=8,
+            paragraph=True, what="programme note",
+        )
+        c.text(note, x0, y, width, _GREY, align="auto")
+
+    _footer(c, design)
+    return c.image
+
+
+def render_card(
+    design: CardDesign, data: CardData, *, bleed: bool = False, dpi: int = DPI
+) -> RenderedCard:
+    """Draw both sides. Raises CardLayoutError (or FontNotFoundError) with a sentence."""
+    if dpi != DPI:
+        raise CardLayoutError(f"The card layout is drawn at {DPI} dpi; scale the images for other printers.")
+    _check_fields(design, data)
+    return RenderedCard(_front(design, data, bleed, dpi), _back(design, data, bleed, dpi), bleed, dpi)

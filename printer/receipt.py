@@ -1,0 +1,393 @@
+"""The enrolment receipt: programme, document number, expiry, the one-time revocation code,
+what the card is and is not, and contacts, in the resident's language.
+
+Content arrives translated (`ReceiptText` and the programme's own strings); `SAMPLE_TEXTS` holds
+an English, French, German, Arabic, Chinese and Ukrainian set for tests and the benchmark
+(samples, not reviewed translations). `build_receipt` lays the receipt out for a paper profile;
+`printer.escpos_printer.ReceiptPrinter.print_receipt` prints it.
+
+Revocation code: 10 characters from Crockford's base-32 alphabet (no I, L, O, U; 50 bits),
+shown as two groups of five. It is printed once, on this receipt, and only its hash goes to
+the registry: scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte output) in a
+self-describing string. A salted SHA-256 would not do: 2^50 guesses of SHA-256 take about a
+day on one GPU, so a leaked registry would give away every code (and with it the power to
+revoke anyone's card); scrypt costs ~0.1 s and 32 MiB per guess, which puts 2^50 guesses out
+of reach, while the kiosk and registry pay it once per card and once per report. The code
+never appears in a repr, a log or on disk; if printing fails after the job was sent, make a
+new code (and store its hash instead) rather than reprinting the old one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from cardio.errors import CitycardError
+
+from .document import Align, Block, Document, Rule, Style, Text
+from .paper import PAPER_80MM, PaperProfile
+
+__all__ = [
+    "CODE_ALPHABET",
+    "SAMPLE_CONTACTS",
+    "SAMPLE_PROGRAMME_TEXT",
+    "SAMPLE_TEXTS",
+    "Contact",
+    "Receipt",
+    "ReceiptContent",
+    "ReceiptText",
+    "RevocationCode",
+    "RevocationCodeError",
+    "build_receipt",
+    "sample_content",
+    "verify_revocation_code",
+]
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
+CODE_LENGTH = 10
+_SCRYPT_LOG_N, _SCRYPT_R, _SCRYPT_P = 15, 8, 1
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_READ_AS = {"O": "0", "I": "1", "L": "1", "U": "V"}  # what people type for look-alikes
+LRI, PDI = "\u2066", "\u2069"  # keep numbers, codes and URLs left-to-right in RTL text
+
+
+class RevocationCodeError(CitycardError):
+    """A stored revocation hash that citycard did not write."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(code: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    kdf = Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p)
+    return kdf.derive(code.encode("ascii"))
+
+
+def normalise_code(entered: str) -> str:
+    """The canonical form of a typed code: capitals, no spaces or dashes, look-alikes mapped."""
+    out = []
+    for ch in entered.upper():
+        if ch in " -\t":
+            continue
+        out.append(_READ_AS.get(ch, ch))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class RevocationCode:
+    """A one-time code to print once; `digest` is what the registry stores.
+
+    `str()` and `repr()` never show the code: only `printable` does, for the receipt.
+    """
+
+    _value: str = field(repr=False)
+    digest: str = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> RevocationCode:
+        value = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        salt = secrets.token_bytes(16)
+        derived = _scrypt(value, salt, _SCRYPT_LOG_N, _SCRYPT_R, _SCRYPT_P)
+        digest = f"scrypt${_SCRYPT_LOG_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(derived)}"
+        return cls(value, digest)
+
+    @property
+    def printable(self) -> str:
+        """The code as printed: two groups of five, e.g. '7KQ2M-XR4PD'."""
+        return f"{self._value[:5]}-{self._value[5:]}"
+
+    def __str__(self) -> str:
+        return "<revocation code>"
+
+
+def verify_revocation_code(entered: str, digest: str) -> bool:
+    """True when `entered` (as a person types it) is the code whose hash is `digest`."""
+    parts = digest.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        raise RevocationCodeError(
+            "This revocation hash was not written by citycard: ask city IT to check the registry."
+        )
+    try:
+        log_n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, expected = _unb64(parts[4]), _unb64(parts[5])
+    except ValueError as exc:
+        raise RevocationCodeError(
+            "This revocation hash is damaged: ask city IT to check the registry."
+        ) from exc
+    if not (10 <= log_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4 and len(expected) == 32):
+        raise RevocationCodeError(
+            "This revocation hash has parameters citycard does not use: ask city IT to check "
+            "the registry."
+        )
+    code = normalise_code(entered)
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return False
+    return hmac.compare_digest(_scrypt(code, salt, log_n, r, p), expected)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One way to reach the programme: a translated label and a value (phone, web, office)."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ReceiptText:
+    """The receipt's own words, translated into one language."""
+
+    title: str
+    document_number: str
+    valid_until: str
+    lost_heading: str
+    lost_text: str
+    about_heading: str
+    contacts_heading: str
+    separator: str = ": "  # between a contact label and its value
+
+
+@dataclass(frozen=True)
+class ReceiptContent:
+    """Everything printed on one receipt. Nothing here names the resident."""
+
+    programme_name: str
+    document_number: str
+    expires: date
+    revocation_code: RevocationCode
+    card_is_and_is_not: str
+    contacts: tuple[Contact, ...]
+    language: str
+    text: ReceiptText
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A laid-out receipt, ready for `ReceiptPrinter.print_receipt`; holds the code to print."""
+
+    document: Document = field(repr=False)
+    revocation_hash: str = field(repr=False)
+    language: str
+    profile: PaperProfile
+
+
+def _ltr(value: str) -> str:
+    return f"{LRI}{value}{PDI}"
+
+
+def build_receipt(
+    content: ReceiptContent, profile: PaperProfile = PAPER_80MM, *, force_raster: bool = False
+) -> Receipt:
+    """Lay out the receipt for the paper width of `profile`.
+
+    Blocks whose characters the printer's code pages hold are printed as text, the others are
+    drawn (see `printer.document`); `force_raster` draws everything (for comparisons).
+    """
+    t = content.text
+    body: list[Block] = [
+        Text(content.programme_name, Style.HEADING, Align.CENTER),
+        Text(t.title, Style.TITLE, Align.CENTER),
+        Rule(),
+        Text(t.document_number, Style.TITLE),
+        Text(_ltr(content.document_number), Style.VALUE),
+        Text(t.valid_until, Style.TITLE),
+        Text(_ltr(content.expires.isoformat()), Style.VALUE),
+        Rule(),
+        Text(t.lost_heading, Style.TITLE),
+        Text(t.lost_text, Style.BODY),
+        Text(content.revocation_code.printable, Style.CODE, Align.CENTER),
+        Rule(),
+        Text(t.about_heading, Style.TITLE),
+        Text(content.card_is_and_is_not, Style.BODY),
+        Rule(),
+        Text(t.contacts_heading, Style.TITLE),
+    ]
+    body.extend(
+        Text(f"{c.label}{t.separator}{_ltr(c.value)}", Style.SMALL) for c in content.contacts
+    )
+    document = Document(tuple(body), content.language, force_raster=force_raster)
+    return Receipt(document, content.revocation_code.digest, content.language, profile)
+
+
+SAMPLE_TEXTS: dict[str, ReceiptText] = {
+    "en": ReceiptText(
+        title="Enrolment receipt",
+        document_number="Document number",
+        valid_until="Valid until",
+        lost_heading="If your card is lost or stolen",
+        lost_text=(
+            "Tell us as soon as you can and give this one-time code: we block the card at "
+            "once, without asking for your name. The code is printed only here and cannot be "
+            "shown again. Keep this receipt apart from your card."
+        ),
+        about_heading="What this card is - and is not",
+        contacts_heading="Contact",
+    ),
+    "fr": ReceiptText(
+        title="Reçu d'inscription",
+        document_number="Numéro du document",
+        valid_until="Valable jusqu'au",
+        lost_heading="Si votre carte est perdue ou volée",
+        lost_text=(
+            "Signalez-le au plus vite en donnant ce code à usage unique : nous bloquons la "
+            "carte aussitôt, sans vous demander votre nom. Le code n'est imprimé qu'ici et ne "
+            "peut pas être affiché à nouveau. Gardez ce reçu à part de votre carte."
+        ),
+        about_heading="Ce qu'est cette carte - et ce qu'elle n'est pas",
+        contacts_heading="Contact",
+        separator=" : ",
+    ),
+    "de": ReceiptText(
+        title="Anmeldequittung",
+        document_number="Dokumentnummer",
+        valid_until="Gültig bis",
+        lost_heading="Wenn Ihre Karte verloren geht oder gestohlen wird",
+        lost_text=(
+            "Melden Sie es so bald wie möglich und nennen Sie diesen Einmal-Code: Wir sperren "
+            "die Karte sofort, ohne nach Ihrem Namen zu fragen. Der Code steht nur auf dieser "
+            "Quittung und kann nicht noch einmal angezeigt werden. Bewahren Sie die Quittung "
+            "getrennt von der Karte auf."
+        ),
+        about_heading="Was diese Karte ist – und was nicht",
+        contacts_heading="Kontakt",
+    ),
+    "ar": ReceiptText(
+        title="إيصال التسجيل",
+        document_number="رقم الوثيقة",
+        valid_until="صالحة حتى",
+        lost_heading="إذا ضاعت بطاقتك أو سُرقت",
+        lost_text=(
+            "أبلغنا في أقرب وقت وأعطنا هذا الرمز الذي يُستخدم مرة واحدة: نوقف البطاقة فورًا "
+            "دون أن نسألك عن اسمك. الرمز مطبوع هنا فقط ولا يمكن عرضه مرة أخرى. احتفظ بهذا "
+            "الإيصال بعيدًا عن بطاقتك."
+        ),
+        about_heading="ما هي هذه البطاقة وما ليست",
+        contacts_heading="للتواصل",
+    ),
+    "zh": ReceiptText(
+        title="登记回执",
+        document_number="证件号码",
+        valid_until="有效期至",
+        lost_heading="如果您的卡丢失或被盗",
+        lost_text=(
+            "请尽快告诉我们，并提供这个一次性代码：我们会立即停用该卡，不会询问您的姓名。"
+            "此代码只印在这张回执上，无法再次显示。请将回执与卡分开保管。"
+        ),
+        about_heading="本卡是什么，不是什么",
+        contacts_heading="联系方式",
+        separator="：",
+    ),
+    "uk": ReceiptText(
+        title="Квитанція про реєстрацію",
+        document_number="Номер документа",
+        valid_until="Дійсна до",
+        lost_heading="Якщо картку загублено або вкрадено",
+        lost_text=(
+            "Повідомте нас якнайшвидше й назвіть цей одноразовий код: ми одразу заблокуємо "
+            "картку, не питаючи вашого імені. Код надруковано лише тут, і його не можна "
+            "показати ще раз. Зберігайте цю квитанцію окремо від картки."
+        ),
+        about_heading="Що ця картка означає - і чого не означає",
+        contacts_heading="Контакти",
+    ),
+}
+
+# What a programme profile would supply, translated (samples for tests and the benchmark).
+SAMPLE_PROGRAMME_TEXT: dict[str, str] = {
+    "en": (
+        "This card shows that you live in the city. Use it at libraries, pools, museums and "
+        "city offices. It is not a residence permit, not a work permit and not a travel "
+        "document. It says nothing about your nationality or residence status."
+    ),
+    "fr": (
+        "Cette carte montre que vous habitez dans la ville. Utilisez-la dans les "
+        "bibliothèques, piscines, musées et services de la ville. Ce n'est pas un titre de "
+        "séjour, ni un permis de travail, ni un document de voyage. Elle ne dit rien de votre "
+        "nationalité ni de votre statut de séjour."
+    ),
+    "de": (
+        "Diese Karte zeigt, dass Sie in der Stadt wohnen. Sie gilt in Bibliotheken, Bädern, "
+        "Museen und bei städtischen Stellen. Sie ist keine Aufenthaltsbewilligung, keine "
+        "Arbeitsbewilligung und kein Reisedokument. Sie sagt nichts über Ihre "
+        "Staatsangehörigkeit oder Ihren Aufenthaltsstatus aus."
+    ),
+    "ar": (
+        "تُثبت هذه البطاقة أنك تسكن في المدينة. استخدمها في المكتبات والمسابح والمتاحف ومكاتب "
+        "المدينة. إنها ليست تصريح إقامة ولا تصريح عمل ولا وثيقة سفر، ولا تذكر شيئًا عن جنسيتك "
+        "أو وضع إقامتك."
+    ),
+    "zh": (
+        "本卡证明您居住在本市，可在图书馆、游泳池、博物馆和市政办公室使用。本卡不是居留许可，"
+        "不是工作许可，也不是旅行证件。本卡不记载您的国籍或居留身份。"
+    ),
+    "uk": (
+        "Ця картка підтверджує, що ви живете в місті. Користуйтеся нею в бібліотеках, "
+        "басейнах, музеях і міських установах. Це не посвідка на проживання, не дозвіл на "
+        "роботу і не проїзний документ. Вона нічого не каже про ваше громадянство чи статус "
+        "перебування."
+    ),
+}
+
+SAMPLE_CONTACTS: dict[str, tuple[Contact, ...]] = {
+    "en": (
+        Contact("Phone", "+41 44 000 00 00"),
+        Contact("Web", "https://stadt.example/citycard"),
+        Contact("Office", "Stadthaus, room 12, Mon-Fri 8-17"),
+    ),
+    "fr": (
+        Contact("Téléphone", "+41 44 000 00 00"),
+        Contact("Site web", "https://stadt.example/citycard"),
+        Contact("Guichet", "Stadthaus, bureau 12, lun-ven 8-17 h"),
+    ),
+    "de": (
+        Contact("Telefon", "+41 44 000 00 00"),
+        Contact("Web", "https://stadt.example/citycard"),
+        Contact("Schalter", "Stadthaus, Büro 12, Mo–Fr 8–17 Uhr"),
+    ),
+    "ar": (
+        Contact("الهاتف", "+41 44 000 00 00"),
+        Contact("الموقع", "https://stadt.example/citycard"),
+        Contact("المكتب", "Stadthaus, 12"),
+    ),
+    "zh": (
+        Contact("电话", "+41 44 000 00 00"),
+        Contact("网站", "https://stadt.example/citycard"),
+        Contact("办公地点", "Stadthaus 12 号房间，周一至周五 8–17 时"),
+    ),
+    "uk": (
+        Contact("Телефон", "+41 44 000 00 00"),
+        Contact("Сайт", "https://stadt.example/citycard"),
+        Contact("Приймальня", "Stadthaus, кімната 12, пн–пт 8–17"),
+    ),
+}
+
+
+def sample_content(
+    language: str,
+    code: RevocationCode | None = None,
+    *,
+    programme_name: str = "Züri City Card",
+    document_number: str = "ZH-2026-000123",
+    expires: date = date(2031, 9, 21),
+) -> ReceiptContent:
+    """A receipt in one of the sample languages (en, fr, de, ar, zh, uk)."""
+    return ReceiptContent(
+        programme_name=programme_name,
+        document_number=document_number,
+        expires=expires,
+        revocation_code=code or RevocationCode.generate(),
+        card_is_and_is_not=SAMPLE_PROGRAMME_TEXT[language],
+        contacts=SAMPLE_CONTACTS[language],
+        language=language,
+        text=SAMPLE_TEXTS[language],
+    )

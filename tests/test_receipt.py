@@ -1,0 +1,376 @@
+"""Receipts through python-escpos' real Network printer to the simulated TCP printer."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hardware.escpos_sim import EscposSimulator
+from printer.document import Align, Document, Style, Text, encode
+from printer.errors import (
+    CoverOpenError,
+    PaperOutError,
+    PrinterError,
+    PrinterOfflineError,
+    PrinterUnreachableError,
+)
+from printer.escpos_decode import Raster, decode
+from printer.escpos_printer import ReceiptPrinter
+from printer.paper import CP866, CP1251, PAPER_58MM, PAPER_80MM
+from printer.receipt import (
+    SAMPLE_TEXTS,
+    RevocationCode,
+    RevocationCodeError,
+    build_receipt,
+    normalise_code,
+    sample_content,
+    verify_revocation_code,
+)
+
+from .escpos_fixtures import PrinterFactory, closed_port, fixture_printer_for, fixture_sim  # noqa: F401
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def code() -> RevocationCode:
+    return RevocationCode.generate()
+
+
+def _bands(raster: Raster) -> list[tuple[int, int]]:
+    """Row ranges (top, bottom) of the text lines in a raster: runs of rows with ink."""
+    img = raster.to_image()
+    bands: list[tuple[int, int]] = []
+    top = None
+    for y in range(img.height):
+        ink = img.crop((0, y, img.width, y + 1)).getextrema()[0] < 128
+        if ink and top is None:
+            top = y
+        elif not ink and top is not None:
+            bands.append((top, y))
+            top = None
+    if top is not None:
+        bands.append((top, img.height))
+    # Arabic dots and vowel marks make thin bands of their own: merge them into their line.
+    merged: list[tuple[int, int]] = []
+    for band in bands:
+        if merged and (band[0] - merged[-1][1] < 4 or band[1] - band[0] < 8):
+            merged[-1] = (merged[-1][0], band[1])
+        else:
+            merged.append(band)
+    return merged
+
+
+def test_english_receipt_is_text(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    receipt = build_receipt(sample_content("en", code))
+    result = printer_for().print_receipt(receipt)
+    assert result.confirmed and not result.paper_near_end
+    printed = sim.decoded()
+    assert printed.rasters == [] and printed.qr_codes == []
+    lines = printed.lines
+    assert lines[0] == "Züri City Card"  # ü through a code page (ESC t), not a raster
+    assert "Document number" in lines and "ZH-2026-000123" in lines and "2031-09-21" in lines
+    assert "Phone: +41 44 000 00 00" in lines
+    assert any("It is not a residence permit" in line for line in lines)
+    assert all(len(line) <= 48 for line in lines)
+    assert len(printed.cuts) == 1
+    heading = next(r for r in printed.runs if "Züri" in r.text)
+    assert heading.align == "center" and heading.width == 2 and heading.bold
+    # Everything the job sent was printed; after it came only the GS r 1 sync.
+    assert result.bytes_sent == len(sim.printed) - 3
+    assert [q.kind for q in printed.status_queries] == ["GS r"]
+
+
+def test_revocation_code_printed_once_and_only_its_hash_returned(
+    sim: EscposSimulator, printer_for: PrinterFactory
+) -> None:
+    code = RevocationCode.generate()
+    other = RevocationCode.generate()
+    receipt = build_receipt(sample_content("en", code))
+    printer_for().print_receipt(receipt)
+    text = sim.decoded().text
+    assert text.count(code.printable) == 1
+    assert code.printable not in repr(receipt) and code.printable not in repr(code)
+    assert code.printable not in str(code) and code.printable not in receipt.revocation_hash
+    # The registry's hash verifies the code as people type it, and nothing else.
+    assert verify_revocation_code(code.printable, receipt.revocation_hash)
+    assert verify_revocation_code(code.printable.lower().replace("-", " "), receipt.revocation_hash)
+    assert not verify_revocation_code(other.printable, receipt.revocation_hash)
+    assert not verify_revocation_code("", receipt.revocation_hash)
+    assert other.digest != code.digest
+    assert receipt.revocation_hash.startswith("scrypt$15$8$1$")
+    assert normalise_code("o1l-u") == "011V"
+    with pytest.raises(RevocationCodeError):
+        verify_revocation_code(code.printable, "sha256$abc")
+
+
+def test_codes_are_unambiguous_and_random() -> None:
+    codes = {RevocationCode.generate().printable for _ in range(5)}
+    assert len(codes) == 5
+    for printable in codes:
+        assert len(printable) == 11 and printable[5] == "-"
+        assert not set(printable) & set("ILOU")
+
+
+@pytest.mark.parametrize("language", ["ar", "zh"])
+def test_arabic_and_chinese_are_raster_images_that_fit_the_paper(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode, language: str
+) -> None:
+    printer_for().print_receipt(build_receipt(sample_content(language, code)))
+    printed = sim.decoded()
+    assert len(printed.rasters) >= 4
+    for raster in printed.rasters:
+        assert raster.width == PAPER_80MM.dots and 0 < raster.height <= 960
+        assert raster.scale == (1, 1)
+    # No Arabic or Chinese character went out as printer text (it would print as '?').
+    for char in printed.text:
+        assert ord(char) < 0x250, f"{char!r} was sent as text"
+    # The code, the number and the dates stay printer text (crisp, and OCR-friendly).
+    assert printed.text.count(code.printable) == 1
+    assert "ZH-2026-000123" in printed.lines
+
+
+def test_arabic_is_right_aligned(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    receipt = build_receipt(sample_content("ar", code))
+    printer_for().print_receipt(receipt)
+    rasters = sim.decoded().rasters
+    right_edge = PAPER_80MM.dots - PAPER_80MM.margin
+    lefts: list[int] = []
+    checked = 0
+    for raster in rasters[1:]:  # the first one is the centred title
+        for top, bottom in _bands(raster):
+            columns = raster.ink_columns(top, bottom)
+            assert columns is not None
+            left, right = columns
+            assert right_edge - 8 <= right < right_edge + 2, (top, columns)
+            lefts.append(left)
+            checked += 1
+    assert checked >= 10
+    # Ragged on the left: the last lines of paragraphs end well before the left margin.
+    assert max(lefts) > 200 and min(lefts) < 60
+
+    # The same check on an English receipt drawn as a raster finds it left-aligned.
+    sim.clear()
+    printer_for().print_receipt(build_receipt(sample_content("en", code), force_raster=True))
+    english = sim.decoded().rasters
+    left_edges = [
+        c[0] for r in english for t, b in _bands(r) if (c := r.ink_columns(t, b)) and b - t > 10
+    ]
+    assert sorted(left_edges)[len(left_edges) // 2] <= PAPER_80MM.margin + 4
+
+
+def test_58mm_profile_wraps_long_lines(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    content = sample_content("en", code)
+    printer_for(PAPER_58MM).print_receipt(build_receipt(content, PAPER_58MM))
+    printed = sim.decoded()
+    for run in printed.runs:
+        for line in run.text.split("\n"):
+            assert len(line) * run.width <= 32, line
+    lines = printed.lines
+    paragraph = content.card_is_and_is_not
+    start = next(i for i, line in enumerate(lines) if paragraph.startswith(line))
+    wrapped = []
+    for line in lines[start:]:
+        wrapped.append(line)
+        if " ".join(wrapped) == paragraph:
+            break
+    assert " ".join(wrapped) == paragraph and len(wrapped) >= 6
+    assert "https://stadt.example/citycard" in lines  # too long after "Web:", on its own line
+
+
+def test_58mm_arabic_raster_fits_58mm(code: RevocationCode) -> None:
+    job = encode(build_receipt(sample_content("ar", code), PAPER_58MM).document, PAPER_58MM)
+    rasters = decode(job.data, strict=True).rasters
+    assert rasters and all(r.width == PAPER_58MM.dots for r in rasters)
+
+
+def test_ukrainian_is_drawn_unless_cp1251_is_configured(code: RevocationCode) -> None:
+    content = sample_content("uk", code)
+    plain = decode(encode(build_receipt(content).document, PAPER_80MM).data, strict=True)
+    assert plain.rasters and SAMPLE_TEXTS["uk"].title not in plain.text
+    # CP866 (Russian) lacks the Ukrainian і, ї, є, ґ: Ukrainian is still drawn.
+    cp866 = PAPER_80MM.with_code_pages(CP866)
+    assert decode(encode(build_receipt(content, cp866).document, cp866).data).rasters
+    profile = PAPER_80MM.with_code_pages(CP1251)
+    job = encode(build_receipt(content, profile).document, profile)
+    with_cp1251 = decode(job.data, strict=True)
+    assert with_cp1251.rasters == []
+    assert SAMPLE_TEXTS["uk"].title in with_cp1251.lines
+    assert any(r.codepage == "CP1251" for r in with_cp1251.runs)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("fa", "این کارت اجازه اقامت نیست."),
+        ("ti", "እዚ ካርድ መንበሪ ፍቓድ ኣይኮነን።"),
+        ("de", "Straße – „Grüße“ aus Zürich"),
+    ],
+)
+def test_scripts_without_code_page_are_drawn(language: str, text: str) -> None:
+    doc = Document((Text(text, Style.BODY, Align.START),), language)
+    printed = decode(encode(doc, PAPER_80MM).data, strict=True)
+    if language == "de":  # CP1252 has all of these
+        assert printed.rasters == [] and text in printed.lines
+    else:
+        assert len(printed.rasters) == 1 and printed.text.strip() == ""
+        ink = printed.rasters[0].ink_columns()
+        assert ink is not None
+        if language == "fa":
+            assert ink[1] > PAPER_80MM.dots - PAPER_80MM.margin - 8  # right-aligned
+        else:
+            assert ink[0] < PAPER_80MM.margin + 8
+
+
+def test_receipt_holds_no_personal_data(code: RevocationCode) -> None:
+    content = sample_content("en", code)
+    receipt = build_receipt(content)
+    texts = [b.text for b in receipt.document.blocks if isinstance(b, Text)]
+    assert all(unicodedata.is_normalized("NFC", t) for t in texts)
+    assert "Holder" not in repr(receipt)
+
+
+def test_paper_out_before_printing(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    sim.run_out_of_paper()
+    with pytest.raises(PaperOutError) as err:
+        printer_for().print_receipt(build_receipt(sample_content("en", code)))
+    assert not err.value.during_job
+    assert "paper roll" in str(err.value) and "Nothing was printed" in str(err.value)
+    assert sim.printed == b"" and sim.unprinted == b""
+    # Only status queries reached the printer: no job, no code.
+    assert all(q.kind == "DLE EOT" for q in decode(sim.received).status_queries)
+    assert decode(sim.received).runs == []
+    # Paper loaded: the receipt prints.
+    sim.load_paper()
+    assert printer_for().print_receipt(build_receipt(sample_content("en", code))).confirmed
+
+
+def test_paper_out_mid_job(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    sim.run_out_of_paper(after_bytes=6000)
+    started = time.monotonic()
+    with pytest.raises(PaperOutError) as err:
+        printer_for().print_receipt(build_receipt(sample_content("ar", code)))
+    assert err.value.during_job and "may be incomplete" in str(err.value)
+    assert time.monotonic() - started < 3
+    assert 0 < len(sim.printed) <= 6000 and len(sim.unprinted) > 0
+    assert sim.decoded().cuts == []  # the receipt was not finished
+
+
+def test_paper_out_right_after_the_last_byte(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    receipt = build_receipt(sample_content("en", code))
+    size = len(encode(receipt.document, PAPER_80MM).data)
+    sim.run_out_of_paper(after_bytes=size + 1)  # strikes on the GS r sync, after the cut
+    with pytest.raises(PaperOutError) as err:
+        printer_for().print_receipt(receipt)
+    assert err.value.during_job
+
+
+def test_cover_open_before_and_during(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    receipt = build_receipt(sample_content("en", code))
+    sim.open_cover()
+    with pytest.raises(CoverOpenError) as err:
+        printer_for().print_receipt(receipt)
+    assert not err.value.during_job and "cover" in str(err.value)
+    sim.close_cover()
+    sim.open_cover(after_bytes=200)
+    with pytest.raises(CoverOpenError) as err:
+        printer_for().print_receipt(receipt)
+    assert err.value.during_job
+
+
+def test_offline_mid_job_and_cutter_jam(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    receipt = build_receipt(sample_content("en", code))
+    sim.go_offline(after_bytes=300)
+    with pytest.raises(PrinterOfflineError) as err:
+        printer_for().print_receipt(receipt)
+    assert err.value.during_job and "switch it off and on" in str(err.value)
+    sim.recover()
+    sim.jam_cutter()
+    with pytest.raises(PrinterOfflineError, match="cutter"):
+        printer_for().print_receipt(receipt)
+
+
+def test_paper_near_end_is_reported_not_raised(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    sim.paper_near_end()
+    result = printer_for().print_receipt(build_receipt(sample_content("en", code)))
+    assert result.confirmed and result.paper_near_end
+
+
+def test_unreachable_printer_fails_fast(code: RevocationCode) -> None:
+    receipt = build_receipt(sample_content("en", code))
+    printer = ReceiptPrinter.network("127.0.0.1", closed_port(), connect_timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(PrinterUnreachableError) as err:
+        printer.print_receipt(receipt)
+    assert time.monotonic() - started < 1.0
+    assert "switched on" in str(err.value) and not err.value.during_job
+
+
+def test_printer_that_does_not_answer(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    sim.stop_answering()
+    started = time.monotonic()
+    with pytest.raises(PrinterOfflineError, match="does not answer"):
+        printer_for(status_timeout=0.3).print_receipt(build_receipt(sample_content("en", code)))
+    assert time.monotonic() - started < 2
+    assert sim.printed == b""
+
+
+def test_serial_printer_on_a_pty(sim: EscposSimulator, code: RevocationCode) -> None:
+    """python-escpos' Serial printer (pyserial) on the simulator's pseudo-terminal."""
+    device = sim.serve_pty()
+    printer = ReceiptPrinter.serial(
+        device, 115200, PAPER_80MM, status_timeout=1.0, sync_timeout=5.0, poll_interval=0.1
+    )
+    receipt = build_receipt(sample_content("fr", code))
+    result = printer.print_receipt(receipt)
+    assert result.confirmed and result.bytes_sent == len(sim.printed) - 3
+    assert "Reçu d'inscription" in sim.decoded().lines
+    sim.run_out_of_paper(after_bytes=500)
+    with pytest.raises(PaperOutError) as err:
+        printer.print_receipt(receipt)
+    assert err.value.during_job
+
+
+def test_file_printer_writes_but_cannot_confirm(tmp_path: Path, code: RevocationCode) -> None:
+    path = tmp_path / "lp0"
+    receipt = build_receipt(sample_content("de", code))
+    result = ReceiptPrinter.file(str(path)).print_receipt(receipt)
+    assert not result.confirmed and result.bytes_sent == path.stat().st_size
+    assert "Gültig bis" in decode(path.read_bytes(), strict=True).lines
+
+
+def test_receipt_for_wider_paper_is_refused(code: RevocationCode) -> None:
+    receipt = build_receipt(sample_content("en", code), PAPER_80MM)
+    printer = ReceiptPrinter.network("127.0.0.1", closed_port(), PAPER_58MM)
+    with pytest.raises(PrinterError, match="58 mm"):
+        printer.print_receipt(receipt)
+
+
+def test_sample_content_is_complete() -> None:
+    for language in ("en", "fr", "de", "ar", "zh", "uk"):
+        content = sample_content(language, expires=date(2030, 1, 1))
+        assert content.text == SAMPLE_TEXTS[language] and content.contacts
