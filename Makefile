@@ -27,11 +27,17 @@ lint: deps
 typecheck: deps
 	$(VENV)/bin/mypy
 
+# PostgreSQL on loopback (installed and started when missing) so the registry is tested on
+# both SQLite and PostgreSQL.
 pytest: deps
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	@url="$$(bash scripts/ensure_postgres.sh)" && \
+		CITYCARD_TEST_PG_URL="$$url" $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: deps
 	$(PY) bench/verify.py
+	$(PY) bench/chip.py
+	$(PY) bench/print.py
+	$(PY) bench/api.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,13 @@ from typing import Any
 import click
 
 from cardio.credential import ChipBinding, Variant, to_qr
-from cardio.errors import MalformedError
-from cardio.keys import fingerprint, kid_for, public_pem
+from cardio.errors import CitycardError, MalformedError
+from cardio.files import write_atomic
+from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
 from cardio.published import load_root_key, load_trust_list
 
 from .cli_support import echo_json, friendly_errors
-from .issuer import PIN_ENV, STATUS_NAMES, Issuer
+from .issuer import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
 from .resident import load_resident
 
 DIR_OPTION = click.option(
@@ -221,3 +223,183 @@ def publish(directory: Path) -> None:
         f"{len(issuer.config['status_lists'])} status list(s) to {pub}"
     )
     issuer.close()
+
+
+def _pem_option(path: Path | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return load_public_pem(path.read_bytes())
+    except CitycardError as exc:
+        raise IssuerError(f"{path}: {exc}") from exc
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--host", default=None, help="Address to listen on (default 127.0.0.1, or server.toml)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port (default 8080; 0 picks a free one).",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=None, help="Worker threads (default 8)."
+)
+@friendly_errors
+def serve(directory: Path, host: str | None, port: int | None, threads: int | None) -> None:
+    """Run the issuer API (waitress) for the issuer in DIR until interrupted."""
+    from waitress.server import create_server
+
+    from .server import create_app, load_config
+
+    config = load_config(directory, host=host, port=port, threads=threads)
+    app = create_app(config)
+    try:
+        server = create_server(
+            app, host=config.host, port=config.port, threads=config.threads, ident="citycard"
+        )
+    except OSError as exc:
+        raise IssuerError(
+            f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); pick another --port or --host."
+        ) from exc
+    issuer_id = Issuer(directory).config["issuer"]
+    click.echo(
+        f"Serving the citycard API of {issuer_id} on http://{config.host}:{server.effective_port}/ "  # type: ignore[union-attr]
+        "(Ctrl-C to stop).",
+    )
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.close()
+
+
+@main.group()
+def kiosk() -> None:
+    """Kiosk accounts: signing key in the trust list, API key for the kiosk endpoints."""
+
+
+@kiosk.command("add")
+@DIR_OPTION
+@click.argument("kiosk_id")
+@click.option(
+    "--api-key",
+    "api_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The kiosk's own API public key (PEM); without it a key pair is made and shown once.",
+)
+@click.option(
+    "--signing-key",
+    "signing_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The kiosk's own credential-signing public key (PEM, e.g. from its HSM).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the kiosk credential to this file (mode 0600) instead of printing it.",
+)
+@friendly_errors
+def kiosk_add(
+    directory: Path, kiosk_id: str, api_key: Path | None, signing_key: Path | None, out: Path | None
+) -> None:
+    """Register kiosk KIOSK_ID, publish the trust list with its key, print its credential once."""
+    issuer = Issuer(directory)
+    if out is not None and out.exists():
+        raise IssuerError(f"{out} already exists; choose a new file for the credential.")
+    account, credential = issuer.add_kiosk(
+        kiosk_id, _pem_option(api_key, "API key"), _pem_option(signing_key, "signing key")
+    )
+    click.echo(
+        f"Kiosk {account.kiosk_id!r} added: signing key {account.kid} is in trust list "
+        f"version {issuer.config['trust_list_version']} (published)."
+    )
+    click.echo(f"API key fingerprint (SHA-256): {account.auth_key_fingerprint}")
+    if credential is not None:
+        if out is not None:
+            write_atomic(out, (credential.to_json() + "\n").encode("ascii"), 0o600)
+            click.echo(
+                f"Kiosk credential written to {out}; move it to the kiosk and delete it here."
+            )
+        else:
+            click.echo("Kiosk credential (shown only this once; store it on the kiosk, mode 0600):")
+            click.echo(credential.to_json())
+    issuer.close()
+
+
+@kiosk.command("revoke")
+@DIR_OPTION
+@click.argument("kiosk_id")
+@friendly_errors
+def kiosk_revoke(directory: Path, kiosk_id: str) -> None:
+    """Cut kiosk KIOSK_ID off: refuse its API calls and revoke its key in the trust list."""
+    issuer = Issuer(directory)
+    account = issuer.revoke_kiosk(kiosk_id)
+    click.echo(
+        f"Kiosk {account.kiosk_id!r} revoked; trust list version "
+        f"{issuer.config['trust_list_version']} marks key {account.kid} revoked (published)."
+    )
+    issuer.close()
+
+
+@kiosk.command("list")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def kiosk_list(directory: Path, as_json: bool) -> None:
+    """List the kiosk accounts."""
+    issuer = Issuer(directory)
+    rows = [
+        {
+            "kiosk_id": k.kiosk_id,
+            "kid": k.kid,
+            "state": k.state,
+            "api_key_fingerprint": k.auth_key_fingerprint,
+        }
+        for k in issuer.kiosks()
+    ]
+    issuer.close()
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No kiosks yet; add one with 'citycard-api kiosk add'.")
+    for r in rows:
+        click.echo(
+            f"{r['kiosk_id']:<20} {r['kid']}  {r['state']:<8} API key {r['api_key_fingerprint']}"
+        )
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts for the revocation endpoints."""
+
+
+@staff.command("add")
+@DIR_OPTION
+@click.argument("staff_id")
+@friendly_errors
+def staff_add(directory: Path, staff_id: str) -> None:
+    """Create staff account STAFF_ID (a role or badge id) and print its token once."""
+    issuer = Issuer(directory)
+    token = issuer.add_staff(staff_id)
+    issuer.close()
+    click.echo(f"Staff account {staff_id!r} added. Its token (shown only this once):")
+    click.echo(token)
+
+
+@staff.command("revoke")
+@DIR_OPTION
+@click.argument("staff_id")
+@friendly_errors
+def staff_revoke(directory: Path, staff_id: str) -> None:
+    """Withdraw staff account STAFF_ID: its token stops working at once."""
+    issuer = Issuer(directory)
+    issuer.revoke_staff(staff_id)
+    issuer.close()
+    click.echo(f"Staff account {staff_id!r} revoked.")

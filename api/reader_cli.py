@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -153,3 +154,95 @@ def read(
     with conn:
         outcome = read_card(conn, verifier)
     _show(outcome.result, problems, as_json)
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TERMINAL.toml: the same settings as the flags below (flags win).",
+)
+@click.option(
+    "--trust",
+    "trust_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the pinned root key and the last good lists are kept.",
+)
+@click.option("--api", "api_url", help="The city API's base URL, to refresh the lists.")
+@click.option("--venue", help="Venue profile: a name under venues/ (library, pool, museum) or a .toml path.")
+@click.option("--reader", "reader_name", help="PC/SC reader name (or part of it); default: any reader.")
+@click.option("--nfc", "nfc_path", help="nfcpy device path instead of PC/SC, e.g. usb:, tty:USB0:pn532.")
+@click.option("--no-reader", is_flag=True, default=None, help="No card reader: QR checks over POST /verify only.")
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8470).")
+@click.option("--root-key", type=click.Path(dir_okay=False, path_type=Path), help="The pinned root public key (default: root-key.pem in --trust).")
+@click.option("--root-fingerprint", help="SHA-256 fingerprint the root key must have (fetched from --api once when missing).")
+@click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), help="ACR122U LED and buzzer feedback (default auto).")
+@click.option("--threads", default=8, show_default=True, help="Web server threads (each open staff screen holds one).")
+@click.option("--debug", is_flag=True, help="Log debugging details (never card data).")
+@friendly_errors
+def serve(
+    config_path: Path | None,
+    trust_dir: Path | None,
+    api_url: str | None,
+    venue: str | None,
+    reader_name: str | None,
+    nfc_path: str | None,
+    no_reader: bool | None,
+    host: str | None,
+    port: int | None,
+    root_key: Path | None,
+    root_fingerprint: str | None,
+    feedback: str | None,
+    threads: int,
+    debug: bool,
+) -> None:
+    """Run the reader terminal: reader loop, trust sync, staff screen and POST /verify."""
+    import logging
+
+    import waitress
+
+    from .terminal import TerminalConfig, create_terminal_app, load_terminal_config, terminal_of
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides: dict[str, Any] = {
+        "trust": trust_dir,
+        "api": api_url,
+        "venue": venue,
+        "reader": reader_name,
+        "nfc": nfc_path,
+        "no_reader": no_reader,
+        "host": host,
+        "port": port,
+        "root_key": root_key,
+        "root_fingerprint": root_fingerprint,
+        "feedback": feedback,
+    }
+    if config_path is not None:
+        config = load_terminal_config(config_path, **overrides)
+    else:
+        if trust_dir is None:
+            raise click.UsageError("Give --config TERMINAL.toml or at least --trust DIR.")
+        config = TerminalConfig(**{k: v for k, v in overrides.items() if v is not None})
+    app = create_terminal_app(config)
+    terminal = terminal_of(app)
+    terminal.start()
+    click.echo(
+        f"citycard reader terminal for {terminal.venue.title}: staff screen at "
+        f"http://{config.host}:{config.port}/ (Ctrl-C stops it)",
+        err=True,
+    )
+    try:
+        waitress.serve(
+            app, host=config.host, port=config.port, threads=threads, ident="citycard-reader"
+        )
+    finally:
+        terminal.stop()
+
+
+if __name__ == "__main__":  # python -m api.reader_cli
+    main()

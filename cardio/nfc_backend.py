@@ -186,6 +186,27 @@ class NfcConnection(Connection):
             )
         return bytes(response)
 
+    def wait_removed(self, timeout: float, interval: float = 0.1) -> bool:
+        """Wait up to `timeout` s for the card to leave the field; True once it has left.
+
+        Uses nfcpy's ISO-DEP presence check (an R(NAK) block the card must answer); a card
+        that does not answer, or a reader that fails, counts as "left".
+        """
+        if self._closed:
+            return True
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                present = bool(self._tag.is_present)
+            except Exception:  # the reader or the card went away: either way, no card
+                present = False
+            if not present:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(interval, remaining))
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

@@ -463,6 +463,27 @@ class PcscConnection(Connection):
         except CardConnectionError:
             return False
 
+    def wait_removed(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for the card to leave the reader; True once it has left.
+
+        A reader terminal calls this after a tap so that a card left lying on the reader is
+        read once, not again and again. A reader that was unplugged counts as "left".
+        Raises CardConnectionError when the PC/SC service stops.
+        """
+        if self._context is None:
+            return True
+        deadline = time.monotonic() + max(0.0, timeout)
+        known: dict[str, int] = {}
+        while True:
+            remaining = deadline - time.monotonic()
+            wait = 0.0 if not known else max(0.0, min(remaining, _POLL))
+            known = _status(self._context, [self._reader], wait, known)
+            if not known.get(self._reader, 0) & _STATE_PRESENT:
+                self._uid = None
+                return True
+            if time.monotonic() >= deadline:
+                return False
+
     # -- recovery and release ---------------------------------------------------------------
 
     def reconnect(self, timeout: float = 10.0) -> None:

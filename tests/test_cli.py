@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from api import cli, reader_cli
 from api.issuer import Issuer
+from api.registry import Registry
 from cardio.credential import Variant
 from cardio.keys import fingerprint, kid_for, load_public_pem
 from cardio.published import load_verifier
@@ -108,9 +109,11 @@ def issue_qr(issuer_dir: Path, resident: Path) -> Card:
 
 
 def cards_in_registry(issuer_dir: Path) -> dict[str, Any]:
-    registry = json.loads((issuer_dir / "registry.json").read_text("utf-8"))
-    cards: dict[str, Any] = registry["cards"]
-    return cards
+    registry = Registry.for_directory(issuer_dir)
+    try:
+        return registry.cards()
+    finally:
+        registry.close()
 
 
 def verify_json(trust: Path, qr: str, *extra: object) -> tuple[int, dict[str, Any]]:

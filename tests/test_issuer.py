@@ -48,10 +48,27 @@ def leaves(obj: Any, key: str = "") -> Iterator[tuple[str, Any]]:
         yield key, obj
 
 
+INDEX_KEYS = ("idx", "status_index")  # random status indices (registry.json, SQL registry)
+
+
+def assert_no_personal_bytes(raw: bytes, name: str, holders: list[Holder]) -> None:
+    """No name, birth date or photo bytes anywhere in a binary file (a database file)."""
+    lowered = raw.lower()
+    for h in holders:
+        for value in (h.family_name, h.given_name):
+            for enc in ("utf-8", "utf-16-le", "utf-16-be"):
+                assert value.lower().encode(enc) not in lowered, f"{value!r} ({enc}) in {name}"
+        iso = h.birth_date.isoformat()
+        for form in (iso, iso.replace("-", ""), h.birth_date.strftime("%d.%m.%Y")):
+            assert form.encode() not in raw, f"birth date {form} in {name}"
+        if h.photo is not None:
+            assert h.photo[16:64] not in raw, f"photo bytes in {name}"
+
+
 def assert_no_personal_data(raw: bytes, name: str, holders: list[Holder]) -> None:
     text = raw.decode("utf-8")
     parsed = json.loads(text)
-    idx_values = [v for k, v in leaves(parsed) if k == "idx"]
+    idx_values = [v for k, v in leaves(parsed) if k in INDEX_KEYS]
     lowered = text.lower()
     for h in holders:
         for value in (h.family_name, h.given_name):
@@ -67,7 +84,7 @@ def assert_no_personal_data(raw: bytes, name: str, holders: list[Holder]) -> Non
         assert len(hits) <= idx_values.count(day), f"birth day number {day} in {name}"
         for key, value in leaves(parsed):
             if value == day and not isinstance(value, bool):
-                assert key == "idx", f"birth day number {day} under {key!r} in {name}"
+                assert key in INDEX_KEYS, f"birth day number {day} under {key!r} in {name}"
         if h.photo is not None:
             for form in (base64.b64encode(h.photo[:48]), h.photo[:48].hex().encode()):
                 assert form not in raw, f"photo bytes in {name}"
@@ -103,10 +120,17 @@ def test_registry_and_config_hold_no_personal_data(issuer: Issuer, holder: Holde
         assert res.claims["family_name"] == h.family_name
         assert res.claims["birth_date"] == h.birth_date.isoformat()
 
-    registry = json.loads((issuer.dir / "registry.json").read_text("utf-8"))
-    assert set(registry["cards"]) == {c.credential.document_number for c in issued}
-    for name in ("registry.json", "issuer.json"):
-        assert_no_personal_data((issuer.dir / name).read_bytes(), name, holders)
+    cards = issuer.registry.cards()
+    assert set(cards) == {c.credential.document_number for c in issued}
+    # Every row of every table, as JSON, and the database files byte for byte.
+    dump = json.dumps(issuer.registry.dump(), ensure_ascii=False).encode("utf-8")
+    assert_no_personal_data(dump, "registry rows", holders)
+    assert_no_personal_data((issuer.dir / "issuer.json").read_bytes(), "issuer.json", holders)
+    db_files = sorted(issuer.dir.glob("registry.sqlite*"))
+    assert issuer.dir / "registry.sqlite" in db_files
+    for path in db_files:
+        assert_no_personal_bytes(path.read_bytes(), path.name, holders)
+    assert not (issuer.dir / "registry.json").exists()
 
 
 def test_the_privacy_check_would_catch_a_leak(holder: Holder) -> None:
@@ -121,6 +145,13 @@ def test_the_privacy_check_would_catch_a_leak(holder: Holder) -> None:
         raw = json.dumps(leak).encode()
         with pytest.raises(AssertionError):
             assert_no_personal_data(raw, "leak.json", [holder])
+    for leak_bytes in (
+        b"SQLite format 3\x00" + holder.family_name.encode("utf-16-le"),
+        b"\x00\x01" + holder.birth_date.isoformat().encode() + b"\x00",
+        b"row" + holder.given_name.upper().encode() + b"\xff",
+    ):
+        with pytest.raises(AssertionError):
+            assert_no_personal_bytes(leak_bytes, "leak.sqlite", [holder])
     # A status index that happens to equal the day number is not a leak.
     ok = json.dumps({"cards": {"DEV00000018": {"idx": day}}}).encode()
     assert_no_personal_data(ok, "ok.json", [holder])
@@ -151,9 +182,9 @@ def test_status_indices_are_distinct_and_random(issuer: Issuer, holder: Holder) 
     assert len(set(indices)) == len(indices)
     assert all(0 <= i < size for i in indices)
     assert indices != sorted(indices)  # not handed out in order (herd privacy)
-    registry = json.loads((issuer.dir / "registry.json").read_text("utf-8"))
-    assert sorted(c["idx"] for c in registry["cards"].values()) == sorted(indices)
+    cards = issuer.registry.cards()
+    assert sorted(c["idx"] for c in cards.values()) == sorted(indices)
     for card in issued:
-        entry = registry["cards"][card.credential.document_number]
+        entry = cards[card.credential.document_number]
         assert (entry["list"], entry["idx"]) == (card.status_list, card.status_index)
         assert card.credential.status_index == card.status_index

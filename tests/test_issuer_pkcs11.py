@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from api import cli, reader_cli
 from api.issuer import PIN_ENV, Issuer
+from api.registry import Registry
 from cardio.credential import Holder
 from cardio.errors import KeyStoreError
 from cardio.keys import point_bytes
@@ -125,12 +126,14 @@ def test_missing_pin_is_a_sentence_naming_the_variable(
 
     # An existing token issuer refuses to sign without the PIN, and allocates nothing.
     monkeypatch.delenv(PIN_ENV)
-    registry = (directory / "registry.json").read_bytes()
+    registry = Registry.for_directory(directory)
+    before = registry.dump()
     issuer = Issuer(directory)
     with pytest.raises(KeyStoreError, match="CITYCARD_PKCS11_PIN"):
         issuer.issue(holder, now=NOW)
     issuer.close()
-    assert (directory / "registry.json").read_bytes() == registry
+    assert registry.dump() == before
+    registry.close()
 
 
 def test_wrong_pin_leaves_no_issuer(

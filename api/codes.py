@@ -1,0 +1,121 @@
+"""Secrets the issuer hands out and keeps only as hashes.
+
+Revocation codes
+    The one-time code printed on the resident's receipt, in the receipt's format
+    (printer/receipt.py): 10 characters of Crockford base32 (50 random bits), printed as
+    `XXXXX-XXXXX`. Typing is forgiving: case, spaces and hyphens do not matter, and O, I, L, U
+    are read as 0, 1, 1, V. The registry keeps only the self-describing digest
+
+        scrypt$15$8$1$<salt, base64url>$<32-byte hash, base64url>
+
+    (N = 2^15, r = 8, p = 1: ~0.1 s and 32 MiB per guess, which puts 2^50 guesses out of reach
+    of anyone holding a copy of the registry). The digest is made either here (the code the
+    server returns with an allocation) or on the kiosk (`printer.receipt.RevocationCode`), which
+    then reports only the digest. Every stored digest must use exactly these parameters, and a
+    check against a card that does not exist hashes against a dummy digest with the same
+    parameters, so the time an answer takes never tells whether a number exists.
+
+Staff tokens
+    `ccs_` + 43 characters of base64url (256 random bits). High entropy, so the registry keeps a
+    plain SHA-256 of the token and finds the staff account by that hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+LOG_N, R, P = 15, 8, 1
+_MAXMEM = 64 * 1024 * 1024
+_DKLEN = 32
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None, "\t": None})
+STAFF_TOKEN_PREFIX = "ccs_"
+
+
+def new_revocation_code() -> str:
+    """A fresh code as printed on the receipt, e.g. `7KQ2M-XR4PD`."""
+    raw = "".join(secrets.choice(CROCKFORD) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_code(code: str) -> str | None:
+    """The code's 10 canonical characters, or None when it cannot be a code at all."""
+    canon = code.upper().translate(_READ_AS)
+    if len(canon) != CODE_LENGTH or any(ch not in CROCKFORD for ch in canon):
+        return None
+    return canon
+
+
+def _scrypt(canon: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(
+        canon.encode("ascii"), salt=salt, n=1 << LOG_N, r=R, p=P, maxmem=_MAXMEM, dklen=_DKLEN
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_code(code: str) -> str:
+    """The digest of a code (which must be a valid code)."""
+    canon = normalise_code(code)
+    if canon is None:
+        raise ValueError("not a revocation code")
+    salt = secrets.token_bytes(16)
+    return f"scrypt${LOG_N}${R}${P}${_b64(salt)}${_b64(_scrypt(canon, salt))}"
+
+
+def parse_digest(digest: str | None) -> tuple[bytes, bytes] | None:
+    """(salt, hash) of a digest with exactly citycard's parameters, else None."""
+    if not digest or len(digest) > 128:
+        return None
+    parts = digest.split("$")
+    if len(parts) != 6 or parts[:4] != ["scrypt", str(LOG_N), str(R), str(P)]:
+        return None
+    try:
+        salt, expected = _unb64(parts[4]), _unb64(parts[5])
+    except ValueError:
+        return None
+    if not 16 <= len(salt) <= 32 or len(expected) != _DKLEN:
+        return None
+    return salt, expected
+
+
+@functools.cache
+def _dummy() -> tuple[bytes, bytes]:
+    """Checked against when there is no card or no code, so that the time taken reveals
+    nothing (made on first use: importing this module costs no scrypt)."""
+    parsed = parse_digest(hash_code(new_revocation_code()))
+    assert parsed is not None
+    return parsed
+
+
+def prepare() -> None:
+    """Make the dummy digest now (the server calls this at start), not on the first check."""
+    _dummy()
+
+
+def check_code(code: str, stored: str | None) -> bool:
+    """True when `code` matches `stored`; always runs one scrypt, whatever the inputs."""
+    canon = normalise_code(code)
+    parsed = parse_digest(stored)
+    salt, expected = parsed or _dummy()
+    same = hmac.compare_digest(_scrypt(canon or "0" * CODE_LENGTH, salt), expected)
+    return same and parsed is not None and canon is not None
+
+
+def new_staff_token() -> str:
+    return STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_staff_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,179 @@
+"""Public, unauthenticated routes: what readers fetch to verify offline.
+
+    GET /.well-known/citycard/trust-list   the root-signed trust list (COSE_Sign1)
+    GET /status/<list-id>                  a Token Status List (CWT, application/statuslist+cwt)
+    GET /.well-known/citycard/root-key     the city root public key (PEM), for provisioning only:
+                                           a reader pins it by fingerprint, never blindly
+
+All three carry a strong ETag and Cache-Control, answer If-None-Match with 304, and are served
+from memory (see api.published_cache). Status lists are signed again when they are older than
+the refresh interval (half their ttl by default), so a server left alone keeps them fresh.
+
+These are the requests every reader makes, so `FastPath` answers them in front of Flask (plain
+WSGI, the same `PublicFiles.answer` as the blueprint below, byte for byte; tests/test_api.py
+compares both). Anything it does not answer with 200 or 304 (an unknown list, nothing
+published yet, another method) goes on to Flask and its JSON errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
+from cardio.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
+from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
+
+from .issuer import Issuer
+from .published_cache import PublishedFiles, Snapshot, etag_matches
+from .web import ApiError, state
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger("citycard.api")
+
+TRUST_LIST_PATH = "/.well-known/citycard/trust-list"
+ROOT_KEY_PATH = "/.well-known/citycard/root-key"
+STATUS_PREFIX = "/status/"
+PEM_MEDIA_TYPE = "application/x-pem-file"
+LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Headers every response carries (api.server adds them to Flask's responses too).
+COMMON_HEADERS = [("X-Content-Type-Options", "nosniff")]
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class PublicFiles:
+    """Which published file a public path names, and the answer to a GET of it."""
+
+    def __init__(
+        self,
+        published: PublishedFiles,
+        issuer: Issuer,
+        trust_max_age: int,
+        status_max_age: int,
+        root_max_age: int,
+        status_refresh: int | None,
+    ) -> None:
+        self.published = published
+        self.issuer = issuer
+        self.status_refresh = status_refresh
+        self._refreshing = threading.Lock()
+        self._fixed = {
+            TRUST_LIST_PATH: (TRUST_LIST_FILE, TRUST_MEDIA_TYPE, trust_max_age, "trust list"),
+            ROOT_KEY_PATH: (ROOT_KEY_FILE, PEM_MEDIA_TYPE, root_max_age, "root key"),
+        }
+        self._status_max_age = status_max_age
+
+    def lookup(self, path: str) -> tuple[Snapshot | None, str, int, str] | None:
+        """(current bytes or None if unpublished, media type, max-age, what) or None: not ours."""
+        fixed = self._fixed.get(path)
+        if fixed is not None:
+            relative, media_type, max_age, what = fixed
+            return self.published.get(relative), media_type, max_age, what
+        if not path.startswith(STATUS_PREFIX):
+            return None
+        list_id = path[len(STATUS_PREFIX) :]
+        if not LIST_ID.match(list_id) or list_id not in self.issuer.config["status_lists"]:
+            return None
+        return self._status(list_id), STATUS_MEDIA_TYPE, self._status_max_age, "status list"
+
+    def _status(self, list_id: str) -> Snapshot | None:
+        relative = f"{STATUS_DIR}/{list_id}{STATUS_SUFFIX}"
+        snap = self.published.get(relative)
+        refresh = self.status_refresh or max(60, int(self.issuer.config["status_ttl"]) // 2)
+        stale = snap is None or time.time() - snap.mtime > refresh
+        if stale and self._refreshing.acquire(blocking=False):
+            try:  # one thread signs a fresh list; the others serve the current one meanwhile
+                self.issuer.refresh_config()
+                self.issuer.publish_status([list_id])
+            except Exception:  # a key store or database problem: keep serving what there is
+                log.exception("could not sign status list %s again", list_id)
+            finally:
+                self._refreshing.release()
+            snap = self.published.get(relative)
+        return snap
+
+    @staticmethod
+    def answer(snap: Snapshot, media_type: str, max_age: int, if_none_match: str | None) -> Answer:
+        headers = [
+            ("ETag", snap.etag),
+            ("Cache-Control", f"public, max-age={max_age}, must-revalidate"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Expose-Headers", "ETag"),
+            *COMMON_HEADERS,
+        ]
+        if etag_matches(if_none_match, snap.etag):
+            return 304, headers, b""
+        headers += [("Content-Type", media_type), ("Content-Length", str(len(snap.body)))]
+        return 200, headers, snap.body
+
+
+def _files() -> PublicFiles:
+    files: PublicFiles = state().extra["public_files"]
+    return files
+
+
+def _serve(path: str) -> Response:
+    found = _files().lookup(path)
+    if found is None:
+        raise ApiError(404, "not_found", "There is no status list with that id.")
+    snap, media_type, max_age, what = found
+    if snap is None:
+        raise ApiError(
+            503, "not_published", f"The {what} has not been published yet; try again later."
+        )
+    status, headers, body = PublicFiles.answer(
+        snap, media_type, max_age, request.headers.get("If-None-Match")
+    )
+    return Response(body if status == 200 else None, status=status, headers=headers)
+
+
+@bp.get(TRUST_LIST_PATH)
+def trust_list() -> Response:
+    return _serve(TRUST_LIST_PATH)
+
+
+@bp.get(ROOT_KEY_PATH)
+def root_key() -> Response:
+    return _serve(ROOT_KEY_PATH)
+
+
+@bp.get("/status/<list_id>")
+def status_list(list_id: str) -> Response:
+    return _serve(request.path)
+
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_REASONS = {200: "200 OK", 304: "304 Not Modified"}
+
+
+class FastPath:
+    """WSGI middleware: answers GET/HEAD of the public files without going through Flask."""
+
+    def __init__(self, app: WsgiApp, files: PublicFiles) -> None:
+        self.app = app
+        self.files = files
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET" or method == "HEAD":
+            try:
+                found = self.files.lookup(environ.get("PATH_INFO", ""))
+            except Exception:  # let Flask try, and answer any error as JSON
+                found = None
+            snap = found[0] if found is not None else None
+            if found is not None and snap is not None:
+                _snap, media_type, max_age, _what = found
+                status, headers, body = PublicFiles.answer(
+                    snap, media_type, max_age, environ.get("HTTP_IF_NONE_MATCH")
+                )
+                start_response(_REASONS[status], headers)
+                return [body] if method == "GET" and body else []
+        return self.app(environ, start_response)

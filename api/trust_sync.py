@@ -1,0 +1,506 @@
+"""Trust sync: a reader terminal keeps its trust list and status lists fresh from the city API.
+
+    GET <api>/.well-known/citycard/trust-list     the root-signed trust list (COSE)
+    GET <api>/status/<id>                         one Token Status List per list id
+    GET <api>/.well-known/citycard/root-key       the root key, only to pin it by fingerprint
+
+Every request carries If-None-Match with the ETag of the copy held, so an unchanged list
+costs a 304 and no bytes. A trust list is accepted only through `TrustCache` (signed by the
+pinned root, never an older version); a status list only through `Verifier.add_status_list`
+(signed by a status key of that trust list, never older than the one held). Good copies are
+kept on disk with atomic writes, in the layout of `cardio.published`, so a restarted
+terminal verifies at once, API or not. Each sync builds a new `Verifier` and swaps it in
+whole: a tap never sees half a sync.
+
+Failures (the API down, an error status, a list refused) leave the last good copies in use
+and retry with exponential backoff and jitter, bounded by `max_backoff`. A status list older
+than the policy's maximum age puts a warning on every verdict (`warnings()`).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import random
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cardio.errors import CitycardError, KeyStoreError, StatusListError, TrustListError
+from cardio.files import write_atomic
+from cardio.keys import fingerprint, load_public_pem
+from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
+from cardio.statuslist import DEFAULT_MAX_TOKEN
+from cardio.trustlist import MAX_TRUST_LIST, TrustCache, TrustList
+from cardio.verdict import Verdict
+from cardio.verify import Policy, Verifier
+
+log = logging.getLogger(__name__)
+
+TRUST_LIST_PATH = "/.well-known/citycard/trust-list"
+ROOT_KEY_PATH = "/.well-known/citycard/root-key"
+STATUS_PATH = "/status/"
+STATE_FILE = "sync.json"
+MAX_ROOT_KEY = 16 * 1024
+_LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+class SyncError(CitycardError):
+    """One sync step failed (API unreachable, error status, oversized answer)."""
+
+
+def list_id(uri: str) -> str | None:
+    """The status list id of a trust list URI (its last path segment), if it is a safe name."""
+    path = urllib.parse.urlsplit(uri).path
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return last if _LIST_ID.match(last) else None
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with "equal jitter": after n failures in a row, a delay drawn from
+    [d/2, d] with d = min(maximum, initial * factor**(n-1)); never above `maximum`."""
+
+    initial: float = 5.0
+    maximum: float = 900.0
+    factor: float = 2.0
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial <= self.maximum or self.factor < 1:
+            raise ValueError("Backoff needs 0 < initial <= maximum and factor >= 1.")
+
+    def failure(self) -> float:
+        """Count one more failure; the delay before the next attempt."""
+        self.failures += 1
+        step = min(self.maximum, self.initial * self.factor ** min(self.failures - 1, 64))
+        return step / 2 + self.rng.uniform(0, step / 2)
+
+    def success(self) -> None:
+        self.failures = 0
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync did. `ok` is False when anything failed (the old copies stay in use)."""
+
+    ok: bool
+    trust_version: int | None
+    trust_updated: bool = False
+    updated_lists: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()  # status list ids the API answered 304 for
+    problems: tuple[str, ...] = ()
+    not_modified: tuple[str, ...] = ()  # every path answered 304 (If-None-Match matched)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: bytes
+    etag: str | None
+
+
+def pinned_root_key(
+    store: Path,
+    root_fingerprint: str | None = None,
+    api_url: str | None = None,
+    root_key_path: Path | None = None,
+    timeout: float = 10.0,
+) -> ec.EllipticCurvePublicKey:
+    """The city root key this reader trusts, checked against its fingerprint when one is given.
+
+    Taken from `root_key_path` or `<store>/root-key.pem`. A reader without one, set up with
+    the fingerprint and the API address, fetches the key once from the API, keeps it only if
+    its fingerprint matches, and stores it: from then on it is pinned.
+    """
+    expected = (
+        root_fingerprint.replace(":", "").replace(" ", "").upper() if root_fingerprint else None
+    )
+    path = root_key_path or store / ROOT_KEY_FILE
+    if path.is_file():
+        try:
+            key = load_public_pem(path.read_bytes())
+        except KeyStoreError as exc:
+            raise TrustListError(f"{path}: {exc}") from exc
+        if expected and fingerprint(key) != expected:
+            raise TrustListError(
+                f"The root key in {path} has fingerprint {fingerprint(key)}, not the pinned "
+                f"{expected}; do not use this reader until a technician sets it up again."
+            )
+        return key
+    if not (expected and api_url):
+        raise TrustListError(
+            f"This reader has no city root key ({path}); copy the city's root-key.pem there, "
+            "or give the API address and the root key fingerprint to fetch and pin it."
+        )
+    answer = _http_get(api_url.rstrip("/") + ROOT_KEY_PATH, None, timeout, MAX_ROOT_KEY)
+    try:
+        key = load_public_pem(answer.body)
+    except KeyStoreError as exc:
+        raise TrustListError(f"The city API's root key cannot be read ({exc}).") from exc
+    if fingerprint(key) != expected:
+        raise TrustListError(
+            f"The city API offered a root key with fingerprint {fingerprint(key)}, not the "
+            f"expected {expected}; it was refused. Check the API address and the fingerprint."
+        )
+    write_atomic(path, answer.body)
+    log.info("pinned the city root key %s", expected)
+    return key
+
+
+def _http_get(url: str, etag: str | None, timeout: float, limit: int) -> _Answer:
+    request = urllib.request.Request(url, headers={"User-Agent": "citycard-reader"})
+    if etag:
+        request.add_header("If-None-Match", etag)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read(limit + 1)
+            if len(body) > limit:
+                raise SyncError(f"The city API sent more than {limit} bytes for {url}; refused.")
+            return _Answer(response.status, body, response.headers.get("ETag"))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return _Answer(304, b"", etag)
+        raise SyncError(
+            f"The city API answered {exc.code} for {url}; the reader keeps its last lists."
+        ) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise SyncError(
+            f"The city API at {url} cannot be reached ({reason}); the reader keeps its last lists."
+        ) from exc
+
+
+class TrustSync:
+    """The terminal's trust material: pinned root, cached lists on disk, a current Verifier."""
+
+    def __init__(
+        self,
+        store: Path,
+        root_key: ec.EllipticCurvePublicKey,
+        api_url: str | None = None,
+        *,
+        policy: Policy | None = None,
+        interval: float = 300.0,
+        backoff: Backoff | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = Path(store)
+        self.root_key = root_key
+        self.api_url = api_url.rstrip("/") if api_url else None
+        self.policy = policy or Policy()
+        self.interval = interval
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout
+        self.clock = clock
+        self.on_change = on_change
+        self.last_attempt: float | None = None
+        self.last_success: float | None = None
+        self.last_error: str | None = None
+        self.next_attempt: float | None = None
+        self._lock = threading.Lock()  # one sync at a time
+        self._swap_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._etags: dict[str, str] = {}
+        self._raw_status: dict[str, bytes] = {}
+        self._problems: tuple[str, ...] = ()
+        try:
+            self._cache = TrustCache(root_key, self.store)
+        except TrustListError as exc:  # a damaged or foreign copy on disk: set it aside, resync
+            bad = self.store / TRUST_LIST_FILE
+            bad.replace(bad.with_name(bad.name + ".refused"))
+            log.warning("the stored trust list was refused and set aside: %s", exc)
+            self._cache = TrustCache(root_key, self.store)
+        self._verifier: Verifier | None = None
+        self._load_state()
+        self._load_from_disk()
+
+    # -- what the terminal uses -----------------------------------------------------------------
+
+    @property
+    def verifier(self) -> Verifier | None:
+        """The current verifier (None until a first trust list was accepted)."""
+        with self._swap_lock:
+            return self._verifier
+
+    @property
+    def trust_list(self) -> TrustList | None:
+        return self._cache.current
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Sentences about lists refused when the verifier was last built."""
+        return self._problems
+
+    def warnings(self, now: float | None = None) -> list[str]:
+        """Warnings that go on every verdict: no lists, or status lists older than the policy."""
+        now = self.clock() if now is None else now
+        verifier = self.verifier
+        if verifier is None:
+            return [
+                "This reader has no trust list; connect it to the city API before accepting cards."
+            ]
+        out: list[str] = []
+        held = verifier.status_lists
+        for uri in verifier.trust.status_lists:
+            token = held.get(uri)
+            name = list_id(uri) or uri
+            if token is None:
+                out.append(
+                    f"The reader has no revocation list {name}; connect the reader to refresh it."
+                )
+                continue
+            age = now - token.iat
+            if age > self.policy.max_status_age or (token.exp is not None and now > token.exp):
+                out.append(
+                    f"{Verdict.STALE_STATUS.sentence} (Revocation list {name} is {_age(age)} old.)"
+                )
+        return out
+
+    def status(self, now: float | None = None) -> dict[str, Any]:
+        """A summary for the staff screen and the logs (no personal data)."""
+        now = self.clock() if now is None else now
+        verifier = self.verifier
+        lists = {}
+        if verifier is not None:
+            for uri, token in verifier.status_lists.items():
+                lists[list_id(uri) or uri] = {"iat": token.iat, "age": int(now - token.iat)}
+        trust = self.trust_list
+        return {
+            "api": self.api_url,
+            "trust_version": trust.version if trust else None,
+            "status_lists": lists,
+            "last_success": self.last_success,
+            "last_attempt": self.last_attempt,
+            "last_error": self.last_error,
+            "next_attempt": self.next_attempt,
+            "failures": self.backoff.failures,
+        }
+
+    # -- disk -----------------------------------------------------------------------------------
+
+    def _status_path(self, lid: str) -> Path:
+        return self.store / STATUS_DIR / f"{lid}{STATUS_SUFFIX}"
+
+    def _load_state(self) -> None:
+        try:
+            state = json.loads((self.store / STATE_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(state, dict):
+            etags = state.get("etags")
+            if isinstance(etags, dict):
+                self._etags = {str(k): str(v) for k, v in etags.items()}
+            last = state.get("last_success")
+            if isinstance(last, int | float):
+                self.last_success = float(last)
+
+    def _save_state(self) -> None:
+        state = {"etags": self._etags, "last_success": self.last_success}
+        write_atomic(self.store / STATE_FILE, json.dumps(state, sort_keys=True).encode() + b"\n")
+
+    def _load_from_disk(self) -> None:
+        status_dir = self.store / STATUS_DIR
+        if status_dir.is_dir():
+            for path in sorted(status_dir.glob(f"*{STATUS_SUFFIX}")):
+                lid = path.name[: -len(STATUS_SUFFIX)]
+                if _LIST_ID.match(lid):
+                    self._raw_status[lid] = path.read_bytes()
+        if self._cache.current is not None:
+            self._rebuild(self._cache.current, {})
+
+    def _rebuild(self, trust: TrustList, fetched: dict[str, tuple[bytes, str | None]]) -> list[str]:
+        """Build a verifier from the held and newly fetched status lists, then swap it in.
+
+        Returns sentences about refused lists. A fetched list that is accepted replaces the
+        held copy on disk (and its ETag is kept); a refused one changes nothing.
+        """
+        problems: list[str] = []
+        verifier = Verifier(trust, self.policy)
+        wanted = {lid for uri in trust.status_lists if (lid := list_id(uri)) is not None}
+        for lid in sorted(wanted | set(self._raw_status)):
+            held = self._raw_status.get(lid)
+            if held is not None:
+                try:
+                    verifier.add_status_list(held)
+                except CitycardError as exc:
+                    if lid in wanted:
+                        problems.append(f"Held revocation list {lid}: {exc}")
+            new = fetched.get(lid)
+            if new is None:
+                continue
+            data, etag = new
+            try:
+                verifier.add_status_list(data)
+            except StatusListError as exc:
+                problems.append(f"Revocation list {lid} from the API: {exc}")
+                continue
+            if data != held:
+                write_atomic(self._status_path(lid), data)
+                self._raw_status[lid] = data
+            if etag:
+                self._etags[f"status/{lid}"] = etag
+        with self._swap_lock:
+            self._verifier = verifier
+        self._problems = tuple(problems)
+        return problems
+
+    # -- syncing --------------------------------------------------------------------------------
+
+    def _get(self, path: str, key: str, have_copy: bool, limit: int) -> _Answer:
+        assert self.api_url is not None
+        etag = self._etags.get(key) if have_copy else None
+        return _http_get(self.api_url + path, etag, self.timeout, limit)
+
+    def sync_once(self) -> SyncReport:
+        """Fetch the trust list and the status lists once. Never raises for network trouble."""
+        with self._lock:
+            report = self._sync()
+        now = self.clock()
+        self.last_attempt = now
+        if report.ok:
+            self.last_success = now
+            self.last_error = None
+            self.backoff.success()
+        else:
+            self.last_error = report.problems[0] if report.problems else "sync failed"
+        try:
+            self._save_state()
+        except OSError as exc:
+            log.warning("the sync state could not be saved: %s", exc)
+        if report.problems:
+            log.warning("trust sync: %s", " | ".join(report.problems))
+        if self.on_change is not None:
+            self.on_change()
+        return report
+
+    def _sync(self) -> SyncReport:
+        if self.api_url is None:
+            trust = self._cache.current
+            return SyncReport(
+                False,
+                trust.version if trust else None,
+                problems=(
+                    "No city API address is configured; the lists on this reader are never refreshed.",
+                ),
+            )
+        problems: list[str] = []
+        not_modified: list[str] = []
+        ok = True
+        trust_updated = False
+        before = self._cache.current
+        try:
+            answer = self._get(TRUST_LIST_PATH, "trust-list", before is not None, MAX_TRUST_LIST)
+            if answer.status == 304:
+                not_modified.append(TRUST_LIST_PATH)
+            elif answer.status == 200:
+                self._cache.accept(answer.body)  # pinned root, no rollback; stored atomically
+                if answer.etag:
+                    self._etags["trust-list"] = answer.etag
+                after = self._cache.current
+                trust_updated = after is not None and (
+                    before is None or after.version != before.version
+                )
+        except (SyncError, TrustListError) as exc:
+            ok = False
+            problems.append(str(exc))
+        trust = self._cache.current
+        if trust is None:
+            return SyncReport(False, None, problems=tuple(problems))
+
+        fetched: dict[str, tuple[bytes, str | None]] = {}
+        unchanged: list[str] = []
+        for uri in trust.status_lists:
+            lid = list_id(uri)
+            if lid is None:
+                problems.append(
+                    f"The trust list names a status list this reader cannot fetch: {uri}"
+                )
+                ok = False
+                continue
+            try:
+                answer = self._get(
+                    STATUS_PATH + urllib.parse.quote(lid),
+                    f"status/{lid}",
+                    lid in self._raw_status,
+                    DEFAULT_MAX_TOKEN,
+                )
+            except SyncError as exc:
+                ok = False
+                problems.append(str(exc))
+                continue
+            if answer.status == 304:
+                unchanged.append(lid)
+                not_modified.append(STATUS_PATH + lid)
+            elif answer.status == 200:
+                fetched[lid] = (answer.body, answer.etag)
+        refused = self._rebuild(trust, fetched)
+        if refused:
+            ok = False
+            problems += refused
+        updated = tuple(lid for lid in fetched if self._raw_status.get(lid) == fetched[lid][0])
+        return SyncReport(
+            ok,
+            trust.version,
+            trust_updated,
+            updated,
+            tuple(unchanged),
+            tuple(problems),
+            tuple(not_modified),
+        )
+
+    # -- the background loop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Sync now and then every `interval` seconds (backing off after failures)."""
+        if self._thread is not None or self.api_url is None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="citycard-trust-sync", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the loop to sync at once."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self.sync_once()
+                delay = self.interval if report.ok else self.backoff.failure()
+            except Exception as exc:  # a bug must not end the loop: back off and try again
+                log.error("trust sync failed unexpectedly (%s)", type(exc).__name__)
+                delay = self.backoff.failure()
+            self.next_attempt = self.clock() + delay
+            self._wake.wait(delay)
+            self._wake.clear()
+
+
+def _age(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{int(seconds // 86400)} days"
+    if seconds >= 2 * 3600:
+        return f"{int(seconds // 3600)} hours"
+    return f"{max(0, int(seconds // 60))} minutes"

@@ -1,0 +1,174 @@
+"""Helpers for the reader terminal tests (a helper module, not a test file).
+
+- `live_issuer(dir)`: a development issuer on the real clock (a terminal verifies with it).
+- `provision(store, issuer)`: what a technician does: pin the city root key on the terminal.
+- `personalised_card(issuer, holder)`: a VirtualType4Card personalised through cardio.chip
+  (in-process, below the transport), ready to be presented through vpcd or nfcpy's radio.
+- `Acr122Firmware`: stands in for an ACR122U's firmware in front of a card: it answers the
+  FF 00 40 LED / buzzer pseudo-APDUs itself (90 <LED state>) and records them.
+- `ServedApp`: a Flask app under waitress on 127.0.0.1 in a thread (SSE needs a real server).
+- `city_api(issuer)`: the issuer API (the real `api.server` app when present) on loopback.
+- `wait_for(predicate)`: poll until true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from api.issuer import Issued, Issuer
+from cardio.chip import CardProfile, bind, personalise
+from cardio.credential import Holder
+from cardio.published import ROOT_KEY_FILE
+from hardware.local import LocalConnection
+from hardware.virtual_t4t import VirtualType4Card
+
+from .conftest import synthetic_photo
+from .issuer_http import IssuerHttp
+
+T = TypeVar("T")
+
+
+def live_issuer(directory: Path, now: int | None = None) -> Issuer:
+    """An issuer whose keys cover the real clock (its lists are fresh when published now)."""
+    return Issuer.init(directory, now=int(time.time()) - 120 if now is None else now)
+
+
+def provision(store: Path, issuer: Issuer) -> Path:
+    """Pin the city root key on a terminal: copy root-key.pem into its trust directory."""
+    store.mkdir(parents=True, exist_ok=True)
+    shutil.copy(issuer.dir / "public" / ROOT_KEY_FILE, store / ROOT_KEY_FILE)
+    return store
+
+
+def personalised_card(
+    issuer: Issuer, holder: Holder, profile: str = "t4t", now: int | None = None
+) -> tuple[VirtualType4Card, Issued]:
+    """A chip personalised with a photo, bound to its UID; the issuer is published after."""
+    card = VirtualType4Card(profile=profile)
+    conn = LocalConnection(card)
+    issued = issuer.issue(
+        replace(holder, photo=synthetic_photo(3072)),
+        chip_binding=bind(conn, CardProfile(profile)),
+        now=int(time.time()) - 60 if now is None else now,
+    )
+    assert issued.chip_cose is not None
+    personalise(conn, issued.chip_cose)
+    conn.close()
+    card.power_off()
+    issuer.publish()
+    return card, issued
+
+
+class Acr122Firmware:
+    """An ACR122U in front of a card: FF 00 40 is the reader's, everything else the card's."""
+
+    def __init__(self, card: VirtualType4Card) -> None:
+        self.card = card
+        self.feedback: list[bytes] = []
+
+    @property
+    def uid(self) -> bytes:
+        return self.card.uid
+
+    @property
+    def atr(self) -> bytes:
+        return self.card.atr
+
+    @property
+    def historical_bytes(self) -> bytes:
+        return self.card.historical_bytes
+
+    def power_on(self) -> bytes:
+        return self.card.power_on()
+
+    def power_off(self) -> None:
+        self.card.power_off()
+
+    def process(self, apdu: bytes) -> bytes:
+        if apdu[:3] == b"\xff\x00\x40":
+            self.feedback.append(bytes(apdu))
+            return b"\x90" + bytes((apdu[3] & 0x03,))
+        return self.card.process(apdu)
+
+
+class ServedApp:
+    """A WSGI app served by waitress on 127.0.0.1 (port chosen by the OS) in a thread."""
+
+    def __init__(self, app: Any, threads: int = 6) -> None:
+        import waitress.server
+
+        self.server: Any = waitress.server.create_server(
+            app, host="127.0.0.1", port=0, threads=threads, ident="citycard-test"
+        )
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def __enter__(self) -> ServedApp:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Close the port and every open connection (kept-alive ones and SSE streams too).
+
+        The closing runs on the server's own loop thread (through its trigger), which then
+        ends because nothing is left to serve."""
+        if self._stopped:
+            return
+        self._stopped = True
+        server = self.server
+
+        def close_everything() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+            server.close()
+
+        server.trigger.pull_trigger(close_everything)
+        self._thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)
+
+
+@contextlib.contextmanager
+def city_api(issuer: Issuer) -> Iterator[Any]:
+    """The city's issuer API for `issuer`, on loopback: the real app (api.server.create_app)
+    under waitress when it is there, else the stand-in `IssuerHttp` with the same public paths.
+    Either has `.url` and `.stop()`."""
+    try:
+        from api.server import create_app
+    except ImportError:
+        with IssuerHttp(issuer.dir / "public") as server:
+            yield server
+        return
+    with ServedApp(create_app(issuer.dir)) as served:
+        yield served
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)

@@ -1,0 +1,796 @@
+"""The reader terminal: POST /verify, venue profiles, privacy of logs, trust sync, reader loop.
+
+The city API is `tests.issuer_http.IssuerHttp` serving a real issuer's published files over
+HTTP on loopback (same paths, media types and ETags as the issuer API); the reader loop runs
+through the real pcscd + vpcd and nfcpy's udp radio.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from api.issuer import Issued, Issuer
+from api.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
+from api.reader_loop import WAITING, NfcBackend, PcscBackend
+from api.terminal import (
+    Board,
+    Terminal,
+    TerminalConfig,
+    TerminalError,
+    create_terminal_app,
+    load_terminal_config,
+    terminal_of,
+)
+from api.trust_sync import Backoff, TrustSync, list_id, pinned_root_key
+from api.venues import VENUES_DIR, VenueError, VenueProfile, load_venue
+from cardio.credential import Holder, to_qr
+from cardio.errors import TrustListError
+from cardio.keys import fingerprint, load_public_pem
+from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
+from cardio.trustlist import KeyState
+from cardio.verdict import Verdict
+from hardware.nfc_udp import NfcUdpTarget
+from tests.pcsc_fixtures import VpcdCards, requires_pcscd
+
+from .issuer_http import IssuerHttp
+from .terminal_fixtures import (
+    Acr122Firmware,
+    city_api,
+    live_issuer,
+    personalised_card,
+    provision,
+    wait_for,
+)
+
+READER = "Virtual PCD 00 00"
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Issuer:
+    return live_issuer(tmp_path / "issuer")
+
+
+@pytest.fixture
+def api(live: Issuer) -> Iterator[Any]:
+    """The city API: the real issuer app when it is there (else the stand-in IssuerHttp)."""
+    with city_api(live) as server:
+        yield server
+
+
+def _issue(issuer: Issuer, holder: Holder) -> Issued:
+    issued = issuer.issue(holder, now=int(time.time()) - 60)
+    issuer.publish()
+    return issued
+
+
+def _terminal(
+    tmp_path: Path, issuer: Issuer, api_url: str | None, venue: str = "pool", **kw: object
+) -> Terminal:
+    store = provision(tmp_path / "terminal", issuer)
+    config = TerminalConfig(trust=store, api=api_url, venue=venue, no_reader=True, **kw)  # type: ignore[arg-type]
+    return Terminal.from_config(config)
+
+
+def _client(terminal: Terminal) -> FlaskClient:
+    return create_terminal_app(terminal).test_client()
+
+
+def _personal_strings(holder: Holder, issued: Issued) -> list[str]:
+    cred = issued.credential
+    values = [
+        holder.family_name,
+        holder.given_name,
+        holder.birth_date.isoformat(),
+        cred.document_number,
+        str(cred.status_index),
+    ]
+    return [*values, holder.family_name.encode().hex(), holder.given_name.encode().hex()]
+
+
+# -- POST /verify ---------------------------------------------------------------------------
+
+
+def test_verify_qr_valid_then_revoked_after_sync(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    issued = _issue(live, holder)
+    terminal = _terminal(tmp_path, live, api.url, venue="pool")
+    client = _client(terminal)
+    assert client.post("/sync").get_json()["ok"] is True
+
+    qr = to_qr(issued.print_cose)
+    answer = client.post("/verify", json={"qr": qr})
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["verdict"] == "VALID" and body["valid"] is True
+    assert body["message"] == Verdict.VALID.sentence
+    assert body["venue"] == "pool"
+    # the pool sees the given name only (a print credential has no photo)
+    assert body["claims"] == {"given_name": holder.given_name}
+    assert body["photo_base64"] is None
+    assert body["entitlements"] == [
+        {"code": "pool", "label": "Pool entry", "held": True},
+        {"code": "reduced-fee", "label": "Reduced fee", "held": False},
+    ]
+    assert holder.family_name not in answer.get_data(as_text=True)
+
+    live.set_status(issued.status_index, "revoked")
+    live.publish()
+    synced = client.post("/sync").get_json()
+    assert synced["ok"] is True and synced["updated"] == ["1"]
+    body = client.post("/verify", json={"qr": qr}).get_json()
+    assert body["verdict"] == "REVOKED" and body["valid"] is False
+    assert body["claims"] is None and body["entitlements"] is None
+    # the staff screen shows the same verdict
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-verdict="REVOKED"' in page and "NOT VALID" in page
+
+
+def test_verify_credential_bytes_and_json_errors(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    issued = _issue(live, holder)
+    client = _client(_terminal(tmp_path, live, api.url, venue="library"))
+    client.post("/sync")
+    ok = client.post("/verify", data=issued.print_cose, content_type="application/cbor")
+    assert ok.get_json()["verdict"] == "VALID"
+    assert ok.get_json()["claims"]["family_name"] == holder.family_name  # the library may
+    tampered = bytearray(issued.print_cose)
+    tampered[-1] ^= 0x01
+    bad = client.post("/verify", data=bytes(tampered), content_type="application/cbor")
+    assert bad.get_json()["verdict"] == "BAD_SIGNATURE"
+    assert client.post("/verify", json={"qr": "hello"}).get_json()["verdict"] == "MALFORMED"
+
+    for response, status, code in (
+        (
+            client.post("/verify", data="CC1:xyz", content_type="text/plain"),
+            415,
+            "unsupported_media_type",
+        ),
+        (client.post("/verify", json={"text": "CC1:"}), 400, "bad_request"),
+        (
+            client.post("/verify", data="{not json", content_type="application/json"),
+            400,
+            "bad_request",
+        ),
+        (client.get("/verify"), 405, "method_not_allowed"),
+        (client.get("/nowhere"), 404, "not_found"),
+        (client.post("/verify", data=b"\0" * 70000, content_type="application/cbor"), 413, None),
+    ):
+        assert response.status_code == status
+        body = response.get_json()
+        assert set(body) == {"code", "message"} and body["message"]
+        assert code is None or body["code"] == code
+
+
+def test_verify_without_trust_list_is_not_ready(tmp_path: Path, live: Issuer) -> None:
+    # provisioned (root key pinned) but never synced and the API unreachable
+    terminal = _terminal(tmp_path, live, "http://127.0.0.1:9")
+    client = _client(terminal)
+    answer = client.post("/verify", json={"qr": "CC1:ABC"})
+    assert answer.status_code == 503
+    assert answer.get_json()["code"] == "not_ready"
+    assert "no trust list" in client.get("/").get_data(as_text=True)
+
+
+def test_non_loopback_clients_are_refused(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    issued = _issue(live, holder)
+    terminal = _terminal(tmp_path, live, api.url)
+    client = _client(terminal)
+    client.post("/sync")
+    qr = {"qr": to_qr(issued.print_cose)}
+    for remote in ("192.0.2.10", "10.1.2.3", "::ffff:192.0.2.1", "2001:db8::1", ""):
+        response = client.post("/verify", json=qr, environ_base={"REMOTE_ADDR": remote})
+        assert response.status_code == 403, remote
+        assert response.get_json()["code"] == "not_local"
+        assert client.get("/", environ_base={"REMOTE_ADDR": remote}).status_code == 403
+    # a forwarded-for header does not make a remote client local
+    forwarded = client.post(
+        "/verify",
+        json=qr,
+        environ_base={"REMOTE_ADDR": "192.0.2.10"},
+        headers={"X-Forwarded-For": "127.0.0.1"},
+    )
+    assert forwarded.status_code == 403
+    # a web page that rebinds its DNS name to 127.0.0.1 is refused by the Host check
+    rebound = client.post("/verify", json=qr, headers={"Host": "evil.example:8470"})
+    assert rebound.status_code == 403 and rebound.get_json()["code"] == "bad_host"
+    for local in ("127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"):
+        response = client.post("/verify", json=qr, environ_base={"REMOTE_ADDR": local})
+        assert response.status_code == 200, local
+    # a remote staff screen only where the configuration allows it; /verify never
+    terminal.config.allow_remote_screen = True
+    assert client.get("/", environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code == 200
+    assert (
+        client.post("/verify", json=qr, environ_base={"REMOTE_ADDR": "192.0.2.10"}).status_code
+        == 403
+    )
+
+
+def test_logs_hold_only_time_verdict_and_venue(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder, caplog: pytest.LogCaptureFixture
+) -> None:
+    issued = _issue(live, holder)
+    terminal = _terminal(tmp_path, live, api.url, venue="library")
+    client = _client(terminal)
+    caplog.set_level(logging.DEBUG)
+    client.post("/sync")
+    qr = to_qr(issued.print_cose)
+    assert client.post("/verify", json={"qr": qr}).get_json()["verdict"] == "VALID"
+    client.get("/")
+    live.set_status(issued.status_index, "revoked")
+    live.publish()
+    client.post("/sync")
+    assert client.post("/verify", json={"qr": qr}).get_json()["verdict"] == "REVOKED"
+    client.post("/verify", json={"qr": qr[:-3]})
+
+    tap_lines = [r for r in caplog.records if r.name == "citycard.terminal"]
+    assert [r.getMessage() for r in tap_lines] == [
+        "verdict=VALID venue=library",
+        "verdict=REVOKED venue=library",
+        "verdict=MALFORMED venue=library",
+    ]
+    assert all(r.created > 0 for r in tap_lines)  # the time is the record's own
+    text = caplog.text
+    for value in _personal_strings(holder, issued):
+        assert value not in text, value
+    assert qr[4:40] not in text
+
+
+# -- venue profiles -------------------------------------------------------------------------
+
+
+def test_shipped_venue_profiles_filter_claims(holder: Holder) -> None:
+    names = sorted(p.stem for p in VENUES_DIR.glob("*.toml"))
+    assert {"library", "pool", "museum"} <= set(names)
+    claims = {
+        "document_number": "DEV00000018",
+        "program": "demo",
+        "family_name": "Beispiel-Musterfrau",
+        "given_name": "Mira",
+        "birth_date": "1990-01-01",
+        "sex": "X",
+        "entitlements": ["library", "pool"],
+        "languages": ["de", "en"],
+        "issued": "2026-09-21",
+        "expires": "2028-09-20",
+        "variant": "chip",
+        "photo_base64": "/9j/4AAQ",
+    }
+    pool = load_venue("pool").present(claims)
+    assert pool is not None
+    assert pool["fields"] == [{"key": "given_name", "label": "Given name", "value": "Mira"}]
+    assert pool["photo_base64"] == "/9j/4AAQ"
+    assert [e["code"] for e in pool["entitlements"] if e["held"]] == ["pool"]
+
+    library = load_venue("library").present(claims)
+    assert library is not None
+    assert [f["key"] for f in library["fields"]] == [
+        "given_name",
+        "family_name",
+        "document_number",
+        "expires",
+    ]
+    assert "1990-01-01" not in json.dumps(library)
+
+    museum = load_venue("museum").present(claims)
+    assert museum is not None and "sex" not in json.dumps(museum["fields"])
+    assert [(e["code"], e["held"]) for e in museum["entitlements"]] == [
+        ("museum", False),
+        ("reduced-fee", False),
+    ]
+    for name in names:
+        assert load_venue(name).name == name
+    nothing = VenueProfile("kiosk", "Desk", ()).present(claims)
+    assert nothing == {"fields": [], "photo_base64": None, "entitlements": []}
+    assert VenueProfile("kiosk", "Desk", ()).present(None) is None
+
+
+def test_bad_venue_profiles_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(VenueError, match="no venue profile"):
+        load_venue("casino")
+    bad = tmp_path / "bad.toml"
+    for text, match in (
+        ('name = "x"\nshow = ["nationality"]\n', "does not carry"),
+        ('name = "x"\nextra = 1\n', "unknown keys"),
+        ('name = "X Y"\n', "lower-case"),
+        ('name = "x"\n[[entitlements]]\ncode = "pool"\n', "exactly"),
+        ("name = ", "cannot be read"),
+    ):
+        bad.write_text(text)
+        with pytest.raises(VenueError, match=match):
+            load_venue(bad)
+
+
+# -- trust sync -----------------------------------------------------------------------------
+
+
+def test_sync_uses_etags_and_304(tmp_path: Path, live: Issuer, api: Any, holder: Holder) -> None:
+    issued = _issue(live, holder)
+    store = provision(tmp_path / "terminal", live)
+    sync = TrustSync(store, load_public_pem((store / ROOT_KEY_FILE).read_bytes()), api.url)
+    assert sync.verifier is None
+    first = sync.sync_once()
+    assert first.ok and first.trust_updated and first.updated_lists == ("1",)
+    assert first.not_modified == ()
+    assert (store / TRUST_LIST_FILE).read_bytes() == (
+        live.dir / "public" / TRUST_LIST_FILE
+    ).read_bytes()
+    assert (store / STATUS_DIR / "1.cwt").is_file()
+    second = sync.sync_once()
+    assert second.ok and not second.trust_updated and second.unchanged == ("1",)
+    assert second.not_modified == ("/.well-known/citycard/trust-list", "/status/1")
+    assert sync.verifier is not None
+    assert sync.verifier.verify_qr(to_qr(issued.print_cose)).verdict is Verdict.VALID
+
+    # a restarted terminal sends its saved ETags at once
+    again = TrustSync(store, sync.root_key, api.url).sync_once()
+    assert again.not_modified == ("/.well-known/citycard/trust-list", "/status/1")
+    # a copy lost from disk is fetched whole again (no If-None-Match without a copy)
+    (store / STATUS_DIR / "1.cwt").unlink()
+    third = TrustSync(store, sync.root_key, api.url).sync_once()
+    assert third.updated_lists == ("1",)
+    assert third.not_modified == ("/.well-known/citycard/trust-list",)
+    # a new revocation: the status list changes, the trust list does not
+    other = _issue(live, holder)
+    live.set_status(other.status_index, "revoked")
+    live.publish()
+    fourth = TrustSync(store, sync.root_key, api.url).sync_once()
+    assert fourth.updated_lists == ("1",) and fourth.not_modified == (
+        "/.well-known/citycard/trust-list",
+    )
+
+
+def test_api_down_keeps_last_good_copy(tmp_path: Path, live: Issuer, holder: Holder) -> None:
+    issued = _issue(live, holder)
+    store = provision(tmp_path / "terminal", live)
+    root = load_public_pem((store / ROOT_KEY_FILE).read_bytes())
+    server = IssuerHttp(live.dir / "public").start()
+    sync = TrustSync(store, root, server.url)
+    assert sync.sync_once().ok
+    qr = to_qr(issued.print_cose)
+
+    server.fail_with(503)  # up but failing
+    report = sync.sync_once()
+    assert not report.ok and "answered 503" in report.problems[0]
+    assert sync.verifier is not None and sync.verifier.verify_qr(qr).verdict is Verdict.VALID
+
+    server.stop()  # down: connections refused
+    report = sync.sync_once()
+    assert not report.ok and "cannot be reached" in report.problems[0]
+    assert sync.status()["last_error"] == report.problems[0]
+    assert sync.verifier.verify_qr(qr).verdict is Verdict.VALID
+    # a terminal restarted while the API is down verifies from its disk copies at once
+    restarted = TrustSync(store, root, server.url)
+    assert restarted.verifier is not None
+    assert restarted.verifier.verify_qr(qr).verdict is Verdict.VALID
+    assert not restarted.sync_once().ok
+    assert restarted.verifier.verify_qr(qr).verdict is Verdict.VALID
+    # a damaged copy on disk is set aside (the terminal starts, and resyncs when it can)
+    (store / TRUST_LIST_FILE).write_bytes(b"\xd2\x84 damaged")
+    damaged = TrustSync(store, root, server.url)
+    assert damaged.verifier is None and (store / "trust-list.cose.refused").is_file()
+
+
+def test_trust_list_rollback_and_foreign_lists_refused(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    issued = _issue(live, holder)
+    public = live.dir / "public"
+    store = provision(tmp_path / "terminal", live)
+    sync = TrustSync(store, load_public_pem((store / ROOT_KEY_FILE).read_bytes()), api.url)
+    assert sync.sync_once().ok
+    old_trust = (public / TRUST_LIST_FILE).read_bytes()
+    old_status = (public / STATUS_DIR / "1.cwt").read_bytes()
+    v1 = sync.trust_list
+    assert v1 is not None
+
+    live.set_key_state("kiosk-1", KeyState.RETIRED)  # new content: version 2
+    live.publish(int(time.time()) + 5)
+    assert sync.sync_once().trust_updated
+    assert sync.trust_list is not None and sync.trust_list.version == v1.version + 1
+    held_iat = max(t.iat for t in sync.verifier.status_lists.values()) if sync.verifier else 0
+
+    # the API (or someone in between) serves the older lists again
+    (public / TRUST_LIST_FILE).write_bytes(old_trust)
+    (public / STATUS_DIR / "1.cwt").write_bytes(old_status)
+    report = sync.sync_once()
+    assert not report.ok
+    assert any("older than the one this reader has" in p for p in report.problems)
+    assert any("older than the one held" in p for p in report.problems)
+    assert sync.trust_list.version == v1.version + 1
+    assert (store / TRUST_LIST_FILE).read_bytes() != old_trust
+    assert sync.verifier is not None
+    assert max(t.iat for t in sync.verifier.status_lists.values()) == held_iat
+    assert sync.verifier.verify_qr(to_qr(issued.print_cose)).verdict is Verdict.VALID
+
+    # a trust list signed by another city's root is refused too
+    other = Issuer.init(tmp_path / "other", now=int(time.time()) - 120)
+    shutil.copy(other.dir / "public" / TRUST_LIST_FILE, public / TRUST_LIST_FILE)
+    report = sync.sync_once()
+    assert any("not signed by the pinned city root key" in p for p in report.problems)
+    assert sync.trust_list.version == v1.version + 1
+
+
+def test_stale_status_list_warns_on_every_verdict(tmp_path: Path, holder: Holder) -> None:
+    start = int(time.time()) - 11 * 86400
+    old = Issuer.init(tmp_path / "issuer", now=start)
+    issued = old.issue(holder, now=start + 60)
+    old.publish(start + 120)  # a status list ten days old
+    with IssuerHttp(old.dir / "public") as server:
+        terminal = _terminal(tmp_path, old, server.url, venue="library")
+        client = _client(terminal)
+        assert client.post("/sync").get_json()["ok"]
+    stale = client.post("/verify", json={"qr": to_qr(issued.print_cose)}).get_json()
+    assert stale["verdict"] == "STALE_STATUS"
+    assert any("10 days old" in w for w in stale["warnings"])
+    tampered = bytearray(issued.print_cose)
+    tampered[-2] ^= 0x40
+    forged = client.post(
+        "/verify", data=bytes(tampered), content_type="application/cbor"
+    ).get_json()
+    assert forged["verdict"] == "BAD_SIGNATURE"
+    assert any(Verdict.STALE_STATUS.sentence in w for w in forged["warnings"])
+    assert Verdict.STALE_STATUS.sentence in client.get("/").get_data(as_text=True)
+
+
+def test_backoff_is_exponential_jittered_and_bounded() -> None:
+    backoff = Backoff(initial=1.0, maximum=60.0, rng=random.Random(7))
+    delays = [backoff.failure() for _ in range(40)]
+    assert all(0.5 <= d <= 60.0 for d in delays)
+    assert delays[0] <= 1.0 and 1.0 <= delays[1] <= 2.0 and 2.0 <= delays[2] <= 4.0
+    assert all(30.0 <= d <= 60.0 for d in delays[7:])
+    assert len(set(delays[7:])) > 20  # jittered, not in lockstep with other terminals
+    backoff.success()
+    assert backoff.failure() <= 1.0
+    with pytest.raises(ValueError):
+        Backoff(initial=0)
+
+
+def test_sync_loop_backs_off_while_failing_and_recovers(tmp_path: Path, live: Issuer) -> None:
+    api = IssuerHttp(live.dir / "public").start()  # the stand-in: it can fail on purpose
+    store = provision(tmp_path / "terminal", live)
+    changes = threading.Semaphore(0)
+    sync = TrustSync(
+        store,
+        load_public_pem((store / ROOT_KEY_FILE).read_bytes()),
+        api.url,
+        interval=60.0,
+        backoff=Backoff(initial=0.05, maximum=0.2, rng=random.Random(3)),
+        on_change=changes.release,
+    )
+    api.fail_with(503)
+    sync.start()
+    try:
+        time.sleep(1.0)
+        attempts = api.count("/.well-known/citycard/trust-list")
+        assert 3 <= attempts <= 14, attempts  # backing off, bounded by 0.2 s
+        assert sync.backoff.failures >= 3 and sync.verifier is None
+        api.fail_with(None)
+        wait_for(lambda: sync.verifier is not None, timeout=3)
+        assert sync.backoff.failures == 0 and sync.last_error is None
+        settled = api.count("/.well-known/citycard/trust-list")
+        time.sleep(0.5)
+        assert api.count("/.well-known/citycard/trust-list") == settled  # now every 60 s
+    finally:
+        sync.stop()
+        api.stop()
+
+
+def test_root_key_pinned_by_fingerprint(tmp_path: Path, live: Issuer, api: Any) -> None:
+    root = load_public_pem((live.dir / "public" / ROOT_KEY_FILE).read_bytes())
+    store = tmp_path / "terminal"
+    with pytest.raises(TrustListError, match="no city root key"):
+        pinned_root_key(store)
+    wrong = "00" * 32
+    with pytest.raises(TrustListError, match="not the expected"):
+        pinned_root_key(store, wrong, api.url)
+    assert not (store / ROOT_KEY_FILE).exists()
+    fp = fingerprint(root)
+    spaced = " ".join(fp[i : i + 4] for i in range(0, 64, 4)).lower()
+    assert fingerprint(pinned_root_key(store, spaced, api.url)) == fp
+    assert (store / ROOT_KEY_FILE).is_file()  # pinned from now on: no API needed
+    assert fingerprint(pinned_root_key(store, fp)) == fp
+    with pytest.raises(TrustListError, match="do not use this reader"):
+        pinned_root_key(store, wrong)
+
+
+def test_terminal_config_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "terminal.toml"
+    path.write_text(
+        'trust = "trust"\napi = "https://cards.city.example"\nvenue = "pool"\n'
+        'reader = "ACR122"\nport = 9000\nsync_interval = 60\ndisplay_seconds = 5\n'
+    )
+    config = load_terminal_config(path, port=9001, venue=None)
+    assert config.trust == tmp_path / "trust"
+    assert (config.api, config.venue, config.reader, config.port) == (
+        "https://cards.city.example",
+        "pool",
+        "ACR122",
+        9001,
+    )
+    assert config.sync_interval == 60.0 and config.host == "127.0.0.1"
+    path.write_text('trust = "t"\nresidence = "x"\n')
+    with pytest.raises(TerminalError, match="unknown keys"):
+        load_terminal_config(path)
+    path.write_text('trust = "t"\nport = "80"\n')
+    with pytest.raises(TerminalError, match="wrong type"):
+        load_terminal_config(path)
+    with pytest.raises(TerminalError, match="either"):
+        TerminalConfig(trust=tmp_path, reader="x", nfc="usb")
+    assert list_id("https://cc.example/status/1") == "1"
+    assert list_id("https://cc.example/status/..") is None
+    assert list_id("https://cc.example/status/%2e%2e") is None
+
+
+def test_board_forgets_a_verdict_after_display_time() -> None:
+    board = Board(display_seconds=0.2)
+    start = board.snapshot()
+    from api.terminal import VerdictView
+
+    board.show(VerdictView("VALID", True, "ok", (), None, "qr", time.time()))
+    shown = board.wait(start.seq, 1.0)
+    assert shown.view is not None
+    gone = board.wait(shown.seq, 2.0)
+    assert gone.view is None and gone.seq > shown.seq
+
+
+# -- the reader loop through real stacks ------------------------------------------------------
+
+
+def test_acr122_commands() -> None:
+    assert READING.hex().upper() == "FF00400F0400000000"
+    assert VALID.hex().upper() == "FF0040AE0402010101"
+    assert NOT_VALID.hex().upper() == "FF00405D0401010301"
+    with pytest.raises(ValueError):
+        led_buzzer(256, 0, 0, 0, 0)
+    with pytest.raises(ValueError):
+        ReaderFeedback("loud")
+
+
+@requires_pcscd
+def test_reader_loop_through_pcscd(
+    tmp_path: Path,
+    vpcd_cards: VpcdCards,
+    live: Issuer,
+    api: Any,
+    holder: Holder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    card, issued = personalised_card(live, holder)
+    firmware = Acr122Firmware(card)
+    store = provision(tmp_path / "terminal", live)
+    config = TerminalConfig(
+        trust=store, api=api.url, venue="pool", reader=READER, feedback="acr122"
+    )
+    terminal = Terminal.from_config(config)
+    assert terminal.sync.sync_once().ok
+    app = create_terminal_app(terminal)
+    terminal.loop.poll = 0.3  # type: ignore[union-attr]
+    terminal.start()
+    try:
+        wait_for(lambda: terminal.board.snapshot().reader_status == WAITING)
+        vcard = vpcd_cards.attach(0, firmware)
+        state = wait_for(lambda: (s := terminal.board.snapshot()).view and s)
+        assert state.view is not None and state.view.verdict == "VALID"
+        assert state.view.source == "chip"
+        pres = state.view.presentation
+        assert pres is not None and pres["photo_base64"]  # the chip carries the photo
+        assert [f["key"] for f in pres["fields"]] == ["given_name"]
+        assert firmware.feedback == [READING, VALID]
+        page = app.test_client().get("/").get_data(as_text=True)
+        assert 'data-verdict="VALID"' in page and holder.given_name in page
+        assert holder.family_name not in page and "data:image/jpeg;base64," in page
+        time.sleep(0.8)
+        assert (
+            terminal.loop is not None and terminal.loop.taps == 1
+        )  # read once while it lies there
+        vpcd_cards.remove(vcard)
+
+        live.set_status(issued.status_index, "revoked")
+        live.publish()
+        assert terminal.sync.sync_once().ok
+        seq = terminal.board.snapshot().seq
+        vcard = vpcd_cards.attach(0, firmware)
+        state = wait_for(lambda: (s := terminal.board.snapshot()).seq > seq and s.view and s)
+        assert state.view is not None and state.view.verdict == "REVOKED"
+        assert state.view.presentation is None
+        wait_for(lambda: len(firmware.feedback) == 4)
+        assert firmware.feedback[2:] == [READING, NOT_VALID]
+        vpcd_cards.remove(vcard)
+
+        # a reader that is not there: a status sentence, the loop goes on
+        terminal.loop.backend = PcscBackend("No Such Reader")
+        wait_for(lambda: "No card reader matches" in terminal.board.snapshot().reader_status)
+        assert not terminal.board.snapshot().reader_ok and terminal.loop.running
+        terminal.loop.backend = PcscBackend(READER)
+        wait_for(lambda: terminal.board.snapshot().reader_status == WAITING)
+    finally:
+        terminal.stop()
+    assert not terminal.loop.running
+    for value in _personal_strings(holder, issued):
+        assert value not in caplog.text, value
+
+
+@requires_pcscd
+def test_reader_loop_survives_a_card_pulled_mid_read(
+    tmp_path: Path, vpcd_cards: VpcdCards, live: Issuer, api: Any, holder: Holder
+) -> None:
+    card, _issued = personalised_card(live, holder)
+    store = provision(tmp_path / "terminal", live)
+    terminal = Terminal.from_config(
+        TerminalConfig(trust=store, api=api.url, venue="pool", reader=READER)
+    )
+    terminal.sync.sync_once()
+    terminal.loop.poll = 0.3  # type: ignore[union-attr]
+
+    class PulledAfter:
+        """The card leaves the field after a few APDUs of the read."""
+
+        def __init__(self, card: object, apdus: int) -> None:
+            self.card, self.left = card, apdus
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.card, name)
+
+        def process(self, apdu: bytes) -> bytes:
+            from hardware.virtual_t4t import CardPulled
+
+            self.left -= 1
+            if self.left < 0:
+                raise CardPulled("gone")
+            return self.card.process(apdu)  # type: ignore[attr-defined,no-any-return]
+
+    terminal.start()
+    try:
+        vcard = vpcd_cards.attach(0, PulledAfter(card, 4))  # type: ignore[arg-type]
+        state = wait_for(lambda: (s := terminal.board.snapshot()).view and s, timeout=15)
+        assert state.view is not None and state.view.verdict == "NOT_READ"
+        assert "present it again" in state.view.message
+        vpcd_cards.remove(vcard)
+        seq = terminal.board.snapshot().seq
+        vcard = vpcd_cards.attach(0, card)
+        state = wait_for(
+            lambda: (
+                (s := terminal.board.snapshot()).seq > seq
+                and s.view
+                and s.view.verdict != "NOT_READ"
+                and s
+            )
+        )
+        assert state.view is not None and state.view.verdict == "VALID"
+        vpcd_cards.remove(vcard)
+    finally:
+        terminal.stop()
+
+
+def test_reader_loop_through_nfcpy_udp(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    card, _issued = personalised_card(live, holder)
+    store = provision(tmp_path / "terminal", live)
+    with NfcUdpTarget(card, present=False) as target:
+        terminal = Terminal.from_config(
+            TerminalConfig(trust=store, api=api.url, venue="museum", nfc=target.path)
+        )
+        assert isinstance(terminal.loop.backend, NfcBackend)  # type: ignore[union-attr]
+        terminal.sync.sync_once()
+        terminal.loop.poll = 0.3  # type: ignore[union-attr]
+        terminal.start()
+        try:
+            wait_for(lambda: terminal.board.snapshot().reader_status == WAITING)
+            target.insert()
+            state = wait_for(lambda: (s := terminal.board.snapshot()).view and s, timeout=15)
+            assert state.view is not None and state.view.verdict == "VALID"
+            pres = state.view.presentation
+            assert pres is not None
+            assert [f["key"] for f in pres["fields"]] == ["given_name", "family_name"]
+            assert [e["code"] for e in pres["entitlements"]] == ["museum", "reduced-fee"]
+            time.sleep(0.5)
+            assert terminal.loop is not None and terminal.loop.taps == 1
+            target.remove()
+            wait_for(lambda: terminal.board.snapshot().reader_status == WAITING, timeout=10)
+            target.insert()
+            wait_for(lambda: terminal.loop is not None and terminal.loop.taps == 2, timeout=15)
+        finally:
+            terminal.stop()
+
+
+def test_create_terminal_app_from_config(tmp_path: Path, live: Issuer, api: Any) -> None:
+    store = provision(tmp_path / "terminal", live)
+    app = create_terminal_app(TerminalConfig(trust=store, api=api.url, no_reader=True))
+    terminal = terminal_of(app)
+    client = app.test_client()
+    health = client.get("/health").get_json()
+    assert health["venue"] == "library" and health["reader"]["backend"] is None
+    assert health["sync"]["trust_version"] is None
+    sync = client.post("/sync", data={"from": "screen"})
+    assert sync.status_code == 303 and sync.headers["Location"] == "/"
+    assert terminal.sync.trust_list is not None
+    page = client.get("/")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert '<meta http-equiv="refresh"' in page.get_data(as_text=True)  # works without JS
+    assert replace(terminal.config, port=1).port == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_command_runs_the_terminal_under_waitress(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    import subprocess
+    import sys
+    import urllib.request
+
+    issued = _issue(live, holder)
+    store = provision(tmp_path / "terminal", live)
+    port = _free_port()
+    config = tmp_path / "terminal.toml"
+    config.write_text(
+        f'trust = "terminal"\napi = "{api.url}"\nvenue = "museum"\nno_reader = true\n'
+        f"port = {port}\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.reader_cli",
+            "serve",
+            "--config",
+            str(config),
+            "--venue",
+            "pool",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def synced() -> bool:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    return json.loads(r.read())["sync"]["trust_version"] is not None
+            except OSError:
+                return False
+
+        wait_for(synced, timeout=20, interval=0.2)
+        request = urllib.request.Request(
+            base + "/verify",
+            data=json.dumps({"qr": to_qr(issued.print_cose)}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            body = json.loads(r.read())
+        assert body["verdict"] == "VALID" and body["venue"] == "pool"  # the flag won
+        assert (store / STATUS_DIR / "1.cwt").is_file()
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert "verdict=VALID venue=pool" in err
+    for value in _personal_strings(holder, issued):
+        assert value not in out + err, value
