@@ -16,8 +16,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck pytest bench deps clean
 
+# The demo: the issuer and chip walk-through, one scripted enrolment at the kiosk, then the
+# kiosk UI on simulated hardware (until Ctrl-C; DEMO_SECONDS when not run from a terminal).
+DEMO_SECONDS ?= 30
 demo: deps
-	$(PY) -m api.demo --out demo-out
+	rm -rf demo-out
+	$(PY) -m api.demo --out demo-out/foundation
+	$(VENV)/bin/citycard-kiosk demo --program zurich --data demo-out/kiosk-data --out demo-out/kiosk
+	@if [ -t 0 ]; then \
+		$(VENV)/bin/citycard-kiosk serve --program zurich --data demo-out/kiosk-ui; \
+	else \
+		timeout -s INT $(DEMO_SECONDS) $(VENV)/bin/citycard-kiosk serve --program zurich \
+			--data demo-out/kiosk-ui || true; \
+	fi
 
 test: deps lint typecheck pytest
 

@@ -1,0 +1,444 @@
+"""`citycard-kiosk demo`: one resident enrolled end to end on simulated hardware.
+
+Everything below the kiosk is real code on simulated devices: the issuer (api.issuer, its
+registry under DATA_DIR/issuer), the photo pipeline, the personalisation job with its journal
+(DATA_DIR/kiosk), the chip written through the real pcscd with a virtual card in a vpcd slot,
+the card drawn by printer.card_layout and "printed" by the file card printer, the receipt's
+ESC/POS bytes, and a venue's reader reading the new card on nfcpy's udp radio and verifying it
+against the published trust list.
+
+OUT_DIR receives the printed artefacts — card-front.png, card-back.png, receipt.escpos,
+chip.ndef (the NDEF message read back from the chip) and verdict.json (the reader's verdict,
+with the card's displayable claims) — and trust/ (root key, trust list, status lists, as
+`citycard-api publish` writes them). These hold the resident's card, as a printed card does;
+nothing else about the resident is written anywhere (DATA_DIR holds no personal data).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from api.issuer import Issuer
+from api.resident import ALLOWED, ResidentFileError
+from cardio.chip import CardProfile, read_card
+from cardio.connection import Connection
+from cardio.credential import Holder, to_qr
+from cardio.errors import MalformedError
+from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
+from printer.card_printer import CardPrinter, FileCardPrinter
+
+from .allocator import Allocation, IssuerAllocator, KioskKeySigner, SignedCard
+from .job import Enrolment, JobResult, Notice, PcscWriter, Progress, Station, new_request_id
+from .journal import Journal
+from .photo import prepare_photos
+from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
+from .programs import Program, ProgramError, Requirement, load_program
+
+log = logging.getLogger(__name__)
+
+KIOSK_ID = "kiosk-1"
+CHIP_PHOTO_BUDGET = {CardProfile.T4T: 3072, CardProfile.T4T_AUTH: 3072}
+"""Bytes of JPEG on the chip per card profile (the chip credential stays under 4 KB)."""
+PRINT_PHOTO_BUDGET = 48 * 1024
+OUTPUTS = ("card-front.png", "card-back.png", "chip.ndef", "receipt.escpos", "verdict.json")
+"""What the demo writes to OUT_DIR besides trust/ (the printed artefacts)."""
+
+# Obviously fictional: no such person.
+DEFAULT_RESIDENT = {
+    "family_name": "Beispiel-Musterfrau",
+    "given_name": "Mira",
+    "birth_date": "1990-01-01",
+    "sex": "X",
+    "languages": ["de", "en"],
+}
+
+
+def synthetic_portrait(width: int = 720, height: int = 960, seed: int = 7) -> bytes:
+    """A drawn silhouette (not a person) with a textured background, as a camera-sized JPEG."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (width, height), (196, 210, 226))
+    d = ImageDraw.Draw(img)
+    for _ in range(400):  # background texture, so the JPEG is not trivially small
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(4, 30)
+        shade = rng.randrange(170, 230)
+        d.ellipse((x - r, y - r, x + r, y + r), fill=(shade, shade, min(255, shade + 20)))
+    img = img.filter(ImageFilter.GaussianBlur(3))
+    d = ImageDraw.Draw(img)
+    cx = width // 2
+    d.ellipse((cx - width // 5, height // 6, cx + width // 5, height // 6 + width * 2 // 5 + 40),
+              fill=(150, 110, 85))  # fmt: skip
+    d.rectangle((cx - width // 3, height * 3 // 5, cx + width // 3, height), fill=(50, 70, 110))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+class SimulatedCardFeeder:
+    """The demo's card writer: pcscd with the vpcd driver (started when none runs) and a stack
+    of blank virtual cards. Every `connect()` puts a blank card of `profile` on the writer
+    (vpcd `slot`) unless a blank one is already there, and connects to it through PC/SC —
+    the same code path as a real writer. `take()` removes the card from the writer and hands
+    it over (e.g. to a simulated venue reader); `close()` removes it and stops what was
+    started. For the kiosk UI on simulated hardware as well as for `citycard-kiosk demo`."""
+
+    def __init__(self, profile: CardProfile, slot: int = 0, timeout: float = 10.0) -> None:
+        from hardware.pcscd import ensure_pcscd
+
+        if not profile.has_chip:
+            raise ValueError("The print profile has no chip: it needs no card writer.")
+        self.profile = profile
+        self.slot = slot
+        self.timeout = timeout
+        self.service = ensure_pcscd()
+        self.reader = self.service.vpcd_reader(slot)
+        self.card: Any = None
+        self._vcard: Any = None
+
+    def connect(self) -> Connection:
+        from hardware.virtual_t4t import VirtualType4Card
+        from hardware.vpcd import VpcdCard
+
+        if self.card is None or self.card.locked or self._vcard is None:
+            self._remove()
+            self.card = VirtualType4Card(self.profile.value)
+            self._vcard = VpcdCard(self.card, self.slot).start()
+        return PcscWriter(self.reader, self.timeout).connect()
+
+    def take(self) -> Any:
+        """The card on the writer (None if none), taken off it."""
+        card = self.card
+        self._remove()
+        self.card = None
+        return card
+
+    def _remove(self) -> None:
+        if self._vcard is not None:
+            self._vcard.stop()
+            self._vcard = None
+
+    def close(self) -> None:
+        self._remove()
+        self.service.stop()
+
+
+@dataclass
+class DemoOutcome:
+    result: JobResult
+    verdict: dict[str, Any]
+    notices: list[Notice]
+    out_dir: Path
+
+
+class _KeepingSigner:
+    """Signs with the kiosk key and keeps the print credential for the demo's QR verdict."""
+
+    def __init__(self, inner: KioskKeySigner) -> None:
+        self.inner = inner
+        self.print_cose: bytes | None = None
+
+    def sign(
+        self,
+        allocation: Allocation,
+        holder: Holder,
+        binding: Any,
+        issued_at: int,
+        expires_at: int,
+    ) -> SignedCard:
+        signed = self.inner.sign(allocation, holder, binding, issued_at, expires_at)
+        self.print_cose = signed.print_cose
+        return signed
+
+
+def load_resident_upload(path: Path, program_id: str) -> tuple[Holder, date | None, bytes | None]:
+    """RESIDENT.json (the keys of api.resident) for the kiosk: the photo is an *upload* (any
+    size the photo pipeline accepts, e.g. a phone picture), not a ready chip photo."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ResidentFileError(
+            f"{path} does not exist; give the path of a resident JSON file."
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ResidentFileError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
+    if not isinstance(obj, dict):
+        raise ResidentFileError(f"{path} must hold a JSON object.")
+    unknown = sorted(set(obj) - ALLOWED)
+    if unknown:
+        raise ResidentFileError(
+            f"{path}: unknown key(s) {', '.join(unknown)}; allowed keys are "
+            f"{', '.join(sorted(ALLOWED))}. Residence status, nationality and birthplace are never "
+            "recorded."
+        )
+    upload = None
+    photo = obj.get("photo")
+    if photo:
+        if not isinstance(photo, str):
+            raise ResidentFileError(f"{path}: 'photo' must be the path of a picture (text).")
+        photo_path = (path.parent / photo).resolve()
+        try:
+            upload = photo_path.read_bytes()
+        except OSError as exc:
+            raise ResidentFileError(f"{path}: the photo {photo_path} cannot be read.") from exc
+    dates: dict[str, date | None] = {}
+    for key in ("birth_date", "expires"):
+        value = obj.get(key)
+        if value is None and key == "expires":
+            dates[key] = None
+            continue
+        try:
+            dates[key] = date.fromisoformat(str(value)) if isinstance(value, str) else None
+            if dates[key] is None:
+                raise TypeError(key)
+        except (TypeError, ValueError) as exc:
+            raise ResidentFileError(f"{path}: '{key}' must be a date written YYYY-MM-DD.") from exc
+    for key in ("family_name", "given_name"):
+        if not isinstance(obj.get(key), str):
+            raise ResidentFileError(f"{path}: '{key}' is missing or is not text.")
+    lists = {}
+    for key in ("entitlements", "languages"):
+        value = obj.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ResidentFileError(f"{path}: '{key}' must be a JSON list of text codes.")
+        lists[key] = tuple(value)
+    sex = obj.get("sex") or None
+    if sex is not None and not isinstance(sex, str):
+        raise ResidentFileError(f"{path}: 'sex' must be F, M or X.")
+    birth = dates["birth_date"]
+    assert birth is not None
+    try:
+        holder = Holder(
+            program=program_id,
+            family_name=obj["family_name"],
+            given_name=obj["given_name"],
+            birth_date=birth,
+            sex=sex,
+            entitlements=lists["entitlements"],
+            languages=lists["languages"],
+        )
+    except MalformedError as exc:
+        raise ResidentFileError(f"{path}: {exc}") from exc
+    return holder, dates["expires"], upload
+
+
+def open_issuer(issuer_dir: Path, program_id: str) -> Issuer:
+    """The demo's issuer under DATA_DIR/issuer, created on first use."""
+    if (issuer_dir / "issuer.json").exists():
+        return Issuer(issuer_dir)
+    prefix = "".join(c for c in program_id.upper() if c.isalnum())[:3] or "DEV"
+    return Issuer.init(issuer_dir, issuer_id=f"{program_id}-demo", program=program_id,
+                       doc_prefix=prefix)  # fmt: skip
+
+
+def load_programme(program_id: str) -> tuple[Program | None, str | None]:
+    """The programme profile, or (None, a warning) when programs/<id>.toml does not exist."""
+    try:
+        return load_program(program_id), None
+    except ProgramError as exc:
+        return None, (
+            f"No usable programme profile for {program_id!r} ({exc}); using a plain card design "
+            "and the card profile given by --profile."
+        )
+
+
+def _expiry(program: Program | None, birth: date, today: date) -> date | None:
+    if program is None:
+        return None
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    years, _rule = program.validity.years_for(age)
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + years, day=28)
+
+
+def build_enrolment(
+    holder: Holder,
+    upload: bytes | None,
+    profile: CardProfile,
+    program: Program | None,
+    expires: date | None,
+    language: str = "en",
+) -> Enrolment:
+    """The job's input: photos prepared for the profile, fields the programme forbids dropped."""
+    if program is not None:
+        if program.fields.requirement("sex") is Requirement.FORBIDDEN:
+            holder = replace(holder, sex=None)
+        if not holder.entitlements:
+            holder = replace(holder, entitlements=tuple(e.code for e in program.entitlements)[:16])
+    holder = replace(holder, photo=None)
+    chip_photo = print_photo = None
+    if upload is not None:
+        chip, printed = prepare_photos(upload, CHIP_PHOTO_BUDGET.get(profile), PRINT_PHOTO_BUDGET)
+        chip_photo = chip.jpeg if chip is not None else None
+        print_photo = printed.jpeg
+    if expires is None:
+        expires = _expiry(program, holder.birth_date, datetime.now(UTC).date())
+    return Enrolment(holder, profile, chip_photo, print_photo, None, expires, language, program)
+
+
+@contextmanager
+def _file_log(path: Path) -> Iterator[None]:
+    """The kiosk's log file for the run (INFO and up, every logger)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+
+
+def publish_trust(issuer: Issuer, trust_dir: Path) -> None:
+    """Publish, then copy the published files to `trust_dir` (the reader's view)."""
+    public = issuer.publish()
+    shutil.rmtree(trust_dir, ignore_errors=True)
+    (trust_dir / STATUS_DIR).mkdir(parents=True)
+    for name in (ROOT_KEY_FILE, TRUST_LIST_FILE):
+        shutil.copy2(public / name, trust_dir / name)
+    for status in sorted((public / STATUS_DIR).iterdir()):
+        shutil.copy2(status, trust_dir / STATUS_DIR / status.name)
+
+
+def run_demo(
+    program_id: str,
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    resident: Path | None = None,
+    profile_name: str | None = None,
+    printer_delay: float = 0.0,
+    slot: int = 0,
+    echo: Callable[[str], None] = print,
+) -> DemoOutcome:
+    """Enrol one resident end to end (see the module doc). Raises CitycardError with a sentence."""
+    from hardware.nfc_udp import NfcUdpTarget
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    kiosk_dir = data_dir / "kiosk"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:  # a previous run's card must not pass for this one's
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "trust", ignore_errors=True)
+    program, warning = load_programme(program_id)
+    if warning:
+        echo(f"Note: {warning}")
+    profile = CardProfile(profile_name) if profile_name else None
+    if profile is None:
+        profile = program.card.profile if program is not None else CardProfile.T4T
+
+    if resident is not None:
+        holder, expires, upload = load_resident_upload(resident, program_id)
+    else:
+        holder = Holder(
+            program=program_id,
+            family_name=str(DEFAULT_RESIDENT["family_name"]),
+            given_name=str(DEFAULT_RESIDENT["given_name"]),
+            birth_date=date.fromisoformat(str(DEFAULT_RESIDENT["birth_date"])),
+            sex=str(DEFAULT_RESIDENT["sex"]),
+            languages=tuple(DEFAULT_RESIDENT["languages"]),
+        )
+        expires, upload = None, synthetic_portrait()
+    enrolment = build_enrolment(holder, upload, profile, program, expires)
+    del holder, upload
+
+    use_escpos_cache(kiosk_dir / "cache")
+    with _file_log(kiosk_dir / "logs" / "kiosk.log"):
+        issuer = open_issuer(data_dir / "issuer", program_id)
+        try:
+            allocator = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+            signer = _KeepingSigner(allocator.kiosk_signer())
+            journal = Journal.in_dir(kiosk_dir)
+            card_printer: CardPrinter = FileCardPrinter(out_dir)
+            if printer_delay > 0:
+                card_printer = DelayedCardPrinter(card_printer, printer_delay)
+            receipts = FileReceiptSink(out_dir)
+
+            feeder = SimulatedCardFeeder(profile, slot) if profile.has_chip else None
+            try:
+                station = Station(allocator, signer, journal, feeder, card_printer, receipts)
+                notices = station.recover()
+                for notice in notices:
+                    echo(f"Attendant: {notice.message}")
+
+                shown: list[str] = []
+
+                def show(p: Progress) -> None:
+                    if not shown or shown[-1] != p.step.value:
+                        shown.append(p.step.value)
+                        echo(f"[{p.fraction * 100:3.0f}%] {p.step.value.replace('_', ' ')}")
+
+                job = station.job(new_request_id(), enrolment, on_progress=show)
+                del enrolment
+                result = job.run()
+                card = feeder.take() if feeder is not None else None  # off the writer
+                publish_trust(issuer, out_dir / "trust")
+                verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
+            finally:
+                if feeder is not None:
+                    feeder.close()
+        finally:
+            issuer.close()
+    (out_dir / "verdict.json").write_text(
+        json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
+    )
+    return DemoOutcome(result, verdict, notices, out_dir)
+
+
+def _verdict(out_dir: Path, card: Any, print_cose: bytes | None, target_cls: Any) -> dict[str, Any]:
+    """What a venue's reader says about the new card: the chip read on nfcpy's udp radio
+    (chip profiles) and the QR text (always), against OUT_DIR/trust."""
+    from cardio.nfc_backend import NfcConnection
+
+    verifier, problems = load_verifier(out_dir / "trust")
+    out: dict[str, Any] = {"problems": problems}
+    if card is not None:
+        with target_cls(card) as target, NfcConnection.wait(target.path, timeout=10) as conn:
+            read = read_card(conn, verifier)
+        if read.ndef is not None:
+            (out_dir / "chip.ndef").write_bytes(read.ndef)
+        out.update(_public(read.result.to_json()))
+        out["reader"] = "nfcpy udp (hardware.nfc_udp), citycard-reader read"
+        out["chip"] = {
+            "uid": read.uid.hex().upper(),
+            "apdus": read.apdus,
+            "ndef_bytes": len(read.ndef or b""),
+        }
+    if print_cose is not None:
+        qr = verifier.verify_qr(to_qr(print_cose))
+        out["qr"] = _public(qr.to_json())
+        if card is None:
+            out.update(_public(qr.to_json()))
+            out["reader"] = "QR text (citycard-reader verify --qr)"
+    return out
+
+
+def _public(verdict: dict[str, Any]) -> dict[str, Any]:
+    """The verdict with the photo replaced by its size (the JSON stays readable)."""
+    claims = verdict.get("claims")
+    if isinstance(claims, dict) and "photo_base64" in claims:
+        claims = dict(claims)
+        claims["photo_bytes"] = len(claims.pop("photo_base64")) * 3 // 4
+        verdict = {**verdict, "claims": claims}
+    return verdict

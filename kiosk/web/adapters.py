@@ -1,0 +1,316 @@
+"""Fitting the kiosk's modules to the UI's ports (`kiosk.web.ports`).
+
+- `program_view`: a `kiosk.programs.Program` as the UI shows it (fields, documents, waivers).
+- `EngineRules`: `kiosk.rules.decide`, its reasons rendered in the resident's language.
+- `PipelinePhotos`: `kiosk.photo.prepare_photo`, with its reason codes turned into messages.
+- `StationJobs`: `kiosk.job.Station` as the UI's card job (progress steps, errors, retries).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from cardio.chip import CardProfile
+from cardio.credential import Holder
+from kiosk import job as card_job
+from kiosk import photo as photo_pipeline
+from kiosk import rules
+from kiosk.programs import Claim, Program, Purpose, Requirement
+from kiosk.programs import Localized as ProgramText
+
+from . import messages as msg
+from .i18n import BY_CODE
+from .ports import (
+    Application,
+    CardRequest,
+    DecisionView,
+    DocumentSpec,
+    FieldKind,
+    FieldSpec,
+    JobFailed,
+    Localized,
+    Money,
+    Outcome,
+    Photo,
+    PhotoRejected,
+    ProgramView,
+    Progress,
+    Reason,
+    ReasonKind,
+    WaiverSpec,
+)
+
+# Fields the UI asks for on its own steps (not on the personal data form).
+OWN_STEPS = frozenset({"birth_date", "photo", "signature"})
+EYE_COLOURS = ("brown", "blue", "green", "grey", "hazel", "black", "other")
+HAIR_COLOURS = ("black", "brown", "blond", "red", "grey", "white", "bald", "other")
+CHIP_PHOTO_BUDGET = 3072  # bytes of JPEG on the chip (docs/credential.md: ~3 KB)
+PRINT_PHOTO_BUDGET = 24 * 1024
+
+
+def localized(text: ProgramText[str] | None) -> Localized | None:
+    if text is None:
+        return None
+    items = text.as_dict()
+    return Localized(default=items.get("en") or next(iter(items.values())), by_lang=items)
+
+
+def localized_list(text: ProgramText[tuple[str, ...]]) -> Localized:
+    items = {lang: "; ".join(values) for lang, values in text.as_dict().items()}
+    return Localized(default=items.get("en") or next(iter(items.values()), ""), by_lang=items)
+
+
+def field_spec(program: Program, field: str) -> FieldSpec:
+    required = program.fields.requirement(field) is Requirement.REQUIRED
+    if field in ("family_name", "given_name"):
+        return FieldSpec(field, required, FieldKind.NAME)
+    if field == "sex":
+        return FieldSpec(field, required, FieldKind.CHOICE, choices=program.fields.sex_values)
+    if field == "eye_colour":
+        return FieldSpec(field, required, FieldKind.CHOICE, choices=EYE_COLOURS)
+    if field == "hair_colour":
+        return FieldSpec(field, required, FieldKind.CHOICE, choices=HAIR_COLOURS)
+    if field in ("organ_donor", "veteran"):
+        return FieldSpec(field, required, FieldKind.CHOICE, choices=("yes", "no"))
+    if field == "preferred_language":
+        codes = [c for c in dict.fromkeys(code.split("-")[0] for code in program.languages) if c in BY_CODE]
+        return FieldSpec(field, required, FieldKind.CHOICE, choices=tuple(codes or BY_CODE))
+    if field == "height":
+        return FieldSpec(field, required, FieldKind.NUMBER, min_value=40, max_value=250)
+    if field == "weight":
+        return FieldSpec(field, required, FieldKind.NUMBER, min_value=2, max_value=400)
+    if field in ("address", "medical_info", "integration_evidence"):
+        return FieldSpec(field, required, FieldKind.MULTILINE, max_length=200)
+    return FieldSpec(field, required, FieldKind.TEXT, max_length=100)
+
+
+def _collected(program: Program) -> Iterable[str]:
+    """Required then optional fields, names first, in the programme's order."""
+    names = [f for f in ("family_name", "given_name") if f in program.fields.required]
+    rest = [f for f in (*program.fields.required, *program.fields.optional) if f not in names]
+    return [f for f in (*names, *rest) if f not in OWN_STEPS]
+
+
+def _group(proves: frozenset[Purpose]) -> str:
+    for purpose in (Purpose.IDENTITY, Purpose.RESIDENCE, Purpose.ELIGIBILITY):
+        if purpose in proves:
+            return purpose.value
+    return Purpose.ELIGIBILITY.value
+
+
+def program_view(program: Program) -> ProgramView:
+    documents = tuple(
+        sorted(
+            (
+                DocumentSpec(
+                    id=doc.code,
+                    label=localized(doc.names) or Localized(doc.code),
+                    group=_group(doc.proves),
+                    note=localized_list(doc.examples),
+                )
+                for doc in program.documents
+            ),
+            key=lambda d: list(msg.DOCUMENT_GROUPS).index(d.group),
+        )
+    )
+    low_income = any(r.claim is Claim.LOW_INCOME for r in program.fees.reductions)
+    waivers = (WaiverSpec(Claim.LOW_INCOME.value, msg.LOW_INCOME),) if low_income else ()
+    name = localized(program.card.design.display_name) or localized(program.names)
+    assert name is not None
+    return ProgramView(
+        id=program.id,
+        name=name,
+        languages=tuple(dict.fromkeys(lang.split("-")[0] for lang in program.languages)),
+        fields=tuple(field_spec(program, f) for f in _collected(program)),
+        documents=documents,
+        document_groups=msg.DOCUMENT_GROUPS,
+        waivers=waivers,
+        asks_photo=program.fields.requirement("photo") in (Requirement.REQUIRED, Requirement.OPTIONAL),
+        photo_required=program.fields.requirement("photo") is Requirement.REQUIRED,
+        prints_signature=program.card.design.signature,
+        asks_guardian=program.eligibility.guardian_age is not None
+        and program.eligibility.guardian_age < program.eligibility.minimum_age,
+        residence_days=program.eligibility.residence_days,
+        disclaimer=localized(program.card.design.disclaimer),
+        raw=program,
+    )
+
+
+_KINDS = {
+    rules.Effect.REFUSE: ReasonKind.REFUSE,
+    rules.Effect.ATTENDANT: ReasonKind.ATTENDANT,
+    rules.Effect.CHECK: ReasonKind.CHECK,
+    rules.Effect.INFO: ReasonKind.INFO,
+}
+
+
+def rules_application(program: Program, application: Application) -> rules.Application:
+    provided = {name for name, value in application.fields.items() if value}
+    provided |= set(application.provided)
+    lived = application.lived_long_enough
+    days = program.eligibility.residence_days
+    return rules.Application(
+        birth_date=application.birth_date,
+        has_guardian=application.guardian_present,
+        residence_days=None if lived is None or days <= 0 else (days if lived else 0),
+        documents=application.documents,
+        fields_provided=frozenset(provided),
+        claims=frozenset(Claim(w) for w in application.waivers if w in Claim.__members__.values()),
+        kind=rules.CardKind.FIRST,
+    )
+
+
+class EngineRules:
+    """The rules port on `kiosk.rules.decide`. Reasons keep the engine's message id and
+    parameters and are rendered in the language of the page that shows them."""
+
+    def __init__(self, render: Callable[[rules.Reason, str, Program], str] | None = None) -> None:
+        if render is None:
+            from .i18n import Catalogues
+            from .rules_text import RuleTexts
+
+            render = RuleTexts(Catalogues()).render
+        self._render = render
+
+    def decide(self, program: ProgramView, application: Application, today: date) -> DecisionView:
+        raw = program.raw
+        if not isinstance(raw, Program):
+            raise TypeError("EngineRules needs a programme loaded by kiosk.programs")
+        decision = rules.decide(raw, rules_application(raw, application), today)
+        reasons = tuple(
+            Reason(
+                reason.id,
+                params=reason.args,
+                kind=_KINDS[reason.effect],
+                code=reason.id,
+                render=self._renderer(reason, raw),
+            )
+            for reason in decision.reasons
+        )
+        fee = decision.fee
+        return DecisionView(
+            outcome=Outcome(decision.outcome.name),
+            reasons=reasons,
+            fee=Money(int((fee.amount * 100).to_integral_value()), fee.currency),
+            valid_until=decision.validity.expires,
+            raw=decision,
+        )
+
+
+    def _renderer(self, reason: rules.Reason, program: Program) -> Callable[[str], str]:
+        render = self._render
+        return lambda lang: render(reason, lang, program)
+
+
+@dataclass(frozen=True, slots=True)
+class CardPhotos:
+    """The two portraits the job needs: the chip's (None without photo on chip) and the print's."""
+
+    chip: photo_pipeline.PreparedPhoto | None
+    printed: photo_pipeline.PreparedPhoto
+
+
+class PipelinePhotos:
+    """The photo port on `kiosk.photo.prepare_photo`: a print portrait and, where the card
+    profile puts one on the chip, a chip portrait within the chip's byte budget."""
+
+    def prepare(self, program: ProgramView, data: bytes) -> Photo:
+        raw = program.raw
+        on_chip = isinstance(raw, Program) and raw.card.profile.photo_on_chip
+        try:
+            chip = photo_pipeline.prepare_photo(data, CHIP_PHOTO_BUDGET) if on_chip else None
+            printed = photo_pipeline.prepare_photo(
+                data, PRINT_PHOTO_BUDGET, size=photo_pipeline.PRINT_SIZE
+            )
+        except photo_pipeline.PhotoError as exc:
+            message = msg.PHOTO_REASONS.get(exc.reason, msg.PHOTO_REASONS["photo"])
+            raise PhotoRejected(Reason(message, code=exc.reason)) from None
+        return Photo(jpeg=printed.jpeg, raw=CardPhotos(chip, printed))
+
+
+def holder_of(request: CardRequest) -> Holder:
+    """What is printed on the card and held by the chip (cardio's Holder)."""
+    app = request.application
+    program = request.program.raw
+    entitlements = (
+        tuple(e.code for e in program.entitlements) if isinstance(program, Program) else ()
+    )
+    sex = app.fields.get("sex") or None
+    return Holder(
+        program=request.program.id,
+        family_name=app.fields["family_name"],
+        given_name=app.fields["given_name"],
+        birth_date=app.birth_date,
+        sex=sex,
+        entitlements=entitlements,
+        languages=(app.lang,),
+    )
+
+
+class StationJobs:
+    """The card-job port on a `kiosk.job.Station`.
+
+    A failed job is kept (in memory) under its request id, so "Try again" runs the same job
+    again: a receipt that failed is printed again, a failed card gets a new number, and a card
+    that was made is never made twice (the station's journal sees to that).
+    """
+
+    def __init__(self, station: card_job.Station) -> None:
+        self.station = station
+        self._failed: dict[str, card_job.PersonalisationJob] = {}
+        self._lock = threading.Lock()
+
+    def enrolment(self, request: CardRequest) -> card_job.Enrolment:
+        program = request.program.raw
+        photos = request.photo.raw if request.photo is not None else None
+        chip = photos.chip if isinstance(photos, CardPhotos) else None
+        printed = photos.printed if isinstance(photos, CardPhotos) else None
+        if isinstance(program, Program):
+            profile = program.card.profile
+            name = program.card.design.display_name.get(request.application.lang)
+        else:
+            profile, name = CardProfile.PRINT, request.program.name.default
+        return card_job.Enrolment(
+            holder=holder_of(request),
+            profile=profile,
+            chip_photo=chip.jpeg if chip is not None else None,
+            print_photo=printed.jpeg if printed is not None else None,
+            signature_png=request.signature_png,
+            expires=request.decision.valid_until,
+            language=request.application.lang,
+            program=program,
+            programme_name=name,
+        )
+
+    def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
+        def report(update: card_job.Progress) -> None:
+            progress(Progress(update.step.value, update.fraction))
+
+        with self._lock:
+            job = self._failed.pop(request.request_id, None)
+        if job is None:
+            job = self.station.job(request.request_id, self.enrolment(request), report)
+        else:
+            job.on_progress = report
+        try:
+            job.run()
+        except card_job.JobError as exc:
+            if exc.retry:
+                with self._lock:
+                    self._failed[request.request_id] = job
+            else:
+                job.forget()
+            raise JobFailed(
+                Reason(msg.JOB_FAILED, code=exc.code), attendant=str(exc), retry=exc.retry
+            ) from None
+        except card_job.StationBusyError:
+            raise JobFailed(Reason(msg.KIOSK_BUSY, code="busy"), retry=True) from None
+
+    def forget(self, request_id: str) -> None:
+        with self._lock:
+            job = self._failed.pop(request_id, None)
+        if job is not None:
+            job.forget()

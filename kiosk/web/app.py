@@ -1,0 +1,207 @@
+"""The kiosk Flask app: in-memory sessions behind an opaque cookie, CSRF, languages, security headers.
+
+Flask's own cookie session is never used (the app has no secret key, so writing to
+`flask.session` fails loudly). Personal data lives in `SessionStore`, in this process only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import IO, Any
+
+from flask import Flask, Request, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from . import messages as msg
+from .attendant import check_pin_hash
+from .config import KioskConfig
+from .i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
+from .sessions import KioskSession, SessionStore
+
+COOKIE = "kiosk_sid"
+EXTENSION_KEY = "citycard_kiosk"
+log = logging.getLogger(__name__)
+
+
+class MemoryRequest(Request):
+    """Uploads stay in memory: werkzeug would spool a file part over 500 KB to a temp file."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
+
+
+class KioskFlask(Flask):
+    """Flask that logs an unhandled error by its type only: its message may quote what the
+    resident typed, and nothing personal goes into a log."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        kind = exc_info[0].__name__ if exc_info and exc_info[0] else "error"
+        log.error("unhandled %s in %s %s", kind, request.method, request.endpoint)
+
+
+class KioskState:
+    """What the app keeps between requests (in `app.extensions`)."""
+
+    def __init__(self, config: KioskConfig) -> None:
+        self.config = config
+        self.store = SessionStore(
+            config.idle_timeout, clock=config.clock, on_drop=self._forget_job
+        )
+        self.catalogues = Catalogues()
+        langs = [c for c in config.program.languages if c in BY_CODE]
+        self.default_lang = langs[0] if langs else SOURCE_LANGUAGE
+
+    def _forget_job(self, session: KioskSession) -> None:
+        try:
+            self.config.job.forget(session.request_id)
+        except Exception as exc:
+            log.warning("could not drop a kept job: %s", type(exc).__name__)
+
+
+def state_of(app: Flask) -> KioskState:
+    value = app.extensions[EXTENSION_KEY]
+    assert isinstance(value, KioskState)
+    return value
+
+
+def state() -> KioskState:
+    from flask import current_app
+
+    return state_of(current_app)
+
+
+def kiosk_session() -> KioskSession:
+    value = g.kiosk
+    assert isinstance(value, KioskSession)
+    return value
+
+
+def current_lang() -> str:
+    session: KioskSession | None = g.get("kiosk")
+    if session is not None and session.lang:
+        return session.lang
+    return state().default_lang
+
+
+def translate(message: str, **params: Any) -> str:
+    text = state().catalogues.gettext(current_lang(), message)
+    return text % params if params else text
+
+
+def _jinja_gettext(message: str, **params: Any) -> str:
+    return translate(message, **params)
+
+
+def _jinja_ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = state().catalogues.ngettext(current_lang(), singular, plural, n)
+    return text % {"num": n, **params}
+
+
+def create_kiosk_app(config: KioskConfig) -> Flask:
+    """The kiosk web app for one programme."""
+    if config.attendant_pin_hash is None and config.staff_cards is None:
+        raise ValueError("Configure an attendant PIN hash or a staff card reader.")
+    if config.attendant_pin_hash is not None:
+        check_pin_hash(config.attendant_pin_hash)
+
+    app = KioskFlask(__name__)
+    app.request_class = MemoryRequest
+    app.config.update(
+        SECRET_KEY=None,  # no Flask cookie session: nothing of the resident goes into a cookie
+        MAX_CONTENT_LENGTH=config.max_upload_bytes + 64 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,  # a drawn signature as a data URL
+        MAX_FORM_PARTS=200,
+        SESSION_COOKIE_SAMESITE="Strict",
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    kiosk = KioskState(config)
+    app.extensions[EXTENSION_KEY] = kiosk
+
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        _jinja_gettext, _jinja_ngettext, newstyle=True
+    )
+
+    from .flow import bp
+
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def open_session() -> ResponseReturnValue | None:
+        if request.endpoint == "static":
+            return None
+        store = kiosk.store
+        sid = request.cookies.get(COOKIE)
+        session = store.get(sid)
+        g.session_reset = False
+        if session is not None and store.expired(session):
+            lang = session.lang
+            store.drop(session.sid)
+            session = store.create(lang=lang, notice=msg.TIMED_OUT)
+            g.session_reset = True
+        elif session is None:
+            session = store.create(notice=msg.SESSION_ENDED if sid else None)
+            g.session_reset = bool(sid)
+        store.touch(session)
+        g.kiosk = session
+        if request.method == "POST":
+            return _check_csrf(session)
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        session: KioskSession | None = g.get("kiosk")
+        if session is not None:
+            response.set_cookie(COOKIE, session.sid, httponly=True, samesite="Strict", path="/")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+            "style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'"
+        )
+        return response
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
+        from .flow import photo_page
+
+        if g.get("kiosk") is None:
+            return "Too large", 413
+        return photo_page(errors=[msg.PHOTO_TOO_BIG], status=413)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        from .flow import error_page
+
+        return error_page(exc.code or 500)
+
+    app.jinja_env.globals.update(languages=BY_CODE)
+    return app
+
+
+def _check_csrf(session: KioskSession) -> ResponseReturnValue | None:
+    import hmac
+
+    token = request.form.get("csrf_token", "")
+    if g.session_reset or not token:
+        if not g.session_reset:
+            session.notice = msg.STALE_PAGE
+        return redirect(url_for("kiosk.start"), 303)
+    if not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        session.notice = msg.STALE_PAGE
+        return redirect(url_for("kiosk.start"), 303)
+    return None

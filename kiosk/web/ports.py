@@ -1,0 +1,220 @@
+"""What the kiosk UI needs from the rest of the kiosk, as small types and Protocols.
+
+The UI renders and validates; the programme profiles (`kiosk.programs`), the rules engine
+(`kiosk.rules`), the photo pipeline (`kiosk.photo`) and the personalisation job (`kiosk.job`)
+decide and act. `kiosk.web.adapters` fits those modules to these ports; tests may fit small
+stand-ins of their own. Every text here that the resident reads is either a message id from the
+kiosk catalogues (translated on display) or a `Localized` text from a programme profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A text from a programme profile: in some languages, else the default (often English)."""
+
+    default: str
+    by_lang: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, lang: str) -> str:
+        return self.by_lang.get(lang) or self.by_lang.get(lang.split("-")[0]) or self.default
+
+
+class FieldKind(Enum):
+    NAME = "name"  # family or given name: one script, letters only
+    TEXT = "text"  # one line of free text
+    MULTILINE = "multiline"  # an address
+    CHOICE = "choice"  # one of a few options (sex, eye colour)
+    NUMBER = "number"  # height in cm, weight in kg
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    id: str  # the application key: family_name, given_name, sex, address, ...
+    required: bool
+    kind: FieldKind = FieldKind.TEXT
+    choices: tuple[str, ...] = ()  # option ids for CHOICE
+    max_length: int = 100
+    min_value: int = 0
+    max_value: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSpec:
+    id: str
+    label: Localized
+    group: str = ""  # e.g. identity / residence (shown as a heading)
+    note: Localized | None = None  # examples, points
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverSpec:
+    id: str  # a fee reduction the resident claims (e.g. low_income)
+    label: str  # a message id
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramView:
+    """One city programme as the UI shows it."""
+
+    id: str
+    name: Localized
+    languages: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]  # birth date is always asked and is not in this list
+    documents: tuple[DocumentSpec, ...]
+    document_groups: Mapping[str, str] = field(default_factory=dict)  # group -> message id
+    waivers: tuple[WaiverSpec, ...] = ()
+    asks_photo: bool = True
+    photo_required: bool = True
+    prints_signature: bool = False
+    asks_guardian: bool = False  # minors may enrol with a parent or guardian
+    residence_days: int = 0  # days lived in the city before enrolling (0: not asked)
+    disclaimer: Localized | None = None
+    raw: object = None  # the programme object the adapters were built from
+
+
+class Outcome(Enum):
+    ELIGIBLE = "ELIGIBLE"
+    NEEDS_ATTENDANT = "NEEDS_ATTENDANT"
+    REFUSED = "REFUSED"
+
+
+class ReasonKind(Enum):
+    REFUSE = "refuse"  # why the card cannot be made
+    ATTENDANT = "attendant"  # why a person must decide
+    CHECK = "check"  # what the attendant looks at
+    INFO = "info"  # fee, validity and other explanations
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A message for the resident: a message id of the kiosk catalogues (with named values), or
+    a `render` function that gives the sentence in a language (the rules engine's reasons)."""
+
+    message: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    kind: ReasonKind = ReasonKind.INFO
+    code: str = ""
+    render: Callable[[str], str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount_minor: int  # cents, rappen
+    currency: str  # ISO 4217
+
+    @property
+    def free(self) -> bool:
+        return self.amount_minor == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """What the resident entered, as the rules engine reads it."""
+
+    program_id: str
+    fields: Mapping[str, str]
+    birth_date: date
+    documents: tuple[str, ...]
+    waivers: tuple[str, ...] = ()
+    guardian_present: bool = False
+    lived_long_enough: bool | None = None  # None: not asked, or the resident is not sure
+    provided: frozenset[str] = frozenset()  # photo, signature: given on later steps
+    lang: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    outcome: Outcome
+    reasons: tuple[Reason, ...] = ()
+    fee: Money | None = None
+    valid_until: date | None = None
+    raw: object = None
+
+
+class Rules(Protocol):
+    def decide(self, program: ProgramView, application: Application, today: date) -> DecisionView:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo made ready for the card: the bytes that go to the chip and the printer."""
+
+    jpeg: bytes
+    raw: object = None
+
+
+class PhotoRejected(Exception):
+    """The photo cannot be used; `reason` is a message to show (id or translated text)."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.message)
+        self.reason = reason
+
+
+class PhotoPreparer(Protocol):
+    def prepare(self, program: ProgramView, data: bytes) -> Photo:
+        """The prepared photo, or PhotoRejected with a reason."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CardRequest:
+    """Everything the personalisation job needs for one card. Memory only."""
+
+    request_id: str  # the same id twice makes one card (a double submit is harmless)
+    program: ProgramView
+    application: Application
+    decision: DecisionView
+    photo: Photo | None
+    signature_png: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    step: str  # a message id naming what the kiosk does now
+    fraction: float  # 0.0 .. 1.0
+
+
+class JobFailed(Exception):
+    """The card could not be made. `reason` is for the resident; `attendant` is one sentence
+    for the attendant (what to do with the card or the printer); `retry`: trying again may work."""
+
+    def __init__(self, reason: Reason, *, attendant: str = "", retry: bool = True) -> None:
+        super().__init__(reason.message)
+        self.reason = reason
+        self.attendant = attendant
+        self.retry = retry
+
+
+class CardJob(Protocol):
+    def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
+        """Make the card; call `progress` as it goes; raise JobFailed when it cannot.
+        Running the same request id again after a failure retries it (never two cards)."""
+        ...
+
+    def forget(self, request_id: str) -> None:
+        """The resident left: drop anything kept for a retry of this request."""
+        ...
+
+
+class StaffCardReader(Protocol):
+    """The hook for an attendant's staff card tap."""
+
+    def wait_for_staff_card(self, timeout: float) -> str | None:
+        """A staff id when an authorised staff card was tapped within `timeout` s, else None."""
+        ...
+
+
+class ProgramSource(Protocol):
+    def load(self, program_id: str) -> ProgramView:
+        ...
+

@@ -1,0 +1,185 @@
+"""Server-side kiosk sessions, in memory only.
+
+The browser holds one opaque, random session id in a cookie and nothing else. Everything the
+resident types lives in a `KioskSession` object in this process: never in a cookie, never on
+disk. A session is dropped when the resident finishes, when the idle timeout passes (checked on
+every request and by a sweeper thread) or when the app stops.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+MAX_SESSIONS = 32  # a kiosk has one screen; more live sessions than this means stale ones
+
+
+@dataclass
+class Enrolment:
+    """What the resident has entered so far. Personal data: memory only, dropped at the end."""
+
+    fields: dict[str, str] = field(default_factory=dict)  # field id -> cleaned text
+    birth_date: date | None = None
+    documents: tuple[str, ...] = ()
+    waivers: tuple[str, ...] = ()
+    guardian_present: bool = False
+    lived_long_enough: bool | None = None
+    decision: Any = None  # the rules engine's Decision for the current data
+    approved_by: str | None = None  # "pin" or a staff card id: never a resident's data
+    photo: Any = None  # the photo pipeline's PreparedPhoto
+    photo_jpeg: bytes | None = None
+    signature_png: bytes | None = None
+    no_signature: bool = False
+    fee_confirmed: bool = False
+    completed: set[str] = field(default_factory=set)
+
+
+@dataclass
+class JobState:
+    """Progress of the personalisation job of one session (no personal data)."""
+
+    request_id: str
+    step: str = "queued"
+    fraction: float = 0.0
+    done: bool = False
+    failed: bool = False
+    reason: Any = None  # a ports.Reason telling the resident what failed
+    attendant: str = ""  # one sentence for the attendant (English, no personal data)
+    retry: bool = True
+    events: int = 0  # bumps on every update, for the progress stream
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def update(self, **changes: Any) -> None:
+        with self.changed:
+            for key, value in changes.items():
+                setattr(self, key, value)
+            self.events += 1
+            self.changed.notify_all()
+
+
+@dataclass
+class KioskSession:
+    sid: str
+    created: float
+    last_seen: float
+    csrf: str
+    lang: str | None = None
+    large_text: bool = False
+    high_contrast: bool = False
+    notice: str | None = None  # a message id shown once on the next page
+    request_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    enrolment: Enrolment = field(default_factory=Enrolment)
+    job: JobState | None = None
+    finished: bool = False
+    pin_failures: int = 0
+    pin_locked_until: float = 0.0
+
+    def forget_resident(self) -> None:
+        """Drop every personal value; the display preferences and the language stay."""
+        self.enrolment = Enrolment()
+
+
+class SessionStore:
+    """Sessions by id, with an idle timeout. Thread-safe."""
+
+    def __init__(
+        self,
+        idle_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_sessions: int = MAX_SESSIONS,
+        on_drop: Callable[[KioskSession], None] | None = None,
+    ) -> None:
+        self.idle_timeout = idle_timeout
+        self.on_drop = on_drop
+        self.clock = clock
+        self.max_sessions = max_sessions
+        self._sessions: dict[str, KioskSession] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def create(self, *, lang: str | None = None, notice: str | None = None) -> KioskSession:
+        now = self.clock()
+        session = KioskSession(
+            sid=secrets.token_urlsafe(32),
+            created=now,
+            last_seen=now,
+            csrf=secrets.token_urlsafe(32),
+            lang=lang,
+            notice=notice,
+        )
+        with self._lock:
+            while len(self._sessions) >= self.max_sessions:
+                oldest = min(self._sessions.values(), key=lambda s: s.last_seen)
+                self._drop_locked(oldest.sid)
+            self._sessions[session.sid] = session
+        return session
+
+    def get(self, sid: str | None) -> KioskSession | None:
+        """The live session with this id (None if unknown); does not touch `last_seen`."""
+        if not sid:
+            return None
+        with self._lock:
+            return self._sessions.get(sid)
+
+    def expired(self, session: KioskSession) -> bool:
+        return self.clock() - session.last_seen > self.idle_timeout and not self._job_running(
+            session
+        )
+
+    @staticmethod
+    def _job_running(session: KioskSession) -> bool:
+        return session.job is not None and not session.job.done and not session.job.failed
+
+    def touch(self, session: KioskSession) -> None:
+        session.last_seen = self.clock()
+
+    def drop(self, sid: str) -> None:
+        with self._lock:
+            self._drop_locked(sid)
+
+    def _drop_locked(self, sid: str) -> None:
+        session = self._sessions.pop(sid, None)
+        if session is not None:
+            if self.on_drop is not None:
+                self.on_drop(session)
+            session.forget_resident()
+            session.job = None
+
+    def sweep(self) -> int:
+        """Drop every expired session; how many were dropped."""
+        with self._lock:
+            stale = [s.sid for s in self._sessions.values() if self.expired(s)]
+            for sid in stale:
+                self._drop_locked(sid)
+        return len(stale)
+
+    def clear(self) -> None:
+        with self._lock:
+            for sid in list(self._sessions):
+                self._drop_locked(sid)
+
+    @contextmanager
+    def sweeper(self, interval: float = 5.0) -> Iterator[threading.Thread]:
+        """A daemon thread that sweeps every `interval` seconds while the block runs."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval):
+                self.sweep()
+
+        thread = threading.Thread(target=run, name="kiosk-session-sweeper", daemon=True)
+        thread.start()
+        try:
+            yield thread
+        finally:
+            stop.set()
+            thread.join(interval + 1)
