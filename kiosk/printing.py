@@ -134,22 +134,23 @@ class ReceiptSink(Protocol):
 def escpos_receipt(receipt: Receipt) -> bytes:
     """The receipt as the ESC/POS bytes an 80 mm printer receives (printer.receipt layout).
 
-    Texts come from printer.receipt's sample set for the resident's language (English when the
-    set has none yet); scripts the code pages lack are drawn as raster images.
+    Texts come from printer.receipt's `RECEIPT_TEXTS` for the resident's language (every kiosk
+    language has a set; English for any other); scripts the code pages lack are drawn as
+    raster images.
     """
     from escpos.printer import Dummy
 
     from printer.escpos_printer import ReceiptPrinter
     from printer.paper import PAPER_80MM
     from printer.receipt import (
-        SAMPLE_TEXTS,
+        RECEIPT_TEXTS,
         ReceiptContent,
         RevocationCode,
         build_receipt,
         normalise_code,
     )
 
-    language = receipt.language if receipt.language in SAMPLE_TEXTS else "en"
+    language = receipt.language if receipt.language in RECEIPT_TEXTS else "en"
     code = RevocationCode(normalise_code(receipt.revocation_code or ""), digest="")
     content = ReceiptContent(
         programme_name=receipt.programme,
@@ -159,7 +160,7 @@ def escpos_receipt(receipt: Receipt) -> bytes:
         card_is_and_is_not=f"{receipt.disclaimer} {receipt.report_lost}",
         contacts=(),
         language=language,
-        text=SAMPLE_TEXTS[language],
+        text=RECEIPT_TEXTS[language],
     )
     device = Dummy(profile=PAPER_80MM.escpos_profile())
     ReceiptPrinter(device, PAPER_80MM).print_receipt(build_receipt(content, PAPER_80MM))

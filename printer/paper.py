@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
+    "CP857",
     "CP866",
     "CP1251",
+    "CP1254",
     "LATIN_CODE_PAGES",
     "PAPER_58MM",
     "PAPER_80MM",
@@ -25,6 +27,8 @@ __all__ = [
 LATIN_CODE_PAGES: tuple[tuple[str, int], ...] = (("CP437", 0), ("CP858", 19), ("CP1252", 16))
 CP866 = ("CP866", 17)
 CP1251 = ("CP1251", 46)
+CP857 = ("CP857", 13)  # Turkish (DOS): ğ, ş, ı, İ
+CP1254 = ("CP1254", 48)  # Turkish (Windows)
 
 
 @dataclass(frozen=True)

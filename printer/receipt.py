@@ -1,9 +1,12 @@
 """The enrolment receipt: programme, document number, expiry, the one-time revocation code,
 what the card is and is not, and contacts, in the resident's language.
 
-Content arrives translated (`ReceiptText` and the programme's own strings); `SAMPLE_TEXTS` holds
-an English, French, German, Arabic, Chinese and Ukrainian set for tests and the benchmark
-(samples, not reviewed translations). `build_receipt` lays the receipt out for a paper profile;
+Content arrives translated (`ReceiptText` and the programme's own strings); `SAMPLE_TEXTS`
+(also named `RECEIPT_TEXTS`: the kiosk prints its receipts with it) holds a set for each of the
+kiosk's languages - en, fr, de, it, es, pt, ar, fa, ti, uk, tr, zh - in short, plain sentences
+(not yet reviewed by professional translators). Farsi, Tigrinya, Arabic and Chinese are drawn as
+images; Turkish and Ukrainian too, unless the printer has a code page for them (CP857 or
+CP1254, CP1251; see `printer.paper`). `build_receipt` lays the receipt out for a paper profile;
 `printer.escpos_printer.ReceiptPrinter.print_receipt` prints it.
 
 Revocation code: 10 characters from Crockford's base-32 alphabet (no I, L, O, U; 50 bits),
@@ -34,6 +37,7 @@ from .paper import PAPER_80MM, PaperProfile
 
 __all__ = [
     "CODE_ALPHABET",
+    "RECEIPT_TEXTS",
     "SAMPLE_CONTACTS",
     "SAMPLE_PROGRAMME_TEXT",
     "SAMPLE_TEXTS",
@@ -300,7 +304,88 @@ SAMPLE_TEXTS: dict[str, ReceiptText] = {
         about_heading="Що ця картка означає - і чого не означає",
         contacts_heading="Контакти",
     ),
+    "it": ReceiptText(
+        title="Ricevuta di iscrizione",
+        document_number="Numero del documento",
+        valid_until="Valida fino al",
+        lost_heading="Se perde la carta o se gliela rubano",
+        lost_text=(
+            "Ce lo dica al più presto e ci dia questo codice. Vale una sola volta. Blocchiamo "
+            "subito la carta e non le chiediamo il nome. Il codice è stampato solo qui e non "
+            "si può mostrare di nuovo. Tenga questa ricevuta lontana dalla carta."
+        ),
+        about_heading="Che cos'è questa carta - e che cosa non è",
+        contacts_heading="Contatti",
+    ),
+    "es": ReceiptText(
+        title="Comprobante de inscripción",
+        document_number="Número de documento",
+        valid_until="Válida hasta",
+        lost_heading="Si pierde su tarjeta o se la roban",
+        lost_text=(
+            "Avísenos lo antes posible y díganos este código. Solo sirve una vez. Bloqueamos "
+            "la tarjeta enseguida y no le pedimos su nombre. El código está impreso solo aquí "
+            "y no se puede mostrar otra vez. Guarde este comprobante lejos de su tarjeta."
+        ),
+        about_heading="Qué es esta tarjeta - y qué no es",
+        contacts_heading="Contacto",
+    ),
+    "pt": ReceiptText(
+        title="Comprovativo de inscrição",
+        document_number="Número do documento",
+        valid_until="Válido até",
+        lost_heading="Se perder o cartão ou se o roubarem",
+        lost_text=(
+            "Avise-nos o mais depressa possível e diga-nos este código. Só serve uma vez. "
+            "Bloqueamos o cartão logo e não lhe pedimos o nome. O código está impresso só "
+            "aqui e não pode ser mostrado outra vez. Guarde este comprovativo longe do cartão."
+        ),
+        about_heading="O que este cartão é - e o que não é",
+        contacts_heading="Contacto",
+    ),
+    "fa": ReceiptText(
+        title="رسید ثبت‌نام",
+        document_number="شمارهٔ سند",
+        valid_until="معتبر تا",
+        lost_heading="اگر کارت شما گم شد یا دزدیده شد",
+        lost_text=(
+            "هر چه زودتر به ما خبر دهید و این کد را بگویید. این کد فقط یک بار کار می‌کند. ما "
+            "کارت را فوراً مسدود می‌کنیم و نام شما را نمی‌پرسیم. این کد فقط اینجا چاپ شده و "
+            "دوباره نشان داده نمی‌شود. این رسید را جدا از کارت نگه دارید."
+        ),
+        about_heading="این کارت چه هست و چه نیست",
+        contacts_heading="تماس",
+    ),
+    "ti": ReceiptText(
+        title="ናይ ምዝገባ ቅብሊት",
+        document_number="ቁጽሪ ሰነድ",
+        valid_until="ክሳብ ዝሰርሓሉ ዕለት",
+        lost_heading="ካርድኩም እንተጠፊኡ ወይ እንተተሰሪቑ",
+        lost_text=(
+            "ቀልጢፍኩም ንገሩና፣ እዚ ኮድ እዚ ድማ ሃቡና። እዚ ኮድ ሓንሳእ ጥራይ እዩ ዝሰርሕ። ነቲ ካርድ "
+            "ብቕጽበት ንዓጽዎ፣ ስምኩም ድማ ኣይንሓተኩምን። እዚ ኮድ ኣብዚ ጥራይ እዩ ተሓቲሙ፣ ደጊሙ ክርአ "
+            "ኣይክእልን። ነዚ ቅብሊት ካብ ካርድኩም ፈሊኹም ሓልውዎ።"
+        ),
+        about_heading="እዚ ካርድ እንታይ እዩ - እንታይ ድማ ኣይኮነን",
+        contacts_heading="ርክብ",
+    ),
+    "tr": ReceiptText(
+        title="Kayıt belgesi",
+        document_number="Belge numarası",
+        valid_until="Geçerlilik tarihi",
+        lost_heading="Kartınız kaybolursa veya çalınırsa",
+        lost_text=(
+            "Bize hemen haber verin ve bu kodu söyleyin. Kod yalnızca bir kez geçerlidir. Kartı "
+            "hemen kapatırız ve adınızı sormayız. Kod yalnızca burada yazılıdır ve tekrar "
+            "gösterilemez. Bu belgeyi kartınızdan ayrı saklayın."
+        ),
+        about_heading="Bu kart nedir - ve ne değildir",
+        contacts_heading="İletişim",
+    ),
 }
+
+# The receipt's own words in every kiosk language (the same dict as SAMPLE_TEXTS).
+RECEIPT_TEXTS: dict[str, ReceiptText] = SAMPLE_TEXTS
 
 # What a programme profile would supply, translated (samples for tests and the benchmark).
 SAMPLE_PROGRAMME_TEXT: dict[str, str] = {
@@ -336,6 +421,40 @@ SAMPLE_PROGRAMME_TEXT: dict[str, str] = {
         "роботу і не проїзний документ. Вона нічого не каже про ваше громадянство чи статус "
         "перебування."
     ),
+    "it": (
+        "Questa carta mostra che lei abita in città. La può usare in biblioteche, piscine, "
+        "musei e uffici comunali. Non è un permesso di soggiorno. Non è un permesso di lavoro. "
+        "Non è un documento di viaggio. Non dice niente sulla sua cittadinanza o sul suo "
+        "statuto di soggiorno."
+    ),
+    "es": (
+        "Esta tarjeta muestra que usted vive en la ciudad. Úsela en bibliotecas, piscinas, "
+        "museos y oficinas de la ciudad. No es un permiso de residencia. No es un permiso de "
+        "trabajo. No es un documento de viaje. No dice nada sobre su nacionalidad ni sobre su "
+        "situación de residencia."
+    ),
+    "pt": (
+        "Este cartão mostra que vive na cidade. Use-o em bibliotecas, piscinas, museus e "
+        "serviços da cidade. Não é uma autorização de residência. Não é uma autorização de "
+        "trabalho. Não é um documento de viagem. Não diz nada sobre a sua nacionalidade nem "
+        "sobre a sua situação de residência."
+    ),
+    "fa": (
+        "این کارت نشان می‌دهد که شما در این شهر زندگی می‌کنید. از آن در کتابخانه‌ها، "
+        "استخرها، موزه‌ها و اداره‌های شهر استفاده کنید. این کارت اجازهٔ اقامت نیست. اجازهٔ "
+        "کار نیست. مدرک سفر نیست. چیزی دربارهٔ ملیت یا وضعیت اقامت شما نمی‌گوید."
+    ),
+    "ti": (
+        "እዚ ካርድ ኣብዛ ከተማ ከም እትቕመጡ የርኢ። ኣብ ቤት መጻሕፍቲ፣ መሐምበሲ፣ ቤት መዘክር ከምኡውን "
+        "ቤት ጽሕፈት ከተማ ተጠቐሙሉ። እዚ ካርድ ፍቓድ መንበሪ ኣይኮነን። ፍቓድ ስራሕ ኣይኮነን። ሰነድ "
+        "መገሻ ኣይኮነን። ብዛዕባ ዜግነትኩም ወይ ኩነታት መንበሪኹም ዋላ ሓንቲ ኣይገልጽን።"
+    ),
+    "tr": (
+        "Bu kart şehirde yaşadığınızı gösterir. Kütüphanelerde, yüzme havuzlarında, "
+        "müzelerde ve belediye bürolarında kullanın. Bu kart oturma izni değildir. Çalışma "
+        "izni değildir. Seyahat belgesi değildir. Vatandaşlığınız veya oturum durumunuz "
+        "hakkında hiçbir şey söylemez."
+    ),
 }
 
 SAMPLE_CONTACTS: dict[str, tuple[Contact, ...]] = {
@@ -369,6 +488,36 @@ SAMPLE_CONTACTS: dict[str, tuple[Contact, ...]] = {
         Contact("Сайт", "https://stadt.example/citycard"),
         Contact("Приймальня", "Stadthaus, кімната 12, пн–пт 8–17"),
     ),
+    "it": (
+        Contact("Telefono", "+41 44 000 00 00"),
+        Contact("Sito web", "https://stadt.example/citycard"),
+        Contact("Sportello", "Stadthaus, ufficio 12, lun-ven 8-17"),
+    ),
+    "es": (
+        Contact("Teléfono", "+41 44 000 00 00"),
+        Contact("Web", "https://stadt.example/citycard"),
+        Contact("Oficina", "Stadthaus, sala 12, lun-vie 8-17 h"),
+    ),
+    "pt": (
+        Contact("Telefone", "+41 44 000 00 00"),
+        Contact("Site", "https://stadt.example/citycard"),
+        Contact("Balcão", "Stadthaus, sala 12, seg-sex 8-17 h"),
+    ),
+    "fa": (
+        Contact("تلفن", "+41 44 000 00 00"),
+        Contact("وب‌سایت", "https://stadt.example/citycard"),
+        Contact("دفتر", "Stadthaus, 12"),
+    ),
+    "ti": (
+        Contact("ተሌፎን", "+41 44 000 00 00"),
+        Contact("መርበብ", "https://stadt.example/citycard"),
+        Contact("ቤት ጽሕፈት", "Stadthaus, 12"),
+    ),
+    "tr": (
+        Contact("Telefon", "+41 44 000 00 00"),
+        Contact("Web", "https://stadt.example/citycard"),
+        Contact("Büro", "Stadthaus, oda 12, Pzt-Cum 8-17"),
+    ),
 }
 
 
@@ -380,7 +529,7 @@ def sample_content(
     document_number: str = "ZH-2026-000123",
     expires: date = date(2031, 9, 21),
 ) -> ReceiptContent:
-    """A receipt in one of the sample languages (en, fr, de, ar, zh, uk)."""
+    """A receipt in one of the kiosk's languages (the keys of `SAMPLE_TEXTS`)."""
     return ReceiptContent(
         programme_name=programme_name,
         document_number=document_number,

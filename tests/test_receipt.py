@@ -20,9 +20,13 @@ from printer.errors import (
 )
 from printer.escpos_decode import Raster, decode
 from printer.escpos_printer import ReceiptPrinter
-from printer.paper import CP866, CP1251, PAPER_58MM, PAPER_80MM
+from printer.paper import CP857, CP866, CP1251, CP1254, PAPER_58MM, PAPER_80MM, PaperProfile
 from printer.receipt import (
+    RECEIPT_TEXTS,
+    SAMPLE_CONTACTS,
+    SAMPLE_PROGRAMME_TEXT,
     SAMPLE_TEXTS,
+    ReceiptText,
     RevocationCode,
     RevocationCodeError,
     build_receipt,
@@ -47,7 +51,9 @@ def _bands(raster: Raster) -> list[tuple[int, int]]:
     bands: list[tuple[int, int]] = []
     top = None
     for y in range(img.height):
-        ink = img.crop((0, y, img.width, y + 1)).getextrema()[0] < 128
+        low = img.crop((0, y, img.width, y + 1)).getextrema()[0]
+        assert isinstance(low, int | float)  # one band: (min, max)
+        ink = low < 128
         if ink and top is None:
             top = y
         elif not ink and top is not None:
@@ -371,6 +377,116 @@ def test_receipt_for_wider_paper_is_refused(code: RevocationCode) -> None:
 
 
 def test_sample_content_is_complete() -> None:
-    for language in ("en", "fr", "de", "ar", "zh", "uk"):
+    for language in KIOSK_LANGUAGES:
         content = sample_content(language, expires=date(2030, 1, 1))
         assert content.text == SAMPLE_TEXTS[language] and content.contacts
+
+
+KIOSK_LANGUAGES = sorted(
+    p.name
+    for p in (Path(__file__).parent.parent / "kiosk" / "translations").iterdir()
+    if p.is_dir()
+)
+# Drawn whatever the printer: no ESC/POS code page has their script.
+DRAWN_LANGUAGES = {"ar", "fa", "ti", "zh"}
+
+
+def test_every_kiosk_language_has_receipt_texts() -> None:
+    assert len(KIOSK_LANGUAGES) >= 12 and {"fa", "ti", "tr"} <= set(KIOSK_LANGUAGES)
+    assert RECEIPT_TEXTS is SAMPLE_TEXTS
+    english = RECEIPT_TEXTS["en"]
+    for language in KIOSK_LANGUAGES:
+        text = RECEIPT_TEXTS[language]
+        assert isinstance(text, ReceiptText)
+        for name in ReceiptText.__dataclass_fields__:
+            value = getattr(text, name)
+            assert name == "separator" or (value and value == value.strip()), (language, name)
+            assert "?" not in value and unicodedata.is_normalized("NFC", value)
+            if language != "en" and name not in {"separator", "contacts_heading"}:
+                assert value != getattr(english, name), (language, name)  # translated
+        assert SAMPLE_PROGRAMME_TEXT[language] and "?" not in SAMPLE_PROGRAMME_TEXT[language]
+        contacts = SAMPLE_CONTACTS[language]
+        assert [c.value for c in contacts][:2] == [c.value for c in SAMPLE_CONTACTS["en"]][:2]
+
+
+def _no_replacement_characters(text: str) -> None:
+    assert "?" not in text and "\ufffd" not in text
+
+
+@pytest.mark.parametrize("profile", [PAPER_80MM, PAPER_58MM], ids=lambda p: p.name)
+@pytest.mark.parametrize("language", KIOSK_LANGUAGES)
+def test_every_kiosk_language_builds_a_receipt(
+    code: RevocationCode, language: str, profile: PaperProfile
+) -> None:
+    content = sample_content(language, code)
+    job = encode(build_receipt(content, profile).document, profile)
+    printed = decode(job.data, strict=True)
+    _no_replacement_characters(printed.text)  # nothing went out as a character it lacks
+    assert printed.text.count(code.printable) == 1 and "ZH-2026-000123" in printed.lines
+    assert len(printed.cuts) == 1
+    for raster in printed.rasters:
+        assert raster.width == profile.dots
+    for run in printed.runs:
+        for line in run.text.split("\n"):
+            assert len(line) * run.width <= profile.columns, line
+    if language in DRAWN_LANGUAGES or language in {"uk", "tr"}:
+        assert printed.rasters and content.text.title not in printed.text
+    else:
+        assert printed.rasters == [] and content.text.title in printed.lines
+
+
+@pytest.mark.parametrize("language", ["fa", "ti"])
+def test_farsi_and_tigrinya_are_raster(code: RevocationCode, language: str) -> None:
+    profile = PAPER_80MM.with_code_pages(CP857, CP1251, CP1254)  # even with every code page
+    printed = decode(
+        encode(build_receipt(sample_content(language, code), profile).document, profile).data,
+        strict=True,
+    )
+    assert len(printed.rasters) >= 4
+    for char in printed.text:
+        assert ord(char) < 0x250, f"{char!r} was sent as text"
+    ink = printed.rasters[-1].ink_columns()
+    assert ink is not None
+    if language == "fa":  # right to left: right-aligned
+        assert ink[1] > profile.dots - profile.margin - 8
+    else:
+        assert ink[0] < profile.margin + 8
+
+
+@pytest.mark.parametrize("page", [CP857, CP1254], ids=lambda p: p[0])
+def test_turkish_is_text_with_a_turkish_code_page(
+    code: RevocationCode, page: tuple[str, int]
+) -> None:
+    content = sample_content("tr", code)
+    profile = PAPER_80MM.with_code_pages(page)
+    printed = decode(encode(build_receipt(content, profile).document, profile).data, strict=True)
+    assert printed.rasters == []
+    _no_replacement_characters(printed.text)
+    assert "Kartınız kaybolursa veya çalınırsa" in printed.lines
+    assert "İletişim" in printed.lines
+    assert any(r.codepage == page[0] for r in printed.runs)
+
+
+@pytest.mark.parametrize("language", KIOSK_LANGUAGES)
+def test_kiosk_receipt_uses_the_residents_language(language: str) -> None:
+    from kiosk.printing import Receipt, escpos_receipt
+
+    receipt = Receipt(
+        "Züri City Card",
+        "ZH-2026-000123",
+        date(2026, 9, 21),
+        date(2031, 9, 21),
+        language,
+        revocation_code="7KQ2M-XR4PD",
+    )
+    printed = decode(escpos_receipt(receipt), strict=True)
+    assert "\ufffd" not in printed.text
+    assert "7KQ2M-XR4PD" in printed.lines
+    # The only '?' is the one in the English report_lost text, printed as text.
+    assert printed.text.count("?") == receipt.report_lost.count("?")
+    title = RECEIPT_TEXTS[language].title
+    if language in DRAWN_LANGUAGES or language in {"uk", "tr"}:
+        assert printed.rasters and title not in printed.text
+        assert RECEIPT_TEXTS["en"].title not in printed.text  # no fallback to English
+    else:
+        assert title in printed.lines
