@@ -3,6 +3,10 @@
     citycard-kiosk demo --program zurich [--resident RESIDENT.json] --data DATA_DIR --out OUT_DIR
     citycard-kiosk recover --data DATA_DIR
 
+Each command takes `--api URL --kiosk-credential FILE [--kiosk-key KEY]` to get its numbers from
+the city's issuer API (`citycard-api serve`) over signed HTTP instead of from an issuer in
+DATA_DIR/issuer (kiosk.registry_options, kiosk.http_allocator).
+
 `main` is the click group; the kiosk UI adds its `serve` command to it (kiosk/web).
 Errors are one sentence (api.cli_support.friendly_errors), never a traceback.
 """
@@ -15,6 +19,8 @@ from pathlib import Path
 import click
 
 from api.cli_support import friendly_errors
+
+from .registry_options import registry_from, registry_options
 
 
 @click.group()
@@ -60,6 +66,7 @@ def main() -> None:
 )
 @click.option("--slot", type=click.IntRange(0, 9), default=0, show_default=True,
               help="vpcd slot of the simulated card writer.")  # fmt: skip
+@registry_options()
 @friendly_errors
 def demo(
     program_id: str,
@@ -69,10 +76,15 @@ def demo(
     profile_name: str | None,
     printer_delay: float,
     slot: int,
+    api: str | None,
+    kiosk_credential: Path | None,
+    kiosk_key: Path | None,
 ) -> None:
     """Enrol one resident end to end on simulated hardware (pcscd + vpcd card writer, file
     card and receipt printers, nfcpy udp venue reader)."""
     from .demo import run_demo
+
+    registry = registry_from(api, kiosk_credential, kiosk_key)
 
     outcome = run_demo(
         program_id,
@@ -83,6 +95,7 @@ def demo(
         printer_delay=printer_delay,
         slot=slot,
         echo=click.echo,
+        registry=registry,
     )
     r = outcome.result
     click.echo(
@@ -106,8 +119,9 @@ def demo(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="The kiosk's data directory (as given to demo).",
 )
+@registry_options(signing=False)
 @friendly_errors
-def recover(data_dir: Path) -> None:
+def recover(data_dir: Path, api: str | None, kiosk_credential: Path | None) -> None:
     """Void the cards a stopped kiosk left half-made, and say what the attendant must do."""
     from api.issuer import Issuer
 
@@ -116,14 +130,22 @@ def recover(data_dir: Path) -> None:
     from .job import recover as recover_jobs
     from .journal import Journal
 
+    registry = registry_from(api, kiosk_credential, signing=False)
     journal = Journal.in_dir(data_dir / "kiosk")
-    issuer = Issuer(data_dir / "issuer")
-    try:
-        allocator = IssuerAllocator(issuer, KIOSK_ID)
+    if registry.api is not None:
+        from .http_allocator import HttpAllocator
+
+        assert registry.credential is not None
         with journal.exclusive():
-            notices = recover_jobs(journal, allocator)
-    finally:
-        issuer.close()
+            notices = recover_jobs(journal, HttpAllocator(registry.api, registry.credential))
+    else:
+        issuer = Issuer(data_dir / "issuer")
+        try:
+            allocator = IssuerAllocator(issuer, KIOSK_ID)
+            with journal.exclusive():
+                notices = recover_jobs(journal, allocator)
+        finally:
+            issuer.close()
     if not notices:
         click.echo("Nothing to recover: every card was finished or cancelled.")
     for notice in notices:

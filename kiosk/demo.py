@@ -37,12 +37,13 @@ from cardio.errors import MalformedError
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
 from printer.card_printer import CardPrinter, FileCardPrinter
 
-from .allocator import Allocation, IssuerAllocator, KioskKeySigner, SignedCard
+from .allocator import Allocation, Allocator, IssuerAllocator, KioskKeySigner, SignedCard
 from .job import Enrolment, JobResult, Notice, PcscWriter, Progress, Station, new_request_id
 from .journal import Journal
 from .photo import prepare_photos
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .programs import Program, ProgramError, Requirement, load_program
+from .registry_options import RegistryOptions
 
 log = logging.getLogger(__name__)
 
@@ -331,8 +332,13 @@ def run_demo(
     printer_delay: float = 0.0,
     slot: int = 0,
     echo: Callable[[str], None] = print,
+    registry: RegistryOptions | None = None,
 ) -> DemoOutcome:
-    """Enrol one resident end to end (see the module doc). Raises CitycardError with a sentence."""
+    """Enrol one resident end to end (see the module doc). Raises CitycardError with a sentence.
+
+    With `registry` naming an issuer API, the number comes from that server over signed HTTP
+    (kiosk.http_allocator), the kiosk signs with the key `registry.kiosk_key`, and OUT_DIR/trust
+    holds the files fetched from the server; DATA_DIR then holds only the kiosk's state."""
     from hardware.nfc_udp import NfcUdpTarget
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -365,10 +371,22 @@ def run_demo(
 
     use_escpos_cache(kiosk_dir / "cache")
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
-        issuer = open_issuer(data_dir / "issuer", program_id)
+        allocator: Allocator
+        issuer: Issuer | None = None
+        if registry is not None and registry.api is not None:
+            from .http_allocator import connect
+
+            assert registry.credential is not None and registry.kiosk_key is not None
+            allocator, kiosk_signer = connect(
+                registry.api, registry.credential, registry.kiosk_key, registry.timeout
+            )
+            echo(f"Numbers from the city registry at {registry.api} (kiosk {allocator.kiosk_id}).")
+        else:
+            issuer = open_issuer(data_dir / "issuer", program_id)
+            local = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+            allocator, kiosk_signer = local, local.kiosk_signer()
         try:
-            allocator = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
-            signer = _KeepingSigner(allocator.kiosk_signer())
+            signer = _KeepingSigner(kiosk_signer)
             journal = Journal.in_dir(kiosk_dir)
             card_printer: CardPrinter = FileCardPrinter(out_dir)
             if printer_delay > 0:
@@ -393,13 +411,21 @@ def run_demo(
                 del enrolment
                 result = job.run()
                 card = feeder.take() if feeder is not None else None  # off the writer
-                publish_trust(issuer, out_dir / "trust")
+                if issuer is not None:
+                    publish_trust(issuer, out_dir / "trust")
+                else:
+                    from .http_allocator import fetch_published
+
+                    assert registry is not None and registry.api is not None
+                    shutil.rmtree(out_dir / "trust", ignore_errors=True)
+                    fetch_published(registry.api, out_dir / "trust", [result.status_list])
                 verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
             finally:
                 if feeder is not None:
                     feeder.close()
         finally:
-            issuer.close()
+            if issuer is not None:
+                issuer.close()
     (out_dir / "verdict.json").write_text(
         json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from api.cli_support import friendly_errors
+from kiosk.registry_options import registry_from, registry_options
 
 PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
 
@@ -21,7 +22,8 @@ PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
     "data_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Kiosk and issuer state (journal, registry, keys); created when missing.",
+    help="Kiosk state (journal; and, without --api, the issuer's registry and keys); "
+    "created when missing.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -42,6 +44,7 @@ PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
     help=f"The attendant PIN's hash (python -m kiosk.web.attendant makes one; or ${PIN_ENV}). "
     "Without it a one-time PIN is printed at start.",
 )
+@registry_options()
 @friendly_errors
 def serve(
     program_id: str,
@@ -52,6 +55,9 @@ def serve(
     slot: int,
     idle_timeout: float,
     attendant_pin_hash: str | None,
+    api: str | None,
+    kiosk_credential: Path | None,
+    kiosk_key: Path | None,
 ) -> None:
     """Serve the enrolment kiosk's pages for one programme and print the URL."""
     from kiosk.programs import load_program
@@ -62,6 +68,7 @@ def serve(
     from .server import KioskServer
     from .station import simulated_station
 
+    registry = registry_from(api, kiosk_credential, kiosk_key)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     program = load_program(program_id)
     one_time_pin = None
@@ -69,7 +76,9 @@ def serve(
         one_time_pin = f"{secrets.randbelow(10**6):06d}"
         attendant_pin_hash = hash_pin(one_time_pin)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with simulated_station(data_dir, program, printer_dir=printer_dir, slot=slot) as station:
+    with simulated_station(
+        data_dir, program, printer_dir=printer_dir, slot=slot, registry=registry
+    ) as station:
         for notice in station.recover():
             click.echo(f"Attendant: {notice.message}")
         config = KioskConfig(

@@ -6,6 +6,10 @@ the real pcscd with a blank virtual card fed into a vpcd slot for each job (`Car
 card "printed" by the file card printer and the receipt's ESC/POS bytes written to PRINTER_DIR
 (the simulated printers' output: it holds the last card, as a printed card does). Without a
 printer directory, cards and receipts go to printers that keep nothing.
+
+With `registry` naming an issuer API (`--api URL --kiosk-credential FILE --kiosk-key KEY`),
+numbers come from that server over signed HTTP (kiosk.http_allocator) and the kiosk signs with
+its own key; DATA_DIR then holds only the kiosk's journal.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from cardio.chip import CardProfile
 from cardio.connection import Connection
 from kiosk.job import PcscWriter, Station
 from kiosk.printing import FileReceiptSink, Receipt
+from kiosk.registry_options import RegistryOptions
 from printer.card_printer import CardJobResult, CardPrinter, FileCardPrinter, PrinterStatus
 
 
@@ -88,19 +93,31 @@ def simulated_station(
     *,
     printer_dir: Path | None = None,
     slot: int = 0,
+    registry: RegistryOptions | None = None,
 ) -> Iterator[Station]:
     """A station on simulated devices for `program` (a kiosk.programs.Program); see module doc."""
     from hardware.pcscd import ensure_pcscd
-    from kiosk.allocator import IssuerAllocator
+    from kiosk.allocator import Allocator, CredentialSigner, IssuerAllocator
     from kiosk.demo import KIOSK_ID, open_issuer
     from kiosk.journal import Journal
 
     data_dir = Path(data_dir)
     profile: CardProfile = program.card.profile
     with ExitStack() as stack:
-        issuer = open_issuer(data_dir / "issuer", program.id)
-        stack.callback(issuer.close)
-        allocator = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+        allocator: Allocator
+        signer: CredentialSigner
+        if registry is not None and registry.api is not None:
+            from kiosk.http_allocator import connect
+
+            assert registry.credential is not None and registry.kiosk_key is not None
+            allocator, signer = connect(
+                registry.api, registry.credential, registry.kiosk_key, registry.timeout
+            )
+        else:
+            issuer = open_issuer(data_dir / "issuer", program.id)
+            stack.callback(issuer.close)
+            local = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+            allocator, signer = local, local.kiosk_signer()
         journal = Journal.in_dir(data_dir / "kiosk")
         card_printer: CardPrinter
         receipts: Any
@@ -114,4 +131,4 @@ def simulated_station(
             stack.callback(service.stop)
             writer = CardFeeder(service, slot, profile)
             stack.callback(writer.close)
-        yield Station(allocator, allocator.kiosk_signer(), journal, writer, card_printer, receipts)
+        yield Station(allocator, signer, journal, writer, card_printer, receipts)
