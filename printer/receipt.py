@@ -11,7 +11,7 @@ CP1254, CP1251; see `printer.paper`). `build_receipt` lays the receipt out for a
 
 Revocation code: 10 characters from Crockford's base-32 alphabet (no I, L, O, U; 50 bits),
 shown as two groups of five. It is printed once, on this receipt, and only its hash goes to
-the registry: scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte output) in a
+the registry: scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte output; `api.codes`) in a
 self-describing string. A salted SHA-256 would not do: 2^50 guesses of SHA-256 take about a
 day on one GPU, so a leaked registry would give away every code (and with it the power to
 revoke anyone's card); scrypt costs ~0.1 s and 32 MiB per guess, which puts 2^50 guesses out
@@ -22,14 +22,10 @@ new code (and store its hash instead) rather than reprinting the old one.
 
 from __future__ import annotations
 
-import base64
-import hmac
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
+from api import codes
 from cardio.errors import CitycardError
 
 from .document import Align, Block, Document, Rule, Style, Text
@@ -52,29 +48,15 @@ __all__ = [
     "verify_revocation_code",
 ]
 
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
-CODE_LENGTH = 10
-_SCRYPT_LOG_N, _SCRYPT_R, _SCRYPT_P = 15, 8, 1
-_SCRYPT_MAXMEM = 64 * 1024 * 1024
+# The code's format and its hash belong to the issuer (api.codes); the receipt only prints it.
+CODE_ALPHABET = codes.CROCKFORD
+CODE_LENGTH = codes.CODE_LENGTH
 _READ_AS = {"O": "0", "I": "1", "L": "1", "U": "V"}  # what people type for look-alikes
 LRI, PDI = "\u2066", "\u2069"  # keep numbers, codes and URLs left-to-right in RTL text
 
 
 class RevocationCodeError(CitycardError):
     """A stored revocation hash that citycard did not write."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt(code: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    kdf = Scrypt(salt=salt, length=32, n=1 << log_n, r=r, p=p)
-    return kdf.derive(code.encode("ascii"))
 
 
 def normalise_code(entered: str) -> str:
@@ -99,11 +81,8 @@ class RevocationCode:
 
     @classmethod
     def generate(cls) -> RevocationCode:
-        value = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        salt = secrets.token_bytes(16)
-        derived = _scrypt(value, salt, _SCRYPT_LOG_N, _SCRYPT_R, _SCRYPT_P)
-        digest = f"scrypt${_SCRYPT_LOG_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(derived)}"
-        return cls(value, digest)
+        printed = codes.new_revocation_code()
+        return cls(normalise_code(printed), codes.hash_code(printed))
 
     @property
     def printable(self) -> str:
@@ -116,27 +95,12 @@ class RevocationCode:
 
 def verify_revocation_code(entered: str, digest: str) -> bool:
     """True when `entered` (as a person types it) is the code whose hash is `digest`."""
-    parts = digest.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
+    if codes.parse_digest(digest) is None:
         raise RevocationCodeError(
-            "This revocation hash was not written by citycard: ask city IT to check the registry."
+            "This revocation hash was not written by citycard or is damaged: ask city IT to "
+            "check the registry."
         )
-    try:
-        log_n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, expected = _unb64(parts[4]), _unb64(parts[5])
-    except ValueError as exc:
-        raise RevocationCodeError(
-            "This revocation hash is damaged: ask city IT to check the registry."
-        ) from exc
-    if not (10 <= log_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4 and len(expected) == 32):
-        raise RevocationCodeError(
-            "This revocation hash has parameters citycard does not use: ask city IT to check "
-            "the registry."
-        )
-    code = normalise_code(entered)
-    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
-        return False
-    return hmac.compare_digest(_scrypt(code, salt, log_n, r, p), expected)
+    return codes.check_code(entered, digest)
 
 
 @dataclass(frozen=True)
