@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 from cardio.cbor import MAX_INPUT
 from cardio.connection import Connection
+from cardio.keys import load_public_pem
 from cardio.published import load_verifier
 from cardio.verdict import VerificationResult
 
@@ -50,6 +52,11 @@ def _show(res: VerificationResult, problems: list[str], as_json: bool) -> None:
     sys.exit(0 if res.valid else 1)
 
 
+def _pinned(root_key: Path | None) -> EllipticCurvePublicKey | None:
+    """The root key pinned on the command line, if any (else the trust directory's)."""
+    return None if root_key is None else load_public_pem(root_key.read_bytes())
+
+
 @main.command()
 @click.option(
     "--trust",
@@ -83,12 +90,7 @@ def verify(
     """Verify CRED_FILE (credential bytes) or --qr TEXT. Exit status 0 only for VALID."""
     if (cred_file is None) == (qr_text is None):
         raise click.UsageError("Give either a credential file or --qr TEXT, not both.")
-    pinned = None
-    if root_key is not None:
-        from cardio.keys import load_public_pem
-
-        pinned = load_public_pem(root_key.read_bytes())
-    verifier, problems = load_verifier(trust_dir, pinned, cache=cache)
+    verifier, problems = load_verifier(trust_dir, _pinned(root_key), cache=cache)
     if qr_text is not None:
         res = verifier.verify_qr(qr_text)
     else:
@@ -135,12 +137,7 @@ def read(
 
     if reader_name and nfc_path:
         raise click.UsageError("Give either --reader or --nfc, not both.")
-    pinned = None
-    if root_key is not None:
-        from cardio.keys import load_public_pem
-
-        pinned = load_public_pem(root_key.read_bytes())
-    verifier, problems = load_verifier(trust_dir, pinned)
+    verifier, problems = load_verifier(trust_dir, _pinned(root_key))
     if not as_json:
         click.echo("Present the card to the reader...", err=True)
     if nfc_path:
