@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,12 @@ def _date(obj: dict[str, Any], key: str, path: Path) -> date:
         raise ResidentFileError(f"{path}: '{key}' must be a date written YYYY-MM-DD.") from exc
 
 
-def load_resident(path: Path, default_program: str) -> tuple[Holder, date | None]:
-    """The holder and the requested expiry date; ResidentFileError naming the bad key."""
+def read_resident(path: Path, default_program: str) -> tuple[Holder, date | None, bytes | None]:
+    """The holder (without photo), the requested expiry date and the photo file's bytes.
+
+    ResidentFileError names the file and the bad key. The photo comes back as the file holds
+    it: the CLI puts it on the chip as is, the kiosk runs it through its photo pipeline first.
+    """
     path = Path(path)
     try:
         obj = json.loads(path.read_text("utf-8"))
@@ -109,10 +114,20 @@ def load_resident(path: Path, default_program: str) -> tuple[Holder, date | None
         "sex": obj.get("sex") or None,
         "entitlements": tuple(obj.get("entitlements") or ()),
         "languages": tuple(obj.get("languages") or ()),
-        "photo": photo,
     }
     try:
         holder = Holder(**fields)
     except MalformedError as exc:
         raise ResidentFileError(f"{path}: '{_culprit(fields)}': {exc}") from exc
-    return holder, expires
+    return holder, expires, photo
+
+
+def load_resident(path: Path, default_program: str) -> tuple[Holder, date | None]:
+    """The holder (photo included) and the requested expiry date; ResidentFileError naming the bad key."""
+    holder, expires, photo = read_resident(path, default_program)
+    if photo is None:
+        return holder, expires
+    try:
+        return replace(holder, photo=photo), expires
+    except MalformedError as exc:
+        raise ResidentFileError(f"{Path(path)}: 'photo': {exc}") from exc

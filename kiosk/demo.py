@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from api.issuer import Issuer
-from api.resident import ALLOWED, ResidentFileError
+from api.resident import read_resident
 from cardio.chip import CardProfile, read_card
 from cardio.connection import Connection
 from cardio.credential import Holder, to_qr
-from cardio.errors import MalformedError
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
 from printer.card_printer import CardPrinter, FileCardPrinter
 
@@ -166,73 +165,8 @@ class _KeepingSigner:
 def load_resident_upload(path: Path, program_id: str) -> tuple[Holder, date | None, bytes | None]:
     """RESIDENT.json (the keys of api.resident) for the kiosk: the photo is an *upload* (any
     size the photo pipeline accepts, e.g. a phone picture), not a ready chip photo."""
-    path = Path(path)
-    try:
-        obj = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise ResidentFileError(
-            f"{path} does not exist; give the path of a resident JSON file."
-        ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ResidentFileError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
-    if not isinstance(obj, dict):
-        raise ResidentFileError(f"{path} must hold a JSON object.")
-    unknown = sorted(set(obj) - ALLOWED)
-    if unknown:
-        raise ResidentFileError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; allowed keys are "
-            f"{', '.join(sorted(ALLOWED))}. Residence status, nationality and birthplace are never "
-            "recorded."
-        )
-    upload = None
-    photo = obj.get("photo")
-    if photo:
-        if not isinstance(photo, str):
-            raise ResidentFileError(f"{path}: 'photo' must be the path of a picture (text).")
-        photo_path = (path.parent / photo).resolve()
-        try:
-            upload = photo_path.read_bytes()
-        except OSError as exc:
-            raise ResidentFileError(f"{path}: the photo {photo_path} cannot be read.") from exc
-    dates: dict[str, date | None] = {}
-    for key in ("birth_date", "expires"):
-        value = obj.get(key)
-        if value is None and key == "expires":
-            dates[key] = None
-            continue
-        try:
-            dates[key] = date.fromisoformat(str(value)) if isinstance(value, str) else None
-            if dates[key] is None:
-                raise TypeError(key)
-        except (TypeError, ValueError) as exc:
-            raise ResidentFileError(f"{path}: '{key}' must be a date written YYYY-MM-DD.") from exc
-    for key in ("family_name", "given_name"):
-        if not isinstance(obj.get(key), str):
-            raise ResidentFileError(f"{path}: '{key}' is missing or is not text.")
-    lists = {}
-    for key in ("entitlements", "languages"):
-        value = obj.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ResidentFileError(f"{path}: '{key}' must be a JSON list of text codes.")
-        lists[key] = tuple(value)
-    sex = obj.get("sex") or None
-    if sex is not None and not isinstance(sex, str):
-        raise ResidentFileError(f"{path}: 'sex' must be F, M or X.")
-    birth = dates["birth_date"]
-    assert birth is not None
-    try:
-        holder = Holder(
-            program=program_id,
-            family_name=obj["family_name"],
-            given_name=obj["given_name"],
-            birth_date=birth,
-            sex=sex,
-            entitlements=lists["entitlements"],
-            languages=lists["languages"],
-        )
-    except MalformedError as exc:
-        raise ResidentFileError(f"{path}: {exc}") from exc
-    return holder, dates["expires"], upload
+    holder, expires, upload = read_resident(path, program_id)
+    return replace(holder, program=program_id), expires, upload
 
 
 def open_issuer(issuer_dir: Path, program_id: str) -> Issuer:
