@@ -49,6 +49,8 @@ bench: deps
 	$(PY) bench/chip.py
 	$(PY) bench/print.py
 	$(PY) bench/api.py
+	$(PY) bench/dfu.py
+	$(PY) bench/kiosk.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv
 

@@ -1,0 +1,460 @@
+"""`citycard-provision`: what a technician runs on site.
+
+Tests (and the bench) hand the command a fake pyusb backend and a sleep function through the
+click context object: `main.main(args, obj={"usb_backend": ..., "sleep": ...})`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.cli_support import echo_json, friendly_errors
+from cardio.files import write_atomic
+from cardio.keys import FileKeyStore
+
+from . import provlog
+from .dfu import PROTOCOL_DFU, DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
+from .package import (
+    FirmwareError,
+    Package,
+    build_manifest,
+    check_bootloader,
+    check_target,
+    load_trusted_keys,
+    pack,
+    read_package,
+)
+
+DEFAULT_KEYS = Path("/etc/citycard/firmware-keys.pem")
+DEFAULT_LOG = Path("/var/lib/citycard/provisioning.log")
+
+KEYS_OPTION = click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CITYCARD_FIRMWARE_KEYS",
+    default=DEFAULT_KEYS,
+    show_default=True,
+    help="Trusted firmware-keys file (PEM public keys of the city and accepted vendors).",
+)
+TECH_OPTION = click.option(
+    "--technician",
+    envvar="CITYCARD_TECHNICIAN",
+    help="Your technician id (staff number, not your name), for the provisioning log.",
+)
+LOG_OPTION = click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CITYCARD_PROVLOG",
+    default=DEFAULT_LOG,
+    show_default=True,
+    help="The append-only provisioning log.",
+)
+
+
+def _obj(ctx: click.Context) -> dict[str, Any]:
+    obj = ctx.ensure_object(dict)
+    assert isinstance(obj, dict)
+    return obj
+
+
+@click.group()
+@click.version_option(package_name="citycard")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Technician tools: inventory, firmware, kiosk keys and reader set-up."""
+    _obj(ctx)
+
+
+@main.group()
+def firmware() -> None:
+    """Signed firmware packages, flashed over USB DFU 1.1."""
+
+
+def _load(pkg_path: Path, keys_path: Path) -> Package:
+    try:
+        data = pkg_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise FirmwareError(f"The package {pkg_path} does not exist; check the file name.") from exc
+    return read_package(data, load_trusted_keys(keys_path))
+
+
+@firmware.command("pack")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--device", "usb_id", required=True, help="Runtime USB id VID:PID the image is for.")
+@click.option("--version", "version", required=True, help="Firmware version MAJOR.MINOR.PATCH.")
+@click.option("--min-bootloader", help="Lowest bootloader version that can take the image.")
+@click.option("--key-dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="File key store with the signing key.")
+@click.option("--label", required=True, help="Label of the signing key in the key store.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Package file to write.")
+@friendly_errors
+def pack_cmd(image: Path, usb_id: str, version: str, min_bootloader: str | None, key_dir: Path, label: str, out: Path) -> None:
+    """Build a signed firmware package (for vendors, the city and tests)."""
+    vid, pid = parse_vid_pid(usb_id)
+    data = image.read_bytes()
+    if not data:
+        raise FirmwareError(f"The image {image} is empty; build the firmware first.")
+    manifest = build_manifest(data, vid, pid, version, min_bootloader)
+    signer = FileKeyStore(key_dir).signer(label)
+    write_atomic(out, pack(data, manifest, signer))
+    click.echo(f"Wrote {out}: {manifest.usb_id} version {version}, {len(data)} bytes, signed by kid {signer.kid.hex()}.")
+
+
+@firmware.command("verify")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@KEYS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@friendly_errors
+def verify_cmd(package: Path, keys_path: Path, as_json: bool) -> None:
+    """Check a package's signature, image hash and manifest without flashing."""
+    pkg = _load(package, keys_path)
+    m = pkg.manifest
+    if as_json:
+        echo_json(
+            {
+                "device": m.usb_id,
+                "version": m.version,
+                "size": m.size,
+                "sha256": m.sha256.hex(),
+                "min_bootloader": m.min_bootloader,
+                "signed_by": pkg.signed_by,
+            }
+        )
+        return
+    click.echo(f"OK: firmware {m.version} for {m.usb_id}, {m.size} bytes, SHA-256 {m.sha256.hex()}, signed by {pkg.signed_by}.")
+
+
+@firmware.command("flash")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--device", "usb_id", help="USB id VID:PID of the device (default: the package's).")
+@click.option("--force", is_flag=True, help="Allow flashing an older version (downgrade).")
+@click.option("--retries", default=1, show_default=True, type=click.IntRange(0, 5), help="Restarts after a recoverable DFU error.")
+@KEYS_OPTION
+@TECH_OPTION
+@LOG_OPTION
+@click.pass_context
+@friendly_errors
+def flash_cmd(
+    ctx: click.Context,
+    package: Path,
+    usb_id: str | None,
+    force: bool,
+    retries: int,
+    keys_path: Path,
+    technician: str | None,
+    log_path: Path,
+) -> None:
+    """Verify a signed package and flash it over USB DFU 1.1."""
+    obj = _obj(ctx)
+    if not technician:
+        raise FirmwareError("Pass --technician with your staff id so the flash is recorded in the provisioning log.")
+    pkg = _load(package, keys_path)
+    m = pkg.manifest
+    vid, pid = parse_vid_pid(usb_id) if usb_id else (m.vid, m.pid)
+    if (vid, pid) != (m.vid, m.pid):
+        raise FirmwareError(f"The package is for USB device {m.usb_id}, not {vid:04x}:{pid:04x}; pick the package made for this device.")
+    backend = obj.get("usb_backend")
+    dev = open_device(backend, vid, pid)
+    found = dfu_interface(dev)
+    in_dfu = found is not None and found[1] == PROTOCOL_DFU
+    from_version = None
+    if in_dfu:
+        click.echo("The device is already in DFU mode (its firmware version cannot be read); flashing it.")
+    else:
+        warning = check_target(pkg, dev.idVendor, dev.idProduct, dev.bcdDevice, force)
+        if warning:
+            click.echo(warning)
+        major, minor = bcd_version(dev.bcdDevice)
+        from_version = f"{major}.{minor}"
+    sleep = obj.get("sleep", time.sleep)
+    session = DfuSession(dev, backend, sleep=sleep, reenumerate_s=float(obj.get("reenumerate_s", 5.0)))
+    with click.progressbar(length=len(pkg.image), label=f"Flashing {m.usb_id} {m.version}", file=obj.get("progress_file")) as bar:
+        report = session.flash(
+            pkg.image, progress=bar.update, retries=retries, check_bootloader=lambda d: check_bootloader(pkg, d.bcdDevice)
+        )
+    details: dict[str, Any] = {
+        "usb_id": m.usb_id,
+        "version": m.version,
+        "sha256": m.sha256.hex(),
+        "signed_by": pkg.signed_by,
+        "forced": force,
+        "blocks": report.blocks,
+        "result": "ok",
+    }
+    if from_version:
+        details["from_version"] = from_version
+    provlog.append(log_path, technician, "firmware.flash", **details)
+    done = f"Flashed {m.usb_id} with {m.version}: {report.blocks} blocks of {report.transfer_size} bytes"
+    if report.retries_used:
+        done += f", after {report.retries_used} recovered error(s)"
+    if report.new_bcd_device is not None:
+        major, minor = bcd_version(report.new_bcd_device)
+        done += f"; the device now reports {major}.{minor}"
+    else:
+        done += "; the device has not come back yet — unplug and replug it if it stays dark"
+    click.echo(done + ".")
+
+
+@main.group("log")
+def log_group() -> None:
+    """The provisioning log."""
+
+
+@log_group.command("show")
+@LOG_OPTION
+@friendly_errors
+def log_show(log_path: Path) -> None:
+    """Print the provisioning log records."""
+    for rec in provlog.read(log_path):
+        rest = {k: v for k, v in rec.items() if k not in ("at", "technician", "action")}
+        click.echo(f"{rec.get('at')} {rec.get('technician')} {rec.get('action')} " + " ".join(f"{k}={v}" for k, v in sorted(rest.items())))
+
+
+
+@main.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--nfc", "nfc_paths", multiple=True, help="An nfcpy device path to try, e.g. tty:USB0:pn532 or usb:001:004 (repeatable).")
+@click.pass_context
+@friendly_errors
+def doctor_cmd(ctx: click.Context, as_json: bool, nfc_paths: tuple[str, ...]) -> None:
+    """List attached readers, printers and ports, and what to do about each problem."""
+    from . import doctor
+
+    obj = _obj(ctx)
+    env = doctor.Environment(usb_backend=obj.get("usb_backend"))
+    for key in ("devfs", "access", "ccid_driver", "serial_ports"):
+        if key in obj:
+            setattr(env, key, obj[key])
+    report = doctor.run(env, list(nfc_paths))
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        click.echo(doctor.render(report))
+    ctx.exit(1 if report.problems else 0)
+
+
+
+@main.group("kiosk")
+def kiosk_group() -> None:
+    """Kiosk keys: enrol with the city, install its answer."""
+
+
+def _key_store(key_dir: Path | None, module: str | None, token: str | None) -> Any:
+    import os
+
+    if module:
+        from cardio.keys_pkcs11 import Pkcs11KeyStore
+
+        pin = os.environ.get("CITYCARD_PKCS11_PIN")
+        if not token or not pin:
+            raise FirmwareError("Give --pkcs11-token and set CITYCARD_PKCS11_PIN to the token's user PIN, then run the command again.")
+        return Pkcs11KeyStore(module, token, pin)
+    if key_dir is None:
+        raise FirmwareError("Give --key-dir (file store, development) or --pkcs11-module and --pkcs11-token (HSM).")
+    return FileKeyStore(key_dir)
+
+
+STATE_OPTION = click.option(
+    "--state", required=True, type=click.Path(file_okay=False, path_type=Path), help="The kiosk's state directory."
+)
+
+
+@kiosk_group.command("enroll")
+@click.argument("kiosk_id")
+@STATE_OPTION
+@click.option("--key-dir", type=click.Path(file_okay=False, path_type=Path), help="File key store (development).")
+@click.option("--pkcs11-module", help="PKCS#11 module of the kiosk's HSM (PIN from $CITYCARD_PKCS11_PIN).")
+@click.option("--pkcs11-token", help="Token label in the PKCS#11 module.")
+@TECH_OPTION
+@LOG_OPTION
+@friendly_errors
+def kiosk_enroll(
+    kiosk_id: str,
+    state: Path,
+    key_dir: Path | None,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+    technician: str | None,
+    log_path: Path,
+) -> None:
+    """Create this kiosk's keys and the enrolment request the city signs."""
+    from .kiosk_enroll import REQUEST_FILE, enroll
+
+    if not technician:
+        raise FirmwareError("Pass --technician with your staff id so the enrolment is recorded in the provisioning log.")
+    store = _key_store(key_dir, pkcs11_module, pkcs11_token)
+    try:
+        req = enroll(store, kiosk_id, state)
+    finally:
+        store.close()
+    provlog.append(log_path, technician, "kiosk.enroll", kiosk_id=kiosk_id, fingerprint=req.signing_fingerprint,
+                   store="pkcs11" if pkcs11_module else "file")  # fmt: skip
+    click.echo(f"Enrolment request written to {state / REQUEST_FILE}; take it to the city.")
+    click.echo(f"Signing key fingerprint: {req.signing_fingerprint}")
+    click.echo(f"API key fingerprint:     {req.api_fingerprint}")
+
+
+@kiosk_group.command("request-check")
+@click.argument("request", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Where to write the two public keys.")
+@friendly_errors
+def kiosk_request_check(request: Path, out_dir: Path) -> None:
+    """(City side) verify an enrolment request and extract its public keys for `citycard-api kiosk add`."""
+    from .kiosk_enroll import read_request
+
+    req = read_request(request.read_bytes())
+    write_atomic(out_dir / "signing-key.pem", req.signing_pem.encode())
+    write_atomic(out_dir / "api-key.pem", req.api_pem.encode())
+    click.echo(f"Kiosk {req.kiosk_id}: signing key {req.signing_fingerprint}, API key {req.api_fingerprint}.")
+    click.echo(
+        f"Compare both with the technician, then: citycard-api kiosk add {req.kiosk_id} --dir ISSUER "
+        f"--signing-key {out_dir / 'signing-key.pem'} --api-key {out_dir / 'api-key.pem'}"
+    )
+
+
+@kiosk_group.command("install")
+@STATE_OPTION
+@click.option("--root-key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The city's published root key (PEM).")
+@click.option("--trust-list", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The city's published trust list.")
+@click.option("--yes-fingerprint", help="The root key fingerprint you confirmed with the city (for scripts; must match exactly).")
+@TECH_OPTION
+@LOG_OPTION
+@friendly_errors
+def kiosk_install(
+    state: Path, root_key: Path, trust_list: Path, yes_fingerprint: str | None, technician: str | None, log_path: Path
+) -> None:
+    """Pin the city root key (after you confirm its fingerprint) and install the trust list."""
+    from cardio.keys import fingerprint, load_public_pem
+
+    from .kiosk_enroll import _credential, install
+
+    if not technician:
+        raise FirmwareError("Pass --technician with your staff id so the installation is recorded in the provisioning log.")
+    kiosk_id = _credential(state).kiosk_id
+    root_pem = root_key.read_bytes()
+    actual = fingerprint(load_public_pem(root_pem))
+    if yes_fingerprint is None:
+        click.echo(f"City root key fingerprint: {actual}")
+        if not click.confirm("Does it match the fingerprint the city gave you (read it back digit by digit)?", default=False):
+            raise FirmwareError("Root key not confirmed, nothing installed; compare the fingerprint with the city and run install again.")
+        yes_fingerprint = actual
+    tl = install(state, root_pem, trust_list.read_bytes(), yes_fingerprint)
+    provlog.append(log_path, technician, "kiosk.install", kiosk_id=kiosk_id, fingerprint=actual, trust_list_version=tl.version)
+    click.echo(f"Installed: root key {actual[:16]}... pinned, trust list version {tl.version} lists kiosk {kiosk_id}.")
+
+
+
+@kiosk_group.command("self-test")
+@STATE_OPTION
+@click.option("--key-dir", type=click.Path(file_okay=False, path_type=Path), help="File key store (development).")
+@click.option("--pkcs11-module", help="PKCS#11 module of the kiosk's HSM (PIN from $CITYCARD_PKCS11_PIN).")
+@click.option("--pkcs11-token", help="Token label in the PKCS#11 module.")
+@click.option("--writer", help="PC/SC name (or part) of the card writer; default: the first reader with a card.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the blank test card.")
+@TECH_OPTION
+@LOG_OPTION
+@friendly_errors
+def kiosk_self_test(
+    state: Path,
+    key_dir: Path | None,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+    writer: str | None,
+    timeout: float,
+    technician: str | None,
+    log_path: Path,
+) -> None:
+    """Personalise and verify a blank test card on the attached writer."""
+    from cardio.pcsc import PcscConnection
+
+    from .kiosk_enroll import _credential, self_test
+
+    if not technician:
+        raise FirmwareError("Pass --technician with your staff id so the self-test is recorded in the provisioning log.")
+    kiosk_id = _credential(state).kiosk_id
+    store = _key_store(key_dir, pkcs11_module, pkcs11_token)
+    try:
+        click.echo("Put a blank test card on the writer.")
+        with PcscConnection.wait(writer, timeout=timeout) as conn:
+            reader_name = conn.reader
+            verdict = self_test(state, store, conn)
+    finally:
+        store.close()
+    provlog.append(log_path, technician, "kiosk.self-test", kiosk_id=kiosk_id, reader=reader_name, result=verdict.value)
+    click.echo(f"Self-test passed on {reader_name}: the test card was written, read back and verified ({verdict.value}).")
+
+@main.group("reader")
+def reader_group() -> None:
+    """Partner venue reader terminals."""
+
+
+@reader_group.command("setup")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Terminal configuration (TOML) to write.")
+@click.option("--trust", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory for the pinned root key and cached lists.")
+@click.option("--venue", required=True, help="Venue profile name (venues/NAME.toml) or file.")
+@click.option("--api", "api_url", required=True, help="The city API address, e.g. https://cards.city.example.")
+@click.option("--reader", help="PC/SC reader name (or part of it).")
+@click.option("--nfc", help="nfcpy device path instead of PC/SC, e.g. tty:USB0:pn532.")
+@click.option("--no-reader", is_flag=True, help="QR only: no card reader.")
+@click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), default="auto", show_default=True, help="Reader LED and buzzer.")
+@click.option("--yes-fingerprint", help="The root key fingerprint you confirmed with the city (for scripts; must match exactly).")
+@click.option("--self-test/--no-self-test", default=True, show_default=True, help="Read the city's test card before finishing.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the test card.")
+@TECH_OPTION
+@LOG_OPTION
+@friendly_errors
+def reader_setup(
+    config_path: Path,
+    trust: Path,
+    venue: str,
+    api_url: str,
+    reader: str | None,
+    nfc: str | None,
+    no_reader: bool,
+    feedback: str,
+    yes_fingerprint: str | None,
+    self_test: bool,
+    timeout: float,
+    technician: str | None,
+    log_path: Path,
+) -> None:
+    """Pin the city root key (after you confirm it), fetch the lists, self-test, write the configuration."""
+    from . import reader_setup as rs
+
+    if not technician:
+        raise FirmwareError("Pass --technician with your staff id so the set-up is recorded in the provisioning log.")
+    if sum(bool(x) for x in (reader, nfc, no_reader)) > 1:
+        raise FirmwareError("Give only one of --reader, --nfc and --no-reader.")
+    choice = rs.ReaderChoice(reader, nfc, no_reader, feedback)
+    rs.check_venue(venue)
+    actual = rs.fetch_root_fingerprint(api_url)
+    if yes_fingerprint is not None:
+        if rs.normalise_fingerprint(yes_fingerprint) != actual:
+            raise FirmwareError(
+                f"The city API's root key has fingerprint {actual}, not the one given with --yes-fingerprint; nothing was pinned — check the API address and the fingerprint with the city."
+            )
+    else:
+        click.echo(f"City root key fingerprint: {actual}")
+        if not click.confirm("Does it match the fingerprint the city gave you (read it back digit by digit)?", default=False):
+            raise FirmwareError("Root key not confirmed, nothing was pinned; compare the fingerprint with the city and run setup again.")
+    sync = rs.pin_and_sync(trust, api_url, actual)
+    tl = sync.trust_list
+    click.echo(f"Root key pinned; trust list version {tl.version if tl else '?'} and status lists fetched.")
+    result = "skipped"
+    if self_test and not no_reader:
+        assert sync.verifier is not None
+        click.echo("Self-test: put the city's test card on the reader.")
+        result = rs.self_test(sync.verifier, choice, timeout)
+        click.echo(f"Self-test passed: the test card reads {result}.")
+    rs.write_config(config_path, trust, venue, api_url, actual, choice)
+    provlog.append(log_path, technician, "reader.setup", venue=venue, api_url=api_url, fingerprint=actual,
+                   reader=reader or nfc or "none", result=result, config=str(config_path))  # fmt: skip
+    click.echo(f"Wrote {config_path}; start the terminal with `citycard-reader serve --config {config_path}`.")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""`reader setup`: turn a machine with a card reader into a partner venue's reader terminal.
+
+1. Check the venue profile exists (`api.venues.load_venue`).
+2. Fetch the city root key from the API and show its fingerprint; it is pinned (written to the
+   trust directory by `api.trust_sync.pinned_root_key`) only after the technician confirms it
+   at the prompt, or when `--yes-fingerprint` matches it exactly.
+3. Fetch the trust list and status lists (`TrustSync.sync_once`): they must verify under the
+   pinned root.
+4. Self-test: read the city's test card on the configured reader (`cardio.chip.read_card`) and
+   expect a VALID verdict.
+5. Write the terminal configuration (TOML, the keys `api.terminal.load_terminal_config`
+   reads) atomically, and read it back through that loader.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.terminal import load_terminal_config
+from api.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
+from api.venues import load_venue
+from cardio.chip import read_card
+from cardio.connection import Connection
+from cardio.errors import CitycardError
+from cardio.files import write_atomic
+from cardio.keys import fingerprint, load_public_pem
+from cardio.published import ROOT_KEY_FILE
+from cardio.verify import Verifier
+
+MAX_ROOT_KEY = 16 * 1024
+
+
+class SetupError(CitycardError):
+    """A set-up step that failed (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class ReaderChoice:
+    reader: str | None = None  # PC/SC reader name (or part of it)
+    nfc: str | None = None  # nfcpy path
+    no_reader: bool = False
+    feedback: str = "auto"
+
+
+def fetch_root_fingerprint(api_url: str, timeout: float = 10.0) -> str:
+    url = api_url.rstrip("/") + ROOT_KEY_PATH
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body: bytes = resp.read(MAX_ROOT_KEY + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise SetupError(f"The city API at {api_url} cannot be reached ({exc}); check the address and the network.") from exc
+    if len(body) > MAX_ROOT_KEY:
+        raise SetupError(f"The city API at {api_url} sent an oversized root key; check the address.")
+    return fingerprint(load_public_pem(body))
+
+
+def normalise_fingerprint(text: str) -> str:
+    return text.replace(":", "").replace(" ", "").upper()
+
+
+def pin_and_sync(trust: Path, api_url: str, confirmed: str) -> TrustSync:
+    pinned = trust / ROOT_KEY_FILE
+    if pinned.exists() and fingerprint(load_public_pem(pinned.read_bytes())) != normalise_fingerprint(confirmed):
+        raise SetupError(
+            f"{trust} already holds a different pinned root key; use a fresh trust directory, or remove {pinned} on purpose if the city changed its root key."
+        )
+    root = pinned_root_key(trust, normalise_fingerprint(confirmed), api_url)
+    sync = TrustSync(trust, root, api_url)
+    report = sync.sync_once()
+    if not report.ok or sync.verifier is None:
+        raise SetupError(f"Fetching the trust and status lists failed ({'; '.join(report.problems) or 'no lists'}); check the API and run setup again.")
+    return sync
+
+
+def open_reader(choice: ReaderChoice, timeout: float) -> Connection:
+    if choice.nfc:
+        from cardio.nfc_backend import NfcConnection
+
+        return NfcConnection.wait(choice.nfc, timeout=timeout)
+    from cardio.pcsc import PcscConnection
+
+    return PcscConnection.wait(choice.reader, timeout=timeout)
+
+
+def self_test(verifier: Verifier, choice: ReaderChoice, timeout: float) -> str:
+    with open_reader(choice, timeout) as conn:
+        read = read_card(conn, verifier)
+    if not read.result.valid:
+        raise SetupError(
+            f"The test card was read but is not valid here ({read.result.message}); use the city's current test card, or check the trust lists."
+        )
+    return read.result.verdict.value
+
+
+def write_config(path: Path, trust: Path, venue: str, api_url: str, root_fp: str, choice: ReaderChoice) -> None:
+    lines = [
+        f"trust = {json.dumps(str(trust.resolve()))}",
+        f"venue = {json.dumps(venue)}",
+        f"api = {json.dumps(api_url)}",
+        f"root_fingerprint = {json.dumps(root_fp)}",
+        f"feedback = {json.dumps(choice.feedback)}",
+    ]
+    if choice.reader:
+        lines.append(f"reader = {json.dumps(choice.reader)}")
+    if choice.nfc:
+        lines.append(f"nfc = {json.dumps(choice.nfc)}")
+    if choice.no_reader:
+        lines.append("no_reader = true")
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    load_terminal_config(path)  # what the terminal will read must load
+
+
+def check_venue(venue: str) -> None:
+    load_venue(venue)
