@@ -176,6 +176,9 @@ def read(
 @click.option("--root-key", type=click.Path(dir_okay=False, path_type=Path), help="The pinned root public key (default: root-key.pem in --trust).")
 @click.option("--root-fingerprint", help="SHA-256 fingerprint the root key must have (fetched from --api once when missing).")
 @click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), help="ACR122U LED and buzzer feedback (default auto).")
+@click.option("--buzzer/--no-buzzer", default=None, help="Beep on a verdict (default on; --no-buzzer: lights only).")
+@click.option("--led/--no-led", default=None, help="Light the reader's LEDs (default on; --no-led: beeps only).")
+@click.option("--poll-interval", type=float, help="Seconds between reader polls for a card, 0.05 to 5 (default 0.2).")
 @click.option("--threads", default=8, show_default=True, help="Web server threads (each open staff screen holds one).")
 @click.option("--debug", is_flag=True, help="Log debugging details (never card data).")
 @friendly_errors
@@ -192,6 +195,9 @@ def serve(
     root_key: Path | None,
     root_fingerprint: str | None,
     feedback: str | None,
+    buzzer: bool | None,
+    led: bool | None,
+    poll_interval: float | None,
     threads: int,
     debug: bool,
 ) -> None:
@@ -218,6 +224,9 @@ def serve(
         "root_key": root_key,
         "root_fingerprint": root_fingerprint,
         "feedback": feedback,
+        "buzzer": buzzer,
+        "led": led,
+        "poll_interval": poll_interval,
     }
     if config_path is not None:
         config = load_terminal_config(config_path, **overrides)

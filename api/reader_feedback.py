@@ -21,6 +21,19 @@ transmit, which the reader intercepts; nothing goes to the card):
 | VALID | `FF 00 40 AE 04 02 01 01 01` | green 200 ms with one beep, off 100 ms, then green stays on |
 | any other verdict | `FF 00 40 5D 04 01 01 03 01` | red blinks three times with three short beeps, then red stays on |
 
+The terminal configuration's `buzzer` and `led` switch the two halves off separately:
+
+| buzzer, led | card found | VALID | any other verdict |
+| --- | --- | --- | --- |
+| on, on | `FF 00 40 0F 04 00 00 00 00` | `FF 00 40 AE 04 02 01 01 01` | `FF 00 40 5D 04 01 01 03 01` |
+| off, on | `FF 00 40 0F 04 00 00 00 00` | `FF 00 40 AE 04 02 01 01 00` | `FF 00 40 5D 04 01 01 03 00` |
+| on, off | nothing | `FF 00 40 00 04 02 01 01 01` | `FF 00 40 00 04 01 01 03 01` |
+| off, off | nothing | nothing | nothing |
+
+Buzzer off keeps the LED sequence with the link to buzzer B = 00 (silent). LED off sends P2 = 00
+(no mask bit set: the LEDs keep whatever state they have) with the same T1, T2 and N, so the
+beeps keep their rhythm; the silent "card found" light has nothing left to send.
+
 Other readers are skipped silently. nfcpy connections never get these: nfcpy drives the
 reader's PN53x directly, so an FF APDU would go to the card over the air.
 """
@@ -73,22 +86,39 @@ NOT_VALID = led_buzzer(
 MODES = ("auto", "acr122", "off")
 
 
+def feedback_apdu(apdu: bytes, *, buzzer: bool = True, led: bool = True) -> bytes | None:
+    """`apdu` (one of READING, VALID, NOT_VALID) with the buzzer and/or the LEDs left out;
+    None when nothing would be left to do."""
+    p2, t1, t2, repetitions, link = apdu[3], apdu[5], apdu[6], apdu[7], apdu[8]
+    if not buzzer:
+        link = BUZZER_OFF
+    if not led:
+        p2 = 0  # every P2 bit is about the LEDs: no mask set, no LED changes
+    if link == BUZZER_OFF and p2 == 0:
+        return None
+    return led_buzzer(p2, t1, t2, repetitions, link)
+
+
 class ReaderFeedback:
     """Sends the LED and buzzer pseudo-APDUs to readers that understand them.
 
     mode "auto" (default): only PC/SC readers whose name contains ACR122; "acr122": every PC/SC
-    reader (for a compatible reader with another name); "off": never. Feedback is best effort:
-    a reader that refuses or fails is ignored, and the tap's verdict stands.
+    reader (for a compatible reader with another name); "off": never. `buzzer=False` keeps the
+    lights without beeps, `led=False` the beeps without lights; both off sends nothing.
+    Feedback is best effort: a reader that refuses or fails is ignored, and the tap's verdict
+    stands.
     """
 
-    def __init__(self, mode: str = "auto") -> None:
+    def __init__(self, mode: str = "auto", *, buzzer: bool = True, led: bool = True) -> None:
         if mode not in MODES:
             raise ValueError(f"Reader feedback mode {mode!r} is not one of {', '.join(MODES)}.")
         self.mode = mode
+        self.buzzer = buzzer
+        self.led = led
         self.sent = 0
 
     def applies(self, conn: Connection) -> bool:
-        if self.mode == "off":
+        if self.mode == "off" or not (self.buzzer or self.led):
             return False
         try:
             from cardio.pcsc import PcscConnection
@@ -104,8 +134,9 @@ class ReaderFeedback:
     def verdict(self, conn: Connection, valid: bool) -> None:
         self._send(conn, VALID if valid else NOT_VALID)
 
-    def _send(self, conn: Connection, apdu: bytes) -> None:
-        if not self.applies(conn):
+    def _send(self, conn: Connection, full: bytes) -> None:
+        apdu = feedback_apdu(full, buzzer=self.buzzer, led=self.led)
+        if apdu is None or not self.applies(conn):
             return
         try:
             response = conn.transmit(apdu)

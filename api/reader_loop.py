@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 WAITING = "Ready: hold a card flat on the reader."
 
+DEFAULT_POLL_INTERVAL = 0.2
+"""Seconds each wait for a card, and each check whether it has left, lasts (`poll_interval`)."""
+POLL_INTERVAL_RANGE = (0.05, 5.0)
+
 
 class CardBackend(Protocol):
     """Where cards come from."""
@@ -86,7 +90,7 @@ class ReaderLoop:
         on_status: Callable[[str, bool], None],
         on_problem: Callable[[str], None],
         *,
-        poll: float = 1.0,
+        poll: float = DEFAULT_POLL_INTERVAL,
         retry: float = 2.0,
     ) -> None:
         self.backend = backend
@@ -153,7 +157,7 @@ class ReaderLoop:
     def _wait_gone(self, conn: Connection) -> None:
         while not self._stop.is_set():
             try:
-                if self.backend.wait_removed(conn, min(self.poll, 0.5)):
+                if self.backend.wait_removed(conn, self.poll):
                     return
             except CitycardError:
                 return  # the reader itself is gone: the next wait_card says so

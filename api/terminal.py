@@ -45,8 +45,16 @@ from cardio.published import published_dir
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
+from .reader_feedback import MODES as FEEDBACK_MODES
 from .reader_feedback import ReaderFeedback
-from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
+from .reader_loop import (
+    DEFAULT_POLL_INTERVAL,
+    POLL_INTERVAL_RANGE,
+    CardBackend,
+    NfcBackend,
+    PcscBackend,
+    ReaderLoop,
+)
 from .trust_sync import Backoff, TrustSync, pinned_root_key
 from .venues import VenueProfile, load_venue
 
@@ -83,6 +91,9 @@ class TerminalConfig:
     max_backoff: float = 900.0
     display_seconds: float = 20.0
     feedback: str = "auto"  # ACR122U LED and buzzer: auto | acr122 | off
+    buzzer: bool = True  # beep on a verdict (when feedback applies)
+    led: bool = True  # light the LEDs while reading and for the verdict
+    poll_interval: float = DEFAULT_POLL_INTERVAL  # seconds per wait for a card / for it to leave
     venues_dir: Path | None = None
     allow_remote_screen: bool = False  # let other machines see the staff screen (never /verify)
     clock: Callable[[], float] = field(default=time.time, repr=False)
@@ -94,6 +105,23 @@ class TerminalConfig:
             raise TerminalError(f"The port {self.port} is not a TCP port.")
         if self.display_seconds <= 0 or self.sync_interval <= 0 or self.max_backoff <= 0:
             raise TerminalError("Times in the terminal configuration must be positive.")
+        if self.feedback not in FEEDBACK_MODES:
+            raise TerminalError(
+                f"feedback = {self.feedback!r} is not a feedback mode; use one of "
+                f"{', '.join(FEEDBACK_MODES)}."
+            )
+        self.poll_interval = check_poll_interval(self.poll_interval)
+
+
+def check_poll_interval(value: object) -> float:
+    """`value` as a poll interval in seconds, or a TerminalError that says what to give."""
+    low, high = POLL_INTERVAL_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise TerminalError(
+            f"poll_interval = {value!r} is not usable; give the seconds between reader polls "
+            f"as a number from {low:g} to {high:g} (default {DEFAULT_POLL_INTERVAL:g})."
+        )
+    return float(value)
 
 
 _PATH_KEYS = ("trust", "root_key", "venues_dir")
@@ -112,8 +140,25 @@ _CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_backoff": (int, float),
     "display_seconds": (int, float),
     "feedback": str,
+    "buzzer": bool,
+    "led": bool,
+    "poll_interval": (int, float),
     "venues_dir": str,
     "allow_remote_screen": bool,
+}
+
+
+_KIND_HINT = {
+    key: (
+        "true or false"
+        if kind is bool
+        else "a whole number"
+        if kind is int
+        else "a number"
+        if isinstance(kind, tuple)
+        else "a quoted string"
+    )
+    for key, kind in _CONFIG_KEYS.items()
 }
 
 
@@ -136,9 +181,11 @@ def load_terminal_config(path: Path, **overrides: Any) -> TerminalConfig:
     for key, kind in _CONFIG_KEYS.items():
         value = data.get(key)
         if value is not None and (
-            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+            not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
         ):
-            raise TerminalError(f"{path}: '{key}' has the wrong type.")
+            raise TerminalError(
+                f"{path}: '{key}' has the wrong type; write it as {_KIND_HINT.get(key, 'text')}."
+            )
     base = Path(path).resolve().parent
     for key in _PATH_KEYS:
         if isinstance(data.get(key), str):
@@ -273,12 +320,18 @@ class Terminal:
         self.sync = sync
         self.venue = venue
         self.board = Board(config.display_seconds)
-        self.feedback = feedback or ReaderFeedback(config.feedback)
+        self.feedback = feedback or ReaderFeedback(
+            config.feedback, buzzer=config.buzzer, led=config.led
+        )
         self.sync.on_change = self.board.touch
         self.loop: ReaderLoop | None = None
         if backend is not None:
             self.loop = ReaderLoop(
-                backend, self.on_card, self.board.set_reader_status, self.on_problem
+                backend,
+                self.on_card,
+                self.board.set_reader_status,
+                self.on_problem,
+                poll=config.poll_interval,
             )
         else:
             self.board.set_reader_status(
@@ -619,6 +672,7 @@ __all__ = [
     "TerminalConfig",
     "TerminalError",
     "VerdictView",
+    "check_poll_interval",
     "create_terminal_app",
     "load_terminal_config",
     "terminal_of",

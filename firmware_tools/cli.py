@@ -402,6 +402,9 @@ def reader_group() -> None:
 @click.option("--nfc", help="nfcpy device path instead of PC/SC, e.g. tty:USB0:pn532.")
 @click.option("--no-reader", is_flag=True, help="QR only: no card reader.")
 @click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), default="auto", show_default=True, help="Reader LED and buzzer.")
+@click.option("--buzzer/--no-buzzer", default=True, show_default=True, help="Beep on a verdict (--no-buzzer: lights only).")
+@click.option("--led/--no-led", default=True, show_default=True, help="Light the reader's LEDs (--no-led: beeps only).")
+@click.option("--poll-interval", type=float, default=0.2, show_default=True, help="Seconds between reader polls for a card (0.05 to 5).")
 @click.option("--yes-fingerprint", help="The root key fingerprint you confirmed with the city (for scripts; must match exactly).")
 @click.option("--self-test/--no-self-test", default=True, show_default=True, help="Read the city's test card before finishing.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the test card.")
@@ -417,6 +420,9 @@ def reader_setup(
     nfc: str | None,
     no_reader: bool,
     feedback: str,
+    buzzer: bool,
+    led: bool,
+    poll_interval: float,
     yes_fingerprint: str | None,
     self_test: bool,
     timeout: float,
@@ -430,7 +436,7 @@ def reader_setup(
         raise FirmwareError("Pass --technician with your staff id so the set-up is recorded in the provisioning log.")
     if sum(bool(x) for x in (reader, nfc, no_reader)) > 1:
         raise FirmwareError("Give only one of --reader, --nfc and --no-reader.")
-    choice = rs.ReaderChoice(reader, nfc, no_reader, feedback)
+    choice = rs.ReaderChoice(reader, nfc, no_reader, feedback, buzzer, led, poll_interval)
     rs.check_venue(venue)
     actual = rs.fetch_root_fingerprint(api_url)
     if yes_fingerprint is not None:

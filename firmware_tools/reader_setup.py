@@ -8,8 +8,9 @@
    pinned root.
 4. Self-test: read the city's test card on the configured reader (`cardio.chip.read_card`) and
    expect a VALID verdict.
-5. Write the terminal configuration (TOML, the keys `api.terminal.load_terminal_config`
-   reads) atomically, and read it back through that loader.
+5. Write the terminal configuration (TOML, the keys `api.terminal.load_terminal_config` reads,
+   with the reader's `feedback`, `buzzer`, `led` and `poll_interval`) atomically, and read it
+   back through that loader.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.terminal import load_terminal_config
+from api.reader_loop import DEFAULT_POLL_INTERVAL
+from api.terminal import TerminalError, check_poll_interval, load_terminal_config
 from api.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
 from api.venues import load_venue
 from cardio.chip import read_card
@@ -44,6 +46,15 @@ class ReaderChoice:
     nfc: str | None = None  # nfcpy path
     no_reader: bool = False
     feedback: str = "auto"
+    buzzer: bool = True  # beep on a verdict
+    led: bool = True  # light the reader's LEDs
+    poll_interval: float = DEFAULT_POLL_INTERVAL  # seconds between presence polls
+
+    def __post_init__(self) -> None:
+        try:
+            check_poll_interval(self.poll_interval)
+        except TerminalError as exc:  # before anything is pinned or written
+            raise SetupError(str(exc).replace("poll_interval = ", "--poll-interval ", 1)) from exc
 
 
 def fetch_root_fingerprint(api_url: str, timeout: float = 10.0) -> str:
@@ -103,6 +114,9 @@ def write_config(path: Path, trust: Path, venue: str, api_url: str, root_fp: str
         f"api = {json.dumps(api_url)}",
         f"root_fingerprint = {json.dumps(root_fp)}",
         f"feedback = {json.dumps(choice.feedback)}",
+        f"buzzer = {json.dumps(choice.buzzer)}",
+        f"led = {json.dumps(choice.led)}",
+        f"poll_interval = {float(choice.poll_interval)!r}",
     ]
     if choice.reader:
         lines.append(f"reader = {json.dumps(choice.reader)}")

@@ -71,6 +71,7 @@ def test_fingerprint_must_be_confirmed(tmp_path: Path, live: Issuer, api: Any) -
     assert r.exit_code == 0, r.output
     cfg = load_terminal_config(tmp_path / "terminal.toml")
     assert cfg.venue == "pool" and cfg.no_reader and cfg.root_fingerprint == _root_fp(live)
+    assert (cfg.feedback, cfg.buzzer, cfg.led, cfg.poll_interval) == ("auto", True, True, 0.2)
     assert (tmp_path / "trust" / TRUST_LIST_FILE).exists()
     rec = provlog.read(tmp_path / "prov.log")[-1]
     assert rec["action"] == "reader.setup" and rec["result"] == "skipped" and rec["venue"] == "pool"
@@ -81,6 +82,28 @@ def test_fingerprint_must_be_confirmed(tmp_path: Path, live: Issuer, api: Any) -
     with city_api(other) as server:
         r = _setup(tmp_path, server.url, "--no-reader", "--yes-fingerprint", _root_fp(other))
         assert "already holds a different pinned root key" in _error(r)
+
+
+def test_setup_writes_buzzer_led_and_poll_interval(tmp_path: Path, live: Issuer, api: Any) -> None:
+    r = _setup(tmp_path, api.url, "--no-reader", "--yes-fingerprint", _root_fp(live), "--feedback", "acr122",
+               "--no-buzzer", "--led", "--poll-interval", "0.5")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "terminal.toml").read_text()
+    assert "buzzer = false\n" in text and "led = true\n" in text and "poll_interval = 0.5\n" in text
+    cfg = load_terminal_config(tmp_path / "terminal.toml")
+    assert (cfg.feedback, cfg.buzzer, cfg.led, cfg.poll_interval) == ("acr122", False, True, 0.5)
+    r = _setup(tmp_path, api.url, "--no-reader", "--yes-fingerprint", _root_fp(live), "--buzzer", "--no-led",
+               "--poll-interval", "2")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    cfg = load_terminal_config(tmp_path / "terminal.toml")
+    assert (cfg.buzzer, cfg.led, cfg.poll_interval) == (True, False, 2.0)
+
+
+def test_bad_poll_interval_writes_nothing(tmp_path: Path, live: Issuer, api: Any) -> None:
+    for bad in ("0.01", "9", "nan"):
+        line = _error(_setup(tmp_path, api.url, "--no-reader", "--yes-fingerprint", _root_fp(live), "--poll-interval", bad))
+        assert f"--poll-interval {float(bad)!r} is not usable" in line and "from 0.05 to 5" in line, line
+        _nothing_written(tmp_path)
 
 
 def test_bad_inputs(tmp_path: Path, live: Issuer, api: Any) -> None:
