@@ -46,6 +46,7 @@ from printer.evolis import (
 )
 from tests.pcsc_fixtures import requires_pcscd, wait_reader
 
+from .card_fixtures import fixture_card_pngs  # noqa: F401 - the card_pngs fixture
 from .conftest import NOW, synthetic_photo
 
 SLOT = 1  # the encoding station's reader
@@ -83,24 +84,6 @@ def printer(sim: EvolisSimulator) -> Iterator[EvolisPrinter]:
     p = EvolisPrinter.tcp("127.0.0.1", sim.port, timeout=5.0)
     yield p
     p.close()
-
-
-@pytest.fixture(scope="module")
-def card_pngs() -> tuple[bytes, bytes]:
-    design = CardDesign("Demo City Card", "#1F4E79", "#E3A21A")
-    data = CardData(
-        family_name="Beispiel",
-        given_name="Mira",
-        birth_date=date(1990, 1, 1),
-        document_number="DEV00000018",
-        issued=date(2026, 9, 21),
-        expires=date(2030, 12, 31),
-        qr_text="CC1:6BFOXN*TS0BI$ZDFRH%PQ 4FMVEJ$4ANBEO/6MD9BJ9/ZDCQ1F6ALT3A+HH9D:D",
-        photo=synthetic_photo(),
-        sex="X",
-    )
-    card = render_card(design, data)
-    return card.front_png, card.back_png
 
 
 # -- commands and states -------------------------------------------------------------------------

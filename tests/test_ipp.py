@@ -7,14 +7,12 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from hardware.ipp_sim import IppEvePrinter, ScriptedAnswer, ScriptedIppServer, ippeveprinter_path
-from printer.card_layout import CardData, CardDesign, render_card
 from printer.card_printer import (
     CardCoverOpenError,
     CardJamError,
@@ -51,7 +49,7 @@ from printer.ipp import (
 )
 from printer.pwg import decode_pwg_raster, encode_pwg_raster
 
-from .conftest import synthetic_photo
+from .card_fixtures import fixture_card_pngs  # noqa: F401 - the card_pngs fixture
 
 requires_ippeveprinter = pytest.mark.skipif(
     ippeveprinter_path() is None or shutil.which("dbus-daemon") is None,
@@ -68,24 +66,6 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
-
-
-@pytest.fixture(scope="module")
-def card_pngs() -> tuple[bytes, bytes]:
-    design = CardDesign("Demo City Card", "#1F4E79", "#E3A21A")
-    data = CardData(
-        family_name="Beispiel",
-        given_name="Mira",
-        birth_date=date(1990, 1, 1),
-        document_number="DEV00000018",
-        issued=date(2026, 9, 21),
-        expires=date(2030, 12, 31),
-        qr_text="CC1:6BFOXN*TS0BI$ZDFRH%PQ 4FMVEJ$4ANBEO/6MD9BJ9/ZDCQ1F6ALT3A+HH9D:D",
-        photo=synthetic_photo(),
-        sex="X",
-    )
-    card = render_card(design, data)
-    return card.front_png, card.back_png
 
 
 def start_printer(**kwargs: object) -> Iterator[IppEvePrinter]:
