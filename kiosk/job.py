@@ -53,7 +53,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar, Protocol
@@ -172,6 +172,10 @@ class Enrolment:
     the printed card). `expires` is the last valid day (the programme's validity), None for the
     station's default. `program` is the `kiosk.programs.Program` when there is one (its card
     design is used), `language` the resident's language for the receipt.
+
+    `printed_fields` are the programme's other printed fields as (field code, value), e.g.
+    ("address", "..."), ("height", "163 cm"): printed on the card only (labelled in the card's
+    language by its design), never put in the chip or QR credential, never journaled or logged.
     """
 
     holder: Holder
@@ -183,6 +187,7 @@ class Enrolment:
     language: str = "en"
     program: object | None = None  # a kiosk.programs.Program; anything else is ignored
     programme_name: str | None = None
+    printed_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         return f"Enrolment(profile={self.profile.value}, <personal data not shown>)"
@@ -730,6 +735,7 @@ class PersonalisationJob:
                 self._signed.print_cose,
                 enrolment.print_photo,
                 enrolment.signature_png,
+                enrolment.printed_fields,
             )
             self._report(JobStep.SIGN, 1.0)
 

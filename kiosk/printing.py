@@ -39,7 +39,8 @@ from printer.card_layout import CardDesign as LayoutDesign
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
 
-from .programs import Program, Requirement
+from .i18n_rules import render
+from .programs import FIELDS, Program, Requirement
 
 RECEIPT_FILE = "receipt.escpos"
 DISCLAIMER = "Not a residence permit. Not a travel document."
@@ -66,6 +67,7 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
     if design.signature:
         fields.add("signature")
     arms = design.arms if design.arms.suffix.lower() == ".png" else None
+    collected = (*program.fields.required, *program.fields.optional)
     return LayoutDesign(
         display_name=design.display_name.get(printed),
         primary=design.primary_colour,
@@ -74,7 +76,32 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
         arms=arms,
         fields=frozenset(fields),
         entitlement_names={e.code: e.names.get(printed) for e in program.entitlements},
+        field_labels={
+            code: field_label(code, printed) for code in collected if code in PRINTED_ONLY_FIELDS
+        },
     )
+
+
+# Fields printed on the card only (Enrolment.printed_fields): never in the chip or QR
+# credential. The others a programme collects are the credential's (names, birth date, sex,
+# photo) or the signature. `emergency_contact` is collected but not printed (a contact of the
+# resident's is not for whoever looks at the card); see kiosk.web.adapters.printed_fields.
+PRINTED_ONLY_FIELDS = frozenset(FIELDS) - {
+    "family_name",
+    "given_name",
+    "birth_date",
+    "photo",
+    "signature",
+    "sex",
+    "emergency_contact",
+}
+
+
+def field_label(code: str, language: str) -> str:
+    """The label of a field code as printed on a card in `language` (English when the rules
+    texts have no such language), starting with a capital."""
+    label = render(f"field.{code}", {}, language)
+    return label[:1].upper() + label[1:]
 
 
 def render_card_images(
@@ -83,9 +110,15 @@ def render_card_images(
     print_cose: bytes,
     photo: bytes | None,
     signature: bytes | None,
+    extra_fields: tuple[tuple[str, str], ...] = (),
 ) -> tuple[bytes, bytes]:
-    """(front PNG, back PNG) of one card; raises printer.card_layout.CardLayoutError."""
-    data = CardData.from_credential(credential, to_qr(print_cose), photo, signature)
+    """(front PNG, back PNG) of one card; raises printer.card_layout.CardLayoutError.
+
+    `extra_fields` are (field code, value) pairs printed on the card only (labelled by the
+    design's `field_labels`); they are in neither credential."""
+    data = CardData.from_credential(
+        credential, to_qr(print_cose), photo, signature, extra_fields=extra_fields
+    )
     rendered = render_card(design, data)
     return rendered.front_png, rendered.back_png
 

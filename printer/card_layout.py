@@ -14,8 +14,15 @@ edge and cut or overscan.
 Front: header band (logo, programme name, card title), photo on the left, family and given
 names, date of birth, sex (where printed), document number, issue and expiry dates, and the
 disclaimer band. Back: the print QR code (the `CC1:` credential) with the document number
-under it, entitlements, preferred languages, the signature (where printed), the programme's
-note, and the disclaimer band.
+under it, entitlements, preferred languages, the programme's other printed fields (address,
+eye colour, height, ...: `CardData.extra_fields`, labelled by `CardDesign.field_labels`), the
+signature (where printed), the programme's note, and the disclaimer band.
+
+Extra fields are printed only: they are in no credential, so the chip and the QR code hold
+less than the card shows, never more. The front has no room under the dates (the disclaimer
+band is there), so they go on the back, in the right column under the languages: short values
+two to a row, a long one (an address) on its own row, shrinking then wrapping like a name; the
+programme's note gives way to them, and fields that cannot fit raise CardLayoutError.
 
 Names in any script: the font comes from `printer.fonts.font_for`; right-to-left and joining
 scripts are laid out by libraqm (Pillow's RAQM layout) and right-aligned. A long name shrinks
@@ -147,6 +154,18 @@ class CardDesign:
     labels: CardLabels = field(default_factory=CardLabels)
     entitlement_names: Mapping[str, str] = field(default_factory=dict)
     back_note: str | None = None
+    # Labels of the extra printed fields (CardData.extra_fields), by field code, in the card's
+    # language; a key not found here is printed as its own label.
+    field_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def field_label(self, key: str) -> str:
+        """The printed label of an extra field (`key` is a field code or a label already)."""
+        label = self.field_labels.get(key)
+        if label:
+            return label
+        if re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            return key.replace("_", " ").capitalize()
+        return key
 
     def __post_init__(self) -> None:
         if not self.display_name.strip():
@@ -189,6 +208,8 @@ class CardData:
     signature: bytes | None = field(default=None, repr=False)  # PNG, transparent background
     entitlements: tuple[str, ...] = field(default=(), repr=False)
     languages: tuple[str, ...] = field(default=(), repr=False)
+    # (field code or label, value) printed on the card only: never in the credential.
+    extra_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_credential(
@@ -197,8 +218,10 @@ class CardData:
         qr_text: str,
         photo: bytes | None = None,
         signature: bytes | None = None,
+        extra_fields: tuple[tuple[str, str], ...] = (),
     ) -> CardData:
-        """The card data of an issued credential (the print QR text is passed as it is)."""
+        """The card data of an issued credential (the print QR text is passed as it is), with
+        the printed-only `extra_fields`."""
         h = credential.holder
         return cls(
             family_name=h.family_name,
@@ -213,6 +236,7 @@ class CardData:
             signature=signature,
             entitlements=h.entitlements,
             languages=h.languages,
+            extra_fields=tuple(extra_fields),
         )
 
 
@@ -547,6 +571,12 @@ def _check_fields(design: CardDesign, data: CardData) -> None:
             "print; the chip may not hold more than the card shows, so leave it out of the "
             "credential or print it."
         )
+    for key, value in data.extra_fields:
+        if not key.strip() or not isinstance(value, str):
+            raise CardLayoutError(
+                "An extra card field has no name or a value that is not text; pass "
+                "(field code, text) pairs."
+            )
     if data.sex is not None and data.sex not in ("F", "M", "X"):
         raise CardLayoutError("Sex must be F, M or X, or left out.")
     if not data.qr_text.startswith("CC1:"):
@@ -655,6 +685,67 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     return c.image
 
 
+_EXTRA_GAP = 16  # between two fields on one row
+_EXTRA_ROW_H = 70  # what one row of extra fields needs at least (label and one line)
+
+
+def _one_line(value: str) -> str:
+    """A multi-line value (an address) as one line: its lines joined with commas."""
+    return ", ".join(" ".join(line.split()) for line in value.splitlines() if line.strip())
+
+
+def _fits_in(label: str, value: str, width: int) -> bool:
+    try:
+        _fit(label, width, 26, max_size=19, min_size=13, what="label")
+        _fit(value, width, 40, max_size=26, min_size=20, what="value")
+    except CardLayoutError:
+        return False
+    return True
+
+
+def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[tuple[str, str]]]:
+    """The extra fields as rows: up to three short ones side by side, a long one alone."""
+    items = [(design.field_label(k), _one_line(v)) for k, v in data.extra_fields if _one_line(v)]
+    rows: list[list[tuple[str, str]]] = []
+    i = 0
+    while i < len(items):
+        for n in (3, 2, 1):
+            cw = (width - (n - 1) * _EXTRA_GAP) // n
+            if n == 1 or (
+                i + n <= len(items) and all(_fits_in(*item, cw) for item in items[i : i + n])
+            ):
+                rows.append(items[i : i + n])
+                i += n
+                break
+    return rows
+
+
+def _extra_fields(
+    c: _Canvas, rows: list[list[tuple[str, str]]], x0: int, y: int, width: int, bottom: int
+) -> int:
+    """Draw the rows of extra fields from y, above `bottom`; returns the y below them."""
+    for n, row in enumerate(rows):
+        share = (bottom - y) // (len(rows) - n)  # keep room for the rows still to come
+        box = min(108 if len(row) == 1 else 40, share - 26 - 6)
+        if box < 22:
+            raise CardLayoutError(
+                "The card's printed fields do not all fit on the back of the card; shorten the "
+                "longest (for example the address)."
+            )
+        below = y
+        for j, (label, value) in enumerate(row):
+            cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
+            cx = x0 + j * (cw + _EXTRA_GAP)
+            top = c.label(label, cx, y, cw, _GREY)
+            fitted = _fit(
+                value, cw, box, max_size=26, min_size=20, bold=True,
+                max_lines=4 if len(row) == 1 else 1, what=label.lower(),
+            )
+            below = max(below, c.text(fitted, cx, top, cw, _INK))
+        y = below + 6
+    return y
+
+
 def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Image:
     c = _Canvas(bleed, dpi)
     labels = design.labels
@@ -677,6 +768,7 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
     title = _fit(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
+    extra_rows = _extra_rows(design, data, width)
     if "signature" in design.fields:
         sig_h = 96
         bottom -= sig_h + 26
@@ -693,12 +785,15 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
         y = c.label(labels.entitlements, x0, y, width, _GREY)
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
-        ent = _fit(text, width, max(30, min(120, bottom - y - 110)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+        room = bottom - y - 110 - _EXTRA_ROW_H * len(extra_rows)
+        ent = _fit(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
         y = c.text(ent, x0, y, width, _INK) + 8
     if "languages" in design.fields and data.languages:
         y = c.label(labels.languages, x0, y, width, _GREY)
         langs = _fit(", ".join(data.languages), width, 40, max_size=26, min_size=16, what="languages")
         y = c.text(langs, x0, y, width, _INK) + 8
+    if extra_rows:
+        y = _extra_fields(c, extra_rows, x0, y, width, bottom)
     if design.back_note and bottom - y >= 30:
         note = _fit(
             design.back_note, width, bottom - y, max_size=22, min_size=13, max_lines=8,

@@ -333,3 +333,53 @@ def test_missing_font_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_pat
         fonts.font_for("أحمد")
     with pytest.raises(FontNotFoundError, match="fonts-noto-cjk"):
         fonts.font_for("王小明")
+
+
+# -- printed-only fields ------------------------------------------------------------------------
+
+ADDRESS = "1 Dr Carlton B Goodlett Place\nSan Francisco, CA 94102"
+
+
+def sf_like(design: CardDesign) -> CardDesign:
+    return replace(
+        design,
+        display_name="San Francisco City ID",
+        fields=frozenset({"entitlements", "languages", "signature"}),
+        field_labels={"address": "Address", "eye_colour": "Eye colour", "height": "Height"},
+    )
+
+
+def test_golden_address_on_the_back(design: CardDesign) -> None:
+    sf = sf_like(design)
+    card = render_card(sf, card_data(sex=None, extra_fields=(("address", ADDRESS),)))
+    assert_matches_golden(card.back, "address-back")
+    plain = render_card(sf, card_data(sex=None))
+    assert card.front_png == plain.front_png  # no room under the dates: the back holds them
+    assert card.back_png != plain.back_png
+
+
+def test_many_printed_fields_stay_inside_the_safe_margin(design: CardDesign) -> None:
+    extra = (  # New York-like: with the signature, entitlements and languages
+        ("address", "Calle Inventada 1234, Apartamento 5B, Jackson Heights, Queens, NY 11372"),
+        ("eye_colour", "Hazel"),
+        ("height", "163 cm"),
+        ("Donante de órganos", "Sí"),
+        ("medical_info", "حساسية من البنسلين"),
+    )
+    card = render_card(design, card_data(extra_fields=extra))
+    margin = card.back.crop((1011 - 35, 40, 1011, 546))  # right of the back, under its band
+    assert margin.getextrema() == ((255, 255), (255, 255), (255, 255))
+    # A label may be a field code (through the design's labels) or a label already.
+    assert sf_like(design).field_label("eye_colour") == "Eye colour"
+    assert design.field_label("hair_colour") == "Hair colour"
+    assert design.field_label("Donante de órganos") == "Donante de órganos"
+
+
+def test_printed_fields_that_cannot_fit_are_refused(design: CardDesign) -> None:
+    extra = tuple((f"field_{i}", "x" * 60) for i in range(12))
+    with pytest.raises(CardLayoutError, match="fit"):
+        render_card(design, card_data(extra_fields=extra))
+
+
+def test_printed_fields_are_not_in_repr() -> None:
+    assert "Goodlett" not in repr(card_data(extra_fields=(("address", ADDRESS),)))

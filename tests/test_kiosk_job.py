@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,7 @@ from kiosk.job import (
     recover,
 )
 from kiosk.journal import Record
+from printer.card_layout import CardData
 from printer.card_printer import CardJobResult, FileCardPrinter, OutOfCardsError, PrinterStatus
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 
@@ -423,3 +425,32 @@ def test_url_safe_tokens_are_request_ids(tmp_path: Path) -> None:
     for request in ("-Ab3_x9Qk2LmN0pQrStUvW", "_" * 8, "a1" * 28):
         result = kiosk.station.job(request, enrolment(CardProfile.PRINT)).run()
         assert result.request_id == request
+
+
+def test_printed_fields_reach_the_card_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An address is printed (the card differs, CardData carries it) but is in no credential,
+    the journal or a log."""
+    import kiosk.printing as printing
+
+    seen: list[CardData] = []
+    real = CardData.from_credential
+
+    def spy(*args: Any, **kwargs: Any) -> CardData:
+        data = real(*args, **kwargs)
+        seen.append(data)
+        return data
+
+    monkeypatch.setattr(printing, "CardData", type("SpyCardData", (), {"from_credential": spy}))
+    address = "Calle Inventada 12, Queens"
+    backs = []
+    for extra in ((), (("address", address),)):
+        kiosk = make_kiosk(tmp_path / str(len(extra)), None)
+        e = replace(enrolment(CardProfile.PRINT), printed_fields=extra)
+        assert address not in repr(e)
+        kiosk.station.job(new_request_id(), e).run()
+        backs.append((kiosk.out / "card-back.png").read_bytes())
+        for path in (tmp_path / str(len(extra)) / "kiosk").rglob("*"):
+            assert not path.is_file() or address.encode() not in path.read_bytes()
+    assert backs[0] != backs[1]
+    assert seen[0].extra_fields == () and seen[1].extra_fields == (("address", address),)
+    assert address not in repr(seen[1])

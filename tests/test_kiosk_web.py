@@ -900,8 +900,16 @@ def test_web_enrolment_with_the_real_job_leaves_nothing_on_disk(
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     data = Path(tmp_path) / "data"
     program = load_program("new-york")
+    printed: list[tuple[tuple[str, str], ...]] = []
+
+    class Jobs(StationJobs):
+        def enrolment(self, request: CardRequest) -> Any:
+            made = super().enrolment(request)
+            printed.append(made.printed_fields)
+            return made
+
     with simulated_station(data, program) as station:
-        kiosk = Kiosk(make_app("new-york", job=StationJobs(station)))
+        kiosk = Kiosk(make_app("new-york", job=Jobs(station)))
         kiosk.language("es")
         kiosk.about()
         address = "Calle Inventada 12, Queens"
@@ -917,6 +925,8 @@ def test_web_enrolment_with_the_real_job_leaves_nothing_on_disk(
         kiosk.wait_done(30)
         assert kiosk.session().finished, kiosk.session().job
         assert kiosk.get("/done").status_code == 200
+    # Printed on the card (labelled and worded in the card's language, English), in no file.
+    assert printed == [(("address", address), ("eye_colour", "Hazel"), ("height", "163 cm"))]
     secrets = [FAMILY.encode(), GIVEN.encode(), address.encode(), b"1979-11-17", b"17.11.1979", photo[200:264], prepared[300:364]]
     files = [p for p in (*data.rglob("*"), *temp.rglob("*")) if p.is_file()]
     assert files  # the registry and the journal were written

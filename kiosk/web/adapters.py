@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from cardio.credential import Holder
 from kiosk import job as card_job
 from kiosk import photo as photo_pipeline
 from kiosk import rules
+from kiosk.printing import PRINTED_ONLY_FIELDS
 from kiosk.programs import Claim, Program, Purpose, Requirement
 from kiosk.programs import Localized as ProgramText
 
 from . import messages as msg
-from .i18n import BY_CODE
+from .i18n import BY_CODE, Catalogues
 from .ports import (
     Application,
     CardRequest,
@@ -231,6 +233,47 @@ class PipelinePhotos:
         return Photo(jpeg=printed.jpeg, raw=CardPhotos(chip, printed))
 
 
+def card_language(program: Program) -> str:
+    """The language the card is printed in (its design's first), as a kiosk catalogue code."""
+    languages = program.card.design.languages
+    return languages[0].split("-")[0] if languages else "en"
+
+
+def printed_fields(
+    request: CardRequest, catalogues: Catalogues | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The programme's fields printed on the card only (kiosk.printing.PRINTED_ONLY_FIELDS:
+    address, eye colour, height, ...; not emergency_contact), as (field code, value) with
+    choices, units and language names in the card's language. Names, birth date, sex, photo and
+    signature reach the card their own way; empty optional fields are left out."""
+    program = request.program.raw
+    if not isinstance(program, Program):
+        return ()
+    lang = card_language(program)
+    texts = catalogues or _catalogues()
+    values = request.application.fields
+    out: list[tuple[str, str]] = []
+    for code in (*program.fields.required, *program.fields.optional):
+        value = (values.get(code) or "").strip()
+        if code not in PRINTED_ONLY_FIELDS or not value:
+            continue
+        if code == "height":
+            value = f"{value} cm"
+        elif code == "weight":
+            value = f"{value} kg"
+        elif code == "preferred_language":
+            value = BY_CODE[value].name if value in BY_CODE else value
+        elif value in msg.CHOICE_LABELS and field_spec(program, code).kind is FieldKind.CHOICE:
+            value = texts.gettext(lang, msg.CHOICE_LABELS[value])
+        out.append((code, value))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogues() -> Catalogues:
+    return Catalogues()
+
+
 def holder_of(request: CardRequest) -> Holder:
     """What is printed on the card and held by the chip (cardio's Holder)."""
     app = request.application
@@ -283,6 +326,7 @@ class StationJobs:
             language=request.application.lang,
             program=program,
             programme_name=name,
+            printed_fields=printed_fields(request),
         )
 
     def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
