@@ -84,8 +84,8 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
 
 # Fields printed on the card only (Enrolment.printed_fields): never in the chip or QR
 # credential. The others a programme collects are the credential's (names, birth date, sex,
-# photo) or the signature. `emergency_contact` is collected but not printed (a contact of the
-# resident's is not for whoever looks at the card); see kiosk.web.adapters.printed_fields.
+# photo) or the signature. What a programme collects is printed (an optional emergency contact
+# too, on the back, as IDNYC and San Francisco do): nothing is asked only to be dropped.
 PRINTED_ONLY_FIELDS = frozenset(FIELDS) - {
     "family_name",
     "given_name",
@@ -93,7 +93,6 @@ PRINTED_ONLY_FIELDS = frozenset(FIELDS) - {
     "photo",
     "signature",
     "sex",
-    "emergency_contact",
 }
 
 

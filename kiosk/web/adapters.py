@@ -243,7 +243,7 @@ def printed_fields(
     request: CardRequest, catalogues: Catalogues | None = None
 ) -> tuple[tuple[str, str], ...]:
     """The programme's fields printed on the card only (kiosk.printing.PRINTED_ONLY_FIELDS:
-    address, eye colour, height, ...; not emergency_contact), as (field code, value) with
+    address, eye colour, height, emergency contact, ...), as (field code, value) with
     choices, units and language names in the card's language. Names, birth date, sex, photo and
     signature reach the card their own way; empty optional fields are left out."""
     program = request.program.raw
