@@ -21,7 +21,7 @@ import difflib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -1027,25 +1027,33 @@ class _Checker:
             audience,
         )
 
-    def documents(self, data: _Table, rule: ProofKind | None) -> tuple[DocumentCategory, ...]:
-        t = self.table(data, "", "documents", required=False)
-        if t is None:
-            return ()
-        out: list[DocumentCategory] = []
-        for code, entry in t.items():
-            p = f"documents.{code}"
+    def coded_tables(
+        self, data: _Table, section: str, what: str, example: str, shape: str
+    ) -> Iterator[tuple[str, str, _Table]]:
+        """(code, dotted path, table) for each well-formed `[section.code]` table; the others
+        are reported (a bad code, or a value that is not a table) and skipped."""
+        t = self.table(data, "", section, required=False)
+        for code, entry in (t or {}).items():
+            p = f"{section}.{code}"
             if not CODE_RE.match(code):
                 self.add(
                     p,
-                    "is not a document category code",
-                    "use lower-case letters, digits and hyphens, e.g. [documents.consular-id]",
+                    f"is not {what}",
+                    f"use lower-case letters, digits and hyphens, e.g. [{section}.{example}]",
                 )
-                continue
-            if not isinstance(entry, dict):
-                self.add(p, "must be a table", f"write it as [{p}] with names, examples and proves")
-                continue
-            out.append(self.document(entry, p, code, rule))
-        return tuple(out)
+            elif not isinstance(entry, dict):
+                self.add(p, "must be a table", f"write it as [{p}] with {shape}")
+            else:
+                yield code, p, entry
+
+    def documents(self, data: _Table, rule: ProofKind | None) -> tuple[DocumentCategory, ...]:
+        return tuple(
+            self.document(entry, p, code, rule)
+            for code, p, entry in self.coded_tables(
+                data, "documents", "a document category code", "consular-id",
+                "names, examples and proves",
+            )
+        )  # fmt: skip
 
     def document(self, t: _Table, p: str, code: str, rule: ProofKind | None) -> DocumentCategory:
         self.keys(
@@ -1498,30 +1506,19 @@ class _Checker:
         )
 
     def entitlements(self, data: _Table) -> tuple[Entitlement, ...]:
-        t = self.table(data, "", "entitlements", required=False)
-        if t is None:
-            return ()
         out: list[Entitlement] = []
-        for code, entry in t.items():
-            p = f"entitlements.{code}"
-            if not CODE_RE.match(code):
-                self.add(
-                    p,
-                    "is not an entitlement code",
-                    "use lower-case letters, digits and hyphens, e.g. [entitlements.transport-discount]",
-                )
-                continue
-            if not isinstance(entry, dict):
-                self.add(p, "must be a table", f'write it as [{p}] with names = {{ en = "..." }}')
-                continue
+        for code, p, entry in self.coded_tables(
+            data, "entitlements", "an entitlement code", "transport-discount",
+            'names = { en = "..." }',
+        ):  # fmt: skip
             self.keys(entry, p, {"names": True})
             names = self.localized(entry, p, "names", "Public libraries")
             if names is not None:
                 out.append(Entitlement(code, names))
-        if len(t) > MAX_ENTITLEMENTS:
+        if len(out) > MAX_ENTITLEMENTS:
             self.add(
                 "entitlements",
-                f"lists {len(t)}; the credential carries at most {MAX_ENTITLEMENTS}",
+                f"lists {len(out)}; the credential carries at most {MAX_ENTITLEMENTS}",
                 "merge or drop some",
             )
         return tuple(out)
