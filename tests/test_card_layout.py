@@ -37,7 +37,9 @@ from printer.fonts import FontNotFoundError, face_for, needs_shaping, script_of
 from .conftest import NOW, synthetic_photo
 
 GOLDEN = Path(__file__).parent / "golden"
-MAX_MEAN_ABS_DIFF = 1.5  # per channel, 0..255: anti-aliasing and JPEG decoder noise pass, a moved field fails
+MAX_MEAN_ABS_DIFF = (
+    1.5  # per channel, 0..255: anti-aliasing and JPEG decoder noise pass, a moved field fails
+)
 # A fixed, obviously fake QR text so the goldens do not depend on a random ECDSA signature.
 FAKE_QR = "CC1:" + "6BFOXN*TS0BI$ZDFRH%PQ 4FMVEJ$4ANBEO/6MD9BJ9/ZDCQ1F6ALT3A+HH9D:D" * 5
 SIXTY = "Hohenzollern-Sigmaringen Wolfeschlegelsteinhausenbergerdorff"  # 60 characters
@@ -47,7 +49,12 @@ def arms_png(tmp_path: Path) -> Path:
     """A drawn shield (not any city's arms)."""
     img = Image.new("RGBA", (200, 240), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.polygon([(10, 10), (190, 10), (190, 130), (100, 230), (10, 130)], fill=(255, 255, 255), outline=(227, 162, 26), width=8)
+    d.polygon(
+        [(10, 10), (190, 10), (190, 130), (100, 230), (10, 130)],
+        fill=(255, 255, 255),
+        outline=(227, 162, 26),
+        width=8,
+    )
     d.rectangle((85, 30, 115, 200), fill=(31, 78, 121))
     d.rectangle((35, 80, 165, 110), fill=(31, 78, 121))
     path = tmp_path / "arms.png"
@@ -58,7 +65,11 @@ def arms_png(tmp_path: Path) -> Path:
 def signature_png() -> bytes:
     img = Image.new("RGBA", (600, 150), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.line([(20, 110), (80, 30), (120, 120), (170, 40), (230, 100), (300, 60), (380, 95), (560, 70)], fill=(10, 20, 90), width=6)
+    d.line(
+        [(20, 110), (80, 30), (120, 120), (170, 40), (230, 100), (300, 60), (380, 95), (560, 70)],
+        fill=(10, 20, 90),
+        width=6,
+    )
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
@@ -105,7 +116,9 @@ def assert_matches_golden(img: Image.Image, name: str) -> None:
         img.save(golden)
         actual.unlink(missing_ok=True)
         return
-    assert golden.is_file(), f"no golden {golden}; run with CITYCARD_UPDATE_GOLDENS=1 and look at it"
+    assert golden.is_file(), (
+        f"no golden {golden}; run with CITYCARD_UPDATE_GOLDENS=1 and look at it"
+    )
     expected = Image.open(golden).convert("RGB")
     if expected.size != img.size:
         img.save(actual)
@@ -114,7 +127,9 @@ def assert_matches_golden(img: Image.Image, name: str) -> None:
     mean = sum(diff) / len(diff)
     if mean > MAX_MEAN_ABS_DIFF:
         img.save(actual)
-        raise AssertionError(f"{name}: mean abs difference {mean:.2f} > {MAX_MEAN_ABS_DIFF}; see {actual}")
+        raise AssertionError(
+            f"{name}: mean abs difference {mean:.2f} > {MAX_MEAN_ABS_DIFF}; see {actual}"
+        )
     actual.unlink(missing_ok=True)
 
 
@@ -190,16 +205,27 @@ def safe_margin_is_clear(img: Image.Image, design: CardDesign) -> bool:
 @pytest.mark.parametrize(
     ("family", "given"),
     [
-        ("Wolfeschlegelsteinhausenbergerdorff" * 2 + " Montgomery-Hohenzollern-Sigmaringen", "Anna"),
+        (
+            "Wolfeschlegelsteinhausenbergerdorff" * 2 + " Montgomery-Hohenzollern-Sigmaringen",
+            "Anna",
+        ),
         ("X" * 100, "Y" * 100),
-        ("Ибрагимова-Кочубей Александра Владимировна Петровская Ивановна", "Олександра Святославівна"),
-        ("عبد الرحمن بن محمد بن عبد الله الفارسي القحطاني الهاشمي الدوسري العتيبي الشمري", "فاطمة الزهراء"),
+        (
+            "Ибрагимова-Кочубей Александра Владимировна Петровская Ивановна",
+            "Олександра Святославівна",
+        ),
+        (
+            "عبد الرحمن بن محمد بن عبد الله الفارسي القحطاني الهاشمي الدوسري العتيبي الشمري",
+            "فاطمة الزهراء",
+        ),
         ("司马欧阳诸葛上官东方慕容皇甫长孙宇文", "明月清风流水高山"),
         ("ወልደማርያም ገብረሚካኤል ተክለሃይማኖት ወልደጊዮርጊስ", "ሰላማዊት"),
     ],
     ids=["latin-long", "unbroken-100", "cyrillic", "arabic-long", "chinese", "ethiopic"],
 )
-def test_long_names_shrink_and_wrap_inside_the_card(design: CardDesign, family: str, given: str) -> None:
+def test_long_names_shrink_and_wrap_inside_the_card(
+    design: CardDesign, family: str, given: str
+) -> None:
     card = render_card(design, card_data(family, given))
     assert safe_margin_is_clear(card.front, design)
 
@@ -224,7 +250,9 @@ def test_arabic_is_shaped_right_to_left(design: CardDesign) -> None:
 # -- the QR code --------------------------------------------------------------------------------
 
 
-def test_qr_decodes_to_the_print_credential_which_verifies(design: CardDesign, tmp_path: Path) -> None:
+def test_qr_decodes_to_the_print_credential_which_verifies(
+    design: CardDesign, tmp_path: Path
+) -> None:
     issuer = Issuer.init(tmp_path / "issuer", now=NOW)
     holder = Holder(
         program="demo",
@@ -238,10 +266,14 @@ def test_qr_decodes_to_the_print_credential_which_verifies(design: CardDesign, t
     issued = issuer.issue(holder, date(2030, 12, 31), now=NOW)
     issuer.publish(NOW)
     text = to_qr(issued.print_cose)
-    data = CardData.from_credential(issued.credential, text, photo=synthetic_photo(), signature=signature_png())
+    data = CardData.from_credential(
+        issued.credential, text, photo=synthetic_photo(), signature=signature_png()
+    )
     card = render_card(design, data)
 
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(card.back_png)))
+    found = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(card.back_png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert [r.format for r in found] == [zxingcpp.BarcodeFormat.QRCode]
     assert found[0].text == text  # exact, spaces included
     assert found[0].symbology_identifier == "]Q1"
@@ -267,7 +299,9 @@ def test_qr_decodes_to_the_print_credential_which_verifies(design: CardDesign, t
 def test_qr_is_alphanumeric_level_m() -> None:
     text = "CC1:6BFOXN*TS0BI$ZDFRH%PQ 4FMVEJ$4ANBEO/6MD9BJ9/ZDCQ1F6ALT3A+HH9D:D"
     m = qr_matrix(text)
-    assert len(m) == 33  # version 4: 68 characters fit in alphanumeric mode at level M (90), not as bytes (62)
+    assert (
+        len(m) == 33
+    )  # version 4: 68 characters fit in alphanumeric mode at level M (90), not as bytes (62)
     with pytest.raises(CardLayoutError):
         qr_matrix("cc1:lower case is not alphanumeric")
 
