@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.issuer import Issuer
 from cardio.apdu import ApduProcessor
 from cardio.chip import CardProfile, bind, personalise, read_card
-from cardio.connection import Connection
+from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import Holder
 from cardio.errors import CardConnectionError
 from cardio.published import load_verifier
@@ -64,11 +64,11 @@ def _photo() -> bytes:
     return synthetic_photo(3072)
 
 
-class Counting(Connection):
+class Counting(ConnectionProxy):
     """A pass-through Connection that counts APDUs and bytes both ways."""
 
     def __init__(self, inner: Connection) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.apdus = 0
         self.sent = 0
         self.received = 0
@@ -79,18 +79,6 @@ class Counting(Connection):
         self.sent += len(apdu)
         self.received += len(response)
         return response
-
-    @property
-    def uid(self) -> bytes:
-        return self.inner.uid
-
-    @property
-    def extended_length(self) -> bool:
-        return self.inner.extended_length
-
-    @property
-    def max_response(self) -> int:
-        return self.inner.max_response
 
 
 class FrameCounter:

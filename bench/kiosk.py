@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.issuer import Issuer
 from cardio.chip import CardProfile
-from cardio.connection import Connection
+from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import Holder
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from kiosk import job as job_module
@@ -90,18 +90,11 @@ CLOCK = Clock()
 DEVICE_PARTS = ("writer", "card printer", "receipt printer")
 
 
-class TimedConnection(Connection):
-    def __init__(self, inner: Connection) -> None:
-        self.inner = inner
-
+class TimedConnection(ConnectionProxy):
     @property
     def uid(self) -> bytes:
         with CLOCK.part("writer"):
             return self.inner.uid
-
-    @property
-    def extended_length(self) -> bool:
-        return self.inner.extended_length
 
     def transmit(self, apdu: bytes) -> bytes:
         CLOCK.apdus += 1
@@ -262,7 +255,9 @@ def report(
     soft_parts = ("photo", "registry", "sign", "card layout", "journal")
     header = (
         f"{'card':>4} {'wall s':>8} {'device s':>9} {'chip s':>7} {'APDUs':>5} {'printers s':>10}"
-        f" {'software ms':>11}" + "".join(f" {p[:11]:>11}" for p in soft_parts) + f" {'other ms':>8}"
+        f" {'software ms':>11}"
+        + "".join(f" {p[:11]:>11}" for p in soft_parts)
+        + f" {'other ms':>8}"
         f" {'ratio':>6}"
     )
     print(

@@ -51,3 +51,28 @@ class Connection(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ConnectionProxy(Connection):
+    """A connection that passes everything to `inner`; subclasses watch or time `transmit`.
+
+    It does not own `inner`: `close()` leaves it open unless a subclass says otherwise.
+    """
+
+    def __init__(self, inner: Connection) -> None:
+        self.inner = inner
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.inner.transmit(apdu)
+
+    @property
+    def uid(self) -> bytes:
+        return self.inner.uid
+
+    @property
+    def extended_length(self) -> bool:
+        return self.inner.extended_length
+
+    @property
+    def max_response(self) -> int:
+        return self.inner.max_response

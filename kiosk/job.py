@@ -60,7 +60,7 @@ from typing import ClassVar, Protocol
 
 from cardio.apdu import ApduError
 from cardio.chip import CardProfile, PersonalisationError, bind, personalise
-from cardio.connection import Connection
+from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import ChipBinding, Holder, expiry_timestamp
 from cardio.errors import (
     CardConnectionError,
@@ -435,26 +435,14 @@ class PcscWriter:
         return PcscConnection.wait(self.reader, timeout=self.timeout)
 
 
-class _Observed(Connection):
+class _Observed(ConnectionProxy):
     """Passes APDUs through and reports the chip step's progress by bytes written and read."""
 
     def __init__(self, inner: Connection, expected: int, report: Callable[[float], None]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.expected = max(1, expected)
         self.report = report
         self.moved = 0
-
-    @property
-    def uid(self) -> bytes:
-        return self.inner.uid
-
-    @property
-    def extended_length(self) -> bool:
-        return self.inner.extended_length
-
-    @property
-    def max_response(self) -> int:
-        return self.inner.max_response
 
     def transmit(self, apdu: bytes) -> bytes:
         response = self.inner.transmit(apdu)
