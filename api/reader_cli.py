@@ -52,24 +52,28 @@ def _show(res: VerificationResult, problems: list[str], as_json: bool) -> None:
     sys.exit(0 if res.valid else 1)
 
 
-def _pinned(root_key: Path | None) -> EllipticCurvePublicKey | None:
-    """The root key pinned on the command line, if any (else the trust directory's)."""
-    return None if root_key is None else load_public_pem(root_key.read_bytes())
-
-
-@main.command()
-@click.option(
+TRUST_OPTION = click.option(
     "--trust",
     "trust_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Published files (trust list, status lists, root key) or an issuer directory.",
 )
-@click.option(
+ROOT_KEY_OPTION = click.option(
     "--root-key",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The pinned root public key (default: root-key.pem in the trust directory).",
 )
+
+
+def _pinned(root_key: Path | None) -> EllipticCurvePublicKey | None:
+    """The root key pinned on the command line, if any (else the trust directory's)."""
+    return None if root_key is None else load_public_pem(root_key.read_bytes())
+
+
+@main.command()
+@TRUST_OPTION
+@ROOT_KEY_OPTION
 @click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -109,18 +113,8 @@ def verify(
     "nfc_path",
     help="nfcpy device path instead of PC/SC, e.g. usb:, tty:USB0:pn532, udp:localhost:54321.",
 )
-@click.option(
-    "--trust",
-    "trust_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Published files (trust list, status lists, root key) or an issuer directory.",
-)
-@click.option(
-    "--root-key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The pinned root public key (default: root-key.pem in the trust directory).",
-)
+@TRUST_OPTION
+@ROOT_KEY_OPTION
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a card.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly_errors
