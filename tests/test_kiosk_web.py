@@ -874,7 +874,8 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
             page = response.read().decode()
             assert response.headers["Cache-Control"] == "no-store"
         assert 'lang="en"' in page and "English" in page
-        assert "Attendant PIN" not in proc.stdout.readline()  # the hash was given: no one-time PIN
+        # The hash was given, so no one-time PIN line comes between the URL and this one.
+        assert proc.stdout.readline() == "Press Ctrl+C to stop.\n"
     finally:
         proc.terminate()
         proc.wait(10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def serve(
         click.echo(f"Kiosk for {program.name('en')} at {server.url}")
         if one_time_pin is not None:
             click.echo(f"Attendant PIN for this run: {one_time_pin}")
-        click.echo("Press Ctrl+C to stop.", err=bool(os.environ.get("CI")))
+        click.echo("Press Ctrl+C to stop.")
         from .app import state_of
 
         with state_of(app).store.sweeper(config.sweep_interval or 5.0):
