@@ -65,7 +65,7 @@ $(STAMPS)/apt: Makefile
 	fi
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
+$(STAMPS)/venv: pyproject.toml setup.py cardio/_fastpath.c $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -73,4 +73,4 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	@touch $@
 
 clean:
-	rm -rf $(STAMPS) $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache demo-out
+	rm -rf $(STAMPS) $(VENV) build *.egg-info cardio/*.so .mypy_cache .ruff_cache .pytest_cache demo-out

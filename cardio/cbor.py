@@ -6,9 +6,8 @@ label must not be processed), indefinite lengths and nesting deeper than `MAX_DE
 pre-allocates from a declared length, so hostile input stays bounded in time and memory.
 
 `loads_strict` also insists that the input is exactly one item that re-encodes, in the order
-decoded, to the same bytes (no trailing bytes, no non-minimal heads). `loads_signed` skips
-that second pass: it is only for bytes whose signature has already been verified, on the
-verification hot path.
+decoded, to the same bytes (no trailing bytes, no non-minimal heads). Credential claims, on
+the verification hot path, are decoded by the compiled `cardio._fastpath.claims` instead.
 """
 
 from __future__ import annotations
@@ -29,25 +28,16 @@ def dumps(obj: Any) -> bytes:
 MAX_DEPTH = 16
 
 
-def _loads(data: bytes, what: str, max_size: int) -> Any:
+def loads_strict(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
+    """Decode exactly one CBOR item with minimal heads and nothing after it, or raise MalformedError."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedError(f"The {what} is not a byte string.")
     if len(data) > max_size:
         raise MalformedError(f"The {what} is larger than {max_size} bytes.")
     try:
-        return cbor2.loads(data, allow_duplicate_keys=False, allow_indefinite=False, max_depth=MAX_DEPTH)
+        obj = cbor2.loads(data, allow_duplicate_keys=False, allow_indefinite=False, max_depth=MAX_DEPTH)
     except Exception as exc:  # cbor2 raises several types on hostile input
         raise MalformedError(f"The {what} is not valid CBOR (or uses forms citycard refuses).") from exc
-
-
-def loads_signed(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
-    """Decode bytes already authenticated by a verified signature; MalformedError otherwise."""
-    return _loads(data, what, max_size)
-
-
-def loads_strict(data: bytes, what: str = "data", max_size: int = MAX_INPUT) -> Any:
-    """Decode exactly one CBOR item with minimal heads and nothing after it, or raise MalformedError."""
-    obj = _loads(data, what, max_size)
     try:
         same = cbor2.dumps(obj) == data
     except Exception as exc:  # e.g. a cyclic structure built from shared-reference tags

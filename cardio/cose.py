@@ -12,9 +12,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import cbor
+from . import _fastpath, cbor
 from .errors import MalformedError
-from .keys import ES256, Signer, verify_es256
+from .keys import ES256, Signer, der_from_raw, verify_es256
 
 COSE_SIGN1_TAG = 18
 HDR_ALG = 1
@@ -124,6 +124,19 @@ def parse_sign1(data: bytes, what: str = "signed data", max_size: int = cbor.MAX
     else:
         headers = _parse_protected(protected, what)
     return Sign1(protected, headers, payload, data[pos + 2 :])
+
+
+def prepare_sign1(data: bytes, what: str = "signed data") -> tuple[bytes, bytes, bytes, bytes]:
+    """What an ES256 verify needs: (kid, Sig_structure, DER signature, payload).
+
+    The fixed shape every credential has is read by the compiled `_fastpath.sign1`; any other
+    shape goes through `parse_sign1`, which accepts or refuses it exactly as for other data.
+    """
+    parts = _fastpath.sign1(data)
+    if parts is not None:
+        return parts
+    msg = parse_sign1(data, what)
+    return msg.kid, sig_structure(msg.protected, msg.payload), der_from_raw(msg.signature), msg.payload
 
 
 def _encode_parts(protected: bytes, payload: bytes, signature: bytes) -> bytes:

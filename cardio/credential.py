@@ -2,7 +2,8 @@
 
 Two variants carry the same claims: the *chip* variant adds the photo and the chip binding;
 the *print* variant (in the QR) has neither. The claim layout is specified in
-docs/credential.md; this module is its only encoder and decoder.
+docs/credential.md. This module encodes it; decoding is done in one strict pass by the compiled
+`cardio._fastpath.claims` (the verifier's hot path), which `decode_claims` wraps.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import base45, cbor, cose
+from . import _fastpath, base45, cbor, cose
+from ._fastpath import Claims, iso_day
 from .errors import MalformedError
-from .keys import Signer, cose_key, from_cose_key
+from .keys import Signer, cose_key, p256_from_xy, p256_xy
 
 QR_PREFIX = "CC1:"
 MEDIA_TYPE = "application/vnd.citycard+cwt"
@@ -39,25 +41,15 @@ SEXES = frozenset({"F", "M", "X"})
 _EPOCH = date(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _MIN_BIRTH = date(1900, 1, 1)
-_MAX_TIME = 2**40
+_MAX_TIME = 253_402_300_800  # 10000-01-01T00:00:00Z: every time has a calendar date
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}\Z")
 _DOCNO = re.compile(r"[A-Z0-9-]{4,24}\Z")
-
-_TOP_KEYS = frozenset({CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_STATUS, CLAIM_CARD})
-_TOP_ALLOWED = _TOP_KEYS | {CLAIM_CNF}
-_CARD_REQUIRED = frozenset({C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH})
-_CARD_ALLOWED = _CARD_REQUIRED | {C_SEX, C_PHOTO, C_ENTITLEMENTS, C_LANGUAGES, C_CHIP_UID}
-_STATUS_KEYS = frozenset({"status_list"})
-_REF_KEYS = frozenset({"idx", "uri"})
 
 
 class Variant(IntEnum):
     PRINT = 0
     CHIP = 1
-
-
-_VARIANTS = {0: Variant.PRINT, 1: Variant.CHIP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,90 +192,100 @@ class Credential:
         return claims
 
     @classmethod
-    def from_claims(cls, claims: object) -> Credential:
-        """Decode a claims map; MalformedError on any key, type or value out of place."""
-        if type(claims) is not dict:
-            raise MalformedError("The credential claims are not a map.")
-        keys = claims.keys()
-        if not (keys >= _TOP_KEYS and keys <= _TOP_ALLOWED):
-            raise MalformedError("The credential has missing or unexpected claims.")
-        card = claims[CLAIM_CARD]
-        if type(card) is not dict:
-            raise MalformedError("The card claim is not a map.")
-        ckeys = card.keys()
-        if not (ckeys >= _CARD_REQUIRED and ckeys <= _CARD_ALLOWED):
-            raise MalformedError("The card claim has missing or unexpected fields.")
-        cti = claims[CLAIM_CTI]
-        status = claims[CLAIM_STATUS]
-        try:
-            ref = status["status_list"]
-            if status.keys() != _STATUS_KEYS or ref.keys() != _REF_KEYS:
-                raise MalformedError("The status claim has unexpected fields.")
-            idx, uri = ref["idx"], ref["uri"]
-            raw_variant = card[C_VARIANT]
-            if type(raw_variant) is not int:  # True and 1.0 hash like 1; refuse them
-                raise MalformedError("The card variant is not 0 or 1.")
-            variant = _VARIANTS[raw_variant]
-            birth = card[C_BIRTH]
-            if type(birth) is not int or not -30000 < birth < 100000:
-                raise MalformedError("The birth date is not a day number.")
-            holder = Holder(
-                card[C_PROGRAM],
-                card[C_FAMILY],
-                card[C_GIVEN],
-                date.fromordinal(_EPOCH_ORDINAL + birth),
-                card.get(C_SEX),
-                _str_tuple(card.get(C_ENTITLEMENTS, _NONE)),
-                _str_tuple(card.get(C_LANGUAGES, _NONE)),
-                card.get(C_PHOTO),
+    def from_payload(cls, payload: bytes) -> Credential:
+        """Decode signed claims; MalformedError on any key, type, value or encoding out of place."""
+        return cls.from_fields(decode_claims(payload))
+
+    @classmethod
+    def from_fields(cls, c: Claims) -> Credential:
+        """The credential for decoded claims (checked again by Holder and Credential)."""
+        binding = None
+        if c.chip_uid is not None:
+            binding = ChipBinding(uid=c.chip_uid)
+        elif c.chip_key is not None:
+            binding = ChipBinding(key=p256_from_xy(*c.chip_key))
+        holder = Holder(
+            c.program,
+            c.family_name,
+            c.given_name,
+            date.fromordinal(_EPOCH_ORDINAL + c.birth_days),
+            c.sex,
+            c.entitlements,
+            c.languages,
+            c.photo,
+        )
+        return cls(
+            c.issuer,
+            c.document_number,
+            c.issued_at,
+            c.expires_at,
+            c.status_index,
+            c.status_uri,
+            holder,
+            Variant(c.variant),
+            binding,
+        )
+
+    def to_fields(self) -> Claims:
+        h, b = self.holder, self.binding
+        key = None if b is None or b.key is None else p256_xy(b.key)
+        return Claims(
+            (
+                self.issuer,
+                self.document_number,
+                self.issued_at,
+                self.expires_at,
+                self.status_index,
+                self.status_uri,
+                int(self.variant),
+                h.program,
+                h.family_name,
+                h.given_name,
+                (h.birth_date - _EPOCH).days,
+                h.sex,
+                h.entitlements,
+                h.languages,
+                h.photo,
+                None if b is None else b.uid,
+                key,
             )
-            binding = None
-            if C_CHIP_UID in card or CLAIM_CNF in claims:
-                uid = card.get(C_CHIP_UID)
-                key = None
-                if CLAIM_CNF in claims:
-                    cnf = claims[CLAIM_CNF]
-                    if not isinstance(cnf, dict) or set(cnf) != {CNF_COSE_KEY}:
-                        raise MalformedError("The chip key claim is not a COSE_Key confirmation.")
-                    key = from_cose_key(cnf[CNF_COSE_KEY])
-                binding = ChipBinding(uid=uid, key=key)
-            if not isinstance(cti, bytes) or not cti.isascii():
-                raise MalformedError("The document number is not ASCII.")
-            return cls(
-                claims[CLAIM_ISS],
-                cti.decode("ascii"),
-                claims[CLAIM_IAT],
-                claims[CLAIM_EXP],
-                idx,
-                uri,
-                holder,
-                variant,
-                binding,
-            )
-        except MalformedError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-            raise MalformedError("The credential claims have values of the wrong type.") from exc
+        )
 
     def display(self) -> dict[str, Any]:
         """What a reader may show: what is printed on the card, nothing else."""
-        h = self.holder
-        out: dict[str, Any] = {
-            "document_number": self.document_number,
-            "program": h.program,
-            "family_name": h.family_name,
-            "given_name": h.given_name,
-            "birth_date": h.birth_date.isoformat(),
-            "sex": h.sex,
-            "entitlements": list(h.entitlements),
-            "languages": list(h.languages),
-            "issued": _utc_day(self.issued_at).isoformat(),
-            "expires": self.expiry_date.isoformat(),
-            "variant": self.variant.name.lower(),
-        }
-        if h.photo is not None:
-            out["photo_base64"] = base64.b64encode(h.photo).decode("ascii")
-        return out
+        return display(self.to_fields())
+
+
+def decode_claims(payload: bytes) -> Claims:
+    """The claims of a credential, decoded and checked by the compiled decoder.
+
+    Only the deterministic encoding `to_claims` writes is accepted; MalformedError (with the
+    first reason found) for anything else.
+    """
+    try:
+        return _fastpath.claims(payload)
+    except (ValueError, TypeError) as exc:
+        raise MalformedError(f"The credential claims are not acceptable: {exc}.") from exc
+
+
+def display(c: Claims) -> dict[str, Any]:
+    """What a reader may show of decoded claims: what is printed on the card, nothing else."""
+    out: dict[str, Any] = {
+        "document_number": c.document_number,
+        "program": c.program,
+        "family_name": c.family_name,
+        "given_name": c.given_name,
+        "birth_date": iso_day(c.birth_days),
+        "sex": c.sex,
+        "entitlements": list(c.entitlements),
+        "languages": list(c.languages),
+        "issued": iso_day(c.issued_at // 86400),
+        "expires": iso_day((c.expires_at - 1) // 86400),
+        "variant": "chip" if c.variant else "print",
+    }
+    if c.photo is not None:
+        out["photo_base64"] = base64.b64encode(c.photo).decode("ascii")
+    return out
 
 
 def _utc_day(timestamp: int) -> date:
@@ -291,36 +293,13 @@ def _utc_day(timestamp: int) -> date:
     return date.fromordinal(_EPOCH_ORDINAL + timestamp // 86400)
 
 
-_NONE: list[str] = []
-
-
-def _str_tuple(value: object) -> tuple[str, ...]:
-    # Element types are checked by Holder's own validation (every item must match a pattern).
-    if type(value) is not list:
-        raise MalformedError("A list claim is not a list.")
-    return tuple(value)
-
-
-# Unicode categories Cc, Cf, Cs and Co (but ZWNJ and ZWJ, which Persian and Indic names need) and
-# line separators have no place in a printed name. Ranges derived from unicodedata (Python 3.11),
-# written out so the check is one regex search on the verification hot path.
-_BAD_NAME_CHAR = re.compile(
-    "["
-    "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e"
-    "\u200b\u200e-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\uf8ff\ufeff"
-    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\U000f0000-\U000ffffd"
-    "\U00100000-\U0010fffd"
-    "]"
-)
-
-
 def _check_name(value: object, what: str) -> None:
+    # The rule lives in one place, the compiled decoder, so issuing and reading cannot disagree.
     if not isinstance(value, str) or not value.strip():
         raise MalformedError(f"The {what} is empty.")
     if len(value) > MAX_NAME:
         raise MalformedError(f"The {what} is longer than {MAX_NAME} characters.")
-    if _BAD_NAME_CHAR.search(value):
+    if not _fastpath.name_ok(value):
         raise MalformedError(f"The {what} holds control or invisible formatting characters.")
 
 

@@ -102,14 +102,23 @@ def load_public_pem(data: bytes) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def cose_key(key: ec.EllipticCurvePublicKey) -> dict[int, int | bytes]:
+def p256_xy(key: ec.EllipticCurvePublicKey) -> tuple[bytes, bytes]:
+    """The affine coordinates of a P-256 public key, 32 bytes each."""
     nums = key.public_numbers()
-    return {
-        _KTY: _KTY_EC2,
-        _CRV: _CRV_P256,
-        _X: nums.x.to_bytes(32, "big"),
-        _Y: nums.y.to_bytes(32, "big"),
-    }
+    return nums.x.to_bytes(32, "big"), nums.y.to_bytes(32, "big")
+
+
+def p256_from_xy(x: bytes, y: bytes) -> ec.EllipticCurvePublicKey:
+    """A P-256 public key from its coordinates; MalformedError when they are not a point on it."""
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+    except ValueError as exc:
+        raise MalformedError("The public key is not a point on P-256.") from exc
+
+
+def cose_key(key: ec.EllipticCurvePublicKey) -> dict[int, int | bytes]:
+    x, y = p256_xy(key)
+    return {_KTY: _KTY_EC2, _CRV: _CRV_P256, _X: x, _Y: y}
 
 
 def from_cose_key(obj: object) -> ec.EllipticCurvePublicKey:
@@ -121,10 +130,7 @@ def from_cose_key(obj: object) -> ec.EllipticCurvePublicKey:
         raise MalformedError("The public key is not a P-256 key.")
     if not (isinstance(x, bytes) and isinstance(y, bytes) and len(x) == 32 and len(y) == 32):
         raise MalformedError("The public key coordinates are not 32 bytes each.")
-    try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
-    except ValueError as exc:
-        raise MalformedError("The public key is not a point on P-256.") from exc
+    return p256_from_xy(x, y)
 
 
 def raw_from_der(der: bytes) -> bytes:
@@ -136,7 +142,7 @@ def der_from_raw(raw: bytes) -> bytes:
     return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
 
 
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 def verify_es256(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> bool:
@@ -144,7 +150,7 @@ def verify_es256(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) 
     if len(signature) != 64:
         return False
     try:
-        key.verify(der_from_raw(signature), data, _ECDSA_SHA256)
+        key.verify(der_from_raw(signature), data, ECDSA_SHA256)
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -173,7 +179,7 @@ class SoftwareSigner:
         return self._public
 
     def sign(self, data: bytes) -> bytes:
-        return raw_from_der(self._key.sign(data, _ECDSA_SHA256))
+        return raw_from_der(self._key.sign(data, ECDSA_SHA256))
 
     def private_pem(self) -> bytes:
         return self._key.private_bytes(

@@ -9,6 +9,7 @@ loaded, the page keeps working with the API down (service worker + stored lists)
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -180,7 +181,7 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     card = claims[-65537]
 
     def variant(name: str, change: Any) -> None:
-        c = {k: (dict(v) if isinstance(v, dict) else v) for k, v in claims.items()}
+        c = copy.deepcopy(claims)  # nested maps too: each variant changes one thing only
         change(c)
         vectors[name] = (qr_of(_sign_claims(issuer, "kiosk-1", c)), None)
 
@@ -207,16 +208,26 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     )
     variant("birth date as text", lambda c: c[-65537].update({4: "1990-01-01"}))
     variant("expiry before issue", lambda c: c.update({4: c[6]}))
+    variant("expiry in the year 10000", lambda c: c.update({4: 253_402_300_800}))
     variant("missing cti", lambda c: c.pop(7))
     # raw payloads the canonical encoder would never write
     payload = cbor.dumps(claims)
-    assert payload[0] == 0xA6
+    assert payload == cbor.dumps(cred.to_claims()) and payload[0] == 0xA6  # the variants left it alone
     duplicate = b"\xa7" + payload[1:] + b"\x01" + cbor2.dumps("other")
     vectors["duplicate claim key"] = (qr_of(cose.sign1(kiosk, duplicate)), None)
     vectors["indefinite map"] = (qr_of(cose.sign1(kiosk, b"\xbf" + payload[1:] + b"\xff")), None)
     iat_at = payload.index(b"\x06\x1a") + 1  # iat as a 4-byte integer
     long_iat = payload[:iat_at] + b"\x1b\x00\x00\x00\x00" + payload[iat_at + 1 :]
-    vectors["non-minimal integer (accepted)"] = (qr_of(cose.sign1(kiosk, long_iat)), None)
+    vectors["non-minimal integer"] = (qr_of(cose.sign1(kiosk, long_iat)), None)
+    iss_entry, exp_entry = b"\x01" + cbor2.dumps(claims[1]), b"\x04" + cbor2.dumps(claims[4])
+    assert payload.startswith(b"\xa6" + iss_entry + exp_entry)
+    reordered = b"\xa6" + exp_entry + iss_entry + payload[1 + len(iss_entry) + len(exp_entry) :]
+    assert cbor2.loads(reordered) == cbor2.loads(payload)  # the same claims, out of order
+    vectors["claims out of order"] = (qr_of(cose.sign1(kiosk, reordered)), None)
+    vectors["boolean claim key"] = (
+        qr_of(cose.sign1(kiosk, b"\xa6\xf5" + payload[2:])),  # true where iss (1) was
+        None,
+    )
     vectors["bignum tag for exp"] = (
         qr_of(cose.sign1(kiosk, payload.replace(b"\x04\x1a", b"\x04\xc2\x44", 1))),
         None,

@@ -47,6 +47,7 @@
   const TRUST_TYP = "application/vnd.citycard.trust-list+cwt";
   const STATUS_TYP = "application/statuslist+cwt";
   const TIME_LIMIT = 2 ** 40;
+  const CARD_TIME_LIMIT = 253402300800; // 10000-01-01T00:00:00Z: every card time has a date
 
   class Malformed extends Error {}
 
@@ -177,7 +178,14 @@
     return k;
   }
 
-  function decodeCbor(bytes, strict) {
+  // `canonical` (credential claims, docs/credential.md 1.3) adds: map keys are integers or text
+  // strings, in length-first order (RFC 8949 section 4.2.3), so a repeat is also out of order.
+  function compareEncoded(a, b) {
+    if (a.length !== b.length) return a.length - b.length;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return 0;
+  }
+  function decodeCbor(bytes, strict, canonical) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let pos = 0;
     function need(n) {
@@ -263,8 +271,20 @@
           const n = length(info);
           const out = new Map();
           const seen = new Set();
+          let previous = null;
           for (let i = 0; i < n; i++) {
+            const start = pos;
             const k = item(depth + 1);
+            if (canonical) {
+              if (typeof k !== "number" && typeof k !== "bigint" && typeof k !== "string") {
+                throw new Malformed("A map key is not an integer or a text string.");
+              }
+              const encoded = bytes.subarray(start, pos);
+              if (previous !== null && compareEncoded(previous, encoded) >= 0) {
+                throw new Malformed("The map keys are not in deterministic order.");
+              }
+              previous = encoded;
+            }
             const id = keyId(k);
             if (seen.has(id)) throw new Malformed("A map repeats a key.");
             seen.add(id);
@@ -556,7 +576,7 @@
     return token;
   }
 
-  // -- the credential claims (cardio/credential.py Credential.from_claims) -----------------------
+  // -- the credential claims (cardio/_fastpath.c claims, cardio/credential.py Credential) --------
   const CODE = /^[a-z0-9][a-z0-9-]{0,31}$/;
   const LANG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/;
   const DOCNO = /^[A-Z0-9-]{4,24}$/;
@@ -604,14 +624,14 @@
     checkName(card.get(3), "given name");
     if (birth < -25567) bad("The birth date is not after 1900-01-01.");
     const sex = card.has(5) ? card.get(5) : null;
-    if (sex !== null && !["F", "M", "X"].includes(sex)) bad("Sex must be F, M or X.");
+    if (card.has(5) && !["F", "M", "X"].includes(sex)) bad("Sex must be F, M or X.");
     const entitlements = strList(card.has(7) ? card.get(7) : []);
     const languages = strList(card.has(8) ? card.get(8) : []);
     if (entitlements.length > 16 || languages.length > 8) bad("Too many entitlements or languages.");
     entitlements.forEach((c) => checkCode(c, "entitlement"));
     for (const l of languages) if (typeof l !== "string" || !LANG.test(l)) bad("A language tag is malformed.");
     const photo = card.has(6) ? card.get(6) : null;
-    if (photo !== null && !(photo instanceof Uint8Array && photo.length > 0 && photo.length <= 8192)) bad("Bad photo.");
+    if (card.has(6) && !(photo instanceof Uint8Array && photo.length > 0 && photo.length <= 8192)) bad("Bad photo.");
     // A chip binding (card field 9 or claim 8) only fits the chip variant; this page reads QR
     // codes, which carry the print variant, so any binding or photo makes the code MALFORMED.
     if (card.has(9) || claims.has(8)) bad("A print credential carries no chip binding.");
@@ -623,7 +643,7 @@
     if (!DOCNO.test(documentNumber)) bad("The document number is malformed.");
     const iat = claims.get(6);
     const exp = claims.get(4);
-    if (!isTime(iat) || !isTime(exp)) bad("A time is not a time.");
+    if (!isTime(iat) || !isTime(exp) || exp >= CARD_TIME_LIMIT) bad("A time is not a time.");
     if (exp <= iat) bad("The card expires before it was issued.");
     const idx = ref.get("idx");
     const uri = ref.get("uri");
@@ -677,7 +697,7 @@
     if (key.state === "revoked") return result("KEY_REVOKED");
     let cred;
     try {
-      cred = credentialFromClaims(decodeCbor(msg.payload, false));
+      cred = credentialFromClaims(decodeCbor(msg.payload, true, true));
     } catch (e) {
       return result("MALFORMED");
     }

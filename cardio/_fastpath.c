@@ -1,0 +1,677 @@
+/*
+ * cardio._fastpath: the credential verifier's hot path, compiled.
+ *
+ * Why C: an ES256 verify walks OpenSSL's precomputed tables and evicts the CPU caches, so the
+ * Python that runs next (COSE parsing, CBOR decoding, claim checks) costs three to five times
+ * what it costs in isolation. Done in Python the full verify path reached half of the raw
+ * verify rate; these two small functions touch little memory and keep it above the 0.8 budget
+ * (docs/benchmarks.md).
+ *
+ * sign1(data)    the fixed COSE_Sign1 shape every citycard credential has, or None for any
+ *                other shape (cardio.cose.parse_sign1 then decides, slowly and in full).
+ * claims(data)   the credential claims (docs/credential.md) decoded and checked in one pass
+ *                over deterministic CBOR; ValueError with a reason for anything else.
+ *
+ * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
+ * canonical (length-first) order, no tags, nothing after the map. The rules are those of
+ * cardio.credential (Holder and Credential); tests/test_fastpath.py holds the two equal with a
+ * reference decoder written on cbor2 and property tests.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- limits (cardio/credential.py) ---------------------------------------------------- */
+
+#define CC_MAX_INPUT (64 * 1024)
+#define MAX_ISSUER 64
+#define MAX_URI 200
+#define MAX_NAME 100
+#define MAX_PHOTO (8 * 1024)
+#define MIN_UID 4
+#define MAX_UID 10
+#define MAX_ENTITLEMENTS 16
+#define MAX_LANGUAGES 8
+#define MAX_TIME 253402300800ULL /* 10000-01-01T00:00:00Z: every time has a date */
+#define MIN_BIRTH_DAYS (-25567) /* 1900-01-01 */
+#define MAX_BIRTH_DAYS 99999
+
+/* ---- a minimal deterministic-CBOR reader ------------------------------------------------ */
+
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+    const char *why; /* the first reason for refusing, for the ValueError */
+} Reader;
+
+static int fail(Reader *r, const char *why) {
+    if (r->why == NULL) r->why = why;
+    return -1;
+}
+
+/* One data item head: major type and argument, minimal encoding only, no indefinite lengths. */
+static int head(Reader *r, int *major, uint64_t *arg) {
+    if (r->p >= r->end) return fail(r, "the claims are truncated");
+    uint8_t b = *r->p++;
+    int info = b & 0x1f;
+    *major = b >> 5;
+    if (info < 24) {
+        *arg = (uint64_t)info;
+        return 0;
+    }
+    if (info > 27) return fail(r, "the claims use an indefinite length or a reserved head");
+    size_t n = (size_t)1 << (info - 24);
+    if ((size_t)(r->end - r->p) < n) return fail(r, "the claims are truncated");
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = (v << 8) | r->p[i];
+    r->p += n;
+    static const uint64_t smallest[4] = {24, 0x100, 0x10000, 0x100000000ULL};
+    if (v < smallest[info - 24]) return fail(r, "the claims are not in deterministic CBOR");
+    *arg = v;
+    return 0;
+}
+
+static int expect(Reader *r, int want_major, uint64_t *arg, const char *why) {
+    int major;
+    if (head(r, &major, arg) < 0) return -1;
+    if (major != want_major) return fail(r, why);
+    return 0;
+}
+
+static int uint_below(Reader *r, uint64_t limit, uint64_t *out, const char *why) {
+    if (expect(r, 0, out, why) < 0) return -1;
+    if (*out >= limit) return fail(r, why);
+    return 0;
+}
+
+/* The span of a definite byte or text string whose head was just read. */
+static int span(Reader *r, uint64_t len, const uint8_t **start) {
+    if ((uint64_t)(r->end - r->p) < len) return fail(r, "the claims are truncated");
+    *start = r->p;
+    r->p += len;
+    return 0;
+}
+
+static PyObject *read_bytes(Reader *r, uint64_t min, uint64_t max, const char *why) {
+    uint64_t len;
+    const uint8_t *s;
+    if (expect(r, 2, &len, why) < 0 || span(r, len, &s) < 0) return NULL;
+    if (len < min || len > max) return fail(r, why), NULL;
+    return PyBytes_FromStringAndSize((const char *)s, (Py_ssize_t)len);
+}
+
+/* A text string as str; strict UTF-8 (no surrogates, no overlong forms) like cbor2's. */
+static PyObject *read_text(Reader *r, Py_ssize_t min_chars, Py_ssize_t max_chars, const char *why) {
+    uint64_t len;
+    const uint8_t *s;
+    if (expect(r, 3, &len, why) < 0 || span(r, len, &s) < 0) return NULL;
+    if (len > (uint64_t)max_chars * 4) return fail(r, why), NULL;
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)len, "strict");
+    if (text == NULL) {
+        PyErr_Clear();
+        return fail(r, "a text claim is not valid UTF-8"), NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n < min_chars || n > max_chars) {
+        Py_DECREF(text);
+        return fail(r, why), NULL;
+    }
+    return text;
+}
+
+/* An ASCII text string matched by a small pattern checker, as str. */
+typedef int (*AsciiCheck)(const uint8_t *s, size_t n);
+
+static PyObject *read_ascii(Reader *r, AsciiCheck ok, const char *why) {
+    uint64_t len;
+    const uint8_t *s;
+    if (expect(r, 3, &len, why) < 0 || span(r, len, &s) < 0) return NULL;
+    if (len > 64 || !ok(s, (size_t)len)) return fail(r, why), NULL;
+    return PyUnicode_DecodeASCII((const char *)s, (Py_ssize_t)len, "strict");
+}
+
+static int is_lower_digit(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static int is_alpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_alnum(uint8_t c) { return is_alpha(c) || (c >= '0' && c <= '9'); }
+
+/* [a-z0-9][a-z0-9-]{0,31}: programme ids and entitlement codes */
+static int code_ok(const uint8_t *s, size_t n) {
+    if (n < 1 || n > 32 || !is_lower_digit(s[0])) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!is_lower_digit(s[i]) && s[i] != '-') return 0;
+    return 1;
+}
+
+/* [A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}: language tags */
+static int lang_ok(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n && is_alpha(s[i])) i++;
+    if (i < 2 || i > 3) return 0;
+    for (int sub = 0; i < n; sub++) {
+        if (sub == 3 || s[i] != '-') return 0;
+        size_t start = ++i;
+        while (i < n && is_alnum(s[i])) i++;
+        if (i - start < 1 || i - start > 8) return 0;
+    }
+    return 1;
+}
+
+/* [A-Z0-9-]{4,24}: document numbers */
+static int docno_ok(const uint8_t *s, size_t n) {
+    if (n < 4 || n > 24) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return 0;
+    return 1;
+}
+
+/* Characters with no place in a printed name: Unicode categories Cc, Cf, Cs, Co (but ZWNJ and
+ * ZWJ, which Persian and Indic names need), Zl and Zp, as of Python 3.11's unicodedata.
+ * tests/test_fastpath.py derives the same table from unicodedata and compares. */
+static const uint32_t BAD_NAME_RANGES[][2] = {
+    {0x0000, 0x001f},   {0x007f, 0x009f},   {0x00ad, 0x00ad},   {0x0600, 0x0605},
+    {0x061c, 0x061c},   {0x06dd, 0x06dd},   {0x070f, 0x070f},   {0x0890, 0x0891},
+    {0x08e2, 0x08e2},   {0x180e, 0x180e},   {0x200b, 0x200b},   {0x200e, 0x200f},
+    {0x2028, 0x202e},   {0x2060, 0x2064},   {0x2066, 0x206f},   {0xd800, 0xf8ff},
+    {0xfeff, 0xfeff},   {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+    {0x13430, 0x13438}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
+    {0xe0020, 0xe007f}, {0xf0000, 0xffffd}, {0x100000, 0x10fffd},
+};
+
+static int bad_name_char(Py_UCS4 ch) {
+    size_t lo = 0, hi = sizeof BAD_NAME_RANGES / sizeof BAD_NAME_RANGES[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ch < BAD_NAME_RANGES[mid][0])
+            hi = mid;
+        else if (ch > BAD_NAME_RANGES[mid][1])
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* A family or given name: 1 to 100 characters, not only white space, nothing invisible. */
+static int name_ok(PyObject *name) {
+    int kind = PyUnicode_KIND(name);
+    const void *data = PyUnicode_DATA(name);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    int blank = 1;
+    if (n < 1 || n > MAX_NAME) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 0x80 ? (ch < 0x20 || ch == 0x7f) : bad_name_char(ch)) return 0;
+        if (blank && !Py_UNICODE_ISSPACE(ch)) blank = 0;
+    }
+    return !blank;
+}
+
+static PyObject *read_name(Reader *r) {
+    const char *why = "a name is empty, too long or holds invisible characters";
+    PyObject *name = read_text(r, 1, MAX_NAME, why);
+    if (name != NULL && !name_ok(name)) {
+        Py_DECREF(name);
+        return fail(r, why), NULL;
+    }
+    return name;
+}
+
+/* An array of up to `max` ASCII codes as a tuple of str. */
+static PyObject *read_codes(Reader *r, uint64_t max, AsciiCheck ok, const char *why) {
+    uint64_t count;
+    if (expect(r, 4, &count, why) < 0) return NULL;
+    if (count > max) return fail(r, why), NULL;
+    PyObject *tuple = PyTuple_New((Py_ssize_t)count);
+    if (tuple == NULL) return NULL;
+    for (uint64_t i = 0; i < count; i++) {
+        PyObject *code = read_ascii(r, ok, why);
+        if (code == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, (Py_ssize_t)i, code);
+    }
+    return tuple;
+}
+
+/* Exactly these encoded bytes next (fixed keys and values). */
+static int literal(Reader *r, const char *bytes, size_t n, const char *why) {
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, bytes, n) != 0) return fail(r, why);
+    r->p += n;
+    return 0;
+}
+
+#define LITERAL(r, s, why) literal((r), (s), sizeof(s) - 1, (why))
+
+/* A map key that must be an integer; its index in `order` (canonical order), or -1. */
+static int int_key(Reader *r, const int64_t *order, int count) {
+    int major;
+    uint64_t arg;
+    if (head(r, &major, &arg) < 0) return -1;
+    if (major != 0 && major != 1) return fail(r, "a claim key is not an integer");
+    if (arg > INT64_MAX) return fail(r, "unexpected claim");
+    int64_t key = major == 0 ? (int64_t)arg : -1 - (int64_t)arg;
+    for (int i = 0; i < count; i++)
+        if (order[i] == key) return i;
+    return fail(r, "the credential has an unexpected claim");
+}
+
+/* ---- the result type ---------------------------------------------------------------------- */
+
+static PyTypeObject *ClaimsType;
+
+enum {
+    F_ISSUER, F_DOCUMENT_NUMBER, F_ISSUED_AT, F_EXPIRES_AT, F_STATUS_INDEX, F_STATUS_URI,
+    F_VARIANT, F_PROGRAM, F_FAMILY_NAME, F_GIVEN_NAME, F_BIRTH_DAYS, F_SEX, F_ENTITLEMENTS,
+    F_LANGUAGES, F_PHOTO, F_CHIP_UID, F_CHIP_KEY, N_FIELDS
+};
+
+static PyStructSequence_Field claims_fields[] = {
+    {"issuer", "iss (1)"},
+    {"document_number", "cti (7), ASCII"},
+    {"issued_at", "iat (6), seconds since 1970"},
+    {"expires_at", "exp (4), seconds since 1970"},
+    {"status_index", "status (65535) idx"},
+    {"status_uri", "status (65535) uri"},
+    {"variant", "0 print, 1 chip"},
+    {"program", "programme id"},
+    {"family_name", NULL},
+    {"given_name", NULL},
+    {"birth_days", "birth date as days since 1970-01-01"},
+    {"sex", "F, M, X or None"},
+    {"entitlements", "tuple of codes"},
+    {"languages", "tuple of language tags"},
+    {"photo", "JPEG bytes or None"},
+    {"chip_uid", "the bound chip UID or None"},
+    {"chip_key", "(x, y) of the bound chip key or None"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc claims_desc = {
+    "cardio._fastpath.Claims",
+    "The credential claims, decoded and checked (docs/credential.md).",
+    claims_fields,
+    N_FIELDS,
+};
+
+/* ---- claims ------------------------------------------------------------------------------- */
+
+/* Top-level claim keys in canonical order: iss exp iat cti cnf status card. */
+static const int64_t TOP_ORDER[] = {1, 4, 6, 7, 8, 65535, -65537};
+enum { T_ISS, T_EXP, T_IAT, T_CTI, T_CNF, T_STATUS, T_CARD, N_TOP };
+/* Card fields 0..9: variant program family given birth sex photo entitlements languages uid. */
+static const int64_t CARD_ORDER[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+enum { C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX, C_PHOTO, C_ENT, C_LANG, C_UID };
+static const int CARD_FIELD[] = {F_VARIANT, F_PROGRAM, F_FAMILY_NAME, F_GIVEN_NAME, F_BIRTH_DAYS,
+                                 F_SEX, F_PHOTO, F_ENTITLEMENTS, F_LANGUAGES, F_CHIP_UID};
+
+static int read_card(Reader *r, PyObject **f) {
+    uint64_t count;
+    if (expect(r, 5, &count, "the card claim is not a map") < 0) return -1;
+    if (count < 5 || count > 10) return fail(r, "the card claim has missing or unexpected fields");
+    int last = -1;
+    for (uint64_t i = 0; i < count; i++) {
+        int k = int_key(r, CARD_ORDER, 10);
+        if (k < 0) return -1;
+        if (k <= last) return fail(r, "the card fields are repeated or out of order");
+        if (k > C_BIRTH && i < 5) return fail(r, "the card claim has missing fields");
+        last = k;
+        PyObject **field = &f[CARD_FIELD[k]];
+        uint64_t v;
+        int major;
+        switch (k) {
+        case C_VARIANT:
+            if (uint_below(r, 2, &v, "the card variant is not 0 or 1") < 0) return -1;
+            *field = PyLong_FromUnsignedLongLong(v);
+            break;
+        case C_PROGRAM:
+            *field = read_ascii(r, code_ok, "the programme id is not a short lower-case code");
+            break;
+        case C_FAMILY:
+        case C_GIVEN:
+            *field = read_name(r);
+            break;
+        case C_BIRTH:
+            if (head(r, &major, &v) < 0) return -1;
+            if (major == 0 && v <= MAX_BIRTH_DAYS)
+                *field = PyLong_FromLongLong((long long)v);
+            else if (major == 1 && v < (uint64_t)-MIN_BIRTH_DAYS)
+                *field = PyLong_FromLongLong(-1 - (long long)v);
+            else
+                return fail(r, "the birth date is not a day after 1900-01-01");
+            break;
+        case C_SEX:
+            /* a one-letter text string: F, M or X */
+            if (r->end - r->p < 2 || r->p[0] != 0x61 || !memchr("FMX", r->p[1], 3))
+                return fail(r, "sex is not F, M or X");
+            *field = PyUnicode_FromStringAndSize((const char *)r->p + 1, 1);
+            r->p += 2;
+            break;
+        case C_PHOTO:
+            *field = read_bytes(r, 1, MAX_PHOTO, "the photo is not 1 to 8192 bytes");
+            break;
+        case C_ENT:
+            *field = read_codes(r, MAX_ENTITLEMENTS, code_ok, "the entitlements are not up to 16 codes");
+            break;
+        case C_LANG:
+            *field = read_codes(r, MAX_LANGUAGES, lang_ok, "the languages are not up to 8 language tags");
+            break;
+        case C_UID:
+            *field = read_bytes(r, MIN_UID, MAX_UID, "the chip UID is not 4 to 10 bytes");
+            break;
+        }
+        if (*field == NULL) return -1;
+    }
+    return 0;
+}
+
+/* cnf: {1: {1: 2, -1: 1, -2: x, -3: y}}, an EC2 P-256 COSE_Key (RFC 8747). */
+static int read_cnf(Reader *r, PyObject **f) {
+    const char *why = "the chip key claim is not a P-256 COSE_Key confirmation";
+    if (LITERAL(r, "\xa1\x01\xa4\x01\x02\x20\x01\x21", why) < 0) return -1;
+    PyObject *x = read_bytes(r, 32, 32, why);
+    if (x == NULL) return -1;
+    if (LITERAL(r, "\x22", why) < 0) {
+        Py_DECREF(x);
+        return -1;
+    }
+    PyObject *y = read_bytes(r, 32, 32, why);
+    if (y == NULL) {
+        Py_DECREF(x);
+        return -1;
+    }
+    f[F_CHIP_KEY] = PyTuple_Pack(2, x, y);
+    Py_DECREF(x);
+    Py_DECREF(y);
+    return f[F_CHIP_KEY] == NULL ? -1 : 0;
+}
+
+static int read_claims(Reader *r, PyObject **f) {
+    uint64_t count, v, iat = 0, exp = 0;
+    if (expect(r, 5, &count, "the credential claims are not a map") < 0) return -1;
+    if (count < 6 || count > 7) return fail(r, "the credential has missing or unexpected claims");
+    int last = -1;
+    for (uint64_t i = 0; i < count; i++) {
+        int k = int_key(r, TOP_ORDER, N_TOP);
+        if (k < 0) return -1;
+        if (k <= last) return fail(r, "the claims are repeated or out of order");
+        if (count == 6 && k == T_CNF) return fail(r, "the credential has missing claims");
+        last = k;
+        switch (k) {
+        case T_ISS:
+            if ((f[F_ISSUER] = read_text(r, 1, MAX_ISSUER, "the issuer is not a short text")) == NULL) return -1;
+            break;
+        case T_EXP:
+            if (uint_below(r, MAX_TIME, &exp, "the expiry time is not a time") < 0) return -1;
+            break;
+        case T_IAT:
+            if (uint_below(r, MAX_TIME, &iat, "the issue time is not a time") < 0) return -1;
+            break;
+        case T_CTI:
+            {
+                uint64_t len;
+                const uint8_t *s;
+                const char *why = "the document number is not 4 to 24 capital letters, digits or '-'";
+                if (expect(r, 2, &len, why) < 0 || span(r, len, &s) < 0) return -1;
+                if (!docno_ok(s, (size_t)len)) return fail(r, why);
+                if ((f[F_DOCUMENT_NUMBER] = PyUnicode_DecodeASCII((const char *)s, (Py_ssize_t)len, "strict")) == NULL)
+                    return -1;
+            }
+            break;
+        case T_CNF:
+            if (read_cnf(r, f) < 0) return -1;
+            break;
+        case T_STATUS:
+            {
+                const char *why = "the status claim is not a status list reference";
+                /* {"status_list": {"idx": uint, "uri": text}} */
+                if (LITERAL(r, "\xa1\x6bstatus_list\xa2\x63idx", why) < 0) return -1;
+                if (uint_below(r, (uint64_t)1 << 32, &v, why) < 0) return -1;
+                if ((f[F_STATUS_INDEX] = PyLong_FromUnsignedLongLong(v)) == NULL) return -1;
+                if (LITERAL(r, "\x63uri", why) < 0) return -1;
+                if ((f[F_STATUS_URI] = read_text(r, 1, MAX_URI, why)) == NULL) return -1;
+            }
+            break;
+        case T_CARD:
+            if (read_card(r, f) < 0) return -1;
+            break;
+        }
+    }
+    if (r->p != r->end) return fail(r, "the claims have trailing bytes");
+    if (exp <= iat) return fail(r, "the card expires before it was issued");
+    if ((f[F_ISSUED_AT] = PyLong_FromUnsignedLongLong(iat)) == NULL) return -1;
+    if ((f[F_EXPIRES_AT] = PyLong_FromUnsignedLongLong(exp)) == NULL) return -1;
+    int chip = PyLong_AsLong(f[F_VARIANT]) == 1;
+    int bound = f[F_CHIP_UID] != NULL || f[F_CHIP_KEY] != NULL;
+    if (f[F_CHIP_UID] != NULL && f[F_CHIP_KEY] != NULL)
+        return fail(r, "a chip binding names exactly one of a UID or a chip key");
+    if (chip && !bound) return fail(r, "a chip credential must be bound to its chip");
+    if (!chip && (bound || f[F_PHOTO] != NULL))
+        return fail(r, "a print credential carries neither a photo nor a chip binding");
+    return 0;
+}
+
+static PyObject *fastpath_claims(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (view.len > CC_MAX_INPUT) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "the claims are larger than 65536 bytes");
+        return NULL;
+    }
+    Reader r = {(const uint8_t *)view.buf, (const uint8_t *)view.buf + view.len, NULL};
+    PyObject *f[N_FIELDS] = {NULL};
+    int rc = read_claims(&r, f);
+    PyBuffer_Release(&view);
+    PyObject *out = NULL;
+    if (rc == 0) {
+        out = PyStructSequence_New(ClaimsType);
+        if (out != NULL) {
+            for (int i = 0; i < N_FIELDS; i++) {
+                PyObject *value = f[i];
+                if (value == NULL) {
+                    if (i == F_ENTITLEMENTS || i == F_LANGUAGES)
+                        value = PyTuple_New(0);
+                    else
+                        value = Py_NewRef(Py_None);
+                    f[i] = value;
+                }
+                PyStructSequence_SET_ITEM(out, i, Py_NewRef(value));
+            }
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, r.why ? r.why : "the credential claims are malformed");
+    }
+    for (int i = 0; i < N_FIELDS; i++) Py_XDECREF(f[i]);
+    return out;
+}
+
+/* ---- COSE_Sign1 ----------------------------------------------------------------------------- */
+
+/* tag 18, array of 4, protected bstr(13) = {1: -7, 4: bstr(8) kid} */
+static const uint8_t SIGN1_START[] = {0xd2, 0x84, 0x4d, 0xa2, 0x01, 0x26, 0x04, 0x48};
+#define KID_LEN 8
+#define PROTECTED_AT 3
+#define PROTECTED_LEN 13
+
+/* Sig_structure = ["Signature1", protected, h'', payload] */
+static const uint8_t SIG1_CONTEXT[] = {0x84, 0x6a, 'S', 'i', 'g', 'n', 'a', 't', 'u', 'r', 'e', '1'};
+
+static size_t put_head(uint8_t *out, int major, size_t len) {
+    uint8_t mt = (uint8_t)(major << 5);
+    if (len < 24) {
+        out[0] = mt | (uint8_t)len;
+        return 1;
+    }
+    if (len < 0x100) {
+        out[0] = mt | 24;
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    out[0] = mt | 25; /* payloads stay below 64 KB */
+    out[1] = (uint8_t)(len >> 8);
+    out[2] = (uint8_t)len;
+    return 3;
+}
+
+/* One DER INTEGER from 32 unsigned big-endian bytes. */
+static size_t der_integer(uint8_t *out, const uint8_t *v) {
+    size_t skip = 0;
+    while (skip < 31 && v[skip] == 0) skip++;
+    size_t n = 32 - skip;
+    int pad = v[skip] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (uint8_t)(n + (size_t)pad);
+    if (pad) out[2] = 0;
+    memcpy(out + 2 + pad, v + skip, n);
+    return 2 + (size_t)pad + n;
+}
+
+static PyObject *fastpath_sign1(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_CheckExact(arg)) Py_RETURN_NONE;
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(arg);
+    size_t n = (size_t)PyBytes_GET_SIZE(arg);
+    if (n > CC_MAX_INPUT || n < sizeof SIGN1_START + KID_LEN + 1 + 1 + 66) Py_RETURN_NONE;
+    if (memcmp(d, SIGN1_START, sizeof SIGN1_START) != 0) Py_RETURN_NONE;
+    size_t pos = sizeof SIGN1_START + KID_LEN;
+    if (d[pos++] != 0xa0) Py_RETURN_NONE; /* empty unprotected header */
+    /* payload: a definite byte string with a minimal head */
+    uint8_t b = d[pos++];
+    if (b >> 5 != 2) Py_RETURN_NONE;
+    size_t len, info = b & 0x1f;
+    if (info < 24) {
+        len = info;
+    } else if (info == 24 && pos < n) {
+        len = d[pos++];
+        if (len < 24) Py_RETURN_NONE;
+    } else if (info == 25 && pos + 1 < n) {
+        len = ((size_t)d[pos] << 8) | d[pos + 1];
+        pos += 2;
+        if (len < 0x100) Py_RETURN_NONE;
+    } else {
+        Py_RETURN_NONE;
+    }
+    if (n - pos < len || n - pos - len != 66) Py_RETURN_NONE;
+    const uint8_t *payload = d + pos;
+    const uint8_t *sig = payload + len + 2;
+    if (payload[len] != 0x58 || payload[len + 1] != 0x40) Py_RETURN_NONE;
+
+    PyObject *kid = PyBytes_FromStringAndSize((const char *)d + sizeof SIGN1_START, KID_LEN);
+    PyObject *payload_obj = PyBytes_FromStringAndSize((const char *)payload, (Py_ssize_t)len);
+    size_t tbs_len = sizeof SIG1_CONTEXT + 1 + PROTECTED_LEN + 1 + 3 + len;
+    PyObject *tbs = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)tbs_len);
+    uint8_t der[72];
+    size_t der_len = 2;
+    der_len += der_integer(der + der_len, sig);
+    der_len += der_integer(der + der_len, sig + 32);
+    der[0] = 0x30;
+    der[1] = (uint8_t)(der_len - 2);
+    PyObject *der_obj = PyBytes_FromStringAndSize((const char *)der, (Py_ssize_t)der_len);
+    if (kid == NULL || payload_obj == NULL || tbs == NULL || der_obj == NULL) {
+        Py_XDECREF(kid);
+        Py_XDECREF(payload_obj);
+        Py_XDECREF(tbs);
+        Py_XDECREF(der_obj);
+        return NULL;
+    }
+    uint8_t *t = (uint8_t *)PyBytes_AS_STRING(tbs);
+    size_t at = 0;
+    memcpy(t, SIG1_CONTEXT, sizeof SIG1_CONTEXT);
+    at += sizeof SIG1_CONTEXT;
+    at += put_head(t + at, 2, PROTECTED_LEN);
+    memcpy(t + at, d + PROTECTED_AT, PROTECTED_LEN);
+    at += PROTECTED_LEN;
+    t[at++] = 0x40;
+    at += put_head(t + at, 2, len);
+    memcpy(t + at, payload, len);
+    at += len;
+    if (_PyBytes_Resize(&tbs, (Py_ssize_t)at) < 0) {
+        Py_DECREF(kid);
+        Py_DECREF(payload_obj);
+        Py_DECREF(der_obj);
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(4);
+    if (out == NULL) {
+        Py_DECREF(kid);
+        Py_DECREF(payload_obj);
+        Py_DECREF(tbs);
+        Py_DECREF(der_obj);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, kid);
+    PyTuple_SET_ITEM(out, 1, tbs);
+    PyTuple_SET_ITEM(out, 2, der_obj);
+    PyTuple_SET_ITEM(out, 3, payload_obj);
+    return out;
+}
+
+/* YYYY-MM-DD of a day number since 1970-01-01 (H. Hinnant's civil_from_days). In C because a
+ * reader formats three dates per VALID verdict, and datetime.date costs several microseconds
+ * each right after a signature check. */
+static PyObject *fastpath_iso_day(PyObject *module, PyObject *arg) {
+    (void)module;
+    long long days = PyLong_AsLongLong(arg);
+    if (days == -1 && PyErr_Occurred()) return NULL;
+    if (days < -719162 || days > 2932896) { /* 0001-01-01 .. 9999-12-31, like datetime.date */
+        PyErr_SetString(PyExc_ValueError, "the day is outside the years 1 to 9999");
+        return NULL;
+    }
+    long long z = days + 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    long long d = doy - (153 * mp + 2) / 5 + 1;
+    long long m = mp < 10 ? mp + 3 : mp - 9;
+    long long y = yoe + era * 400 + (m <= 2);
+    char text[10] = {
+        (char)('0' + y / 1000), (char)('0' + y / 100 % 10), (char)('0' + y / 10 % 10),
+        (char)('0' + y % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+        (char)('0' + d / 10), (char)('0' + d % 10),
+    };
+    return PyUnicode_FromStringAndSize(text, 10);
+}
+
+static PyObject *fastpath_name_ok(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyUnicode_Check(arg)) Py_RETURN_FALSE;
+    return PyBool_FromLong(name_ok(arg));
+}
+
+/* ---- module --------------------------------------------------------------------------------- */
+
+static PyMethodDef fastpath_methods[] = {
+    {"sign1", fastpath_sign1, METH_O,
+     "sign1(data) -> (kid, sig_structure, der_signature, payload) for a COSE_Sign1 in the "
+     "credential's fixed shape, or None for any other input."},
+    {"claims", fastpath_claims, METH_O,
+     "claims(payload) -> Claims, decoded and checked; ValueError with the reason otherwise."},
+    {"iso_day", fastpath_iso_day, METH_O,
+     "iso_day(days) -> 'YYYY-MM-DD' for a day number since 1970-01-01."},
+    {"name_ok", fastpath_name_ok, METH_O,
+     "name_ok(text) -> True for a printable name: 1 to 100 characters, not only white space, "
+     "no control, format, surrogate, private-use or line-separator characters."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef fastpath_module = {
+    PyModuleDef_HEAD_INIT, "cardio._fastpath",
+    "The credential verifier's hot path, compiled (see cardio/_fastpath.c).", -1,
+    fastpath_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastpath(void) {
+    PyObject *m = PyModule_Create(&fastpath_module);
+    if (m == NULL) return NULL;
+    ClaimsType = PyStructSequence_NewType(&claims_desc);
+    if (ClaimsType == NULL || PyModule_AddObjectRef(m, "Claims", (PyObject *)ClaimsType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
