@@ -250,7 +250,7 @@ static int int_key(Reader *r, const int64_t *order, int count) {
     uint64_t arg;
     if (head(r, &major, &arg) < 0) return -1;
     if (major != 0 && major != 1) return fail(r, "a claim key is not an integer");
-    if (arg > INT64_MAX) return fail(r, "unexpected claim");
+    if (arg > INT64_MAX) return fail(r, "the credential has an unexpected claim");
     int64_t key = major == 0 ? (int64_t)arg : -1 - (int64_t)arg;
     for (int i = 0; i < count; i++)
         if (order[i] == key) return i;
