@@ -31,16 +31,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cardio.credential import Credential, to_qr
 from printer.card_layout import CardData, render_card
 from printer.card_layout import CardDesign as LayoutDesign
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
+from printer.paper import PAPER_80MM, PaperProfile
 
 from .i18n_rules import render
 from .programs import FIELDS, Program, Requirement
+
+if TYPE_CHECKING:
+    from printer.escpos_printer import ReceiptPrinter
+    from printer.receipt import Receipt as ReceiptLayout
 
 RECEIPT_FILE = "receipt.escpos"
 DISCLAIMER = "Not a residence permit. Not a travel document."
@@ -163,17 +168,13 @@ class ReceiptSink(Protocol):
         ...
 
 
-def escpos_receipt(receipt: Receipt) -> bytes:
-    """The receipt as the ESC/POS bytes an 80 mm printer receives (printer.receipt layout).
+def receipt_document(receipt: Receipt, paper: PaperProfile = PAPER_80MM) -> ReceiptLayout:
+    """The receipt laid out for a roll of `paper` (printer.receipt layout).
 
     Texts come from printer.receipt's `RECEIPT_TEXTS` for the resident's language (every kiosk
     language has a set; English for any other); scripts the code pages lack are drawn as
     raster images.
     """
-    from escpos.printer import Dummy
-
-    from printer.escpos_printer import ReceiptPrinter
-    from printer.paper import PAPER_80MM
     from printer.receipt import (
         RECEIPT_TEXTS,
         ReceiptContent,
@@ -194,9 +195,32 @@ def escpos_receipt(receipt: Receipt) -> bytes:
         language=language,
         text=RECEIPT_TEXTS[language],
     )
+    return build_receipt(content, paper)
+
+
+def escpos_receipt(receipt: Receipt) -> bytes:
+    """The receipt as the ESC/POS bytes an 80 mm printer receives."""
+    from escpos.printer import Dummy
+
+    from printer.escpos_printer import ReceiptPrinter
+
     device = Dummy(profile=PAPER_80MM.escpos_profile())
-    ReceiptPrinter(device, PAPER_80MM).print_receipt(build_receipt(content, PAPER_80MM))
+    ReceiptPrinter(device, PAPER_80MM).print_receipt(receipt_document(receipt, PAPER_80MM))
     return bytes(device.output)
+
+
+class EscposReceiptSink:
+    """Receipts on an ESC/POS printer (network, USB or serial): `print_receipt` returns once the
+    printer took the receipt, and raises the printer's typed error (paper out, cover open,
+    offline) otherwise, so nothing is reported printed that was not."""
+
+    def __init__(self, printer: ReceiptPrinter) -> None:
+        self.printer = printer
+        self.printed = 0
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        self.printer.print_receipt(receipt_document(receipt, self.printer.profile))
+        self.printed += 1
 
 
 class FileReceiptSink:

@@ -1,4 +1,5 @@
-"""`citycard-kiosk serve`: the kiosk UI for one programme, on simulated hardware, with waitress."""
+"""`citycard-kiosk serve`: the kiosk UI for one programme, with waitress, on simulated hardware
+or on the devices a station file names (`--station`, see kiosk.station_config)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
 )
 @click.option("--slot", type=click.IntRange(0, 9), default=0, show_default=True,
               help="vpcd slot of the simulated card writer.")  # fmt: skip
+@click.option(
+    "--station",
+    "station_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A station file (TOML) naming the kiosk's real writer and printers; without it the "
+    "devices are simulated. See kiosk/station_config.py for its keys.",
+)
 @click.option("--idle-timeout", type=click.FloatRange(min=10), default=120.0, show_default=True,
               help="Seconds without a touch before the kiosk wipes the session.")  # fmt: skip
 @click.option(
@@ -52,6 +60,7 @@ def serve(
     port: int,
     printer_dir: Path | None,
     slot: int,
+    station_file: Path | None,
     idle_timeout: float,
     attendant_pin_hash: str | None,
     api: str | None,
@@ -65,9 +74,16 @@ def serve(
     from .adapters import EngineRules, PipelinePhotos, StationJobs, program_view
     from .attendant import hash_pin
     from .server import KioskServer
-    from .station import simulated_station
+    from .station import configured_station, simulated_station
 
     registry = registry_from(api, kiosk_credential, kiosk_key)
+    devices = None
+    if station_file is not None:
+        if printer_dir is not None:
+            raise click.UsageError("--printer-dir is for simulated printers; the station file names the real ones.")
+        from kiosk.station_config import load_station_config
+
+        devices = load_station_config(station_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     program = load_program(program_id)
     one_time_pin = None
@@ -75,9 +91,12 @@ def serve(
         one_time_pin = f"{secrets.randbelow(10**6):06d}"
         attendant_pin_hash = hash_pin(one_time_pin)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with simulated_station(
-        data_dir, program, printer_dir=printer_dir, slot=slot, registry=registry
-    ) as station:
+    station_cm = (
+        simulated_station(data_dir, program, printer_dir=printer_dir, slot=slot, registry=registry)
+        if devices is None
+        else configured_station(data_dir, program, devices, registry=registry)
+    )
+    with station_cm as station:
         for notice in station.recover():
             click.echo(f"Attendant: {notice.message}")
         config = KioskConfig(

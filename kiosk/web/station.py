@@ -1,4 +1,4 @@
-"""The personalisation station behind `citycard-kiosk serve`, on simulated hardware.
+"""The personalisation station behind `citycard-kiosk serve`: simulated, or the kiosk's devices.
 
 `simulated_station` builds a `kiosk.job.Station` as `citycard-kiosk demo` does: the issuer and
 its registry under DATA_DIR/issuer, the journal under DATA_DIR/kiosk, the chip written through
@@ -10,6 +10,10 @@ printer directory, cards and receipts go to printers that keep nothing.
 With `registry` naming an issuer API (`--api URL --kiosk-credential FILE --kiosk-key KEY`),
 numbers come from that server over signed HTTP (kiosk.http_allocator) and the kiosk signs with
 its own key; DATA_DIR then holds only the kiosk's journal.
+
+`configured_station` builds the same station on the devices a station file names
+(kiosk.station_config): the PC/SC writer the attendant puts each blank card on, an IPP card
+printer (or a spool directory) and an ESC/POS receipt printer.
 """
 
 from __future__ import annotations
@@ -23,8 +27,14 @@ from typing import Any
 from cardio.chip import CardProfile
 from cardio.connection import Connection
 from kiosk.job import PcscWriter, Station
-from kiosk.printing import FileReceiptSink, Receipt
+from kiosk.printing import EscposReceiptSink, FileReceiptSink, Receipt, ReceiptSink
 from kiosk.registry_options import RegistryOptions
+from kiosk.station_config import (
+    CardPrinterConfig,
+    ReceiptPrinterConfig,
+    StationConfig,
+    StationConfigError,
+)
 from printer.card_printer import CardJobResult, CardPrinter, FileCardPrinter, PrinterStatus
 
 
@@ -86,6 +96,24 @@ class DiscardingReceipts:
         self.printed += 1
 
 
+def _numbers_and_signer(
+    stack: ExitStack, data_dir: Path, program: Any, registry: RegistryOptions | None
+) -> tuple[Any, Any]:
+    """The allocator and credential signer: the issuer API's, or a local issuer's in DATA_DIR."""
+    from kiosk.allocator import IssuerAllocator
+    from kiosk.demo import KIOSK_ID, open_issuer
+
+    if registry is not None and registry.api is not None:
+        from kiosk.http_allocator import connect
+
+        assert registry.credential is not None and registry.kiosk_key is not None
+        return connect(registry.api, registry.credential, registry.kiosk_key, registry.timeout)
+    issuer = open_issuer(data_dir / "issuer", program.id)
+    stack.callback(issuer.close)
+    local = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+    return local, local.kiosk_signer()
+
+
 @contextmanager
 def simulated_station(
     data_dir: Path,
@@ -97,27 +125,12 @@ def simulated_station(
 ) -> Iterator[Station]:
     """A station on simulated devices for `program` (a kiosk.programs.Program); see module doc."""
     from hardware.pcscd import ensure_pcscd
-    from kiosk.allocator import Allocator, CredentialSigner, IssuerAllocator
-    from kiosk.demo import KIOSK_ID, open_issuer
     from kiosk.journal import Journal
 
     data_dir = Path(data_dir)
     profile: CardProfile = program.card.profile
     with ExitStack() as stack:
-        allocator: Allocator
-        signer: CredentialSigner
-        if registry is not None and registry.api is not None:
-            from kiosk.http_allocator import connect
-
-            assert registry.credential is not None and registry.kiosk_key is not None
-            allocator, signer = connect(
-                registry.api, registry.credential, registry.kiosk_key, registry.timeout
-            )
-        else:
-            issuer = open_issuer(data_dir / "issuer", program.id)
-            stack.callback(issuer.close)
-            local = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
-            allocator, signer = local, local.kiosk_signer()
+        allocator, signer = _numbers_and_signer(stack, data_dir, program, registry)
         journal = Journal.in_dir(data_dir / "kiosk")
         card_printer: CardPrinter
         receipts: Any
@@ -132,3 +145,60 @@ def simulated_station(
             writer = CardFeeder(service, slot, profile)
             stack.callback(writer.close)
         yield Station(allocator, signer, journal, writer, card_printer, receipts)
+
+
+@contextmanager
+def configured_station(
+    data_dir: Path,
+    program: Any,
+    config: StationConfig,
+    *,
+    registry: RegistryOptions | None = None,
+) -> Iterator[Station]:
+    """A station on the devices `config` names, for `program` (see kiosk.station_config)."""
+    from kiosk.journal import Journal
+
+    data_dir = Path(data_dir)
+    if program.card.profile.has_chip and config.writer is None:
+        raise StationConfigError(
+            f"{config.path}: writer: {program.name('en')} cards have a chip; add a [writer] "
+            "section naming the PC/SC reader that writes them."
+        )
+    with ExitStack() as stack:
+        allocator, signer = _numbers_and_signer(stack, data_dir, program, registry)
+        journal = Journal.in_dir(data_dir / "kiosk")
+        writer = None
+        if program.card.profile.has_chip and config.writer is not None:
+            writer = PcscWriter(config.writer.reader, timeout=config.writer.wait)
+        yield Station(
+            allocator,
+            signer,
+            journal,
+            writer,
+            card_printer_for(config.card_printer),
+            receipts_for(config.receipt_printer),
+        )
+
+
+def card_printer_for(config: CardPrinterConfig) -> CardPrinter:
+    if config.ipp is not None:
+        from printer.ipp import IppCardPrinter
+
+        return IppCardPrinter(config.ipp)
+    assert config.directory is not None
+    return FileCardPrinter(config.directory)
+
+
+def receipts_for(config: ReceiptPrinterConfig) -> ReceiptSink:
+    from printer.escpos_printer import ReceiptPrinter
+    from printer.paper import PAPER_58MM, PAPER_80MM
+
+    paper = PAPER_58MM if config.paper == 58 else PAPER_80MM
+    if config.network is not None:
+        return EscposReceiptSink(ReceiptPrinter.network(*config.network, profile=paper))
+    if config.usb is not None:
+        return EscposReceiptSink(ReceiptPrinter.usb(*config.usb, profile=paper))
+    if config.serial is not None:
+        return EscposReceiptSink(ReceiptPrinter.serial(config.serial, profile=paper))
+    assert config.directory is not None
+    return FileReceiptSink(config.directory)
