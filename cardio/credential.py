@@ -139,17 +139,8 @@ class Credential:
 
     def for_print(self) -> Credential:
         """The same claims without photo and binding: what goes in the QR."""
-        holder = replace(self.holder, photo=None)
-        return Credential(
-            self.issuer,
-            self.document_number,
-            self.issued_at,
-            self.expires_at,
-            self.status_index,
-            self.status_uri,
-            holder,
-            Variant.PRINT,
-            None,
+        return replace(
+            self, holder=replace(self.holder, photo=None), variant=Variant.PRINT, binding=None
         )
 
     @property
