@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_SECONDS ?= 30
 demo: deps
 	rm -rf demo-out
-	$(PY) -m api.demo --out demo-out/foundation
+	$(PY) -m api.issuer.demo --out demo-out/foundation
 	$(VENV)/bin/citycard-kiosk demo --program zurich --data demo-out/kiosk-data --out demo-out/kiosk
 	@if [ -t 0 ]; then \
 		$(VENV)/bin/citycard-kiosk serve --program zurich --data demo-out/kiosk-ui; \

@@ -1,8 +1,9 @@
-"""The city's issuer service and the partner reader terminal's verifier.
+"""The services, one subpackage per deployable.
 
-It owns the issuer: its directory of keys and registry (document numbers, status indices and
-statuses, never personal data), the published trust list and status lists, and the
-`citycard-api` and `citycard-reader` command lines; the issuer API that publishes, allocates
-and revokes (api.server, docs/api.md); and the reader terminal's offline verifier with its
-staff screen.
+- `api.issuer`: the city's issuer (keys, registry, published files, the issuer API).
+- `api.terminal`: a partner venue's reader terminal (offline verifier, staff screen).
+- `api.phone`: the phone pages (static files any host can serve).
+
+No subpackage imports another; `api.cli` composes the issuer with the phone pages for the
+`citycard-api` command (docs/architecture.md).
 """

@@ -183,7 +183,7 @@ def wrk(url: str, seconds: float, connections: int, expected: int, etag: str | N
 
 
 def make_issuer(directory: Path, cards: int) -> None:
-    from api.issuer import Issuer
+    from api.issuer.service import Issuer
     from cardio.credential import Holder
 
     issuer = Issuer.init(directory)

@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.apdu import ApduProcessor
 from cardio.chip import CardProfile, bind, personalise, read_card
 from cardio.connection import Connection, ConnectionProxy

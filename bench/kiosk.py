@@ -50,7 +50,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import Holder

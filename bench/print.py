@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.credential import Holder, to_qr
 from hardware.escpos_sim import EscposSimulator
 from printer.document import Document, EncodedJob, encode

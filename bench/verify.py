@@ -24,7 +24,7 @@ import qrcode
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio import cose
 from cardio.credential import ChipBinding, Holder, to_qr
 from cardio.keys import der_from_raw

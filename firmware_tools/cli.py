@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from api.cli_support import echo_json, friendly_errors
+from cardio.cli_support import echo_json, friendly_errors
 from cardio.files import write_atomic
 from cardio.keys import FileKeyStore
 

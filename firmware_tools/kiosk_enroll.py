@@ -1,7 +1,7 @@
 """Kiosk enrolment: the kiosk makes its keys, the city signs them into its trust list.
 
 1. On the kiosk, `enroll` creates the credential-signing key (label = kiosk id) in a PKCS#11
-   token or a file store, and an API key pair (`api.kiosk_auth.KioskCredential`, kept in the
+   token or a file store, and an API key pair (`cardio.kiosk_auth.KioskCredential`, kept in the
    kiosk's state directory, mode 0600). It writes the **enrolment request**: a tagged
    COSE_Sign1 (ES256, typ "citycard-kiosk-enroll") signed by the new signing key itself (proof
    of possession) over the CBOR map
@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api.kiosk_auth import KioskCredential
 from cardio import cbor
 from cardio.chip import CardProfile, bind, personalise, read_card
 from cardio.connection import Connection
@@ -32,6 +31,7 @@ from cardio.credential import Credential, Holder, Variant, sign_credential
 from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from cardio.keys import KeyStore, fingerprint, kid_for, load_public_pem, public_pem
+from cardio.kiosk_auth import KioskCredential
 from cardio.published import ROOT_KEY_FILE, TRUST_LIST_FILE
 from cardio.trustlist import KeyPurpose, KeyState, TrustList, parse_trust_list
 from cardio.verdict import Verdict

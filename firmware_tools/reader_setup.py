@@ -1,14 +1,14 @@
 """`reader setup`: turn a machine with a card reader into a partner venue's reader terminal.
 
-1. Check the venue profile exists (`api.venues.load_venue`).
+1. Check the venue profile exists (`cardio.venues.load_venue`).
 2. Fetch the city root key from the API and show its fingerprint; it is pinned (written to the
-   trust directory by `api.trust_sync.pinned_root_key`) only after the technician confirms it
+   trust directory by `cardio.trust_sync.pinned_root_key`) only after the technician confirms it
    at the prompt, or when `--yes-fingerprint` matches it exactly.
 3. Fetch the trust list and status lists (`TrustSync.sync_once`): they must verify under the
    pinned root.
 4. Self-test: read the city's test card on the configured reader (`cardio.chip.read_card`) and
    expect a VALID verdict.
-5. Write the terminal configuration (TOML, the keys `api.terminal.load_terminal_config` reads,
+5. Write the terminal configuration (TOML, the keys `api.terminal.service.load_terminal_config` reads,
    with the reader's `feedback`, `buzzer`, `led` and `poll_interval`) atomically, and read it
    back through that loader.
 """
@@ -21,16 +21,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.reader_loop import DEFAULT_POLL_INTERVAL
-from api.terminal import TerminalError, check_poll_interval, load_terminal_config
-from api.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
-from api.venues import load_venue
+from api.terminal.reader_loop import DEFAULT_POLL_INTERVAL
+from api.terminal.service import TerminalError, check_poll_interval, load_terminal_config
 from cardio.chip import read_card
 from cardio.connection import Connection
 from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE
+from cardio.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
+from cardio.venues import load_venue
 from cardio.verify import Verifier
 
 MAX_ROOT_KEY = 16 * 1024

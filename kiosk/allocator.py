@@ -1,7 +1,7 @@
 """Where a kiosk gets document numbers from, and how it signs: two small interfaces.
 
 `Allocator` is the registry seen from a kiosk, shaped after the issuer API's kiosk endpoints
-(api/routes_kiosk.py):
+(api/issuer/routes_kiosk.py):
 
     allocate(request_id)                     POST /api/v1/kiosk/allocations {"request_id"}
     report_issued(number, iat, exp)          POST /api/v1/kiosk/cards/<number>/issued
@@ -13,8 +13,8 @@ request id whose card was already reported issued or voided is refused (`Allocat
 the job therefore allocates with one id per attempt (`<request id>.<attempt>`, see kiosk.job).
 
 `IssuerAllocator` is the in-process allocator of the demo and the tests: it calls an
-`api.issuer.Issuer` in the same process (the kiosk account must exist: `ensure_kiosk`). An HTTP
-allocator (signed kiosk requests, api.kiosk_auth) implements the same three methods.
+`api.issuer.service.Issuer` in the same process (the kiosk account must exist: `ensure_kiosk`). An HTTP
+allocator (signed kiosk requests, cardio.kiosk_auth) implements the same three methods.
 
 `CredentialSigner` signs the two credentials of a card with the kiosk's own key;
 `KioskKeySigner` does it with any `cardio.keys.Signer` (a file key, a PKCS#11 token).
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.credential import ChipBinding, Credential, Holder, Variant, sign_credential
 from cardio.errors import CitycardError
 from cardio.keys import Signer
@@ -120,7 +120,7 @@ class KioskKeySigner:
 
 
 class IssuerAllocator:
-    """An `Allocator` over an `api.issuer.Issuer` in this process (demo, tests, bench)."""
+    """An `Allocator` over an `api.issuer.service.Issuer` in this process (demo, tests, bench)."""
 
     def __init__(self, issuer: Issuer, kiosk_id: str) -> None:
         self.issuer = issuer

@@ -8,7 +8,7 @@ the city's issuer API (`citycard-api serve`) over signed HTTP instead of from an
 DATA_DIR/issuer (kiosk.registry_options, kiosk.http_allocator).
 
 `main` is the click group; the kiosk UI adds its `serve` command to it (kiosk/web).
-Errors are one sentence (api.cli_support.friendly_errors), never a traceback.
+Errors are one sentence (cardio.cli_support.friendly_errors), never a traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from api.cli_support import friendly_errors
+from cardio.cli_support import friendly_errors
 
 from .registry_options import registry_from, registry_options
 
@@ -123,7 +123,7 @@ def demo(
 @friendly_errors
 def recover(data_dir: Path, api: str | None, kiosk_credential: Path | None) -> None:
     """Void the cards a stopped kiosk left half-made, and say what the attendant must do."""
-    from api.issuer import Issuer
+    from api.issuer.service import Issuer
 
     from .allocator import IssuerAllocator
     from .demo import KIOSK_ID

@@ -1,6 +1,6 @@
 """`citycard-kiosk demo`: one resident enrolled end to end on simulated hardware.
 
-Everything below the kiosk is real code on simulated devices: the issuer (api.issuer, its
+Everything below the kiosk is real code on simulated devices: the issuer (api.issuer.service, its
 registry under DATA_DIR/issuer), the photo pipeline, the personalisation job with its journal
 (DATA_DIR/kiosk), the chip written through the real pcscd with a virtual card in a vpcd slot,
 the card drawn by printer.card_layout and "printed" by the file card printer, the receipt's
@@ -28,12 +28,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from api.issuer import Issuer
-from api.resident import read_resident
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile, read_card
 from cardio.connection import Connection
 from cardio.credential import Holder, to_qr
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
+from cardio.resident import read_resident
 from printer.card_printer import CardPrinter, FileCardPrinter
 
 from .allocator import Allocation, Allocator, IssuerAllocator, KioskKeySigner, SignedCard
@@ -163,7 +163,7 @@ class _KeepingSigner:
 
 
 def load_resident_upload(path: Path, program_id: str) -> tuple[Holder, date | None, bytes | None]:
-    """RESIDENT.json (the keys of api.resident) for the kiosk: the photo is an *upload* (any
+    """RESIDENT.json (the keys of cardio.resident) for the kiosk: the photo is an *upload* (any
     size the photo pipeline accepts, e.g. a phone picture), not a ready chip photo."""
     holder, expires, upload = read_resident(path, program_id)
     return replace(holder, program=program_id), expires, upload

@@ -4,7 +4,7 @@
     signer = allocator.kiosk_signer(Path("/etc/citycard/keys"))   # the kiosk's signing key
     station = Station(allocator, signer, journal, writer, card_printer, receipts)
 
-Every request is signed with the kiosk's API key exactly as api.kiosk_auth verifies it
+Every request is signed with the kiosk's API key exactly as cardio.kiosk_auth verifies it
 (`KioskCredential.headers`: method, path with query, timestamp, a fresh nonce, the body's
 SHA-256), so the same credential file that `citycard-api kiosk add` prints is all a kiosk needs
 to talk to the server. The three calls map onto the kiosk endpoints (docs/api.md):
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from api.kiosk_auth import KioskCredential
 from cardio.errors import CitycardError, KeyStoreError
 from cardio.keys import FileKeyStore, Signer, SoftwareSigner
+from cardio.kiosk_auth import KioskCredential
 
 from .allocator import Allocation, AllocationError, KioskKeySigner
 

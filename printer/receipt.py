@@ -11,7 +11,7 @@ CP1254, CP1251; see `printer.paper`). `build_receipt` lays the receipt out for a
 
 Revocation code: 10 characters from Crockford's base-32 alphabet (no I, L, O, U; 50 bits),
 shown as two groups of five. It is printed once, on this receipt, and only its hash goes to
-the registry: scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte output; `api.codes`) in a
+the registry: scrypt (N=2^15, r=8, p=1, 16-byte random salt, 32-byte output; `cardio.codes`) in a
 self-describing string. A salted SHA-256 would not do: 2^50 guesses of SHA-256 take about a
 day on one GPU, so a leaked registry would give away every code (and with it the power to
 revoke anyone's card); scrypt costs ~0.1 s and 32 MiB per guess, which puts 2^50 guesses out
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from api import codes
+from cardio import codes
 from cardio.errors import CitycardError
 
 from .document import Align, Block, Document, Rule, Style, Text
@@ -48,7 +48,7 @@ __all__ = [
     "verify_revocation_code",
 ]
 
-# The code's format and its hash belong to the issuer (api.codes); the receipt only prints it.
+# The code's format and its hash belong to the issuer (cardio.codes); the receipt only prints it.
 CODE_ALPHABET = codes.CROCKFORD
 CODE_LENGTH = codes.CODE_LENGTH
 _READ_AS = {"O": "0", "I": "1", "L": "1", "U": "V"}  # what people type for look-alikes

@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
-from api.issuer import Issuer
-from api.kiosk_auth import KioskCredential
-from api.server import create_app, load_config
+from api.issuer.server import create_app, load_config
+from api.issuer.service import Issuer
+from cardio.kiosk_auth import KioskCredential
 
 PG_ENV = "CITYCARD_TEST_PG_URL"
 BACKENDS = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.credential import Holder
 
 # The real pcscd + vpcd stack, shared by every module that needs it (one pcscd per session).

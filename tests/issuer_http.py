@@ -8,7 +8,7 @@ at once), with the paths, media types and ETag / If-None-Match behaviour of the 
     GET /status/<id>                        status/<id>.cwt (application/statuslist+cwt)
     GET /verify/...                         the phone verification page (api/static/verify)
 
-When the real issuer API (`api.server.create_app`) is available, tests may use that instead;
+When the real issuer API (`api.issuer.server.create_app`) is available, tests may use that instead;
 this server keeps the terminal's tests independent of it. It counts requests and 304s, and
 `fail_with(503)` makes every list answer an error (the API "down" but reachable).
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 
-PAGE_DIR = Path(__file__).resolve().parent.parent / "api" / "static" / "verify"
+PAGE_DIR = Path(__file__).resolve().parent.parent / "api" / "phone" / "static"
 _PAGE_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from api.issuer import Issuer
-from api.registry import Card
+from api.issuer.registry import Card
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from cardio.connection import Connection
 from cardio.credential import Holder

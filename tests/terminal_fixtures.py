@@ -7,7 +7,7 @@
 - `Acr122Firmware`: stands in for an ACR122U's firmware in front of a card: it answers the
   FF 00 40 LED / buzzer pseudo-APDUs itself (90 <LED state>) and records them.
 - `ServedApp`: a Flask app under waitress on 127.0.0.1 in a thread (SSE needs a real server).
-- `city_api(issuer)`: the issuer API (the real `api.server` app when present) on loopback.
+- `city_api(issuer)`: the issuer API (the real `api.issuer.server` app when present) on loopback.
 - `wait_for(predicate)`: poll until true.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from api.issuer import Issued, Issuer
+from api.issuer.service import Issued, Issuer
 from cardio.chip import CardProfile, bind, personalise
 from cardio.credential import Holder
 from cardio.published import ROOT_KEY_FILE
@@ -150,11 +150,11 @@ class ServedApp:
 
 @contextlib.contextmanager
 def city_api(issuer: Issuer) -> Iterator[Any]:
-    """The city's issuer API for `issuer`, on loopback: the real app (api.server.create_app)
+    """The city's issuer API for `issuer`, on loopback: the real app (api.issuer.server.create_app)
     under waitress when it is there, else the stand-in `IssuerHttp` with the same public paths.
     Either has `.url` and `.stop()`."""
     try:
-        from api.server import create_app
+        from api.issuer.server import create_app
     except ImportError:
         with IssuerHttp(issuer.dir / "public") as server:
             yield server

@@ -21,11 +21,12 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.test import TestResponse
 
-from api import cli, codes
-from api.kiosk_auth import SCHEME, KioskCredential
-from api.routes_public import FastPath
-from api.server import create_app, load_config
+from api.issuer import cli
+from api.issuer.routes_public import FastPath
+from api.issuer.server import create_app, load_config
+from cardio import codes
 from cardio.keys import fingerprint, load_public_pem
+from cardio.kiosk_auth import SCHEME, KioskCredential
 from cardio.statuslist import Status, parse_token
 from cardio.trustlist import KeyState, parse_trust_list
 from tests.api_fixtures import (

@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from api.server import create_app, load_config
+from api.issuer.server import create_app, load_config
 from tests.api_fixtures import ALLOCATE, make_api
 
 MAX_EXAMPLES = 25

@@ -19,7 +19,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.credential import Holder, from_qr, to_qr
 from cardio.published import load_verifier
 from cardio.verdict import Verdict

@@ -11,7 +11,7 @@ from datetime import date
 import ndef
 import pytest
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.apdu import ApduProcessor
 from cardio.chip import CardProfile, PersonalisationError, bind, personalise, read_card
 from cardio.credential import MEDIA_TYPE, Holder

@@ -16,8 +16,8 @@ import nfc.tag.tt4
 import pytest
 from click.testing import CliRunner
 
-from api.issuer import Issuer
-from api.reader_cli import main as reader_main
+from api.issuer.service import Issuer
+from api.terminal.cli import main as reader_main
 from cardio.chip import CardProfile, bind, personalise, read_card
 from cardio.credential import MEDIA_TYPE, Holder
 from cardio.errors import CardRemovedError

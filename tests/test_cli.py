@@ -18,9 +18,10 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from api import cli, reader_cli
-from api.issuer import Issuer
-from api.registry import Registry
+from api.issuer import cli
+from api.issuer.registry import Registry
+from api.issuer.service import Issuer
+from api.terminal import cli as reader_cli
 from cardio.credential import Variant
 from cardio.keys import fingerprint, kid_for, load_public_pem
 from cardio.published import load_verifier

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageOps
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile, bind, personalise, read_card
 from cardio.credential import Holder, Variant, sign_credential, to_qr
 from cardio.errors import CardLockedError, ReaderNotFoundError

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api import cli
-from api.issuer import Issuer
-from api.kiosk_auth import KioskCredential
-from api.registry import ISSUED, REVOKED, VALID, VOIDED
+from api.issuer import cli
+from api.issuer.registry import ISSUED, REVOKED, VALID, VOIDED
+from api.issuer.service import Issuer
 from cardio.chip import read_card
 from cardio.errors import CitycardError
+from cardio.kiosk_auth import KioskCredential
 from cardio.pcsc import PcscConnection
 from cardio.published import load_verifier
 from cardio.verdict import Verdict

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from api.issuer import Issuer, luhn_digit
+from api.issuer.service import Issuer, luhn_digit
 from cardio.credential import ChipBinding, Holder
 from cardio.published import load_verifier
 from tests.conftest import NOW, synthetic_photo

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api import cli, reader_cli
-from api.issuer import PIN_ENV, Issuer
-from api.registry import Registry
+from api.issuer import cli
+from api.issuer.registry import Registry
+from api.issuer.service import PIN_ENV, Issuer
+from api.terminal import cli as reader_cli
 from cardio.credential import Holder
 from cardio.errors import KeyStoreError
 from cardio.keys import point_bytes

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.registry import ISSUED, REVOKED, VALID, VOIDED
+from api.issuer.registry import ISSUED, REVOKED, VALID, VOIDED
 from cardio.chip import CardProfile, read_card
 from cardio.credential import to_qr
 from cardio.pcsc import PcscConnection

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.credential import Holder, to_qr
 from cardio.published import load_verifier
 from hardware.escpos_sim import EscposSimulator

@@ -1,6 +1,6 @@
 """The phone verification page (api/static/verify) in Debian's Chromium, driven by Playwright.
 
-The page and the lists come from the issuer API (`api.server`, or the stand-in `IssuerHttp`
+The page and the lists come from the issuer API (`api.issuer.server`, or the stand-in `IssuerHttp`
 with the same public paths before it exists). The page must reach exactly the verdicts of cardio's reference verifier: a
 valid QR is VALID, a tampered one BAD_SIGNATURE, a revoked one REVOKED after a list refresh,
 and a batch of edge cases is compared verdict by verdict with `Verifier.verify_qr`. Once
@@ -18,7 +18,7 @@ from typing import Any
 
 import cbor2
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio import cbor, cose
 from cardio.credential import ChipBinding, Holder, sign_credential, to_qr
 from cardio.keys import fingerprint, load_public_pem

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio.keys import fingerprint, load_public_pem
 from firmware_tools import provlog
 from firmware_tools.cli import main

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from api.issuer import Issuer
-from api.terminal import load_terminal_config
+from api.issuer.service import Issuer
+from api.terminal.service import load_terminal_config
 from cardio.credential import Holder
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, TRUST_LIST_FILE

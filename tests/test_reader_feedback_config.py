@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from api.issuer import Issuer
-from api.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, feedback_apdu
-from api.reader_loop import DEFAULT_POLL_INTERVAL
-from api.terminal import Terminal, TerminalConfig, TerminalError, load_terminal_config
+from api.issuer.service import Issuer
+from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, feedback_apdu
+from api.terminal.reader_loop import DEFAULT_POLL_INTERVAL
+from api.terminal.service import Terminal, TerminalConfig, TerminalError, load_terminal_config
 from cardio.pcsc import PcscConnection
 from hardware.virtual_t4t import VirtualType4Card
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import BigInteger, Integer, String, inspect
 
-from api import registry as registry_module
-from api.issuer import Issuer, IssuerError
-from api.registry import Base, Registry, RegistryError
+from api.issuer import registry as registry_module
+from api.issuer.registry import Base, Registry, RegistryError
+from api.issuer.service import Issuer, IssuerError
 from cardio.credential import Holder
 from cardio.statuslist import Status
 from tests.api_fixtures import BACKENDS, fixture_database_url, make_issuer  # noqa: F401

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from api.issuer import Issuer
-from api.terminal import Terminal, TerminalConfig, create_terminal_app
+from api.issuer.service import Issuer
+from api.terminal.service import Terminal, TerminalConfig, create_terminal_app
 from cardio.credential import Holder
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from api.issuer import Issued, Issuer
-from api.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
-from api.reader_loop import WAITING, NfcBackend, PcscBackend
-from api.terminal import (
+from api.issuer.service import Issued, Issuer
+from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
+from api.terminal.reader_loop import WAITING, NfcBackend, PcscBackend
+from api.terminal.service import (
     Board,
     Terminal,
     TerminalConfig,
@@ -33,13 +33,13 @@ from api.terminal import (
     load_terminal_config,
     terminal_of,
 )
-from api.trust_sync import Backoff, TrustSync, list_id, pinned_root_key
-from api.venues import VENUES_DIR, VenueError, VenueProfile, load_venue
 from cardio.credential import Holder, to_qr
 from cardio.errors import TrustListError
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
+from cardio.trust_sync import Backoff, TrustSync, list_id, pinned_root_key
 from cardio.trustlist import KeyState
+from cardio.venues import VENUES_DIR, VenueError, VenueProfile, load_venue
 from cardio.verdict import Verdict
 from hardware.nfc_udp import NfcUdpTarget
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
@@ -540,7 +540,7 @@ def test_terminal_config_from_toml(tmp_path: Path) -> None:
 def test_board_forgets_a_verdict_after_display_time() -> None:
     board = Board(display_seconds=0.2)
     start = board.snapshot()
-    from api.terminal import VerdictView
+    from api.terminal.service import VerdictView
 
     board.show(VerdictView("VALID", True, "ok", (), None, "qr", time.time()))
     shown = board.wait(start.seq, 1.0)
@@ -756,7 +756,7 @@ def test_serve_command_runs_the_terminal_under_waitress(
         [
             sys.executable,
             "-m",
-            "api.reader_cli",
+            "api.terminal.cli",
             "serve",
             "--config",
             str(config),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio import cbor, cose
 from cardio.credential import (
     CLAIM_CARD,

@@ -42,8 +42,8 @@ from pathlib import Path
 
 import pytest
 
-from api.issuer import Issuer
-from api.registry import REVOKED, VOIDED
+from api.issuer.registry import REVOKED, VOIDED
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from kiosk.demo import PRINT_PHOTO_BUDGET, synthetic_portrait

@@ -26,7 +26,7 @@ from typing import Any
 import cbor2
 import qrcode
 
-from api.issuer import Issuer
+from api.issuer.service import Issuer
 from cardio import cose
 from cardio.credential import Holder, to_qr
 from cardio.keys import fingerprint, kid_for, public_pem

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from api.cli_support import friendly_errors
+from cardio.cli_support import friendly_errors
 from kiosk.registry_options import registry_from, registry_options
 
 PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, request
 
 if TYPE_CHECKING:
-    from .issuer import Issuer
     from .published_cache import PublishedFiles
     from .ratelimit import TokenBuckets
     from .server import ServerConfig
+    from .service import Issuer
 
 EXTENSION = "citycard"
 DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9-]{4,24}$")

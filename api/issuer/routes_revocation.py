@@ -9,7 +9,7 @@
 Staff calls carry `Authorization: Bearer <token>` (a token from `citycard-api staff add`). A
 self-revocation answers a wrong code, an unknown number, a used code and a card that cannot be
 revoked this way with the same status and the same body, after the same work (one scrypt), and
-is limited per document number and per client network (api.ratelimit).
+is limited per document number and per client network (api.issuer.ratelimit).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
-from .issuer import CardStateError, UnknownCardError
 from .ratelimit import network_key
 from .registry import REVOKED, SUSPENDED, VALID
+from .service import CardStateError, UnknownCardError
 from .web import DOCUMENT_NUMBER, ApiError, document_number, json_body, state
 
 bp = Blueprint("revocation", __name__, url_prefix="/api/v1")

@@ -42,6 +42,8 @@ from cardio.connection import Connection
 from cardio.credential import Variant
 from cardio.errors import CitycardError
 from cardio.published import published_dir
+from cardio.trust_sync import Backoff, TrustSync, pinned_root_key
+from cardio.venues import VenueProfile, load_venue
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
@@ -55,8 +57,6 @@ from .reader_loop import (
     PcscBackend,
     ReaderLoop,
 )
-from .trust_sync import Backoff, TrustSync, pinned_root_key
-from .venues import VenueProfile, load_venue
 
 log = logging.getLogger("citycard.terminal")
 """The tap log: one line per verdict with the verdict and the venue, and nothing else."""

@@ -10,12 +10,11 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 from cardio.cbor import MAX_INPUT
+from cardio.cli_support import echo_json, friendly_errors
 from cardio.connection import Connection
 from cardio.keys import load_public_pem
 from cardio.published import load_verifier
 from cardio.verdict import VerificationResult
-
-from .cli_support import echo_json, friendly_errors
 
 
 @click.group()
@@ -200,7 +199,7 @@ def serve(
 
     import waitress
 
-    from .terminal import TerminalConfig, create_terminal_app, load_terminal_config, terminal_of
+    from .service import TerminalConfig, create_terminal_app, load_terminal_config, terminal_of
 
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
@@ -244,5 +243,5 @@ def serve(
         terminal.stop()
 
 
-if __name__ == "__main__":  # python -m api.reader_cli
+if __name__ == "__main__":  # python -m api.terminal.cli
     main()

@@ -6,7 +6,7 @@
                                            a reader pins it by fingerprint, never blindly
 
 All three carry a strong ETag and Cache-Control, answer If-None-Match with 304, and are served
-from memory (see api.published_cache). Status lists are signed again when they are older than
+from memory (see api.issuer.published_cache). Status lists are signed again when they are older than
 the refresh interval (half their ttl by default), so a server left alone keeps them fresh.
 
 These are the requests every reader makes, so `FastPath` answers them in front of Flask (plain
@@ -30,8 +30,8 @@ from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIS
 from cardio.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
 
-from .issuer import Issuer
 from .published_cache import PublishedFiles, Snapshot, etag_matches
+from .service import Issuer
 from .web import ApiError, state
 
 bp = Blueprint("public", __name__)
@@ -42,7 +42,7 @@ ROOT_KEY_PATH = "/.well-known/citycard/root-key"
 STATUS_PREFIX = "/status/"
 PEM_MEDIA_TYPE = "application/x-pem-file"
 LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-# Headers every response carries (api.server adds them to Flask's responses too).
+# Headers every response carries (api.issuer.server adds them to Flask's responses too).
 COMMON_HEADERS = [("X-Content-Type-Options", "nosniff")]
 
 Answer = tuple[int, list[tuple[str, str]], bytes]

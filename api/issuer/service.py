@@ -2,10 +2,10 @@
 
     DIR/issuer.json       configuration and key inventory (no personal data)
     DIR/keys/             the file key store (development); or a PKCS#11 token named in issuer.json
-    DIR/registry.sqlite   the registry (api.registry): document number -> status list, index,
+    DIR/registry.sqlite   the registry (api.issuer.registry): document number -> status list, index,
                           key, dates, status; kiosk and staff accounts; audit trail. Or a
                           PostgreSQL database named by CITYCARD_DATABASE_URL / DIR/server.toml.
-    DIR/server.toml       optional settings of `citycard-api serve` (api.server)
+    DIR/server.toml       optional settings of `citycard-api serve` (api.issuer.server)
     DIR/public/           what `publish` writes for readers (see cardio.published)
 
 The registry never holds a name, a birth date or a photo: a card is known by its document
@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cardio import codes
 from cardio.credential import (
     ChipBinding,
     Credential,
@@ -58,12 +59,11 @@ from cardio.keys import (
     load_public_pem,
     public_pem,
 )
+from cardio.kiosk_auth import KioskCredential
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 from cardio.statuslist import Status, StatusList, sign_token
 from cardio.trustlist import KeyPurpose, KeyState, TrustedKey, TrustList, sign_trust_list
 
-from . import codes
-from .kiosk_auth import KioskCredential
 from .registry import (
     ACTIVE,
     ALLOCATED,
@@ -648,7 +648,7 @@ class Issuer:
         now: int | None = None,
     ) -> CardInfo:
         """The kiosk signed and delivered the card: record its times (idempotent), and the
-        digest of the revocation code it printed when it made its own (api.codes)."""
+        digest of the revocation code it printed when it made its own (cardio.codes)."""
         now = int(time.time()) if now is None else now
         if not 0 <= issued_at < expires_at < 2**40:
             raise IssuerError("expires_at must be after issued_at, both in unix seconds.")

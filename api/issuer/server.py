@@ -4,8 +4,8 @@
 
 `citycard-api serve --dir DIR` runs it under waitress. Every answer that is not a success is
 JSON `{"code": ..., "message": ...}` (never an HTML page or a traceback); the routes are in
-api.routes_public, api.routes_kiosk and api.routes_revocation, and `/openapi.json` describes
-them all (api.openapi).
+api.issuer.routes_public, api.issuer.routes_kiosk and api.issuer.routes_revocation, and `/openapi.json` describes
+them all (api.issuer.openapi).
 
 Configuration: `DIR/server.toml` (every key optional)
 
@@ -37,26 +37,26 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from cardio import codes
 from cardio.errors import CitycardError
 
-from . import codes, openapi, routes_kiosk, routes_public, routes_revocation
-from .issuer import Issuer
+from . import openapi, routes_kiosk, routes_public, routes_revocation
 from .published_cache import PublishedFiles
 from .ratelimit import TokenBuckets
 from .registry import DATABASE_ENV, SERVER_TOML, RegistryError
+from .service import Issuer
 from .web import EXTENSION, ApiError, ApiState
 
 log = logging.getLogger("citycard.api")
-
-VERIFY_PAGE_DIR = Path(__file__).resolve().parent / "static" / "verify"
 
 # werkzeug's HTTP errors, as codes and sentences of our own.
 _HTTP_ERRORS = {
@@ -160,8 +160,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return response
 
 
-def create_app(config: ServerConfig | Path, issuer: Issuer | None = None) -> Flask:
-    """The issuer API for one issuer directory (`config.directory`)."""
+def create_app(
+    config: ServerConfig | Path,
+    issuer: Issuer | None = None,
+    pages: Iterable[Blueprint] = (),
+) -> Flask:
+    """The issuer API for one issuer directory (`config.directory`), with `pages` (blueprints
+    of static pages, such as the phone pages) mounted beside it."""
     if not isinstance(config, ServerConfig):
         config = load_config(Path(config))
     issuer = issuer or Issuer(config.directory, config.database_url)
@@ -201,14 +206,8 @@ def create_app(config: ServerConfig | Path, issuer: Issuer | None = None) -> Fla
     def openapi_document() -> Response:
         return jsonify(openapi.document(request.host_url.rstrip("/")))
 
-    @app.get("/verify/")
-    @app.get("/verify/<path:name>")
-    def verify_page(name: str = "index.html") -> Response:
-        """The phone verification page (static files, when the page is installed)."""
-        if not (VERIFY_PAGE_DIR / "index.html").is_file():
-            raise ApiError(404, "not_found", "The verification page is not installed here.")
-        response = send_from_directory(VERIFY_PAGE_DIR, name, max_age=300)
-        return response
+    for page in pages:  # static pages hosted beside the API (the phone pages, api/cli.py)
+        app.register_blueprint(page)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:

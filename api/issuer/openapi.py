@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cardio.kiosk_auth import SCHEME
 from cardio.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
-
-from .kiosk_auth import SCHEME
 
 VERSION = "1.0.0"
 
@@ -175,37 +174,6 @@ def document(server_url: str = "") -> dict[str, Any]:
                     "summary": "This document.",
                     "responses": {
                         "200": {"description": "OpenAPI 3.1.", "content": _json({"type": "object"})}
-                    },
-                }
-            },
-            "/verify/": {
-                "get": {
-                    "tags": ["public"],
-                    "summary": "The phone verification page (when installed).",
-                    "responses": {
-                        "200": {
-                            "description": "The page.",
-                            "content": {"text/html": {"schema": {"type": "string"}}},
-                        },
-                        "404": _err("The page is not installed."),
-                    },
-                }
-            },
-            "/verify/{name}": {
-                "get": {
-                    "tags": ["public"],
-                    "summary": "A file of the phone verification page.",
-                    "parameters": [
-                        {
-                            "name": "name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {"description": "The file.", "content": {"*/*": {"schema": {}}}},
-                        "404": _err("No such file, or the page is not installed."),
                     },
                 }
             },

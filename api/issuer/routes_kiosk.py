@@ -1,4 +1,4 @@
-"""Kiosk routes: every request signed with the kiosk's API key (see api.kiosk_auth).
+"""Kiosk routes: every request signed with the kiosk's API key (see cardio.kiosk_auth).
 
 GET  /api/v1/kiosk/self                       who the server thinks this kiosk is
 POST /api/v1/kiosk/allocations                {"request_id"} -> number, status slot, code
@@ -7,7 +7,7 @@ POST /api/v1/kiosk/cards/<number>/void        a card the kiosk could not finish
 POST /api/v1/kiosk/cards/<number>/revocation-code   {"revocation_code_hash"}: a reprinted receipt
 
 A kiosk may use the revocation code returned by the allocation, or make its own with
-printer.receipt.RevocationCode and report only its digest (api.codes describes the format).
+printer.receipt.RevocationCode and report only its digest (cardio.codes describes the format).
 """
 
 from __future__ import annotations
@@ -18,13 +18,19 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from cardio import codes
 from cardio.errors import CitycardError
+from cardio.kiosk_auth import (
+    BAD_SIGNATURE,
+    SCHEME,
+    KioskAuthError,
+    check_signature,
+    parse_authorization,
+)
 from cardio.trustlist import KeyState
 
-from . import codes
-from .issuer import CardStateError, UnknownCardError
-from .kiosk_auth import BAD_SIGNATURE, SCHEME, KioskAuthError, check_signature, parse_authorization
 from .registry import ACTIVE
+from .service import CardStateError, UnknownCardError
 from .web import ApiError, document_number, int_field, json_body, state, str_field
 
 bp = Blueprint("kiosk", __name__, url_prefix="/api/v1/kiosk")

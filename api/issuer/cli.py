@@ -1,0 +1,408 @@
+"""`citycard-api`: run a city issuer from the command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cardio.cli_support import echo_json, friendly_errors
+from cardio.credential import ChipBinding, Variant, to_qr
+from cardio.errors import CitycardError, MalformedError
+from cardio.files import write_atomic
+from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
+from cardio.published import load_root_key, load_trust_list
+from cardio.resident import load_resident
+
+from .service import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The issuer directory.",
+)
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+@click.group()
+@click.version_option(package_name="citycard")
+def main() -> None:
+    """The city's citycard issuer: keys, cards, revocation, published files."""
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--issuer", "issuer_id", default="demo-city", show_default=True, help="Issuer id (iss)."
+)
+@click.option(
+    "--base-url", default="https://cc.example", show_default=True, help="Where files are published."
+)
+@click.option("--program", default="demo", show_default=True, help="Default programme id.")
+@click.option("--doc-prefix", default="DEV", show_default=True, help="Document number prefix.")
+@click.option(
+    "--pkcs11-module", type=click.Path(dir_okay=False), help="Keep keys in this PKCS#11 module."
+)
+@click.option("--pkcs11-token", help=f"Token label in the PKCS#11 module (PIN from ${PIN_ENV}).")
+@friendly_errors
+def init(
+    directory: Path,
+    issuer_id: str,
+    base_url: str,
+    program: str,
+    doc_prefix: str,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+) -> None:
+    """Create a development issuer: root key, one kiosk key, a status key, published files."""
+    pkcs11 = None
+    if pkcs11_module or pkcs11_token:
+        if not (pkcs11_module and pkcs11_token):
+            raise click.UsageError("Give both --pkcs11-module and --pkcs11-token.")
+        pkcs11 = {"module": pkcs11_module, "token": pkcs11_token}
+    issuer = Issuer.init(directory, issuer_id, base_url, program, doc_prefix.upper(), pkcs11)
+    root = issuer.keystore.signer("root").public_key
+    click.echo(f"Issuer {issuer_id!r} created in {directory}.")
+    click.echo(f"Root key fingerprint (SHA-256): {fingerprint(root)}")
+    click.echo(f"Published files: {directory / 'public'}")
+    issuer.close()
+
+
+@main.group()
+def trust() -> None:
+    """Inspect the trust list."""
+
+
+@trust.command("show")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def trust_show(directory: Path, as_json: bool) -> None:
+    """List the keys in the published trust list (issuer or published directory)."""
+    root = load_root_key(directory)
+    tl = load_trust_list(directory, root)
+    data: dict[str, Any] = {
+        "issuer": tl.issuer,
+        "version": tl.version,
+        "issued_at": _iso(tl.issued_at),
+        "root": {
+            "kid": kid_for(root).hex(),
+            "fingerprint": fingerprint(root),
+            "public_key": public_pem(root),
+        },
+        "keys": [
+            {
+                "kid": k.kid.hex(),
+                "label": k.label,
+                "purpose": k.purpose.value,
+                "public_key": public_pem(k.public_key),
+                "not_before": _iso(k.not_before),
+                "not_after": _iso(k.not_after),
+                "state": k.state.value,
+            }
+            for k in tl.keys
+        ],
+        "status_lists": list(tl.status_lists),
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"Trust list of {tl.issuer}, version {tl.version}, signed {data['issued_at']}")
+    click.echo(f"Root key {data['root']['kid']}  fingerprint {data['root']['fingerprint']}")
+    for k in data["keys"]:
+        click.echo(
+            f"  {k['kid']}  {k['label']:<12} {k['purpose']:<7} {k['state']:<8} {k['not_before']} .. {k['not_after']}"
+        )
+    for uri in tl.status_lists:
+        click.echo(f"  status list {uri}")
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--resident",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="RESIDENT.json",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the credential.",
+)
+@click.option("--variant", type=click.Choice(["print", "chip"]), default="print", show_default=True)
+@click.option("--chip-uid", help="Chip UID (hex) to bind a chip credential to.")
+@click.option(
+    "--kiosk", "kiosk_label", default="kiosk-1", show_default=True, help="Kiosk key label."
+)
+@click.option(
+    "--print-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the same card's print credential here (with --variant chip).",
+)
+@click.option("--qr", is_flag=True, help="Also print the QR text (print credential).")
+@friendly_errors
+def issue(
+    directory: Path,
+    resident: Path,
+    out: Path,
+    variant: str,
+    chip_uid: str | None,
+    kiosk_label: str,
+    print_out: Path | None,
+    qr: bool,
+) -> None:
+    """Sign a credential for the resident in RESIDENT.json."""
+    issuer = Issuer(directory)
+    holder, expires = load_resident(resident, issuer.config["program"])
+    binding = None
+    if variant == "chip":
+        if not chip_uid:
+            raise click.UsageError("A chip credential needs --chip-uid (the chip's UID in hex).")
+        try:
+            binding = ChipBinding(uid=bytes.fromhex(chip_uid))
+        except ValueError as exc:
+            raise click.UsageError("--chip-uid must be hexadecimal, e.g. 04A1B2C3D4E5F6.") from exc
+        except MalformedError as exc:
+            raise click.UsageError(str(exc)) from exc
+    elif holder.photo is not None:
+        click.echo("Note: the photo is printed on the card, not in the print credential.", err=True)
+    issued = issuer.issue(holder, expires, binding, kiosk_label)
+    data = issued.chip_cose if variant == "chip" and issued.chip_cose else issued.print_cose
+    out.write_bytes(data)
+    if print_out is not None:
+        print_out.write_bytes(issued.print_cose)
+    cred = issued.credential
+    click.echo(f"Document number: {cred.document_number}")
+    click.echo(f"Status index: {issued.status_index} (list {issued.status_list})")
+    click.echo(
+        f"Wrote {Variant[variant.upper()].name.lower()} credential, {len(data)} bytes, to {out}"
+    )
+    if qr:
+        click.echo(to_qr(issued.print_cose))
+    issuer.close()
+
+
+@main.group()
+def status() -> None:
+    """Change a card's status (then publish)."""
+
+
+@status.command("set")
+@DIR_OPTION
+@click.argument("index", type=click.IntRange(min=0))
+@click.argument("value", type=click.Choice(sorted(STATUS_NAMES)))
+@click.option("--list", "list_id", help="Status list id (default: the current list).")
+@friendly_errors
+def status_set(directory: Path, index: int, value: str, list_id: str | None) -> None:
+    """Set the status of the card at INDEX to valid, revoked or suspended."""
+    number = Issuer(directory).set_status(index, value, list_id)
+    click.echo(
+        f"Card {number} is now {value}; run 'citycard-api publish --dir {directory}' to tell readers."
+    )
+
+
+@main.command()
+@DIR_OPTION
+@friendly_errors
+def publish(directory: Path) -> None:
+    """Sign and write the trust list and status lists for readers."""
+    issuer = Issuer(directory)
+    pub = issuer.publish()
+    click.echo(
+        f"Published trust list version {issuer.config['trust_list_version']} and "
+        f"{len(issuer.config['status_lists'])} status list(s) to {pub}"
+    )
+    issuer.close()
+
+
+def _pem_option(path: Path | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return load_public_pem(path.read_bytes())
+    except CitycardError as exc:
+        raise IssuerError(f"{path}: {exc}") from exc
+
+
+@main.command()
+@DIR_OPTION
+@click.option(
+    "--host", default=None, help="Address to listen on (default 127.0.0.1, or server.toml)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port (default 8080; 0 picks a free one).",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=None, help="Worker threads (default 8)."
+)
+@friendly_errors
+def serve(directory: Path, host: str | None, port: int | None, threads: int | None) -> None:
+    """Run the issuer API (waitress) for the issuer in DIR until interrupted."""
+    from waitress.server import create_server
+
+    from .server import create_app, load_config
+
+    config = load_config(directory, host=host, port=port, threads=threads)
+    # Pages hosted beside the API (the phone pages) are composed in by api/cli.py.
+    root = click.get_current_context().find_root()
+    pages = (root.obj or {}).get("pages", ())
+    app = create_app(config, pages=pages)
+    try:
+        server = create_server(
+            app, host=config.host, port=config.port, threads=config.threads, ident="citycard"
+        )
+    except OSError as exc:
+        raise IssuerError(
+            f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); pick another --port or --host."
+        ) from exc
+    issuer_id = Issuer(directory).config["issuer"]
+    click.echo(
+        f"Serving the citycard API of {issuer_id} on http://{config.host}:{server.effective_port}/ "  # type: ignore[union-attr]
+        "(Ctrl-C to stop).",
+    )
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.close()
+
+
+@main.group()
+def kiosk() -> None:
+    """Kiosk accounts: signing key in the trust list, API key for the kiosk endpoints."""
+
+
+@kiosk.command("add")
+@DIR_OPTION
+@click.argument("kiosk_id")
+@click.option(
+    "--api-key",
+    "api_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The kiosk's own API public key (PEM); without it a key pair is made and shown once.",
+)
+@click.option(
+    "--signing-key",
+    "signing_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The kiosk's own credential-signing public key (PEM, e.g. from its HSM).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the kiosk credential to this file (mode 0600) instead of printing it.",
+)
+@friendly_errors
+def kiosk_add(
+    directory: Path, kiosk_id: str, api_key: Path | None, signing_key: Path | None, out: Path | None
+) -> None:
+    """Register kiosk KIOSK_ID, publish the trust list with its key, print its credential once."""
+    issuer = Issuer(directory)
+    if out is not None and out.exists():
+        raise IssuerError(f"{out} already exists; choose a new file for the credential.")
+    account, credential = issuer.add_kiosk(
+        kiosk_id, _pem_option(api_key, "API key"), _pem_option(signing_key, "signing key")
+    )
+    click.echo(
+        f"Kiosk {account.kiosk_id!r} added: signing key {account.kid} is in trust list "
+        f"version {issuer.config['trust_list_version']} (published)."
+    )
+    click.echo(f"API key fingerprint (SHA-256): {account.auth_key_fingerprint}")
+    if credential is not None:
+        if out is not None:
+            write_atomic(out, (credential.to_json() + "\n").encode("ascii"), 0o600)
+            click.echo(
+                f"Kiosk credential written to {out}; move it to the kiosk and delete it here."
+            )
+        else:
+            click.echo("Kiosk credential (shown only this once; store it on the kiosk, mode 0600):")
+            click.echo(credential.to_json())
+    issuer.close()
+
+
+@kiosk.command("revoke")
+@DIR_OPTION
+@click.argument("kiosk_id")
+@friendly_errors
+def kiosk_revoke(directory: Path, kiosk_id: str) -> None:
+    """Cut kiosk KIOSK_ID off: refuse its API calls and revoke its key in the trust list."""
+    issuer = Issuer(directory)
+    account = issuer.revoke_kiosk(kiosk_id)
+    click.echo(
+        f"Kiosk {account.kiosk_id!r} revoked; trust list version "
+        f"{issuer.config['trust_list_version']} marks key {account.kid} revoked (published)."
+    )
+    issuer.close()
+
+
+@kiosk.command("list")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def kiosk_list(directory: Path, as_json: bool) -> None:
+    """List the kiosk accounts."""
+    issuer = Issuer(directory)
+    rows = [
+        {
+            "kiosk_id": k.kiosk_id,
+            "kid": k.kid,
+            "state": k.state,
+            "api_key_fingerprint": k.auth_key_fingerprint,
+        }
+        for k in issuer.kiosks()
+    ]
+    issuer.close()
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No kiosks yet; add one with 'citycard-api kiosk add'.")
+    for r in rows:
+        click.echo(
+            f"{r['kiosk_id']:<20} {r['kid']}  {r['state']:<8} API key {r['api_key_fingerprint']}"
+        )
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts for the revocation endpoints."""
+
+
+@staff.command("add")
+@DIR_OPTION
+@click.argument("staff_id")
+@friendly_errors
+def staff_add(directory: Path, staff_id: str) -> None:
+    """Create staff account STAFF_ID (a role or badge id) and print its token once."""
+    issuer = Issuer(directory)
+    token = issuer.add_staff(staff_id)
+    issuer.close()
+    click.echo(f"Staff account {staff_id!r} added. Its token (shown only this once):")
+    click.echo(token)
+
+
+@staff.command("revoke")
+@DIR_OPTION
+@click.argument("staff_id")
+@friendly_errors
+def staff_revoke(directory: Path, staff_id: str) -> None:
+    """Withdraw staff account STAFF_ID: its token stops working at once."""
+    issuer = Issuer(directory)
+    issuer.revoke_staff(staff_id)
+    issuer.close()
+    click.echo(f"Staff account {staff_id!r} revoked.")
