@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, request
 
+from cardio.web_errors import ApiError
+
 if TYPE_CHECKING:
     from .published_cache import PublishedFiles
     from .ratelimit import TokenBuckets
@@ -17,19 +19,6 @@ if TYPE_CHECKING:
 
 EXTENSION = "citycard"
 DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9-]{4,24}$")
-
-
-class ApiError(Exception):
-    """An error answered as JSON `{code, message}` with an HTTP status."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
 
 
 @dataclass

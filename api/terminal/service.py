@@ -46,6 +46,7 @@ from cardio.trust_sync import Backoff, TrustSync, pinned_root_key
 from cardio.venues import VenueProfile, load_venue
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
+from cardio.web_errors import ApiError
 
 from .reader_feedback import MODES as FEEDBACK_MODES
 from .reader_feedback import ReaderFeedback
@@ -483,12 +484,6 @@ def _photo_url(b64: str | None) -> str | None:
         if head.startswith(magic) and (media != "image/webp" or head[8:12] == b"WEBP"):
             return f"data:{media};base64,{b64}"
     return None
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def _error(status: int, code: str, message: str) -> Response:
