@@ -28,10 +28,11 @@ from cardio.kiosk_auth import (
     parse_authorization,
 )
 from cardio.trustlist import KeyState
+from cardio.web_errors import ApiError
 
 from .registry import ACTIVE
 from .service import CardStateError, UnknownCardError
-from .web import ApiError, document_number, int_field, json_body, state, str_field
+from .web import document_number, int_field, json_body, state, str_field
 
 bp = Blueprint("kiosk", __name__, url_prefix="/api/v1/kiosk")
 

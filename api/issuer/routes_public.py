@@ -29,10 +29,11 @@ from flask import Blueprint, Response, request
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 from cardio.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
+from cardio.web_errors import ApiError
 
 from .published_cache import PublishedFiles, Snapshot, etag_matches
 from .service import Issuer
-from .web import ApiError, state
+from .web import state
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("citycard.api")

@@ -19,10 +19,12 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
+from cardio.web_errors import ApiError
+
 from .ratelimit import network_key
 from .registry import REVOKED, SUSPENDED, VALID
 from .service import CardStateError, UnknownCardError
-from .web import DOCUMENT_NUMBER, ApiError, document_number, json_body, state
+from .web import DOCUMENT_NUMBER, document_number, json_body, state
 
 bp = Blueprint("revocation", __name__, url_prefix="/api/v1")
 

@@ -48,13 +48,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cardio import codes
 from cardio.errors import CitycardError
+from cardio.web_errors import ApiError
 
 from . import openapi, routes_kiosk, routes_public, routes_revocation
 from .published_cache import PublishedFiles
 from .ratelimit import TokenBuckets
 from .registry import DATABASE_ENV, SERVER_TOML, RegistryError
 from .service import Issuer
-from .web import EXTENSION, ApiError, ApiState
+from .web import EXTENSION, ApiState
 
 log = logging.getLogger("citycard.api")
 
