@@ -24,9 +24,9 @@ demo: deps
 	$(PY) -m api.issuer.demo --out demo-out/foundation
 	$(VENV)/bin/citycard-kiosk demo --program zurich --data demo-out/kiosk-data --out demo-out/kiosk
 	@if [ -t 0 ]; then \
-		$(VENV)/bin/citycard-kiosk serve --program zurich --data demo-out/kiosk-ui; \
+		$(VENV)/bin/citycard-kiosk serve --simulate --program zurich --data demo-out/kiosk-ui; \
 	else \
-		timeout -s INT $(DEMO_SECONDS) $(VENV)/bin/citycard-kiosk serve --program zurich \
+		timeout -s INT $(DEMO_SECONDS) $(VENV)/bin/citycard-kiosk serve --simulate --program zurich \
 			--data demo-out/kiosk-ui || true; \
 	fi
 

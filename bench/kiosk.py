@@ -54,9 +54,9 @@ from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import Holder
+from hardware.local_issuer import IssuerAllocator
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from kiosk import job as job_module
-from kiosk.allocator import IssuerAllocator
 from kiosk.demo import synthetic_portrait
 from kiosk.job import Enrolment, PcscWriter, Station, new_request_id
 from kiosk.journal import Journal, Record

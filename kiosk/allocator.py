@@ -12,9 +12,9 @@ document number and status slot (with a fresh one-time revocation code for the r
 request id whose card was already reported issued or voided is refused (`AllocationError`);
 the job therefore allocates with one id per attempt (`<request id>.<attempt>`, see kiosk.job).
 
-`IssuerAllocator` is the in-process allocator of the demo and the tests: it calls an
-`api.issuer.service.Issuer` in the same process (the kiosk account must exist: `ensure_kiosk`). An HTTP
-allocator (signed kiosk requests, cardio.kiosk_auth) implements the same three methods.
+The production allocator is `kiosk.http_allocator.HttpAllocator` (signed kiosk requests,
+cardio.kiosk_auth). Demos, tests and `--simulate` use `hardware.local_issuer.IssuerAllocator`,
+which calls an issuer in the same process: the kiosk package never imports the issuer.
 
 `CredentialSigner` signs the two credentials of a card with the kiosk's own key;
 `KioskKeySigner` does it with any `cardio.keys.Signer` (a file key, a PKCS#11 token).
@@ -22,11 +22,9 @@ allocator (signed kiosk requests, cardio.kiosk_auth) implements the same three m
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from api.issuer.service import Issuer
 from cardio.credential import ChipBinding, Credential, Holder, Variant, sign_credential
 from cardio.errors import CitycardError
 from cardio.keys import Signer
@@ -117,55 +115,3 @@ class KioskKeySigner:
             chip = replace(base, holder=holder, variant=Variant.CHIP, binding=binding)
             chip_cose = sign_credential(self.signer, chip)
         return SignedCard(base, print_cose, chip_cose)
-
-
-class IssuerAllocator:
-    """An `Allocator` over an `api.issuer.service.Issuer` in this process (demo, tests, bench)."""
-
-    def __init__(self, issuer: Issuer, kiosk_id: str) -> None:
-        self.issuer = issuer
-        self.kiosk_id = kiosk_id
-
-    @classmethod
-    def ensure_kiosk(cls, issuer: Issuer, kiosk_id: str = "kiosk-1") -> IssuerAllocator:
-        """The allocator for `kiosk_id`, registering the kiosk (with the issuer's own key of
-        that label as its signing key) when it is not known yet."""
-        if issuer.kiosk(kiosk_id) is None:
-            issuer.add_kiosk(kiosk_id)  # the API credential it returns is not needed in-process
-        return cls(issuer, kiosk_id)
-
-    def kiosk_signer(self) -> KioskKeySigner:
-        """The kiosk's signer: its key in the issuer's key store (development only)."""
-        return KioskKeySigner(
-            self.issuer.keystore.signer(self.kiosk_id), str(self.issuer.config["issuer"])
-        )
-
-    def allocate(self, request_id: str) -> Allocation:
-        try:
-            got = self.issuer.allocate(self.kiosk_id, request_id, int(time.time()))
-        except CitycardError as exc:
-            raise AllocationError(str(exc)) from exc
-        return Allocation(
-            request_id=got.request_id,
-            document_number=got.document_number,
-            status_list=got.status_list,
-            status_uri=got.status_uri,
-            status_index=got.status_index,
-            kid=got.kid,
-            revocation_code=got.revocation_code,
-            replayed=got.replayed,
-        )
-
-    def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
-        try:
-            self.issuer.report_issued(self.kiosk_id, document_number, issued_at, expires_at)
-        except CitycardError as exc:
-            raise AllocationError(str(exc)) from exc
-
-    def void(self, document_number: str) -> None:
-        try:
-            card, changed = self.issuer.void(self.kiosk_id, document_number)
-            if changed:  # what the API route does: readers learn of it at the next sync
-                self.issuer.publish_status([card.status_list])
-        except CitycardError as exc:
-            raise AllocationError(str(exc)) from exc

@@ -1,14 +1,15 @@
 """`citycard-kiosk`: the enrolment kiosk's command line.
 
-    citycard-kiosk demo --program zurich [--resident RESIDENT.json] --data DATA_DIR --out OUT_DIR
-    citycard-kiosk recover --data DATA_DIR
+    citycard-kiosk serve --program ID --data DATA_DIR --station STATION.toml \
+                         --api URL --kiosk-credential FILE --kiosk-key KEY
+    citycard-kiosk serve --program ID --data DATA_DIR --simulate [--printer-dir DIR]
+    citycard-kiosk recover --data DATA_DIR (--api URL --kiosk-credential FILE | --simulate)
+    citycard-kiosk demo --program ID [--resident RESIDENT.json] --data DATA_DIR --out OUT_DIR
 
-Each command takes `--api URL --kiosk-credential FILE [--kiosk-key KEY]` to get its numbers from
-the city's issuer API (`citycard-api serve`) over signed HTTP instead of from an issuer in
-DATA_DIR/issuer (kiosk.registry_options, kiosk.http_allocator).
-
-`main` is the click group; the kiosk UI adds its `serve` command to it (kiosk/web).
-Errors are one sentence (cardio.cli_support.friendly_errors), never a traceback.
+A production kiosk runs on the devices its station file names and gets its numbers from the
+city's issuer API; simulated hardware (and an issuer in this process) must be asked for with
+`--simulate`, and the kiosk then says so on every page. `demo` always runs on simulated
+hardware. Errors are one sentence (cardio.cli_support.friendly_errors), never a traceback.
 """
 
 from __future__ import annotations
@@ -117,42 +118,158 @@ def demo(
     "data_dir",
     required=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="The kiosk's data directory (as given to demo).",
+    help="The kiosk's data directory (as given to serve or demo).",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="The kiosk ran on simulated hardware: void through the issuer in DATA_DIR/issuer "
+    "(unless --api names the city's issuer).",
 )
 @registry_options(signing=False)
 @friendly_errors
-def recover(data_dir: Path, api: str | None, kiosk_credential: Path | None) -> None:
+def recover(
+    data_dir: Path, simulate: bool, api: str | None, kiosk_credential: Path | None
+) -> None:
     """Void the cards a stopped kiosk left half-made, and say what the attendant must do."""
-    from api.issuer.service import Issuer
+    from contextlib import ExitStack
 
-    from .allocator import IssuerAllocator
-    from .demo import KIOSK_ID
+    from .allocator import Allocator
     from .job import recover as recover_jobs
     from .journal import Journal
 
     registry = registry_from(api, kiosk_credential, signing=False)
+    if registry.api is None and not simulate:
+        raise click.UsageError(
+            "Say where the kiosk's numbers come from: --api URL --kiosk-credential FILE (the "
+            "city's issuer), or --simulate for a development kiosk."
+        )
     journal = Journal.in_dir(data_dir / "kiosk")
-    if registry.api is not None:
-        from .http_allocator import HttpAllocator
+    with ExitStack() as stack:
+        allocator: Allocator
+        if registry.api is not None:
+            from .http_allocator import HttpAllocator
 
-        assert registry.credential is not None
+            assert registry.credential is not None
+            allocator = HttpAllocator(registry.api, registry.credential)
+        else:
+            from .simulate import local_numbers
+
+            allocator = local_numbers(stack, data_dir, _program_of(data_dir))[0]
         with journal.exclusive():
-            notices = recover_jobs(journal, HttpAllocator(registry.api, registry.credential))
-    else:
-        issuer = Issuer(data_dir / "issuer")
-        try:
-            allocator = IssuerAllocator(issuer, KIOSK_ID)
-            with journal.exclusive():
-                notices = recover_jobs(journal, allocator)
-        finally:
-            issuer.close()
+            notices = recover_jobs(journal, allocator)
     if not notices:
         click.echo("Nothing to recover: every card was finished or cancelled.")
     for notice in notices:
         click.echo(f"{notice.kind}: {notice.message}")
 
 
-# The kiosk UI's command (kiosk/web/serve.py).
-from .web.serve import serve  # noqa: E402
+def _program_of(data_dir: Path) -> str:
+    """The programme of the development issuer in DATA_DIR/issuer (it exists after a run)."""
+    import json
 
-main.add_command(serve)
+    try:
+        config = json.loads((data_dir / "issuer" / "issuer.json").read_text("utf-8"))
+        return str(config.get("program") or "dev")
+    except (OSError, ValueError):
+        return "dev"
+
+
+PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
+
+
+@main.command()
+@click.option("--program", "program_id", required=True, help="Programme id (a profile in programs/).")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Kiosk state (its journal; with --simulate also the local issuer); created when missing.",
+)
+@click.option(
+    "--station",
+    "station_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The station file (TOML) naming the kiosk's writer and printers (kiosk/station_config.py).",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Run on simulated hardware (virtual cards through pcscd, printers that write files or "
+    "nothing) with an issuer in DATA_DIR unless --api is given. For development and demos.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")  # fmt: skip
+@click.option(
+    "--printer-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --simulate: where the simulated printers put what they print (default: nowhere).",
+)
+@click.option("--slot", type=click.IntRange(0, 9), default=0, show_default=True,
+              help="With --simulate: vpcd slot of the simulated card writer.")  # fmt: skip
+@click.option("--idle-timeout", type=click.FloatRange(min=10), default=120.0, show_default=True,
+              help="Seconds without a touch before the kiosk wipes the session.")  # fmt: skip
+@click.option(
+    "--attendant-pin-hash",
+    envvar=PIN_ENV,
+    help=f"The attendant PIN's hash (python -m kiosk.web.attendant makes one; or ${PIN_ENV}). "
+    "Without it a one-time PIN is printed at start.",
+)
+@registry_options()
+@friendly_errors
+def serve(
+    program_id: str,
+    data_dir: Path,
+    station_file: Path | None,
+    simulate: bool,
+    host: str,
+    port: int,
+    printer_dir: Path | None,
+    slot: int,
+    idle_timeout: float,
+    attendant_pin_hash: str | None,
+    api: str | None,
+    kiosk_credential: Path | None,
+    kiosk_key: Path | None,
+) -> None:
+    """Serve the enrolment kiosk's pages for one programme and print the URL."""
+    from .web.launch import serve_kiosk
+
+    registry = registry_from(api, kiosk_credential, kiosk_key)
+    if station_file is None and not simulate:
+        raise click.UsageError(
+            "A kiosk needs its devices: give --station FILE (its writer and printers) with "
+            "--api URL --kiosk-credential FILE --kiosk-key KEY, or --simulate for a "
+            "development kiosk on simulated hardware."
+        )
+    if station_file is not None and simulate:
+        raise click.UsageError("Give either --station FILE or --simulate, not both.")
+    if not simulate and printer_dir is not None:
+        raise click.UsageError(
+            "--printer-dir is for simulated printers; the station file names the real ones."
+        )
+    station = None
+    if station_file is not None:
+        from .station_config import load_station_config
+
+        station = load_station_config(station_file)  # a wrong file is reported first
+        if registry.api is None:
+            raise click.UsageError(
+                "A kiosk on its station's devices gets its numbers from the city's issuer API: "
+                "add --api URL --kiosk-credential FILE --kiosk-key KEY."
+            )
+    serve_kiosk(
+        program_id,
+        data_dir,
+        station=station,
+        registry=registry,
+        host=host,
+        port=port,
+        printer_dir=printer_dir,
+        slot=slot,
+        idle_timeout=idle_timeout,
+        attendant_pin_hash=attendant_pin_hash,
+        echo=click.echo,
+    )

@@ -1,7 +1,7 @@
 """`citycard-kiosk demo`: one resident enrolled end to end on simulated hardware.
 
-Everything below the kiosk is real code on simulated devices: the issuer (api.issuer.service, its
-registry under DATA_DIR/issuer), the photo pipeline, the personalisation job with its journal
+Everything below the kiosk is real code on simulated devices: the issuer (in this process through
+hardware.local_issuer, its registry under DATA_DIR/issuer), the photo pipeline, the personalisation job with its journal
 (DATA_DIR/kiosk), the chip written through the real pcscd with a virtual card in a vpcd slot,
 the card drawn by printer.card_layout and "printed" by the file card printer, the receipt's
 ESC/POS bytes, and a venue's reader reading the new card on nfcpy's udp radio and verifying it
@@ -28,16 +28,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from api.issuer.service import Issuer
 from cardio.chip import CardProfile, read_card
-from cardio.connection import Connection
 from cardio.credential import Holder, to_qr
-from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
+from cardio.published import load_verifier
 from cardio.resident import read_resident
+from hardware.kiosk_devices import CardFeeder
+from hardware.local_issuer import KIOSK_ID, IssuerAllocator, open_issuer, publish_trust
 from printer.card_printer import CardPrinter, FileCardPrinter
 
-from .allocator import Allocation, Allocator, IssuerAllocator, KioskKeySigner, SignedCard
-from .job import Enrolment, JobResult, Notice, PcscWriter, Progress, Station, new_request_id
+from .allocator import Allocation, Allocator, KioskKeySigner, SignedCard
+from .job import Enrolment, JobResult, Notice, Progress, Station, new_request_id
 from .journal import Journal
 from .photo import prepare_photos
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
@@ -46,7 +46,6 @@ from .registry_options import RegistryOptions
 
 log = logging.getLogger(__name__)
 
-KIOSK_ID = "kiosk-1"
 CHIP_PHOTO_BUDGET = {CardProfile.T4T: 3072, CardProfile.T4T_AUTH: 3072}
 """Bytes of JPEG on the chip per card profile (the chip credential stays under 4 KB)."""
 PRINT_PHOTO_BUDGET = 48 * 1024
@@ -86,54 +85,6 @@ def synthetic_portrait(width: int = 720, height: int = 960, seed: int = 7) -> by
     return buf.getvalue()
 
 
-class SimulatedCardFeeder:
-    """The demo's card writer: pcscd with the vpcd driver (started when none runs) and a stack
-    of blank virtual cards. Every `connect()` puts a blank card of `profile` on the writer
-    (vpcd `slot`) unless a blank one is already there, and connects to it through PC/SC —
-    the same code path as a real writer. `take()` removes the card from the writer and hands
-    it over (e.g. to a simulated venue reader); `close()` removes it and stops what was
-    started. For the kiosk UI on simulated hardware as well as for `citycard-kiosk demo`."""
-
-    def __init__(self, profile: CardProfile, slot: int = 0, timeout: float = 10.0) -> None:
-        from hardware.pcscd import ensure_pcscd
-
-        if not profile.has_chip:
-            raise ValueError("The print profile has no chip: it needs no card writer.")
-        self.profile = profile
-        self.slot = slot
-        self.timeout = timeout
-        self.service = ensure_pcscd()
-        self.reader = self.service.vpcd_reader(slot)
-        self.card: Any = None
-        self._vcard: Any = None
-
-    def connect(self) -> Connection:
-        from hardware.virtual_t4t import VirtualType4Card
-        from hardware.vpcd import VpcdCard
-
-        if self.card is None or self.card.locked or self._vcard is None:
-            self._remove()
-            self.card = VirtualType4Card(self.profile.value)
-            self._vcard = VpcdCard(self.card, self.slot).start()
-        return PcscWriter(self.reader, self.timeout).connect()
-
-    def take(self) -> Any:
-        """The card on the writer (None if none), taken off it."""
-        card = self.card
-        self._remove()
-        self.card = None
-        return card
-
-    def _remove(self) -> None:
-        if self._vcard is not None:
-            self._vcard.stop()
-            self._vcard = None
-
-    def close(self) -> None:
-        self._remove()
-        self.service.stop()
-
-
 @dataclass
 class DemoOutcome:
     result: JobResult
@@ -167,15 +118,6 @@ def load_resident_upload(path: Path, program_id: str) -> tuple[Holder, date | No
     size the photo pipeline accepts, e.g. a phone picture), not a ready chip photo."""
     holder, expires, upload = read_resident(path, program_id)
     return replace(holder, program=program_id), expires, upload
-
-
-def open_issuer(issuer_dir: Path, program_id: str) -> Issuer:
-    """The demo's issuer under DATA_DIR/issuer, created on first use."""
-    if (issuer_dir / "issuer.json").exists():
-        return Issuer(issuer_dir)
-    prefix = "".join(c for c in program_id.upper() if c.isalnum())[:3] or "DEV"
-    return Issuer.init(issuer_dir, issuer_id=f"{program_id}-demo", program=program_id,
-                       doc_prefix=prefix)  # fmt: skip
 
 
 def load_programme(program_id: str) -> tuple[Program | None, str | None]:
@@ -245,17 +187,6 @@ def _file_log(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def publish_trust(issuer: Issuer, trust_dir: Path) -> None:
-    """Publish, then copy the published files to `trust_dir` (the reader's view)."""
-    public = issuer.publish()
-    shutil.rmtree(trust_dir, ignore_errors=True)
-    (trust_dir / STATUS_DIR).mkdir(parents=True)
-    for name in (ROOT_KEY_FILE, TRUST_LIST_FILE):
-        shutil.copy2(public / name, trust_dir / name)
-    for status in sorted((public / STATUS_DIR).iterdir()):
-        shutil.copy2(status, trust_dir / STATUS_DIR / status.name)
-
-
 def run_demo(
     program_id: str,
     data_dir: Path,
@@ -306,18 +237,18 @@ def run_demo(
     use_escpos_cache(kiosk_dir / "cache")
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
         allocator: Allocator
-        issuer: Issuer | None = None
+        local: IssuerAllocator | None = None
         if registry is not None and registry.api is not None:
             from .http_allocator import connect
 
             assert registry.credential is not None and registry.kiosk_key is not None
-            allocator, kiosk_signer = connect(
+            remote, kiosk_signer = connect(
                 registry.api, registry.credential, registry.kiosk_key, registry.timeout
             )
-            echo(f"Numbers from the city registry at {registry.api} (kiosk {allocator.kiosk_id}).")
+            allocator = remote
+            echo(f"Numbers from the city registry at {registry.api} (kiosk {remote.kiosk_id}).")
         else:
-            issuer = open_issuer(data_dir / "issuer", program_id)
-            local = IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
+            local = IssuerAllocator.ensure_kiosk(open_issuer(data_dir / "issuer", program_id), KIOSK_ID)
             allocator, kiosk_signer = local, local.kiosk_signer()
         try:
             signer = _KeepingSigner(kiosk_signer)
@@ -327,7 +258,7 @@ def run_demo(
                 card_printer = DelayedCardPrinter(card_printer, printer_delay)
             receipts = FileReceiptSink(out_dir)
 
-            feeder = SimulatedCardFeeder(profile, slot) if profile.has_chip else None
+            feeder = CardFeeder(profile, slot) if profile.has_chip else None
             try:
                 station = Station(allocator, signer, journal, feeder, card_printer, receipts)
                 notices = station.recover()
@@ -345,8 +276,8 @@ def run_demo(
                 del enrolment
                 result = job.run()
                 card = feeder.take() if feeder is not None else None  # off the writer
-                if issuer is not None:
-                    publish_trust(issuer, out_dir / "trust")
+                if local is not None:
+                    publish_trust(local.issuer, out_dir / "trust")
                 else:
                     from .http_allocator import fetch_published
 
@@ -358,8 +289,8 @@ def run_demo(
                 if feeder is not None:
                     feeder.close()
         finally:
-            if issuer is not None:
-                issuer.close()
+            if local is not None:
+                local.issuer.close()
     (out_dir / "verdict.json").write_text(
         json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
     )

@@ -13,7 +13,7 @@ from cardio.connection import Connection
 from cardio.credential import Holder
 from hardware.card_model import CardModel
 from hardware.local import LocalConnection
-from kiosk.allocator import IssuerAllocator
+from hardware.local_issuer import IssuerAllocator
 from kiosk.demo import synthetic_portrait
 from kiosk.job import Enrolment, Station
 from kiosk.journal import Journal

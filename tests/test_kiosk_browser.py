@@ -17,12 +17,12 @@ import pytest
 
 from kiosk.demo import synthetic_portrait
 from kiosk.programs import load_program
+from kiosk.simulate import simulated_station
 from kiosk.web import KioskConfig, create_kiosk_app
 from kiosk.web.adapters import EngineRules, PipelinePhotos, StationJobs, program_view
 from kiosk.web.app import state_of
 from kiosk.web.attendant import hash_pin
 from kiosk.web.server import KioskServer
-from kiosk.web.station import simulated_station
 from tests.pcsc_fixtures import requires_pcscd
 
 from .browser import ARTIFACTS, chromium, requires_chromium

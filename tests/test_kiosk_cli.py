@@ -38,7 +38,7 @@ def test_demo_print_profile_needs_no_chip_writer(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert {p.name for p in (data / "kiosk").iterdir()} >= {"journal.jsonl", "logs"}
 
-    again = CliRunner().invoke(main, ["recover", "--data", str(data)])
+    again = CliRunner().invoke(main, ["recover", "--data", str(data), "--simulate"])
     assert again.exit_code == 0 and "Nothing to recover" in again.output
 
 
@@ -93,3 +93,62 @@ def test_a_phone_sized_photo_in_the_resident_file_is_prepared(tmp_path: Path) ->
 def test_recover_needs_a_data_directory(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["recover", "--data", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+# -- a production kiosk never falls back to simulated hardware ----------------------------------
+
+
+def test_serve_without_a_station_or_simulate_refuses_with_a_sentence(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    res = CliRunner().invoke(main, ["serve", "--program", "zurich", "--data", str(data)])
+    assert res.exit_code == 2, res.output
+    assert "--station FILE" in res.output and "--simulate" in res.output
+    assert "Traceback" not in res.output and not data.exists()
+
+
+def test_serve_with_an_api_but_no_station_is_still_refused(tmp_path: Path) -> None:
+    """One forgotten flag must not send real numbers to simulated cards."""
+    cred = tmp_path / "kiosk.json"
+    cred.write_text("{}")
+    key = tmp_path / "kiosk.pem"
+    key.write_text("")
+    args = ["serve", "--program", "zurich", "--data", str(tmp_path / "data")]
+    args += ["--api", "http://127.0.0.1:9", "--kiosk-credential", str(cred), "--kiosk-key", str(key)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "--station FILE" in res.output, res.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_with_a_station_needs_the_city_api(tmp_path: Path) -> None:
+    station = tmp_path / "station.toml"
+    station.write_text(
+        f'[card_printer]\ndirectory = "{tmp_path}/cards"\n'
+        f'[receipt_printer]\ndirectory = "{tmp_path}/receipts"\n'
+    )
+    args = ["serve", "--program", "new-york", "--data", str(tmp_path / "data")]
+    res = CliRunner().invoke(main, [*args, "--station", str(station)])
+    assert res.exit_code == 2 and "issuer API" in res.output, res.output
+    both = CliRunner().invoke(main, [*args, "--station", str(station), "--simulate"])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_recover_without_api_or_simulate_refuses(tmp_path: Path) -> None:
+    tmp_path.joinpath("data").mkdir()
+    res = CliRunner().invoke(main, ["recover", "--data", str(tmp_path / "data")])
+    assert res.exit_code == 2 and "--simulate" in res.output, res.output
+
+
+def test_the_console_script_refuses_too() -> None:
+    """The quality bar's own words: no station, no --simulate -> a sentence, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("citycard-kiosk")
+    with __import__("tempfile").TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            [str(exe), "serve", "--program", "zurich", "--data", tmp + "/D"],
+            capture_output=True, text=True, timeout=60, env=os.environ,
+        )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+    assert "--simulate" in proc.stderr

@@ -858,6 +858,7 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
 
     command = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve"]
     command += ["--program", "new-york", "--data", str(tmp_path / "data"), "--port", "0"]
+    command += ["--simulate"]
     proc = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -867,6 +868,7 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
     )
     try:
         assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("SIMULATED HARDWARE")  # asked for, and said
         line = proc.stdout.readline()
         found = re.search(r"Kiosk for IDNYC at (http://127\.0\.0\.1:\d+/)", line)
         assert found, line + (proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
@@ -893,8 +895,8 @@ def test_web_enrolment_with_the_real_job_leaves_nothing_on_disk(
     import tempfile
     from pathlib import Path
 
+    from kiosk.simulate import simulated_station
     from kiosk.web.adapters import StationJobs
-    from kiosk.web.station import simulated_station
 
     temp = Path(tmp_path) / "tmp"
     temp.mkdir()

@@ -5,8 +5,10 @@ the ESC/POS simulator on TCP as the receipt printer."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +23,9 @@ from hardware.virtual_t4t import VirtualType4Card
 from kiosk.job import new_request_id
 from kiosk.printing import EscposReceiptSink, FileReceiptSink
 from kiosk.programs import load_program
+from kiosk.simulate import local_numbers
+from kiosk.station import configured_station
 from kiosk.station_config import StationConfig, StationConfigError, load_station_config
-from kiosk.web.station import configured_station
 from printer.card_printer import FileCardPrinter
 from printer.ipp import IppCardPrinter
 
@@ -114,22 +117,30 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
         load_station_config(tmp_path / "nowhere.toml")
 
 
-def test_a_chip_programme_needs_a_writer(tmp_path: Path) -> None:
+@pytest.fixture(name="numbers_for")
+def fixture_numbers_for(tmp_path: Path) -> Iterator[Callable[[str], tuple[Any, Any]]]:
+    """numbers_for(programme id): an allocator and signer from a local issuer (closed after)."""
+    with ExitStack() as stack:
+        yield lambda program_id: local_numbers(stack, tmp_path / "data", program_id)
+
+
+def test_a_chip_programme_needs_a_writer(tmp_path: Path, numbers_for: Any) -> None:
     config = _load(tmp_path, '[card_printer]\nipp = "ipp://p/ipp"\n[receipt_printer]\nnetwork = "h"\n')
     with (
         pytest.raises(StationConfigError, match=r"writer: Zurich City Card cards have a chip"),
-        configured_station(tmp_path / "data", load_program("zurich"), config),
+        configured_station(tmp_path / "data", load_program("zurich"), config, numbers_for("zurich")),
     ):
         pass
 
 
-def test_each_kind_of_device_is_built(tmp_path: Path) -> None:
+def test_each_kind_of_device_is_built(tmp_path: Path, numbers_for: Any) -> None:
     config = _load(
         tmp_path,
         f'[card_printer]\ndirectory = "{tmp_path}/cards"\n'
         f'[receipt_printer]\ndirectory = "{tmp_path}/receipts"\n',
     )
-    with configured_station(tmp_path / "data", load_program("new-york"), config) as station:
+    numbers = numbers_for("new-york")
+    with configured_station(tmp_path / "data", load_program("new-york"), config, numbers) as station:
         assert station.writer is None  # a printed card: nothing to write
         assert isinstance(station.card_printer, FileCardPrinter)
         assert isinstance(station.receipt_printer, FileReceiptSink)
@@ -149,6 +160,7 @@ def test_a_card_is_made_on_the_devices_the_file_names(
     pcscd_service: PcscdService,
     vpcd_cards: VpcdCards,
     card_printer: IppEvePrinter,
+    numbers_for: Any,
 ) -> None:
     blank = VirtualType4Card("t4t")
     vpcd_cards.attach(1, blank)
@@ -163,7 +175,9 @@ def test_a_card_is_made_on_the_devices_the_file_names(
         )
         config = load_station_config(path)
         program = load_program("zurich")
-        with configured_station(tmp_path / "data", program, config) as station:
+        with configured_station(
+            tmp_path / "data", program, config, numbers_for(program.id)
+        ) as station:
             assert isinstance(station.card_printer, IppCardPrinter)
             assert isinstance(station.receipt_printer, EscposReceiptSink)
             result = station.job(new_request_id(), enrolment()).run()
@@ -172,7 +186,7 @@ def test_a_card_is_made_on_the_devices_the_file_names(
         assert b"Mira" not in receipts.received  # the receipt names no one
     assert len(card_printer.wait_captured(1)) == 1  # one two-sided job
 
-    from kiosk.demo import open_issuer
+    from hardware.local_issuer import open_issuer
 
     issuer = open_issuer(tmp_path / "data" / "issuer", program.id)
     try:

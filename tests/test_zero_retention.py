@@ -274,7 +274,7 @@ def test_nothing_personal_remains(vpcd_cards: VpcdCards, tmp_path: Path) -> None
     assert not any(p.name in PRINTED for p in outs["killed"].rglob("*"))
 
     recovered = subprocess.run(
-        [str(KIOSK), "recover", "--data", str(data)],
+        [str(KIOSK), "recover", "--data", str(data), "--simulate"],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr

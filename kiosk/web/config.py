@@ -30,3 +30,4 @@ class KioskConfig:
     today: Callable[[], date] = field(default=date.today)
     clock: Callable[[], float] = field(default=time.monotonic)
     sweep_interval: float | None = 5.0  # None: no sweeper thread (tests sweep by hand)
+    simulated: bool = False  # on simulated hardware: every page says so

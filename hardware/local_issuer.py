@@ -1,0 +1,94 @@
+"""An issuer in this process, standing in for the city's issuer API: demos, tests, `--simulate`.
+
+A kiosk in production gets document numbers and status slots from the city's issuer API over
+signed HTTP (kiosk.http_allocator). A development kiosk (`citycard-kiosk demo`, `serve
+--simulate`) runs a whole `api.issuer.Issuer` under DATA_DIR/issuer instead; this module fits it
+to the kiosk's `Allocator` interface. It lives among the simulators because no production
+kiosk may import the issuer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from api.issuer import Issuer
+from cardio.errors import CitycardError
+from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
+from kiosk.allocator import Allocation, AllocationError, KioskKeySigner
+
+KIOSK_ID = "kiosk-1"
+"""The kiosk account a local issuer registers for the development kiosk."""
+
+
+def open_issuer(issuer_dir: Path, program_id: str) -> Issuer:
+    """The development issuer under `issuer_dir` for `program_id`, created on first use."""
+    if (issuer_dir / "issuer.json").exists():
+        return Issuer(issuer_dir)
+    prefix = "".join(c for c in program_id.upper() if c.isalnum())[:3] or "DEV"
+    return Issuer.init(issuer_dir, issuer_id=f"{program_id}-demo", program=program_id,
+                       doc_prefix=prefix)  # fmt: skip
+
+
+def publish_trust(issuer: Issuer, trust_dir: Path) -> None:
+    """Publish, then copy the published files to `trust_dir` (what a venue's reader holds)."""
+    public = issuer.publish()
+    shutil.rmtree(trust_dir, ignore_errors=True)
+    (trust_dir / STATUS_DIR).mkdir(parents=True)
+    for name in (ROOT_KEY_FILE, TRUST_LIST_FILE):
+        shutil.copy2(public / name, trust_dir / name)
+    for status in sorted((public / STATUS_DIR).iterdir()):
+        shutil.copy2(status, trust_dir / STATUS_DIR / status.name)
+
+
+class IssuerAllocator:
+    """A kiosk `Allocator` over an `Issuer` in this process."""
+
+    def __init__(self, issuer: Issuer, kiosk_id: str) -> None:
+        self.issuer = issuer
+        self.kiosk_id = kiosk_id
+
+    @classmethod
+    def ensure_kiosk(cls, issuer: Issuer, kiosk_id: str = KIOSK_ID) -> IssuerAllocator:
+        """The allocator for `kiosk_id`, registering the kiosk (with the issuer's own key of
+        that label as its signing key) when it is not known yet."""
+        if issuer.kiosk(kiosk_id) is None:
+            issuer.add_kiosk(kiosk_id)  # the API credential it returns is not needed in-process
+        return cls(issuer, kiosk_id)
+
+    def kiosk_signer(self) -> KioskKeySigner:
+        """The kiosk's signer: its key in the issuer's key store (development only)."""
+        return KioskKeySigner(
+            self.issuer.keystore.signer(self.kiosk_id), str(self.issuer.config["issuer"])
+        )
+
+    def allocate(self, request_id: str) -> Allocation:
+        try:
+            got = self.issuer.allocate(self.kiosk_id, request_id, int(time.time()))
+        except CitycardError as exc:
+            raise AllocationError(str(exc)) from exc
+        return Allocation(
+            request_id=got.request_id,
+            document_number=got.document_number,
+            status_list=got.status_list,
+            status_uri=got.status_uri,
+            status_index=got.status_index,
+            kid=got.kid,
+            revocation_code=got.revocation_code,
+            replayed=got.replayed,
+        )
+
+    def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
+        try:
+            self.issuer.report_issued(self.kiosk_id, document_number, issued_at, expires_at)
+        except CitycardError as exc:
+            raise AllocationError(str(exc)) from exc
+
+    def void(self, document_number: str) -> None:
+        try:
+            card, changed = self.issuer.void(self.kiosk_id, document_number)
+            if changed:  # what the API route does: readers learn of it at the next sync
+                self.issuer.publish_status([card.status_list])
+        except CitycardError as exc:
+            raise AllocationError(str(exc)) from exc
