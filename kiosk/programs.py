@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from cardio.chip import CardProfile
 from cardio.errors import CitycardError
+
+from .languages import Localized, best_available
 
 __all__ = [
     "FIELDS",
@@ -150,6 +152,10 @@ _FORBIDDEN_PARTS = (
 )
 
 
+def best_language(wanted: str, available: Iterable[str]) -> str | None:
+    return best_available(wanted, available)  # kept until i18n_rules moves to kiosk.languages
+
+
 def is_forbidden_name(name: str) -> bool:
     """True for a name that denotes residence status, nationality or birthplace (never kept)."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
@@ -240,40 +246,6 @@ class CardKind(StrEnum):
 # --- value types ---------------------------------------------------------------------------
 
 T = TypeVar("T")
-
-
-def best_language(wanted: str, available: Iterable[str]) -> str | None:
-    """The best of `available` for `wanted`: exact, same primary language, else English."""
-    avail = list(available)
-    lowered = {a.lower(): a for a in avail}
-    if wanted.lower() in lowered:
-        return lowered[wanted.lower()]
-    primary = wanted.split("-", 1)[0].lower()
-    for a in avail:
-        if a.split("-", 1)[0].lower() == primary:
-            return a
-    return "en" if "en" in avail else None
-
-
-@dataclass(frozen=True)
-class Localized(Generic[T]):
-    """A value per BCP 47 language; English is always present and is the fallback."""
-
-    items: tuple[tuple[str, T], ...]
-
-    def get(self, language: str = "en") -> T:
-        lang = best_language(language, (k for k, _ in self.items))
-        for k, v in self.items:
-            if k == lang:
-                return v
-        return self.items[0][1]
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(k for k, _ in self.items)
-
-    def as_dict(self) -> dict[str, T]:
-        return dict(self.items)
 
 
 @dataclass(frozen=True)
@@ -443,7 +415,12 @@ class Program:
     sources: tuple[str, ...]
 
     def name(self, language: str = "en") -> str:
-        return self.names.get(language)
+        return self.text(self.names, language)
+
+    def text(self, value: Localized[T], language: str) -> T:
+        """`value` for a resident who reads `language`, under the kiosk's one fallback rule
+        (kiosk.languages): the programme's first language comes before English."""
+        return value.get(language, self.languages)
 
     def document(self, code: str) -> DocumentCategory | None:
         for doc in self.documents:

@@ -19,9 +19,9 @@ from cardio.credential import Holder
 from kiosk import job as card_job
 from kiosk import photo as photo_pipeline
 from kiosk import rules
+from kiosk.languages import Localized as ProgramText
 from kiosk.printing import PRINTED_ONLY_FIELDS
 from kiosk.programs import Claim, Program, Purpose, Requirement
-from kiosk.programs import Localized as ProgramText
 
 from . import messages as msg
 from .i18n import BY_CODE, Catalogues
