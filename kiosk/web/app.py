@@ -6,6 +6,7 @@ Flask's own cookie session is never used (the app has no secret key, so writing 
 
 from __future__ import annotations
 
+import hmac
 import io
 import logging
 from typing import IO, Any
@@ -18,11 +19,14 @@ from werkzeug.wrappers import Response
 from . import messages as msg
 from .attendant import check_pin_hash
 from .config import KioskConfig
-from .i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
-from .sessions import KioskSession, SessionStore
+from .context import EXTENSION_KEY, KioskState, state_of, translate, translate_plural
+from .flow import bp, error_page, photo_page
+from .i18n import BY_CODE
+from .sessions import KioskSession
+
+__all__ = ["COOKIE", "create_kiosk_app", "state_of"]
 
 COOKIE = "kiosk_sid"
-EXTENSION_KEY = "citycard_kiosk"
 log = logging.getLogger(__name__)
 
 
@@ -48,62 +52,12 @@ class KioskFlask(Flask):
         log.error("unhandled %s in %s %s", kind, request.method, request.endpoint)
 
 
-class KioskState:
-    """What the app keeps between requests (in `app.extensions`)."""
-
-    def __init__(self, config: KioskConfig) -> None:
-        self.config = config
-        self.store = SessionStore(
-            config.idle_timeout, clock=config.clock, on_drop=self._forget_job
-        )
-        self.catalogues = Catalogues()
-        langs = [c for c in config.program.languages if c in BY_CODE]
-        self.default_lang = langs[0] if langs else SOURCE_LANGUAGE
-
-    def _forget_job(self, session: KioskSession) -> None:
-        try:
-            self.config.job.forget(session.request_id)
-        except Exception as exc:
-            log.warning("could not drop a kept job: %s", type(exc).__name__)
-
-
-def state_of(app: Flask) -> KioskState:
-    value = app.extensions[EXTENSION_KEY]
-    assert isinstance(value, KioskState)
-    return value
-
-
-def state() -> KioskState:
-    from flask import current_app
-
-    return state_of(current_app)
-
-
-def kiosk_session() -> KioskSession:
-    value = g.kiosk
-    assert isinstance(value, KioskSession)
-    return value
-
-
-def current_lang() -> str:
-    session: KioskSession | None = g.get("kiosk")
-    if session is not None and session.lang:
-        return session.lang
-    return state().default_lang
-
-
-def translate(message: str, **params: Any) -> str:
-    text = state().catalogues.gettext(current_lang(), message)
-    return text % params if params else text
-
-
 def _jinja_gettext(message: str, **params: Any) -> str:
     return translate(message, **params)
 
 
 def _jinja_ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
-    text = state().catalogues.ngettext(current_lang(), singular, plural, n)
-    return text % {"num": n, **params}
+    return translate_plural(singular, plural, n, **params)
 
 
 def create_kiosk_app(config: KioskConfig) -> Flask:
@@ -130,8 +84,6 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         _jinja_gettext, _jinja_ngettext, newstyle=True
     )
-
-    from .flow import bp
 
     app.register_blueprint(bp)
 
@@ -177,16 +129,12 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
-        from .flow import photo_page
-
         if g.get("kiosk") is None:
             return "Too large", 413
         return photo_page(errors=[msg.PHOTO_TOO_BIG], status=413)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        from .flow import error_page
-
         return error_page(exc.code or 500)
 
     app.jinja_env.globals.update(languages=BY_CODE)
@@ -194,8 +142,6 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
 
 
 def _check_csrf(session: KioskSession) -> ResponseReturnValue | None:
-    import hmac
-
     token = request.form.get("csrf_token", "")
     if g.session_reset or not token:
         if not g.session_reset:

@@ -1,0 +1,77 @@
+"""What a request handler reads about the app and the resident: the app's state (config,
+sessions, catalogues), the current session, its language, and translation.
+
+The app factory (`kiosk.web.app`) and the steps (`kiosk.web.flow`) both use these, so they live
+here, below both: the steps never import the app module.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, g
+
+from .config import KioskConfig
+from .i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
+from .sessions import KioskSession, SessionStore
+
+EXTENSION_KEY = "citycard_kiosk"
+log = logging.getLogger(__name__)
+
+
+class KioskState:
+    """What the app keeps between requests (in `app.extensions`)."""
+
+    def __init__(self, config: KioskConfig) -> None:
+        self.config = config
+        self.store = SessionStore(
+            config.idle_timeout, clock=config.clock, on_drop=self._forget_job
+        )
+        self.catalogues = Catalogues()
+        langs = [c for c in config.program.languages if c in BY_CODE]
+        self.default_lang = langs[0] if langs else SOURCE_LANGUAGE
+
+    def _forget_job(self, session: KioskSession) -> None:
+        try:
+            self.config.job.forget(session.request_id)
+        except Exception as exc:
+            log.warning("could not drop a kept job: %s", type(exc).__name__)
+
+
+def state_of(app: Flask) -> KioskState:
+    value = app.extensions[EXTENSION_KEY]
+    assert isinstance(value, KioskState)
+    return value
+
+
+def state() -> KioskState:
+    """The state of the app handling the current request."""
+    return state_of(current_app)
+
+
+def config() -> KioskConfig:
+    return state().config
+
+
+def kiosk_session() -> KioskSession:
+    value = g.kiosk
+    assert isinstance(value, KioskSession)
+    return value
+
+
+def current_lang() -> str:
+    session: KioskSession | None = g.get("kiosk")
+    if session is not None and session.lang:
+        return session.lang
+    return state().default_lang
+
+
+def translate(message: str, **params: Any) -> str:
+    text = state().catalogues.gettext(current_lang(), message)
+    return text % params if params else text
+
+
+def translate_plural(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = state().catalogues.ngettext(current_lang(), singular, plural, n)
+    return text % {"num": n, **params}

@@ -1,0 +1,18 @@
+"""The resident's steps: language → about → details → documents → attendant → photo →
+signature (where printed) → fee → review → personalising → done.
+
+Every step is a GET that shows a form and a POST that checks it and redirects (POST/redirect/GET),
+so the kiosk works without JavaScript. A step can be reached only when the steps before it are
+done; editing details or documents again asks the attendant again (the documents may differ).
+
+One module per group of steps; `pages` holds what they share (the blueprint, the step order
+and its guard, the page frame). Importing this package registers every step on `bp`.
+"""
+
+from __future__ import annotations
+
+from . import details, documents, photo, progress, review, start
+from .pages import bp, error_page
+from .photo import photo_page
+
+__all__ = ["bp", "details", "documents", "error_page", "photo", "photo_page", "progress", "review", "start"]

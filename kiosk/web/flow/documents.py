@@ -1,0 +1,146 @@
+"""The documents the resident will show, and the attendant's approval of the application."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from flask import abort, request
+from flask.typing import ResponseReturnValue
+
+from .. import messages as msg
+from ..attendant import LOCK_SECONDS, MAX_ATTEMPTS, verify_pin
+from ..context import config, kiosk_session, translate
+from ..ports import DecisionView, Outcome, ReasonKind
+from ..sessions import Enrolment
+from .details import summary_rows
+from .pages import (
+    FieldError,
+    application,
+    bp,
+    decide,
+    guard,
+    invalidate_approval,
+    localized,
+    next_url,
+    page,
+    reason_text,
+    refusals,
+    see_other,
+)
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# documents
+
+
+def documents_page(
+    chosen: Sequence[str], waivers: Sequence[str], errors: Sequence[FieldError], status: int
+) -> ResponseReturnValue:
+    program = config().program
+    groups: dict[str, list[dict[str, str]]] = {}
+    for doc in program.documents:
+        groups.setdefault(doc.group, []).append(
+            {"id": doc.id, "label": localized(doc.label), "note": localized(doc.note)}
+        )
+    return page(
+        "documents.html",
+        "documents",
+        errors=errors,
+        status=status,
+        groups=[
+            (translate(program.document_groups[name]) if name in program.document_groups else "", docs)
+            for name, docs in groups.items()
+        ],
+        waivers=[(w.id, translate(w.label)) for w in program.waivers],
+        chosen=set(chosen),
+        chosen_waivers=set(waivers),
+    )
+
+
+@bp.route("/documents", methods=["GET", "POST"])
+def documents() -> ResponseReturnValue:
+    if (redirect_to := guard("documents")) is not None:
+        return redirect_to
+    enrolment = kiosk_session().enrolment
+    if request.method == "GET":
+        return documents_page(enrolment.documents, enrolment.waivers, (), 200)
+    program = config().program
+    known = {d.id for d in program.documents}
+    chosen = tuple(d for d in dict.fromkeys(request.form.getlist("document")) if d in known)
+    known_waivers = {w.id for w in program.waivers}
+    waivers = tuple(w for w in dict.fromkeys(request.form.getlist("waiver")) if w in known_waivers)
+    candidate = replace(enrolment, documents=chosen, waivers=waivers)
+    decision = decide(application(candidate))
+    if decision.outcome is Outcome.REFUSED:
+        return documents_page(chosen, waivers, refusals(decision), 422)
+    if chosen != enrolment.documents or waivers != enrolment.waivers:
+        invalidate_approval(enrolment)
+    enrolment.documents, enrolment.waivers, enrolment.decision = chosen, waivers, decision
+    enrolment.completed.add("documents")
+    return see_other(next_url())
+
+
+def chosen_documents(enrolment: Enrolment) -> list[str]:
+    labels = {d.id: localized(d.label) for d in config().program.documents}
+    return [labels[d] for d in enrolment.documents if d in labels]
+
+
+def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnValue:
+    enrolment = kiosk_session().enrolment
+    decision: DecisionView | None = enrolment.decision
+    return page(
+        "attendant.html",
+        "attendant",
+        errors=errors,
+        status=status,
+        rows=summary_rows(enrolment),
+        documents=chosen_documents(enrolment),
+        needs_attendant=decision is not None and decision.outcome is Outcome.NEEDS_ATTENDANT,
+        reasons=[reason_text(r) for r in decision.reasons if r.kind is not ReasonKind.INFO]
+        if decision
+        else [],
+        has_pin=config().attendant_pin_hash is not None,
+        has_card=config().staff_cards is not None,
+    )
+
+
+@bp.route("/attendant", methods=["GET", "POST"])
+def attendant() -> ResponseReturnValue:
+    if (redirect_to := guard("attendant")) is not None:
+        return redirect_to
+    session = kiosk_session()
+    if request.method == "GET":
+        return attendant_page((), 200)
+    cfg = config()
+    now = time.monotonic()
+    if session.pin_locked_until > now:
+        return attendant_page([FieldError("pin", translate(msg.PIN_LOCKED))], 429)
+    approved_by: str | None = None
+    if request.form.get("method") == "card" and cfg.staff_cards is not None:
+        staff_id = cfg.staff_cards.wait_for_staff_card(cfg.staff_card_wait)
+        if staff_id is None:
+            return attendant_page([FieldError("staff-card", translate(msg.NO_STAFF_CARD))], 422)
+        approved_by = f"staff:{staff_id}"
+    elif cfg.attendant_pin_hash is not None:
+        pin = request.form.get("pin", "")
+        if not (pin and len(pin) <= 64 and verify_pin(pin, cfg.attendant_pin_hash)):
+            session.pin_failures += 1
+            if session.pin_failures >= MAX_ATTEMPTS:
+                session.pin_failures = 0
+                session.pin_locked_until = now + LOCK_SECONDS
+                return attendant_page([FieldError("pin", translate(msg.PIN_LOCKED))], 429)
+            return attendant_page([FieldError("pin", translate(msg.WRONG_PIN))], 422)
+        approved_by = "pin"
+    else:
+        abort(400)
+    session.pin_failures = 0
+    session.enrolment.approved_by = approved_by
+    session.enrolment.completed.add("attendant")
+    log.info("attendant approved an application (%s)", "pin" if approved_by == "pin" else "card")
+    return see_other(next_url())
+
+

@@ -1,0 +1,248 @@
+"""What every step shares: the blueprint, the order of the steps and the guard that keeps them
+in order, the page frame every template is rendered in, and small formatting helpers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from .. import messages as msg
+from ..context import config, current_lang, kiosk_session, state, translate
+from ..i18n import BY_CODE, N_
+from ..ports import Application, DecisionView, Localized, Reason, ReasonKind
+from ..sessions import Enrolment
+
+log = logging.getLogger(__name__)
+bp = Blueprint("kiosk", __name__)
+
+STEPS = ("language", "about", "details", "documents", "attendant", "photo", "signature", "fee")
+ENDPOINTS = {
+    "language": "kiosk.start",
+    "about": "kiosk.about",
+    "details": "kiosk.details",
+    "documents": "kiosk.documents",
+    "attendant": "kiosk.attendant",
+    "photo": "kiosk.photo",
+    "signature": "kiosk.signature",
+    "fee": "kiosk.fee",
+    "review": "kiosk.review",
+}
+TITLES = {
+    "language": N_("Choose your language"),
+    "about": N_("About the card"),
+    "details": N_("About you"),
+    "documents": N_("Your documents"),
+    "attendant": N_("Please call the attendant"),
+    "photo": N_("Your photo"),
+    "signature": N_("Your signature"),
+    "fee": N_("Price"),
+    "review": N_("Check your card"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str  # the id of the input to focus ("" for the whole form)
+    text: str  # translated
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def steps() -> list[str]:
+    program = config().program
+    result = []
+    for step in STEPS:
+        if step == "signature" and not program.prints_signature:
+            continue
+        if step == "photo" and not program.asks_photo:
+            continue
+        if step == "documents" and not (program.documents or program.waivers):
+            continue
+        result.append(step)
+    return result
+
+
+def first_incomplete(enrolment: Enrolment, before: str | None = None) -> str:
+    """The first step not done (stopping at `before`); "review" when all are done."""
+    for step in steps():
+        if step == before:
+            return step
+        if step not in enrolment.completed:
+            return step
+    return "review"
+
+
+def step_url(step: str) -> str:
+    return url_for(ENDPOINTS[step])
+
+
+def next_url() -> str:
+    return step_url(first_incomplete(kiosk_session().enrolment))
+
+
+def see_other(url: str) -> Response:
+    return redirect(url, 303)
+
+
+def restart(notice: str) -> Response:
+    """Drop this session (and all it holds) and go to the start with a notice."""
+    old = kiosk_session()
+    store = state().store
+    store.drop(old.sid)
+    g.kiosk = store.create(lang=old.lang, notice=notice)
+    return see_other(url_for("kiosk.start"))
+
+
+def guard(step: str) -> Response | None:
+    """Redirect when `step` cannot be shown yet (or any more)."""
+    session = kiosk_session()
+    if session.finished:
+        return restart(msg.SESSION_ENDED)
+    wanted = first_incomplete(session.enrolment, before=step)
+    if wanted == step:
+        return None
+    if wanted == "language" and not session.enrolment.completed:
+        session.notice = session.notice or msg.SESSION_ENDED
+    return see_other(step_url(wanted))
+
+
+def reason_text(reason: Reason, lang: str | None = None) -> str:
+    lang = lang or current_lang()
+    if reason.render is not None:
+        return reason.render(lang)
+    text = state().catalogues.gettext(lang, reason.message)
+    return text % dict(reason.params) if reason.params else text
+
+
+def refusals(decision: DecisionView) -> list[FieldError]:
+    reasons = [r for r in decision.reasons if r.kind is ReasonKind.REFUSE] or [Reason(msg.REFUSED)]
+    return [FieldError("", reason_text(r)) for r in reasons]
+
+
+def localized(text: Localized | None) -> str:
+    return text.get(current_lang()) if text is not None else ""
+
+
+def fmt_date(value: date | None) -> str:
+    if value is None:
+        return ""
+    try:
+        return format_date(value, format="long", locale=current_lang())
+    except Exception:  # a locale without data: ISO is still readable
+        return value.isoformat()
+
+
+def fmt_money(decision: DecisionView | None) -> str:
+    if decision is None or decision.fee is None:
+        return ""
+    fee = decision.fee
+    try:
+        return format_currency(fee.amount_minor / 100, fee.currency, locale=current_lang())
+    except Exception:
+        return f"{fee.amount_minor / 100:.2f} {fee.currency}"
+
+
+def application(enrolment: Enrolment, documents: Sequence[str] | None = None) -> Application:
+    assert enrolment.birth_date is not None
+    return Application(
+        program_id=config().program.id,
+        fields=dict(enrolment.fields),
+        birth_date=enrolment.birth_date,
+        documents=tuple(enrolment.documents if documents is None else documents),
+        waivers=enrolment.waivers,
+        guardian_present=enrolment.guardian_present,
+        lived_long_enough=enrolment.lived_long_enough,
+        provided=frozenset(
+            name
+            for name, value in (("photo", enrolment.photo), ("signature", enrolment.signature_png))
+            if value is not None
+        ),
+        lang=current_lang(),
+    )
+
+
+def decide(app_data: Application) -> DecisionView:
+    cfg = config()
+    result: DecisionView = cfg.rules.decide(cfg.program, app_data, cfg.today())
+    return result
+
+
+def invalidate_approval(enrolment: Enrolment) -> None:
+    enrolment.approved_by = None
+    enrolment.fee_confirmed = False
+    enrolment.completed.difference_update({"attendant", "fee"})
+
+
+def page(
+    template: str,
+    step: str | None = None,
+    *,
+    errors: Sequence[FieldError] = (),
+    status: int = 200,
+    **context: Any,
+) -> ResponseReturnValue:
+    session = kiosk_session()
+    lang = BY_CODE.get(current_lang(), BY_CODE["en"])
+    cfg = config()
+    all_steps = steps()
+    notice = session.notice
+    session.notice = None
+    if step in all_steps:
+        number = all_steps.index(step) + 1
+        previous = all_steps[number - 2] if number > 1 else None
+    elif step == "review":
+        number, previous = len(all_steps) + 1, all_steps[-1]
+    else:
+        number, previous = 0, None
+    classes = []
+    if session.large_text:
+        classes.append("large-text")
+    if session.high_contrast:
+        classes.append("high-contrast")
+    html = render_template(
+        template,
+        lang=lang,
+        step=step,
+        step_number=number,
+        step_total=len(all_steps) + 1,
+        back_url=step_url(previous) if previous else None,
+        title=translate(TITLES[step]) if step in TITLES else context.pop("title", ""),
+        program_name=localized(cfg.program.name),
+        notice=notice,
+        errors=errors,
+        error_fields={e.field for e in errors},
+        focus=(errors[0].field or "errors") if errors else None,
+        csrf=session.csrf,
+        session=session,
+        body_classes=" ".join(classes),
+        idle_timeout=int(cfg.idle_timeout),
+        timeout_url=url_for("kiosk.timeout", lang=lang.code),
+        here=request.path,
+        **context,
+    )
+    return html, status
+
+
+
+def error_page(code: int) -> ResponseReturnValue:
+    if g.get("kiosk") is None:
+        return "Error", code
+    return page(
+        "error.html",
+        None,
+        title=translate(N_("Sorry, something went wrong")),
+        status=code,
+        code=code,
+    )
+

@@ -1,0 +1,141 @@
+"""The photo step and, where the card prints one, the signature step."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from collections.abc import Sequence
+
+from flask import abort, request, url_for
+from flask.typing import ResponseReturnValue
+from PIL import Image, UnidentifiedImageError
+from werkzeug.wrappers import Response
+
+from .. import messages as msg
+from ..context import config, kiosk_session, translate
+from ..ports import PhotoRejected
+from ..validation import InputError
+from .pages import FieldError, bp, guard, next_url, page, reason_text, see_other
+
+MAX_SIGNATURE_BYTES = 512 * 1024
+
+# ---------------------------------------------------------------------------------------------
+# photo
+
+
+def photo_page(errors: Sequence[str | FieldError] = (), status: int = 200) -> ResponseReturnValue:
+    enrolment = kiosk_session().enrolment
+    return page(
+        "photo.html",
+        "photo",
+        errors=[e if isinstance(e, FieldError) else FieldError("photo", translate(e)) for e in errors],
+        status=status,
+        has_photo=enrolment.photo_jpeg is not None,
+        optional=not config().program.photo_required,
+        max_mb=config().max_upload_bytes // (1024 * 1024),
+    )
+
+
+@bp.route("/photo", methods=["GET", "POST"])
+def photo() -> ResponseReturnValue:
+    if (redirect_to := guard("photo")) is not None:
+        return redirect_to
+    enrolment = kiosk_session().enrolment
+    if request.method == "GET":
+        return photo_page()
+    if request.form.get("action") == "use" and enrolment.photo_jpeg is not None:
+        enrolment.completed.add("photo")
+        return see_other(next_url())
+    if request.form.get("action") == "skip" and not config().program.photo_required:
+        enrolment.photo = enrolment.photo_jpeg = None
+        enrolment.completed.add("photo")
+        return see_other(next_url())
+    if request.form.get("action") == "retake":
+        enrolment.photo = enrolment.photo_jpeg = None
+        enrolment.completed.discard("photo")
+        return see_other(url_for("kiosk.photo"))
+    upload = request.files.get("photo")
+    data = upload.read(config().max_upload_bytes + 1) if upload is not None else b""
+    if upload is not None:
+        upload.close()
+    if not data:
+        return photo_page([msg.NO_PHOTO], 422)
+    if len(data) > config().max_upload_bytes:
+        return photo_page([msg.PHOTO_TOO_BIG], 413)
+    try:
+        prepared = config().photos.prepare(config().program, data)
+    except PhotoRejected as exc:
+        return photo_page([FieldError("photo", reason_text(exc.reason))], 422)
+    finally:
+        del data
+    enrolment.photo, enrolment.photo_jpeg = prepared, prepared.jpeg
+    enrolment.completed.discard("photo")
+    return see_other(url_for("kiosk.photo"))
+
+
+@bp.get("/photo/preview.jpg")
+def photo_preview() -> ResponseReturnValue:
+    jpeg = kiosk_session().enrolment.photo_jpeg
+    if jpeg is None or kiosk_session().finished:
+        abort(404)
+    return Response(jpeg, mimetype="image/jpeg")
+
+
+# ---------------------------------------------------------------------------------------------
+# signature
+
+
+def read_signature(data_url: str) -> bytes:
+    """The PNG inside a canvas data URL, checked to hold some ink; InputError otherwise."""
+    prefix = "data:image/png;base64,"
+    if not data_url:
+        raise InputError(msg.NO_SIGNATURE)
+    if not data_url.startswith(prefix) or len(data_url) > MAX_SIGNATURE_BYTES * 4 // 3 + 64:
+        raise InputError(msg.BAD_SIGNATURE)
+    try:
+        png = base64.b64decode(data_url[len(prefix) :], validate=True)
+        with Image.open(io.BytesIO(png)) as img:
+            if img.format != "PNG" or img.width * img.height > 4_000_000:
+                raise InputError(msg.BAD_SIGNATURE)
+            ink = img.convert("LA").getchannel("A").getbbox()
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
+        raise InputError(msg.BAD_SIGNATURE) from None
+    if ink is None:
+        raise InputError(msg.NO_SIGNATURE)
+    return png
+
+
+@bp.route("/signature", methods=["GET", "POST"])
+def signature() -> ResponseReturnValue:
+    if (redirect_to := guard("signature")) is not None:
+        return redirect_to
+    enrolment = kiosk_session().enrolment
+    if request.method == "POST":
+        if request.form.get("no_signature") == "yes":
+            enrolment.signature_png, enrolment.no_signature = None, True
+        else:
+            try:
+                png = read_signature(request.form.get("signature", ""))
+            except InputError as exc:
+                return page(
+                    "signature.html",
+                    "signature",
+                    errors=[FieldError("signature-pad", translate(exc.message))],
+                    status=422,
+                    has_signature=False,
+                )
+            enrolment.signature_png, enrolment.no_signature = png, False
+        enrolment.completed.add("signature")
+        return see_other(next_url())
+    return page("signature.html", "signature", has_signature=enrolment.signature_png is not None)
+
+
+@bp.get("/signature/preview.png")
+def signature_preview() -> ResponseReturnValue:
+    png = kiosk_session().enrolment.signature_png
+    if png is None or kiosk_session().finished:
+        abort(404)
+    return Response(png, mimetype="image/png")
+
+

@@ -1,0 +1,117 @@
+"""Making the card: its progress (a page and a server-sent event stream), done, finish."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import abort, g, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from .. import messages as msg
+from ..context import config, current_lang, kiosk_session, state, translate
+from ..i18n import N_
+from ..ports import Reason
+from ..sessions import JobState
+from .pages import bp, guard, next_url, page, reason_text, restart, see_other
+
+
+def progress_view(job: JobState, lang: str) -> dict[str, Any]:
+    catalogues = state().catalogues
+    step_id = msg.PROGRESS_STEPS.get(job.step, msg.PROGRESS_STEPS["queued"])
+    text = catalogues.gettext(lang, step_id)
+    error = None
+    if job.failed:
+        reason = job.reason if isinstance(job.reason, Reason) else Reason(msg.JOB_FAILED)
+        error = reason_text(reason, lang)
+    return {
+        "step": text,
+        "percent": round(job.fraction * 100),
+        "done": job.done,
+        "failed": job.failed,
+        "error": error,
+        "attendant": job.attendant if job.failed else "",
+        "retry": job.failed and job.retry,
+    }
+
+
+@bp.get("/progress")
+def progress() -> ResponseReturnValue:
+    session = kiosk_session()
+    job = session.job
+    if job is None:
+        if session.finished:
+            return restart(msg.SESSION_ENDED)
+        return see_other(next_url() if session.enrolment.completed else url_for("kiosk.start"))
+    if job.done:
+        return see_other(url_for("kiosk.done"))
+    return page(
+        "progress.html",
+        None,
+        title=translate(N_("Making your card")),
+        view=progress_view(job, current_lang()),
+        request_id=job.request_id,
+    )
+
+
+@bp.get("/progress/events")
+def progress_events() -> ResponseReturnValue:
+    """Server-sent events: one `data:` line of JSON per change, until the job ends."""
+    job = kiosk_session().job
+    if job is None:
+        abort(404)
+    lang = current_lang()
+    store = state().store
+    session = kiosk_session()
+
+    def stream() -> Iterator[str]:
+        seen = -1
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with job.changed:
+                if job.events == seen:
+                    job.changed.wait(15)
+                current = job.events
+            store.touch(session)
+            if current == seen:
+                yield ": still working\n\n"
+                continue
+            seen = current
+            view = progress_view(job, lang)
+            yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+            if job.done or job.failed:
+                return
+
+    return Response(
+        stream_with_context(stream()),
+        mimetype="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+@bp.get("/done")
+def done() -> ResponseReturnValue:
+    session = kiosk_session()
+    if not session.finished:
+        if session.job is not None:
+            return see_other(url_for("kiosk.progress"))
+        return guard("review") or see_other(url_for("kiosk.review"))
+    return page(
+        "done.html",
+        None,
+        title=translate(N_("Your card is ready")),
+        done_timeout=int(config().done_timeout),
+    )
+
+
+@bp.route("/finish", methods=["GET", "POST"])
+def finish() -> ResponseReturnValue:
+    session = kiosk_session()
+    state().store.drop(session.sid)
+    g.kiosk = state().store.create()
+    return see_other(url_for("kiosk.start"))
+
+
