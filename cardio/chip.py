@@ -1,6 +1,6 @@
 """Personalising and reading a citycard chip, over any `Connection`.
 
-Personalisation order (DESIGN.md): bind (read the UID, or have the card generate its key) →
+Personalisation order (docs/architecture.md): bind (read the UID, or have the card generate its key) →
 the caller signs the chip credential with that binding → write → read back and compare byte
 for byte → lock. Nothing is reported personalised unless the read-back matched; a card pulled
 mid-write reads back as empty or as its old content (NLEN is written last), so personalising

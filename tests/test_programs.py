@@ -337,7 +337,7 @@ BROKEN: list[tuple[str, Callable[[str], str], str, str]] = [
     ("forbidden-key", _replace("residence_days = 0", 'residence_days = 0\nresidence_status = "any"'),
      "eligibility.residence_status", "remove it"),
     ("forbidden-document", _append('[documents.birthplace-proof]\nnames = { en = "x" }\nexamples.en = ["x"]\nproves = ["identity"]'),
-     "documents.birthplace-proof", "DESIGN.md principle 1"),
+     "documents.birthplace-proof", "docs/principles.md, principle 1"),
     ("bad-colour", _replace('primary_colour = "#1F5FA8"', 'primary_colour = "blue"'),
      "card.design.primary_colour", "#RRGGBB"),
     ("missing-disclaimer", _replace('disclaimer = { de = "Kein Aufenthaltstitel", en = "Not a residence permit" }', ""),

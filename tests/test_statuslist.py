@@ -634,7 +634,7 @@ def test_arbitrary_status_arrays_round_trip(case: tuple[int, list[int]]) -> None
 
 
 # ------------------------------------------------------------------------------------------------
-# Size budget (DESIGN.md: "Status list for 1,000,000 cards at 1% revoked <= 16 KB")
+# Size budget (docs/benchmarks.md: "Status list for 1,000,000 cards at 1% revoked <= 16 KB")
 # ------------------------------------------------------------------------------------------------
 
 

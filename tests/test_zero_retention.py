@@ -1,4 +1,4 @@
-"""Zero retention (DESIGN.md principle 2): after cards are made, nothing personal remains.
+"""Zero retention (docs/principles.md, principle 2): after cards are made, nothing personal remains.
 
 Four residents are enrolled against one kiosk data directory (DATA_DIR: the issuer with its
 SQLite registry, the kiosk journal, the kiosk log):
