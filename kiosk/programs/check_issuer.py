@@ -1,0 +1,68 @@
+"""Checking `[issuer]` (who issues the card) and `[eligibility]` (who may enrol)."""
+
+from __future__ import annotations
+
+from .model import Eligibility, GuardianOutcome, Issuer, Stage
+from .reader import ProfileReader, Table
+from .schema import COUNTRY_RE, ELIGIBILITY_KEYS, ISSUER_KEYS, MAX_AUDIENCE
+
+
+def check_issuer(r: ProfileReader, data: Table) -> Issuer | None:
+    t = r.table(data, "", "issuer")
+    if t is None:
+        return None
+    p = "issuer"
+    r.keys(t, p, ISSUER_KEYS)
+    city = r.text(t, p, "city", "Zürich")
+    country = r.text(t, p, "country", "CH")
+    if country is not None and not COUNTRY_RE.match(country):
+        r.add("issuer.country", "must be an ISO 3166-1 alpha-2 code", 'e.g. issuer.country = "CH"')
+    authority = r.localized(t, p, "authority", "City of Zurich")
+    stage = r.choice(t, p, "stage", [s.value for s in Stage])
+    since = r.integer(t, p, "since", 1900, 2100, 2015, default=0)
+    if city is None or country is None or authority is None or stage is None:
+        return None
+    return Issuer(city, country, authority, Stage(stage), since or None)
+
+
+def check_eligibility(r: ProfileReader, data: Table) -> Eligibility | None:
+    t = r.table(data, "", "eligibility")
+    if t is None:
+        return None
+    p = "eligibility"
+    r.keys(t, p, ELIGIBILITY_KEYS)
+    minimum = r.integer(t, p, "minimum_age", 0, 99, 14, unit="years")
+    guardian = r.integer(t, p, "guardian_age", 0, 99, 10, unit="years", default=-1)
+    outcome = r.choice(t, p, "guardian_outcome", [o.value for o in GuardianOutcome], required=False)
+    residence = r.integer(t, p, "residence_days", 0, 3650, 90, unit="days")
+    audience = r.localized(
+        t, p, "audience", "every resident", required=False, max_len=MAX_AUDIENCE
+    )
+    guardian_age = None if guardian is None or guardian < 0 else guardian
+    if guardian_age is not None and minimum is not None and guardian_age >= minimum:
+        r.add(
+            "eligibility.guardian_age",
+            f"must be below eligibility.minimum_age ({minimum})",
+            "lower it, or remove it when minors cannot enrol with a guardian",
+        )
+    if "guardian_age" in t and "guardian_outcome" not in t:
+        r.add(
+            "eligibility.guardian_outcome",
+            "is missing (it says what happens for a minor who comes with a guardian)",
+            'add it, e.g. eligibility.guardian_outcome = "attendant"',
+        )
+    if "guardian_age" not in t and "guardian_outcome" in t:
+        r.add(
+            "eligibility.guardian_outcome",
+            "is set but eligibility.guardian_age is not",
+            "add eligibility.guardian_age or remove eligibility.guardian_outcome",
+        )
+    if minimum is None or residence is None:
+        return None
+    return Eligibility(
+        minimum,
+        guardian_age,
+        GuardianOutcome(outcome) if outcome and guardian_age is not None else None,
+        residence,
+        audience,
+    )
