@@ -7,12 +7,12 @@ from pathlib import Path
 
 from cardio.chip import CardProfile
 
-from .model import Card, CardDesign, Entitlement
+from .model import CardDesignSpec, CardSpec, EntitlementSpec
 from .reader import ProfileReader, Table
 from .schema import CARD_KEYS, DESIGN_KEYS, ENTITLEMENT_KEYS, MAX_ENTITLEMENTS
 
 
-def check_card(r: ProfileReader, data: Table) -> Card | None:
+def check_card(r: ProfileReader, data: Table) -> CardSpec | None:
     t = r.table(data, "", "card")
     if t is None:
         return None
@@ -21,10 +21,10 @@ def check_card(r: ProfileReader, data: Table) -> Card | None:
     design = check_design(r, t)
     if profile is None or design is None:
         return None
-    return Card(CardProfile(profile), design)
+    return CardSpec(CardProfile(profile), design)
 
 
-def check_design(r: ProfileReader, card: Table) -> CardDesign | None:
+def check_design(r: ProfileReader, card: Table) -> CardDesignSpec | None:
     d = r.table(card, "card", "design")
     if d is None:
         return None
@@ -51,7 +51,7 @@ def check_design(r: ProfileReader, card: Table) -> CardDesign | None:
     arms = check_arms(r, d, p)
     if name is None or disclaimer is None or arms is None:
         return None
-    return CardDesign(name, printed, primary, secondary, arms, disclaimer, signature)
+    return CardDesignSpec(name, printed, primary, secondary, arms, disclaimer, signature)
 
 
 def check_arms(r: ProfileReader, d: Table, p: str) -> Path | None:
@@ -74,15 +74,15 @@ def check_arms(r: ProfileReader, d: Table, p: str) -> Path | None:
     return full.resolve()
 
 
-def check_entitlements(r: ProfileReader, data: Table) -> tuple[Entitlement, ...]:
-    out: list[Entitlement] = []
+def check_entitlements(r: ProfileReader, data: Table) -> tuple[EntitlementSpec, ...]:
+    out: list[EntitlementSpec] = []
     for code, p, entry in r.coded_tables(
         data, "entitlements", "an entitlement code", "transport-discount", 'names = { en = "..." }'
     ):
         r.keys(entry, p, ENTITLEMENT_KEYS)
         names = r.localized(entry, p, "names", "Public libraries")
         if names is not None:
-            out.append(Entitlement(code, names))
+            out.append(EntitlementSpec(code, names))
     if len(out) > MAX_ENTITLEMENTS:
         r.add(
             "entitlements",

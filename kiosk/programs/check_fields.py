@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import difflib
 
-from .model import Card, FieldPolicy
+from .model import CardSpec, FieldPolicy
 from .reader import ProfileReader, Table, toml_value
 from .schema import CREDENTIAL_FIELDS, FIELDS, FIELDS_KEYS, SEXES, is_forbidden_name
 
 _LISTS = ("required", "optional", "forbidden")
 
 
-def check_fields(r: ProfileReader, data: Table, card: Card | None) -> FieldPolicy | None:
+def check_fields(r: ProfileReader, data: Table, card: CardSpec | None) -> FieldPolicy | None:
     t = r.table(data, "", "fields")
     if t is None:
         return None
@@ -97,7 +97,7 @@ def _sex_values(r: ProfileReader, t: Table, *, collected: bool) -> tuple[str, ..
     return tuple(s for s in sex_raw if s in SEXES)
 
 
-def _check_card_fields(r: ProfileReader, card: Card, where: dict[str, str]) -> None:
+def _check_card_fields(r: ProfileReader, card: CardSpec, where: dict[str, str]) -> None:
     """What the card holds or prints must be collected, and only that."""
     if card.profile.photo_on_chip and where.get("photo") != "required":
         r.add(

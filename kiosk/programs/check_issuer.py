@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .model import Eligibility, GuardianOutcome, Issuer, Stage
+from .model import Eligibility, GuardianOutcome, IssuingAuthority, Stage
 from .reader import ProfileReader, Table
 from .schema import COUNTRY_RE, ELIGIBILITY_KEYS, ISSUER_KEYS, MAX_AUDIENCE
 
 
-def check_issuer(r: ProfileReader, data: Table) -> Issuer | None:
+def check_issuer(r: ProfileReader, data: Table) -> IssuingAuthority | None:
     t = r.table(data, "", "issuer")
     if t is None:
         return None
@@ -22,7 +22,7 @@ def check_issuer(r: ProfileReader, data: Table) -> Issuer | None:
     since = r.integer(t, p, "since", 1900, 2100, 2015, default=0)
     if city is None or country is None or authority is None or stage is None:
         return None
-    return Issuer(city, country, authority, Stage(stage), since or None)
+    return IssuingAuthority(city, country, authority, Stage(stage), since or None)
 
 
 def check_eligibility(r: ProfileReader, data: Table) -> Eligibility | None:

@@ -89,7 +89,9 @@ def _proves(r: ProfileReader, t: Table, p: str) -> set[Purpose]:
                 f'e.g. {p}.proves = ["identity"]',
             )
     if proves_raw is not None and not proves_raw:
-        r.add(f"{p}.proves", "must list what the document proves", f'e.g. {p}.proves = ["residence"]')
+        r.add(
+            f"{p}.proves", "must list what the document proves", f'e.g. {p}.proves = ["residence"]'
+        )
     return proves
 
 
@@ -156,7 +158,7 @@ def _points(
     ip = r.integer(t, p, "identity_points", 1, 20, 3, unit="points")
     rp = r.integer(t, p, "residence_points", 0, 20, 1, unit="points")
     tp = r.integer(t, p, "total_points", 1, 40, 4, unit="points")
-    detail = PointsRule(ip, rp, tp) if ip is not None and rp is not None and tp is not None else None
+    detail = None if ip is None or rp is None or tp is None else PointsRule(ip, rp, tp)
     return detail, {Purpose.IDENTITY: ip or 0, Purpose.RESIDENCE: rp or 0}
 
 

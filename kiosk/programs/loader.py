@@ -18,7 +18,7 @@ from .check_issuer import check_eligibility, check_issuer
 from .check_meta import check_meta
 from .check_proof import check_documents, check_proof, check_proof_rule
 from .model import Program
-from .problems import Problem, ProgramError
+from .problems import ProfileProblem, ProgramError
 from .reader import ProfileReader, Table
 from .schema import CODE_RE, LANGUAGES_KEYS, TOP_KEYS
 
@@ -37,15 +37,10 @@ def load_all(directory: Path | None = None) -> dict[str, Program]:
     the problems of every broken file."""
     directory = PROGRAMS_DIR if directory is None else Path(directory)
     if not directory.is_dir():
-        raise ProgramError(
-            [
-                Problem(
-                    _display(directory), "", "is not a directory", "point to the programs/ folder"
-                )
-            ]
-        )
+        where = _display(directory)
+        raise _file_error(where, "is not a directory", "point to the programs/ folder")
     programs: dict[str, Program] = {}
-    problems: list[Problem] = []
+    problems: list[ProfileProblem] = []
     for path in sorted(directory.glob("*.toml")):
         try:
             program = _load_file(path)
@@ -62,17 +57,17 @@ def _resolve(id_or_path: str | Path, directory: Path | None) -> Path:
     if isinstance(id_or_path, Path) or "/" in id_or_path or id_or_path.endswith(".toml"):
         return Path(id_or_path)
     if not CODE_RE.match(id_or_path):
-        raise ProgramError(
-            [
-                Problem(
-                    repr(id_or_path),
-                    "",
-                    "is not a programme id",
-                    "use a lower-case id such as 'zurich' or 'new-york', or a path to a .toml file",
-                )
-            ]
+        raise _file_error(
+            repr(id_or_path),
+            "is not a programme id",
+            "use a lower-case id such as 'zurich' or 'new-york', or a path to a .toml file",
         )
     return (PROGRAMS_DIR if directory is None else Path(directory)) / f"{id_or_path}.toml"
+
+
+def _file_error(file: str, problem: str, fix: str) -> ProgramError:
+    """A problem with the file as a whole (it cannot be found or read)."""
+    return ProgramError([ProfileProblem(file, "", problem, fix)])
 
 
 def _display(path: Path) -> str:
@@ -85,27 +80,22 @@ def _display(path: Path) -> str:
 def _load_file(path: Path) -> Program:
     file = _display(path)
     if path.suffix != ".toml":
-        raise ProgramError([Problem(file, "", "is not a .toml file", "name it programs/<id>.toml")])
+        raise _file_error(file, "is not a .toml file", "name it programs/<id>.toml")
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise ProgramError(
-            [Problem(file, "", "does not exist", "check the programme id or path (see programs/)")]
+        raise _file_error(
+            file, "does not exist", "check the programme id or path (see programs/)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProgramError(
-            [
-                Problem(
-                    file, "", f"cannot be read ({exc.__class__.__name__})", "save it as UTF-8 text"
-                )
-            ]
+        raise _file_error(
+            file, f"cannot be read ({exc.__class__.__name__})", "save it as UTF-8 text"
         ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProgramError(
-            [Problem(file, "", f"is not valid TOML ({exc})", "fix the syntax at that line")]
-        ) from None
+        problem = f"is not valid TOML ({exc})"
+        raise _file_error(file, problem, "fix the syntax at that line") from None
     return check_program(ProfileReader(file, path), path.stem, data)
 
 

@@ -84,7 +84,9 @@ class CardKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Issuer:
+class IssuingAuthority:
+    """`[issuer]`: the city and authority that issue the programme's cards."""
+
     city: str
     country: str  # ISO 3166-1 alpha-2
     authority: Localized[str]  # the issuing authority as printed
@@ -211,7 +213,9 @@ class FieldPolicy:
 
 
 @dataclass(frozen=True)
-class CardDesign:
+class CardDesignSpec:
+    """`[card.design]`: what the programme prints on its cards (printer.card_layout draws it)."""
+
     display_name: Localized[str]
     languages: tuple[str, ...]  # languages printed on the card
     primary_colour: str  # #RRGGBB
@@ -222,13 +226,18 @@ class CardDesign:
 
 
 @dataclass(frozen=True)
-class Card:
+class CardSpec:
+    """`[card]`: the chip profile and the printed design of the programme's cards."""
+
     profile: CardProfile
-    design: CardDesign
+    design: CardDesignSpec
 
 
 @dataclass(frozen=True)
-class Entitlement:
+class EntitlementSpec:
+    """`[entitlements.<code>]`: an entitlement the programme offers (the credential carries
+    its code; cardio.venues checks it at a venue)."""
+
     code: str
     names: Localized[str]
 
@@ -238,7 +247,7 @@ class Program:
     id: str
     source: Path
     names: Localized[str]
-    issuer: Issuer
+    issuer: IssuingAuthority
     eligibility: Eligibility
     proof: Proof
     documents: tuple[DocumentCategory, ...]
@@ -246,8 +255,8 @@ class Program:
     validity: ValidityRule
     fields: FieldPolicy
     languages: tuple[str, ...]  # languages the kiosk offers for this programme
-    card: Card
-    entitlements: tuple[Entitlement, ...]
+    card: CardSpec
+    entitlements: tuple[EntitlementSpec, ...]
     assumed: tuple[str, ...]  # dotted key paths whose values are assumptions
     notes: str
     sources: tuple[str, ...]
@@ -266,7 +275,7 @@ class Program:
                 return doc
         return None
 
-    def entitlement(self, code: str) -> Entitlement | None:
+    def entitlement(self, code: str) -> EntitlementSpec | None:
         for ent in self.entitlements:
             if ent.code == code:
                 return ent

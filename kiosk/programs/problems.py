@@ -1,4 +1,5 @@
-"""What is wrong with a programme profile: one `Problem` per mistake, all of a file at once.
+"""What is wrong with a programme profile: one `ProfileProblem` per mistake, all of a file
+at once (`ProgramError`).
 
 Each problem names the file, the dotted key and the fix, and reads as one line:
 
@@ -17,7 +18,9 @@ from cardio.errors import CitycardError
 
 
 @dataclass(frozen=True)
-class Problem:
+class ProfileProblem:
+    """One mistake in a profile file, with the fix a technician applies."""
+
     file: str
     key: str  # dotted path, e.g. "fees.reductions[0].amount"; "" for the file as a whole
     problem: str  # what is wrong, e.g. "must be a whole number of years between 1 and 10"
@@ -31,6 +34,6 @@ class Problem:
 class ProgramError(CitycardError):
     """A programme profile that cannot be used. Every problem names the file, key and fix."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
+    def __init__(self, problems: Iterable[ProfileProblem]) -> None:
+        self.problems: tuple[ProfileProblem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))

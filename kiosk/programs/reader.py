@@ -1,8 +1,8 @@
 """Reading a profile's TOML tables with typed getters that report what is wrong.
 
-`ProfileReader` collects `Problem`s instead of raising, so that one run reports every problem
-of a file. Each getter reports a missing or ill-typed value (naming the dotted key and a fix
-with an example in TOML syntax) and returns a usable default, so the section checkers
+`ProfileReader` collects `ProfileProblem`s instead of raising, so that one run reports every
+problem of a file. Each getter reports a missing or ill-typed value (naming the dotted key and
+a fix with an example in TOML syntax) and returns a usable default, so the section checkers
 (`kiosk.programs.check_*`) can carry on and find the next problem.
 """
 
@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..languages import Localized
-from .problems import Problem
+from .problems import ProfileProblem
 from .schema import AMOUNT_RE, CODE_RE, COLOUR_RE, LANGUAGE_RE, MAX_TEXT, is_forbidden_name
 
 Table = dict[str, object]
@@ -41,12 +41,12 @@ class ProfileReader:
     def __init__(self, file: str, path: Path) -> None:
         self.file = file  # as shown in problems
         self.path = path
-        self.problems: list[Problem] = []
+        self.problems: list[ProfileProblem] = []
 
     # -- reporting
 
     def add(self, key: str, problem: str, fix: str) -> None:
-        self.problems.append(Problem(self.file, key, problem, fix))
+        self.problems.append(ProfileProblem(self.file, key, problem, fix))
 
     def keys(self, table: Table, path: str, allowed: Iterable[str]) -> None:
         """Report unknown keys, with a suggestion. Missing keys are reported by the getters;
