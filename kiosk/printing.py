@@ -1,7 +1,7 @@
 """What the personalisation job prints, and the seams to the printers (printer/).
 
 - The **card**: `render_card_images` draws both sides with `printer.card_layout.render_card`
-  from the programme's design (`card_design`, which bridges `kiosk.programs.CardDesign` to
+  from the programme's design (`card_design`, which bridges `kiosk.programs.CardDesignSpec` to
   `printer.card_layout.CardDesign`) and the signed print credential; a
   `printer.card_printer.CardPrinter` prints them (`printer.card_printer.FileCardPrinter` writes
   card-front.png / card-back.png for the demo).
