@@ -8,8 +8,8 @@
    pinned root.
 4. Self-test: read the city's test card on the configured reader (`cardio.chip.read_card`) and
    expect a VALID verdict.
-5. Write the terminal configuration (TOML, the keys `api.terminal.service.load_terminal_config` reads,
-   with the reader's `feedback`, `buzzer`, `led` and `poll_interval`) atomically, and read it
+5. Write the terminal configuration (TOML, the keys `cardio.terminal_config.load_terminal_config`
+   reads, with the reader's `feedback`, `buzzer`, `led` and `poll_interval`) atomically, and read it
    back through that loader.
 """
 
@@ -21,14 +21,18 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.terminal.reader_loop import DEFAULT_POLL_INTERVAL
-from api.terminal.service import TerminalError, check_poll_interval, load_terminal_config
 from cardio.chip import read_card
 from cardio.connection import Connection
 from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE
+from cardio.terminal_config import (
+    DEFAULT_POLL_INTERVAL,
+    TerminalConfigError,
+    check_poll_interval,
+    load_terminal_config,
+)
 from cardio.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
 from cardio.venues import load_venue
 from cardio.verify import Verifier
@@ -53,7 +57,7 @@ class ReaderChoice:
     def __post_init__(self) -> None:
         try:
             check_poll_interval(self.poll_interval)
-        except TerminalError as exc:  # before anything is pinned or written
+        except TerminalConfigError as exc:  # before anything is pinned or written
             raise SetupError(str(exc).replace("poll_interval = ", "--poll-interval ", 1)) from exc
 
 

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from api.issuer.service import Issuer
-from api.terminal.service import load_terminal_config
 from cardio.credential import Holder
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, TRUST_LIST_FILE
+from cardio.terminal_config import load_terminal_config
 from firmware_tools import provlog
 from firmware_tools.cli import main
 from hardware.pcscd import PcscdService

@@ -12,9 +12,14 @@ import pytest
 
 from api.issuer.service import Issuer
 from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, feedback_apdu
-from api.terminal.reader_loop import DEFAULT_POLL_INTERVAL
-from api.terminal.service import Terminal, TerminalConfig, TerminalError, load_terminal_config
+from api.terminal.service import Terminal
 from cardio.pcsc import PcscConnection
+from cardio.terminal_config import (
+    DEFAULT_POLL_INTERVAL,
+    TerminalConfig,
+    TerminalConfigError,
+    load_terminal_config,
+)
 from hardware.virtual_t4t import VirtualType4Card
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 
@@ -99,14 +104,14 @@ def test_config_keys_defaults_and_overrides(tmp_path: Path) -> None:
     ],
 )
 def test_config_validation_errors(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(TerminalError, match=message):
+    with pytest.raises(TerminalConfigError, match=message):
         load_terminal_config(_write(tmp_path / "terminal.toml", text))
 
 
 def test_config_validation_in_code_and_overrides(tmp_path: Path) -> None:
-    with pytest.raises(TerminalError, match="poll_interval = 0 "):
+    with pytest.raises(TerminalConfigError, match="poll_interval = 0 "):
         TerminalConfig(trust=tmp_path, poll_interval=0)
-    with pytest.raises(TerminalError, match="poll_interval = 6"):
+    with pytest.raises(TerminalConfigError, match="poll_interval = 6"):
         load_terminal_config(_write(tmp_path / "terminal.toml", ""), poll_interval=6)
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from api.issuer.service import Issuer
-from api.terminal.service import Terminal, TerminalConfig, create_terminal_app
+from api.terminal.server import create_terminal_app
+from api.terminal.service import Terminal
 from cardio.credential import Holder
+from cardio.terminal_config import TerminalConfig
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 
 from .browser import ARTIFACTS, chromium, requires_chromium

@@ -24,19 +24,15 @@ from flask.testing import FlaskClient
 from api.issuer.service import Issued, Issuer
 from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
 from api.terminal.reader_loop import WAITING, NfcBackend, PcscBackend
-from api.terminal.service import (
-    Board,
-    Terminal,
-    TerminalConfig,
-    TerminalError,
-    create_terminal_app,
-    load_terminal_config,
-    terminal_of,
-)
+from api.terminal.routes import terminal_of
+from api.terminal.screen_state import Board, VerdictView
+from api.terminal.server import create_terminal_app
+from api.terminal.service import Terminal
 from cardio.credential import Holder, to_qr
 from cardio.errors import TrustListError
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
+from cardio.terminal_config import TerminalConfig, TerminalConfigError, load_terminal_config
 from cardio.trust_sync import Backoff, TrustSync, list_id, pinned_root_key
 from cardio.trustlist import KeyState
 from cardio.venues import VENUES_DIR, VenueError, VenueProfile, load_venue
@@ -525,12 +521,12 @@ def test_terminal_config_from_toml(tmp_path: Path) -> None:
     )
     assert config.sync_interval == 60.0 and config.host == "127.0.0.1"
     path.write_text('trust = "t"\nresidence = "x"\n')
-    with pytest.raises(TerminalError, match="unknown keys"):
+    with pytest.raises(TerminalConfigError, match="unknown keys"):
         load_terminal_config(path)
     path.write_text('trust = "t"\nport = "80"\n')
-    with pytest.raises(TerminalError, match="wrong type"):
+    with pytest.raises(TerminalConfigError, match="wrong type"):
         load_terminal_config(path)
-    with pytest.raises(TerminalError, match="either"):
+    with pytest.raises(TerminalConfigError, match="either"):
         TerminalConfig(trust=tmp_path, reader="x", nfc="usb")
     assert list_id("https://cc.example/status/1") == "1"
     assert list_id("https://cc.example/status/..") is None
@@ -540,8 +536,6 @@ def test_terminal_config_from_toml(tmp_path: Path) -> None:
 def test_board_forgets_a_verdict_after_display_time() -> None:
     board = Board(display_seconds=0.2)
     start = board.snapshot()
-    from api.terminal.service import VerdictView
-
     board.show(VerdictView("VALID", True, "ok", (), None, "qr", time.time()))
     shown = board.wait(start.seq, 1.0)
     assert shown.view is not None

@@ -14,6 +14,7 @@ from cardio.cli_support import echo_json, friendly_errors
 from cardio.connection import Connection
 from cardio.keys import load_public_pem
 from cardio.published import load_verifier
+from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
 
 
@@ -168,7 +169,7 @@ def read(
 @click.option("--port", type=int, help="Port to listen on (default 8470).")
 @click.option("--root-key", type=click.Path(dir_okay=False, path_type=Path), help="The pinned root public key (default: root-key.pem in --trust).")
 @click.option("--root-fingerprint", help="SHA-256 fingerprint the root key must have (fetched from --api once when missing).")
-@click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), help="ACR122U LED and buzzer feedback (default auto).")
+@click.option("--feedback", type=click.Choice(FEEDBACK_MODES), help="ACR122U LED and buzzer feedback (default auto).")
 @click.option("--buzzer/--no-buzzer", default=None, help="Beep on a verdict (default on; --no-buzzer: lights only).")
 @click.option("--led/--no-led", default=None, help="Light the reader's LEDs (default on; --no-led: beeps only).")
 @click.option("--poll-interval", type=float, help="Seconds between reader polls for a card, 0.05 to 5 (default 0.2).")
@@ -199,7 +200,10 @@ def serve(
 
     import waitress
 
-    from .service import TerminalConfig, create_terminal_app, load_terminal_config, terminal_of
+    from cardio.terminal_config import TerminalConfig, load_terminal_config
+
+    from .routes import terminal_of
+    from .server import create_terminal_app
 
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,

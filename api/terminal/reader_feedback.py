@@ -45,6 +45,7 @@ import re
 
 from cardio.connection import Connection
 from cardio.errors import CitycardError
+from cardio.terminal_config import FEEDBACK_MODES
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ NOT_VALID = led_buzzer(
     FINAL_RED | RED_MASK | GREEN_MASK | INITIAL_RED_BLINK | RED_BLINK_MASK, 1, 1, 3, BUZZER_T1
 )
 
-MODES = ("auto", "acr122", "off")
-
 
 def feedback_apdu(apdu: bytes, *, buzzer: bool = True, led: bool = True) -> bytes | None:
     """`apdu` (one of READING, VALID, NOT_VALID) with the buzzer and/or the LEDs left out;
@@ -110,8 +109,10 @@ class ReaderFeedback:
     """
 
     def __init__(self, mode: str = "auto", *, buzzer: bool = True, led: bool = True) -> None:
-        if mode not in MODES:
-            raise ValueError(f"Reader feedback mode {mode!r} is not one of {', '.join(MODES)}.")
+        if mode not in FEEDBACK_MODES:
+            raise ValueError(
+                f"Reader feedback mode {mode!r} is not one of {', '.join(FEEDBACK_MODES)}."
+            )
         self.mode = mode
         self.buzzer = buzzer
         self.led = led

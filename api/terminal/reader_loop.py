@@ -15,14 +15,11 @@ from typing import Protocol
 
 from cardio.connection import Connection
 from cardio.errors import CardRemovedError, CitycardError, NoCardError
+from cardio.terminal_config import DEFAULT_POLL_INTERVAL
 
 log = logging.getLogger(__name__)
 
 WAITING = "Ready: hold a card flat on the reader."
-
-DEFAULT_POLL_INTERVAL = 0.2
-"""Seconds each wait for a card, and each check whether it has left, lasts (`poll_interval`)."""
-POLL_INTERVAL_RANGE = (0.05, 5.0)
 
 
 class CardBackend(Protocol):

@@ -1,0 +1,224 @@
+"""The terminal's routes (a Flask blueprint; `api.terminal.server` mounts it on the app).
+
+Routes (all refuse clients that are not on this machine, see `local_only`):
+  GET  /         the staff screen: large VALID / NOT VALID, photo, name and the entitlements
+                 the venue profile allows, the verdict sentence, warnings; live over SSE, and a
+                 page that refreshes itself where JavaScript is off
+  GET  /events   server-sent events: the screen's panel as rendered HTML, on every change
+  POST /verify   for venue systems: {"qr": "CC1:..."} (application/json) or the credential's
+                 COSE bytes (application/cbor); answers the verdict and what the venue may see
+  POST /sync     refresh the trust and status lists now (the screen's button, technicians)
+  GET  /health   reader, lists and sync state (no personal data)
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+)
+
+from cardio.cbor import MAX_INPUT
+from cardio.web_errors import ApiError
+
+from .screen_state import ScreenState
+from .service import Terminal
+
+EXTENSION = "citycard_terminal"
+"""Where the app keeps its Terminal: `app.extensions[EXTENSION]`."""
+
+bp = Blueprint("terminal", __name__)
+
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+_PHOTO_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"RIFF", "image/webp"),
+)
+
+
+def terminal_of(app: Flask) -> Terminal:
+    """The Terminal an app built by `create_terminal_app` serves."""
+    terminal = app.extensions[EXTENSION]
+    assert isinstance(terminal, Terminal)
+    return terminal
+
+
+def current_terminal() -> Terminal:
+    return terminal_of(current_app)
+
+
+def _loopback(addr: str | None) -> bool:
+    if not addr:
+        return False
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without port and brackets, lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def local_only(terminal: Terminal, screen: bool = False) -> None:
+    """Refuse clients on other machines, and Host names that are not this terminal's (a web
+    page that rebinds its DNS name to 127.0.0.1). `screen`: a route of the staff screen, which
+    `allow_remote_screen` may open to other machines."""
+    config = terminal.config
+    if screen and config.allow_remote_screen:
+        return
+    if not _loopback(request.remote_addr):
+        raise ApiError(
+            403,
+            "not_local",
+            "This terminal answers only programs on the same machine; run the venue "
+            "system on the terminal itself.",
+        )
+    host = _host_name(request.host or "")
+    if host not in _LOCAL_NAMES | {_host_name(config.host)} and not _loopback(host):
+        raise ApiError(403, "bad_host", "Address the terminal as localhost or 127.0.0.1.")
+
+
+def _photo_url(b64: str | None) -> str | None:
+    """A data: URL for the photo, only for image formats a browser shows without scripts."""
+    if not b64:
+        return None
+    try:
+        head = base64.b64decode(b64[:24] + "=" * (-len(b64[:24]) % 4))
+    except ValueError:
+        return None
+    for magic, media in _PHOTO_TYPES:
+        if head.startswith(magic) and (media != "image/webp" or head[8:12] == b"WEBP"):
+            return f"data:{media};base64,{b64}"
+    return None
+
+
+def _clock_text(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
+    view = state.view
+    pres = view.presentation if view else None
+    sync = terminal.sync.status()
+    last = sync["last_success"]
+    return {
+        "state": state,
+        "view": view,
+        "pres": pres,
+        "photo": _photo_url(pres["photo_base64"]) if pres else None,
+        "venue": terminal.venue,
+        "notices": terminal.sync.warnings(),
+        "sync": sync,
+        "last_sync": _clock_text(last) if last else None,
+        "at": _clock_text(view.at) if view else None,
+    }
+
+
+@bp.get("/")
+def screen() -> str:
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+    state = terminal.board.snapshot()
+    return render_template("terminal/screen.html", **_panel_context(terminal, state))
+
+
+@bp.get("/events")
+def events() -> Response:
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+
+    def stream() -> Iterator[str]:
+        seq = -1
+        yield "retry: 2000\n\n"
+        ends = time.monotonic() + 300  # the browser reconnects; no stream lives forever
+        while time.monotonic() < ends:
+            state = terminal.board.wait(seq, 15.0)
+            if state.seq == seq:
+                yield ": keep-alive\n\n"
+                continue
+            seq = state.seq
+            html = render_template("terminal/panel.html", **_panel_context(terminal, state))
+            data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+            yield f"event: screen\nid: {seq}\n{data}\n"
+
+    return Response(
+        stream_with_context(stream()),
+        mimetype="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+@bp.post("/verify")
+def verify() -> Response:
+    terminal = current_terminal()
+    local_only(terminal)
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("qr"), str):
+            raise ApiError(
+                400, "bad_request", 'Send {"qr": "CC1:..."} with the text of the QR code.'
+            )
+        view = terminal.verify_qr(body["qr"])
+    elif mimetype in ("application/cbor", "application/cose", "application/octet-stream"):
+        data = request.get_data(cache=False)
+        if len(data) > MAX_INPUT:
+            raise ApiError(413, "too_large", f"A credential is at most {MAX_INPUT} bytes.")
+        view = terminal.verify_bytes(data)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            'Send application/json {"qr": "CC1:..."} or the credential bytes as '
+            "application/cbor.",
+        )
+    return jsonify(view.to_json(terminal.venue))
+
+
+@bp.post("/sync")
+def sync_now() -> Any:
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+    report = terminal.sync.sync_once()
+    if request.form.get("from") == "screen":  # the staff screen's button: back to it
+        return redirect("/", code=303)
+    return jsonify(
+        {
+            "ok": report.ok,
+            "trust_version": report.trust_version,
+            "trust_updated": report.trust_updated,
+            "updated": list(report.updated_lists),
+            "unchanged": list(report.unchanged),
+            "problems": list(report.problems),
+        }
+    )
+
+
+@bp.get("/health")
+def health() -> Response:
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+    return jsonify(terminal.health())

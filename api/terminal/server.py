@@ -1,0 +1,82 @@
+"""The terminal's Flask app: the routes of `api.terminal.routes`, JSON errors and security
+headers.
+
+    app = create_terminal_app(Terminal.from_config(config))   # or create_terminal_app(config)
+    terminal_of(app).start()                                   # from api.terminal.routes
+
+Errors are JSON {"code", "message"} (`cardio.web_errors.ApiError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from cardio.cbor import MAX_INPUT
+from cardio.terminal_config import TerminalConfig
+from cardio.web_errors import ApiError
+
+from .routes import EXTENSION, bp
+from .service import Terminal, TerminalError
+
+log = logging.getLogger("citycard.terminal")
+
+_HERE = Path(__file__).resolve().parent
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = jsonify({"code": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def create_terminal_app(config: TerminalConfig | Terminal) -> Flask:
+    """The terminal's Flask app. Given a config, builds the Terminal (not started); either way
+    the Terminal is at `app.extensions["citycard_terminal"]`."""
+    terminal = config if isinstance(config, Terminal) else Terminal.from_config(config)
+    app = Flask(
+        "citycard_terminal",
+        root_path=str(_HERE),
+        template_folder=str(_HERE / "templates"),
+        static_folder=str(_HERE / "static"),
+    )
+    app.config["MAX_CONTENT_LENGTH"] = MAX_INPUT * 2 + 4096
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions[EXTENSION] = terminal
+    app.register_blueprint(bp)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _error(exc.code or 500, code, exc.description or exc.name or "error")
+
+    @app.errorhandler(TerminalError)
+    def terminal_error(exc: TerminalError) -> Response:
+        return _error(503, "not_ready", str(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.error("request failed unexpectedly (%s)", type(exc).__name__)
+        return _error(500, "internal_error", "The terminal failed unexpectedly; try again.")
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app
+
