@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from printer.ipp import (
+from printer.ipp_codec import (
     DelimiterTag,
     IppAttribute,
     IppMessage,

@@ -75,7 +75,7 @@ def configured_station(
 
 def card_printer_for(config: CardPrinterConfig) -> CardPrinter:
     if config.ipp is not None:
-        from printer.ipp import IppCardPrinter
+        from printer.ipp_card_printer import IppCardPrinter
 
         return IppCardPrinter(config.ipp)
     assert config.directory is not None

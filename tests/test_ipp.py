@@ -25,22 +25,20 @@ from printer.card_printer import (
     RibbonError,
 )
 from printer.errors import PrinterError
-from printer.ipp import (
+from printer.ipp_card_printer import IppCardPrinter, _pdf
+from printer.ipp_client import IppClient, IppStatusError
+from printer.ipp_codec import (
     DelimiterTag,
     IppAttribute,
-    IppCardPrinter,
-    IppClient,
     IppCollection,
+    IppJobState,
     IppMessage,
     IppRange,
     IppResolution,
-    IppStatusError,
-    JobState,
     Operation,
     OutOfBand,
     StatusCode,
     ValueTag,
-    _pdf,
     attr,
     decode_message,
     encode_message,
@@ -189,7 +187,7 @@ def test_print_job_completes_and_the_printer_gets_our_pdf(
     assert captured[0].read_bytes() == expected  # exactly the two-page PDF we sent
     assert result.bytes_sent == len(expected)
     job = IppClient(ippeve.uri).get_job_attributes(result.job_id)
-    assert integer(job, "job-state") == JobState.COMPLETED
+    assert integer(job, "job-state") == IppJobState.COMPLETED
 
 
 @requires_ippeveprinter

@@ -27,7 +27,7 @@ from kiosk.simulate import local_numbers
 from kiosk.station import configured_station
 from kiosk.station_config import StationConfig, StationConfigError, load_station_config
 from printer.card_printer import FileCardPrinter
-from printer.ipp import IppCardPrinter
+from printer.ipp_card_printer import IppCardPrinter
 
 from .kiosk_helpers import enrolment
 from .pcsc_fixtures import VpcdCards, requires_pcscd
