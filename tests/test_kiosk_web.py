@@ -26,10 +26,11 @@ from kiosk.programs import load_program
 from kiosk.web import KioskConfig, create_kiosk_app
 from kiosk.web import messages as msg
 from kiosk.web.adapters import EngineRules, PipelinePhotos, program_view
-from kiosk.web.app import COOKIE, state_of
+from kiosk.web.app import COOKIE
 from kiosk.web.attendant import hash_pin
+from kiosk.web.context import state_of
 from kiosk.web.i18n import LANGUAGES, Catalogues
-from kiosk.web.ports import CardRequest, JobFailed, Progress, Reason
+from kiosk.web.ports import CardRequest, JobFailed, JobProgress, ReasonView
 
 from .conftest import synthetic_photo
 
@@ -58,12 +59,12 @@ class RecordingJob:
     gate: threading.Event | None = None
     runs: int = 0
 
-    def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
+    def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:
         self.runs += 1
         if self.gate is not None:
             self.gate.wait(10)
         for step, fraction in (("allocate", 0.1), ("write_chip", 0.3), ("print_card", 0.8)):
-            progress(Progress(step, fraction))
+            progress(JobProgress(step, fraction))
         if self.fail_with is not None:
             raise self.fail_with
         self.requests.append(request)
@@ -271,6 +272,23 @@ def test_pages_carry_lang_and_dir(kiosk: Kiosk, lang: str, direction: str) -> No
     page = kiosk.get("/about").get_data(as_text=True)
     assert f'<html lang="{lang}" dir="{direction}"' in page
     assert tr(lang, "It is not a residence permit.") in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "name", "disclaimer"),
+    [
+        ("en", "Zurich City Card", "Not a residence permit"),
+        ("fr", "Züri City Card", "N&#39;est pas un titre de séjour"),  # no French name: German
+        ("uk", "Züri City Card", "Kein Aufenthaltstitel"),  # neither: the programme's first
+    ],
+)
+def test_programme_texts_fall_back_to_the_programmes_first_language(
+    kiosk: Kiosk, lang: str, name: str, disclaimer: str
+) -> None:
+    kiosk.language(lang)
+    page = kiosk.get("/about").get_data(as_text=True)
+    assert f'<p class="program-name">{name}</p>' in page
+    assert f'<p class="disclaimer">{disclaimer}</p>' in page
 
 
 def test_display_toggles_are_kept_in_the_session(kiosk: Kiosk) -> None:
@@ -736,7 +754,7 @@ def test_post_without_csrf_token_is_refused(kiosk: Kiosk) -> None:
 
 def test_job_failure_tells_resident_and_attendant_and_retries_the_same_request(kiosk: Kiosk) -> None:
     kiosk.job.fail_with = JobFailed(
-        Reason(msg.JOB_FAILED, code="no_card"), attendant="There is no card on the card writer.", retry=True
+        ReasonView(msg.JOB_FAILED, code="no_card"), attendant="There is no card on the card writer.", retry=True
     )
     kiosk.walk_to_review(lang="tr")
     request_id = kiosk.review()

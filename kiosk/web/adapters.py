@@ -19,31 +19,30 @@ from cardio.credential import Holder
 from kiosk import job as card_job
 from kiosk import photo as photo_pipeline
 from kiosk import rules
-from kiosk.languages import Localized as ProgramText
+from kiosk.languages import Localized
 from kiosk.printing import PRINTED_ONLY_FIELDS
 from kiosk.programs import Claim, Program, Purpose, Requirement
 
 from . import messages as msg
 from .i18n import BY_CODE, Catalogues
 from .ports import (
-    Application,
+    ApplicationForm,
     CardRequest,
     DecisionView,
     DocumentSpec,
     FieldKind,
     FieldSpec,
     JobFailed,
-    Localized,
+    JobProgress,
     Money,
-    Outcome,
     Photo,
     PhotoRejected,
     ProgramView,
-    Progress,
-    Reason,
     ReasonKind,
+    ReasonView,
     WaiverSpec,
 )
+from .rules_text import RuleTexts
 
 # Fields the UI asks for on its own steps (not on the personal data form).
 OWN_STEPS = frozenset({"birth_date", "photo", "signature"})
@@ -53,16 +52,9 @@ CHIP_PHOTO_BUDGET = 3072  # bytes of JPEG on the chip (docs/credential.md: ~3 KB
 PRINT_PHOTO_BUDGET = 24 * 1024
 
 
-def localized(text: ProgramText[str] | None) -> Localized | None:
-    if text is None:
-        return None
-    items = text.as_dict()
-    return Localized(default=items.get("en") or next(iter(items.values())), by_lang=items)
-
-
-def localized_list(text: ProgramText[tuple[str, ...]]) -> Localized:
-    items = {lang: "; ".join(values) for lang, values in text.as_dict().items()}
-    return Localized(default=items.get("en") or next(iter(items.values()), ""), by_lang=items)
+def localized_list(text: Localized[tuple[str, ...]]) -> Localized[str]:
+    """A list per language (document examples) as one line per language."""
+    return Localized(tuple((lang, "; ".join(values)) for lang, values in text.items))
 
 
 def field_spec(program: Program, field: str) -> FieldSpec:
@@ -109,7 +101,7 @@ def program_view(program: Program) -> ProgramView:
             (
                 DocumentSpec(
                     id=doc.code,
-                    label=localized(doc.names) or Localized(doc.code),
+                    label=doc.names,
                     group=_group(doc.proves),
                     note=localized_list(doc.examples),
                 )
@@ -120,11 +112,9 @@ def program_view(program: Program) -> ProgramView:
     )
     low_income = any(r.claim is Claim.LOW_INCOME for r in program.fees.reductions)
     waivers = (WaiverSpec(Claim.LOW_INCOME.value, msg.LOW_INCOME),) if low_income else ()
-    name = localized(program.card.design.display_name) or localized(program.names)
-    assert name is not None
     return ProgramView(
         id=program.id,
-        name=name,
+        name=program.card.design.display_name,
         languages=tuple(dict.fromkeys(lang.split("-")[0] for lang in program.languages)),
         fields=tuple(field_spec(program, f) for f in _collected(program)),
         documents=documents,
@@ -136,7 +126,7 @@ def program_view(program: Program) -> ProgramView:
         asks_guardian=program.eligibility.guardian_age is not None
         and program.eligibility.guardian_age < program.eligibility.minimum_age,
         residence_days=program.eligibility.residence_days,
-        disclaimer=localized(program.card.design.disclaimer),
+        disclaimer=program.card.design.disclaimer,
         raw=program,
     )
 
@@ -149,7 +139,7 @@ _KINDS = {
 }
 
 
-def rules_application(program: Program, application: Application) -> rules.Application:
+def rules_application(program: Program, application: ApplicationForm) -> rules.Application:
     provided = {name for name, value in application.fields.items() if value}
     provided |= set(application.provided)
     lived = application.lived_long_enough
@@ -171,19 +161,16 @@ class EngineRules:
 
     def __init__(self, render: Callable[[rules.Reason, str, Program], str] | None = None) -> None:
         if render is None:
-            from .i18n import Catalogues
-            from .rules_text import RuleTexts
-
             render = RuleTexts(Catalogues()).render
         self._render = render
 
-    def decide(self, program: ProgramView, application: Application, today: date) -> DecisionView:
+    def decide(self, program: ProgramView, application: ApplicationForm, today: date) -> DecisionView:
         raw = program.raw
         if not isinstance(raw, Program):
             raise TypeError("EngineRules needs a programme loaded by kiosk.programs")
         decision = rules.decide(raw, rules_application(raw, application), today)
         reasons = tuple(
-            Reason(
+            ReasonView(
                 reason.id,
                 params=reason.args,
                 kind=_KINDS[reason.effect],
@@ -194,7 +181,7 @@ class EngineRules:
         )
         fee = decision.fee
         return DecisionView(
-            outcome=Outcome(decision.outcome.name),
+            outcome=decision.outcome,
             reasons=reasons,
             fee=Money(int((fee.amount * 100).to_integral_value()), fee.currency),
             valid_until=decision.validity.expires,
@@ -229,7 +216,7 @@ class PipelinePhotos:
             )
         except photo_pipeline.PhotoError as exc:
             message = msg.PHOTO_REASONS.get(exc.reason, msg.PHOTO_REASONS["photo"])
-            raise PhotoRejected(Reason(message, code=exc.reason)) from None
+            raise PhotoRejected(ReasonView(message, code=exc.reason)) from None
         return Photo(jpeg=printed.jpeg, raw=CardPhotos(chip, printed))
 
 
@@ -315,7 +302,7 @@ class StationJobs:
             profile = program.card.profile
             name = program.card.design.display_name.get(request.application.lang)
         else:
-            profile, name = CardProfile.PRINT, request.program.name.default
+            profile, name = CardProfile.PRINT, request.program.name.get()
         return card_job.Enrolment(
             holder=holder_of(request),
             profile=profile,
@@ -329,9 +316,9 @@ class StationJobs:
             printed_fields=printed_fields(request),
         )
 
-    def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
+    def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:
         def report(update: card_job.Progress) -> None:
-            progress(Progress(update.step.value, update.fraction))
+            progress(JobProgress(update.step.value, update.fraction))
 
         with self._lock:
             job = self._failed.pop(request.request_id, None)
@@ -348,10 +335,10 @@ class StationJobs:
             else:
                 job.forget()
             raise JobFailed(
-                Reason(msg.JOB_FAILED, code=exc.code), attendant=str(exc), retry=exc.retry
+                ReasonView(msg.JOB_FAILED, code=exc.code), attendant=str(exc), retry=exc.retry
             ) from None
         except card_job.StationBusyError:
-            raise JobFailed(Reason(msg.KIOSK_BUSY, code="busy"), retry=True) from None
+            raise JobFailed(ReasonView(msg.KIOSK_BUSY, code="busy"), retry=True) from None
 
     def forget(self, request_id: str) -> None:
         with self._lock:

@@ -4,7 +4,9 @@ The UI renders and validates; the programme profiles (`kiosk.programs`), the rul
 (`kiosk.rules`), the photo pipeline (`kiosk.photo`) and the personalisation job (`kiosk.job`)
 decide and act. `kiosk.web.adapters` fits those modules to these ports; tests may fit small
 stand-ins of their own. Every text here that the resident reads is either a message id from the
-kiosk catalogues (translated on display) or a `Localized` text from a programme profile.
+kiosk catalogues (translated on display) or a `kiosk.languages.Localized` text from a programme
+profile (shown under the kiosk's one language fallback rule). The rules engine's `Outcome` is
+used as it is.
 """
 
 from __future__ import annotations
@@ -15,16 +17,8 @@ from datetime import date
 from enum import Enum
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Localized:
-    """A text from a programme profile: in some languages, else the default (often English)."""
-
-    default: str
-    by_lang: Mapping[str, str] = field(default_factory=dict)
-
-    def get(self, lang: str) -> str:
-        return self.by_lang.get(lang) or self.by_lang.get(lang.split("-")[0]) or self.default
+from kiosk.languages import Localized
+from kiosk.rules import Outcome
 
 
 class FieldKind(Enum):
@@ -49,9 +43,9 @@ class FieldSpec:
 @dataclass(frozen=True, slots=True)
 class DocumentSpec:
     id: str
-    label: Localized
+    label: Localized[str]
     group: str = ""  # e.g. identity / residence (shown as a heading)
-    note: Localized | None = None  # examples, points
+    note: Localized[str] | None = None  # examples, points
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +59,7 @@ class ProgramView:
     """One city programme as the UI shows it."""
 
     id: str
-    name: Localized
+    name: Localized[str]
     languages: tuple[str, ...]
     fields: tuple[FieldSpec, ...]  # birth date is always asked and is not in this list
     documents: tuple[DocumentSpec, ...]
@@ -76,14 +70,8 @@ class ProgramView:
     prints_signature: bool = False
     asks_guardian: bool = False  # minors may enrol with a parent or guardian
     residence_days: int = 0  # days lived in the city before enrolling (0: not asked)
-    disclaimer: Localized | None = None
+    disclaimer: Localized[str] | None = None
     raw: object = None  # the programme object the adapters were built from
-
-
-class Outcome(Enum):
-    ELIGIBLE = "ELIGIBLE"
-    NEEDS_ATTENDANT = "NEEDS_ATTENDANT"
-    REFUSED = "REFUSED"
 
 
 class ReasonKind(Enum):
@@ -94,9 +82,10 @@ class ReasonKind(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Reason:
+class ReasonView:
     """A message for the resident: a message id of the kiosk catalogues (with named values), or
-    a `render` function that gives the sentence in a language (the rules engine's reasons)."""
+    a `render` function that gives the sentence in a language (the rules engine's reasons, which
+    `kiosk.rules.Reason` holds as an id and parameters)."""
 
     message: str
     params: Mapping[str, str] = field(default_factory=dict)
@@ -116,8 +105,9 @@ class Money:
 
 
 @dataclass(frozen=True, slots=True)
-class Application:
-    """What the resident entered, as the rules engine reads it."""
+class ApplicationForm:
+    """What the resident entered, as the UI hands it to the rules (`kiosk.rules.Application`
+    is the engine's own, narrower view: field names, never values)."""
 
     program_id: str
     fields: Mapping[str, str]
@@ -133,14 +123,16 @@ class Application:
 @dataclass(frozen=True, slots=True)
 class DecisionView:
     outcome: Outcome
-    reasons: tuple[Reason, ...] = ()
+    reasons: tuple[ReasonView, ...] = ()
     fee: Money | None = None
     valid_until: date | None = None
     raw: object = None
 
 
 class Rules(Protocol):
-    def decide(self, program: ProgramView, application: Application, today: date) -> DecisionView:
+    def decide(
+        self, program: ProgramView, application: ApplicationForm, today: date
+    ) -> DecisionView:
         ...
 
 
@@ -155,7 +147,7 @@ class Photo:
 class PhotoRejected(Exception):
     """The photo cannot be used; `reason` is a message to show (id or translated text)."""
 
-    def __init__(self, reason: Reason) -> None:
+    def __init__(self, reason: ReasonView) -> None:
         super().__init__(reason.message)
         self.reason = reason
 
@@ -172,14 +164,16 @@ class CardRequest:
 
     request_id: str  # the same id twice makes one card (a double submit is harmless)
     program: ProgramView
-    application: Application
+    application: ApplicationForm
     decision: DecisionView
     photo: Photo | None
     signature_png: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class JobProgress:
+    """How far the card job is (`kiosk.job.Progress` is the job's own, with its step enum)."""
+
     step: str  # a message id naming what the kiosk does now
     fraction: float  # 0.0 .. 1.0
 
@@ -188,7 +182,7 @@ class JobFailed(Exception):
     """The card could not be made. `reason` is for the resident; `attendant` is one sentence
     for the attendant (what to do with the card or the printer); `retry`: trying again may work."""
 
-    def __init__(self, reason: Reason, *, attendant: str = "", retry: bool = True) -> None:
+    def __init__(self, reason: ReasonView, *, attendant: str = "", retry: bool = True) -> None:
         super().__init__(reason.message)
         self.reason = reason
         self.attendant = attendant
@@ -196,7 +190,7 @@ class JobFailed(Exception):
 
 
 class CardJob(Protocol):
-    def run(self, request: CardRequest, progress: Callable[[Progress], None]) -> None:
+    def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:
         """Make the card; call `progress` as it goes; raise JobFailed when it cannot.
         Running the same request id again after a failure retries it (never two cards)."""
         ...

@@ -21,7 +21,7 @@ MAX_SESSIONS = 32  # a kiosk has one screen; more live sessions than this means 
 
 
 @dataclass
-class Enrolment:
+class EnrolmentDraft:
     """What the resident has entered so far. Personal data: memory only, dropped at the end."""
 
     fields: dict[str, str] = field(default_factory=dict)  # field id -> cleaned text
@@ -49,7 +49,7 @@ class JobState:
     fraction: float = 0.0
     done: bool = False
     failed: bool = False
-    reason: Any = None  # a ports.Reason telling the resident what failed
+    reason: Any = None  # a ports.ReasonView telling the resident what failed
     attendant: str = ""  # one sentence for the attendant (English, no personal data)
     retry: bool = True
     events: int = 0  # bumps on every update, for the progress stream
@@ -74,7 +74,7 @@ class KioskSession:
     high_contrast: bool = False
     notice: str | None = None  # a message id shown once on the next page
     request_id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    enrolment: Enrolment = field(default_factory=Enrolment)
+    enrolment: EnrolmentDraft = field(default_factory=EnrolmentDraft)
     job: JobState | None = None
     finished: bool = False
     pin_failures: int = 0
@@ -82,7 +82,7 @@ class KioskSession:
 
     def forget_resident(self) -> None:
         """Drop every personal value; the display preferences and the language stay."""
-        self.enrolment = Enrolment()
+        self.enrolment = EnrolmentDraft()
 
 
 class SessionStore:

@@ -10,11 +10,13 @@ from datetime import date
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from kiosk.rules import Outcome
+
 from .. import messages as msg
 from ..context import config, kiosk_session, translate
 from ..i18n import BY_CODE, N_
-from ..ports import FieldKind, FieldSpec, Outcome
-from ..sessions import Enrolment
+from ..ports import FieldKind, FieldSpec
+from ..sessions import EnrolmentDraft
 from ..validation import DateParts, InputError, clean_name, clean_text, parse_birth_date
 from .pages import (
     FieldError,
@@ -70,7 +72,7 @@ def check_field(spec: FieldSpec, raw: str) -> str:
 
 
 def details_form(
-    enrolment: Enrolment, form: Mapping[str, str] | None, errors: Sequence[FieldError], status: int
+    enrolment: EnrolmentDraft, form: Mapping[str, str] | None, errors: Sequence[FieldError], status: int
 ) -> ResponseReturnValue:
     born = enrolment.birth_date
     values: dict[str, str] = dict(enrolment.fields)
@@ -203,7 +205,7 @@ def details() -> ResponseReturnValue:
 # attendant approval
 
 
-def summary_rows(enrolment: Enrolment) -> list[tuple[str, str, str]]:
+def summary_rows(enrolment: EnrolmentDraft) -> list[tuple[str, str, str]]:
     """(label, value, edit step) for each thing the resident entered."""
     rows: list[tuple[str, str, str]] = []
     for spec in config().program.fields:

@@ -10,11 +10,13 @@ from dataclasses import replace
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
+from kiosk.rules import Outcome
+
 from .. import messages as msg
 from ..attendant import LOCK_SECONDS, MAX_ATTEMPTS, verify_pin
 from ..context import config, kiosk_session, translate
-from ..ports import DecisionView, Outcome, ReasonKind
-from ..sessions import Enrolment
+from ..ports import DecisionView, ReasonKind
+from ..sessions import EnrolmentDraft
 from .details import summary_rows
 from .pages import (
     FieldError,
@@ -84,7 +86,7 @@ def documents() -> ResponseReturnValue:
     return see_other(next_url())
 
 
-def chosen_documents(enrolment: Enrolment) -> list[str]:
+def chosen_documents(enrolment: EnrolmentDraft) -> list[str]:
     labels = {d.id: localized(d.label) for d in config().program.documents}
     return [labels[d] for d in enrolment.documents if d in labels]
 

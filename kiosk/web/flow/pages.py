@@ -15,11 +15,13 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from kiosk.languages import Localized
+
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..i18n import BY_CODE, N_
-from ..ports import Application, DecisionView, Localized, Reason, ReasonKind
-from ..sessions import Enrolment
+from ..ports import ApplicationForm, DecisionView, ReasonKind, ReasonView
+from ..sessions import EnrolmentDraft
 
 log = logging.getLogger(__name__)
 bp = Blueprint("kiosk", __name__)
@@ -73,7 +75,7 @@ def steps() -> list[str]:
     return result
 
 
-def first_incomplete(enrolment: Enrolment, before: str | None = None) -> str:
+def first_incomplete(enrolment: EnrolmentDraft, before: str | None = None) -> str:
     """The first step not done (stopping at `before`); "review" when all are done."""
     for step in steps():
         if step == before:
@@ -117,7 +119,7 @@ def guard(step: str) -> Response | None:
     return see_other(step_url(wanted))
 
 
-def reason_text(reason: Reason, lang: str | None = None) -> str:
+def reason_text(reason: ReasonView, lang: str | None = None) -> str:
     lang = lang or current_lang()
     if reason.render is not None:
         return reason.render(lang)
@@ -126,12 +128,17 @@ def reason_text(reason: Reason, lang: str | None = None) -> str:
 
 
 def refusals(decision: DecisionView) -> list[FieldError]:
-    reasons = [r for r in decision.reasons if r.kind is ReasonKind.REFUSE] or [Reason(msg.REFUSED)]
+    reasons = [r for r in decision.reasons if r.kind is ReasonKind.REFUSE]
+    reasons = reasons or [ReasonView(msg.REFUSED)]
     return [FieldError("", reason_text(r)) for r in reasons]
 
 
-def localized(text: Localized | None) -> str:
-    return text.get(current_lang()) if text is not None else ""
+def localized(text: Localized[str] | None) -> str:
+    """A programme text in the resident's language, under the one fallback rule (regional,
+    base, the programme's first language, English)."""
+    if text is None:
+        return ""
+    return text.get(current_lang(), config().program.languages)
 
 
 def fmt_date(value: date | None) -> str:
@@ -153,9 +160,11 @@ def fmt_money(decision: DecisionView | None) -> str:
         return f"{fee.amount_minor / 100:.2f} {fee.currency}"
 
 
-def application(enrolment: Enrolment, documents: Sequence[str] | None = None) -> Application:
+def application(
+    enrolment: EnrolmentDraft, documents: Sequence[str] | None = None
+) -> ApplicationForm:
     assert enrolment.birth_date is not None
-    return Application(
+    return ApplicationForm(
         program_id=config().program.id,
         fields=dict(enrolment.fields),
         birth_date=enrolment.birth_date,
@@ -172,13 +181,13 @@ def application(enrolment: Enrolment, documents: Sequence[str] | None = None) ->
     )
 
 
-def decide(app_data: Application) -> DecisionView:
+def decide(app_data: ApplicationForm) -> DecisionView:
     cfg = config()
     result: DecisionView = cfg.rules.decide(cfg.program, app_data, cfg.today())
     return result
 
 
-def invalidate_approval(enrolment: Enrolment) -> None:
+def invalidate_approval(enrolment: EnrolmentDraft) -> None:
     enrolment.approved_by = None
     enrolment.fee_confirmed = False
     enrolment.completed.difference_update({"attendant", "fee"})

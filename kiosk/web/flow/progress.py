@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..i18n import N_
-from ..ports import Reason
+from ..ports import ReasonView
 from ..sessions import JobState
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other
 
@@ -25,7 +25,7 @@ def progress_view(job: JobState, lang: str) -> dict[str, Any]:
     text = catalogues.gettext(lang, step_id)
     error = None
     if job.failed:
-        reason = job.reason if isinstance(job.reason, Reason) else Reason(msg.JOB_FAILED)
+        reason = job.reason if isinstance(job.reason, ReasonView) else ReasonView(msg.JOB_FAILED)
         error = reason_text(reason, lang)
     return {
         "step": text,

@@ -8,9 +8,11 @@ import threading
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
+from kiosk.rules import Outcome
+
 from .. import messages as msg
 from ..context import config, kiosk_session
-from ..ports import CardJob, CardRequest, DecisionView, JobFailed, Outcome, Progress, Reason
+from ..ports import CardJob, CardRequest, DecisionView, JobFailed, JobProgress, ReasonView
 from ..sessions import JobState, KioskSession
 from .details import summary_rows
 from .documents import chosen_documents
@@ -71,7 +73,7 @@ def review() -> ResponseReturnValue:
 
 
 def _run_job(job_runner: CardJob, session: KioskSession, job: JobState, card: CardRequest) -> None:
-    def progress(update: Progress) -> None:
+    def progress(update: JobProgress) -> None:
         job.update(step=update.step, fraction=max(0.0, min(1.0, update.fraction)))
 
     try:
@@ -82,7 +84,7 @@ def _run_job(job_runner: CardJob, session: KioskSession, job: JobState, card: Ca
         return
     except Exception as exc:  # never log the message: it may quote personal data
         log.error("personalisation failed: %s", type(exc).__name__)
-        job.update(failed=True, reason=Reason(msg.JOB_FAILED), retry=False)
+        job.update(failed=True, reason=ReasonView(msg.JOB_FAILED), retry=False)
         return
     session.forget_resident()
     session.finished = True
