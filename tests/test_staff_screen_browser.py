@@ -64,6 +64,8 @@ def test_tap_shows_valid_live_then_revoked_after_sync(
     terminal.start()
     with ServedApp(app) as served, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         page.goto(served.url + "/")
         page.wait_for_selector('body[data-live="on"]', timeout=10_000)
         page.wait_for_selector('#verdict[data-verdict="NONE"]')
@@ -73,6 +75,8 @@ def test_tap_shows_valid_live_then_revoked_after_sync(
         page.wait_for_selector('#verdict[data-verdict="VALID"]', timeout=15_000)
         assert page.evaluate("window.__sameDocument === true")  # live, not a reload
         assert page.inner_text("#verdict .big") == "VALID"
+        # the style sheet applies under the strict Content-Security-Policy
+        assert page.evaluate("getComputedStyle(document.querySelector('#verdict .big')).fontWeight") == "900"
         assert page.inner_text(".field-given_name") == holder.given_name
         body = page.inner_text("body")
         assert holder.family_name not in body and issued.credential.document_number not in body
@@ -99,6 +103,8 @@ def test_tap_shows_valid_live_then_revoked_after_sync(
         assert holder.given_name not in page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "staff-screen-revoked.png"), full_page=True)
         vpcd_cards.remove(vcard)
+        # the screen's script, style sheet, events and photo are all within its own policy
+        assert not [m for m in console if "Content Security Policy" in m], console
     terminal.stop()
 
 

@@ -718,9 +718,64 @@ def test_create_terminal_app_from_config(tmp_path: Path, live: Issuer, api: Any)
     assert terminal.sync.trust_list is not None
     page = client.get("/")
     assert page.headers["Cache-Control"] == "no-store"
-    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Content-Security-Policy"] == SCREEN_CSP
     assert '<meta http-equiv="refresh"' in page.get_data(as_text=True)  # works without JS
     assert replace(terminal.config, port=1).port == 1
+
+
+SCREEN_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+DATA_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def test_every_route_sends_strict_security_headers(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    issued = _issue(live, holder)
+    terminal = _terminal(tmp_path, live, api.url)
+    client = _client(terminal)
+    qr = {"qr": to_qr(issued.print_cose)}
+    events = client.get("/events", buffered=False)  # an endless stream: headers only
+    events.close()
+    answers = {
+        "GET /": (client.get("/"), SCREEN_CSP),
+        "GET /events": (events, DATA_CSP),
+        "POST /sync": (client.post("/sync"), DATA_CSP),
+        "POST /sync from the screen": (client.post("/sync", data={"from": "screen"}), None),
+        "POST /verify": (client.post("/verify", json=qr), DATA_CSP),
+        "POST /verify bytes": (
+            client.post("/verify", data=issued.print_cose, content_type="application/cbor"),
+            DATA_CSP,
+        ),
+        "POST /verify refused": (
+            client.post("/verify", data="x", content_type="text/plain"),
+            DATA_CSP,
+        ),
+        "POST /verify remote": (
+            client.post("/verify", json=qr, environ_base={"REMOTE_ADDR": "192.0.2.10"}),
+            DATA_CSP,
+        ),
+        "GET /health": (client.get("/health"), DATA_CSP),
+        "GET /nowhere": (client.get("/nowhere"), DATA_CSP),
+        "GET screen.js": (client.get("/static/terminal/screen.js"), DATA_CSP),
+        "GET screen.css": (client.get("/static/terminal/screen.css"), DATA_CSP),
+    }
+    assert answers["GET /"][0].status_code == 200
+    assert answers["GET /events"][0].mimetype == "text/event-stream"
+    assert answers["POST /verify"][0].get_json()["verdict"] == "VALID"
+    assert answers["POST /verify remote"][0].status_code == 403
+    assert answers["POST /sync from the screen"][0].status_code == 303
+    for route, (response, csp) in answers.items():
+        headers = response.headers
+        assert headers["X-Frame-Options"] == "DENY", route
+        assert headers["Referrer-Policy"] == "no-referrer", route
+        assert headers["X-Content-Type-Options"] == "nosniff", route
+        policy = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy, route
+        assert csp is None or policy == csp, route
+        response.close()
 
 
 def _free_port() -> int:

@@ -1,10 +1,13 @@
-"""The terminal's Flask app: the routes of `api.terminal.routes`, JSON errors and security
-headers.
+"""The terminal's Flask app: the routes of `api.terminal.routes`, JSON errors and strict
+security headers.
 
     app = create_terminal_app(Terminal.from_config(config))   # or create_terminal_app(config)
     terminal_of(app).start()                                   # from api.terminal.routes
 
-Errors are JSON {"code", "message"} (`cardio.web_errors.ApiError`).
+Errors are JSON {"code", "message"} (`cardio.web_errors.ApiError`). Every response forbids
+framing, referrers and MIME sniffing; its Content-Security-Policy lets the staff screen load
+only its own script, style sheet and event stream (and the card photo as a data: URL), and
+lets nothing else (JSON, the event stream, static files) load anything at all.
 """
 
 from __future__ import annotations
@@ -25,6 +28,20 @@ from .service import Terminal, TerminalError
 log = logging.getLogger("citycard.terminal")
 
 _HERE = Path(__file__).resolve().parent
+
+SCREEN_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""The staff screen: screen.js, screen.css and /events from the terminal, the photo inline."""
+DATA_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+"""Everything that is not a page (JSON, the event stream, static files): loads nothing."""
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
 
 def _error(status: int, code: str, message: str) -> Response:
     response = jsonify({"code": code, "message": message})
@@ -67,13 +84,10 @@ def create_terminal_app(config: TerminalConfig | Terminal) -> Flask:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        page = response.mimetype == "text/html"
+        response.headers["Content-Security-Policy"] = SCREEN_POLICY if page else DATA_POLICY
+        for name, value in SECURITY_HEADERS:
+            response.headers[name] = value
         if not request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
