@@ -27,6 +27,7 @@ Outcome rules (docs/programs.md has the full table):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -329,14 +330,42 @@ def _field_reasons(program: Program, app: Application) -> list[Reason]:
     return reasons
 
 
+# --- documents: which of those shown count, then the proof rule and what it asks of them ----
+
+
+@dataclass(frozen=True)
+class _CountedDocuments:
+    """The categories of the documents shown that count, by what they prove."""
+
+    identity: tuple[DocumentCategory, ...]
+    residence: tuple[DocumentCategory, ...]
+    eligibility: tuple[DocumentCategory, ...]
+
+
 def _document_reasons(program: Program, app: Application, today: date) -> list[Reason]:
     proof = program.proof
-    info: list[Reason] = []
-    identity: list[DocumentCategory] = []
-    residence: list[DocumentCategory] = []
-    eligibility: list[DocumentCategory] = []
-    max_age = proof.residence_max_age_days
+    counted, info = _count_documents(program, app, today)
+    effect = Effect.ATTENDANT if proof.insufficient is Insufficient.ATTENDANT else Effect.REFUSE
+    failures = _rule_failures(proof.detail, counted, effect)
+    if proof.photo and not any(d.photo for d in counted.identity):
+        failures.append(_reason("documents.no_photo", effect))
+    if proof.birth_date and not any(d.birth_date for d in counted.identity):
+        failures.append(_reason("documents.no_birth_date", effect))
+    if failures:
+        summary = "documents.attendant" if effect is Effect.ATTENDANT else "documents.refused"
+        failures.append(_reason(summary, effect))
+    return failures + info
+
+
+def _count_documents(
+    program: Program, app: Application, today: date
+) -> tuple[_CountedDocuments, list[Reason]]:
+    """The documents that count, and reasons about the others (unknown, too old) and about
+    what the attendant checks."""
+    max_age = program.proof.residence_max_age_days
     oldest = _plus_days(today, -max_age) if max_age else None
+    info: list[Reason] = []
+    by_purpose: dict[Purpose, list[DocumentCategory]] = {p: [] for p in Purpose}
     for shown in app.shown:
         doc = program.document(shown.category)
         if doc is None:
@@ -344,101 +373,112 @@ def _document_reasons(program: Program, app: Application, today: date) -> list[R
             continue
         if doc.attendant_check:
             info.append(_reason("check.document", Effect.CHECK, document=doc.code))
-        if Purpose.IDENTITY in doc.proves:
-            identity.append(doc)
-        if Purpose.ELIGIBILITY in doc.proves:
-            eligibility.append(doc)
+        for purpose in (Purpose.IDENTITY, Purpose.ELIGIBILITY):
+            if purpose in doc.proves:
+                by_purpose[purpose].append(doc)
         if Purpose.RESIDENCE in doc.proves:
-            if oldest is None or not doc.dated:
-                residence.append(doc)
-            elif shown.issued is None:
-                residence.append(doc)
-                info.append(
-                    _reason(
-                        "check.document_date", Effect.CHECK, document=doc.code, oldest=_iso(oldest)
-                    )
-                )
-            elif shown.issued > today:
-                info.append(
-                    _reason(
-                        "documents.bad_date",
-                        Effect.INFO,
-                        document=doc.code,
-                        date=_iso(shown.issued),
-                    )
-                )
-            elif shown.issued < oldest:
-                info.append(
-                    _reason(
-                        "documents.too_old",
-                        Effect.INFO,
-                        document=doc.code,
-                        date=_iso(shown.issued),
-                        oldest=_iso(oldest),
-                    )
-                )
-            else:
-                residence.append(doc)
+            counts, reason = _residence_date(doc, shown, today, oldest)
+            if counts:
+                by_purpose[Purpose.RESIDENCE].append(doc)
+            if reason is not None:
+                info.append(reason)
+    counted = _CountedDocuments(
+        tuple(by_purpose[Purpose.IDENTITY]),
+        tuple(by_purpose[Purpose.RESIDENCE]),
+        tuple(by_purpose[Purpose.ELIGIBILITY]),
+    )
+    return counted, info
 
-    effect = Effect.ATTENDANT if proof.insufficient is Insufficient.ATTENDANT else Effect.REFUSE
+
+def _residence_date(
+    doc: DocumentCategory, shown: ShownDocument, today: date, oldest: date | None
+) -> tuple[bool, Reason | None]:
+    """Whether a proof of residence counts given its date, and why (or what to check) if any:
+    a dated document (a bill) must be recent when the programme says how recent."""
+    if oldest is None or not doc.dated:
+        return True, None
+    if shown.issued is None:
+        return True, _reason(
+            "check.document_date", Effect.CHECK, document=doc.code, oldest=_iso(oldest)
+        )
+    if shown.issued > today:
+        return False, _reason(
+            "documents.bad_date", Effect.INFO, document=doc.code, date=_iso(shown.issued)
+        )
+    if shown.issued < oldest:
+        return False, _reason(
+            "documents.too_old",
+            Effect.INFO,
+            document=doc.code,
+            date=_iso(shown.issued),
+            oldest=_iso(oldest),
+        )
+    return True, None
+
+
+# One short check per proof rule (the profile's `proof.rule`), chosen by the rule's type.
+
+
+@functools.singledispatch
+def _rule_failures(detail: object, counted: _CountedDocuments, effect: Effect) -> list[Reason]:
+    """What the documents that count lack for `detail`'s rule (empty: they are enough)."""
+    return []
+
+
+@_rule_failures.register
+def _points_failures(
+    detail: PointsRule, counted: _CountedDocuments, effect: Effect
+) -> list[Reason]:
+    ip = sum(d.identity_points for d in counted.identity)
+    rp = sum(d.residence_points for d in counted.residence)
     failures: list[Reason] = []
-    detail = proof.detail
-    if isinstance(detail, PointsRule):
-        ip = sum(d.identity_points for d in identity)
-        rp = sum(d.residence_points for d in residence)
-        if ip < detail.identity_points:
-            failures.append(
-                _reason(
-                    "documents.identity_points", effect, points=ip, required=detail.identity_points
-                )
-            )
-        if rp < detail.residence_points:
-            failures.append(
-                _reason(
-                    "documents.residence_points",
-                    effect,
-                    points=rp,
-                    required=detail.residence_points,
-                )
-            )
-        if ip + rp < detail.total_points:
-            failures.append(
-                _reason(
-                    "documents.total_points", effect, points=ip + rp, required=detail.total_points
-                )
-            )
-    elif isinstance(detail, PrimarySecondaryRule):
-        primary = sum(d.tier is Tier.PRIMARY for d in identity)
-        secondary = sum(d.tier is Tier.SECONDARY for d in identity)
-        if primary < 1 and secondary < detail.secondary_count:
-            failures.append(
-                _reason("documents.primary_or_secondary", effect, count=detail.secondary_count)
-            )
-        if len(residence) < detail.residence:
-            failures.append(
-                _reason(
-                    "documents.residence_count",
-                    effect,
-                    required=detail.residence,
-                    count=len(residence),
-                )
-            )
-    elif isinstance(detail, CategoriesRule):
+    for message, points, required in (
+        ("documents.identity_points", ip, detail.identity_points),
+        ("documents.residence_points", rp, detail.residence_points),
+        ("documents.total_points", ip + rp, detail.total_points),
+    ):
+        if points < required:
+            failures.append(_reason(message, effect, points=points, required=required))
+    return failures
+
+
+@_rule_failures.register
+def _primary_secondary_failures(
+    detail: PrimarySecondaryRule, counted: _CountedDocuments, effect: Effect
+) -> list[Reason]:
+    primary = sum(d.tier is Tier.PRIMARY for d in counted.identity)
+    secondary = sum(d.tier is Tier.SECONDARY for d in counted.identity)
+    failures: list[Reason] = []
+    if primary < 1 and secondary < detail.secondary_count:
+        failures.append(
+            _reason("documents.primary_or_secondary", effect, count=detail.secondary_count)
+        )
+    if len(counted.residence) < detail.residence:
+        failures.append(
+            _count_failure("documents.residence_count", effect, detail.residence, counted.residence)
+        )
+    return failures
+
+
+@_rule_failures.register
+def _categories_failures(
+    detail: CategoriesRule, counted: _CountedDocuments, effect: Effect
+) -> list[Reason]:
+    return [
+        _count_failure(message, effect, needed, docs)
         for needed, docs, message in (
-            (detail.identity, identity, "documents.identity_count"),
-            (detail.residence, residence, "documents.residence_count"),
-            (detail.eligibility, eligibility, "documents.eligibility_count"),
-        ):
-            if len(docs) < needed:
-                failures.append(_reason(message, effect, required=needed, count=len(docs)))
-    if proof.photo and not any(d.photo for d in identity):
-        failures.append(_reason("documents.no_photo", effect))
-    if proof.birth_date and not any(d.birth_date for d in identity):
-        failures.append(_reason("documents.no_birth_date", effect))
-    if failures:
-        summary = "documents.attendant" if effect is Effect.ATTENDANT else "documents.refused"
-        failures.append(_reason(summary, effect))
-    return failures + info
+            (detail.identity, counted.identity, "documents.identity_count"),
+            (detail.residence, counted.residence, "documents.residence_count"),
+            (detail.eligibility, counted.eligibility, "documents.eligibility_count"),
+        )
+        if len(docs) < needed
+    ]
+
+
+def _count_failure(
+    message: str, effect: Effect, required: int, docs: tuple[DocumentCategory, ...]
+) -> Reason:
+    return _reason(message, effect, required=required, count=len(docs))
 
 
 def _fee(program: Program, app: Application, age: int | None) -> tuple[Fee, list[Reason]]:
