@@ -4,7 +4,7 @@ A card is drawn from the programme's design (`CardDesign`: display name, colours
 logo, the "not a residence permit" line, which optional fields it prints, labels) and one
 resident's card data (`CardData`). The card prints everything the chip holds and nothing
 more is allowed to be on the chip: `render_card` refuses card data that carries a field the
-design does not print (DESIGN.md principle 1).
+design does not print (docs/principles.md, principle 1).
 
 Geometry (ISO/IEC 7810 ID-1): 85.60 x 53.98 mm, 1011 x 638 px at 300 dpi. All text, the
 photo, the QR code and the logo stay inside a 3 mm safe margin; colour bands run to the trim
@@ -24,38 +24,49 @@ band is there), so they go on the back, in the right column under the languages:
 two to a row, a long one (an address) on its own row, shrinking then wrapping like a name; the
 programme's note gives way to them, and fields that cannot fit raise CardLayoutError.
 
-Names in any script: the font comes from `printer.fonts.font_for`; right-to-left and joining
-scripts are laid out by libraqm (Pillow's RAQM layout) and right-aligned. A long name shrinks
-down to a minimum size, then wraps onto more lines at no larger a size; text never leaves its
-box (a name that cannot fit even then raises CardLayoutError rather than overflow).
+Names in any script (`printer.card_text`): the font comes from `printer.fonts.font_for`;
+right-to-left and joining scripts are laid out by libraqm (Pillow's RAQM layout) and
+right-aligned. A long name shrinks down to a minimum size, then wraps onto more lines at no
+larger a size; text never leaves its box (a name that cannot fit even then raises
+CardLayoutError rather than overflow).
 
-QR code: error-correction level M, alphanumeric mode, quiet zone 4 modules, and a module of at
-least 3 px (0.254 mm) at 300 dpi; the largest whole-pixel module that fits is used.
+QR code (`printer.card_images`): error-correction level M, alphanumeric mode, quiet zone 4
+modules, and a module of at least 3 px (0.254 mm) at 300 dpi; the largest whole-pixel module
+that fits is used.
+
+The design, the card data and the geometry are defined in `printer.card_design`.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import time
-import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import qrcode
-import qrcode.util
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
-from PIL import features as pil_features
+from PIL import Image, ImageDraw
 
-from cardio.credential import Credential
-from cardio.errors import CitycardError
+from .card_design import (
+    BLEED_MM,
+    CARD_HEIGHT_MM,
+    CARD_WIDTH_MM,
+    DPI,
+    OPTIONAL_FIELDS,
+    SAFE_MARGIN_MM,
+    CardData,
+    CardDesign,
+    CardLabels,
+    CardLayoutError,
+    Color,
+    card_size_px,
+    mm_to_px,
+)
+from .card_images import MIN_QR_MODULE_PX, contain, cover, open_image, qr_image, qr_matrix
+from .card_text import Align, FittedText, draw_fitted, fit_text
 
-from .fonts import face_for, needs_shaping
-
+# The design, the data and the geometry are defined in card_design; they are importable from
+# here too, since a caller that draws a card needs them with render_card.
 __all__ = [
     "BLEED_MM",
     "CARD_HEIGHT_MM",
@@ -75,40 +86,7 @@ __all__ = [
     "render_card",
 ]
 
-CARD_WIDTH_MM = 85.60
-CARD_HEIGHT_MM = 53.98
-DPI = 300
-SAFE_MARGIN_MM = 3.0
-BLEED_MM = 1.0
-MIN_QR_MODULE_PX = 3  # 0.254 mm at 300 dpi
-QR_QUIET_MODULES = 4
-OPTIONAL_FIELDS = frozenset({"sex", "signature", "entitlements", "languages"})
-
-Color = tuple[int, int, int]
 Side = Literal["front", "back"]
-
-
-class CardLayoutError(CitycardError):
-    """The card cannot be drawn as asked; the message says what to change."""
-
-
-def mm_to_px(mm: float, dpi: int = DPI) -> int:
-    return round(mm / 25.4 * dpi)
-
-
-def card_size_px(bleed: bool = False, dpi: int = DPI) -> tuple[int, int]:
-    """(width, height) of one side in pixels: 1011 x 638 at 300 dpi, 1035 x 662 with bleed."""
-    extra = 2 * mm_to_px(BLEED_MM, dpi) if bleed else 0
-    return mm_to_px(CARD_WIDTH_MM, dpi) + extra, mm_to_px(CARD_HEIGHT_MM, dpi) + extra
-
-
-def _parse_color(value: str | Color, what: str) -> Color:
-    if isinstance(value, tuple):
-        if len(value) == 3 and all(isinstance(c, int) and 0 <= c <= 255 for c in value):
-            return value
-    elif isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
-    raise CardLayoutError(f"The {what} colour {value!r} is not a colour such as '#1F4E79'.")
 
 
 def _ink_on(background: Color) -> Color:
@@ -121,339 +99,6 @@ def _ink_on(background: Color) -> Color:
     r, g, b = (channel(c) for c in background)
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return (255, 255, 255) if (1.05 / (luminance + 0.05)) >= ((luminance + 0.05) / 0.05) else (0, 0, 0)
-
-
-@dataclass(frozen=True)
-class CardLabels:
-    """The words printed next to the fields (a programme translates them in its profile)."""
-
-    title: str = "Resident card"
-    family_name: str = "Family name"
-    given_name: str = "Given names"
-    birth_date: str = "Date of birth"
-    sex: str = "Sex"
-    document_number: str = "Document no."
-    issued: str = "Issued"
-    expires: str = "Expires"
-    entitlements: str = "Entitlements"
-    languages: str = "Languages"
-    signature: str = "Holder's signature"
-    no_photo: str = "No photo"
-
-
-@dataclass(frozen=True)
-class CardDesign:
-    """What a programme's profile says about its card."""
-
-    display_name: str
-    primary: str | Color
-    secondary: str | Color
-    disclaimer: str = "Not a residence permit. Not a travel document."
-    arms: Path | None = None
-    fields: frozenset[str] = frozenset({"sex", "entitlements", "languages"})
-    labels: CardLabels = field(default_factory=CardLabels)
-    entitlement_names: Mapping[str, str] = field(default_factory=dict)
-    back_note: str | None = None
-    # Labels of the extra printed fields (CardData.extra_fields), by field code, in the card's
-    # language; a key not found here is printed as its own label.
-    field_labels: Mapping[str, str] = field(default_factory=dict)
-
-    def field_label(self, key: str) -> str:
-        """The printed label of an extra field (`key` is a field code or a label already)."""
-        label = self.field_labels.get(key)
-        if label:
-            return label
-        if re.fullmatch(r"[a-z][a-z0-9_]*", key):
-            return key.replace("_", " ").capitalize()
-        return key
-
-    def __post_init__(self) -> None:
-        if not self.display_name.strip():
-            raise CardLayoutError("The programme's display name is empty; set it in the profile.")
-        if not self.disclaimer.strip():
-            raise CardLayoutError(
-                "The disclaimer line is empty; every card must say it is not a residence permit."
-            )
-        unknown = set(self.fields) - OPTIONAL_FIELDS
-        if unknown:
-            raise CardLayoutError(
-                f"Unknown optional card field(s) {', '.join(sorted(unknown))}; choose from "
-                f"{', '.join(sorted(OPTIONAL_FIELDS))}."
-            )
-        _parse_color(self.primary, "primary")
-        _parse_color(self.secondary, "secondary")
-
-    @property
-    def primary_rgb(self) -> Color:
-        return _parse_color(self.primary, "primary")
-
-    @property
-    def secondary_rgb(self) -> Color:
-        return _parse_color(self.secondary, "secondary")
-
-
-@dataclass(frozen=True)
-class CardData:
-    """One resident's card. Personal fields are kept out of repr() so they never reach a log."""
-
-    family_name: str = field(repr=False)
-    given_name: str = field(repr=False)
-    birth_date: date = field(repr=False)
-    document_number: str
-    issued: date
-    expires: date
-    qr_text: str = field(repr=False)
-    photo: bytes | None = field(default=None, repr=False)  # JPEG
-    sex: str | None = field(default=None, repr=False)
-    signature: bytes | None = field(default=None, repr=False)  # PNG, transparent background
-    entitlements: tuple[str, ...] = field(default=(), repr=False)
-    languages: tuple[str, ...] = field(default=(), repr=False)
-    # (field code or label, value) printed on the card only: never in the credential.
-    extra_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-
-    @classmethod
-    def from_credential(
-        cls,
-        credential: Credential,
-        qr_text: str,
-        photo: bytes | None = None,
-        signature: bytes | None = None,
-        extra_fields: tuple[tuple[str, str], ...] = (),
-    ) -> CardData:
-        """The card data of an issued credential (the print QR text is passed as it is), with
-        the printed-only `extra_fields`."""
-        h = credential.holder
-        return cls(
-            family_name=h.family_name,
-            given_name=h.given_name,
-            birth_date=h.birth_date,
-            document_number=credential.document_number,
-            issued=datetime.fromtimestamp(credential.issued_at, UTC).date(),
-            expires=credential.expiry_date,
-            qr_text=qr_text,
-            photo=photo if photo is not None else h.photo,
-            sex=h.sex,
-            signature=signature,
-            entitlements=h.entitlements,
-            languages=h.languages,
-            extra_fields=tuple(extra_fields),
-        )
-
-
-# -- text -------------------------------------------------------------------------------------
-
-
-def _raqm() -> bool:
-    return bool(pil_features.check("raqm"))
-
-
-@lru_cache(maxsize=256)
-def _font(path: Path, index: int, size: int, raqm: bool) -> ImageFont.FreeTypeFont:
-    engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
-    return ImageFont.truetype(str(path), size, index=index, layout_engine=engine)
-
-
-def _font_for(text: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
-    raqm = _raqm()
-    if not raqm and needs_shaping(text):
-        raise CardLayoutError(
-            "This name is in a right-to-left or joining script, which needs libraqm to print: "
-            "install the Debian package libfribidi0 (Pillow's libraqm loads it) and try again."
-        )
-    face = face_for(text, bold)
-    return _font(face.path, face.index, size, raqm)
-
-
-def _is_rtl(text: str) -> bool:
-    for ch in text:
-        bidi = unicodedata.bidirectional(ch)
-        if bidi in ("R", "AL"):
-            return True
-        if bidi == "L":
-            return False
-    return False
-
-
-_TOKEN = re.compile(r"(\s*)(\S+?-(?=\S)|\S+)")
-
-
-def _split_long(token: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Break a token wider than `width` between characters (never inside a combining cluster)."""
-    parts: list[str] = []
-    current = ""
-    for ch in token:
-        trial = current + ch
-        if current and unicodedata.combining(ch) == 0 and font.getlength(trial) > width:
-            parts.append(current)
-            current = ch
-        else:
-            current = trial
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for match in _TOKEN.finditer(text):
-        space, token = match.group(1), match.group(2)
-        pieces = [token] if font.getlength(token) <= width else _split_long(token, font, width)
-        for i, piece in enumerate(pieces):
-            joiner = " " if (space and i == 0 and line) else ""
-            trial = line + joiner + piece
-            if not line or font.getlength(trial) <= width:
-                line = trial
-            else:
-                lines.append(line)
-                line = piece
-    if line:
-        lines.append(line)
-    return lines
-
-
-def _line_height(font: ImageFont.FreeTypeFont) -> int:
-    ascent, descent = font.getmetrics()
-    return ascent + descent
-
-
-@dataclass(frozen=True)
-class _Fitted:
-    lines: list[str]
-    font: ImageFont.FreeTypeFont
-    line_height: int
-
-
-def _fit(
-    text: str,
-    width: int,
-    height: int,
-    *,
-    max_size: int,
-    min_size: int,
-    bold: bool = False,
-    max_lines: int = 1,
-    paragraph: bool = False,
-    what: str = "text",
-) -> _Fitted:
-    """Shrink to one line (down to min_size), then wrap at no larger a size; never overflow.
-
-    A `paragraph` wraps first and shrinks only when the wrapped text does not fit the box.
-    """
-    text = " ".join(text.split())
-    if paragraph:
-        for size in range(max_size, min_size - 1, -1):
-            font = _font_for(text, size, bold)
-            lh = _line_height(font)
-            lines = _wrap(text, font, width)
-            if len(lines) <= max_lines and len(lines) * lh <= height:
-                return _Fitted(lines, font, lh)
-        raise CardLayoutError(
-            f"The {what} is too long to print on the card; shorten it in the programme profile."
-        )
-    for size in range(max_size, min_size - 1, -1):
-        font = _font_for(text, size, bold)
-        lh = _line_height(font)
-        if font.getlength(text) <= width and lh <= height:
-            return _Fitted([text], font, lh)
-    if max_lines > 1:
-        for size in range(min_size, max(8, min_size * 2 // 3) - 1, -1):
-            font = _font_for(text, size, bold)
-            lh = _line_height(font)
-            lines = _wrap(text, font, width)
-            if len(lines) <= max_lines and len(lines) * lh <= height:
-                return _Fitted(lines, font, lh)
-    raise CardLayoutError(
-        f"The {what} is too long to print on the card even at the smallest size; "
-        "shorten it (for example, leave out a middle name) and try again."
-    )
-
-
-def _draw_fitted(
-    draw: ImageDraw.ImageDraw,
-    fitted: _Fitted,
-    x: int,
-    y: int,
-    width: int,
-    fill: Color,
-    *,
-    align: Literal["left", "right", "auto"] = "auto",
-) -> int:
-    """Draw the lines from (x, y); returns the y below the last line."""
-    right = align == "right" or (align == "auto" and _is_rtl(" ".join(fitted.lines)))
-    for line in fitted.lines:
-        if right:
-            draw.text((x + width, y), line, font=fitted.font, fill=fill, anchor="ra")
-        else:
-            draw.text((x, y), line, font=fitted.font, fill=fill, anchor="la")
-        y += fitted.line_height
-    return y
-
-
-# -- images -----------------------------------------------------------------------------------
-
-
-def _open_image(data: bytes, what: str, fix: str) -> Image.Image:
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise CardLayoutError(f"The {what} is not a readable image; {fix}") from exc
-    return ImageOps.exif_transpose(img)
-
-
-def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS, centering=(0.5, 0.4))
-
-
-def _contain(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return ImageOps.contain(img.convert("RGBA"), size, Image.Resampling.LANCZOS)
-
-
-# -- QR ---------------------------------------------------------------------------------------
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    """The QR modules of `text` (level M, alphanumeric mode, smallest version), no quiet zone."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0)
-    try:
-        data = qrcode.util.QRData(text, mode=qrcode.util.MODE_ALPHA_NUM)
-    except (ValueError, TypeError) as exc:
-        raise CardLayoutError(
-            "The QR text is not a citycard print credential (CC1: and base45 characters only)."
-        ) from exc
-    qr.add_data(data)
-    try:
-        qr.make(fit=True)
-    except (ValueError, qrcode.exceptions.DataOverflowError) as exc:
-        raise CardLayoutError("The QR text is too long for a QR code.") from exc
-    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
-
-
-def _qr_image(text: str, box: int) -> Image.Image:
-    matrix = qr_matrix(text)
-    n = len(matrix)
-    module = box // (n + 2 * QR_QUIET_MODULES)
-    if module < MIN_QR_MODULE_PX:
-        raise CardLayoutError(
-            f"The QR code (version {(n - 17) // 4}) does not fit on the card with modules of at "
-            f"least {MIN_QR_MODULE_PX} px; the print credential is too long."
-        )
-    side = (n + 2 * QR_QUIET_MODULES) * module
-    img = Image.new("1", (n, n), 1)
-    px = img.load()
-    assert px is not None
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                px[x, y] = 0
-    scaled = img.resize((n * module, n * module), Image.Resampling.NEAREST)
-    out = Image.new("RGB", (side, side), (255, 255, 255))
-    out.paste(scaled.convert("RGB"), (QR_QUIET_MODULES * module, QR_QUIET_MODULES * module))
-    return out
-
-
-# -- the card ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -532,18 +177,18 @@ class _Canvas:
 
     def text(
         self,
-        fitted: _Fitted,
+        fitted: FittedText,
         x: int,
         y: int,
         width: int,
         fill: Color,
-        align: Literal["left", "right", "auto"] = "auto",
+        align: Align = "auto",
     ) -> int:
         bx, by = self.xy(x, y)
-        return _draw_fitted(self.draw, fitted, bx, by, width, fill, align=align) - self.b
+        return draw_fitted(self.draw, fitted, bx, by, width, fill, align=align) - self.b
 
     def label(self, text: str, x: int, y: int, width: int, fill: Color) -> int:
-        fitted = _fit(text, width, 26, max_size=19, min_size=13, what="label")
+        fitted = fit_text(text, width, 26, max_size=19, min_size=13, what="label")
         return self.text(fitted, x, y, width, fill, align="left")
 
 
@@ -598,13 +243,13 @@ def _header(c: _Canvas, design: CardDesign, labels: CardLabels, subtitle: str) -
             raise CardLayoutError(
                 f"The arms or logo image {design.arms} cannot be read; fix the path in the programme profile."
             ) from exc
-        logo = _contain(_open_image(data, "arms or logo image", "use a PNG file."), (logo_box, logo_box))
+        logo = contain(open_image(data, "arms or logo image", "use a PNG file."), (logo_box, logo_box))
         c.paste(logo, m + (logo_box - logo.width) // 2, m + (logo_box - logo.height) // 2)
         x = m + logo_box + 20
     width = c.w - m - x
-    title = _fit(design.display_name, width, 56, max_size=44, min_size=24, bold=True, what="programme name")
+    title = fit_text(design.display_name, width, 56, max_size=44, min_size=24, bold=True, what="programme name")
     c.text(title, x, m - 8, width, ink, align="left")
-    sub = _fit(subtitle, width, 32, max_size=24, min_size=14, what="card title")
+    sub = fit_text(subtitle, width, 32, max_size=24, min_size=14, what="card title")
     c.text(sub, x, m + 46, width, ink, align="left")
 
 
@@ -614,7 +259,7 @@ def _footer(c: _Canvas, design: CardDesign) -> None:
     m = c.margin
     width = c.w - 2 * m
     top = _FOOTER_Y + 10
-    fitted = _fit(
+    fitted = fit_text(
         design.disclaimer, width, c.h - m - top, max_size=30, min_size=18, bold=True,
         max_lines=2, what="disclaimer",
     )
@@ -625,7 +270,7 @@ def _field(
     c: _Canvas, label: str, value: str, x: int, y: int, width: int, *, bold: bool = True
 ) -> None:
     c.label(label, x, y, width, _GREY)
-    fitted = _fit(value, width, 42, max_size=30, min_size=16, bold=bold, what=label.lower())
+    fitted = fit_text(value, width, 42, max_size=30, min_size=16, bold=bold, what=label.lower())
     c.text(fitted, x, y + 24, width, _INK)
 
 
@@ -639,11 +284,11 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     px0, py0, pw, ph = m, _HEADER_H + _STRIPE_H + 22, 276, 355
     ph = min(ph, _FOOTER_Y - 14 - py0)
     if data.photo is not None:
-        photo = _cover(_open_image(data.photo, "photo", "take the photo again."), (pw, ph))
+        photo = cover(open_image(data.photo, "photo", "take the photo again."), (pw, ph))
         c.paste(photo, px0, py0)
     else:
         c.rect((px0, py0, px0 + pw, py0 + ph), fill=(235, 235, 235))
-        note = _fit(labels.no_photo, pw - 20, 40, max_size=24, min_size=12, what="label")
+        note = fit_text(labels.no_photo, pw - 20, 40, max_size=24, min_size=12, what="label")
         c.text(note, px0 + 10, py0 + ph // 2 - 16, pw - 20, _GREY, align="left")
     c.rect((px0, py0, px0 + pw, py0 + ph), outline=design.secondary_rgb, width=2)
 
@@ -652,7 +297,7 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     width = c.w - m - x0
     y = py0 - 4
     y = c.label(labels.family_name, x0, y, width, _GREY)
-    family = _fit(
+    family = fit_text(
         data.family_name, width, 104, max_size=52, min_size=30, bold=True, max_lines=3,
         what="family name",
     )
@@ -660,7 +305,7 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     y += 106
     y = c.label(labels.given_name, x0, y, width, _GREY)
     given_max = min(40, int(family.font.size))
-    given = _fit(
+    given = fit_text(
         data.given_name, width, 70, max_size=given_max, min_size=min(28, given_max),
         max_lines=2, what="given name",
     )
@@ -696,8 +341,8 @@ def _one_line(value: str) -> str:
 
 def _fits_in(label: str, value: str, width: int) -> bool:
     try:
-        _fit(label, width, 26, max_size=19, min_size=13, what="label")
-        _fit(value, width, 40, max_size=26, min_size=20, what="value")
+        fit_text(label, width, 26, max_size=19, min_size=13, what="label")
+        fit_text(value, width, 40, max_size=26, min_size=20, what="value")
     except CardLayoutError:
         return False
     return True
@@ -737,7 +382,7 @@ def _extra_fields(
             cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
             cx = x0 + j * (cw + _EXTRA_GAP)
             top = c.label(label, cx, y, cw, _GREY)
-            fitted = _fit(
+            fitted = fit_text(
                 value, cw, box, max_size=26, min_size=20, bold=True,
                 max_lines=4 if len(row) == 1 else 1, what=label.lower(),
             )
@@ -756,16 +401,16 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
     # QR code on the left, document number under it
     qr_top = m + 8
     qr_box = min(372, _FOOTER_Y - 14 - 44 - qr_top)
-    qr = _qr_image(data.qr_text, qr_box)
+    qr = qr_image(data.qr_text, qr_box)
     c.paste(qr, m, qr_top)
-    number = _fit(data.document_number, qr.width, 40, max_size=30, min_size=16, bold=True, what="document number")
+    number = fit_text(data.document_number, qr.width, 40, max_size=30, min_size=16, bold=True, what="document number")
     c.text(number, m, qr_top + qr.height + 2, qr.width, _INK, align="left")
 
     # right column
     x0 = m + max(qr.width, 300) + 28
     width = c.w - m - x0
     y = m + 4
-    title = _fit(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
+    title = fit_text(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
     extra_rows = _extra_rows(design, data, width)
@@ -775,8 +420,8 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
         c.label(labels.signature, x0, bottom, width, _GREY)
         c.rect((x0, bottom + 24, x0 + width, bottom + 24 + sig_h), outline=(200, 200, 200), width=1)
         if data.signature is not None:
-            sig = _contain(
-                _open_image(data.signature, "signature image", "ask the resident to sign again."),
+            sig = contain(
+                open_image(data.signature, "signature image", "ask the resident to sign again."),
                 (width - 8, sig_h - 8),
             )
             c.paste(sig, x0 + 4, bottom + 24 + 4 + (sig_h - 8 - sig.height) // 2)
@@ -786,16 +431,16 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
         room = bottom - y - 110 - _EXTRA_ROW_H * len(extra_rows)
-        ent = _fit(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+        ent = fit_text(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
         y = c.text(ent, x0, y, width, _INK) + 8
     if "languages" in design.fields and data.languages:
         y = c.label(labels.languages, x0, y, width, _GREY)
-        langs = _fit(", ".join(data.languages), width, 40, max_size=26, min_size=16, what="languages")
+        langs = fit_text(", ".join(data.languages), width, 40, max_size=26, min_size=16, what="languages")
         y = c.text(langs, x0, y, width, _INK) + 8
     if extra_rows:
         y = _extra_fields(c, extra_rows, x0, y, width, bottom)
     if design.back_note and bottom - y >= 30:
-        note = _fit(
+        note = fit_text(
             design.back_note, width, bottom - y, max_size=22, min_size=13, max_lines=8,
             paragraph=True, what="programme note",
         )

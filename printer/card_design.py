@@ -1,0 +1,184 @@
+"""What a card is drawn from: the programme's design and one resident's card data.
+
+`CardDesign` is what a programme's profile says about its card (display name, colours, arms or
+logo, the "not a residence permit" line, which optional fields it prints, labels); `CardData`
+is one resident's card. The geometry (ISO/IEC 7810 ID-1: 85.60 x 53.98 mm, 1011 x 638 px at
+300 dpi, a 3 mm safe margin, 1 mm bleed) is here too; `printer.card_layout` draws the card.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cardio.credential import Credential
+from cardio.errors import CitycardError
+
+__all__ = [
+    "BLEED_MM",
+    "CARD_HEIGHT_MM",
+    "CARD_WIDTH_MM",
+    "DPI",
+    "OPTIONAL_FIELDS",
+    "SAFE_MARGIN_MM",
+    "CardData",
+    "CardDesign",
+    "CardLabels",
+    "CardLayoutError",
+    "Color",
+    "card_size_px",
+    "mm_to_px",
+    "parse_color",
+]
+
+CARD_WIDTH_MM = 85.60
+CARD_HEIGHT_MM = 53.98
+DPI = 300
+SAFE_MARGIN_MM = 3.0
+BLEED_MM = 1.0
+OPTIONAL_FIELDS = frozenset({"sex", "signature", "entitlements", "languages"})
+
+Color = tuple[int, int, int]
+
+class CardLayoutError(CitycardError):
+    """The card cannot be drawn as asked; the message says what to change."""
+
+
+def mm_to_px(mm: float, dpi: int = DPI) -> int:
+    return round(mm / 25.4 * dpi)
+
+
+def card_size_px(bleed: bool = False, dpi: int = DPI) -> tuple[int, int]:
+    """(width, height) of one side in pixels: 1011 x 638 at 300 dpi, 1035 x 662 with bleed."""
+    extra = 2 * mm_to_px(BLEED_MM, dpi) if bleed else 0
+    return mm_to_px(CARD_WIDTH_MM, dpi) + extra, mm_to_px(CARD_HEIGHT_MM, dpi) + extra
+
+
+def parse_color(value: str | Color, what: str) -> Color:
+    """An (r, g, b) colour from "#RRGGBB" or a tuple; `what` names it in the error."""
+    if isinstance(value, tuple):
+        if len(value) == 3 and all(isinstance(c, int) and 0 <= c <= 255 for c in value):
+            return value
+    elif isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+    raise CardLayoutError(f"The {what} colour {value!r} is not a colour such as '#1F4E79'.")
+
+
+@dataclass(frozen=True)
+class CardLabels:
+    """The words printed next to the fields (a programme translates them in its profile)."""
+
+    title: str = "Resident card"
+    family_name: str = "Family name"
+    given_name: str = "Given names"
+    birth_date: str = "Date of birth"
+    sex: str = "Sex"
+    document_number: str = "Document no."
+    issued: str = "Issued"
+    expires: str = "Expires"
+    entitlements: str = "Entitlements"
+    languages: str = "Languages"
+    signature: str = "Holder's signature"
+    no_photo: str = "No photo"
+
+
+@dataclass(frozen=True)
+class CardDesign:
+    """What a programme's profile says about its card."""
+
+    display_name: str
+    primary: str | Color
+    secondary: str | Color
+    disclaimer: str = "Not a residence permit. Not a travel document."
+    arms: Path | None = None
+    fields: frozenset[str] = frozenset({"sex", "entitlements", "languages"})
+    labels: CardLabels = field(default_factory=CardLabels)
+    entitlement_names: Mapping[str, str] = field(default_factory=dict)
+    back_note: str | None = None
+    # Labels of the extra printed fields (CardData.extra_fields), by field code, in the card's
+    # language; a key not found here is printed as its own label.
+    field_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def field_label(self, key: str) -> str:
+        """The printed label of an extra field (`key` is a field code or a label already)."""
+        label = self.field_labels.get(key)
+        if label:
+            return label
+        if re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            return key.replace("_", " ").capitalize()
+        return key
+
+    def __post_init__(self) -> None:
+        if not self.display_name.strip():
+            raise CardLayoutError("The programme's display name is empty; set it in the profile.")
+        if not self.disclaimer.strip():
+            raise CardLayoutError(
+                "The disclaimer line is empty; every card must say it is not a residence permit."
+            )
+        unknown = set(self.fields) - OPTIONAL_FIELDS
+        if unknown:
+            raise CardLayoutError(
+                f"Unknown optional card field(s) {', '.join(sorted(unknown))}; choose from "
+                f"{', '.join(sorted(OPTIONAL_FIELDS))}."
+            )
+        parse_color(self.primary, "primary")
+        parse_color(self.secondary, "secondary")
+
+    @property
+    def primary_rgb(self) -> Color:
+        return parse_color(self.primary, "primary")
+
+    @property
+    def secondary_rgb(self) -> Color:
+        return parse_color(self.secondary, "secondary")
+
+
+@dataclass(frozen=True)
+class CardData:
+    """One resident's card. Personal fields are kept out of repr() so they never reach a log."""
+
+    family_name: str = field(repr=False)
+    given_name: str = field(repr=False)
+    birth_date: date = field(repr=False)
+    document_number: str
+    issued: date
+    expires: date
+    qr_text: str = field(repr=False)
+    photo: bytes | None = field(default=None, repr=False)  # JPEG
+    sex: str | None = field(default=None, repr=False)
+    signature: bytes | None = field(default=None, repr=False)  # PNG, transparent background
+    entitlements: tuple[str, ...] = field(default=(), repr=False)
+    languages: tuple[str, ...] = field(default=(), repr=False)
+    # (field code or label, value) printed on the card only: never in the credential.
+    extra_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_credential(
+        cls,
+        credential: Credential,
+        qr_text: str,
+        photo: bytes | None = None,
+        signature: bytes | None = None,
+        extra_fields: tuple[tuple[str, str], ...] = (),
+    ) -> CardData:
+        """The card data of an issued credential (the print QR text is passed as it is), with
+        the printed-only `extra_fields`."""
+        h = credential.holder
+        return cls(
+            family_name=h.family_name,
+            given_name=h.given_name,
+            birth_date=h.birth_date,
+            document_number=credential.document_number,
+            issued=datetime.fromtimestamp(credential.issued_at, UTC).date(),
+            expires=credential.expiry_date,
+            qr_text=qr_text,
+            photo=photo if photo is not None else h.photo,
+            sex=h.sex,
+            signature=signature,
+            entitlements=h.entitlements,
+            languages=h.languages,
+            extra_fields=tuple(extra_fields),
+        )

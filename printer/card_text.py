@@ -1,0 +1,176 @@
+"""Text on the card: fonts for any script, shrinking and wrapping into a box, drawing.
+
+The font comes from `printer.fonts` (`face_for`); right-to-left and joining scripts are laid
+out by libraqm (Pillow's RAQM layout) and right-aligned. `fit_text` shrinks a text down to a
+minimum size, then wraps it onto more lines at no larger a size; it never overflows its box
+(CardLayoutError instead).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from PIL import ImageDraw, ImageFont
+from PIL import features as pil_features
+
+from .card_design import CardLayoutError, Color
+from .fonts import face_for, needs_shaping
+
+__all__ = ["Align", "FittedText", "draw_fitted", "fit_text", "is_rtl"]
+
+Align = Literal["left", "right", "auto"]
+
+
+def _raqm() -> bool:
+    return bool(pil_features.check("raqm"))
+
+
+@lru_cache(maxsize=256)
+def _font(path: Path, index: int, size: int, raqm: bool) -> ImageFont.FreeTypeFont:
+    engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+    return ImageFont.truetype(str(path), size, index=index, layout_engine=engine)
+
+
+def _font_for(text: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
+    raqm = _raqm()
+    if not raqm and needs_shaping(text):
+        raise CardLayoutError(
+            "This name is in a right-to-left or joining script, which needs libraqm to print: "
+            "install the Debian package libfribidi0 (Pillow's libraqm loads it) and try again."
+        )
+    face = face_for(text, bold)
+    return _font(face.path, face.index, size, raqm)
+
+
+def is_rtl(text: str) -> bool:
+    """True when the first strongly directional character is right-to-left."""
+    for ch in text:
+        bidi = unicodedata.bidirectional(ch)
+        if bidi in ("R", "AL"):
+            return True
+        if bidi == "L":
+            return False
+    return False
+
+
+_TOKEN = re.compile(r"(\s*)(\S+?-(?=\S)|\S+)")
+
+
+def _split_long(token: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Break a token wider than `width` between characters (never inside a combining cluster)."""
+    parts: list[str] = []
+    current = ""
+    for ch in token:
+        trial = current + ch
+        if current and unicodedata.combining(ch) == 0 and font.getlength(trial) > width:
+            parts.append(current)
+            current = ch
+        else:
+            current = trial
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for match in _TOKEN.finditer(text):
+        space, token = match.group(1), match.group(2)
+        pieces = [token] if font.getlength(token) <= width else _split_long(token, font, width)
+        for i, piece in enumerate(pieces):
+            joiner = " " if (space and i == 0 and line) else ""
+            trial = line + joiner + piece
+            if not line or font.getlength(trial) <= width:
+                line = trial
+            else:
+                lines.append(line)
+                line = piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    ascent, descent = font.getmetrics()
+    return ascent + descent
+
+
+@dataclass(frozen=True)
+class FittedText:
+    """Text broken into lines that fit a box, with the font that makes them fit."""
+
+    lines: list[str]
+    font: ImageFont.FreeTypeFont
+    line_height: int
+
+
+def fit_text(
+    text: str,
+    width: int,
+    height: int,
+    *,
+    max_size: int,
+    min_size: int,
+    bold: bool = False,
+    max_lines: int = 1,
+    paragraph: bool = False,
+    what: str = "text",
+) -> FittedText:
+    """Shrink to one line (down to min_size), then wrap at no larger a size; never overflow.
+
+    A `paragraph` wraps first and shrinks only when the wrapped text does not fit the box.
+    """
+    text = " ".join(text.split())
+    if paragraph:
+        for size in range(max_size, min_size - 1, -1):
+            font = _font_for(text, size, bold)
+            lh = _line_height(font)
+            lines = _wrap(text, font, width)
+            if len(lines) <= max_lines and len(lines) * lh <= height:
+                return FittedText(lines, font, lh)
+        raise CardLayoutError(
+            f"The {what} is too long to print on the card; shorten it in the programme profile."
+        )
+    for size in range(max_size, min_size - 1, -1):
+        font = _font_for(text, size, bold)
+        lh = _line_height(font)
+        if font.getlength(text) <= width and lh <= height:
+            return FittedText([text], font, lh)
+    if max_lines > 1:
+        for size in range(min_size, max(8, min_size * 2 // 3) - 1, -1):
+            font = _font_for(text, size, bold)
+            lh = _line_height(font)
+            lines = _wrap(text, font, width)
+            if len(lines) <= max_lines and len(lines) * lh <= height:
+                return FittedText(lines, font, lh)
+    raise CardLayoutError(
+        f"The {what} is too long to print on the card even at the smallest size; "
+        "shorten it (for example, leave out a middle name) and try again."
+    )
+
+
+def draw_fitted(
+    draw: ImageDraw.ImageDraw,
+    fitted: FittedText,
+    x: int,
+    y: int,
+    width: int,
+    fill: Color,
+    *,
+    align: Align = "auto",
+) -> int:
+    """Draw the lines from (x, y); returns the y below the last line."""
+    right = align == "right" or (align == "auto" and is_rtl(" ".join(fitted.lines)))
+    for line in fitted.lines:
+        if right:
+            draw.text((x + width, y), line, font=fitted.font, fill=fill, anchor="ra")
+        else:
+            draw.text((x, y), line, font=fitted.font, fill=fill, anchor="la")
+        y += fitted.line_height
+    return y
