@@ -155,11 +155,12 @@ def city_api(issuer: Issuer) -> Iterator[Any]:
     Either has `.url` and `.stop()`."""
     try:
         from api.issuer.server import create_app
+        from api.phone import blueprint as phone_pages
     except ImportError:
         with IssuerHttp(issuer.dir / "public") as server:
             yield server
         return
-    with ServedApp(create_app(issuer.dir)) as served:
+    with ServedApp(create_app(issuer.dir, pages=[phone_pages()])) as served:
         yield served
 
 

@@ -562,23 +562,137 @@ def test_internal_errors_are_json_without_details(
 
 
 def test_openapi_describes_every_route(api: Api) -> None:
+    """The generated document names every route of the app with its methods (APIFairy's own
+    /openapi.json aside), the schemas' constraints and the security schemes."""
     res = api.client.get("/openapi.json")
-    assert res.status_code == 200
+    assert res.status_code == 200 and res.mimetype == "application/json"
     doc = res.get_json()
     assert doc["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     served = set()
     for rule in api.app.url_map.iter_rules():
+        if rule.endpoint.startswith("apifairy."):
+            continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods or ():
-            if method in ("HEAD", "OPTIONS"):
-                continue
-            if "{action}" in path:
-                for action in ("revoke", "suspend", "reinstate"):
-                    served.add((path.replace("{action}", action), method))
-            else:
+            if method not in ("HEAD", "OPTIONS"):
                 served.add((path, method))
     assert served == documented
+    assert len(served) == 13
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["staffToken"] == {**schemes["staffToken"], "type": "http", "scheme": "bearer"}
+    assert (schemes["kioskSignature"]["type"], schemes["kioskSignature"]["name"]) == (
+        "apiKey",
+        "Authorization",
+    )
+    assert SCHEME in schemes["kioskSignature"]["description"]
+    allocate = doc["paths"][ALLOCATE]["post"]
+    assert allocate["security"] == [{"kioskSignature": []}]
+    request_id = doc["components"]["schemas"]["AllocationRequest"]["properties"]["request_id"]
+    assert request_id["pattern"] == "^[A-Za-z0-9._:-]{8,64}$"
+    assert {"200", "201", "400", "401", "403", "409", "413", "415"} <= set(allocate["responses"])
+    void = doc["paths"]["/api/v1/kiosk/cards/{number}/void"]["post"]
+    assert void["requestBody"]["required"] is False
+    assert void["parameters"][0]["schema"]["pattern"] == "^[A-Z0-9-]{4,24}$"
+    trust = doc["paths"][TRUST]["get"]
+    assert "security" not in trust
+    assert set(trust["responses"]["200"]["content"]) == {"application/vnd.citycard.trust-list+cwt"}
+    assert "ETag" in trust["responses"]["200"]["headers"] and "304" in trust["responses"]
+    root = doc["paths"][ROOT]["get"]["responses"]["200"]["content"]
+    assert root == {"application/x-pem-file": {"schema": {"type": "string", "format": "binary"}}}
+    status = doc["paths"]["/status/{list_id}"]["get"]["responses"]["200"]["content"]
+    assert set(status) == {"application/statuslist+cwt"}
+    limited = doc["paths"]["/api/v1/self-revocation"]["post"]["responses"]["429"]
+    assert "Retry-After" in limited["headers"]
+
+
+@BOTH
+def test_requests_violating_a_schema_are_400_json(api: Api) -> None:
+    """The schemas that document the API also check it: every violation is 400 {code, message}."""
+    card = api.allocate()
+    issued = f"/api/v1/kiosk/cards/{card['document_number']}/issued"
+    times = {"issued_at": 1_790_000_000, "expires_at": 1_853_072_000}
+    cases = [
+        (ALLOCATE, {"request_id": "short"}, "'request_id' must be 8 to 64"),
+        (ALLOCATE, {"request_id": None}, "'request_id' must be 8 to 64"),
+        (ALLOCATE, {}, "The field 'request_id' is missing."),
+        (ALLOCATE, {"request_id": new_request_id(), "x": 1}, "Unknown field 'x'; remove it."),
+        (issued, {**times, "issued_at": True}, "'issued_at' must be a whole number"),
+        (issued, {**times, "issued_at": 5.0}, "'issued_at' must be a whole number"),
+        (issued, {**times, "expires_at": -1}, "'expires_at' must be a whole number"),
+        (issued, {**times, "expires_at": 2**40}, "'expires_at' must be a whole number"),
+        (issued, {"issued_at": 9, "expires_at": 9}, "'expires_at' must be after 'issued_at'."),
+        (issued, {**times, "revocation_code_hash": "plain"}, "'revocation_code_hash' must be"),
+        ("/api/v1/kiosk/cards/dev-lower/void", None, "'number' must be 4 to 24 capital"),
+        ("/api/v1/kiosk/cards/DEV00000018/void", {"x": 1}, "Unknown field 'x'; remove it."),
+    ]
+    for path, payload, message in cases:
+        body = assert_json_error(api.kiosk_call("POST", path, payload), 400, "bad_request")
+        assert body["message"].startswith(message), (path, payload, body)
+    for payload, message in (
+        ({"document_number": 5, "code": "AAAAA-BBBBB"}, "'document_number' must be text."),
+        ({"document_number": "DEV1", "code": "A" * 65}, "'code' must be at most 64"),
+        ({"document_number": "dev 0000 0018!", "code": "x"}, "'document_number' must be 4 to"),
+    ):
+        res = api.client.post("/api/v1/self-revocation", json=payload)
+        assert assert_json_error(res, 400, "bad_request")["message"].startswith(message)
+    staff = api.client.post(
+        "/api/v1/staff/cards/DEV00000018/suspend",
+        json={"reason": "x"},
+        headers={"Authorization": f"Bearer {api.staff_token}"},
+    )
+    assert_json_error(staff, 400, "bad_request")
+    assert api.issuer.card_status(card["document_number"]) == "valid"
+
+
+# Headers every answer of the issuer carries (the phone pages relax only the CSP).
+STRICT = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def test_security_headers_on_every_answer(api: Api) -> None:
+    answers = [
+        api.client.get(TRUST),
+        api.client.get(TRUST, headers={"If-None-Match": api.client.get(TRUST).headers["ETag"]}),
+        api.client.get(ROOT),
+        api.client.get("/status/1"),
+        api.client.get("/status/9"),
+        api.client.get("/openapi.json"),
+        api.client.get("/no/such/page"),
+        api.client.delete(TRUST),
+        api.kiosk_call("GET", "/api/v1/kiosk/self"),
+        api.kiosk_call("POST", ALLOCATE, {"request_id": "short"}),
+        api.client.post(ALLOCATE, json={"request_id": new_request_id()}),
+        api.self_revoke("DEV00000018", "AAAAA-BBBBB"),
+    ]
+    for res in answers:
+        for name, value in STRICT.items():
+            assert res.headers.get(name) == value, (res.request.path, res.status_code, name)
+
+
+def test_phone_pages_get_a_policy_that_runs_their_own_scripts(tmp_path: Path) -> None:
+    from api import phone
+
+    env = make_api(tmp_path / "issuer", None)
+    app = create_app(load_config(env.dir), pages=[phone.blueprint()])
+    client = app.test_client()
+    page = client.get("/verify/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "script-src 'self'" in csp or "script-src" not in csp
+    for name in ("X-Frame-Options", "Referrer-Policy", "X-Content-Type-Options"):
+        assert page.headers[name] == STRICT[name]
+    assert client.get("/verify/verify.js").status_code == 200
+    # The API beside the pages keeps its strict policy.
+    assert client.get(TRUST).headers["Content-Security-Policy"] == STRICT["Content-Security-Policy"]
+    app.extensions["citycard"].issuer.close()
+    env.issuer.close()
 
 
 # -- a real server ------------------------------------------------------------------------------

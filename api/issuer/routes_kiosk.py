@@ -12,13 +12,12 @@ printer.receipt.RevocationCode and report only its digest (cardio.codes describe
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, request
+from flask_httpauth import HTTPTokenAuth  # type: ignore[import-untyped]
 
-from cardio import codes
 from cardio.errors import CitycardError
 from cardio.kiosk_auth import (
     BAD_SIGNATURE,
@@ -31,19 +30,57 @@ from cardio.trustlist import KeyState
 from cardio.web_errors import ApiError
 
 from .registry import ACTIVE
+from .schemas import (
+    AllocationRequestSchema,
+    AllocationSchema,
+    CardSchema,
+    CodeReportSchema,
+    DocumentNumberPathSchema,
+    EmptyBodySchema,
+    ErrorSchema,
+    IssuedReportSchema,
+    KioskSelfSchema,
+)
 from .service import CardStateError, UnknownCardError
-from .web import document_number, int_field, json_body, state, str_field
+from .web import authenticate, json_body, other_responses, path_arguments, response, state
 
 bp = Blueprint("kiosk", __name__, url_prefix="/api/v1/kiosk")
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+class KioskSignatureAuth(HTTPTokenAuth):  # type: ignore[misc]
+    """`Authorization: CitycardKiosk id="…", ts="…", nonce="…", sig="…"`: ES256 by the kiosk's API key over the method, path, time, nonce and body digest (docs/api.md). Each nonce is accepted once, within the allowed clock skew."""
+
+    def __init__(self) -> None:
+        # header="Authorization" makes APIFairy document an API key in that header.
+        super().__init__(scheme=SCHEME, header="Authorization")
+
+    def get_auth(self) -> None:
+        return None  # the signature covers the raw request: check_kiosk reads it all
+
+    def authenticate(self, _auth: Any, _password: Any) -> str:
+        return check_kiosk()
+
+
+kiosk_auth = KioskSignatureAuth()
+
+_ERRORS: dict[int, Any] = {
+    400: (ErrorSchema, "Malformed request or body."),
+    401: (
+        ErrorSchema,
+        "Missing, malformed or invalid kiosk signature, a clock too far off, or a replay.",
+    ),
+    403: (ErrorSchema, "The kiosk or its signing key has been revoked."),
+    413: (ErrorSchema, "The body is too large."),
+    415: (ErrorSchema, "The body is not application/json."),
+}
+_NOT_OURS = (ErrorSchema, "This kiosk allocated no card with that number.")
 
 
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": SCHEME})
 
 
-def authenticate() -> str:
+def check_kiosk() -> str:
     """The id of the kiosk that signed this request; ApiError 401/403 otherwise."""
     st = state()
     now = int(time.time())
@@ -81,101 +118,113 @@ def authenticate() -> str:
     return header.kiosk_id
 
 
+def _kiosk_id() -> str:
+    kiosk_id: str = kiosk_auth.current_user()
+    return kiosk_id
+
+
 @bp.get("/self")
-def whoami() -> Response:
-    kiosk_id = authenticate()
+@authenticate(kiosk_auth)
+@response(KioskSelfSchema, 200, "The kiosk account.")
+@other_responses(_ERRORS)
+def whoami() -> dict[str, Any]:
+    """Who the server takes the signing kiosk to be (a self-test)."""
     st = state()
-    account = st.issuer.kiosk(kiosk_id)
+    account = st.issuer.kiosk(_kiosk_id())
     assert account is not None
-    return jsonify(
-        {
-            "kiosk_id": account.kiosk_id,
-            "kid": account.kid,
-            "state": account.state,
-            "issuer": st.issuer.config["issuer"],
-            "trust_list_version": st.issuer.config["trust_list_version"],
-        }
-    )
+    return {
+        "kiosk_id": account.kiosk_id,
+        "kid": account.kid,
+        "state": account.state,
+        "issuer": st.issuer.config["issuer"],
+        "trust_list_version": st.issuer.config["trust_list_version"],
+    }
 
 
 @bp.post("/allocations")
-def allocate() -> tuple[Response, int]:
-    kiosk_id = authenticate()
-    body = json_body({"request_id"}, {"request_id"})
-    request_id = str_field(
-        body, "request_id", REQUEST_ID, "8 to 64 letters, digits, '.', '_', ':' or '-'"
-    )
+@authenticate(kiosk_auth)
+@json_body(AllocationRequestSchema)
+@response(AllocationSchema, 201, "A new allocation.")
+@other_responses(
+    {
+        200: (AllocationSchema, "The allocation made before for this request id."),
+        **_ERRORS,
+        409: (ErrorSchema, "The request id belongs to a card already issued or voided."),
+    }
+)
+def allocate(body: dict[str, Any]) -> tuple[Any, int]:  # an Allocation; the schema dumps it
+    """Allocate a document number, a status slot and a revocation code.
+
+    Idempotent per request id: the same kiosk repeating a request id gets the same number and
+    slot (200 instead of 201) and a fresh revocation code that replaces the previous one (only
+    a hash is kept).
+    """
     try:
-        alloc = state().issuer.allocate(kiosk_id, request_id)
+        alloc = state().issuer.allocate(_kiosk_id(), body["request_id"])
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    out = {
-        "document_number": alloc.document_number,
-        "status_list": alloc.status_list,
-        "status_uri": alloc.status_uri,
-        "status_index": alloc.status_index,
-        "kid": alloc.kid,
-        "request_id": alloc.request_id,
-        "revocation_code": alloc.revocation_code,
-    }
-    return jsonify(out), 200 if alloc.replayed else 201
+    return alloc, 200 if alloc.replayed else 201
 
 
 @bp.post("/cards/<number>/issued")
-def issued(number: str) -> Response:
-    kiosk_id = authenticate()
-    number = document_number(number)
-    body = json_body(
-        {"issued_at", "expires_at", "revocation_code_hash"}, {"issued_at", "expires_at"}
-    )
-    iat, exp = int_field(body, "issued_at"), int_field(body, "expires_at")
-    if exp <= iat:
-        raise ApiError(400, "bad_request", "'expires_at' must be after 'issued_at'.")
-    code_hash = _code_hash(body) if "revocation_code_hash" in body else None
+@authenticate(kiosk_auth)
+@path_arguments(DocumentNumberPathSchema)
+@json_body(IssuedReportSchema)
+@response(CardSchema, 200, "The card as the registry now knows it.")
+@other_responses(
+    {
+        **_ERRORS,
+        404: _NOT_OURS,
+        409: (ErrorSchema, "The card was voided or reported with other times."),
+    }
+)
+def issued(body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Report a card signed and delivered (idempotent)."""
     try:
-        card = state().issuer.report_issued(kiosk_id, number, iat, exp, code_hash)
+        card = state().issuer.report_issued(
+            _kiosk_id(),
+            number,
+            body["issued_at"],
+            body["expires_at"],
+            body.get("revocation_code_hash"),
+        )
     except UnknownCardError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    return jsonify(card.to_json())
-
-
-def _code_hash(body: dict[str, Any]) -> str:
-    value = body.get("revocation_code_hash")
-    if not isinstance(value, str) or codes.parse_digest(value) is None:
-        raise ApiError(
-            400,
-            "bad_request",
-            f"'revocation_code_hash' must be 'scrypt${codes.LOG_N}${codes.R}${codes.P}$<salt>$<hash>' (printer.receipt.RevocationCode.digest).",
-        )
-    return value
+    return card.to_json()
 
 
 @bp.post("/cards/<number>/revocation-code")
-def revocation_code(number: str) -> Response:
-    kiosk_id = authenticate()
-    number = document_number(number)
-    body = json_body({"revocation_code_hash"}, {"revocation_code_hash"})
+@authenticate(kiosk_auth)
+@path_arguments(DocumentNumberPathSchema)
+@json_body(CodeReportSchema)
+@response(CardSchema, 200, "The card.")
+@other_responses({**_ERRORS, 404: _NOT_OURS, 409: (ErrorSchema, "The card is voided or revoked.")})
+def revocation_code(body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Replace the card's revocation code digest (a receipt printed again)."""
     try:
-        card = state().issuer.replace_code_hash(kiosk_id, number, _code_hash(body))
+        card = state().issuer.replace_code_hash(_kiosk_id(), number, body["revocation_code_hash"])
     except UnknownCardError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    return jsonify(card.to_json())
+    return card.to_json()
 
 
 @bp.post("/cards/<number>/void")
-def void(number: str) -> Response:
-    kiosk_id = authenticate()
-    number = document_number(number)
-    json_body(set(), set(), empty_ok=True)
+@authenticate(kiosk_auth)
+@path_arguments(DocumentNumberPathSchema)
+@json_body(EmptyBodySchema, optional=True)
+@response(CardSchema, 200, "The voided card.")
+@other_responses({**_ERRORS, 404: _NOT_OURS})
+def void(_body: dict[str, Any], number: str) -> dict[str, Any]:
+    """Void a card the kiosk could not finish (status INVALID, for good)."""
     st = state()
     try:
-        card, changed = st.issuer.void(kiosk_id, number)
+        card, changed = st.issuer.void(_kiosk_id(), number)
     except UnknownCardError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
     if changed:
         st.issuer.publish_status([card.status_list])
-    return jsonify(card.to_json())
+    return card.to_json()

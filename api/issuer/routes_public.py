@@ -18,7 +18,6 @@ published yet, another method) goes on to Flask and its JSON errors.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -32,8 +31,9 @@ from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
 from cardio.web_errors import ApiError
 
 from .published_cache import PublishedFiles, Snapshot, etag_matches
+from .schemas import LIST_ID, ErrorSchema, ListIdPathSchema
 from .service import Issuer
-from .web import state
+from .web import file_response, other_responses, path_arguments, state
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("citycard.api")
@@ -42,9 +42,15 @@ TRUST_LIST_PATH = "/.well-known/citycard/trust-list"
 ROOT_KEY_PATH = "/.well-known/citycard/root-key"
 STATUS_PREFIX = "/status/"
 PEM_MEDIA_TYPE = "application/x-pem-file"
-LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-# Headers every response carries (api.issuer.server adds them to Flask's responses too).
-COMMON_HEADERS = [("X-Content-Type-Options", "nosniff")]
+# Headers every response carries (api.issuer.server adds them to Flask's responses too): no
+# answer of this API is a page, so nothing may run, load, frame it or leak the referrer.
+COMMON_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+]
+_UNPUBLISHED = (ErrorSchema, "Nothing has been published yet; try again later.")
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
@@ -136,17 +142,31 @@ def _serve(path: str) -> Response:
 
 
 @bp.get(TRUST_LIST_PATH)
+@file_response(TRUST_MEDIA_TYPE, "The trust list (COSE_Sign1).")
+@other_responses({503: _UNPUBLISHED})
 def trust_list() -> Response:
+    """The root-signed trust list (COSE_Sign1)."""
     return _serve(TRUST_LIST_PATH)
 
 
 @bp.get(ROOT_KEY_PATH)
+@file_response(PEM_MEDIA_TYPE, "PEM SubjectPublicKeyInfo.")
+@other_responses({503: _UNPUBLISHED})
 def root_key() -> Response:
+    """The city root public key (PEM), to pin by fingerprint.
+
+    For provisioning: compare its SHA-256 fingerprint with the one the city announced; never
+    trust it blindly.
+    """
     return _serve(ROOT_KEY_PATH)
 
 
 @bp.get("/status/<list_id>")
+@path_arguments(ListIdPathSchema)
+@file_response(STATUS_MEDIA_TYPE, "The status list token.")
+@other_responses({404: (ErrorSchema, "No status list with that id."), 503: _UNPUBLISHED})
 def status_list(list_id: str) -> Response:
+    """A Token Status List (CWT)."""
     return _serve(request.path)
 
 

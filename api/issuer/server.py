@@ -4,8 +4,10 @@
 
 `citycard-api serve --dir DIR` runs it under waitress. Every answer that is not a success is
 JSON `{"code": ..., "message": ...}` (never an HTML page or a traceback); the routes are in
-api.issuer.routes_public, api.issuer.routes_kiosk and api.issuer.routes_revocation, and `/openapi.json` describes
-them all (api.issuer.openapi).
+api.issuer.routes_public, api.issuer.routes_kiosk and api.issuer.routes_revocation; their
+schemas (api.issuer.schemas) validate the requests and shape the answers, and APIFairy writes
+`/openapi.json` from them (api.issuer.openapi). Every answer carries strict security headers
+(routes_public.COMMON_HEADERS); pages mounted beside the API set their own policy first.
 
 Configuration: `DIR/server.toml` (every key optional)
 
@@ -55,7 +57,7 @@ from .published_cache import PublishedFiles
 from .ratelimit import TokenBuckets
 from .registry import DATABASE_ENV, SERVER_TOML, RegistryError
 from .service import Issuer
-from .web import EXTENSION, ApiState
+from .web import EXTENSION, ApiState, validation_message
 
 log = logging.getLogger("citycard.api")
 
@@ -202,10 +204,12 @@ def create_app(
     app.register_blueprint(routes_public.bp)
     app.register_blueprint(routes_kiosk.bp)
     app.register_blueprint(routes_revocation.bp)
+    fairy = openapi.init_app(app)
 
-    @app.get("/openapi.json")
-    def openapi_document() -> Response:
-        return jsonify(openapi.document(request.host_url.rstrip("/")))
+    @fairy.error_handler  # type: ignore[untyped-decorator]
+    def invalid_request(status: int, messages: Any) -> Response:
+        # A body or path that does not fit its schema: our JSON error, one sentence.
+        return _error(status, "bad_request", validation_message(messages))
 
     for page in pages:  # static pages hosted beside the API (the phone pages, api/cli.py)
         app.register_blueprint(page)

@@ -1,0 +1,206 @@
+"""The issuer API's request and response bodies, declared once as marshmallow schemas.
+
+The routes name them in their APIFairy decorators (api.issuer.web): the same schema validates a
+request (`@json_body`, `@path_arguments`), shapes the answer (`@response`) and becomes a
+component of /openapi.json. A field's error message is written to follow its name ("'x' must
+be ..."): api.issuer.web.validation_message makes the sentence the client reads.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_marshmallow import Schema
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from cardio import codes
+
+DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9-]{4,24}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# What codes.parse_digest accepts, as a pattern for the document (parse_digest still decides).
+CODE_DIGEST = re.compile(
+    rf"^scrypt\${codes.LOG_N}\${codes.R}\${codes.P}\$[A-Za-z0-9_-]{{22,43}}\$[A-Za-z0-9_-]{{43}}$"
+)
+LATEST_TIME = 2**40 - 1  # seconds since 1970; far beyond any card, small enough for any client
+
+DOCUMENT_NUMBER_RULE = "must be 4 to 24 capital letters, digits or '-'."
+
+
+def _text(pattern: re.Pattern[str], rule: str, description: str) -> fields.String:
+    """A required string matching `pattern`; `rule` says so after the field's name."""
+    return fields.String(
+        required=True,
+        validate=validate.Regexp(pattern, error=rule),
+        error_messages={"invalid": rule, "null": rule},
+        metadata={"description": description},
+    )
+
+
+class WholeNumber(fields.Integer):
+    """An integer written as one in JSON: not true/false, not 5.0 (marshmallow's strict
+    Integer takes booleans, which are ints in Python)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        rule = f"must be a whole number from 0 to {LATEST_TIME}."
+        super().__init__(
+            strict=True,
+            validate=validate.Range(0, LATEST_TIME, error=rule),
+            error_messages={"invalid": rule, "null": rule},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class CodeDigest(fields.String):
+    """The digest of a revocation code a kiosk made itself (printer.receipt.RevocationCode)."""
+
+    RULE = (
+        f"must be 'scrypt${codes.LOG_N}${codes.R}${codes.P}$<salt>$<hash>' "
+        "(printer.receipt.RevocationCode.digest)."
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=self._check,
+            error_messages={"invalid": self.RULE, "null": self.RULE},
+            metadata={
+                "pattern": CODE_DIGEST.pattern,
+                "description": "Digest of a revocation code the kiosk made itself; replaces the one from the allocation.",
+            },
+            **kwargs,
+        )
+
+    def _check(self, value: str) -> None:
+        if codes.parse_digest(value) is None:
+            raise ValidationError(self.RULE)
+
+
+class TypedDocumentNumber(fields.String):
+    """A document number as a holder types it: spaces dropped, lower case raised."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return re.sub(r"\s+", "", text).upper()
+
+
+class ErrorSchema(Schema):
+    """Every answer that is not a success."""
+
+    code = fields.String(required=True, metadata={"description": "A stable machine code."})
+    message = fields.String(required=True, metadata={"description": "A sentence for people."})
+
+
+# -- path parameters ----------------------------------------------------------------------------
+
+
+class DocumentNumberPathSchema(Schema):
+    number = _text(DOCUMENT_NUMBER, DOCUMENT_NUMBER_RULE, "Document number.")
+
+
+class ListIdPathSchema(Schema):
+    # Documented, not validated: an id that is not a list is 404, like any unknown address.
+    list_id = fields.String(
+        required=True, metadata={"description": "Status list id.", "pattern": LIST_ID.pattern}
+    )
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+
+class EmptyBodySchema(Schema):
+    """No body, or an empty JSON object."""
+
+
+class AllocationRequestSchema(Schema):
+    request_id = _text(
+        REQUEST_ID,
+        "must be 8 to 64 letters, digits, '.', '_', ':' or '-'.",
+        "The kiosk's idempotency key (e.g. a UUID from its job journal).",
+    )
+
+
+class IssuedReportSchema(Schema):
+    issued_at = WholeNumber(required=True, metadata={"description": "Seconds since 1970."})
+    expires_at = WholeNumber(required=True, metadata={"description": "Seconds since 1970."})
+    revocation_code_hash = CodeDigest()
+
+    @validates_schema
+    def _expires_after_issue(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["expires_at"] <= data["issued_at"]:
+            raise ValidationError("'expires_at' must be after 'issued_at'.")
+
+
+class CodeReportSchema(Schema):
+    revocation_code_hash = CodeDigest(required=True)
+
+
+class SelfRevocationRequestSchema(Schema):
+    document_number = TypedDocumentNumber(
+        required=True,
+        validate=validate.Regexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
+        error_messages={"invalid": "must be text.", "null": "must be text."},
+        metadata={"description": "As printed on the card; spaces and case do not matter."},
+    )
+    code = fields.String(
+        required=True,
+        validate=validate.Length(max=64, error="must be at most 64 characters."),
+        error_messages={"invalid": "must be text.", "null": "must be text."},
+        metadata={"description": "The one-time code printed on the enrolment receipt."},
+    )
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+def _out(kind: type[fields.Field[Any]] = fields.String, **kwargs: Any) -> fields.Field[Any]:
+    return kind(required=True, **kwargs)
+
+
+class KioskSelfSchema(Schema):
+    kiosk_id = _out()
+    kid = _out()
+    state = _out()
+    issuer = _out()
+    trust_list_version = _out(fields.Integer)
+
+
+class AllocationSchema(Schema):
+    document_number = _out(validate=validate.Regexp(DOCUMENT_NUMBER))
+    status_list = _out()
+    status_uri = _out()
+    status_index = _out(fields.Integer, validate=validate.Range(min=0))
+    kid = _out(validate=validate.Regexp(r"^[0-9a-f]{16}$"))
+    request_id = _out()
+    revocation_code = _out(
+        validate=validate.Regexp(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$"),
+        metadata={"description": "Print it on the receipt; the server keeps only a hash."},
+    )
+
+
+class CardSchema(Schema):
+    """What the registry knows about a card (no personal data)."""
+
+    document_number = _out(validate=validate.Regexp(DOCUMENT_NUMBER))
+    status_list = _out()
+    status_index = _out(fields.Integer, validate=validate.Range(min=0))
+    kid = _out()
+    issued_at = _out(fields.Integer, allow_none=True)
+    expires_at = _out(fields.Integer, allow_none=True)
+    status = _out(validate=validate.OneOf(["valid", "revoked", "suspended"]))
+    state = _out(validate=validate.OneOf(["allocated", "issued", "voided"]))
+
+
+class StaffCardResultSchema(CardSchema):
+    changed = _out(fields.Boolean, metadata={"description": "False when it had that status."})
+
+
+class SelfRevocationResultSchema(Schema):
+    document_number = _out()
+    status = _out(validate=validate.OneOf(["revoked"]))
+    message = _out()
