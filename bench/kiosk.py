@@ -56,9 +56,9 @@ from cardio.connection import Connection, ConnectionProxy
 from cardio.credential import Holder
 from hardware.local_issuer import IssuerAllocator
 from hardware.virtual_t4t import Faults, VirtualType4Card
-from kiosk import job as job_module
 from kiosk.demo import synthetic_portrait
 from kiosk.job import Enrolment, PcscWriter, Station, new_request_id
+from kiosk.job import personalisation as job_module
 from kiosk.journal import Journal, Record
 from kiosk.photo import prepare_photos
 from kiosk.printing import FileReceiptSink, Receipt, render_card_images, use_escpos_cache

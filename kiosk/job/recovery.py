@@ -1,0 +1,132 @@
+"""Recovery of half-made jobs: after a crash, void every unfinished job's number (its card
+was not confirmed printed) and tell the attendant; also the result of a request read back
+from the journal."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+
+from cardio.errors import CitycardError
+
+from ..allocator import Allocator
+from ..journal import JobHistory, Journal, Record
+from .model import JobResult, Notice
+
+log = logging.getLogger(__name__)
+
+COMPACT_AT = 256 * 1024
+"""Journal size (bytes) above which finished jobs are compacted to one record each."""
+
+
+def result_from(history: JobHistory, *, repeated: bool, notices: tuple[Notice, ...]) -> JobResult:
+    """The result of the attempt `history` records (its card was made)."""
+    assert history.doc is not None and history.list is not None and history.idx is not None
+    return JobResult(
+        request_id=history.req,
+        job_id=history.job,
+        document_number=history.doc,
+        status_list=history.list,
+        status_index=history.idx,
+        expires=date.fromisoformat(history.exp) if history.exp else None,
+        profile=None,
+        receipt_printed="receipt_printed" in history.steps,
+        repeated=repeated,
+        notices=notices,
+    )
+
+
+# -- recovery ------------------------------------------------------------------------------------
+
+
+def recover(
+    journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
+) -> list[Notice]:
+    """Void every unfinished job's half-made card (see the `kiosk.job` package doc); the caller
+    holds `journal.exclusive()` (Station.recover does)."""
+    notices = [recover_job(history, journal, allocator, clock) for history in journal.unfinished()]
+    if journal.size() > COMPACT_AT:
+        journal.compact(now=clock())
+    return notices
+
+
+def recover_job(
+    history: JobHistory, journal: Journal, allocator: Allocator, clock: Callable[[], float]
+) -> Notice:
+    def record(step: str, **values: object) -> None:
+        journal.append(
+            Record(
+                job=history.job,
+                req=history.req,
+                step=step,
+                attempt=history.attempt,
+                t=clock(),
+                **values,  # type: ignore[arg-type]
+            )
+        )
+
+    doc = history.doc
+    if history.card_made:
+        record("done", outcome="receipt_missing")
+        return Notice(
+            "kept",
+            f"Card {doc} was printed but its receipt was not, because the kiosk stopped. The card "
+            "is valid: give it to the resident. The receipt cannot be printed again, because the "
+            "kiosk keeps nothing about the resident.",
+            doc,
+            history.job,
+            history.req,
+        )
+    if doc is None and history.alloc is not None:
+        # The allocator may have answered before the crash: ask again (idempotent) to learn
+        # the number, so that it can be voided.
+        try:
+            doc = allocator.allocate(history.alloc).document_number
+        except CitycardError as exc:
+            log.warning("recovery: allocation lookup failed: %s", type(exc).__name__)
+            return Notice(
+                "pending",
+                "The kiosk stopped while asking the city registry for a card number, and the "
+                f"registry does not answer now ({exc}); the kiosk will try again at its next start.",
+                None,
+                history.job,
+                history.req,
+            )
+    if doc is None:
+        record("failed", outcome="interrupted")
+        return Notice(
+            "interrupted",
+            "The kiosk stopped before a card number was given; nothing needs cancelling. Start "
+            "the resident's enrolment again.",
+            None,
+            history.job,
+            history.req,
+        )
+    try:
+        allocator.void(doc)
+    except CitycardError as exc:
+        log.warning("recovery: void of %s failed: %s", doc, type(exc).__name__)
+        if history.last != "void_failed":
+            record("void_failed", doc=doc, outcome="recovery")
+        return Notice(
+            "pending",
+            f"The kiosk stopped while making card {doc}, and the city registry does not answer "
+            f"now ({exc}); the number will be cancelled at the next start. Put any card left in "
+            "the writer or the printer in the reject tray.",
+            doc,
+            history.job,
+            history.req,
+        )
+    record("voided", doc=doc, outcome="recovered")
+    return Notice(
+        "voided",
+        f"The kiosk stopped while making card {doc}; that card number is now cancelled. Put any "
+        "card left in the writer or the printer in the reject tray, and start the resident's "
+        "enrolment again.",
+        doc,
+        history.job,
+        history.req,
+    )
+
