@@ -229,6 +229,18 @@ def test_localized_falls_back_to_english(programs: dict[str, Program]) -> None:
     assert zh.names.languages[0] == "en"
 
 
+def test_a_residents_text_falls_back_to_the_programmes_first_language(
+    programs: dict[str, Program],
+) -> None:
+    zh = programs["zurich"]
+    assert zh.languages[0] == "de"
+    assert zh.name("ti") == "Züri City Card"  # German, Zurich's first language, before English
+    assert zh.text(zh.card.design.disclaimer, "pt-BR") == "Kein Aufenthaltstitel"
+    assert zh.name("fr-CH") == zh.names.get("fr")  # the base language comes first
+    ny = programs["new-york"]
+    assert ny.name("ti") == ny.names.get("en")
+
+
 def test_unknown_programme_id() -> None:
     with pytest.raises(ProgramError) as e:
         load_program("atlantis")
