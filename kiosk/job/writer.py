@@ -24,7 +24,7 @@ class PcscWriter:
         self.timeout = timeout
 
     def connect(self) -> Connection:
-        from cardio.pcsc import PcscConnection
+        from cardio.pcsc import PcscConnection  # pyscard loads only where a writer is used
 
         return PcscConnection.wait(self.reader, timeout=self.timeout)
 

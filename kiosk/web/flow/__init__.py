@@ -15,4 +15,14 @@ from . import details, documents, photo, progress, review, start
 from .pages import bp, error_page
 from .photo import photo_page
 
-__all__ = ["bp", "details", "documents", "error_page", "photo", "photo_page", "progress", "review", "start"]
+__all__ = [
+    "bp",
+    "details",
+    "documents",
+    "error_page",
+    "photo",
+    "photo_page",
+    "progress",
+    "review",
+    "start",
+]
