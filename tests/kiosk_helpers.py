@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from api.issuer.registry import Card
+from api.issuer.registry import CardRecord
 from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from cardio.connection import Connection
@@ -44,9 +44,9 @@ class Kiosk:
     receipts: FileReceiptSink
     out: Path
 
-    def cards(self) -> list[Card]:
+    def cards(self) -> list[CardRecord]:
         with self.issuer.registry.read() as s:
-            rows = list(s.query(Card).order_by(Card.document_number))
+            rows = list(s.query(CardRecord).order_by(CardRecord.document_number))
             for row in rows:
                 s.expunge(row)
             return rows

@@ -181,7 +181,7 @@ def test_database_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_an_unreachable_database_is_a_sentence(tmp_path: Path) -> None:
     registry = Registry("postgresql://citycard:secret-pw@127.0.0.1:9/nowhere?connect_timeout=2")
     with pytest.raises(RegistryError) as info:
-        registry.create_schema()
+        registry.upgrade()
     message = str(info.value)
     assert message.startswith("The registry database postgresql+psycopg://citycard:***@127.0.0.1:9")
     assert "secret-pw" not in message

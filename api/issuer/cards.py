@@ -1,0 +1,416 @@
+"""The card registry's rules: document numbers and status slots, a card's lifecycle (allocated,
+issued, voided) and status (valid, revoked, suspended), and the status lists they make.
+
+Cards reach the registry two ways: `issue` (the development path of `citycard-api issue`:
+allocate and sign here, with a kiosk key in this issuer's key store) and the kiosk API
+(`allocate` a number and index for a kiosk that signs with its own key, then `report_issued` or
+`void`). A card is known by its document number and status slot only, never by anything
+personal. The SQL is in api.issuer.registry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cardio import codes
+from cardio.credential import (
+    ChipBinding,
+    Credential,
+    Holder,
+    Variant,
+    expiry_timestamp,
+    sign_credential,
+)
+from cardio.statuslist import Status, StatusList
+
+from .config import IssuerConfig
+from .errors import CardStateError, IssuerError, UnknownCardError
+from .keys import IssuerKeys
+from .registry import (
+    ACTIVE,
+    ALLOCATED,
+    DOCUMENT_COUNTER,
+    ISSUED,
+    REVOKED,
+    SUSPENDED,
+    VALID,
+    VOIDED,
+    CardRecord,
+    Registry,
+    RegistryError,
+    account_queries,
+    queries,
+)
+
+STATUS_NAMES = {VALID: Status.VALID, REVOKED: Status.INVALID, SUSPENDED: Status.SUSPENDED}
+_ALLOCATION_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What issuing one card produced: both credentials and where its status lives."""
+
+    credential: Credential
+    chip_cose: bytes | None
+    print_cose: bytes
+    status_list: str
+    status_index: int
+
+
+@dataclass(frozen=True)
+class SlotAllocation:
+    """A document number and status slot handed to a kiosk, with the receipt's one-time code.
+
+    `revocation_code` is fresh on every response (the registry keeps only its hash): a kiosk
+    that repeats a request prints the code from the last response it received.
+    """
+
+    document_number: str
+    status_list: str
+    status_uri: str
+    status_index: int
+    kid: str
+    request_id: str
+    revocation_code: str
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What the registry knows about a card (never anything personal)."""
+
+    document_number: str
+    status_list: str
+    status_index: int
+    kid: str
+    iat: int | None
+    exp: int | None
+    status: str
+    state: str
+
+    @classmethod
+    def of(cls, card: CardRecord) -> CardInfo:
+        return cls(
+            card.document_number,
+            card.status_list,
+            card.status_index,
+            card.kid,
+            card.iat,
+            card.exp,
+            card.status,
+            card.state,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document_number": self.document_number,
+            "status_list": self.status_list,
+            "status_index": self.status_index,
+            "kid": self.kid,
+            "issued_at": self.iat,
+            "expires_at": self.exp,
+            "status": self.status,
+            "state": self.state,
+        }
+
+
+def luhn_digit(digits: str) -> str:
+    """Check digit so that a mistyped document number is caught at the desk."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            n -= 9 if n > 9 else 0
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+class CardRegistry:
+    """Allocation, issue, lifecycle and status of cards, on the registry `registry()` opens."""
+
+    def __init__(
+        self,
+        config: IssuerConfig,
+        keys: IssuerKeys,
+        registry: Callable[[], Registry],
+        clock: Callable[[], int],
+    ) -> None:
+        self.config = config
+        self.keys = keys
+        self.registry = registry
+        self.clock = clock
+
+    def holds_cards(self) -> bool:
+        with self.registry().read() as s:
+            return queries.count_cards(s) > 0
+
+    # -- numbers and slots ----------------------------------------------------------------------
+
+    def _allocate(self, s: Session) -> tuple[str, str, int]:
+        """A new document number and a free random slot of the newest status list."""
+        seq = queries.next_value(s, DOCUMENT_COUNTER)
+        if seq is None:
+            raise RegistryError(
+                f"The registry has no {DOCUMENT_COUNTER!r} counter; it was not initialised."
+            )
+        digits = f"{seq:07d}"
+        number = f"{self.config.data['doc_prefix']}{digits}{luhn_digit(digits)}"
+        list_id = self.config.data["status_lists"][-1]
+        row = queries.status_list_row(s, list_id)
+        if row is None:
+            raise IssuerError(f"The registry has no status list {list_id!r}; publish first.")
+        if queries.count_cards(s, list_id) >= row.size // 2:
+            raise IssuerError(
+                "The status list is half full; add a new status list and publish before issuing more."
+            )
+        while True:
+            idx = secrets.randbelow(row.size)
+            if not queries.slot_taken(s, list_id, idx):
+                return number, list_id, idx
+
+    def issue(
+        self,
+        holder: Holder,
+        expires: date | None,
+        chip_binding: ChipBinding | None,
+        kiosk_label: str,
+        now: int,
+    ) -> Issued:
+        """Allocate, then sign the print credential and (with a binding) the chip credential."""
+        signer = self.keys.issuing_signer(kiosk_label)
+        if expires is None:
+            today = datetime.fromtimestamp(now, UTC).date()
+            expires = today + timedelta(days=self.config.data["default_validity_days"])
+        with self.registry().write() as s:
+            number, list_id, idx = self._allocate(s)
+            base = Credential(
+                issuer=self.config.data["issuer"],
+                document_number=number,
+                issued_at=now,
+                expires_at=expiry_timestamp(expires),
+                status_index=idx,
+                status_uri=self.config.status_uri(list_id),
+                holder=replace(holder, photo=None),
+            )
+            print_cose = sign_credential(signer, base)
+            chip_cose = None
+            if chip_binding is not None:
+                chip = replace(base, holder=holder, variant=Variant.CHIP, binding=chip_binding)
+                chip_cose = sign_credential(signer, chip)
+            queries.add_issued_card(
+                s, number, list_id, idx, signer.kid.hex(), now, base.expires_at, now
+            )
+            queries.audit(s, now, "cli", "issue", document_number=number, detail=kiosk_label)
+        return Issued(base, chip_cose, print_cose, list_id, idx)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def set_status(self, index: int, status: str, list_id: str | None = None) -> str:
+        """Set the status of the card at `index`; returns its document number."""
+        if status not in STATUS_NAMES:
+            raise IssuerError("The status must be one of valid, revoked or suspended.")
+        list_id = list_id or self.config.data["status_lists"][-1]
+        with self.registry().write() as s:
+            card = queries.card_at(s, list_id, index)
+            if card is None:
+                raise IssuerError(
+                    f"No card uses index {index} of status list {list_id}; check the index."
+                )
+            self._change_status(s, card, status, "cli", None)
+            return card.document_number
+
+    def set_card_status(
+        self, number: str, status: str, actor_type: str, actor_id: str | None
+    ) -> tuple[CardInfo, bool]:
+        """Revoke, suspend or reinstate (valid) by document number; True when it changed."""
+        if status not in STATUS_NAMES:
+            raise IssuerError("The status must be one of valid, revoked or suspended.")
+        with self.registry().write() as s:
+            card = queries.card(s, number)
+            if card is None:
+                raise UnknownCardError(f"There is no card {number}; check the document number.")
+            if card.state == VOIDED and status != REVOKED:
+                raise CardStateError(f"Card {number} was voided and cannot be reinstated.")
+            changed = self._change_status(s, card, status, actor_type, actor_id)
+            return CardInfo.of(card), changed
+
+    def _change_status(
+        self, s: Session, card: CardRecord, status: str, actor_type: str, actor_id: str | None
+    ) -> bool:
+        """Apply a status change to `card`; True when something changed."""
+        if card.status == status:
+            return False
+        if card.status == REVOKED:
+            raise CardStateError(
+                f"Card {card.document_number} is revoked and cannot be reinstated; issue a new card."
+            )
+        now = self.clock()
+        queries.set_status(card, status, now)
+        queries.audit(
+            s,
+            now,
+            actor_type,
+            "status",
+            actor_id,
+            document_number=card.document_number,
+            detail=status,
+        )
+        return True
+
+    def self_revoke(self, number: str, code: str, now: int) -> CardInfo | None:
+        """Revoke with the receipt's one-time code; None (and no hint why) when it does not match.
+
+        The time taken does not depend on whether the number exists: one scrypt either way.
+        """
+        with self.registry().read() as s:
+            card = queries.card(s, number)
+            stored = (
+                card.revocation_code_hash if card is not None and card.state == ISSUED else None
+            )
+        if not codes.check_code(code, stored) or stored is None:
+            return None
+        with self.registry().write() as s:
+            if not queries.revoke_if_code_hash(s, number, stored, now):
+                return None
+            queries.audit(s, now, "holder", "self-revoke", None, number, REVOKED)
+            card = queries.card(s, number)
+            assert card is not None
+            return CardInfo.of(card)
+
+    def status_list(self, list_id: str) -> StatusList:
+        with self.registry().read() as s:
+            row = queries.status_list_row(s, list_id)
+            if row is None:
+                raise IssuerError(f"There is no status list {list_id!r}.")
+            lst = StatusList(row.size, row.bits)
+            for idx, status in queries.non_valid_slots(s, list_id):
+                lst.set(idx, STATUS_NAMES[status])
+        return lst
+
+    def card(self, number: str) -> CardInfo:
+        with self.registry().read() as s:
+            card = queries.card(s, number)
+            if card is None:
+                raise UnknownCardError(f"There is no card {number}.")
+            return CardInfo.of(card)
+
+    # -- the kiosk API --------------------------------------------------------------------------
+
+    def allocate(self, kiosk_id: str, request_id: str, now: int) -> SlotAllocation:
+        """A document number and status slot for a kiosk; the same request id gets the same one."""
+        code = codes.new_revocation_code()
+        code_hash = codes.hash_code(code)  # before the transaction: scrypt takes ~40 ms
+        # A concurrent allocation may take the slot or the request id first: try again.
+        return Registry.retrying(
+            _ALLOCATION_ATTEMPTS,
+            lambda: self._allocate_once(kiosk_id, request_id, code, code_hash, now),
+        )
+
+    def _allocate_once(
+        self, kiosk_id: str, request_id: str, code: str, code_hash: str, now: int
+    ) -> SlotAllocation:
+        with self.registry().write() as s:
+            kiosk = account_queries.kiosk(s, kiosk_id)
+            if kiosk is None or kiosk.state != ACTIVE:
+                raise CardStateError(f"The kiosk {kiosk_id!r} may not allocate cards.")
+            card = queries.card_for_request(s, kiosk_id, request_id)
+            replayed = card is not None
+            if card is not None:
+                if card.state != ALLOCATED:
+                    raise CardStateError(
+                        f"Request {request_id} was already used for card {card.document_number}, which is {card.state}; allocate with a new request id."
+                    )
+                queries.set_code_hash(card, code_hash, now)
+                action = "allocate-repeat"
+            else:
+                number, list_id, idx = self._allocate(s)
+                card = queries.add_allocated_card(
+                    s, number, list_id, idx, kiosk.kid, kiosk_id, request_id, code_hash, now
+                )
+                action = "allocate"
+            queries.audit(s, now, "kiosk", action, kiosk_id, card.document_number)
+            return SlotAllocation(
+                document_number=card.document_number,
+                status_list=card.status_list,
+                status_uri=self.config.status_uri(card.status_list),
+                status_index=card.status_index,
+                kid=card.kid,
+                request_id=request_id,
+                revocation_code=code,
+                replayed=replayed,
+            )
+
+    @staticmethod
+    def _kiosk_card(s: Session, kiosk_id: str, number: str) -> CardRecord:
+        card = queries.card(s, number)
+        if card is None or card.kiosk_id != kiosk_id:
+            raise UnknownCardError(
+                f"This kiosk has not allocated a card {number}; check the document number."
+            )
+        return card
+
+    def report_issued(
+        self,
+        kiosk_id: str,
+        number: str,
+        issued_at: int,
+        expires_at: int,
+        code_hash: str | None,
+        now: int,
+    ) -> CardInfo:
+        """The kiosk signed and delivered the card: record its times (idempotent), and the
+        digest of the revocation code it printed when it made its own (cardio.codes)."""
+        if not 0 <= issued_at < expires_at < 2**40:
+            raise IssuerError("expires_at must be after issued_at, both in unix seconds.")
+        _check_digest(code_hash)
+        with self.registry().write() as s:
+            card = self._kiosk_card(s, kiosk_id, number)
+            if card.state == ISSUED and (card.iat, card.exp) == (issued_at, expires_at):
+                if code_hash is not None and card.status != REVOKED:
+                    queries.set_code_hash(card, code_hash, now)
+                return CardInfo.of(card)
+            if card.state != ALLOCATED:
+                raise CardStateError(
+                    f"Card {number} is already {card.state}; it cannot be reported issued again."
+                )
+            queries.mark_issued(card, issued_at, expires_at, code_hash, now)
+            queries.audit(s, now, "kiosk", "issued", kiosk_id, number)
+            return CardInfo.of(card)
+
+    def replace_code_hash(self, kiosk_id: str, number: str, code_hash: str, now: int) -> CardInfo:
+        """A new revocation code for a card (its receipt was printed again): only the new
+        digest counts from now on."""
+        _check_digest(code_hash)
+        with self.registry().write() as s:
+            card = self._kiosk_card(s, kiosk_id, number)
+            if card.state == VOIDED or card.status == REVOKED:
+                raise CardStateError(
+                    f"Card {number} is {card.state} and {card.status}; it needs no code."
+                )
+            queries.set_code_hash(card, code_hash, now)
+            queries.audit(s, now, "kiosk", "new-code", kiosk_id, number)
+            return CardInfo.of(card)
+
+    def void(self, kiosk_id: str, number: str, now: int) -> tuple[CardInfo, bool]:
+        """A card the kiosk could not finish: mark it INVALID for good. True when it changed."""
+        with self.registry().write() as s:
+            card = self._kiosk_card(s, kiosk_id, number)
+            if card.state == VOIDED:
+                return CardInfo.of(card), False
+            queries.mark_voided(card, now)
+            queries.audit(s, now, "kiosk", "void", kiosk_id, number)
+            return CardInfo.of(card), True
+
+
+def _check_digest(code_hash: str | None) -> None:
+    if code_hash is not None and codes.parse_digest(code_hash) is None:
+        raise IssuerError(
+            f"The revocation code hash must be 'scrypt${codes.LOG_N}${codes.R}${codes.P}$<salt>$<hash>' as printer.receipt makes it."
+        )

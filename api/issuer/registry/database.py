@@ -1,0 +1,281 @@
+"""The registry database: which one (URL), its connection pool, its transactions, its schema.
+
+SQLite by default (`DIR/registry.sqlite`, WAL journal, every write transaction started with
+BEGIN IMMEDIATE so that concurrent writers queue instead of deadlocking), PostgreSQL by URL
+(`postgresql+psycopg://...`; a plain `postgresql://` URL is given the psycopg driver). The URL
+comes from, in order: the caller, `CITYCARD_DATABASE_URL`, `[database] url` in
+`DIR/server.toml`, the SQLite default. The schema is brought up to date by the Alembic
+migrations (api.issuer.migrations) when the registry opens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cardio.errors import CitycardError
+
+from . import migrate, queries
+from .schema import DOCUMENT_COUNTER, ISSUED, Base, CardRecord
+
+DATABASE_ENV = "CITYCARD_DATABASE_URL"
+SQLITE_FILE = "registry.sqlite"
+LEGACY_JSON = "registry.json"
+SERVER_TOML = "server.toml"
+
+T = TypeVar("T")
+
+
+class RegistryError(CitycardError):
+    """The registry cannot be opened or used; the message says what to check."""
+
+
+def database_url(directory: Path, explicit: str | None = None) -> str:
+    """The registry URL for an issuer directory (see the module docstring for the order)."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get(DATABASE_ENV)
+    if from_env:
+        return from_env
+    toml_path = Path(directory) / SERVER_TOML
+    if toml_path.is_file():
+        try:
+            data = tomllib.loads(toml_path.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{toml_path} is not valid TOML ({exc}); fix the file.") from exc
+        url = data.get("database", {}).get("url")
+        if url is not None:
+            if not isinstance(url, str) or not url:
+                raise RegistryError(f"{toml_path}: [database] url must be a non-empty string.")
+            return url
+    return f"sqlite:///{(Path(directory) / SQLITE_FILE).resolve()}"
+
+
+def _normalise_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise RegistryError(
+            "The database URL is not a URL; use sqlite:///PATH or postgresql://USER@HOST/DB."
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise RegistryError(
+            f"The registry runs on SQLite or PostgreSQL, not {parsed.get_backend_name()}; fix the database URL."
+        )
+    return parsed
+
+
+def _sqlite_tuning(engine: Engine) -> None:
+    """Foreign keys on, WAL, and BEGIN IMMEDIATE for write transactions (see Registry.write)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("citycard_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Registry:
+    """A connection pool to the registry database, and the transactions the issuer runs on it."""
+
+    def __init__(self, url: str) -> None:
+        parsed = _normalise_url(url)
+        self.url = parsed
+        self.display_url = parsed.render_as_string(hide_password=True)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = create_engine(parsed, connect_args={"timeout": 30})
+            _sqlite_tuning(self.engine)
+        else:
+            self.engine = create_engine(parsed, pool_pre_ping=True)
+
+    @classmethod
+    def for_directory(cls, directory: Path, url: str | None = None) -> Registry:
+        return cls(database_url(directory, url))
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        url: str | None,
+        status_lists: list[str],
+        list_size: int,
+        list_bits: int,
+        now: int,
+    ) -> Registry:
+        """The registry of the issuer in `directory`, ready for use: schema migrated, the
+        document counter and the configured status lists present, a pre-SQL registry.json
+        imported."""
+        registry = cls.for_directory(directory, url)
+        try:
+            registry.upgrade()
+            with registry.write() as s:
+                queries.ensure_counter(s, DOCUMENT_COUNTER)
+                for list_id in status_lists:
+                    queries.ensure_status_list(s, list_id, list_size, list_bits, now)
+            registry.import_legacy_json(directory, list_size, list_bits, now)
+        except BaseException:
+            registry.close()
+            raise
+        return registry
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _unreachable(self, exc: Exception) -> RegistryError:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1]
+        return RegistryError(
+            f"The registry database {self.display_url} cannot be used ({''.join(reason)}); "
+            f"check that it runs and that {DATABASE_ENV} or server.toml names it correctly."
+        )
+
+    def upgrade(self) -> str:
+        """Bring the schema to the newest migration (idempotent); returns the revision.
+
+        A database made before the migrations (tables, no alembic_version) is recognised and
+        upgraded in place: its rows stay."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(citycard_write=True)  # one migrator at a time on SQLite
+                with conn.begin():
+                    revision = migrate.upgrade(conn)
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+        if self.is_sqlite and self.url.database:
+            Path(self.url.database).chmod(0o600)
+        return revision
+
+    def revision(self) -> str | None:
+        """The schema's current migration (None: not migrated yet)."""
+        try:
+            with self.engine.connect() as conn:
+                return migrate.current_revision(conn)
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A read-write transaction: committed when the block ends, rolled back on an error."""
+        with self._transaction(write=True) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (never blocks writers on SQLite in WAL mode)."""
+        with self._transaction(write=False) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[Session]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+        try:
+            with conn:
+                conn.execution_options(citycard_write=write)
+                with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+                    session.flush()
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    @staticmethod
+    def retrying(attempts: int, work: Callable[[], T]) -> T:
+        """`work()` (a write transaction of its own), again when a concurrent writer took the
+        same unique key first; the last attempt's conflict is raised."""
+        for attempt in range(attempts):
+            try:
+                return work()
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def cards(self) -> dict[str, dict[str, Any]]:
+        """Every card as a plain dict, keyed by document number (for tools and tests)."""
+        with self.read() as s:
+            return {
+                c.document_number: {
+                    "list": c.status_list,
+                    "idx": c.status_index,
+                    "kid": c.kid,
+                    "iat": c.iat,
+                    "exp": c.exp,
+                    "status": c.status,
+                    "state": c.state,
+                    "kiosk": c.kiosk_id,
+                }
+                for c in queries.all_cards(s)
+            }
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table, as JSON-ready dicts (privacy checks and backups)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.read() as s:
+            for table in Base.metadata.sorted_tables:
+                rows = s.execute(table.select()).mappings().all()
+                out[table.name] = [dict(r) for r in rows]
+        return out
+
+    def import_legacy_json(self, directory: Path, size: int, bits: int, now: int) -> bool:
+        """Move a pre-SQL `registry.json` into the database once; True when it did."""
+        path = Path(directory) / LEGACY_JSON
+        if not path.is_file():
+            return False
+        try:
+            legacy = json.loads(path.read_text("utf-8"))
+            cards = legacy["cards"]
+            next_document = int(legacy["next_document"])
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise RegistryError(
+                f"{path} cannot be read ({exc}); restore it from backup or remove it."
+            ) from exc
+        try:
+            with self.write() as s:
+                queries.raise_counter(s, DOCUMENT_COUNTER, next_document - 1)
+                for number, card in cards.items():
+                    queries.ensure_status_list(s, str(card["list"]), size, bits, now)
+                    if queries.card(s, number) is None:
+                        s.add(
+                            CardRecord(
+                                document_number=number,
+                                status_list=str(card["list"]),
+                                status_index=int(card["idx"]),
+                                kid=str(card["kid"]),
+                                iat=int(card["iat"]),
+                                exp=int(card["exp"]),
+                                status=str(card["status"]),
+                                state=ISSUED,
+                                created_at=int(card["iat"]),
+                                updated_at=now,
+                            )
+                        )
+                queries.audit(s, now, "cli", "import-registry-json", detail=str(len(cards)))
+        except (SQLAlchemyError, KeyError, TypeError, ValueError) as exc:
+            raise RegistryError(
+                f"{path} could not be imported into the registry ({exc}); fix or remove it."
+            ) from exc
+        path.rename(path.with_name(LEGACY_JSON + ".imported"))
+        return True

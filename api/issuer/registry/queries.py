@@ -1,0 +1,237 @@
+"""The registry's reads and writes of cards, status lists, counters and the audit trail.
+
+Each function runs inside a transaction the caller holds (`Registry.read()` / `write()`); the
+rules (which change is allowed when) belong to the issuer's card registry (api.issuer.cards),
+the SQL to here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .schema import (
+    ALLOCATED,
+    ISSUED,
+    REVOKED,
+    VALID,
+    VOIDED,
+    AuditEvent,
+    CardRecord,
+    Counter,
+    StatusListRow,
+)
+
+# -- counters and status lists -----------------------------------------------------------------
+
+
+def next_value(session: Session, name: str) -> int | None:
+    """Increment counter `name` and return its new value (atomic in the transaction); None
+    when there is no such counter."""
+    row = session.execute(
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def ensure_counter(session: Session, name: str, value: int = 0) -> None:
+    if session.get(Counter, name) is None:
+        session.add(Counter(name=name, value=value))
+
+
+def raise_counter(session: Session, name: str, at_least: int) -> None:
+    """Counter `name` (created if missing) is at least `at_least` afterwards."""
+    ensure_counter(session, name)
+    counter = session.get(Counter, name)
+    assert counter is not None
+    counter.value = max(counter.value, at_least)
+
+
+def ensure_status_list(session: Session, list_id: str, size: int, bits: int, now: int) -> None:
+    if session.get(StatusListRow, list_id) is None:
+        session.add(StatusListRow(list_id=list_id, size=size, bits=bits, created_at=now))
+
+
+def status_list_row(session: Session, list_id: str) -> StatusListRow | None:
+    return session.get(StatusListRow, list_id)
+
+
+def non_valid_slots(session: Session, list_id: str) -> Iterator[tuple[int, str]]:
+    """(index, status) of every card in the list whose status is not valid."""
+    for idx, status in session.execute(
+        select(CardRecord.status_index, CardRecord.status).where(
+            CardRecord.status_list == list_id, CardRecord.status != VALID
+        )
+    ):
+        yield int(idx), str(status)
+
+
+# -- cards -------------------------------------------------------------------------------------
+
+
+def count_cards(session: Session, list_id: str | None = None) -> int:
+    """How many cards there are (in status list `list_id`, when given)."""
+    query = select(func.count()).select_from(CardRecord)
+    if list_id is not None:
+        query = query.where(CardRecord.status_list == list_id)
+    return int(session.scalar(query) or 0)
+
+
+def slot_taken(session: Session, list_id: str, index: int) -> bool:
+    return (
+        session.scalar(
+            select(CardRecord.document_number).where(
+                CardRecord.status_list == list_id, CardRecord.status_index == index
+            )
+        )
+        is not None
+    )
+
+
+def card(session: Session, number: str) -> CardRecord | None:
+    return session.get(CardRecord, number)
+
+
+def card_at(session: Session, list_id: str, index: int) -> CardRecord | None:
+    """The card using slot `index` of status list `list_id`."""
+    return session.scalars(
+        select(CardRecord).where(
+            CardRecord.status_list == list_id, CardRecord.status_index == index
+        )
+    ).first()
+
+
+def card_for_request(session: Session, kiosk_id: str, request_id: str) -> CardRecord | None:
+    """The card a kiosk's allocation request (its idempotency key) got, if any."""
+    return session.scalars(
+        select(CardRecord).where(
+            CardRecord.kiosk_id == kiosk_id, CardRecord.request_id == request_id
+        )
+    ).first()
+
+
+def add_issued_card(
+    session: Session,
+    number: str,
+    list_id: str,
+    index: int,
+    kid: str,
+    issued_at: int,
+    expires_at: int,
+    now: int,
+) -> CardRecord:
+    """A card signed here (the issuer CLI): issued at once, valid."""
+    row = CardRecord(
+        document_number=number,
+        status_list=list_id,
+        status_index=index,
+        kid=kid,
+        iat=issued_at,
+        exp=expires_at,
+        status=VALID,
+        state=ISSUED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def add_allocated_card(
+    session: Session,
+    number: str,
+    list_id: str,
+    index: int,
+    kid: str,
+    kiosk_id: str,
+    request_id: str,
+    code_hash: str,
+    now: int,
+) -> CardRecord:
+    """A number and slot handed to a kiosk, not yet reported issued."""
+    row = CardRecord(
+        document_number=number,
+        status_list=list_id,
+        status_index=index,
+        kid=kid,
+        status=VALID,
+        state=ALLOCATED,
+        kiosk_id=kiosk_id,
+        request_id=request_id,
+        revocation_code_hash=code_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def set_code_hash(row: CardRecord, code_hash: str, now: int) -> None:
+    row.revocation_code_hash, row.updated_at = code_hash, now
+
+
+def mark_issued(
+    row: CardRecord, issued_at: int, expires_at: int, code_hash: str | None, now: int
+) -> None:
+    row.state, row.iat, row.exp, row.updated_at = ISSUED, issued_at, expires_at, now
+    if code_hash is not None:
+        row.revocation_code_hash = code_hash
+
+
+def mark_voided(row: CardRecord, now: int) -> None:
+    """Voided for good: revoked, and no code can revoke it again."""
+    row.state, row.status, row.updated_at = VOIDED, REVOKED, now
+    row.revocation_code_hash = None
+
+
+def set_status(row: CardRecord, status: str, now: int) -> None:
+    row.status, row.updated_at = status, now
+    if status == REVOKED:
+        row.revocation_code_hash = None
+
+
+def revoke_if_code_hash(session: Session, number: str, code_hash: str, now: int) -> bool:
+    """Revoke card `number` only while its stored code hash is still `code_hash`.
+
+    A compare-and-set on the hash: a code works once, even under concurrent attempts.
+    """
+    done = session.execute(
+        update(CardRecord)
+        .where(CardRecord.document_number == number, CardRecord.revocation_code_hash == code_hash)
+        .values(status=REVOKED, revocation_code_hash=None, updated_at=now)
+        .returning(CardRecord.document_number)
+    ).first()
+    return done is not None
+
+
+def all_cards(session: Session) -> list[CardRecord]:
+    return list(session.scalars(select(CardRecord).order_by(CardRecord.document_number)))
+
+
+# -- audit trail -------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session,
+    now: int,
+    actor_type: str,
+    action: str,
+    actor_id: str | None = None,
+    document_number: str | None = None,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action=action,
+            document_number=document_number,
+            detail=detail,
+        )
+    )
