@@ -32,7 +32,7 @@ import usb.core
 from PIL import Image
 
 from hardware.card_model import CardModel
-from printer.evolis import BITMAP_LINE_PIXELS, BITMAP_LINES, bitmap_size, unpack_panel
+from printer.evolis_bitmap import BITMAP_LINE_PIXELS, BITMAP_LINES, bitmap_size, unpack_panel
 
 __all__ = [
     "Blank",
@@ -329,7 +329,7 @@ def _nth(buf: bytearray, sep: bytes, n: int) -> int:
 class FakeEvolisUsbBackend(usb.backend.IBackend):  # type: ignore[misc]
     """A pyusb backend (`usb.backend.IBackend` duck type) with one Evolis printer on it: bulk
     OUT bytes go to `simulator.feed`, bulk IN returns its answers. Pass it as `backend=` to
-    `printer.evolis.UsbTransport`; the simulator need not be started (no TCP is involved)."""
+    `printer.evolis_transport.UsbTransport`; the simulator need not be started (no TCP is involved)."""
 
     VENDOR, PRODUCT = 0x0F49, 0x1006  # Evolis, a Primacy-class product id
     EP_OUT, EP_IN = 0x01, 0x82

@@ -24,11 +24,9 @@ Errors answered instead of OK become typed errors: FEEDER EMPTY -> OutOfCardsErr
 RIBBON (and other ribbon answers) -> RibbonError, COVER OPEN -> CardCoverOpenError, CARD JAM ->
 CardJamError, anything else starting with ERROR -> CardPrinterError.
 
-Bitmaps: a panel is 1016 x 648 pixels (the card at 300 dpi with a little overscan), sent as
-648-pixel lines (the card rotated a quarter turn), 1016 lines, packed MSB first: 1 bit per
-pixel for 2 levels (k, o: 1 = lay the panel down), 5 bits per pixel for 32 levels (y, m, c).
-A YMCKO ribbon prints the front in colour (y, m, c, black text on k, overlay o) and the back
-in black (k, dithered).
+Bitmaps (`printer.evolis_bitmap`): a panel is 1016 x 648 pixels, 1 or 5 bits per pixel; a
+YMCKO ribbon prints the front in colour and the back in black. Transports
+(`printer.evolis_transport`): TCP port 9100 or USB (vendor 0F49).
 
 `encode_and_print` is the encoding-station job: blank to the contactless station, encode the
 chip (a callback that talks to the station's PC/SC reader), then print and eject; a blank
@@ -39,13 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
-
-from PIL import Image
 
 from cardio.errors import CitycardError, ReaderNotFoundError
 
@@ -61,32 +54,12 @@ from .card_printer import (
     RibbonError,
     check_png,
 )
+from .evolis_bitmap import panels_for
+from .evolis_transport import EVOLIS_VENDOR_ID, EvolisTransport, TcpTransport, UsbTransport, frame
 
-__all__ = [
-    "BITMAP_LINES",
-    "BITMAP_LINE_PIXELS",
-    "EVOLIS_VENDOR_ID",
-    "EncodingFailedError",
-    "EvolisPrinter",
-    "EvolisTransport",
-    "TcpTransport",
-    "UsbTransport",
-    "bitmap_size",
-    "encode_and_print",
-    "frame",
-    "pack_panel",
-    "panels_for",
-    "unpack_panel",
-]
+__all__ = ["EncodingFailedError", "EvolisPrinter", "encode_and_print"]
 
 log = logging.getLogger(__name__)
-
-ESC = b"\x1b"
-CR = b"\r"
-EVOLIS_VENDOR_ID = 0x0F49
-BITMAP_LINES = 1016  # along the card's long edge
-BITMAP_LINE_PIXELS = 648  # along its short edge
-_BITS = {2: 1, 32: 5, 64: 6, 128: 7, 256: 8}
 
 _ANSWER_ERRORS: tuple[tuple[str, type[CardPrinterError], str], ...] = (
     ("FEEDER EMPTY", OutOfCardsError, "The card printer has no blank cards; load cards into the feeder."),
@@ -100,312 +73,6 @@ _ANSWER_ERRORS: tuple[tuple[str, type[CardPrinterError], str], ...] = (
 
 class EncodingFailedError(CardPrinterError):
     """Every blank tried could not be encoded; they are in the reject bin."""
-
-
-def frame(command: str, data: bytes = b"") -> bytes:
-    """ESC command [data] CR. The command is ASCII; `data` (bitmaps) is sent as it is."""
-    return ESC + command.encode("ascii") + data + CR
-
-
-def bitmap_size(levels: int) -> int:
-    """Bytes of one panel bitmap with `levels` levels (2 -> 82296, 32 -> 411480)."""
-    return BITMAP_LINES * BITMAP_LINE_PIXELS * _BITS[levels] // 8
-
-
-# -- bitmaps ------------------------------------------------------------------------------------
-
-
-def _or_all(parts: list[bytes], size: int) -> bytes:
-    acc = 0
-    for part in parts:
-        acc |= int.from_bytes(part, "big")
-    return acc.to_bytes(size, "big")
-
-
-def pack_panel(values: bytes, levels: int) -> bytes:
-    """Pack one value per pixel (0..levels-1, in line order) MSB first into the panel bytes.
-
-    Groups of 8 pixels make `bits` bytes; each (pixel, byte) pair is one bytes.translate, so
-    a panel packs in milliseconds rather than a Python loop per pixel.
-    """
-    bits = _BITS[levels]
-    count = BITMAP_LINES * BITMAP_LINE_PIXELS
-    if len(values) != count:
-        raise ValueError("a panel has 1016 lines of 648 pixels")
-    if bits == 8:
-        return bytes(values)
-    if bits == 1:
-        return Image.frombytes("L", (BITMAP_LINE_PIXELS, BITMAP_LINES), bytes(values)).point(
-            lambda v: 255 if v else 0
-        ).convert("1", dither=Image.Dither.NONE).tobytes()
-    groups = count // 8
-    width = 8 * bits
-    mask = (1 << bits) - 1
-    out = bytearray(groups * bits)
-    for k in range(bits):
-        parts = []
-        for j in range(8):
-            shift = width - bits * (j + 1)
-            lo, hi = width - 8 * (k + 1), width - 8 * k
-            if shift + bits <= lo or shift >= hi:
-                continue  # pixel j has no bits in byte k
-            table = bytes((((v & mask) << shift) >> lo) & 0xFF for v in range(256))
-            parts.append(values[j::8].translate(table))
-        out[k::bits] = _or_all(parts, groups)
-    return bytes(out)
-
-
-def unpack_panel(data: bytes, levels: int) -> bytes:
-    """The inverse of `pack_panel`: one value per pixel."""
-    bits = _BITS[levels]
-    count = BITMAP_LINES * BITMAP_LINE_PIXELS
-    if bits == 8:
-        return bytes(data[:count])
-    if bits == 1:
-        img = Image.frombytes("1", (BITMAP_LINE_PIXELS, BITMAP_LINES), bytes(data))
-        return img.convert("L").point(lambda v: 1 if v else 0).tobytes()
-    groups = count // 8
-    width = 8 * bits
-    mask = (1 << bits) - 1
-    data = bytes(data[: groups * bits]).ljust(groups * bits, b"\x00")
-    out = bytearray(count)
-    for j in range(8):
-        shift = width - bits * (j + 1)
-        parts = []
-        for k in range(bits):
-            lo, hi = width - 8 * (k + 1), width - 8 * k
-            if shift + bits <= lo or shift >= hi:
-                continue
-            table = bytes((((b << lo) >> shift) & mask) for b in range(256))
-            parts.append(data[k::bits].translate(table))
-        out[j::8] = _or_all(parts, groups)
-    return bytes(out)
-
-
-def _to_panel_geometry(img: Image.Image) -> Image.Image:
-    """The card side, covering 1016 x 648 (centre crop), turned so that lines are 648 px."""
-    from PIL import ImageOps
-
-    fitted = ImageOps.fit(img.convert("RGB"), (BITMAP_LINES, BITMAP_LINE_PIXELS), Image.Resampling.LANCZOS)
-    return fitted.transpose(Image.Transpose.ROTATE_270)
-
-
-def panels_for(front: Image.Image, back: Image.Image | None) -> list[tuple[str, str, int, bytes]]:
-    """(side, panel, levels, packed bytes) for a YMCKO ribbon: colour front, black back."""
-    f = _to_panel_geometry(front)
-    r, g, b = f.split()
-    black = Image.eval(f.convert("L"), lambda v: 1 if v < 60 else 0)
-    out: list[tuple[str, str, int, bytes]] = []
-    for name, channel in (("y", b), ("m", g), ("c", r)):
-        levels = channel.point(lambda v: (255 - v) * 31 // 255).tobytes()
-        out.append(("front", name, 32, pack_panel(levels, 32)))
-    out.append(("front", "k", 2, pack_panel(black.tobytes(), 2)))
-    out.append(("front", "o", 2, pack_panel(b"\x01" * (BITMAP_LINES * BITMAP_LINE_PIXELS), 2)))
-    if back is not None:
-        bk = _to_panel_geometry(back).convert("L").convert("1")  # Floyd-Steinberg dither
-        ink = bk.convert("L").point(lambda v: 0 if v else 1).tobytes()
-        out.append(("back", "k", 2, pack_panel(ink, 2)))
-    return out
-
-
-# -- transports ---------------------------------------------------------------------------------
-
-
-class EvolisTransport(Protocol):
-    """Carries frames to the printer and its answers back."""
-
-    def exchange(self, data: bytes, timeout: float) -> bytes:
-        """Send `data`, then read the answer (up to and including CR, or what came before an
-        idle gap); raises CardPrinterOfflineError when the printer does not answer."""
-        ...
-
-    def close(self) -> None: ...
-
-
-def _offline(where: str, exc: BaseException | None = None) -> CardPrinterOfflineError:
-    reason = f" ({exc})" if exc else ""
-    return CardPrinterOfflineError(
-        f"The card printer at {where} does not answer{reason}; check that it is switched on "
-        "and connected, then try again."
-    )
-
-
-class TcpTransport:
-    """An Evolis printer's raw TCP port (9100 on network models)."""
-
-    IDLE = 0.3  # an answer without CR is taken as complete after this long silence
-
-    def __init__(self, host: str, port: int = 9100, connect_timeout: float = 5.0) -> None:
-        self.host = host
-        self.port = port
-        self.connect_timeout = connect_timeout
-        self._sock: socket.socket | None = None
-
-    def __repr__(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
-
-    def _connect(self) -> socket.socket:
-        if self._sock is None:
-            try:
-                self._sock = socket.create_connection((self.host, self.port), self.connect_timeout)
-            except OSError as exc:
-                raise _offline(repr(self), exc) from exc
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self._sock
-
-    def exchange(self, data: bytes, timeout: float) -> bytes:
-        sock = self._connect()
-        answer = bytearray()
-        try:
-            sock.sendall(data)
-            deadline = time.monotonic() + timeout
-            while not answer.endswith(CR):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                sock.settimeout(min(left, self.IDLE) if answer else left)
-                try:
-                    chunk = sock.recv(4096)
-                except TimeoutError:
-                    if answer:
-                        break
-                    continue
-                if not chunk:
-                    self.close()
-                    raise _offline(repr(self), ConnectionResetError("connection closed"))
-                answer += chunk
-        except OSError as exc:
-            self.close()
-            raise _offline(repr(self), exc) from exc
-        if not answer:
-            self.close()
-            raise _offline(repr(self), TimeoutError(f"no answer within {timeout:g} s"))
-        return bytes(answer)
-
-    def close(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
-            self._sock = None
-
-
-class UsbTransport:
-    """An Evolis printer on USB (vendor 0F49), through pyusb's bulk endpoints.
-
-    The printer-class interface is claimed (after detaching the kernel's usblp driver, which
-    would otherwise own it). `backend` is passed to pyusb (tests give it a fake backend).
-    """
-
-    CHUNK = 4096
-
-    def __init__(
-        self,
-        vendor: int = EVOLIS_VENDOR_ID,
-        product: int | None = None,
-        *,
-        backend: Any = None,
-    ) -> None:
-        self.vendor = vendor
-        self.product = product
-        self.backend = backend
-        self._dev: Any = None
-        self._ep_out: Any = None
-        self._ep_in: Any = None
-        self._interface = 0
-
-    def __repr__(self) -> str:
-        product = f":{self.product:04x}" if self.product is not None else ""
-        return f"usb://{self.vendor:04x}{product}"
-
-    def _open(self) -> None:
-        if self._dev is not None:
-            return
-        import usb.core
-        import usb.util
-
-        kwargs: dict[str, Any] = {"idVendor": self.vendor, "backend": self.backend}
-        if self.product is not None:
-            kwargs["idProduct"] = self.product
-        try:
-            dev = usb.core.find(**kwargs)
-        except (usb.core.USBError, usb.core.NoBackendError) as exc:
-            raise _offline(repr(self), exc) from exc
-        if dev is None:
-            raise CardPrinterOfflineError(
-                f"No Evolis card printer is attached on USB ({self!r}); plug it in and switch it on."
-            )
-        try:
-            cfg = dev.get_active_configuration() if _configured(dev) else None
-            if cfg is None:
-                dev.set_configuration()
-                cfg = dev.get_active_configuration()
-            intf = cfg[(0, 0)]
-            self._interface = intf.bInterfaceNumber
-            with contextlib.suppress(NotImplementedError, usb.core.USBError):
-                if dev.is_kernel_driver_active(self._interface):
-                    dev.detach_kernel_driver(self._interface)
-            usb.util.claim_interface(dev, self._interface)
-            out_dir, in_dir = usb.util.ENDPOINT_OUT, usb.util.ENDPOINT_IN
-            self._ep_out = usb.util.find_descriptor(
-                intf, custom_match=lambda e: usb.util.endpoint_direction(e.bEndpointAddress) == out_dir
-            )
-            self._ep_in = usb.util.find_descriptor(
-                intf, custom_match=lambda e: usb.util.endpoint_direction(e.bEndpointAddress) == in_dir
-            )
-        except usb.core.USBError as exc:
-            raise _offline(repr(self), exc) from exc
-        if self._ep_out is None or self._ep_in is None:
-            raise CardPrinterOfflineError(
-                f"The USB device {self!r} has no bulk endpoints; it is not an Evolis card printer."
-            )
-        self._dev = dev
-
-    def exchange(self, data: bytes, timeout: float) -> bytes:
-        import usb.core
-
-        self._open()
-        ms = max(1, int(timeout * 1000))
-        answer = bytearray()
-        try:
-            self._ep_out.write(data, ms)
-            deadline = time.monotonic() + timeout
-            while not answer.endswith(CR) and time.monotonic() < deadline:
-                try:
-                    chunk = self._ep_in.read(self.CHUNK, 200 if answer else ms)
-                except usb.core.USBTimeoutError:
-                    if answer:
-                        break
-                    continue
-                answer += bytes(chunk)
-        except usb.core.USBError as exc:
-            self.close()
-            raise _offline(repr(self), exc) from exc
-        if not answer:
-            raise _offline(repr(self), TimeoutError(f"no answer within {timeout:g} s"))
-        return bytes(answer)
-
-    def close(self) -> None:
-        if self._dev is None:
-            return
-        import usb.util
-
-        with contextlib.suppress(Exception):
-            usb.util.release_interface(self._dev, self._interface)
-            usb.util.dispose_resources(self._dev)
-        self._dev = None
-
-
-def _configured(dev: Any) -> bool:
-    import usb.core
-
-    try:
-        dev.get_active_configuration()
-    except usb.core.USBError:
-        return False
-    return True
-
-
-# -- the printer --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -615,3 +282,4 @@ def encode_and_print(
         "the reject bin. Check that the feeder holds the right chip cards, then try again.",
         during_job=True,
     ) from last
+

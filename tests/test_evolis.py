@@ -35,15 +35,9 @@ from printer.card_printer import (
     OutOfCardsError,
     RibbonError,
 )
-from printer.evolis import (
-    EncodingFailedError,
-    EvolisPrinter,
-    TcpTransport,
-    encode_and_print,
-    frame,
-    pack_panel,
-    unpack_panel,
-)
+from printer.evolis import EncodingFailedError, EvolisPrinter, encode_and_print
+from printer.evolis_bitmap import pack_panel, unpack_panel
+from printer.evolis_transport import TcpTransport, frame
 from tests.pcsc_fixtures import requires_pcscd, wait_reader
 
 from .card_fixtures import fixture_card_pngs  # noqa: F401 - the card_pngs fixture
@@ -334,7 +328,7 @@ def test_printed_panels_match_the_card(
 
 def test_usb_transport_through_a_pyusb_backend(card_pngs: tuple[bytes, bytes]) -> None:
     from hardware.evolis_sim import FakeEvolisUsbBackend
-    from printer.evolis import UsbTransport
+    from printer.evolis_transport import UsbTransport
 
     with EvolisSimulator([Blank(label="usb")]) as sim:
         backend = FakeEvolisUsbBackend(sim)
