@@ -564,10 +564,12 @@ def test_internal_errors_are_json_without_details(
 def test_openapi_describes_every_route(api: Api) -> None:
     """The generated document names every route of the app with its methods (APIFairy's own
     /openapi.json aside), the schemas' constraints and the security schemes."""
+    first = api.client.get("/openapi.json", base_url="http://other.example")
     res = api.client.get("/openapi.json")
     assert res.status_code == 200 and res.mimetype == "application/json"
     doc = res.get_json()
     assert doc["openapi"].startswith("3.1")
+    assert doc["servers"] == [{"url": "/"}] and first.get_json() == doc  # no Host kept in it
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     served = set()
     for rule in api.app.url_map.iter_rules():

@@ -9,7 +9,7 @@ api.issuer.web leave on each view (`_spec`), in APIFairy's `process_apispec` hoo
 - the path parameters' schemas (`path_arguments`), in place of APIFairy's plain strings;
 - bodies that may be left out (`json_body(optional=True)`);
 - the headers of 401 (WWW-Authenticate) and 429 (Retry-After) answers;
-- the security schemes' names, and the document's title and description.
+- the security schemes' names, the document's description, and a relative server URL.
 
 tests/test_api.py checks that the document names every route of the app with its methods;
 tests/test_api_fuzz.py runs schemathesis against it.
@@ -73,6 +73,9 @@ def init_app(app: Flask) -> APIFairy:
 def complete(doc: dict[str, Any]) -> dict[str, Any]:
     """What APIFairy leaves out, from the views' notes (see the module's docstring)."""
     doc["info"]["description"] = DESCRIPTION
+    # APIFairy keeps the document made for the first request, with that request's Host in
+    # `servers`: a relative URL cannot be poisoned by whoever asks first.
+    doc["servers"] = [{"url": "/"}]
     converter = OpenAPIConverter(OPENAPI_VERSION, lambda _schema: None, None)  # type: ignore[arg-type]
     for rule in current_app.url_map.iter_rules():
         notes = getattr(current_app.view_functions[rule.endpoint], "_spec", None)
