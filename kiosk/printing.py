@@ -45,7 +45,7 @@ from .programs import FIELDS, Program, Requirement
 
 if TYPE_CHECKING:
     from printer.escpos_printer import ReceiptPrinter
-    from printer.receipt import Receipt as ReceiptLayout
+    from printer.receipt import ReceiptLayout
 
 RECEIPT_FILE = "receipt.escpos"
 DISCLAIMER = "Not a residence permit. Not a travel document."

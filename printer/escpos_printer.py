@@ -40,7 +40,7 @@ from .paper import PAPER_80MM, PaperProfile
 
 if TYPE_CHECKING:
     from .paper_card import PaperCard
-    from .receipt import Receipt
+    from .receipt import ReceiptLayout
 
 __all__ = ["EscposStatus", "PaperLevel", "PrintResult", "ReceiptPrinter"]
 
@@ -401,8 +401,8 @@ class ReceiptPrinter:
         finally:
             self.close()
 
-    def print_receipt(self, receipt: Receipt) -> PrintResult:
-        """Print a `printer.receipt.Receipt` (laid out for this printer's paper width)."""
+    def print_receipt(self, receipt: ReceiptLayout) -> PrintResult:
+        """Print a `printer.receipt.ReceiptLayout` (laid out for this printer's paper width)."""
         if receipt.profile.dots > self.profile.dots:
             raise PrinterError(
                 f"This receipt is laid out for {receipt.profile.width_mm} mm paper but the "

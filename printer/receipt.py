@@ -6,8 +6,8 @@ Content arrives translated (`ReceiptText` and the programme's own strings); `SAM
 kiosk's languages - en, fr, de, it, es, pt, ar, fa, ti, uk, tr, zh - in short, plain sentences
 (not yet reviewed by professional translators). Farsi, Tigrinya, Arabic and Chinese are drawn as
 images; Turkish and Ukrainian too, unless the printer has a code page for them (CP857 or
-CP1254, CP1251; see `printer.paper`). `build_receipt` lays the receipt out for a paper profile;
-`printer.escpos_printer.ReceiptPrinter.print_receipt` prints it.
+CP1254, CP1251; see `printer.paper`). `build_receipt` lays the receipt out for a paper profile
+as a `ReceiptLayout`; `printer.escpos_printer.ReceiptPrinter.print_receipt` prints it.
 
 Revocation code: 10 characters from Crockford's base-32 alphabet (no I, L, O, U; 50 bits),
 shown as two groups of five. It is printed once, on this receipt, and only its hash goes to
@@ -38,8 +38,8 @@ __all__ = [
     "SAMPLE_PROGRAMME_TEXT",
     "SAMPLE_TEXTS",
     "Contact",
-    "Receipt",
     "ReceiptContent",
+    "ReceiptLayout",
     "ReceiptText",
     "RevocationCode",
     "RevocationCodeError",
@@ -140,7 +140,7 @@ class ReceiptContent:
 
 
 @dataclass(frozen=True)
-class Receipt:
+class ReceiptLayout:
     """A laid-out receipt, ready for `ReceiptPrinter.print_receipt`; holds the code to print."""
 
     document: Document = field(repr=False)
@@ -155,7 +155,7 @@ def _ltr(value: str) -> str:
 
 def build_receipt(
     content: ReceiptContent, profile: PaperProfile = PAPER_80MM, *, force_raster: bool = False
-) -> Receipt:
+) -> ReceiptLayout:
     """Lay out the receipt for the paper width of `profile`.
 
     Blocks whose characters the printer's code pages hold are printed as text, the others are
@@ -184,7 +184,7 @@ def build_receipt(
         Text(f"{c.label}{t.separator}{_ltr(c.value)}", Style.SMALL) for c in content.contacts
     )
     document = Document(tuple(body), content.language, force_raster=force_raster)
-    return Receipt(document, content.revocation_code.digest, content.language, profile)
+    return ReceiptLayout(document, content.revocation_code.digest, content.language, profile)
 
 
 SAMPLE_TEXTS: dict[str, ReceiptText] = {
