@@ -36,8 +36,9 @@ from cardio.errors import (
 )
 from cardio.nfc_backend import NfcConnection
 from cardio.type4 import NdefApplication, credential_from_ndef, ndef_message
-from hardware.nfc_udp import NfcUdpTarget, State, TypeAPicc, cascade_levels
+from hardware.nfc_udp import NfcUdpTarget
 from hardware.pn532_pty import Pn532Pty, host_frame
+from hardware.type_a_picc import State, TypeAPicc, cascade_levels
 from hardware.virtual_t4t import Faults, VirtualType4Card
 
 REPO = Path(__file__).resolve().parent.parent
