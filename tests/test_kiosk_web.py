@@ -245,6 +245,16 @@ def kiosk() -> Kiosk:
 # -- sessions, cookies, headers -------------------------------------------------------------------
 
 
+def test_only_a_simulated_kiosk_says_so_on_every_page() -> None:
+    real, simulated = Kiosk(make_app()), Kiosk(make_app(simulated=True))
+    for path in ("/", "/nowhere"):
+        real.get(path)
+        simulated.get(path)
+        assert "Simulated hardware" not in real.text()
+        assert "Simulated hardware" in simulated.text(), path
+    simulated.get("/?lang=de")
+
+
 def test_start_page_offers_the_twelve_languages_and_sets_only_an_opaque_cookie(kiosk: Kiosk) -> None:
     response = kiosk.get("/")
     assert response.status_code == 200
@@ -894,6 +904,7 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
             page = response.read().decode()
             assert response.headers["Cache-Control"] == "no-store"
         assert 'lang="en"' in page and "English" in page
+        assert "Simulated hardware" in page  # every page of a simulated kiosk says so
         # The hash was given, so no one-time PIN line comes between the URL and this one.
         assert proc.stdout.readline() == "Press Ctrl+C to stop.\n"
     finally:

@@ -137,7 +137,8 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         return error_page(exc.code or 500)
 
-    app.jinja_env.globals.update(languages=BY_CODE)
+    # Every page of a kiosk on simulated hardware says so (templates/base.html).
+    app.jinja_env.globals.update(languages=BY_CODE, simulated=config.simulated)
     return app
 
 
