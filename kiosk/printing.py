@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from cardio.credential import Credential, to_qr
+from cardio.files import write_atomic
 from printer.card_layout import CardData, render_card
 from printer.card_layout import CardDesign as LayoutDesign
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
@@ -242,15 +242,8 @@ class FileReceiptSink:
         if self.delay:
             time.sleep(self.delay)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".receipt-", dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                os.replace(tmp, self.directory / RECEIPT_FILE)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            # 0600: the receipt holds the one-time revocation code.
+            write_atomic(self.directory / RECEIPT_FILE, data, mode=0o600)
         except OSError as exc:
             raise PrinterError(
                 f"The receipt could not be written to {self.directory} ({exc.strerror}); check "
