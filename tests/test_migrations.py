@@ -12,7 +12,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 
+from api.issuer.cli import main as cli_main
 from api.issuer.registry import Base, Registry, migrate
 from api.issuer.service import Issuer
 from cardio import codes
@@ -244,3 +246,21 @@ def test_the_migrations_are_installed_with_the_package() -> None:
     }  # fmt: skip
     assert files and files <= declared
     assert (package / "migrations" / "env.py") in files
+
+
+def test_db_upgrade_command(tmp_path: Path) -> None:
+    url = _url(None, tmp_path)
+    _make_legacy_database(url)
+    Issuer.init(tmp_path / "issuer", now=NOW).close()
+    (tmp_path / "issuer" / "server.toml").write_text(f'[database]\nurl = "{url}"\n')
+    runner = CliRunner()
+    first = runner.invoke(cli_main, ["db", "upgrade", "--dir", str(tmp_path / "issuer")])
+    assert first.exit_code == 0, first.output
+    assert f"from revision none to {migrate.head()}." in first.output
+    again = runner.invoke(cli_main, ["db", "upgrade", "--dir", str(tmp_path / "issuer")])
+    assert again.exit_code == 0 and "is up to date" in again.output
+    registry = Registry(url)
+    assert len(registry.cards()) == 3
+    registry.close()
+    missing = runner.invoke(cli_main, ["db", "upgrade", "--dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "is not an issuer directory" in missing.output

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,29 @@ def test_schema_has_no_column_for_personal_data() -> None:
     # counters.name is the counter's name ("document"), not a person's.
     assert [c.name for c in tables["counters"].primary_key.columns] == ["name"]
     assert "personal data" in (registry_module.__doc__ or "")
+
+
+def _runtime_imports(node: ast.AST) -> Iterator[str]:
+    """The modules a piece of code imports, leaving out `if TYPE_CHECKING:` blocks."""
+    if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+        yield from (m for child in node.orelse for m in _runtime_imports(child))
+        return
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        yield node.module
+    for child in ast.iter_child_nodes(node):
+        yield from _runtime_imports(child)
+
+
+def test_all_sql_is_in_the_registry() -> None:
+    """The issuer's parts decide; api.issuer.registry runs the statements. None of the parts
+    imports SQLAlchemy (type hints aside)."""
+    package = Path(registry_module.__file__).resolve().parent.parent
+    for name in ("service", "config", "errors", "keys", "publisher", "cards", "accounts"):
+        part = package / f"{name}.py"
+        imports = set(_runtime_imports(ast.parse(part.read_text("utf-8"))))
+        assert not {m for m in imports if m.split(".")[0] == "sqlalchemy"}, part.name
 
 
 @BOTH

@@ -14,9 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from cardio import codes
 from cardio.credential import (
@@ -47,6 +45,9 @@ from .registry import (
     account_queries,
     queries,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 STATUS_NAMES = {VALID: Status.VALID, REVOKED: Status.INVALID, SUSPENDED: Status.SUSPENDED}
 _ALLOCATION_ATTEMPTS = 5

@@ -17,6 +17,7 @@ from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
 from cardio.published import load_root_key, load_trust_list
 from cardio.resident import load_resident
 
+from .registry import Registry
 from .service import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
 
 DIR_OPTION = click.option(
@@ -406,3 +407,31 @@ def staff_revoke(directory: Path, staff_id: str) -> None:
     issuer.revoke_staff(staff_id)
     issuer.close()
     click.echo(f"Staff account {staff_id!r} revoked.")
+
+
+@main.group()
+def db() -> None:
+    """The registry database's schema (Alembic migrations in api/issuer/migrations)."""
+
+
+@db.command("upgrade")
+@DIR_OPTION
+@friendly_errors
+def db_upgrade(directory: Path) -> None:
+    """Migrate the registry to the newest schema, keeping its rows.
+
+    The server and every command also do this when they open the registry; run it on its own
+    to migrate at a time of your choosing (before starting a new version, after a backup)."""
+    Issuer(directory).close()  # an issuer directory, or a sentence saying it is not one
+    registry = Registry.for_directory(directory)
+    try:
+        before = registry.revision()
+        after = registry.upgrade()
+    finally:
+        registry.close()
+    if before == after:
+        click.echo(f"The registry {registry.display_url} is up to date (revision {after}).")
+    else:
+        click.echo(
+            f"The registry {registry.display_url} was migrated from revision {before or 'none'} to {after}."
+        )
