@@ -45,7 +45,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from firmware_tools.dfu import DfuSession, open_device
-from hardware import dfu_sim
+from firmware_tools.dfu_protocol import DfuAttributes
 from hardware.dfu_sim import FakeDfuDevice, FakeUsbBackend
 
 VID, PID = 0x1209, 0x2001
@@ -58,7 +58,7 @@ def minimum(size: int, transfer: int, tolerant: bool) -> int:
 
 
 def run(transfer: int, tolerant: bool, reps: int) -> dict[str, float | int | str]:
-    attrs = dfu_sim.CAN_DNLOAD | (dfu_sim.MANIFESTATION_TOLERANT if tolerant else 0)
+    attrs = DfuAttributes.CAN_DNLOAD | (DfuAttributes.MANIFESTATION_TOLERANT if tolerant else 0)
     times = []
     ours = setup = 0
     for _ in range(reps):

@@ -37,54 +37,58 @@ import usb.core
 
 from cardio.errors import CitycardError
 
-DETACH, DNLOAD, UPLOAD, GETSTATUS, CLRSTATUS, GETSTATE, ABORT = range(7)
-REQUEST_NAMES = {
-    DETACH: "DFU_DETACH",
-    DNLOAD: "DFU_DNLOAD",
-    UPLOAD: "DFU_UPLOAD",
-    GETSTATUS: "DFU_GETSTATUS",
-    CLRSTATUS: "DFU_CLRSTATUS",
-    GETSTATE: "DFU_GETSTATE",
-    ABORT: "DFU_ABORT",
-}
-APP_IDLE, APP_DETACH, DFU_IDLE, DNLOAD_SYNC, DNBUSY, DNLOAD_IDLE = range(6)
-MANIFEST_SYNC, MANIFEST, MANIFEST_WAIT_RESET, UPLOAD_IDLE, DFU_ERROR = range(6, 11)
-STATE_NAMES = {
-    0: "appIDLE",
-    1: "appDETACH",
-    2: "dfuIDLE",
-    3: "dfuDNLOAD-SYNC",
-    4: "dfuDNBUSY",
-    5: "dfuDNLOAD-IDLE",
-    6: "dfuMANIFEST-SYNC",
-    7: "dfuMANIFEST",
-    8: "dfuMANIFEST-WAIT-RESET",
-    9: "dfuUPLOAD-IDLE",
-    10: "dfuERROR",
-}
+from .dfu_protocol import (
+    DFU_CLASS,
+    DFU_FUNCTIONAL_DESCRIPTOR,
+    DFU_SUBCLASS,
+    PROTOCOL_DFU,
+    PROTOCOL_RUNTIME,
+    DfuAttributes,
+    DfuRequest,
+    DfuState,
+    DfuStatusCode,
+)
+
+# PROTOCOL_DFU is exported with the session that uses it: the CLI tells the modes apart by it.
+__all__ = [
+    "PROTOCOL_DFU",
+    "STATUS_TEXT",
+    "DfuDisconnected",
+    "DfuError",
+    "DfuNotFound",
+    "DfuSession",
+    "DfuStatus",
+    "FlashReport",
+    "Functional",
+    "bcd_version",
+    "dfu_interface",
+    "find_devices",
+    "open_device",
+    "parse_functional",
+    "parse_vid_pid",
+]
+
 # DFU 1.1 table 6.2, as what went wrong for a technician
-STATUS_TEXT = {
-    0x00: "no error",
-    0x01: "the image is not meant for this device (errTARGET)",
-    0x02: "the device rejected the image file (errFILE)",
-    0x03: "the device could not write its memory (errWRITE)",
-    0x04: "the device could not erase its memory (errERASE)",
-    0x05: "the memory did not erase cleanly (errCHECK_ERASED)",
-    0x06: "programming the memory failed (errPROG)",
-    0x07: "the written image failed the device's check (errVERIFY)",
-    0x08: "the image does not fit the device's memory (errADDRESS)",
-    0x09: "the device received too little data (errNOTDONE)",
-    0x0A: "the device finds the image corrupt and cannot run it (errFIRMWARE)",
-    0x0B: "the device reported a vendor-specific error (errVENDOR)",
-    0x0C: "the device saw an unexpected USB reset (errUSBR)",
-    0x0D: "the device saw an unexpected power-on reset (errPOR)",
-    0x0E: "the device reported an unknown error (errUNKNOWN)",
-    0x0F: "the device stalled an unexpected request (errSTALLEDPKT)",
+STATUS_TEXT: dict[int, str] = {
+    DfuStatusCode.OK: "no error",
+    DfuStatusCode.ERR_TARGET: "the image is not meant for this device (errTARGET)",
+    DfuStatusCode.ERR_FILE: "the device rejected the image file (errFILE)",
+    DfuStatusCode.ERR_WRITE: "the device could not write its memory (errWRITE)",
+    DfuStatusCode.ERR_ERASE: "the device could not erase its memory (errERASE)",
+    DfuStatusCode.ERR_CHECK_ERASED: "the memory did not erase cleanly (errCHECK_ERASED)",
+    DfuStatusCode.ERR_PROG: "programming the memory failed (errPROG)",
+    DfuStatusCode.ERR_VERIFY: "the written image failed the device's check (errVERIFY)",
+    DfuStatusCode.ERR_ADDRESS: "the image does not fit the device's memory (errADDRESS)",
+    DfuStatusCode.ERR_NOTDONE: "the device received too little data (errNOTDONE)",
+    DfuStatusCode.ERR_FIRMWARE: "the device finds the image corrupt and cannot run it (errFIRMWARE)",
+    DfuStatusCode.ERR_VENDOR: "the device reported a vendor-specific error (errVENDOR)",
+    DfuStatusCode.ERR_USBR: "the device saw an unexpected USB reset (errUSBR)",
+    DfuStatusCode.ERR_POR: "the device saw an unexpected power-on reset (errPOR)",
+    DfuStatusCode.ERR_UNKNOWN: "the device reported an unknown error (errUNKNOWN)",
+    DfuStatusCode.ERR_STALLEDPKT: "the device stalled an unexpected request (errSTALLEDPKT)",
 }
 _OUT = 0x21  # class request, host to device, recipient interface
 _IN = 0xA1
-DFU_CLASS, DFU_SUBCLASS, PROTOCOL_RUNTIME, PROTOCOL_DFU = 0xFE, 0x01, 0x01, 0x02
-CAN_DNLOAD, CAN_UPLOAD, MANIFESTATION_TOLERANT, WILL_DETACH = 1, 2, 4, 8
 TIMEOUT_MS = 5000
 
 
@@ -116,22 +120,27 @@ class Functional:
 
     @property
     def manifestation_tolerant(self) -> bool:
-        return bool(self.attributes & MANIFESTATION_TOLERANT)
+        return bool(self.attributes & DfuAttributes.MANIFESTATION_TOLERANT)
 
     @property
     def will_detach(self) -> bool:
-        return bool(self.attributes & WILL_DETACH)
+        return bool(self.attributes & DfuAttributes.WILL_DETACH)
 
 
 @dataclass(frozen=True, slots=True)
-class Status:
+class DfuStatus:
+    """The device's answer to DFU_GETSTATUS (bStatus, bwPollTimeout, bState)."""
+
     status: int
     poll_ms: int
     state: int
 
     @property
     def state_name(self) -> str:
-        return STATE_NAMES.get(self.state, f"state {self.state}")
+        try:
+            return DfuState(self.state).label
+        except ValueError:
+            return f"state {self.state}"
 
 
 @dataclass
@@ -154,7 +163,7 @@ def parse_functional(extra: bytes) -> Functional | None:
         length, kind = extra[pos], extra[pos + 1]
         if length < 2:
             return None
-        if kind == 0x21 and length >= 7:
+        if kind == DFU_FUNCTIONAL_DESCRIPTOR and length >= 7:
             d = extra[pos : pos + length]
             bcd = int.from_bytes(d[7:9], "little") if length >= 9 else 0x0100
             return Functional(d[2], int.from_bytes(d[3:5], "little"), int.from_bytes(d[5:7], "little"), bcd)
@@ -250,8 +259,8 @@ class DfuSession:
         self._location = (dev.bus, tuple(getattr(dev, "port_numbers", None) or ()), dev.idVendor)
 
     # -- transfers -----------------------------------------------------------------------
-    def _ctrl(self, request: int, value: int = 0, data: bytes | int = b"") -> Any:
-        name = REQUEST_NAMES[request]
+    def _ctrl(self, request: DfuRequest, value: int = 0, data: bytes | int = b"") -> Any:
+        name = request.label
         self.counts[name] += 1
         direction = _IN if isinstance(data, int) else _OUT
         try:
@@ -273,11 +282,11 @@ class DfuSession:
                 ) from exc
             raise DfuError(f"USB error during {name} ({exc}); reconnect the device and run flash again.") from exc
 
-    def get_status(self) -> Status:
-        raw = bytes(self._ctrl(GETSTATUS, 0, 6))
+    def get_status(self) -> DfuStatus:
+        raw = bytes(self._ctrl(DfuRequest.GETSTATUS, 0, 6))
         if len(raw) < 6:
             raise DfuError("The device sent a short DFU_GETSTATUS answer; it does not speak DFU 1.1 correctly — contact the vendor.")
-        return Status(raw[0], int.from_bytes(raw[1:4], "little"), raw[4])
+        return DfuStatus(raw[0], int.from_bytes(raw[1:4], "little"), raw[4])
 
     # -- phases --------------------------------------------------------------------------
     def detach(self) -> None:
@@ -286,11 +295,11 @@ class DfuSession:
             return
         timeout = max(1, min(self.functional.detach_timeout_ms, 0xFFFF))
         try:
-            self._ctrl(DETACH, timeout)
+            self._ctrl(DfuRequest.DETACH, timeout)
         except _Stall as exc:
             raise DfuError(
                 "The device refused DFU_DETACH; it may not support firmware updates in this state — power-cycle it and try again.",
-                APP_IDLE,
+                DfuState.APP_IDLE,
             ) from exc
         if not self.functional.will_detach:
             self._usb_reset()
@@ -328,30 +337,30 @@ class DfuSession:
         """Bring a DFU-mode device to dfuIDLE (clearing errors, aborting leftovers)."""
         try:
             st = self.get_status()
-            if st.state == DFU_ERROR:
-                self._ctrl(CLRSTATUS)
+            if st.state == DfuState.DFU_ERROR:
+                self._ctrl(DfuRequest.CLRSTATUS)
                 st = self.get_status()
-            if st.state in (DNLOAD_IDLE, UPLOAD_IDLE):
-                self._ctrl(ABORT)
+            if st.state in (DfuState.DNLOAD_IDLE, DfuState.UPLOAD_IDLE):
+                self._ctrl(DfuRequest.ABORT)
                 st = self.get_status()
         except _Stall as exc:
             raise DfuError(
                 f"The device stalled {exc.request} before flashing started; unplug it, plug it back in and run flash again."
             ) from exc
-        if st.state != DFU_IDLE:
+        if st.state != DfuState.DFU_IDLE:
             raise DfuError(
                 f"The device is in {st.state_name} and cannot start a download; unplug it, plug it back in and run flash again.",
                 st.state,
                 st.status,
             )
 
-    def _wait_status(self, block: int, report: FlashReport) -> Status:
+    def _wait_status(self, block: int, report: FlashReport) -> DfuStatus:
         st = self.get_status()
-        while st.state == DNBUSY:
+        while st.state == DfuState.DNBUSY:
             report.busy_polls += 1
             self.sleep(st.poll_ms / 1000)
             st = self.get_status()
-        if st.state == DFU_ERROR or st.status != 0:
+        if st.state == DfuState.DFU_ERROR or st.status != DfuStatusCode.OK:
             raise DfuError(
                 f"The device reported an error at block {block}: {STATUS_TEXT.get(st.status, f'status {st.status}')}; run flash again, and if it repeats the image or the device is faulty.",
                 st.state,
@@ -365,9 +374,9 @@ class DfuSession:
         try:
             for block, start in enumerate(range(0, len(image), size)):
                 chunk = image[start : start + size]
-                self._ctrl(DNLOAD, block & 0xFFFF, chunk)
+                self._ctrl(DfuRequest.DNLOAD, block & 0xFFFF, chunk)
                 st = self._wait_status(block, report)
-                if st.state != DNLOAD_IDLE:
+                if st.state != DfuState.DNLOAD_IDLE:
                     raise DfuError(
                         f"The device went to {st.state_name} instead of dfuDNLOAD-IDLE at block {block}; run flash again.",
                         st.state,
@@ -376,25 +385,25 @@ class DfuSession:
                 if progress is not None:
                     progress(len(chunk))
             block = report.blocks
-            self._ctrl(DNLOAD, block & 0xFFFF, b"")
+            self._ctrl(DfuRequest.DNLOAD, block & 0xFFFF, b"")
             st = self.get_status()
             report.manifest_polls += 1
             while True:
-                if st.state == DFU_ERROR or st.status != 0:
+                if st.state == DfuState.DFU_ERROR or st.status != DfuStatusCode.OK:
                     raise DfuError(
                         f"The device rejected the image during manifestation: {STATUS_TEXT.get(st.status, f'status {st.status}')}; the old firmware may be gone — run flash again before unplugging it.",
                         st.state,
                         st.status,
                     )
-                if st.state in (DFU_IDLE, MANIFEST_WAIT_RESET):
+                if st.state in (DfuState.DFU_IDLE, DfuState.MANIFEST_WAIT_RESET):
                     break
-                if st.state not in (MANIFEST, MANIFEST_SYNC):
+                if st.state not in (DfuState.MANIFEST, DfuState.MANIFEST_SYNC):
                     raise DfuError(
                         f"The device went to {st.state_name} during manifestation; run flash again.",
                         st.state,
                         st.status,
                     )
-                if st.state == MANIFEST:
+                if st.state == DfuState.MANIFEST:
                     self.sleep(st.poll_ms / 1000)
                     if not self.functional.manifestation_tolerant:
                         break  # now dfuMANIFEST-WAIT-RESET: the device expects only a reset
@@ -408,20 +417,20 @@ class DfuSession:
                 st.status,
             ) from exc
 
-    def _status_after_stall(self) -> Status:
+    def _status_after_stall(self) -> DfuStatus:
         try:
             return self.get_status()
         except _Stall:
-            return Status(0x0F, 0, DFU_ERROR)
+            return DfuStatus(DfuStatusCode.ERR_STALLEDPKT, 0, DfuState.DFU_ERROR)
 
     def recover(self) -> None:
         """Clear an error (DFU_CLRSTATUS) or abort a half-done download (DFU_ABORT)."""
         try:
             st = self.get_status()
-            if st.state == DFU_ERROR:
-                self._ctrl(CLRSTATUS)
-            elif st.state in (DNLOAD_IDLE, UPLOAD_IDLE, DNLOAD_SYNC):
-                self._ctrl(ABORT)
+            if st.state == DfuState.DFU_ERROR:
+                self._ctrl(DfuRequest.CLRSTATUS)
+            elif st.state in (DfuState.DNLOAD_IDLE, DfuState.UPLOAD_IDLE, DfuState.DNLOAD_SYNC):
+                self._ctrl(DfuRequest.ABORT)
         except _Stall as exc:
             raise DfuError(
                 f"The device stalled {exc.request} while recovering; unplug it, plug it back in and run flash again."
@@ -446,7 +455,7 @@ class DfuSession:
         self.detach()
         if check_bootloader is not None:
             check_bootloader(self.dev)
-        if not self.functional.attributes & CAN_DNLOAD:
+        if not self.functional.attributes & DfuAttributes.CAN_DNLOAD:
             raise DfuError("The device's DFU interface does not accept downloads (bitCanDnload clear); contact the vendor.")
         size = self.functional.transfer_size
         report.transfer_size = size

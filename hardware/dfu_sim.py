@@ -20,7 +20,7 @@ elapsed) is stalled, as a real bootloader would, so a host that does not honour 
 fails here. The runtime interface and the DFU-mode interface both carry the DFU functional
 descriptor (bmAttributes, wDetachTimeOut, wTransferSize, bcdDFUVersion 0x0110).
 
-Faults (`Faults`): stall a given request (optionally its n-th occurrence), report an error
+Faults (`DfuFaults`): stall a given request (optionally its n-th occurrence), report an error
 status (errWRITE, errVERIFY, ...) at block N (once or every time), disconnect at block N.
 Every control transfer is counted per request in `FakeDfuDevice.counts`.
 """
@@ -38,29 +38,19 @@ from typing import Any
 import usb.backend
 import usb.core
 
-# DFU class requests (DFU 1.1 table 3.2)
-DETACH, DNLOAD, UPLOAD, GETSTATUS, CLRSTATUS, GETSTATE, ABORT = range(7)
-REQUEST_NAMES = {
-    DETACH: "DFU_DETACH",
-    DNLOAD: "DFU_DNLOAD",
-    UPLOAD: "DFU_UPLOAD",
-    GETSTATUS: "DFU_GETSTATUS",
-    CLRSTATUS: "DFU_CLRSTATUS",
-    GETSTATE: "DFU_GETSTATE",
-    ABORT: "DFU_ABORT",
-}
-
-# States (DFU 1.1 section 6.1.2)
-APP_IDLE, APP_DETACH, DFU_IDLE, DNLOAD_SYNC, DNBUSY, DNLOAD_IDLE = range(6)
-MANIFEST_SYNC, MANIFEST, MANIFEST_WAIT_RESET, UPLOAD_IDLE, DFU_ERROR = range(6, 11)
-
-# Status codes
-OK, ERR_TARGET, ERR_FILE, ERR_WRITE, ERR_ERASE, ERR_CHECK_ERASED, ERR_PROG, ERR_VERIFY = range(8)
-ERR_ADDRESS, ERR_NOTDONE, ERR_FIRMWARE, ERR_VENDOR, ERR_USBR, ERR_POR, ERR_UNKNOWN = range(8, 15)
-ERR_STALLEDPKT = 15
-
-# bmAttributes of the functional descriptor
-CAN_DNLOAD, CAN_UPLOAD, MANIFESTATION_TOLERANT, WILL_DETACH = 1, 2, 4, 8
+from firmware_tools.dfu_protocol import (
+    DFU_CLASS,
+    DFU_FUNCTIONAL_DESCRIPTOR,
+    DFU_SUBCLASS,
+    DFU_VERSION,
+    PROTOCOL_DFU,
+    PROTOCOL_RUNTIME,
+    DfuAttributes,
+    DfuRequest,
+    DfuState,
+    DfuStatusCode,
+    request_label,
+)
 
 _LIBUSB_ERROR_NO_DEVICE = -4
 _LIBUSB_ERROR_PIPE = -9
@@ -69,25 +59,25 @@ _LIBUSB_ERROR_PIPE = -9
 def functional_descriptor(attributes: int, detach_timeout_ms: int, transfer_size: int) -> bytes:
     """The 9-byte DFU functional descriptor (type 0x21)."""
     return (
-        bytes([9, 0x21, attributes])
+        bytes([9, DFU_FUNCTIONAL_DESCRIPTOR, attributes])
         + detach_timeout_ms.to_bytes(2, "little")
         + transfer_size.to_bytes(2, "little")
-        + (0x0110).to_bytes(2, "little")
+        + DFU_VERSION.to_bytes(2, "little")
     )
 
 
 @dataclass
-class Faults:
+class DfuFaults:
     """Faults to inject. Blocks are counted from 0 (wBlockNum of the DNLOAD)."""
 
     stall_request: int | None = None  # bRequest to stall
     stall_occurrence: int = 1  # stall its n-th occurrence (1 = first)
     stall_always: bool = False
     error_at_block: int | None = None
-    error_status: int = ERR_WRITE
+    error_status: int = DfuStatusCode.ERR_WRITE
     error_once: bool = True
     disconnect_at_block: int | None = None
-    manifest_status: int = OK  # e.g. ERR_VERIFY: the image fails the bootloader's check
+    manifest_status: int = DfuStatusCode.OK  # e.g. ERR_VERIFY: the image fails the bootloader's check
 
 
 def _Desc(values: dict[str, Any]) -> SimpleNamespace:
@@ -106,17 +96,17 @@ class FakeDfuDevice:
     bootloader_bcd: int = 0x0100  # bcdDevice in DFU mode: the bootloader's version
     next_bcd_device: int | None = None  # runtime bcdDevice after a successful flash
     transfer_size: int = 1024
-    attributes: int = CAN_DNLOAD | MANIFESTATION_TOLERANT
+    attributes: int = DfuAttributes.CAN_DNLOAD | DfuAttributes.MANIFESTATION_TOLERANT
     detach_timeout_ms: int = 1000
     poll_timeout_ms: int = 0  # bwPollTimeout announced while busy
     busy_polls: int = 0  # GETSTATUS answers with dfuDNBUSY before a block is written
     manifest_ms: int = 0  # bwPollTimeout announced when entering dfuMANIFEST
     capacity: int = 1 << 20
     start_in_dfu: bool = False
-    start_state: int | None = None  # e.g. DFU_ERROR left over from an earlier failed flash
+    start_state: int | None = None  # e.g. DfuState.DFU_ERROR left over from an earlier failed flash
     bus: int = 1
     port: int = 3
-    faults: Faults = field(default_factory=Faults)
+    faults: DfuFaults = field(default_factory=DfuFaults)
     # observable state
     firmware: bytes = b""
     counts: Counter[str] = field(default_factory=Counter)
@@ -125,10 +115,10 @@ class FakeDfuDevice:
 
     def __post_init__(self) -> None:
         self.dfu_mode = self.start_in_dfu
-        self.state = DFU_IDLE if self.dfu_mode else APP_IDLE
+        self.state: int = DfuState.DFU_IDLE if self.dfu_mode else DfuState.APP_IDLE
         if self.start_state is not None:
             self.state = self.start_state
-        self.status = ERR_UNKNOWN if self.state == DFU_ERROR else OK
+        self.status: int = DfuStatusCode.ERR_UNKNOWN if self.state == DfuState.DFU_ERROR else DfuStatusCode.OK
         self.address = 5
         self._buffer = bytearray()
         self._next_block = 0
@@ -196,9 +186,9 @@ class FakeDfuDevice:
                 "bInterfaceNumber": 0,
                 "bAlternateSetting": 0,
                 "bNumEndpoints": 0,
-                "bInterfaceClass": 0xFE,
-                "bInterfaceSubClass": 0x01,
-                "bInterfaceProtocol": 0x02 if self.dfu_mode else 0x01,
+                "bInterfaceClass": DFU_CLASS,
+                "bInterfaceSubClass": DFU_SUBCLASS,
+                "bInterfaceProtocol": PROTOCOL_DFU if self.dfu_mode else PROTOCOL_RUNTIME,
                 "iInterface": 0,
                 "extra_descriptors": list(self.functional()),
             }
@@ -207,21 +197,21 @@ class FakeDfuDevice:
     # -- transfers -----------------------------------------------------------------------
     def _stall(self, request: int) -> None:
         if self.dfu_mode:
-            self.state, self.status = DFU_ERROR, ERR_STALLEDPKT
+            self.state, self.status = DfuState.DFU_ERROR, DfuStatusCode.ERR_STALLEDPKT
         raise usb.core.USBError(
-            f"Pipe error ({REQUEST_NAMES.get(request, request)})", _LIBUSB_ERROR_PIPE, errno.EPIPE
+            f"Pipe error ({request_label(request)})", _LIBUSB_ERROR_PIPE, errno.EPIPE
         )
 
     def _gone(self) -> None:
         raise usb.core.USBError("No such device (it may have been disconnected)", _LIBUSB_ERROR_NO_DEVICE, errno.ENODEV)
 
     def _error(self, status: int) -> None:
-        self.state, self.status = DFU_ERROR, status
+        self.state, self.status = DfuState.DFU_ERROR, status
 
     def control(self, request_type: int, request: int, value: int, index: int, data: array.array[int]) -> int:
         if not self.connected:
             self._gone()
-        self.counts[REQUEST_NAMES.get(request, str(request))] += 1
+        self.counts[request_label(request)] += 1
         self._seen[request] += 1
         f = self.faults
         if f.stall_request == request and (f.stall_always or self._seen[request] == f.stall_occurrence):
@@ -229,33 +219,33 @@ class FakeDfuDevice:
         if request_type & 0x7F != 0x21:  # class request to interface 0, either direction
             self._stall(request)
         self._tick()
-        if self.state == DNBUSY or self.state == MANIFEST:
+        if self.state == DfuState.DNBUSY or self.state == DfuState.MANIFEST:
             self._stall(request)  # the host did not wait bwPollTimeout
-        if request == DETACH:
+        if request == DfuRequest.DETACH:
             return self._detach()
         if not self.dfu_mode:
-            if request == GETSTATUS:
+            if request == DfuRequest.GETSTATUS:
                 return self._status_reply(data, 0)
-            if request == GETSTATE:
+            if request == DfuRequest.GETSTATE:
                 data[0] = self.state
                 return 1
             self._stall(request)
-        if request == DNLOAD:
+        if request == DfuRequest.DNLOAD:
             return self._dnload(value, bytes(data))
-        if request == GETSTATUS:
+        if request == DfuRequest.GETSTATUS:
             return self._getstatus(data)
-        if request == GETSTATE:
+        if request == DfuRequest.GETSTATE:
             data[0] = self.state
             return 1
-        if request == CLRSTATUS:
-            if self.state != DFU_ERROR:
+        if request == DfuRequest.CLRSTATUS:
+            if self.state != DfuState.DFU_ERROR:
                 self._stall(request)
-            self.state, self.status = DFU_IDLE, OK
+            self.state, self.status = DfuState.DFU_IDLE, DfuStatusCode.OK
             return 0
-        if request == ABORT:
-            if self.state not in (DFU_IDLE, DNLOAD_IDLE, UPLOAD_IDLE):
+        if request == DfuRequest.ABORT:
+            if self.state not in (DfuState.DFU_IDLE, DfuState.DNLOAD_IDLE, DfuState.UPLOAD_IDLE):
                 self._stall(request)
-            self.state, self.status = DFU_IDLE, OK
+            self.state, self.status = DfuState.DFU_IDLE, DfuStatusCode.OK
             self._buffer.clear()
             self._next_block = 0
             return 0
@@ -264,19 +254,19 @@ class FakeDfuDevice:
 
     def _tick(self) -> None:
         """Advance timed states whose poll timeout has elapsed."""
-        if self.state in (DNBUSY, MANIFEST) and time.monotonic() >= self._busy_until:
-            if self.state == DNBUSY:
-                self.state = DNLOAD_SYNC
-            elif self.attributes & MANIFESTATION_TOLERANT:
-                self.state = MANIFEST_SYNC
+        if self.state in (DfuState.DNBUSY, DfuState.MANIFEST) and time.monotonic() >= self._busy_until:
+            if self.state == DfuState.DNBUSY:
+                self.state = DfuState.DNLOAD_SYNC
+            elif self.attributes & DfuAttributes.MANIFESTATION_TOLERANT:
+                self.state = DfuState.MANIFEST_SYNC
             else:
-                self.state = MANIFEST_WAIT_RESET
+                self.state = DfuState.MANIFEST_WAIT_RESET
 
     def _detach(self) -> int:
-        if self.dfu_mode or self.state != APP_IDLE:
-            self._stall(DETACH)
-        self.state = APP_DETACH
-        if self.attributes & WILL_DETACH:
+        if self.dfu_mode or self.state != DfuState.APP_IDLE:
+            self._stall(DfuRequest.DETACH)
+        self.state = DfuState.APP_DETACH
+        if self.attributes & DfuAttributes.WILL_DETACH:
             self._reenumerate(dfu=True)
         return 0
 
@@ -285,29 +275,29 @@ class FakeDfuDevice:
         if f.disconnect_at_block is not None and block >= f.disconnect_at_block and payload:
             self.connected = False
             self._gone()
-        if self.state not in (DFU_IDLE, DNLOAD_IDLE):
-            self._stall(DNLOAD)
+        if self.state not in (DfuState.DFU_IDLE, DfuState.DNLOAD_IDLE):
+            self._stall(DfuRequest.DNLOAD)
         if not payload:
-            if self.state != DNLOAD_IDLE:
-                self._stall(DNLOAD)
-            self.state = MANIFEST_SYNC
+            if self.state != DfuState.DNLOAD_IDLE:
+                self._stall(DfuRequest.DNLOAD)
+            self.state = DfuState.MANIFEST_SYNC
             self._manifested = False
             return 0
         if len(payload) > self.transfer_size:
-            self._stall(DNLOAD)
-        if self.state == DFU_IDLE:
+            self._stall(DfuRequest.DNLOAD)
+        if self.state == DfuState.DFU_IDLE:
             self._buffer.clear()
             self._next_block = 0
         if block != self._next_block & 0xFFFF:
-            self._error(ERR_ADDRESS)
+            self._error(DfuStatusCode.ERR_ADDRESS)
             return len(payload)
         if len(self._buffer) + len(payload) > self.capacity:
-            self._error(ERR_ADDRESS)
+            self._error(DfuStatusCode.ERR_ADDRESS)
             return len(payload)
         self._pending = payload
         self._pending_block = block
         self._busy_left = self.busy_polls
-        self.state = DNLOAD_SYNC
+        self.state = DfuState.DNLOAD_SYNC
         return len(payload)
 
     def _status_reply(self, data: array.array[int], poll_ms: int) -> int:
@@ -318,10 +308,10 @@ class FakeDfuDevice:
 
     def _getstatus(self, data: array.array[int]) -> int:
         f = self.faults
-        if self.state == DNLOAD_SYNC:
+        if self.state == DfuState.DNLOAD_SYNC:
             if self._busy_left > 0:
                 self._busy_left -= 1
-                self.state = DNBUSY
+                self.state = DfuState.DNBUSY
                 self._busy_until = time.monotonic() + self.poll_timeout_ms / 1000
                 return self._status_reply(data, self.poll_timeout_ms)
             if (
@@ -334,18 +324,18 @@ class FakeDfuDevice:
                 return self._status_reply(data, 0)
             self._buffer += self._pending
             self._next_block += 1
-            self.state = DNLOAD_IDLE
+            self.state = DfuState.DNLOAD_IDLE
             return self._status_reply(data, 0)
-        if self.state == MANIFEST_SYNC:
+        if self.state == DfuState.MANIFEST_SYNC:
             if self._manifested:
-                self.state = DFU_IDLE
+                self.state = DfuState.DFU_IDLE
                 return self._status_reply(data, 0)
-            if f.manifest_status != OK:
+            if f.manifest_status != DfuStatusCode.OK:
                 self._error(f.manifest_status)
                 return self._status_reply(data, 0)
             self.firmware = bytes(self._buffer)
             self._manifested = True
-            self.state = MANIFEST
+            self.state = DfuState.MANIFEST
             self._busy_until = time.monotonic() + self.manifest_ms / 1000
             return self._status_reply(data, self.manifest_ms)
         return self._status_reply(data, 0)
@@ -357,23 +347,23 @@ class FakeDfuDevice:
         self.resets += 1
         self._tick()
         if not self.dfu_mode:
-            if self.state == APP_DETACH:
+            if self.state == DfuState.APP_DETACH:
                 self._reenumerate(dfu=True)
             return
-        if self._manifested and self.state in (MANIFEST_WAIT_RESET, DFU_IDLE):
+        if self._manifested and self.state in (DfuState.MANIFEST_WAIT_RESET, DfuState.DFU_IDLE):
             if self.next_bcd_device is not None:
                 self.bcd_device = self.next_bcd_device
             self._reenumerate(dfu=False)
-        elif self.state in (MANIFEST_WAIT_RESET, DFU_IDLE, DFU_ERROR):
+        elif self.state in (DfuState.MANIFEST_WAIT_RESET, DfuState.DFU_IDLE, DfuState.DFU_ERROR):
             # no valid new image: stays in DFU mode (a real bootloader would)
-            self.state, self.status = DFU_IDLE, OK
+            self.state, self.status = DfuState.DFU_IDLE, DfuStatusCode.OK
             self._buffer.clear()
             self._next_block = 0
 
     def _reenumerate(self, dfu: bool) -> None:
         self.dfu_mode = dfu
-        self.state = DFU_IDLE if dfu else APP_IDLE
-        self.status = OK
+        self.state = DfuState.DFU_IDLE if dfu else DfuState.APP_IDLE
+        self.status = DfuStatusCode.OK
         self.address += 1
         self._buffer.clear()
         self._next_block = 0

@@ -16,14 +16,13 @@ from cardio.keys import FileKeyStore, SoftwareSigner, public_pem
 from firmware_tools import provlog
 from firmware_tools.cli import main
 from firmware_tools.dfu import (
-    DFU_ERROR,
-    DNLOAD_IDLE,
     DfuDisconnected,
     DfuError,
     DfuSession,
     open_device,
     parse_functional,
 )
+from firmware_tools.dfu_protocol import DfuAttributes, DfuRequest, DfuState, DfuStatusCode
 from firmware_tools.package import (
     FirmwareError,
     build_manifest,
@@ -33,7 +32,7 @@ from firmware_tools.package import (
     read_package,
 )
 from hardware import dfu_sim
-from hardware.dfu_sim import FakeDfuDevice, FakeUsbBackend, Faults
+from hardware.dfu_sim import DfuFaults, FakeDfuDevice, FakeUsbBackend
 
 VID, PID = 0x1209, 0x2001
 IMAGE = bytes((i * 7 + 3) & 0xFF for i in range(5000))
@@ -171,13 +170,13 @@ def test_functional_descriptor_parse() -> None:
 @pytest.mark.parametrize("tolerant", [True, False])
 @pytest.mark.parametrize("will_detach", [True, False])
 def test_good_flash_leaves_exactly_the_image(vendor: dict[str, Any], tolerant: bool, will_detach: bool) -> None:
-    attrs = dfu_sim.CAN_DNLOAD | (dfu_sim.MANIFESTATION_TOLERANT if tolerant else 0) | (dfu_sim.WILL_DETACH if will_detach else 0)
+    attrs = DfuAttributes.CAN_DNLOAD | (DfuAttributes.MANIFESTATION_TOLERANT if tolerant else 0) | (DfuAttributes.WILL_DETACH if will_detach else 0)
     dev = FakeDfuDevice(vid=VID, pid=PID, bcd_device=0x0200, transfer_size=512, attributes=attrs, dfu_pid=0xDF11)
     backend = FakeUsbBackend([dev], others=[(0x072F, 0x2200)])
     r = _flash(vendor, backend, _package(vendor, "2.1.0"))
     assert r.exit_code == 0, r.output
     assert dev.firmware == IMAGE
-    assert not dev.dfu_mode and dev.state == dfu_sim.APP_IDLE
+    assert not dev.dfu_mode and dev.state == DfuState.APP_IDLE
     assert dev.counts["DFU_DNLOAD"] == 10 + 1  # ceil(5000 / 512) blocks + the zero-length one
     assert dev.counts["DFU_DETACH"] == 1
     assert "Flashed 1209:2001 with 2.1.0: 10 blocks of 512 bytes" in r.output
@@ -201,7 +200,7 @@ def test_host_that_ignores_poll_timeout_is_stalled() -> None:
     session = DfuSession(open_device(backend, VID, PID), backend, sleep=lambda s: None)
     with pytest.raises(DfuError, match="stalled DFU_GETSTATUS at block 0") as err:
         session.flash(IMAGE[:600], retries=0)
-    assert err.value.state == DFU_ERROR and err.value.status == dfu_sim.ERR_STALLEDPKT
+    assert err.value.state == DfuState.DFU_ERROR and err.value.status == DfuStatusCode.ERR_STALLEDPKT
 
 
 def test_downgrade_refused_unless_forced(vendor: dict[str, Any]) -> None:
@@ -237,9 +236,9 @@ def test_no_device_two_devices_no_technician(vendor: dict[str, Any]) -> None:
     assert "--technician" in _one_line_error(r)
 
 
-@pytest.mark.parametrize("status,text", [(dfu_sim.ERR_WRITE, "errWRITE"), (dfu_sim.ERR_VERIFY, "errVERIFY")])
+@pytest.mark.parametrize("status,text", [(DfuStatusCode.ERR_WRITE, "errWRITE"), (DfuStatusCode.ERR_VERIFY, "errVERIFY")])
 def test_error_status_at_block_fails_with_sentence(vendor: dict[str, Any], status: int, text: str) -> None:
-    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=Faults(error_at_block=3, error_status=status, error_once=False))
+    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=DfuFaults(error_at_block=3, error_status=status, error_once=False))
     line = _one_line_error(_flash(vendor, FakeUsbBackend([dev]), _package(vendor), "--retries", "1"))
     assert "error at block 3" in line and text in line and "run flash again" in line
     assert dev.firmware == b"" and dev.dfu_mode
@@ -248,7 +247,7 @@ def test_error_status_at_block_fails_with_sentence(vendor: dict[str, Any], statu
 
 
 def test_transient_error_is_recovered(vendor: dict[str, Any]) -> None:
-    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=Faults(error_at_block=2, error_status=dfu_sim.ERR_WRITE))
+    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=DfuFaults(error_at_block=2, error_status=DfuStatusCode.ERR_WRITE))
     r = _flash(vendor, FakeUsbBackend([dev]), _package(vendor))
     assert r.exit_code == 0, r.output
     assert dev.firmware == IMAGE and dev.counts["DFU_CLRSTATUS"] == 1
@@ -256,7 +255,7 @@ def test_transient_error_is_recovered(vendor: dict[str, Any]) -> None:
 
 
 def test_recovery_from_leftover_error_and_download(vendor: dict[str, Any]) -> None:
-    for start, request in ((DFU_ERROR, "DFU_CLRSTATUS"), (DNLOAD_IDLE, "DFU_ABORT")):
+    for start, request in ((DfuState.DFU_ERROR, "DFU_CLRSTATUS"), (DfuState.DNLOAD_IDLE, "DFU_ABORT")):
         dev = FakeDfuDevice(vid=VID, pid=0xDF11, start_in_dfu=True, start_state=start)
         r = _flash(vendor, FakeUsbBackend([dev]), _package(vendor))
         assert r.exit_code == 0, r.output
@@ -267,30 +266,30 @@ def test_recovery_from_leftover_error_and_download(vendor: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     "faults,expect",
     [
-        (Faults(stall_request=dfu_sim.DETACH), "refused DFU_DETACH"),
-        (Faults(stall_request=dfu_sim.DNLOAD, stall_occurrence=4, stall_always=False), "stalled DFU_DNLOAD at block 3"),
-        (Faults(stall_request=dfu_sim.GETSTATUS, stall_always=True), "stalled DFU_GETSTATUS"),
-        (Faults(manifest_status=dfu_sim.ERR_FIRMWARE), "during manifestation"),
+        (DfuFaults(stall_request=DfuRequest.DETACH), "refused DFU_DETACH"),
+        (DfuFaults(stall_request=DfuRequest.DNLOAD, stall_occurrence=4, stall_always=False), "stalled DFU_DNLOAD at block 3"),
+        (DfuFaults(stall_request=DfuRequest.GETSTATUS, stall_always=True), "stalled DFU_GETSTATUS"),
+        (DfuFaults(manifest_status=DfuStatusCode.ERR_FIRMWARE), "during manifestation"),
     ],
 )
-def test_stalls_and_manifest_errors(vendor: dict[str, Any], faults: Faults, expect: str) -> None:
+def test_stalls_and_manifest_errors(vendor: dict[str, Any], faults: DfuFaults, expect: str) -> None:
     dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=faults)
     line = _one_line_error(_flash(vendor, FakeUsbBackend([dev]), _package(vendor), "--retries", "0"))
     assert expect in line, line
 
 
 def test_single_stall_is_recovered(vendor: dict[str, Any]) -> None:
-    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=Faults(stall_request=dfu_sim.DNLOAD, stall_occurrence=3))
+    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=DfuFaults(stall_request=DfuRequest.DNLOAD, stall_occurrence=3))
     r = _flash(vendor, FakeUsbBackend([dev]), _package(vendor))
     assert r.exit_code == 0, r.output
     assert dev.firmware == IMAGE and dev.counts["DFU_CLRSTATUS"] == 1
 
 
 def test_disconnect_mid_flash(vendor: dict[str, Any]) -> None:
-    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=Faults(disconnect_at_block=2))
+    dev = FakeDfuDevice(vid=VID, pid=PID, transfer_size=1024, faults=DfuFaults(disconnect_at_block=2))
     line = _one_line_error(_flash(vendor, FakeUsbBackend([dev]), _package(vendor)))
     assert "disconnected during DFU_DNLOAD" in line and "reconnect it" in line
-    backend = FakeUsbBackend([FakeDfuDevice(vid=VID, pid=PID, faults=Faults(disconnect_at_block=0))])
+    backend = FakeUsbBackend([FakeDfuDevice(vid=VID, pid=PID, faults=DfuFaults(disconnect_at_block=0))])
     session = DfuSession(open_device(backend, VID, PID), backend, sleep=lambda s: None)
     with pytest.raises(DfuDisconnected):
         session.flash(IMAGE)
