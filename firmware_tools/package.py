@@ -115,7 +115,9 @@ class Manifest:
 
 
 @dataclass(frozen=True, slots=True)
-class TrustedKey:
+class FirmwareSigningKey:
+    """A vendor's public key from the trusted firmware-keys file, named by its `# name` line."""
+
     name: str
     key: ec.EllipticCurvePublicKey
 
@@ -124,7 +126,7 @@ class TrustedKey:
         return kid_for(self.key)
 
 
-def load_trusted_keys(path: Path) -> list[TrustedKey]:
+def load_trusted_keys(path: Path) -> list[FirmwareSigningKey]:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -139,7 +141,7 @@ def load_trusted_keys(path: Path) -> list[TrustedKey]:
             first, block = block.split(b"\n", 1)
             name = first[1:].decode("utf-8", "replace").strip()
         key = load_public_pem(block)
-        keys.append(TrustedKey(name or fingerprint(key)[:16], key))
+        keys.append(FirmwareSigningKey(name or fingerprint(key)[:16], key))
     if not keys:
         raise FirmwareError(f"The trusted firmware-keys file {path} holds no PEM public key; install the city's file again.")
     return keys
@@ -162,7 +164,7 @@ def build_manifest(image: bytes, vid: int, pid: int, version: str, min_bootloade
     return Manifest(vid, pid, version, hashlib.sha256(image).digest(), len(image), min_bootloader)
 
 
-def read_package(data: bytes, keys: list[TrustedKey]) -> Package:
+def read_package(data: bytes, keys: list[FirmwareSigningKey]) -> Package:
     """Parse and verify a package: signature by a trusted key, image length and SHA-256."""
     if len(data) > MAX_PACKAGE:
         raise FirmwareError(f"The firmware package is larger than {MAX_PACKAGE // 1048576} MiB; it is not a citycard package.")
