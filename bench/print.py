@@ -30,11 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.issuer.service import Issuer
 from cardio.credential import Holder, to_qr
 from hardware.escpos_sim import EscposSimulator
+from kiosk.printing import paper_card_text
 from printer.document import Document, EncodedJob, encode
 from printer.escpos_printer import ReceiptPrinter
 from printer.paper import PAPER_58MM, PAPER_80MM, PaperProfile
-from printer.paper_card import SAMPLE_CARD_TEXTS, PaperCardContent, build_paper_card
-from printer.receipt import RevocationCode, build_receipt, sample_content
+from printer.paper_card import PaperCardContent, build_paper_card
+from printer.receipt import RevocationCode, build_receipt
+from tests.receipt_samples import sample_content
 
 LANGUAGES = ("en", "fr", "de", "ar", "zh")
 NAMES = {
@@ -127,7 +129,7 @@ def main() -> None:
                 issued.credential,
                 to_qr(issued.print_cose),
                 programme_name="Züri City Card",
-                text=SAMPLE_CARD_TEXTS[lang],
+                text=paper_card_text(lang),
                 language=lang,
                 photo=photo,
             )

@@ -12,6 +12,10 @@
   The receipt is laid out by printer.receipt (raster for scripts the code pages lack) and
   rendered to bytes through printer.escpos_printer; a network sink for a real printer is
   `printer.escpos_printer.ReceiptPrinter.network`.
+- The **words** printed on the receipt and the paper card: the printer layer holds none, it
+  takes them translated (`printer.receipt.ReceiptText`, `printer.paper_card.PaperCardText`).
+  `receipt_text(language)` and `paper_card_text(language)` make them from the kiosk's gettext
+  catalogues (`pgettext` with the context "receipt", "paper card" or "card"; docs/i18n.md).
 
 `DelayedCardPrinter` / the `delay` of `FileReceiptSink` make the simulated printers take as
 long as real ones (the benchmark and the crash test use them).
@@ -23,10 +27,12 @@ printer (for the file printer: its output directory, which the caller owns).
 
 from __future__ import annotations
 
+import gettext
 import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,15 +46,83 @@ from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
 from printer.paper import PAPER_80MM, PaperProfile
 
+from .i18n import SOURCE_LANGUAGE, shared_catalogues
 from .i18n_rules import render
 from .programs import FIELDS, Program, Requirement
 
 if TYPE_CHECKING:
     from printer.escpos_printer import ReceiptPrinter
-    from printer.receipt import ReceiptLayout
+    from printer.paper_card import PaperCardText
+    from printer.receipt import ReceiptLayout, ReceiptText
 
 RECEIPT_FILE = "receipt.escpos"
-DISCLAIMER = "Not a residence permit. Not a travel document."
+
+
+# -- the printed words ---------------------------------------------------------------------------
+# printer.receipt and printer.paper_card are imported where used: they import python-escpos,
+# which must not be imported before `use_escpos_cache`.
+
+
+def _translations(language: str, programme_languages: Sequence[str]) -> gettext.NullTranslations:
+    return shared_catalogues().get(language, programme_languages)
+
+
+def _disclaimer(t: gettext.NullTranslations) -> str:
+    return t.pgettext("card", "Not a residence permit. Not a travel document.")
+
+
+def receipt_text(language: str, programme_languages: Sequence[str] = ()) -> ReceiptText:
+    """The receipt's own words in `language` (a BCP 47 tag, under the kiosk's fallback rule)."""
+    from printer.receipt import ReceiptText
+
+    t = _translations(language, programme_languages)
+    return ReceiptText(
+        title=t.pgettext("receipt", "Enrolment receipt"),
+        document_number=t.pgettext("receipt", "Document number"),
+        valid_until=t.pgettext("receipt", "Valid until"),
+        lost_heading=t.pgettext("receipt", "If your card is lost or stolen"),
+        lost_text=t.pgettext(
+            "receipt",
+            "Tell us as soon as you can and give this one-time code: we block the card at once, "
+            "without asking for your name. The code is printed only here and cannot be shown "
+            "again. Keep this receipt apart from your card.",
+        ),
+        about_heading=t.pgettext("receipt", "What this card is - and is not"),
+        contacts_heading=t.pgettext("receipt", "Contact"),
+        # Translators: between a contact's label and its value (French: " : ", Chinese: "：").
+        separator=t.pgettext("receipt", ": "),
+    )
+
+
+def receipt_about(language: str, programme_languages: Sequence[str] = ()) -> str:
+    """What the card is and is not, and what to do when it is lost, for the receipt."""
+    t = _translations(language, programme_languages)
+    report_lost = t.pgettext(
+        "receipt",
+        "Lost your card? Report it at the city office or online with this document number and "
+        "the code above; the card then stops working everywhere.",
+    )
+    return f"{_disclaimer(t)} {report_lost}"
+
+
+def paper_card_text(language: str, programme_languages: Sequence[str] = ()) -> PaperCardText:
+    """The paper card's own words in `language` (under the kiosk's fallback rule)."""
+    from printer.paper_card import PaperCardText
+
+    t = _translations(language, programme_languages)
+    return PaperCardText(
+        title=t.pgettext("paper card", "Temporary resident card"),
+        family_name=t.pgettext("paper card", "Family name"),
+        given_name=t.pgettext("paper card", "Given name"),
+        birth_date=t.pgettext("paper card", "Date of birth"),
+        document_number=t.pgettext("paper card", "Document number"),
+        # Translators: followed by the two dates "from - until".
+        valid=t.pgettext("paper card", "Valid"),
+        not_a_permit=t.pgettext("paper card", "This card is not a residence permit."),
+        temporary=t.pgettext(
+            "paper card", "Paper card: valid until your plastic card is ready."
+        ),
+    )
 
 
 # -- the card ------------------------------------------------------------------------------------
@@ -62,7 +136,8 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
             display_name=program_id.replace("-", " ").title() + " City Card",
             primary="#1F4E79",
             secondary="#DCE6F0",
-            disclaimer=DISCLAIMER,
+            # No profile, no printed languages: the card speaks the source language.
+            disclaimer=_disclaimer(_translations(SOURCE_LANGUAGE, ())),
         )
     design = program.card.design
     printed = design.languages[0] if design.languages else language
@@ -147,7 +222,8 @@ class DelayedCardPrinter:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What the receipt says. No name, no birth date, no photo."""
+    """What goes on one resident's receipt: the values only, the words come from the
+    catalogues in `language`. No name, no birth date, no photo."""
 
     programme: str
     document_number: str
@@ -155,11 +231,6 @@ class Receipt:
     expires: date
     language: str = "en"
     revocation_code: str | None = field(default=None, repr=False)
-    disclaimer: str = DISCLAIMER
-    report_lost: str = (
-        "Lost your card? Report it at the city office or online with this document number and "
-        "the code above; the card then stops working everywhere."
-    )
 
 
 class ReceiptSink(Protocol):
@@ -171,29 +242,22 @@ class ReceiptSink(Protocol):
 def receipt_document(receipt: Receipt, paper: PaperProfile = PAPER_80MM) -> ReceiptLayout:
     """The receipt laid out for a roll of `paper` (printer.receipt layout).
 
-    Texts come from printer.receipt's `RECEIPT_TEXTS` for the resident's language (every kiosk
-    language has a set; English for any other); scripts the code pages lack are drawn as
-    raster images.
+    The words are the kiosk catalogues' in the resident's language (`receipt_text`); scripts
+    the code pages lack are drawn as raster images.
     """
-    from printer.receipt import (
-        RECEIPT_TEXTS,
-        ReceiptContent,
-        RevocationCode,
-        build_receipt,
-        normalise_code,
-    )
+    from printer.receipt import ReceiptContent, RevocationCode, build_receipt, normalise_code
 
-    language = receipt.language if receipt.language in RECEIPT_TEXTS else "en"
+    language = shared_catalogues().language(receipt.language)
     code = RevocationCode(normalise_code(receipt.revocation_code or ""), digest="")
     content = ReceiptContent(
         programme_name=receipt.programme,
         document_number=receipt.document_number,
         expires=receipt.expires,
         revocation_code=code,
-        card_is_and_is_not=f"{receipt.disclaimer} {receipt.report_lost}",
+        card_is_and_is_not=receipt_about(language),
         contacts=(),
         language=language,
-        text=RECEIPT_TEXTS[language],
+        text=receipt_text(language),
     )
     return build_receipt(content, paper)
 

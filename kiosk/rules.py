@@ -537,14 +537,14 @@ def _validity(program: Program, age: int | None, today: date) -> Validity:
 
 
 def reason_text(reason: Reason, language: str, program: Program | None = None) -> str:
-    """One reason as a sentence in `language` (falls back to English)."""
+    """One reason as a sentence in `language`, from the kiosk catalogues (`kiosk.i18n_rules`)."""
     return render(reason.id, reason.args, language, program)
 
 
 def reasons_text(decision: Decision, language: str) -> list[str]:
     """The outcome sentence followed by every reason, in `language`.
 
-    Complete in English, French, German, Spanish and Arabic; any other language (or an unknown
-    tag) falls back to the same primary language if present, else to English."""
+    Every kiosk language has them all; any other tag gets the kiosk's fallback rule
+    (`kiosk.languages`: its base language, the programme's first language, English)."""
     head = render(f"outcome.{decision.outcome.value}", {}, language, decision.program)
     return [head, *(reason_text(r, language, decision.program) for r in decision.reasons)]

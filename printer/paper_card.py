@@ -24,7 +24,6 @@ from .document import Align, Block, Document, Picture, Qr, Rule, Style, Text
 from .paper import PAPER_80MM, PaperProfile
 
 __all__ = [
-    "SAMPLE_CARD_TEXTS",
     "PaperCard",
     "PaperCardContent",
     "PaperCardText",
@@ -36,7 +35,8 @@ FSI, LRI, PDI = "\u2068", "\u2066", "\u2069"
 
 @dataclass(frozen=True)
 class PaperCardText:
-    """The paper card's own words in one language."""
+    """The paper card's own words in one language (the kiosk makes them from its catalogues:
+    `kiosk.printing.paper_card_text`)."""
 
     title: str
     family_name: str
@@ -142,56 +142,3 @@ def build_paper_card(
     document = Document(tuple(body), content.language, force_raster=force_raster)
     return PaperCard(document, content.language, profile)
 
-
-SAMPLE_CARD_TEXTS: dict[str, PaperCardText] = {
-    "en": PaperCardText(
-        title="Temporary resident card",
-        family_name="Family name",
-        given_name="Given name",
-        birth_date="Date of birth",
-        document_number="Document number",
-        valid="Valid",
-        not_a_permit="This card is not a residence permit.",
-        temporary="Paper card: valid until your plastic card is ready.",
-    ),
-    "fr": PaperCardText(
-        title="Carte de résident provisoire",
-        family_name="Nom",
-        given_name="Prénom",
-        birth_date="Date de naissance",
-        document_number="Numéro du document",
-        valid="Valable",
-        not_a_permit="Cette carte n'est pas un titre de séjour.",
-        temporary="Carte papier : valable jusqu'à ce que votre carte soit prête.",
-    ),
-    "de": PaperCardText(
-        title="Provisorischer Einwohnerausweis",
-        family_name="Name",
-        given_name="Vorname",
-        birth_date="Geburtsdatum",
-        document_number="Dokumentnummer",
-        valid="Gültig",
-        not_a_permit="Diese Karte ist keine Aufenthaltsbewilligung.",
-        temporary="Papierausweis: gültig, bis Ihre Karte bereit ist.",
-    ),
-    "ar": PaperCardText(
-        title="بطاقة مقيم مؤقتة",
-        family_name="اسم العائلة",
-        given_name="الاسم",
-        birth_date="تاريخ الميلاد",
-        document_number="رقم الوثيقة",
-        valid="صالحة",
-        not_a_permit="هذه البطاقة ليست تصريح إقامة.",
-        temporary="بطاقة ورقية: صالحة حتى تجهز بطاقتك.",
-    ),
-    "zh": PaperCardText(
-        title="临时居民卡",
-        family_name="姓",
-        given_name="名",
-        birth_date="出生日期",
-        document_number="证件号码",
-        valid="有效期",
-        not_a_permit="本卡不是居留许可。",
-        temporary="纸质卡：在您的正式卡制好之前有效。",
-    ),
-}

@@ -13,11 +13,11 @@ from api.issuer.service import Issuer
 from cardio.credential import Holder, to_qr
 from cardio.published import load_verifier
 from hardware.escpos_sim import EscposSimulator
+from kiosk.printing import paper_card_text
 from printer.document import encode
 from printer.escpos_decode import decode
 from printer.paper import PAPER_58MM, PAPER_80MM
 from printer.paper_card import (
-    SAMPLE_CARD_TEXTS,
     PaperCardContent,
     build_paper_card,
 )
@@ -37,7 +37,7 @@ def issued_card(issuer: Issuer, holder: Holder) -> tuple[PaperCardContent, str]:
         issued.credential,
         qr_text,
         programme_name="Züri City Card",
-        text=SAMPLE_CARD_TEXTS["en"],
+        text=paper_card_text("en"),
         language="en",
         photo=synthetic_photo(),
     )
@@ -119,7 +119,7 @@ def test_names_in_other_scripts_are_drawn() -> None:
         qr_text="CC1:ABC",
         photo=None,
         language="de",
-        text=SAMPLE_CARD_TEXTS["de"],
+        text=paper_card_text("de"),
     )
     printed = decode(encode(build_paper_card(content).document, PAPER_80MM).data, strict=True)
     assert len(printed.rasters) == 1  # the Arabic family name; Ölçek has no code page either
@@ -131,7 +131,7 @@ def test_names_in_other_scripts_are_drawn() -> None:
 
 def test_arabic_paper_card_fits_58mm(issued_card: tuple[PaperCardContent, str]) -> None:
     content, _ = issued_card
-    arabic = replace(content, language="ar", text=SAMPLE_CARD_TEXTS["ar"], family_name="الهاشمي")
+    arabic = replace(content, language="ar", text=paper_card_text("ar"), family_name="الهاشمي")
     job = encode(build_paper_card(arabic, PAPER_58MM).document, PAPER_58MM)
     printed = decode(job.data, strict=True)
     assert printed.rasters and all(r.width == PAPER_58MM.dots for r in printed.rasters)

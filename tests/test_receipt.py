@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hardware.escpos_sim import EscposSimulator
+from kiosk.printing import receipt_about, receipt_text
 from printer.document import Align, Document, Style, Text, encode
 from printer.errors import (
     CoverOpenError,
@@ -22,20 +23,16 @@ from printer.escpos_decode import Raster, decode
 from printer.escpos_printer import ReceiptPrinter
 from printer.paper import CP857, CP866, CP1251, CP1254, PAPER_58MM, PAPER_80MM, PaperProfile
 from printer.receipt import (
-    RECEIPT_TEXTS,
-    SAMPLE_CONTACTS,
-    SAMPLE_PROGRAMME_TEXT,
-    SAMPLE_TEXTS,
     ReceiptText,
     RevocationCode,
     RevocationCodeError,
     build_receipt,
     normalise_code,
-    sample_content,
     verify_revocation_code,
 )
 
 from .escpos_fixtures import PrinterFactory, closed_port, fixture_printer_for, fixture_sim  # noqa: F401
+from .receipt_samples import SAMPLE_CONTACTS, SAMPLE_PROGRAMME_TEXT, sample_content
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -203,7 +200,7 @@ def test_58mm_arabic_raster_fits_58mm(code: RevocationCode) -> None:
 def test_ukrainian_is_drawn_unless_cp1251_is_configured(code: RevocationCode) -> None:
     content = sample_content("uk", code)
     plain = decode(encode(build_receipt(content).document, PAPER_80MM).data, strict=True)
-    assert plain.rasters and SAMPLE_TEXTS["uk"].title not in plain.text
+    assert plain.rasters and receipt_text("uk").title not in plain.text
     # CP866 (Russian) lacks the Ukrainian і, ї, є, ґ: Ukrainian is still drawn.
     cp866 = PAPER_80MM.with_code_pages(CP866)
     assert decode(encode(build_receipt(content, cp866).document, cp866).data).rasters
@@ -211,7 +208,7 @@ def test_ukrainian_is_drawn_unless_cp1251_is_configured(code: RevocationCode) ->
     job = encode(build_receipt(content, profile).document, profile)
     with_cp1251 = decode(job.data, strict=True)
     assert with_cp1251.rasters == []
-    assert SAMPLE_TEXTS["uk"].title in with_cp1251.lines
+    assert receipt_text("uk").title in with_cp1251.lines
     assert any(r.codepage == "CP1251" for r in with_cp1251.runs)
 
 
@@ -379,7 +376,7 @@ def test_receipt_for_wider_paper_is_refused(code: RevocationCode) -> None:
 def test_sample_content_is_complete() -> None:
     for language in KIOSK_LANGUAGES:
         content = sample_content(language, expires=date(2030, 1, 1))
-        assert content.text == SAMPLE_TEXTS[language] and content.contacts
+        assert content.text == receipt_text(language) and content.contacts
 
 
 KIOSK_LANGUAGES = sorted(
@@ -393,10 +390,9 @@ DRAWN_LANGUAGES = {"ar", "fa", "ti", "zh"}
 
 def test_every_kiosk_language_has_receipt_texts() -> None:
     assert len(KIOSK_LANGUAGES) >= 12 and {"fa", "ti", "tr"} <= set(KIOSK_LANGUAGES)
-    assert RECEIPT_TEXTS is SAMPLE_TEXTS
-    english = RECEIPT_TEXTS["en"]
+    english = receipt_text("en")
     for language in KIOSK_LANGUAGES:
-        text = RECEIPT_TEXTS[language]
+        text = receipt_text(language)
         assert isinstance(text, ReceiptText)
         for name in ReceiptText.__dataclass_fields__:
             value = getattr(text, name)
@@ -482,11 +478,14 @@ def test_kiosk_receipt_uses_the_residents_language(language: str) -> None:
     printed = decode(escpos_receipt(receipt), strict=True)
     assert "\ufffd" not in printed.text
     assert "7KQ2M-XR4PD" in printed.lines
-    # The only '?' is the one in the English report_lost text, printed as text.
-    assert printed.text.count("?") == receipt.report_lost.count("?")
-    title = RECEIPT_TEXTS[language].title
+    title = receipt_text(language).title
     if language in DRAWN_LANGUAGES or language in {"uk", "tr"}:
         assert printed.rasters and title not in printed.text
-        assert RECEIPT_TEXTS["en"].title not in printed.text  # no fallback to English
+        assert receipt_text("en").title not in printed.text  # no fallback to English
+        assert "?" not in printed.text  # the about text's question is drawn too
     else:
         assert title in printed.lines
+        # The only '?' is the one of the about text ("Lost your card?"), printed as text.
+        about = receipt_about(language)
+        assert printed.text.count("?") == about.count("?") == 1
+        assert about.split()[0] in printed.text  # in the resident's language

@@ -4,8 +4,13 @@
     python -m kiosk.web.catalogues update    # merge the template into every language's .po
     python -m kiosk.web.catalogues check     # every message translated, nothing fuzzy (exit 1)
 
-The template holds the messages of the kiosk UI (`_()` in templates, `N_()` in kiosk/web) and
-every text of the rules engine (`kiosk.i18n_rules.MESSAGES`, with the reason id as context).
+The template holds every text the kiosk shows or prints, extracted with Babel's extractors
+(the configuration is `METHOD_MAP`, `OPTIONS`, `KIOSK_FILES` and `KEYWORDS` below): the UI's messages (`_()`
+in templates, `N_()`/`_()` in kiosk/web), the rules engine's reasons (`R_()` in
+kiosk/i18n_rules.py: the message id is the msgctxt) and the printed receipt and paper card
+(`pgettext()` in kiosk/printing.py). The field labels of the rules texts are the one part no
+extractor sees: they come from `kiosk.programs.FIELDS` through `kiosk.i18n_rules.MESSAGES`.
+docs/i18n.md describes the whole workflow.
 """
 
 from __future__ import annotations
@@ -15,35 +20,51 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from .i18n import BY_CODE, DOMAIN, SOURCE_LANGUAGE, TRANSLATIONS_DIR, po_path
-from .rules_text import rule_messages
+from kiosk.i18n import BY_CODE, DOMAIN, SOURCE_LANGUAGE, TRANSLATIONS_DIR, po_path
+from kiosk.i18n_rules import MESSAGES
 
+KIOSK_DIR = TRANSLATIONS_DIR.parent
 WEB_DIR = Path(__file__).resolve().parent
 POT = TRANSLATIONS_DIR / f"{DOMAIN}.pot"
+# kiosk/web, paths relative to it; files that match no pattern are not read.
 METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# The kiosk's other modules with texts (Python).
+KIOSK_FILES = ("i18n_rules.py", "printing.py")
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "pgettext": ((1, "c"), 2),
+    "R_": ((1, "c"), 2),
+}
+COMMENT_TAGS = ("Translators:",)
 
 
 def template_catalog() -> Catalog:
-    """Every message the kiosk shows, as a Babel catalogue (no translations)."""
+    """Every message the kiosk shows or prints, as a Babel catalogue (no translations)."""
     catalog = Catalog(project="citycard-kiosk", domain=DOMAIN, fuzzy=False)
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(WEB_DIR), METHOD_MAP, OPTIONS, KEYWORDS, comment_tags=("Translators:",)
+        str(WEB_DIR), METHOD_MAP, OPTIONS, KEYWORDS, comment_tags=COMMENT_TAGS
     ):
         if filename.startswith("catalogues") or not message:
             continue
-        catalog.add(
-            message,
-            locations=[(f"kiosk/web/{filename}", lineno)],
-            auto_comments=comments,
-            context=context,
-        )
-    for context, message in rule_messages():
-        catalog.add(message, locations=[("kiosk/i18n_rules.py", 0)], context=context)
+        location = (f"kiosk/web/{filename}", lineno)
+        catalog.add(message, locations=[location], auto_comments=comments, context=context)
+    for name in KIOSK_FILES:
+        for lineno, message, comments, context in extract_from_file(
+            "python", KIOSK_DIR / name, KEYWORDS, comment_tags=COMMENT_TAGS
+        ):
+            location = (f"kiosk/{name}", lineno)
+            catalog.add(message, locations=[location], auto_comments=comments, context=context)
+        if name == "i18n_rules.py":
+            for message_id, message in MESSAGES.items():
+                if catalog.get(message, context=message_id) is None:  # kiosk.programs.FIELDS
+                    catalog.add(message, locations=[(f"kiosk/{name}", 0)], context=message_id)
     return catalog
 
 
