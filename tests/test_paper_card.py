@@ -13,6 +13,7 @@ from api.issuer.service import Issuer
 from cardio.credential import Holder, to_qr
 from cardio.published import load_verifier
 from hardware.escpos_sim import EscposSimulator
+from kiosk.i18n import LANGUAGES
 from kiosk.printing import paper_card_text
 from printer.document import encode
 from printer.escpos_decode import decode
@@ -136,3 +137,28 @@ def test_arabic_paper_card_fits_58mm(issued_card: tuple[PaperCardContent, str]) 
     printed = decode(job.data, strict=True)
     assert printed.rasters and all(r.width == PAPER_58MM.dots for r in printed.rasters)
     assert isinstance(printed.rasters[0].to_image(), Image.Image)
+
+
+@pytest.mark.parametrize("language", [lang.code for lang in LANGUAGES])
+def test_every_kiosk_language_builds_a_paper_card(language: str) -> None:
+    text = paper_card_text(language)
+    content = PaperCardContent(
+        programme_name="Züri City Card",
+        family_name="Muster",
+        given_name="Erika",
+        birth_date=date(1984, 3, 9),
+        document_number="ZH-2026-000777",
+        issued=date(2026, 9, 21),
+        expires=date(2031, 9, 21),
+        qr_text="CC1:ABC",
+        photo=None,
+        language=language,
+        text=text,
+    )
+    printed = decode(encode(build_paper_card(content).document, PAPER_80MM).data, strict=True)
+    assert "?" not in printed.text and "\ufffd" not in printed.text  # nothing sent as a stand-in
+    assert "ZH-2026-000777" in printed.lines
+    if language in {"en", "fr", "de", "it", "es", "pt"}:
+        assert printed.rasters == [] and text.not_a_permit in printed.lines
+    else:  # no code page of the default profile has their script
+        assert printed.rasters and text.not_a_permit not in printed.text
