@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from PIL import Image, UnidentifiedImageError
+
+from cardio.files import write_atomic
 
 from .errors import CoverOpenError, PrinterError, PrinterOfflineError
 
@@ -153,16 +154,9 @@ class FileCardPrinter:
         check_png(front_png, "front")
         check_png(back_png, "back")
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
             for name, data in (("card-front.png", front_png), ("card-back.png", back_png)):
-                fd, tmp = tempfile.mkstemp(prefix=".card-", dir=self.directory)
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        out.write(data)
-                    os.replace(tmp, self.directory / name)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                # 0600: the files hold a resident's card, for the kiosk's user only
+                write_atomic(self.directory / name, data, mode=0o600)
         except OSError as exc:
             raise CardPrinterError(
                 f"The card could not be written to {self.directory} ({exc.strerror}); check the "
