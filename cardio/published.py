@@ -64,8 +64,12 @@ def load_verifier(
     root_key: ec.EllipticCurvePublicKey | None = None,
     policy: Policy | None = None,
     cache: Path | None = None,
+    now: float | None = None,
 ) -> tuple[Verifier, list[str]]:
     """A verifier from a published directory, and sentences about files it had to refuse.
+
+    Status lists are accepted as of `now` (default: the clock): one dated further ahead than
+    the policy's clock skew is refused.
 
     With `cache`, the trust list goes through a persistent TrustCache so that an older list
     than the one seen before is refused (the cached one is used instead).
@@ -89,7 +93,7 @@ def load_verifier(
     if status_dir.is_dir():
         for path in sorted(status_dir.glob(f"*{STATUS_SUFFIX}")):
             try:
-                verifier.add_status_list(path.read_bytes())
+                verifier.add_status_list(path.read_bytes(), now)
             except CitycardError as exc:
                 problems.append(f"{path.name}: {exc}")
     return verifier, problems

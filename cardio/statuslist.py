@@ -13,7 +13,8 @@ DEFLATE cannot expand into gigabytes (a "zip bomb") before anyone checked a sign
 Errors: every problem with received data is a `StatusListError` carrying a sentence. An index
 outside the list raises `StatusIndexError` (a `StatusListError` and an `IndexError`); a value
 that does not fit the list's bit width raises `StatusValueError` (a `StatusListError` and a
-`ValueError`).
+`ValueError`). A token dated beyond a reader's clock allowance is refused with a
+`FutureStatusListError` (a `StatusListError`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ class StatusIndexError(StatusListError, IndexError):
 
 class StatusValueError(StatusListError, ValueError):
     """A status value that does not fit the list's bit width."""
+
+
+class FutureStatusListError(StatusListError):
+    """A status list token whose `iat` is further ahead of the reader's clock than allowed.
+
+    Held, such a token would never go stale and would make every genuine newer list look
+    older than it, so a reader refuses it (and discards one it holds).
+    """
 
 
 def _is_int(value: object) -> bool:

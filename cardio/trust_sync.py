@@ -7,7 +7,8 @@
 Every request carries If-None-Match with the ETag of the copy held, so an unchanged list
 costs a 304 and no bytes. A trust list is accepted only through `TrustCache` (signed by the
 pinned root, never an older version); a status list only through `Verifier.add_status_list`
-(signed by a status key of that trust list, never older than the one held). Good copies are
+(signed by a status key of that trust list, never older than the one held, never dated beyond
+the clock skew ahead; a held copy dated that far ahead is set aside). Good copies are
 kept on disk with atomic writes, in the layout of `cardio.published`, so a restarted
 terminal verifies at once, API or not. Each sync builds a new `Verifier` and swaps it in
 whole: a tap never sees half a sync.
@@ -40,7 +41,7 @@ from cardio.errors import CitycardError, KeyStoreError, StatusListError, TrustLi
 from cardio.files import write_atomic
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
-from cardio.statuslist import DEFAULT_MAX_TOKEN
+from cardio.statuslist import DEFAULT_MAX_TOKEN, FutureStatusListError
 from cardio.trustlist import MAX_TRUST_LIST, TrustCache, TrustList
 from cardio.verdict import Verdict
 from cardio.verify import Policy, Verifier
@@ -324,6 +325,17 @@ class TrustSync:
         if self._cache.current is not None:
             self._rebuild(self._cache.current, {})
 
+    def _set_aside(self, lid: str) -> None:
+        """Forget a held list that must not be used (nor block the next one): its copy on
+        disk is renamed `.refused` and its ETag dropped, so the next sync fetches it whole."""
+        self._raw_status.pop(lid, None)
+        self._etags.pop(f"status/{lid}", None)
+        path = self._status_path(lid)
+        try:
+            path.replace(path.with_name(path.name + ".refused"))
+        except OSError as exc:
+            log.warning("the refused revocation list %s could not be set aside: %s", lid, exc)
+
     def _rebuild(self, trust: TrustList, fetched: dict[str, tuple[bytes, str | None]]) -> list[str]:
         """Build a verifier from the held and newly fetched status lists, then swap it in.
 
@@ -331,13 +343,18 @@ class TrustSync:
         held copy on disk (and its ETag is kept); a refused one changes nothing.
         """
         problems: list[str] = []
+        now = self.clock()
         verifier = Verifier(trust, self.policy)
         wanted = {lid for uri in trust.status_lists if (lid := list_id(uri)) is not None}
         for lid in sorted(wanted | set(self._raw_status)):
             held = self._raw_status.get(lid)
             if held is not None:
                 try:
-                    verifier.add_status_list(held)
+                    verifier.add_status_list(held, now)
+                except FutureStatusListError as exc:
+                    problems.append(f"Held revocation list {lid}: {exc} It was set aside.")
+                    self._set_aside(lid)
+                    held = None
                 except CitycardError as exc:
                     if lid in wanted:
                         problems.append(f"Held revocation list {lid}: {exc}")
@@ -346,7 +363,7 @@ class TrustSync:
                 continue
             data, etag = new
             try:
-                verifier.add_status_list(data)
+                verifier.add_status_list(data, now)
             except StatusListError as exc:
                 problems.append(f"Revocation list {lid} from the API: {exc}")
                 continue

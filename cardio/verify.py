@@ -23,7 +23,7 @@ from .chip_auth import AUTH_DOMAIN, CHALLENGE_LENGTH
 from .credential import Credential, Variant, display, from_qr
 from .errors import MalformedError, StatusListError
 from .keys import ECDSA_SHA256, p256_from_xy, verify_es256
-from .statuslist import Status, StatusListToken, parse_token
+from .statuslist import FutureStatusListError, Status, StatusListToken, parse_token
 from .trustlist import KeyPurpose, KeyState, TrustList
 from .verdict import Verdict, VerificationResult, result
 
@@ -67,12 +67,15 @@ class Verifier:
     def status_lists(self) -> dict[str, StatusListToken]:
         return dict(self._status)
 
-    def add_status_list(self, data: bytes) -> StatusListToken:
+    def add_status_list(self, data: bytes, now: float | None = None) -> StatusListToken:
         """Accept a status list token signed by one of the trust list's status keys.
 
         StatusListError when it is malformed, signed by anyone else, not listed in the trust
-        list, or older than the one already held for the same URI.
+        list, or older than the one already held for the same URI; FutureStatusListError when
+        its `iat` is more than the clock skew ahead of `now`. A held token that is itself that
+        far ahead (accepted while the clock ran fast) never blocks a newer one: it is replaced.
         """
+        now = time.time() if now is None else now
         token = parse_token(data)
         key = self.trust.by_kid.get(token.kid)
         if key is None or key.purpose is not KeyPurpose.STATUS or key.state is KeyState.REVOKED:
@@ -90,8 +93,15 @@ class Verifier:
             raise StatusListError(
                 f"The trust list does not name the status list {token.uri}; it was refused."
             )
+        skew = self.policy.clock_skew
+        if token.iat > now + skew:
+            raise FutureStatusListError(
+                f"The status list is dated {int(token.iat - now)} s in the future, more than "
+                f"the {skew} s this reader's clock may be behind; it was refused. Check the "
+                "reader's clock."
+            )
         held = self._status.get(token.uri)
-        if held is not None and token.iat < held.iat:
+        if held is not None and token.iat < held.iat and held.iat <= now + skew:
             raise StatusListError(
                 "The status list offered is older than the one held; it was refused."
             )

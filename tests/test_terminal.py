@@ -422,6 +422,43 @@ def test_trust_list_rollback_and_foreign_lists_refused(
     assert sync.trust_list.version == v1.version + 1
 
 
+def test_trust_sync_refuses_a_status_list_dated_in_the_future(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    """Security review, finding 1: a status list signed by the genuine status key with an iat
+    300 days ahead must not be accepted, nor, held, block the genuine lists that follow."""
+    issued = _issue(live, holder)
+    qr = to_qr(issued.print_cose)
+    public = live.dir / "public"
+    store = provision(tmp_path / "terminal", live)
+    root = load_public_pem((store / ROOT_KEY_FILE).read_bytes())
+    sync = TrustSync(store, root, api.url)
+    assert sync.sync_once().ok
+    genuine = (store / STATUS_DIR / "1.cwt").read_bytes()
+
+    live.publish_status(now=int(time.time()) + 300 * 86400)
+    future = (public / STATUS_DIR / "1.cwt").read_bytes()
+    report = sync.sync_once()
+    assert not report.ok and any("in the future" in p for p in report.problems)
+    assert (store / STATUS_DIR / "1.cwt").read_bytes() == genuine
+
+    live.set_status(issued.status_index, "revoked")
+    live.publish_status()
+    assert sync.sync_once().ok
+    assert sync.verifier is not None
+    assert sync.verifier.verify_qr(qr).verdict is Verdict.REVOKED
+
+    # a terminal that holds such a list on disk (accepted before this check existed) sets it
+    # aside and takes the genuine one
+    (store / STATUS_DIR / "1.cwt").write_bytes(future)
+    restarted = TrustSync(store, root, api.url)
+    assert any("in the future" in p for p in restarted.problems)
+    assert restarted.sync_once().ok
+    assert restarted.verifier is not None
+    assert restarted.verifier.verify_qr(qr).verdict is Verdict.REVOKED
+    assert (store / STATUS_DIR / "1.cwt").read_bytes() != future
+
+
 def test_stale_status_list_warns_on_every_verdict(tmp_path: Path, holder: Holder) -> None:
     start = int(time.time()) - 11 * 86400
     old = Issuer.init(tmp_path / "issuer", now=start)

@@ -373,6 +373,55 @@ def test_older_status_list_is_refused(world: World) -> None:
         )
 
 
+FUTURE = 300 * 86400  # the review's status list: signed by the genuine key, 300 days ahead
+
+
+def _status_token(world: World, iat: int, revoked: bool = False) -> bytes:
+    lst = StatusList(1 << 17, 2)
+    if revoked:
+        lst.set(world.cred.status_index, 1)
+    return sign_token(
+        world.issuer.keystore.signer("status-1"),
+        lst,
+        uri=world.cred.status_uri,
+        iat=iat,
+        ttl=3600,
+        exp=None,
+    )
+
+
+def test_status_list_dated_in_the_future_is_refused(world: World) -> None:
+    """Security review, finding 1: a future-dated list must not block the genuine newer ones."""
+    verifier = world.verifier()
+    now = int(time.time())
+    with pytest.raises(StatusListError, match="in the future"):
+        verifier.add_status_list(_status_token(world, now + FUTURE))
+    # within the clock skew it is accepted (a kiosk's clock may run a little ahead) ...
+    verifier.add_status_list(_status_token(world, now + 200))
+    # ... and the genuine revocation that follows is believed
+    verifier.add_status_list(_status_token(world, now + 250, revoked=True))
+    assert verifier.verify(world.issued.print_cose, now).verdict is Verdict.REVOKED
+    # a reader loading published files refuses it too, and says so
+    (world.issuer.dir / "public" / "status" / "1.cwt").write_bytes(
+        _status_token(world, now + FUTURE)
+    )
+    loaded, problems = load_verifier(world.issuer.dir)
+    assert len(problems) == 1 and "in the future" in problems[0]
+    assert loaded.verify(world.issued.print_cose, now).verdict is Verdict.STATUS_UNAVAILABLE
+
+
+def test_held_status_list_dated_in_the_future_never_blocks_a_genuine_one(world: World) -> None:
+    """A list accepted while the reader's clock ran ahead is dropped once the clock is right."""
+    verifier = world.verifier()
+    now = int(time.time())
+    verifier.add_status_list(_status_token(world, now + FUTURE), now=now + FUTURE)
+    verifier.add_status_list(_status_token(world, now, revoked=True), now=now)
+    assert verifier.verify(world.issued.print_cose, now).verdict is Verdict.REVOKED
+    # a held list dated within the skew still refuses an older one
+    with pytest.raises(StatusListError, match="older"):
+        verifier.add_status_list(_status_token(world, now - 60), now=now)
+
+
 def test_status_list_for_unlisted_uri_is_refused(world: World) -> None:
     verifier = world.verifier()
     status_signer = world.issuer.keystore.signer("status-1")
