@@ -15,11 +15,8 @@ identity and residence, what the card costs, how long it is valid, which fields 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from cardio.chip import CardProfile
 
-from ..languages import best_available
 from .loader import PROGRAMS_DIR, load_all, load_program
 from .model import (
     AgeValidity,
@@ -84,12 +81,7 @@ __all__ = [
     "Stage",
     "Tier",
     "ValidityRule",
-    "best_language",
     "is_forbidden_name",
     "load_all",
     "load_program",
 ]
-
-
-def best_language(wanted: str, available: Iterable[str]) -> str | None:
-    return best_available(wanted, available)  # kept until i18n_rules moves to kiosk.languages
