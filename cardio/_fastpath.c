@@ -16,6 +16,10 @@
  * canonical (length-first) order, no tags, nothing after the map. The rules are those of
  * cardio.credential (Holder and Credential); tests/test_fastpath.py holds the two equal with a
  * reference decoder written on cbor2 and property tests.
+ *
+ * cardio/_fastpath_py.py is this module in pure Python, used where no compiler built it
+ * (cardio.fastpath chooses): a change to a rule or message here is made there too, and the
+ * same tests compare the two directly.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -1,4 +1,4 @@
-# Type stub for the compiled module cardio/_fastpath.c.
+# Type stub for the compiled module cardio/_fastpath.c (cardio/_fastpath_py.py is the same in Python).
 from typing import Final
 
 class Claims(tuple[object, ...]):

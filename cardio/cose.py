@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import _fastpath, cbor
+from . import cbor, fastpath
 from .errors import MalformedError
 from .keys import ES256, Signer, der_from_raw, verify_es256
 
@@ -129,10 +129,10 @@ def parse_sign1(data: bytes, what: str = "signed data", max_size: int = cbor.MAX
 def prepare_sign1(data: bytes, what: str = "signed data") -> tuple[bytes, bytes, bytes, bytes]:
     """What an ES256 verify needs: (kid, Sig_structure, DER signature, payload).
 
-    The fixed shape every credential has is read by the compiled `_fastpath.sign1`; any other
+    The fixed shape every credential has is read by `fastpath.sign1` (compiled); any other
     shape goes through `parse_sign1`, which accepts or refuses it exactly as for other data.
     """
-    parts = _fastpath.sign1(data)
+    parts = fastpath.sign1(data)
     if parts is not None:
         return parts
     msg = parse_sign1(data, what)

@@ -2,8 +2,8 @@
 
 Two variants carry the same claims: the *chip* variant adds the photo and the chip binding;
 the *print* variant (in the QR) has neither. The claim layout is specified in
-docs/credential.md. This module encodes it; decoding is done in one strict pass by the compiled
-`cardio._fastpath.claims` (the verifier's hot path), which `decode_claims` wraps.
+docs/credential.md. This module encodes it; decoding is done in one strict pass by
+`cardio.fastpath.claims` (the verifier's hot path, compiled), which `decode_claims` wraps.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import _fastpath, base45, cbor, cose
-from ._fastpath import Claims, iso_day
+from . import base45, cbor, cose, fastpath
 from .errors import MalformedError
+from .fastpath import Claims, iso_day
 from .keys import Signer, cose_key, p256_from_xy, p256_xy
 
 QR_PREFIX = "CC1:"
@@ -254,7 +254,7 @@ def decode_claims(payload: bytes) -> Claims:
     first reason found) for anything else.
     """
     try:
-        return _fastpath.claims(payload)
+        return fastpath.claims(payload)
     except (ValueError, TypeError) as exc:
         raise MalformedError(f"The credential claims are not acceptable: {exc}.") from exc
 
@@ -290,7 +290,7 @@ def _check_name(value: object, what: str) -> None:
         raise MalformedError(f"The {what} is empty.")
     if len(value) > MAX_NAME:
         raise MalformedError(f"The {what} is longer than {MAX_NAME} characters.")
-    if not _fastpath.name_ok(value):
+    if not fastpath.name_ok(value):
         raise MalformedError(f"The {what} holds control or invisible formatting characters.")
 
 

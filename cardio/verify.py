@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 
-from . import _fastpath, cose
-from ._fastpath import Claims
+from . import cose, fastpath
 from .chip_auth import AUTH_DOMAIN, CHALLENGE_LENGTH
 from .credential import Credential, Variant, display, from_qr
 from .errors import MalformedError, StatusListError
+from .fastpath import Claims
 from .keys import ECDSA_SHA256, p256_from_xy, verify_es256
 from .statuslist import FutureStatusListError, Status, StatusListToken, parse_token
 from .trustlist import KeyPurpose, KeyState, TrustList
@@ -180,7 +180,7 @@ class Verifier:
         if key.state is KeyState.REVOKED:
             return result(Verdict.KEY_REVOKED), None
         try:
-            c = _fastpath.claims(payload)
+            c = fastpath.claims(payload)
             if c.chip_key is not None:
                 p256_from_xy(*c.chip_key)  # a chip key off the curve is malformed, not VALID
         except (ValueError, MalformedError):

@@ -1,16 +1,30 @@
-"""The compiled verify path (cardio/_fastpath.c) against readable references.
+"""The verify hot path, compiled (cardio/_fastpath.c) and in Python (cardio/_fastpath_py.py),
+against readable references and against each other.
 
 `reference_claims` below decodes credential claims the slow, obvious way (cbor2, then one check
-per rule, then the Holder and Credential constructors) and is the specification the C decoder
-is held to: on issued credentials, on byte-level mutations of them, and on claim maps with
+per rule, then the Holder and Credential constructors) and is the specification both decoders
+are held to: on issued credentials, on byte-level mutations of them, and on claim maps with
 fields dropped, added or given values of the wrong type. The name rule is compared with its
-definition in unicodedata; sign1 with cardio.cose.parse_sign1; iso_day with datetime.
+definition in unicodedata; sign1 with cardio.cose.parse_sign1; iso_day with datetime. Every such
+test runs once per implementation (`impl`); the tests at the end hold the two to the same
+values, exceptions and messages on the same inputs, and check how cardio.fastpath chooses.
 """
 
 from __future__ import annotations
 
+import array
+import itertools
+import json
+import os
+import pickle
+import subprocess
+import sys
 import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import cbor2
@@ -18,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cardio import _fastpath, cbor, cose
+from cardio import _fastpath_py, cbor, cose, fastpath
 from cardio.credential import (
     ChipBinding,
     Credential,
@@ -30,6 +44,19 @@ from cardio.credential import (
 )
 from cardio.errors import MalformedError
 from cardio.keys import SoftwareSigner, der_from_raw
+
+try:
+    from cardio import _fastpath as _compiled
+except ImportError:  # built without a compiler: only the Python implementation is there
+    _compiled = None  # type: ignore[assignment]
+
+IMPLEMENTATIONS = [
+    pytest.param(
+        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
+    ),
+    pytest.param(_fastpath_py, id="python"),
+]
+over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 
 SIGNER = SoftwareSigner.generate()
 CHIP_KEY = SoftwareSigner.generate().public_key
@@ -132,9 +159,9 @@ def reference_claims(payload: bytes) -> tuple[object, ...] | None:
     )  # fmt: skip
 
 
-def compiled_claims(payload: bytes) -> tuple[object, ...] | None:
+def fast_claims(impl: ModuleType, payload: bytes) -> tuple[object, ...] | None:
     try:
-        return tuple(_fastpath.claims(payload))
+        return tuple(impl.claims(payload))
     except ValueError:
         return None
 
@@ -143,7 +170,7 @@ def compiled_claims(payload: bytes) -> tuple[object, ...] | None:
 
 _names = st.text(
     st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=100
-).filter(lambda s: _fastpath.name_ok(s))
+).filter(lambda s: fastpath.name_ok(s))
 _codes = st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True)
 _langs = st.from_regex(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}", fullmatch=True)
 
@@ -190,30 +217,26 @@ def _payload(cred: Credential) -> bytes:
 # -- claims ----------------------------------------------------------------------------------
 
 
+@over_implementations
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(cred=credentials())
-def test_issued_claims_decode_to_what_was_issued(cred: Credential) -> None:
+def test_issued_claims_decode_to_what_was_issued(impl: ModuleType, cred: Credential) -> None:
     payload = _payload(cred)
-    fields = decode_claims(payload)
-    assert fields == cred.to_fields()
+    fields = impl.claims(payload)
+    assert fields == cred.to_fields() == decode_claims(payload)
     assert tuple(fields) == reference_claims(payload)
     assert Credential.from_payload(payload) == cred
     assert display(fields) == cred.display()
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cred=credentials(),
-    edits=st.lists(
-        st.tuples(st.sampled_from(["flip", "insert", "delete", "set"]), st.integers(0), st.integers(0, 255)),
-        min_size=1,
-        max_size=4,
-    ),
+_edits = st.lists(
+    st.tuples(st.sampled_from(["flip", "insert", "delete", "set"]), st.integers(0), st.integers(0, 255)),
+    min_size=1,
+    max_size=4,
 )
-def test_mutated_claims_decode_as_the_reference_does(
-    cred: Credential, edits: list[tuple[str, int, int]]
-) -> None:
-    data = bytearray(_payload(cred))
+
+
+def _mutated(data: bytearray, edits: list[tuple[str, int, int]]) -> bytes:
     for op, at, value in edits:
         at %= len(data) + 1
         if op == "insert":
@@ -227,7 +250,17 @@ def test_mutated_claims_decode_as_the_reference_does(
                 data[at] = value
         if not data:
             data.append(value)
-    assert compiled_claims(bytes(data)) == reference_claims(bytes(data))
+    return bytes(data)
+
+
+@over_implementations
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(cred=credentials(), edits=_edits)
+def test_mutated_claims_decode_as_the_reference_does(
+    impl: ModuleType, cred: Credential, edits: list[tuple[str, int, int]]
+) -> None:
+    data = _mutated(bytearray(_payload(cred)), edits)
+    assert fast_claims(impl, data) == reference_claims(data)
 
 
 _WRONG_VALUES: list[object] = [
@@ -236,18 +269,14 @@ _WRONG_VALUES: list[object] = [
 ]  # fmt: skip
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cred=credentials(),
-    where=st.sampled_from(["top", "card", "status", "cnf"]),
-    key=st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 65535, -65537, "1", "idx", "uri"]),
-    action=st.sampled_from(["drop", "replace"]),
-    value=st.sampled_from(_WRONG_VALUES),
-)
-def test_claims_with_fields_dropped_or_replaced_decode_as_the_reference_does(
-    cred: Credential, where: str, key: object, action: str, value: object
-) -> None:
-    claims: dict[Any, Any] = cred.to_claims()
+_EDIT_WHERE = ["top", "card", "status", "cnf"]
+_EDIT_KEYS: list[object] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 65535, -65537, "1", "idx", "uri"]
+_DROP = object()
+
+
+def _edited_field(claims: dict[Any, Any], where: str, key: object, value: object) -> bytes | None:
+    """The claims with one field dropped (value `_DROP`) or replaced, encoded; None where there
+    is no such field to drop."""
     target: dict[Any, Any]
     if where == "top":
         target = claims
@@ -255,25 +284,50 @@ def test_claims_with_fields_dropped_or_replaced_decode_as_the_reference_does(
         target = claims[-65537]
     elif where == "status":
         target = claims[65535]["status_list"]
-    else:
-        assume(8 in claims)
+    elif 8 in claims:
         target = claims[8][1]
-    if action == "drop":
-        assume(key in target)
+    else:
+        return None
+    if value is _DROP:
+        if key not in target:
+            return None
         del target[key]
     else:
         target[key] = value
-    payload = cbor.dumps(claims)
-    assert compiled_claims(payload) == reference_claims(payload)
+    return cbor.dumps(claims)
 
 
-def test_fixed_refusals_carry_a_reason() -> None:
+@st.composite
+def edited_claims(draw: st.DrawFn) -> bytes:
+    """The claims of an issued credential with one field dropped or given a wrong value."""
+    claims: dict[Any, Any] = draw(credentials()).to_claims()
+    where = draw(st.sampled_from(_EDIT_WHERE))
+    key = draw(st.sampled_from(_EDIT_KEYS))
+    action = draw(st.sampled_from(["drop", "replace"]))
+    value = draw(st.sampled_from(_WRONG_VALUES))
+    payload = _edited_field(claims, where, key, _DROP if action == "drop" else value)
+    assume(payload is not None)
+    assert payload is not None
+    return payload
+
+
+@over_implementations
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=edited_claims())
+def test_claims_with_fields_dropped_or_replaced_decode_as_the_reference_does(
+    impl: ModuleType, payload: bytes
+) -> None:
+    assert fast_claims(impl, payload) == reference_claims(payload)
+
+
+@over_implementations
+def test_fixed_refusals_carry_a_reason(impl: ModuleType) -> None:
     cred = Credential(
         "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1",
         Holder("demo", "Example", "Mira", date(1990, 1, 2)),
     )  # fmt: skip
     payload = _payload(cred)
-    assert compiled_claims(payload) is not None
+    assert fast_claims(impl, payload) is not None
     cases = {
         payload + b"\x00": "trailing",
         payload[:-1]: "truncated",
@@ -287,11 +341,18 @@ def test_fixed_refusals_carry_a_reason() -> None:
     for data, reason in cases.items():
         with pytest.raises(MalformedError, match=reason):
             decode_claims(data)
+        with pytest.raises(ValueError, match=reason):
+            impl.claims(data)
     with pytest.raises(MalformedError, match="larger than"):
         decode_claims(b"\x00" * (64 * 1024 + 1))
+    with pytest.raises(ValueError, match="larger than 65536 bytes"):
+        impl.claims(b"\x00" * (64 * 1024 + 1))
     with pytest.raises(MalformedError):
         decode_claims("text")  # type: ignore[arg-type]
-    assert _fastpath.claims(memoryview(payload)) == _fastpath.claims(payload)
+    with pytest.raises(TypeError, match="bytes-like object is required, not 'str'"):
+        impl.claims("text")
+    assert impl.claims(memoryview(payload)) == impl.claims(payload)
+    assert impl.claims(bytearray(payload)) == impl.claims(payload)
 
 
 def _edit(claims: dict[Any, Any], path: tuple[Any, ...], value: object) -> dict[Any, Any]:
@@ -326,18 +387,22 @@ BOUNDARIES = [
 ]
 
 
+@over_implementations
 @pytest.mark.parametrize(("what", "path", "good", "bad"), BOUNDARIES, ids=[b[0] for b in BOUNDARIES])
-def test_limits_hold_exactly_at_their_boundary(what: str, path: tuple[Any, ...], good: object, bad: object) -> None:
+def test_limits_hold_exactly_at_their_boundary(
+    impl: ModuleType, what: str, path: tuple[Any, ...], good: object, bad: object
+) -> None:
     base = Credential(
         "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1",
         Holder("demo", "Example", "Mira", date(1990, 1, 2)),
     )  # fmt: skip
     for value, accepted in ((good, True), (bad, False)):
         payload = cbor.dumps(_edit(base.to_claims(), path, value))
-        assert (compiled_claims(payload) is not None) is accepted, (what, value)
-        assert compiled_claims(payload) == reference_claims(payload)
+        assert (fast_claims(impl, payload) is not None) is accepted, (what, value)
+        assert fast_claims(impl, payload) == reference_claims(payload)
 
 
+@over_implementations
 @pytest.mark.parametrize(
     ("what", "card_edits", "accepted"),
     [
@@ -352,7 +417,9 @@ def test_limits_hold_exactly_at_their_boundary(what: str, path: tuple[Any, ...],
         ("print variant with a photo", {6: b"p"}, False),
     ],
 )
-def test_chip_fields_at_their_limits(what: str, card_edits: dict[int, object], accepted: bool) -> None:
+def test_chip_fields_at_their_limits(
+    impl: ModuleType, what: str, card_edits: dict[int, object], accepted: bool
+) -> None:
     base = Credential(
         "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1",
         Holder("demo", "Example", "Mira", date(1990, 1, 2)),
@@ -360,13 +427,14 @@ def test_chip_fields_at_their_limits(what: str, card_edits: dict[int, object], a
     claims = base.to_claims()
     claims[-65537].update(card_edits)
     payload = cbor.dumps(claims)
-    assert (compiled_claims(payload) is not None) is accepted, what
-    assert compiled_claims(payload) == reference_claims(payload)
+    assert (fast_claims(impl, payload) is not None) is accepted, what
+    assert fast_claims(impl, payload) == reference_claims(payload)
 
 
+@over_implementations
 @given(data=st.binary(max_size=512))
-def test_random_bytes_decode_as_the_reference_does(data: bytes) -> None:
-    assert compiled_claims(data) == reference_claims(data)
+def test_random_bytes_decode_as_the_reference_does(impl: ModuleType, data: bytes) -> None:
+    assert fast_claims(impl, data) == reference_claims(data)
 
 
 # -- the name rule ---------------------------------------------------------------------------
@@ -381,20 +449,22 @@ def _bad_by_definition(cp: int) -> bool:
     )
 
 
-def test_name_rule_matches_its_unicode_definition() -> None:
+@over_implementations
+def test_name_rule_matches_its_unicode_definition(impl: ModuleType) -> None:
     wrong = [
         hex(cp)
         for cp in range(0x110000)
-        if _fastpath.name_ok("A" + chr(cp)) == _bad_by_definition(cp)
+        if impl.name_ok("A" + chr(cp)) == _bad_by_definition(cp)
     ]
     assert wrong == []
 
 
-def test_name_rule_limits() -> None:
-    assert _fastpath.name_ok("Nguyễn") and _fastpath.name_ok("ت" * 100)
-    assert not _fastpath.name_ok("x" * 101) and not _fastpath.name_ok("")
-    assert not _fastpath.name_ok(" \u3000\t") and not _fastpath.name_ok(b"bytes")
-    assert _fastpath.name_ok("می\u200cخواهم")  # ZWNJ
+@over_implementations
+def test_name_rule_limits(impl: ModuleType) -> None:
+    assert impl.name_ok("Nguyễn") and impl.name_ok("ت" * 100)
+    assert not impl.name_ok("x" * 101) and not impl.name_ok("")
+    assert not impl.name_ok(" \u3000\t") and not impl.name_ok(b"bytes")
+    assert impl.name_ok("می\u200cخواهم")  # ZWNJ
 
 
 # -- sign1 -------------------------------------------------------------------------------------
@@ -408,11 +478,12 @@ def _prepared_slowly(data: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
     return msg.kid, cose.sig_structure(msg.protected, msg.payload), der_from_raw(msg.signature), msg.payload
 
 
+@over_implementations
 @settings(max_examples=300)
 @given(payload=st.binary(max_size=70_000))
-def test_sign1_reads_what_parse_sign1_reads(payload: bytes) -> None:
+def test_sign1_reads_what_parse_sign1_reads(impl: ModuleType, payload: bytes) -> None:
     data = cose.sign1(SIGNER, payload)
-    fast = _fastpath.sign1(data)
+    fast = impl.sign1(data)
     if len(data) > cbor.MAX_INPUT:
         assert fast is None
     else:
@@ -420,20 +491,28 @@ def test_sign1_reads_what_parse_sign1_reads(payload: bytes) -> None:
     assert (cose.prepare_sign1(data) if fast else _prepared_slowly(data)) == _prepared_slowly(data)
 
 
-@settings(max_examples=500)
-@given(
-    payload=st.binary(max_size=400),
-    at=st.integers(0),
-    value=st.integers(0, 255),
-    cut=st.integers(0, 3),
-)
-def test_sign1_never_accepts_what_parse_sign1_refuses(
-    payload: bytes, at: int, value: int, cut: int
-) -> None:
+_sign1_edits = {
+    "payload": st.binary(max_size=400),
+    "at": st.integers(0),
+    "value": st.integers(0, 255),
+    "cut": st.integers(0, 3),
+}
+
+
+def _edited_sign1(payload: bytes, at: int, value: int, cut: int) -> bytes:
     data = bytearray(cose.sign1(SIGNER, payload))
     data[at % len(data)] = value
-    data = data[: len(data) - cut]
-    fast = _fastpath.sign1(bytes(data))
+    return bytes(data[: len(data) - cut])
+
+
+@over_implementations
+@settings(max_examples=500)
+@given(**_sign1_edits)
+def test_sign1_never_accepts_what_parse_sign1_refuses(
+    impl: ModuleType, payload: bytes, at: int, value: int, cut: int
+) -> None:
+    data = _edited_sign1(payload, at, value, cut)
+    fast = impl.sign1(data)
     slow = _prepared_slowly(bytes(data))
     if fast is not None:
         assert fast == slow
@@ -444,7 +523,8 @@ def test_sign1_never_accepts_what_parse_sign1_refuses(
     assert prepared == slow
 
 
-def test_sign1_signatures_with_short_or_high_integers() -> None:
+@over_implementations
+def test_sign1_signatures_with_short_or_high_integers(impl: ModuleType) -> None:
     """DER needs a leading zero for a high bit and none for leading zero bytes."""
     for raw in (
         b"\x00" * 64,
@@ -452,28 +532,221 @@ def test_sign1_signatures_with_short_or_high_integers() -> None:
         b"\x00" * 5 + b"\xff" * 27 + b"\x7f" * 32,
     ):
         data = cose.sign1(SIGNER, b"payload")[:-64] + raw
-        assert _fastpath.sign1(data) == _prepared_slowly(data)
-    assert _fastpath.sign1(bytearray(cose.sign1(SIGNER, b"x"))) is None  # bytes only
+        assert impl.sign1(data) == _prepared_slowly(data)
+    assert impl.sign1(bytearray(cose.sign1(SIGNER, b"x"))) is None  # bytes only
 
 
 # -- iso_day -----------------------------------------------------------------------------------
 
 
-def test_iso_day_matches_datetime() -> None:
+@over_implementations
+def test_iso_day_matches_datetime(impl: ModuleType) -> None:
     for day in [*range(-719_162, 2_932_897, 367), -719_162, 2_932_896, -1, 0, 59, 60, -25_567]:
-        assert _fastpath.iso_day(day) == (_EPOCH + timedelta(days=day)).isoformat()
+        assert impl.iso_day(day) == (_EPOCH + timedelta(days=day)).isoformat()
     for day in (-719_163, 2_932_897, 2**70):
         with pytest.raises((ValueError, OverflowError)):
-            _fastpath.iso_day(day)
+            impl.iso_day(day)
 
 
-def test_a_signed_credential_goes_through_the_compiled_path() -> None:
+@over_implementations
+def test_a_signed_credential_goes_through_the_fast_path(impl: ModuleType) -> None:
     cred = Credential(
         "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1",
         Holder("demo", "Example", "Mira", date(1990, 1, 2), photo=b"\xff\xd8"),
         Variant.CHIP, ChipBinding(uid=b"\x04\x01\x02\x03"),
     )  # fmt: skip
     data = sign_credential(SIGNER, cred)
-    parts = _fastpath.sign1(data)
+    parts = impl.sign1(data)
     assert parts is not None and parts[0] == SIGNER.kid
     assert Credential.from_payload(parts[3]) == cred
+
+
+# -- the two implementations agree -------------------------------------------------------------
+
+needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
+
+
+def _outcome(function: Callable[[Any], object], argument: object) -> tuple[str, str, str]:
+    """What a call gives, strictly: the value's repr (tuple(...) for Claims, whose class names
+    differ), or the exception's type and message."""
+    try:
+        value = function(argument)
+    except Exception as exc:
+        return "raises", type(exc).__name__, str(exc)
+    if isinstance(value, _compiled.Claims | _fastpath_py.Claims):
+        value = tuple(value)
+    return "returns", type(value).__name__, repr(value)
+
+
+def _same_outcome(name: str, argument: object) -> None:
+    assert _outcome(getattr(_compiled, name), argument) == _outcome(getattr(_fastpath_py, name), argument)
+
+
+_claims_inputs = (
+    st.binary(max_size=512)
+    | st.builds(_payload, credentials())
+    | st.builds(lambda cred, edits: _mutated(bytearray(_payload(cred)), edits), credentials(), _edits)
+    | edited_claims()
+)
+
+
+@needs_compiled
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_claims_inputs)
+def test_both_decode_claims_alike(data: bytes) -> None:
+    _same_outcome("claims", data)
+
+
+@needs_compiled
+def test_both_refuse_every_single_field_edit_alike() -> None:
+    """Every field of three credentials (print; chip bound by UID with every optional field;
+    chip bound by key) dropped or given each wrong value, exhaustively."""
+    holder = Holder("demo", "Example", "Mira", date(1990, 1, 2))
+    full = replace(holder, sex="F", entitlements=("pool",), languages=("de",), photo=b"\xff\xd8")
+    bases = [
+        Credential("demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1", holder),
+        Credential(
+            "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1", full,
+            Variant.CHIP, ChipBinding(uid=b"\x04\x01\x02\x03"),
+        ),
+        Credential(
+            "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1", holder,
+            Variant.CHIP, ChipBinding(key=CHIP_KEY),
+        ),
+    ]  # fmt: skip
+    for base in bases:
+        _same_outcome("claims", _payload(base))
+        for where, key, value in itertools.product(_EDIT_WHERE, _EDIT_KEYS, [_DROP, *_WRONG_VALUES]):
+            payload = _edited_field(base.to_claims(), where, key, value)
+            if payload is not None:
+                _same_outcome("claims", payload)
+
+
+@needs_compiled
+@settings(max_examples=300)
+@given(data=st.binary(max_size=200) | st.builds(_edited_sign1, **_sign1_edits))
+def test_both_read_sign1_alike(data: bytes) -> None:
+    _same_outcome("sign1", data)
+
+
+@needs_compiled
+@given(text=st.text(max_size=120) | st.text(st.characters(codec="utf-8"), max_size=8))
+def test_both_judge_names_alike(text: str) -> None:
+    _same_outcome("name_ok", text)
+
+
+@needs_compiled
+@given(day=st.integers() | st.integers(-800_000, 3_000_000) | st.sampled_from([2**63 - 1, -(2**63), 2**63, -(2**63) - 1]))
+def test_both_format_days_alike(day: int) -> None:
+    _same_outcome("iso_day", day)
+
+
+@needs_compiled
+def test_both_refuse_other_types_alike() -> None:
+    payload = _payload(
+        Credential(
+            "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/s/1",
+            Holder("demo", "Example", "Mira", date(1990, 1, 2)),
+        )
+    )  # fmt: skip
+    signed = cose.sign1(SIGNER, payload)
+    odd: list[object] = [
+        None, 0, 1.5, "text", b"", bytearray(payload), memoryview(payload), memoryview(payload)[::2],
+        memoryview(payload[:4]).cast("i"), array.array("B", payload), bytearray(signed),
+        memoryview(signed), True, 2**70, -(2**70), 3.0, "x", ["A"], "\ud800",
+    ]  # fmt: skip
+    for argument in odd:
+        for name in ("claims", "sign1", "name_ok", "iso_day"):
+            _same_outcome(name, argument)
+
+
+@needs_compiled
+def test_both_claims_types_behave_alike() -> None:
+    values = tuple(range(17))
+    c, py = _compiled.Claims(values), _fastpath_py.Claims(values)
+    assert c == py == values and hash(c) == hash(py)
+    assert repr(c).replace("cardio._fastpath.", "") == repr(py).replace("cardio._fastpath_py.", "")
+    assert (c.n_fields, c.n_sequence_fields, c.n_unnamed_fields) == (py.n_fields, py.n_sequence_fields, py.n_unnamed_fields)
+    assert type(c).__match_args__ == type(py).__match_args__
+    for name in type(py).__match_args__:
+        assert getattr(c, name) == getattr(py, name)
+        for claims in (c, py):
+            with pytest.raises(AttributeError, match="readonly attribute"):
+                setattr(claims, name, 0)
+    assert pickle.loads(pickle.dumps(py)) == py and type(pickle.loads(pickle.dumps(py))) is type(py)
+    assert _fastpath_py.Claims(iter(values)) == c == _compiled.Claims(iter(values))
+    for wrong in ((1, 2), 5):
+        errors = []
+        for cls in (_compiled.Claims, _fastpath_py.Claims):
+            with pytest.raises(TypeError) as info:
+                cls(wrong)
+            errors.append(str(info.value).replace("_fastpath_py.", "_fastpath."))
+        assert errors[0] == errors[1]
+
+
+# -- choosing one ------------------------------------------------------------------------------
+
+_VERIFY_IN_A_FRESH_INTERPRETER = """
+import json, sys
+from datetime import date
+from pathlib import Path
+
+from api.issuer.service import Issuer
+from cardio import fastpath
+from cardio.credential import ChipBinding, Holder
+from cardio.published import load_verifier
+
+NOW = 1_790_000_000
+issuer = Issuer.init(Path(sys.argv[1]) / "issuer", now=NOW)
+holder = Holder("demo", "Beispiel", "Mira", date(1990, 1, 1), "X", ("library",), ("de",))
+issued = issuer.issue(holder, date(2030, 12, 31), ChipBinding(uid=bytes.fromhex("04A1B2C3")), now=NOW)
+issuer.publish(NOW)
+verifier, problems = load_verifier(issuer.dir)
+assert problems == [], problems
+results = [verifier.verify(issued.print_cose, NOW + 60), verifier.verify(issued.chip_cose, NOW + 60)]
+print(json.dumps({
+    "implementation": fastpath.IMPLEMENTATION,
+    "compiled_loaded": "cardio._fastpath" in sys.modules,
+    "verdicts": [r.verdict.name for r in results],
+    "claims": [r.claims for r in results],
+}))
+"""
+
+
+def _verify_in_a_fresh_interpreter(tmp_path: Path, pure_python: str | None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != fastpath.PURE_PYTHON_ENV}
+    if pure_python is not None:
+        env[fastpath.PURE_PYTHON_ENV] = pure_python
+    out = subprocess.run(
+        [sys.executable, "-c", _VERIFY_IN_A_FRESH_INTERPRETER, str(tmp_path)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def test_the_environment_variable_makes_cardio_verify_use_python(tmp_path: Path) -> None:
+    pure = _verify_in_a_fresh_interpreter(tmp_path / "pure", "1")
+    assert pure["implementation"] == "python" and pure["compiled_loaded"] is False
+    assert pure["verdicts"] == ["VALID", "VALID"]
+    assert pure["claims"][0]["family_name"] == "Beispiel" and pure["claims"][1]["variant"] == "chip"
+    if _compiled is not None:
+        compiled = _verify_in_a_fresh_interpreter(tmp_path / "compiled", None)
+        assert compiled["implementation"] == "c" and compiled["compiled_loaded"] is True
+        assert compiled["verdicts"] == pure["verdicts"]
+        assert compiled["claims"] == pure["claims"]
+
+
+def test_the_compiled_module_is_active_unless_python_is_asked_for() -> None:
+    """`make` installs gcc, so a test run without the C module means its build broke
+    (setup.py lets the build go on without it); set CITYCARD_PURE_PYTHON=1 where that is meant."""
+    if os.environ.get(fastpath.PURE_PYTHON_ENV, "") not in ("", "0"):
+        assert fastpath.IMPLEMENTATION == "python" and fastpath.claims is _fastpath_py.claims
+    else:
+        assert fastpath.IMPLEMENTATION == "c", "cardio/_fastpath.c was not built"
+        assert fastpath.claims is _compiled.claims and fastpath.Claims is _compiled.Claims
