@@ -39,7 +39,11 @@ IMPORT_NAMES = {
     "psycopg": ["psycopg"],
     "python-pkcs11": ["pkcs11"],
     "alembic": ["alembic"],
-    "apifairy": ["apifairy", "marshmallow"],
+    "apifairy": ["apifairy"],
+    "marshmallow": ["marshmallow"],
+    "flask-marshmallow": ["flask_marshmallow"],
+    "apispec": ["apispec"],
+    "Flask-HTTPAuth": ["flask_httpauth"],
 }
 # What each extra deploys, and the modules of ours that run only in development.
 DEPLOYABLES = {
