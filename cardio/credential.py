@@ -315,9 +315,14 @@ def to_qr(cose_bytes: bytes) -> str:
 
 
 def from_qr(text: str) -> bytes:
-    """COSE bytes from QR text; MalformedError when it is not a citycard QR."""
+    """COSE bytes from QR text; MalformedError when it is not a citycard QR.
+
+    The text is taken exactly as written (docs/credential.md section 1.2): nothing is trimmed,
+    so any whitespace other than base45's own space (a newline, a tab, NBSP, U+3000) is
+    malformed. The line ending a keyboard-wedge scanner appends is the input layer's to remove.
+    """
     if not isinstance(text, str) or not text.startswith(QR_PREFIX):
         raise MalformedError("This QR code is not a citycard code (it does not start with CC1:).")
     if len(text) > 3 * cbor.MAX_INPUT // 2 + 8:
         raise MalformedError("This QR code is too long to be a citycard code.")
-    return base45.decode(text[len(QR_PREFIX) :].strip())
+    return base45.decode(text[len(QR_PREFIX) :])

@@ -492,6 +492,29 @@ def test_verify_qr_that_is_not_a_citycard(issuer_dir: Path) -> None:
     assert (code, data["verdict"]) == (1, "MALFORMED")
 
 
+def test_verify_qr_removes_exactly_one_scanner_line_ending(
+    issuer_dir: Path, resident_file: Path
+) -> None:
+    """Security review, finding 2: `--qr` takes a scanner's text with its one trailing CR, LF
+    or CR LF; any other whitespace (a second newline, a tab, NBSP, U+3000) is MALFORMED."""
+    card = issue_qr(issuer_dir, resident_file)
+    assert card.qr is not None
+    public = issuer_dir / "public"
+    for ending in ("\n", "\r\n", "\r"):
+        code, out = verify_json(public, card.qr + ending)
+        assert (code, out["verdict"]) == (0, "VALID"), repr(ending)
+    for text in (
+        card.qr + "\n\n",
+        card.qr + "\t",
+        card.qr + "\u00a0",
+        card.qr + "\u3000",
+        card.qr + " \n",
+        "CC1:\n" + card.qr[4:],
+    ):
+        code, out = verify_json(public, text)
+        assert (code, out["verdict"]) == (1, "MALFORMED"), repr(text)
+
+
 def test_verify_needs_exactly_one_input(
     issuer_dir: Path, resident_file: Path, tmp_path: Path
 ) -> None:

@@ -171,6 +171,30 @@ def test_verify_credential_bytes_and_json_errors(
         assert code is None or body["code"] == code
 
 
+SCANNER_ENDINGS = ("\n", "\r\n", "\r")
+NOT_A_SCANNER_ENDING = ("\n\n", "\r\n\r\n", " \n", "\t", "\t\n", "\u00a0", "\u3000", "\u3000\n")
+
+
+def test_verify_qr_removes_exactly_one_scanner_line_ending(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    """Security review, finding 2: the terminal's input layer removes the one CR, LF or CR LF
+    a keyboard-wedge scanner appends, and nothing else (cardio.credential.from_qr trims
+    nothing)."""
+    issued = _issue(live, holder)
+    client = _client(_terminal(tmp_path, live, api.url, venue="library"))
+    client.post("/sync")
+    qr = to_qr(issued.print_cose)
+    for ending in SCANNER_ENDINGS:
+        body = client.post("/verify", json={"qr": qr + ending}).get_json()
+        assert body["verdict"] == "VALID", repr(ending)
+    for ending in NOT_A_SCANNER_ENDING:
+        body = client.post("/verify", json={"qr": qr + ending}).get_json()
+        assert body["verdict"] == "MALFORMED", repr(ending)
+    for text in ("CC1:\n" + qr[4:], "\n" + qr, "CC1:\u3000" + qr[4:], "CC1:\u00a0" + qr[4:]):
+        assert client.post("/verify", json={"qr": text}).get_json()["verdict"] == "MALFORMED"
+
+
 def test_verify_without_trust_list_is_not_ready(tmp_path: Path, live: Issuer) -> None:
     # provisioned (root key pinned) but never synced and the API unreachable
     terminal = _terminal(tmp_path, live, "http://127.0.0.1:9")

@@ -24,7 +24,7 @@ from cardio.credential import (
     sign_credential,
     to_qr,
 )
-from cardio.errors import StatusListError, TrustListError, TrustListRollbackError
+from cardio.errors import MalformedError, StatusListError, TrustListError, TrustListRollbackError
 from cardio.keys import SoftwareSigner
 from cardio.published import load_verifier
 from cardio.statuslist import StatusList, sign_token
@@ -90,6 +90,32 @@ def test_qr_round_trip(world: World) -> None:
     assert world.verifier().verify_qr(text, NOW + 60).verdict is Verdict.VALID
     assert world.verifier().verify_qr("HC1:" + text[4:], NOW + 60).verdict is Verdict.MALFORMED
     assert world.verifier().verify_qr("CC1:" + "a" * 10, NOW + 60).verdict is Verdict.MALFORMED
+
+
+# Security review, finding 2: what a reader must not trim (docs/credential.md section 1.2).
+UNTRIMMED = {
+    "trailing newline": lambda t: t + "\n",
+    "trailing CR LF": lambda t: t + "\r\n",
+    "trailing CR": lambda t: t + "\r",
+    "trailing tab": lambda t: t + "\t",
+    "trailing NBSP": lambda t: t + "\u00a0",
+    "trailing U+3000": lambda t: t + "\u3000",
+    "leading newline": lambda t: "\n" + t,
+    "newline after CC1:": lambda t: "CC1:\n" + t[4:],
+    "NBSP after CC1:": lambda t: "CC1:\u00a0" + t[4:],
+    "U+3000 after CC1:": lambda t: "CC1:\u3000" + t[4:],
+    "space after CC1:": lambda t: "CC1: " + t[4:],
+    "trailing space": lambda t: t + " ",
+}
+
+
+@pytest.mark.parametrize("change", sorted(UNTRIMMED))
+def test_qr_text_is_read_exactly_as_written(world: World, change: str) -> None:
+    text = UNTRIMMED[change](to_qr(world.issued.print_cose))
+    if "space" not in change:  # a space is base45 data: it decodes, to other bytes
+        with pytest.raises(MalformedError):
+            from_qr(text)
+    assert world.verifier().verify_qr(text, NOW + 60).verdict is Verdict.MALFORMED
 
 
 def test_claims_shown_only_when_valid(world: World) -> None:

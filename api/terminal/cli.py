@@ -17,6 +17,8 @@ from cardio.published import load_verifier
 from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
 
+from .inputs import scanned_qr_text
+
 
 @click.group()
 @click.version_option(package_name="citycard")
@@ -96,7 +98,7 @@ def verify(
         raise click.UsageError("Give either a credential file or --qr TEXT, not both.")
     verifier, problems = load_verifier(trust_dir, _pinned(root_key), cache=cache)
     if qr_text is not None:
-        res = verifier.verify_qr(qr_text)
+        res = verifier.verify_qr(scanned_qr_text(qr_text))
     else:
         assert cred_file is not None
         with cred_file.open("rb") as fh:  # read no more than the verifier would look at

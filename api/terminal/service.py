@@ -27,6 +27,7 @@ from cardio.venues import VenueProfile, load_venue
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
+from .inputs import scanned_qr_text
 from .reader_feedback import ReaderFeedback
 from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
 from .screen_state import Board, VerdictView
@@ -138,7 +139,9 @@ class Terminal:
         return view
 
     def verify_qr(self, text: str) -> VerdictView:
-        return self.publish(self._verifier().verify_qr(text, self.config.clock()), "qr")
+        """A QR text as a scanner typed it: its one trailing line ending is not part of it."""
+        res = self._verifier().verify_qr(scanned_qr_text(text), self.config.clock())
+        return self.publish(res, "qr")
 
     def verify_bytes(self, data: bytes) -> VerdictView:
         """Credential bytes from a venue system: treated as the print credential (no chip to
