@@ -2,7 +2,8 @@
 
 Both run in this process, interleaved in rounds so that frequency scaling and noise hit them
 alike. Prints a table and ends with `ratio: X.XX` = full-path rate / raw rate (target >= 0.80).
-Also reports credential sizes and the QR version at level M.
+Also reports credential sizes and the QR version at level M. It measures the compiled hot path
+(cardio/_fastpath.c) and stops if the pure-Python fallback is active instead.
 
     .venv/bin/python bench/verify.py [--seconds 6]
 """
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.issuer.service import Issuer
-from cardio import cose
+from cardio import cose, fastpath
 from cardio.credential import ChipBinding, Holder, to_qr
 from cardio.keys import der_from_raw
 from cardio.published import load_verifier
@@ -50,6 +51,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=6.0, help="total measuring time")
     args = parser.parse_args()
+    if fastpath.IMPLEMENTATION != "c":
+        sys.exit(
+            "bench/verify.py measures the compiled cardio._fastpath, but the pure-Python fallback "
+            f"is active ({fastpath.PURE_PYTHON_ENV} is set, or the C extension was not built)."
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         issuer = Issuer.init(Path(tmp) / "issuer")
@@ -104,6 +110,7 @@ def main() -> None:
 
         print(f"{'measure':<44} {'value':>14}")
         print("-" * 59)
+        print(f"{'hot path implementation':<44} {fastpath.IMPLEMENTATION:>14}")
         print(f"{'full verify path (verifies/s)':<44} {rate['full']:>14.0f}")
         print(f"{'raw cryptography ES256 verify (verifies/s)':<44} {rate['raw']:>14.0f}")
         print(f"{'full path, microseconds per verify':<44} {1e6 / rate['full']:>14.1f}")
