@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
 
@@ -35,6 +35,12 @@ class Policy:
     clock_skew: int = 300  # seconds a reader's clock may be behind the kiosk's
     max_status_age: int = 7 * 86400  # a status list older than this is not trusted at all
 
+
+CHIP_NOT_CHECKED = (
+    "Signature and claims genuine; the chip binding was not checked — read the card itself to "
+    "check it."
+)
+"""The warning on a chip credential verified without its chip (`Verifier.verify_without_chip`)."""
 
 # Verdicts that say more than "this chip is a copy" and so are reported instead of it.
 _STRONGER_THAN_CLONE = frozenset(
@@ -123,6 +129,22 @@ class Verifier:
         except Exception:  # last line of defence: hostile bytes must never raise
             log.exception("verification failed unexpectedly; reported as malformed")
             return result(Verdict.MALFORMED)
+
+    def verify_without_chip(self, data: bytes, now: float | None = None) -> VerificationResult:
+        """Credential bytes given without the chip they were read from (a file, a venue system).
+
+        A print credential is verified as from its QR code. A chip credential gets the verdict
+        of its signature and claims, with the warning `CHIP_NOT_CHECKED` first: its binding to
+        a chip (UID or key) can only be checked by reading that chip (`check_chip`).
+        """
+        try:
+            res, claims = self._check(data, time.time() if now is None else now, None)
+        except Exception:  # last line of defence: hostile bytes must never raise
+            log.exception("verification failed unexpectedly; reported as malformed")
+            return result(Verdict.MALFORMED)
+        if claims is None or claims.variant != Variant.CHIP:
+            return res
+        return replace(res, warnings=(CHIP_NOT_CHECKED, *res.warnings))
 
     def check(
         self, data: bytes, now: float | None = None, *, variant: Variant | None = None

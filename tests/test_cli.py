@@ -26,6 +26,7 @@ from cardio.credential import Variant
 from cardio.keys import fingerprint, kid_for, load_public_pem
 from cardio.published import load_verifier
 from cardio.trustlist import KeyState
+from cardio.type4 import ndef_message
 
 # An obviously fictional resident.
 RESIDENT: dict[str, Any] = {
@@ -513,6 +514,46 @@ def test_verify_qr_removes_exactly_one_scanner_line_ending(
     ):
         code, out = verify_json(public, text)
         assert (code, out["verdict"]) == (1, "MALFORMED"), repr(text)
+
+
+CHIP_NOT_CHECKED = "the chip binding was not checked"
+
+
+def test_verify_file_with_a_uid_bound_chip_credential_says_the_binding_was_not_checked(
+    issuer_dir: Path, resident_file: Path, tmp_path: Path
+) -> None:
+    """Security review, finding 3: a chip credential given as a file gets the verdict of its
+    signature and claims, and the result says plainly that its chip was not checked; the kiosk
+    demo's chip.ndef (an NDEF message around it) is read the same way."""
+    chip, printed = tmp_path / "chip.cose", tmp_path / "print.cose"
+    issue(issuer_dir, resident_file, chip, "--variant", "chip", "--chip-uid", "04A1B2C3D4E5F6",
+          "--print-out", printed)  # fmt: skip
+    public = issuer_dir / "public"
+    ndef_file = tmp_path / "chip.ndef"
+    ndef_file.write_bytes(ndef_message(chip.read_bytes()))
+    answers = []
+    for path in (chip, ndef_file):
+        result = reader("verify", "--trust", public, "--json", path)
+        out = json.loads(result.stdout)
+        assert (result.exit_code, out["verdict"]) == (0, "VALID"), path.name
+        assert any(CHIP_NOT_CHECKED in w for w in out["warnings"]), out["warnings"]
+        assert out["claims"]["variant"] == "chip"
+        answers.append(out)
+        text = reader("verify", "--trust", public, path)
+        assert text.stdout.startswith("VALID: ")
+        assert CHIP_NOT_CHECKED in text.stdout and "read the card itself" in text.stdout
+    assert answers[0] == answers[1]
+    # the print credential needs no such warning
+    out = json.loads(reader("verify", "--trust", public, "--json", printed).stdout)
+    assert out["verdict"] == "VALID" and out["warnings"] == []
+    # an NDEF message without a citycard record, or a broken one, is not a card
+    for name, data in (
+        ("other.ndef", bytes.fromhex("d1010b55046578616d706c652e6f7267")),  # a URI record
+        ("cut.ndef", ndef_message(chip.read_bytes())[:40]),
+    ):
+        (tmp_path / name).write_bytes(data)
+        result = reader("verify", "--trust", public, "--json", tmp_path / name)
+        assert (result.exit_code, json.loads(result.stdout)["verdict"]) == (1, "MALFORMED")
 
 
 def test_verify_needs_exactly_one_input(

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from api.issuer.service import Issued, Issuer
+from api.terminal import cli as reader_cli
 from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
 from api.terminal.reader_loop import WAITING, NfcBackend, PcscBackend
 from api.terminal.routes import terminal_of
@@ -35,6 +37,7 @@ from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
 from cardio.terminal_config import TerminalConfig, TerminalConfigError, load_terminal_config
 from cardio.trust_sync import Backoff, TrustSync, list_id, pinned_root_key
 from cardio.trustlist import KeyState
+from cardio.type4 import ndef_message
 from cardio.venues import VENUES_DIR, VenueError, VenueProfile, load_venue
 from cardio.verdict import Verdict
 from hardware.nfc_udp import NfcUdpTarget
@@ -193,6 +196,41 @@ def test_verify_qr_removes_exactly_one_scanner_line_ending(
         assert body["verdict"] == "MALFORMED", repr(ending)
     for text in ("CC1:\n" + qr[4:], "\n" + qr, "CC1:\u3000" + qr[4:], "CC1:\u00a0" + qr[4:]):
         assert client.post("/verify", json={"qr": text}).get_json()["verdict"] == "MALFORMED"
+
+
+def test_chip_credential_without_its_chip_gets_one_verdict_from_cli_and_post_verify(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    """Security review, finding 3: `citycard-reader verify FILE` called a UID-bound chip
+    credential VALID while `POST /verify` called the same bytes MALFORMED. One rule for both:
+    the verdict of its signature and claims, and a warning that the chip was not checked."""
+    _card, issued = personalised_card(live, holder)
+    assert issued.chip_cose is not None
+    terminal = _terminal(tmp_path, live, api.url, venue="library")
+    client = _client(terminal)
+    assert client.post("/sync").get_json()["ok"]
+    store = terminal.sync.store
+    for name, data in (
+        ("chip.cose", issued.chip_cose),
+        ("chip.ndef", ndef_message(issued.chip_cose)),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        cli = CliRunner().invoke(
+            reader_cli.main, ["verify", "--trust", str(store), "--json", str(path)]
+        )
+        by_cli = json.loads(cli.stdout)
+        by_api = client.post("/verify", data=data, content_type="application/cbor").get_json()
+        assert by_cli["verdict"] == by_api["verdict"] == "VALID", name
+        assert cli.exit_code == 0
+        assert by_api["warnings"] == by_cli["warnings"]
+        assert any("the chip binding was not checked" in w for w in by_api["warnings"])
+        assert by_api["claims"]["family_name"] == holder.family_name  # the library may
+    # the staff screen says so too
+    assert "the chip binding was not checked" in client.get("/").get_data(as_text=True)
+    # a chip credential in a QR code is still malformed (docs/credential.md 1.1)
+    body = client.post("/verify", json={"qr": to_qr(issued.chip_cose)}).get_json()
+    assert body["verdict"] == "MALFORMED"
 
 
 def test_verify_without_trust_list_is_not_ready(tmp_path: Path, live: Issuer) -> None:

@@ -30,7 +30,7 @@ from cardio.published import load_verifier
 from cardio.statuslist import StatusList, sign_token
 from cardio.trustlist import KeyState, TrustCache, parse_trust_list, sign_trust_list
 from cardio.verdict import Verdict
-from cardio.verify import Policy, Verifier
+from cardio.verify import CHIP_NOT_CHECKED, Policy, Verifier
 
 from .conftest import NOW, synthetic_photo
 
@@ -523,6 +523,23 @@ def test_chip_bound_to_its_uid(world: World) -> None:
         world.issued.chip_cose, bytes.fromhex("04000000000001"), now=NOW + 60
     )
     assert copied[0].verdict is Verdict.CLONE_SUSPECTED and copied[0].claims is None
+
+
+def test_chip_credential_without_its_chip_says_the_binding_was_not_checked(world: World) -> None:
+    """Security review, finding 3: the rule `citycard-reader verify FILE` and `POST /verify`
+    share. The verdict is that of the signature and claims; the warning says what is missing."""
+    assert world.issued.chip_cose is not None
+    verifier = world.verifier()
+    res = verifier.verify_without_chip(world.issued.chip_cose, NOW + 60)
+    assert res.verdict is Verdict.VALID and res.warnings[0] == CHIP_NOT_CHECKED
+    assert "read the card itself" in CHIP_NOT_CHECKED
+    expired = verifier.verify_without_chip(world.issued.chip_cose, world.cred.expires_at)
+    assert expired.verdict is Verdict.EXPIRED and expired.warnings == (CHIP_NOT_CHECKED,)
+    printed = verifier.verify_without_chip(world.issued.print_cose, NOW + 60)
+    assert printed.verdict is Verdict.VALID and printed.warnings == ()
+    tampered = world.issued.chip_cose[:-1] + bytes([world.issued.chip_cose[-1] ^ 1])
+    forged = verifier.verify_without_chip(tampered, NOW + 60)
+    assert forged.verdict is Verdict.BAD_SIGNATURE and forged.warnings == ()
 
 
 def test_print_credential_on_a_chip_is_a_clone(world: World) -> None:

@@ -4,9 +4,20 @@
 arrives as one CR, LF or CR LF. The terminal's input layer (`POST /verify` with a QR text,
 `citycard-reader verify --qr`) removes exactly that one line ending and nothing else;
 `cardio.credential.from_qr` then takes the text exactly as written (docs/credential.md 1.2).
+
+`credential_bytes`: credential bytes given without a chip (`citycard-reader verify FILE`, the
+bytes of `POST /verify`) are the COSE_Sign1 itself or, as the kiosk demo writes `chip.ndef`, the
+NDEF message read from a chip, holding one `application/vnd.citycard+cwt` record. Told apart by
+content: the one accepted COSE_Sign1 encoding starts `d2 84`; an NDEF record never does (its
+second byte is the type length, 28 for the citycard type).
 """
 
 from __future__ import annotations
+
+from cardio.errors import CitycardError
+from cardio.type4 import credential_from_ndef
+
+_COSE_SIGN1_START = b"\xd2\x84"  # tag 18, array of 4 (docs/credential.md 1.4)
 
 _SCANNER_ENDINGS = ("\r\n", "\n", "\r")  # CR LF first: it is one ending, not two
 
@@ -17,3 +28,16 @@ def scanned_qr_text(text: str) -> str:
         if text.endswith(ending):
             return text[: -len(ending)]
     return text
+
+
+def credential_bytes(data: bytes) -> bytes:
+    """The credential in `data`: the bytes themselves, or the citycard record of an NDEF message.
+
+    Anything that is neither is returned unchanged, for the verifier to call MALFORMED.
+    """
+    if data.startswith(_COSE_SIGN1_START):
+        return data
+    try:
+        return credential_from_ndef(data)
+    except CitycardError:
+        return data

@@ -18,7 +18,6 @@ from typing import Any
 
 from cardio.chip import read_card
 from cardio.connection import Connection
-from cardio.credential import Variant
 from cardio.errors import CitycardError
 from cardio.published import published_dir
 from cardio.terminal_config import TerminalConfig
@@ -27,7 +26,7 @@ from cardio.venues import VenueProfile, load_venue
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
-from .inputs import scanned_qr_text
+from .inputs import credential_bytes, scanned_qr_text
 from .reader_feedback import ReaderFeedback
 from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
 from .screen_state import Board, VerdictView
@@ -144,9 +143,10 @@ class Terminal:
         return self.publish(res, "qr")
 
     def verify_bytes(self, data: bytes) -> VerdictView:
-        """Credential bytes from a venue system: treated as the print credential (no chip to
-        check a chip credential's binding against)."""
-        res = self._verifier().verify(data, self.config.clock(), variant=Variant.PRINT)
+        """Credential bytes (or a chip's NDEF message) from a venue system, as
+        `citycard-reader verify FILE` checks them: a chip credential gets the verdict of its
+        signature and claims, with a warning that its chip binding was not checked."""
+        res = self._verifier().verify_without_chip(credential_bytes(data), self.config.clock())
         return self.publish(res, "qr")
 
     def on_card(self, conn: Connection) -> None:
