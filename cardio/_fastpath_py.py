@@ -58,6 +58,9 @@ class _ClaimField(Generic[T]):
     def __set__(self, claims: Claims, value: object) -> NoReturn:
         raise AttributeError("readonly attribute")
 
+    def __delete__(self, claims: Claims) -> NoReturn:
+        raise AttributeError("readonly attribute")
+
 
 class Claims(tuple[object, ...]):
     """The credential claims, decoded and checked (docs/credential.md)."""

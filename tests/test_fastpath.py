@@ -673,6 +673,8 @@ def test_both_claims_types_behave_alike() -> None:
         for claims in (c, py):
             with pytest.raises(AttributeError, match="readonly attribute"):
                 setattr(claims, name, 0)
+            with pytest.raises(AttributeError, match="readonly attribute"):
+                delattr(claims, name)
     assert pickle.loads(pickle.dumps(py)) == py and type(pickle.loads(pickle.dumps(py))) is type(py)
     assert _fastpath_py.Claims(iter(values)) == c == _compiled.Claims(iter(values))
     for wrong in ((1, 2), 5):
