@@ -17,7 +17,8 @@ from cardio.files import write_atomic
 from cardio.keys import FileKeyStore
 
 from . import provlog
-from .dfu import PROTOCOL_DFU, DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
+from .dfu import DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
+from .dfu_protocol import PROTOCOL_DFU
 from .package import (
     FirmwareError,
     Package,

@@ -49,9 +49,7 @@ from .dfu_protocol import (
     DfuStatusCode,
 )
 
-# PROTOCOL_DFU is exported with the session that uses it: the CLI tells the modes apart by it.
 __all__ = [
-    "PROTOCOL_DFU",
     "STATUS_TEXT",
     "DfuDisconnected",
     "DfuError",

@@ -46,30 +46,12 @@ from hardware.card_model import CardModel
 from hardware.picc_server import PiccServer
 from hardware.type_a_picc import (
     SAK_ISO_DEP,
-    SEL_CODES,
-    WUPA,
-    State,
     TypeAPicc,
-    cascade_levels,
-    frame_size,
 )
 
 # The card and the command-line helpers moved to type_a_picc and card_cli; pn532_pty and
 # picc_server still import them from here.
-__all__ = [
-    "SAK_ISO_DEP",
-    "SEL_CODES",
-    "WUPA",
-    "NfcUdpTarget",
-    "State",
-    "TypeAPicc",
-    "add_card_arguments",
-    "cascade_levels",
-    "frame_size",
-    "load_card",
-    "main",
-    "stop_on_signals",
-]
+__all__ = ["NfcUdpTarget", "main"]
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Self
 
 from .card_model import CardModel
 
-if TYPE_CHECKING:  # nfc_udp imports this module
-    from .nfc_udp import TypeAPicc
+if TYPE_CHECKING:
+    from .type_a_picc import TypeAPicc
 
 
 class PiccServer(ABC):

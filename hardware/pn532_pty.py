@@ -39,20 +39,18 @@ import sys
 import time
 import tty
 
+from hardware.card_cli import add_card_arguments, load_card, stop_on_signals
 from hardware.card_model import CardModel
-from hardware.nfc_udp import (
+from hardware.picc_server import PiccServer
+from hardware.type_a_picc import (
     SAK_ISO_DEP,
     SEL_CODES,
     WUPA,
     State,
     TypeAPicc,
-    add_card_arguments,
     cascade_levels,
     frame_size,
-    load_card,
-    stop_on_signals,
 )
-from hardware.picc_server import PiccServer
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from cardio.credential import Credential, to_qr
 from cardio.files import write_atomic
-from printer.card_layout import CardData, render_card
-from printer.card_layout import CardDesign as LayoutDesign
+from printer.card_design import CardData
+from printer.card_design import CardDesign as LayoutDesign
+from printer.card_layout import render_card
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
 from printer.paper import PAPER_80MM, PaperProfile

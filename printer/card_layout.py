@@ -49,10 +49,7 @@ from PIL import Image, ImageDraw
 
 from .card_design import (
     BLEED_MM,
-    CARD_HEIGHT_MM,
-    CARD_WIDTH_MM,
     DPI,
-    OPTIONAL_FIELDS,
     SAFE_MARGIN_MM,
     CardData,
     CardDesign,
@@ -62,29 +59,10 @@ from .card_design import (
     card_size_px,
     mm_to_px,
 )
-from .card_images import MIN_QR_MODULE_PX, contain, cover, open_image, qr_image, qr_matrix
+from .card_images import contain, cover, open_image, qr_image
 from .card_text import Align, FittedText, draw_fitted, fit_text
 
-# The design, the data and the geometry are defined in card_design; they are importable from
-# here too, since a caller that draws a card needs them with render_card.
-__all__ = [
-    "BLEED_MM",
-    "CARD_HEIGHT_MM",
-    "CARD_WIDTH_MM",
-    "DPI",
-    "MIN_QR_MODULE_PX",
-    "OPTIONAL_FIELDS",
-    "SAFE_MARGIN_MM",
-    "CardData",
-    "CardDesign",
-    "CardLabels",
-    "CardLayoutError",
-    "RenderedCard",
-    "card_size_px",
-    "mm_to_px",
-    "qr_matrix",
-    "render_card",
-]
+__all__ = ["RenderedCard", "render_card"]
 
 Side = Literal["front", "back"]
 

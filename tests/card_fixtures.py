@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from printer.card_layout import CardData, CardDesign, render_card
+from printer.card_design import CardData, CardDesign
+from printer.card_layout import render_card
 
 from .conftest import synthetic_photo
 

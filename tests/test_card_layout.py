@@ -24,14 +24,9 @@ from cardio.credential import Holder, from_qr, to_qr
 from cardio.published import load_verifier
 from cardio.verdict import Verdict
 from printer import fonts
-from printer.card_layout import (
-    CardData,
-    CardDesign,
-    CardLayoutError,
-    card_size_px,
-    qr_matrix,
-    render_card,
-)
+from printer.card_design import CardData, CardDesign, CardLayoutError, card_size_px
+from printer.card_images import qr_matrix
+from printer.card_layout import render_card
 from printer.fonts import FontNotFoundError, face_for, needs_shaping, script_of
 
 from .conftest import NOW, synthetic_photo

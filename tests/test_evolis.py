@@ -26,7 +26,8 @@ from hardware.local import LocalConnection
 from hardware.pcscd import PcscdService
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from hardware.vpcd import VpcdCard
-from printer.card_layout import CardData, CardDesign, render_card
+from printer.card_design import CardData, CardDesign
+from printer.card_layout import render_card
 from printer.card_printer import (
     CardCoverOpenError,
     CardJamError,

@@ -36,7 +36,7 @@ from kiosk.job import (
     recover,
 )
 from kiosk.journal import Record
-from printer.card_layout import CardData
+from printer.card_design import CardData
 from printer.card_printer import CardJobResult, FileCardPrinter, OutOfCardsError, PrinterStatus
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 

@@ -19,7 +19,7 @@ from cardio.errors import (
     NotType4Error,
     ReaderNotFoundError,
 )
-from printer.card_layout import CardLayoutError
+from printer.card_design import CardLayoutError
 from printer.errors import PrinterError
 
 from ..allocator import AllocationError

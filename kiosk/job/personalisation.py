@@ -15,7 +15,7 @@ from cardio.chip import CardProfile, bind, personalise
 from cardio.connection import Connection
 from cardio.credential import ChipBinding, expiry_timestamp
 from cardio.errors import CitycardError
-from printer.card_layout import CardDesign as LayoutDesign
+from printer.card_design import CardDesign as LayoutDesign
 from printer.card_printer import CardPrinter
 
 from ..allocator import Allocation, AllocationError, Allocator, CredentialSigner, SignedCard
