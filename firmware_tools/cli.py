@@ -15,6 +15,7 @@ import click
 from cardio.cli_support import echo_json, friendly_errors
 from cardio.files import write_atomic
 from cardio.keys import FileKeyStore
+from cardio.terminal_config import DEFAULT_POLL_INTERVAL, FEEDBACK_MODES
 
 from . import provlog
 from .dfu import DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
@@ -402,10 +403,10 @@ def reader_group() -> None:
 @click.option("--reader", help="PC/SC reader name (or part of it).")
 @click.option("--nfc", help="nfcpy device path instead of PC/SC, e.g. tty:USB0:pn532.")
 @click.option("--no-reader", is_flag=True, help="QR only: no card reader.")
-@click.option("--feedback", type=click.Choice(["auto", "acr122", "off"]), default="auto", show_default=True, help="Reader LED and buzzer.")
+@click.option("--feedback", type=click.Choice(FEEDBACK_MODES), default="auto", show_default=True, help="Reader LED and buzzer.")
 @click.option("--buzzer/--no-buzzer", default=True, show_default=True, help="Beep on a verdict (--no-buzzer: lights only).")
 @click.option("--led/--no-led", default=True, show_default=True, help="Light the reader's LEDs (--no-led: beeps only).")
-@click.option("--poll-interval", type=float, default=0.2, show_default=True, help="Seconds between reader polls for a card (0.05 to 5).")
+@click.option("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, show_default=True, help="Seconds between reader polls for a card (0.05 to 5).")
 @click.option("--yes-fingerprint", help="The root key fingerprint you confirmed with the city (for scripts; must match exactly).")
 @click.option("--self-test/--no-self-test", default=True, show_default=True, help="Read the city's test card before finishing.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the test card.")

@@ -33,11 +33,9 @@ from cardio.terminal_config import (
     check_poll_interval,
     load_terminal_config,
 )
-from cardio.trust_sync import ROOT_KEY_PATH, TrustSync, pinned_root_key
+from cardio.trust_sync import MAX_ROOT_KEY, ROOT_KEY_PATH, TrustSync, pinned_root_key
 from cardio.venues import load_venue
 from cardio.verify import Verifier
-
-MAX_ROOT_KEY = 16 * 1024
 
 
 class SetupError(CitycardError):
