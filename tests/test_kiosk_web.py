@@ -581,6 +581,90 @@ def test_attendant_pin_wrong_then_locked(kiosk: Kiosk) -> None:
     assert "attendant" not in kiosk.session().enrolment.completed
 
 
+def at_attendant(app: Flask, lang: str = "en") -> Kiosk:
+    """A new resident (a new session) at the attendant step."""
+    kiosk = Kiosk(app)
+    kiosk.language(lang)
+    kiosk.about()
+    kiosk.details()
+    kiosk.documents("passport", "bill")
+    return kiosk
+
+
+def test_attendant_pin_lockout_is_per_kiosk_across_sessions() -> None:
+    clock = Clock()
+    app = make_app(clock=clock)
+    # Fresh sessions do not buy fresh guesses: the fifth wrong PIN on this kiosk locks it.
+    for _ in range(4):
+        assert at_attendant(app).attendant("0000").status_code == 422
+    fifth = at_attendant(app)
+    assert fifth.attendant("0000").status_code == 429
+    assert tr("en", msg.PIN_LOCKED, time="30 seconds") in fifth.text()
+    # While locked a PIN is not even checked: the right one is refused too, and the page says
+    # (in the session's language) how long to wait.
+    resident = at_attendant(app, "de")
+    assert tr("de", msg.PIN_LOCKED, time="30 Sekunden") in resident.get("/attendant").get_data(as_text=True)
+    assert resident.attendant(PIN).status_code == 429
+    assert "attendant" not in resident.session().enrolment.completed
+    clock.now += 29
+    assert resident.attendant(PIN).status_code == 429
+    assert tr("de", msg.PIN_LOCKED, time="1 Sekunde") in resident.text()
+    clock.now += 1
+    assert resident.attendant(PIN).location == "/photo"
+    assert resident.session().enrolment.approved_by == "pin"
+
+
+def test_attendant_pin_lockout_delays_grow_to_a_cap_and_a_right_pin_resets_them() -> None:
+    clock = Clock()
+    app = make_app(clock=clock, idle_timeout=24 * 3600)
+    kiosk = at_attendant(app)
+    for _ in range(4):
+        assert kiosk.attendant("0000").status_code == 422
+    for wait, said in ((30, "30 seconds"), (60, "1 minute"), (120, "2 minutes"), (240, "4 minutes"),
+                       (480, "8 minutes"), (900, "15 minutes"), (900, "15 minutes")):
+        assert kiosk.attendant("0000").status_code == 429
+        assert tr("en", msg.PIN_LOCKED, time=said) in kiosk.text(), said
+        clock.now += wait - 1
+        assert kiosk.attendant("0000").status_code == 429  # refused, not counted
+        clock.now += 1
+    assert kiosk.attendant(PIN).location == "/photo"
+    # A right PIN starts the count again: four free guesses, then 30 seconds.
+    again = at_attendant(app)
+    for _ in range(4):
+        assert again.attendant("0000").status_code == 422
+    assert again.attendant("0000").status_code == 429
+    assert tr("en", msg.PIN_LOCKED, time="30 seconds") in again.text()
+
+
+def test_a_staff_card_approves_while_the_pin_is_locked() -> None:
+    app = make_app(clock=Clock(), staff_cards=StaffCards("staff-7"))
+    for _ in range(5):
+        at_attendant(app).attendant("0000")
+    kiosk = at_attendant(app)
+    assert kiosk.attendant(PIN).status_code == 429
+    assert kiosk.post("/attendant", {"method": "card"}).location == "/photo"
+
+
+def test_attendant_pins_sent_at_once_from_many_sessions_are_counted_one_by_one() -> None:
+    app = make_app(clock=Clock())
+    kiosks = [at_attendant(app) for _ in range(12)]
+    for kiosk in kiosks:
+        kiosk.get("/attendant")
+    start = threading.Barrier(len(kiosks))
+    codes: list[int] = []
+
+    def guess(kiosk: Kiosk) -> None:
+        start.wait(10)
+        codes.append(kiosk.post("/attendant", {"method": "pin", "pin": "0000"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(k,)) for k in kiosks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(codes) == [422] * 4 + [429] * 8
+
+
 def test_staff_card_tap_approves() -> None:
     kiosk = Kiosk(make_app(staff_cards=StaffCards("staff-7")))
     kiosk.language("en")

@@ -1,4 +1,5 @@
-"""Attendant approval: a PIN checked against a configured hash (never the PIN itself).
+"""Attendant approval: a PIN checked against a configured hash (never the PIN itself), and the
+kiosk-wide lockout that makes guessing it slow.
 
 The hash format is `pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX`; `hash_pin` makes one
 (`python -m kiosk.web.attendant` asks for a PIN and prints its hash).
@@ -9,11 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 SCHEME = "pbkdf2-sha256"
 ITERATIONS = 200_000
-MAX_ATTEMPTS = 5  # wrong PINs in one session before the attendant step locks
-LOCK_SECONDS = 60.0
+FREE_ATTEMPTS = 5  # wrong PINs in a row on one kiosk before the PIN is refused for a while
+FIRST_LOCK_SECONDS = 30.0  # then doubled with each further wrong PIN...
+MAX_LOCK_SECONDS = 15 * 60.0  # ...up to this
 
 
 class PinHashError(ValueError):
@@ -51,6 +56,57 @@ def verify_pin(pin: str, pin_hash: str) -> bool:
     _scheme, iterations, salt_hex, digest_hex = pin_hash.split("$")
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations))
     return hmac.compare_digest(digest, bytes.fromhex(digest_hex))
+
+
+@dataclass(frozen=True, slots=True)
+class PinAttempt:
+    accepted: bool
+    wait: float  # seconds before the next PIN is checked; 0 when the PIN is not locked
+
+
+class PinLockout:
+    """Wrong attendant PINs on one kiosk, counted across all its sessions.
+
+    A lock per session let anyone open fresh sessions for fresh guesses. Here the count belongs
+    to the kiosk: after FREE_ATTEMPTS wrong PINs in a row no PIN is checked for
+    FIRST_LOCK_SECONDS, and each further wrong PIN doubles the wait (up to MAX_LOCK_SECONDS).
+    A right PIN resets the count. Thread-safe.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._failures = 0
+        self._locked_until: float | None = None
+        # Held across the check itself, so that PINs sent at once are counted one by one and
+        # none slips past the lock while another is being hashed.
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Seconds until a PIN is checked again (0 when it is not locked)."""
+        with self._lock:
+            return self._wait_locked(self._clock())
+
+    def _wait_locked(self, now: float) -> float:
+        if self._locked_until is None or now >= self._locked_until:
+            return 0.0
+        return self._locked_until - now
+
+    def attempt(self, check: Callable[[], bool]) -> PinAttempt:
+        """Run `check` (is the PIN right?) unless the PIN is locked, and count the outcome."""
+        with self._lock:
+            now = self._clock()
+            if wait := self._wait_locked(now):
+                return PinAttempt(False, wait)  # not checked: guessing while locked gains nothing
+            if check():
+                self._failures, self._locked_until = 0, None
+                return PinAttempt(True, 0.0)
+            self._failures += 1
+            extra = self._failures - FREE_ATTEMPTS
+            if extra < 0:
+                return PinAttempt(False, 0.0)
+            delay = min(FIRST_LOCK_SECONDS * 2.0 ** min(extra, 32), MAX_LOCK_SECONDS)
+            self._locked_until = now + delay
+            return PinAttempt(False, delay)
 
 
 def main() -> None:  # pragma: no cover - interactive helper

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
+from .attendant import PinLockout
 from .config import KioskConfig
 from .i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
 from .sessions import KioskSession, SessionStore
@@ -29,6 +30,7 @@ class KioskState:
             config.idle_timeout, clock=config.clock, on_drop=self._forget_job
         )
         self.catalogues = Catalogues()
+        self.pin_lockout = PinLockout(config.clock)  # the kiosk's, not a session's
         langs = [c for c in config.program.languages if c in BY_CODE]
         self.default_lang = langs[0] if langs else SOURCE_LANGUAGE
 

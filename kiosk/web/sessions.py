@@ -77,8 +77,6 @@ class KioskSession:
     enrolment: EnrolmentDraft = field(default_factory=EnrolmentDraft)
     job: JobState | None = None
     finished: bool = False
-    pin_failures: int = 0
-    pin_locked_until: float = 0.0
 
     def forget_resident(self) -> None:
         """Drop every personal value; the display preferences and the language stay."""

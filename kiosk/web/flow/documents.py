@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-import time
+import math
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
+from babel.dates import format_timedelta
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
 from kiosk.rules import Outcome
 
 from .. import messages as msg
-from ..attendant import LOCK_SECONDS, MAX_ATTEMPTS, verify_pin
-from ..context import config, kiosk_session, translate
+from ..attendant import verify_pin
+from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import DecisionView, ReasonKind
 from ..sessions import EnrolmentDraft
 from .details import summary_rows
@@ -91,6 +93,22 @@ def chosen_documents(enrolment: EnrolmentDraft) -> list[str]:
     return [labels[d] for d in enrolment.documents if d in labels]
 
 
+def fmt_wait(seconds: float) -> str:
+    """A wait in the page's language, rounded up: "30 seconds", "1 minute", "15 minutes"."""
+    whole = math.ceil(seconds)
+    if whole >= 60:
+        whole = 60 * math.ceil(whole / 60)
+    wait = timedelta(seconds=whole)
+    try:  # threshold=1: "59 seconds" stays seconds, not "1 minute"
+        return format_timedelta(wait, threshold=1, locale=current_lang())
+    except Exception:  # a locale without data: English is still readable
+        return format_timedelta(wait, threshold=1, locale="en")
+
+
+def pin_locked(wait: float) -> FieldError:
+    return FieldError("pin", translate(msg.PIN_LOCKED, time=fmt_wait(wait)))
+
+
 def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnValue:
     enrolment = kiosk_session().enrolment
     decision: DecisionView | None = enrolment.decision
@@ -115,31 +133,29 @@ def attendant() -> ResponseReturnValue:
     if (redirect_to := guard("attendant")) is not None:
         return redirect_to
     session = kiosk_session()
-    if request.method == "GET":
-        return attendant_page((), 200)
     cfg = config()
-    now = time.monotonic()
-    if session.pin_locked_until > now:
-        return attendant_page([FieldError("pin", translate(msg.PIN_LOCKED))], 429)
+    lockout = state().pin_lockout
+    if request.method == "GET":
+        wait = lockout.wait() if cfg.attendant_pin_hash is not None else 0.0
+        return attendant_page([pin_locked(wait)] if wait else (), 200)
     approved_by: str | None = None
+    # A staff card is no guess: the PIN lockout does not hold it up.
     if request.form.get("method") == "card" and cfg.staff_cards is not None:
         staff_id = cfg.staff_cards.wait_for_staff_card(cfg.staff_card_wait)
         if staff_id is None:
             return attendant_page([FieldError("staff-card", translate(msg.NO_STAFF_CARD))], 422)
         approved_by = f"staff:{staff_id}"
     elif cfg.attendant_pin_hash is not None:
-        pin = request.form.get("pin", "")
-        if not (pin and len(pin) <= 64 and verify_pin(pin, cfg.attendant_pin_hash)):
-            session.pin_failures += 1
-            if session.pin_failures >= MAX_ATTEMPTS:
-                session.pin_failures = 0
-                session.pin_locked_until = now + LOCK_SECONDS
-                return attendant_page([FieldError("pin", translate(msg.PIN_LOCKED))], 429)
+        pin, pin_hash = request.form.get("pin", ""), cfg.attendant_pin_hash
+        # Locked for the whole kiosk (every session), and while locked the PIN is not checked.
+        attempt = lockout.attempt(lambda: bool(pin) and len(pin) <= 64 and verify_pin(pin, pin_hash))
+        if attempt.wait:
+            return attendant_page([pin_locked(attempt.wait)], 429)
+        if not attempt.accepted:
             return attendant_page([FieldError("pin", translate(msg.WRONG_PIN))], 422)
         approved_by = "pin"
     else:
         abort(400)
-    session.pin_failures = 0
     session.enrolment.approved_by = approved_by
     session.enrolment.completed.add("attendant")
     log.info("attendant approved an application (%s)", "pin" if approved_by == "pin" else "card")
