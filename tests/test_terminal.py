@@ -942,3 +942,88 @@ def test_serve_command_runs_the_terminal_under_waitress(
     assert "verdict=VALID venue=pool" in err
     for value in _personal_strings(holder, issued):
         assert value not in out + err, value
+
+
+def test_open_event_streams_never_starve_verify_and_health(
+    tmp_path: Path, live: Issuer, api: Any, holder: Holder
+) -> None:
+    """Security review, finding 4: more open /events streams than the server has threads must
+    not stop /health and POST /verify from answering (within a second)."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    threads = 4
+    issued = _issue(live, holder)
+    provision(tmp_path / "terminal", live)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.terminal.cli", "serve", "--trust", str(tmp_path / "terminal"),
+         "--api", api.url, "--no-reader", "--port", str(port), "--threads", str(threads)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    streams: list[socket.socket] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def synced() -> bool:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    return json.loads(r.read())["sync"]["trust_version"] is not None
+            except OSError:
+                return False
+
+        wait_for(synced, timeout=20, interval=0.2)
+        for _ in range(threads + 6):
+            stream = socket.create_connection(("127.0.0.1", port), timeout=5)
+            stream.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            streams.append(stream)
+        time.sleep(0.5)  # every stream request has reached the server
+
+        started = time.monotonic()
+        with urllib.request.urlopen(base + "/health", timeout=1) as r:
+            assert r.status == 200
+        request = urllib.request.Request(
+            base + "/verify",
+            data=json.dumps({"qr": to_qr(issued.print_cose)}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=1) as r:
+            assert json.loads(r.read())["verdict"] == "VALID"
+        assert time.monotonic() - started < 2
+
+        # the streams beyond the cap were told to come back later; the others are live
+        heads = [stream.recv(4096).decode("latin-1") for stream in streams]
+        opened = [h for h in heads if h.startswith("HTTP/1.1 200")]
+        refused = [h for h in heads if h.startswith("HTTP/1.1 503")]
+        assert len(opened) + len(refused) == len(streams)
+        assert 1 <= len(opened) < threads
+        assert all("text/event-stream" in h for h in opened)
+        assert all("\r\nretry-after: " in h.lower() for h in refused)
+    finally:
+        for stream in streams:
+            stream.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_event_stream_slots_are_freed_when_a_stream_closes(tmp_path: Path, live: Issuer) -> None:
+    terminal = _terminal(tmp_path, live, None)
+    client = create_terminal_app(terminal, threads=4).test_client()  # two stream slots
+    first, second = (client.get("/events", buffered=False) for _ in range(2))
+    assert first.status_code == second.status_code == 200
+    busy = client.get("/events", buffered=False)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "10"
+    assert busy.get_json()["code"] == "too_many_streams"
+    assert client.get("/health").status_code == 200
+    busy.close()
+    second.close()  # (the test client's streams share one thread: closed last opened first)
+    again = client.get("/events", buffered=False)
+    assert again.status_code == 200
+    again.close()
+    first.close()
+    with pytest.raises(ValueError):
+        create_terminal_app(terminal, threads=1)

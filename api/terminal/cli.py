@@ -19,6 +19,8 @@ from cardio.verdict import VerificationResult
 
 from .inputs import credential_bytes, scanned_qr_text
 
+SERVE_THREADS = 8  # = server.DEFAULT_THREADS; `verify` and `read` do not import the web server
+
 
 @click.group()
 @click.version_option(package_name="citycard")
@@ -183,7 +185,7 @@ def read(
 @click.option("--buzzer/--no-buzzer", default=None, help="Beep on a verdict (default on; --no-buzzer: lights only).")
 @click.option("--led/--no-led", default=None, help="Light the reader's LEDs (default on; --no-led: beeps only).")
 @click.option("--poll-interval", type=float, help="Seconds between reader polls for a card, 0.05 to 5 (default 0.2).")
-@click.option("--threads", default=8, show_default=True, help="Web server threads (each open staff screen holds one).")
+@click.option("--threads", default=SERVE_THREADS, show_default=True, type=click.IntRange(min=2), help="Web server threads; open staff screens may hold at most half of them, the rest answer /verify and /health.")
 @click.option("--debug", is_flag=True, help="Log debugging details (never card data).")
 @friendly_errors
 def serve(
@@ -241,7 +243,7 @@ def serve(
         if trust_dir is None:
             raise click.UsageError("Give --config TERMINAL.toml or at least --trust DIR.")
         config = TerminalConfig(**{k: v for k, v in overrides.items() if v is not None})
-    app = create_terminal_app(config)
+    app = create_terminal_app(config, threads=threads)
     terminal = terminal_of(app)
     terminal.start()
     click.echo(

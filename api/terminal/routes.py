@@ -4,7 +4,9 @@ Routes (all refuse clients that are not on this machine, see `local_only`):
   GET  /         the staff screen: large VALID / NOT VALID, photo, name and the entitlements
                  the venue profile allows, the verdict sentence, warnings; live over SSE, and a
                  page that refreshes itself where JavaScript is off
-  GET  /events   server-sent events: the screen's panel as rendered HTML, on every change
+  GET  /events   server-sent events: the screen's panel as rendered HTML, on every change; at
+                 most `StreamSlots.limit` at once (each holds a worker thread), beyond that
+                 503 with Retry-After, so streams never starve /verify and /health
   POST /verify   for venue systems: {"qr": "CC1:..."} (application/json) or the credential's
                  COSE bytes (application/cbor); answers the verdict and what the venue may see
   POST /sync     refresh the trust and status lists now (the screen's button, technicians)
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +43,12 @@ from .service import Terminal
 
 EXTENSION = "citycard_terminal"
 """Where the app keeps its Terminal: `app.extensions[EXTENSION]`."""
+STREAMS_EXTENSION = "citycard_terminal_streams"
+"""Where the app keeps its `StreamSlots`."""
+STREAM_LIFETIME = 300.0
+"""Seconds an event stream lives; the browser then reconnects (and may find a free slot)."""
+STREAM_RETRY_AFTER = 10
+"""Seconds a refused stream is told to wait (the staff screen's script waits as long)."""
 
 bp = Blueprint("terminal", __name__)
 
@@ -49,6 +58,34 @@ _PHOTO_TYPES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"RIFF", "image/webp"),
 )
+
+
+class StreamSlots:
+    """How many `/events` streams may be open at once.
+
+    A stream holds one of the server's worker threads for as long as it is open, so the limit
+    stays below the thread count: however many staff screens connect, threads remain for
+    `POST /verify` and `/health`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("At least one event stream must be allowed.")
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> Callable[[], None] | None:
+        """A slot's release function (safe to call more than once), or None when all are taken."""
+        if not self._free.acquire(blocking=False):
+            return None
+        released = threading.Event()
+
+        def release() -> None:
+            if not released.is_set():
+                released.set()
+                self._free.release()
+
+        return release
 
 
 def terminal_of(app: Flask) -> Terminal:
@@ -149,11 +186,25 @@ def screen() -> str:
 def events() -> Response:
     terminal = current_terminal()
     local_only(terminal, screen=True)
+    slots = current_app.extensions[STREAMS_EXTENSION]
+    assert isinstance(slots, StreamSlots)
+    release = slots.take()
+    if release is None:
+        busy = jsonify(
+            {
+                "code": "too_many_streams",
+                "message": f"{slots.limit} staff screens are already connected; "
+                f"try again in {STREAM_RETRY_AFTER} seconds.",
+            }
+        )
+        busy.status_code = 503
+        busy.headers["Retry-After"] = str(STREAM_RETRY_AFTER)
+        return busy
 
     def stream() -> Iterator[str]:
         seq = -1
         yield "retry: 2000\n\n"
-        ends = time.monotonic() + 300  # the browser reconnects; no stream lives forever
+        ends = time.monotonic() + STREAM_LIFETIME  # the browser reconnects
         while time.monotonic() < ends:
             state = terminal.board.wait(seq, 15.0)
             if state.seq == seq:
@@ -164,11 +215,15 @@ def events() -> Response:
             data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
             yield f"event: screen\nid: {seq}\n{data}\n"
 
-    return Response(
+    response = Response(
         stream_with_context(stream()),
         mimetype="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
+    # The server closes the response however the stream ends (its time is up, the browser
+    # left, the server stops), even when it never started: the slot is freed then.
+    response.call_on_close(release)
+    return response
 
 
 @bp.post("/verify")

@@ -22,7 +22,7 @@ from cardio.cbor import MAX_INPUT
 from cardio.terminal_config import TerminalConfig
 from cardio.web_errors import ApiError
 
-from .routes import EXTENSION, bp
+from .routes import EXTENSION, STREAMS_EXTENSION, StreamSlots, bp
 from .service import Terminal, TerminalError
 
 log = logging.getLogger("citycard.terminal")
@@ -49,9 +49,25 @@ def _error(status: int, code: str, message: str) -> Response:
     return response
 
 
-def create_terminal_app(config: TerminalConfig | Terminal) -> Flask:
-    """The terminal's Flask app. Given a config, builds the Terminal (not started); either way
-    the Terminal is at `app.extensions["citycard_terminal"]`."""
+DEFAULT_THREADS = 8
+"""waitress worker threads `citycard-reader serve` runs with unless told otherwise."""
+
+
+def stream_limit(threads: int) -> int:
+    """How many staff screen event streams a server with `threads` workers may hold open at
+    once: half of them, so the other half always answers `POST /verify` and `/health`."""
+    if threads < 2:
+        raise ValueError("The terminal needs at least 2 web server threads.")
+    return threads // 2
+
+
+def create_terminal_app(
+    config: TerminalConfig | Terminal, threads: int = DEFAULT_THREADS
+) -> Flask:
+    """The terminal's Flask app, for a server with `threads` worker threads (which caps the
+    open event streams, see `stream_limit`). Given a config, builds the Terminal (not
+    started); either way the Terminal is at `app.extensions["citycard_terminal"]`."""
+    streams = StreamSlots(stream_limit(threads))
     terminal = config if isinstance(config, Terminal) else Terminal.from_config(config)
     app = Flask(
         "citycard_terminal",
@@ -62,6 +78,7 @@ def create_terminal_app(config: TerminalConfig | Terminal) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_INPUT * 2 + 4096
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = terminal
+    app.extensions[STREAMS_EXTENSION] = streams
     app.register_blueprint(bp)
 
     @app.errorhandler(ApiError)
