@@ -10,6 +10,7 @@ import io
 import logging
 import os
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from kiosk.web.attendant import hash_pin
 from kiosk.web.context import state_of
 from kiosk.web.i18n import LANGUAGES, Catalogues
 from kiosk.web.ports import CardRequest, JobFailed, JobProgress, ReasonView
+from kiosk.web.sessions import MAX_SESSIONS
 
 from .conftest import synthetic_photo
 
@@ -267,6 +269,44 @@ def test_start_page_offers_the_twelve_languages_and_sets_only_an_opaque_cookie(k
     assert "HttpOnly" in cookies[0] and "SameSite=Strict" in cookies[0]
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_strangers_requests_never_evict_a_residents_session(kiosk: Kiosk) -> None:
+    kiosk.language("en")
+    kiosk.about()
+    assert kiosk.details().location == "/documents"
+    strangers = kiosk.app.test_client(use_cookies=False)
+    for _ in range(200):
+        assert strangers.get("/").status_code == 200
+    for _ in range(50):
+        assert strangers.get("/", headers={"Cookie": f"{COOKIE}={secrets.token_urlsafe(32)}"}).status_code == 200
+    assert len(state_of(kiosk.app).store) <= MAX_SESSIONS
+    # The resident carries on where they were, with what they entered.
+    assert kiosk.get("/documents").status_code == 200
+    assert kiosk.session().enrolment.fields["family_name"] == FAMILY
+    assert FAMILY in kiosk.get("/details").get_data(as_text=True)
+    assert kiosk.documents("passport", "bill").location == "/attendant"
+
+
+def test_a_kiosk_full_of_residents_refuses_newcomers_with_a_busy_page() -> None:
+    clock = Clock()
+    app = make_app(clock=clock)
+    residents = [Kiosk(app) for _ in range(MAX_SESSIONS)]
+    for resident in residents:
+        resident.language("en")
+    newcomer = Kiosk(app)
+    response = newcomer.get("/")
+    assert response.status_code == 503
+    lang = state_of(app).default_lang
+    assert tr(lang, msg.SESSIONS_FULL) in newcomer.text()
+    assert "Set-Cookie" not in response.headers  # no session was made for the newcomer
+    # Nobody's visit was given up for the newcomer.
+    for resident in residents:
+        assert resident.get("/about").status_code == 200
+    # Visits left idle are wiped at the timeout as ever, and then there is room.
+    clock.now += 121
+    assert newcomer.get("/").status_code == 200
+    assert newcomer.language("en").location == "/about"
 
 
 def test_flask_cookie_session_cannot_hold_data(kiosk: Kiosk) -> None:

@@ -11,7 +11,7 @@ import io
 import logging
 from typing import IO, Any
 
-from flask import Flask, Request, g, redirect, request, url_for
+from flask import Flask, Request, g, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
@@ -21,12 +21,14 @@ from .attendant import check_pin_hash
 from .config import KioskConfig
 from .context import EXTENSION_KEY, KioskState, state_of, translate, translate_plural
 from .flow import bp, error_page, photo_page
+from .flow.pages import page
 from .i18n import BY_CODE
-from .sessions import KioskSession
+from .sessions import KioskBusy, KioskSession
 
 __all__ = ["COOKIE", "create_kiosk_app", "state_of"]
 
 COOKIE = "kiosk_sid"
+BUSY_RETRY_SECONDS = 30  # the busy page tries again by itself after this
 log = logging.getLogger(__name__)
 
 
@@ -95,14 +97,17 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
         sid = request.cookies.get(COOKIE)
         session = store.get(sid)
         g.session_reset = False
-        if session is not None and store.expired(session):
-            lang = session.lang
-            store.drop(session.sid)
-            session = store.create(lang=lang, notice=msg.TIMED_OUT)
-            g.session_reset = True
-        elif session is None:
-            session = store.create(notice=msg.SESSION_ENDED if sid else None)
-            g.session_reset = bool(sid)
+        lang = session.lang if session is not None else None
+        try:
+            if session is not None and store.expired(session):
+                store.drop(session.sid)
+                session = store.create(lang=lang, notice=msg.TIMED_OUT)
+                g.session_reset = True
+            elif session is None:
+                session = store.create(notice=msg.SESSION_ENDED if sid else None)
+                g.session_reset = bool(sid)
+        except KioskBusy:
+            return _busy_page(lang)
         store.touch(session)
         g.kiosk = session
         if request.method == "POST":
@@ -112,7 +117,8 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
     @app.after_request
     def headers(response: Response) -> Response:
         session: KioskSession | None = g.get("kiosk")
-        if session is not None:
+        # A cookie only for a session the store holds (not for the busy page's stand-in).
+        if session is not None and kiosk.store.get(session.sid) is session:
             response.set_cookie(COOKIE, session.sid, httponly=True, samesite="Strict", path="/")
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
@@ -133,6 +139,11 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
             return "Too large", 413
         return photo_page(errors=[msg.PHOTO_TOO_BIG], status=413)
 
+    @app.errorhandler(KioskBusy)
+    def busy(_exc: KioskBusy) -> ResponseReturnValue:
+        old: KioskSession | None = g.get("kiosk")  # restarting a visit found no room
+        return _busy_page(old.lang if old is not None else None)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         return error_page(exc.code or 500)
@@ -140,6 +151,24 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
     # Every page of a kiosk on simulated hardware says so (templates/base.html).
     app.jinja_env.globals.update(languages=BY_CODE, simulated=config.simulated)
     return app
+
+
+def _busy_page(lang: str | None) -> ResponseReturnValue:
+    """The kiosk holds as many visits in progress as it can: ask the newcomer to wait rather
+    than end someone's visit. No session is kept for this request."""
+    g.kiosk = KioskSession(sid="", created=0.0, last_seen=0.0, csrf="", lang=lang)
+    response = make_response(
+        page(
+            "busy.html",
+            None,
+            title=translate(msg.SESSIONS_FULL_TITLE),
+            status=503,
+            message=msg.SESSIONS_FULL,
+            retry_after=BUSY_RETRY_SECONDS,
+        )
+    )
+    response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+    return response
 
 
 def _check_csrf(session: KioskSession) -> ResponseReturnValue | None:

@@ -12,6 +12,10 @@ SESSION_ENDED = N_("This session has ended and nothing was kept. Please start ag
 CANCELLED = N_("Everything you entered is deleted.")
 STALE_PAGE = N_("This page was out of date. Please try again.")
 
+# The page shown when the kiosk holds as many visits in progress as it can.
+SESSIONS_FULL_TITLE = N_("The kiosk is busy")
+SESSIONS_FULL = N_("The kiosk cannot start a new visit right now. Please wait a few minutes and try again.")
+
 # Field labels by application key (programme profiles name their fields with these keys).
 FIELD_LABELS: Mapping[str, str] = {
     "family_name": N_("Family name"),

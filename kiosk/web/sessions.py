@@ -4,6 +4,11 @@ The browser holds one opaque, random session id in a cookie and nothing else. Ev
 resident types lives in a `KioskSession` object in this process: never in a cookie, never on
 disk. A session is dropped when the resident finishes, when the idle timeout passes (checked on
 every request and by a sweeper thread) or when the app stops.
+
+The store holds a bounded number of sessions. When it is full, a new session may take the place
+of one that never got past the start page, never of a visit in progress: strangers' requests
+must not end a resident's enrolment. If every place holds a visit in progress, `create` raises
+`KioskBusy` and the new visitor is asked to wait (those visits end at the idle timeout).
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from datetime import date
 from typing import Any
 
 MAX_SESSIONS = 32  # a kiosk has one screen; more live sessions than this means stale ones
+
+
+class KioskBusy(Exception):
+    """Every place in the session store holds a visit in progress: a new one must wait."""
 
 
 @dataclass
@@ -78,6 +87,17 @@ class KioskSession:
     job: JobState | None = None
     finished: bool = False
 
+    @property
+    def started(self) -> bool:
+        """Whether the resident has done anything worth keeping (chosen a language, posted a
+        step, set a display preference, had a card made); else the start page was all."""
+        return (
+            bool(self.enrolment.completed)
+            or self.job is not None
+            or self.large_text
+            or self.high_contrast
+        )
+
     def forget_resident(self) -> None:
         """Drop every personal value; the display preferences and the language stay."""
         self.enrolment = EnrolmentDraft()
@@ -115,11 +135,22 @@ class SessionStore:
             notice=notice,
         )
         with self._lock:
-            while len(self._sessions) >= self.max_sessions:
-                oldest = min(self._sessions.values(), key=lambda s: s.last_seen)
-                self._drop_locked(oldest.sid)
+            if len(self._sessions) >= self.max_sessions:
+                self._make_room_locked()
             self._sessions[session.sid] = session
         return session
+
+    def _make_room_locked(self) -> None:
+        """Drop the expired sessions, else the least recently seen one that never started;
+        raise KioskBusy if every session is a visit in progress."""
+        for sid in [s.sid for s in self._sessions.values() if self.expired(s)]:
+            self._drop_locked(sid)
+        if len(self._sessions) < self.max_sessions:
+            return
+        unstarted = [s for s in self._sessions.values() if not s.started]
+        if not unstarted:
+            raise KioskBusy
+        self._drop_locked(min(unstarted, key=lambda s: s.last_seen).sid)
 
     def get(self, sid: str | None) -> KioskSession | None:
         """The live session with this id (None if unknown); does not touch `last_seen`."""
