@@ -554,8 +554,10 @@
     const shift = SHIFT[token.bits];
     return (token.bytes[idx >> shift] >> ((idx & ((1 << shift) - 1)) * token.bits)) & ((1 << token.bits) - 1);
   }
-  // Verifier.add_status_list: the token must be signed by a status key of this trust list.
-  async function acceptStatus(trust, held, data) {
+  // Verifier.add_status_list: the token must be signed by a status key of this trust list, be
+  // dated at most the clock skew ahead of `now`, and not be older than the one held, unless
+  // that one is itself dated beyond the skew (docs/credential.md 4.7).
+  async function acceptStatus(trust, held, data, now) {
     const token = await parseStatusToken(data);
     const key = trust.keys.get(hex(token.kid));
     if (!key || key.purpose !== "status" || key.state === "revoked") {
@@ -566,8 +568,16 @@
       throw new Error("The status list was signed outside its key's validity; it was refused.");
     }
     if (!trust.statusLists.includes(token.uri)) throw new Error("The trust list does not name the status list " + token.uri + "; it was refused.");
+    if (token.iat > now + POLICY.clockSkew) {
+      throw new Error(
+        "The status list is dated " + Math.floor(token.iat - now) + " s in the future, more than the " +
+          POLICY.clockSkew + " s this reader's clock may be behind; it was refused. Check the reader's clock."
+      );
+    }
     const before = held.get(token.uri);
-    if (before && token.iat < before.iat) throw new Error("The status list offered is older than the one held; it was refused.");
+    if (before && token.iat < before.iat && before.iat <= now + POLICY.clockSkew) {
+      throw new Error("The status list offered is older than the one held; it was refused.");
+    }
     held.set(token.uri, token);
     return token;
   }
@@ -865,14 +875,14 @@
       const keep = stored("status." + id);
       if (keep) {
         try {
-          await acceptStatus(trust, held, fromBase64(keep));
+          await acceptStatus(trust, held, fromBase64(keep), Date.now() / 1000);
         } catch (e) {
           problems.push("Stored revocation list " + id + ": " + (e.message || e));
         }
       }
       try {
         const data = await fetchBytes("status/" + encodeURIComponent(id), MAX_TOKEN);
-        await acceptStatus(trust, held, data);
+        await acceptStatus(trust, held, data, Date.now() / 1000);
         store("status." + id, toBase64(data));
       } catch (e) {
         problems.push("Revocation list " + id + ": " + (e.message || e));
