@@ -116,9 +116,11 @@ def extract() -> Path:
 
 
 def update() -> list[Path]:
-    template = template_catalog()
     written = []
     for code in BY_CODE:
+        # A fresh template per language: Catalog.update adopts the template's Message objects,
+        # so filling the English catalogue would otherwise fill every later one with English.
+        template = template_catalog()
         path = po_path(code)
         if path.is_file():
             catalog = load_po(code)
