@@ -147,3 +147,9 @@ def shared_catalogues() -> Catalogues:
     """The catalogues of every kiosk language, compiled once per process (the rules engine's
     reasons and the printed texts use them; the web app keeps its own instance)."""
     return Catalogues()
+
+
+def ordered_languages(preferred: Iterable[str]) -> list[Language]:
+    """All kiosk languages, the programme's own (in its order) first (the start page)."""
+    first = [BY_CODE[c] for c in dict.fromkeys(preferred) if c in BY_CODE]
+    return first + [lang for lang in LANGUAGES if lang not in first]

@@ -20,8 +20,8 @@ from kiosk.programs import load_program
 from kiosk.simulate import simulated_station
 from kiosk.web import KioskConfig, create_kiosk_app
 from kiosk.web.adapters import EngineRules, PipelinePhotos, StationJobs, program_view
-from kiosk.web.app import state_of
 from kiosk.web.attendant import hash_pin
+from kiosk.web.context import state_of
 from kiosk.web.server import KioskServer
 from tests.pcsc_fixtures import requires_pcscd
 

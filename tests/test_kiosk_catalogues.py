@@ -13,11 +13,11 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 from kiosk import rules
+from kiosk.i18n import BY_CODE, LANGUAGES, Catalogues
 from kiosk.i18n_rules import MESSAGES
 from kiosk.printing import paper_card_text, receipt_about, receipt_text
 from kiosk.programs import load_program
 from kiosk.web.catalogues import KEYWORDS, load_po, problems
-from kiosk.web.i18n import BY_CODE, LANGUAGES, Catalogues
 from kiosk.web.rules_text import RuleTexts
 from kiosk.web.validation import scripts_in
 

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 from werkzeug.test import TestResponse
 
+from kiosk.i18n import LANGUAGES, Catalogues
 from kiosk.programs import load_program
 from kiosk.web import KioskConfig, create_kiosk_app
 from kiosk.web import messages as msg
@@ -30,7 +31,6 @@ from kiosk.web.adapters import EngineRules, PipelinePhotos, program_view
 from kiosk.web.app import COOKIE
 from kiosk.web.attendant import hash_pin
 from kiosk.web.context import state_of
-from kiosk.web.i18n import LANGUAGES, Catalogues
 from kiosk.web.ports import CardRequest, JobFailed, JobProgress, ReasonView
 from kiosk.web.sessions import MAX_SESSIONS
 

@@ -23,8 +23,8 @@ from kiosk.languages import Localized
 from kiosk.printing import PRINTED_ONLY_FIELDS
 from kiosk.programs import Claim, Program, Purpose, Requirement
 
+from ..i18n import BY_CODE, Catalogues
 from . import messages as msg
-from .i18n import BY_CODE, Catalogues
 from .ports import (
     ApplicationForm,
     CardRequest,

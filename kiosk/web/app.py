@@ -16,16 +16,16 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from ..i18n import BY_CODE
 from . import messages as msg
 from .attendant import check_pin_hash
 from .config import KioskConfig
-from .context import EXTENSION_KEY, KioskState, state_of, translate, translate_plural
+from .context import EXTENSION_KEY, KioskState, translate, translate_plural
 from .flow import bp, error_page, photo_page
 from .flow.pages import page
-from .i18n import BY_CODE
 from .sessions import KioskBusy, KioskSession
 
-__all__ = ["COOKIE", "create_kiosk_app", "state_of"]
+__all__ = ["COOKIE", "create_kiosk_app"]
 
 COOKIE = "kiosk_sid"
 BUSY_RETRY_SECONDS = 30  # the busy page tries again by itself after this

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
+from ..i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
 from .attendant import PinLockout
 from .config import KioskConfig
-from .i18n import BY_CODE, SOURCE_LANGUAGE, Catalogues
 from .sessions import KioskSession, SessionStore
 
 EXTENSION_KEY = "citycard_kiosk"

@@ -38,8 +38,8 @@ def serve_kiosk(
 
     from . import KioskConfig, create_kiosk_app
     from .adapters import EngineRules, PipelinePhotos, StationJobs, program_view
-    from .app import state_of
     from .attendant import hash_pin
+    from .context import state_of
     from .server import KioskServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

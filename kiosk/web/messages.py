@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .i18n import N_
+from ..i18n import N_
 
 # Notices shown once on the start page.
 TIMED_OUT = N_("Nobody used the kiosk for a while, so we deleted everything you entered.")

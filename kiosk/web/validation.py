@@ -15,7 +15,7 @@ from datetime import date
 
 from cardio.credential import MAX_NAME
 
-from .i18n import N_
+from ..i18n import N_
 
 MIN_BIRTH_YEAR = 1900
 

@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 
 from kiosk.rules import Outcome
 
+from ...i18n import BY_CODE, N_
 from .. import messages as msg
 from ..context import config, kiosk_session, translate
-from ..i18n import BY_CODE, N_
 from ..ports import FieldKind, FieldSpec
 from ..sessions import EnrolmentDraft
 from ..validation import DateParts, InputError, clean_name, clean_text, parse_birth_date

@@ -17,9 +17,9 @@ from werkzeug.wrappers import Response
 
 from kiosk.languages import Localized
 
+from ...i18n import BY_CODE, N_
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
-from ..i18n import BY_CODE, N_
 from ..ports import ApplicationForm, DecisionView, ReasonKind, ReasonView
 from ..sessions import EnrolmentDraft
 

@@ -11,9 +11,9 @@ from flask import abort, g, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from ...i18n import N_
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
-from ..i18n import N_
 from ..ports import ReasonView
 from ..sessions import JobState
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other

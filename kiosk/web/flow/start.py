@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
+from ...i18n import BY_CODE, ordered_languages
 from .. import messages as msg
 from ..context import config, kiosk_session
-from ..i18n import BY_CODE, ordered_languages
 from .pages import ENDPOINTS, bp, guard, localized, next_url, page, restart, see_other
 
 # ---------------------------------------------------------------------------------------------
