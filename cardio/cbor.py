@@ -7,7 +7,8 @@ pre-allocates from a declared length, so hostile input stays bounded in time and
 
 `loads_strict` also insists that the input is exactly one item that re-encodes, in the order
 decoded, to the same bytes (no trailing bytes, no non-minimal heads). Credential claims, on
-the verification hot path, are decoded by the compiled `cardio._fastpath.claims` instead.
+the verification hot path, are decoded by `cardio.fastpath.claims` instead (compiled, or its
+pure-Python twin).
 """
 
 from __future__ import annotations
