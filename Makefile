@@ -11,10 +11,10 @@ STAMPS := .stamps
 APT_PACKAGES := pcscd libpcsclite-dev swig vsmartcard-vpcd softhsm2 libusb-1.0-0 \
 	python3-venv python3-dev gcc make \
 	cups-ipp-utils dbus-daemon fonts-noto-core fonts-noto-cjk libfribidi0 chromium \
-	postgresql wrk
+	postgresql wrk nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest bench deps clean
+.PHONY: demo test lint typecheck pytest bench deps clean check-minimums
 
 # The demo: the issuer and chip walk-through, one scripted enrolment at the kiosk, then the
 # kiosk UI on simulated hardware (until Ctrl-C; DEMO_SECONDS when not run from a terminal).
@@ -53,6 +53,11 @@ bench: deps
 	$(PY) bench/kiosk.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv
+
+# The lowest versions pyproject.toml allows, installed in a throwaway venv, against the cardio
+# tests (needs PyPI; not part of make test).
+check-minimums: deps
+	$(PY) scripts/check_minimums.py
 
 # apt-get runs only when a package is missing (dpkg -s is quick and needs no network).
 $(STAMPS)/apt: Makefile
