@@ -17,6 +17,8 @@ Tables (schema)
     kiosk_nonces    nonces of signed kiosk requests seen recently (replay protection)
     counters        the document number sequence
     audit_events    what happened, when, and who did it (kiosk or staff id); no personal data
+    published_files the signed public files every host serves (trust list, root key, status lists)
+    publication_marks per status list: status changes counted, and how many are published
 
 Modules
     schema          the tables as SQLAlchemy models, and the status and state words
@@ -24,6 +26,8 @@ Modules
     migrate         the Alembic migrations in api/issuer/migrations, run from the program
     queries         reads and writes of cards, status lists, counters and the audit trail
     account_queries reads and writes of kiosk and staff accounts and request nonces
+    publication_queries  status-change marks, the revoked/suspended slots, the published files
+    publisher_lock  the lock that lets one process at a time publish
 
 All of the issuer's SQL is here; the issuer's parts (api.issuer.cards, api.issuer.accounts)
 decide what may change and call these.

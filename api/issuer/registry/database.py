@@ -231,12 +231,15 @@ class Registry:
             }
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
-        """Every row of every table, as JSON-ready dicts (privacy checks and backups)."""
+        """Every row of every table, as JSON-ready dicts (privacy checks and backups); bytes
+        (the published files) as hex."""
         out: dict[str, list[dict[str, Any]]] = {}
         with self.read() as s:
             for table in Base.metadata.sorted_tables:
                 rows = s.execute(table.select()).mappings().all()
-                out[table.name] = [dict(r) for r in rows]
+                out[table.name] = [
+                    {k: v.hex() if isinstance(v, bytes) else v for k, v in r.items()} for r in rows
+                ]
         return out
 
     def import_legacy_json(self, directory: Path, size: int, bits: int, now: int) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -124,3 +125,31 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     document_number: Mapped[str | None] = mapped_column(String(24))
     detail: Mapped[str | None] = mapped_column(String(64))  # a fixed word (new status, key label)
+
+
+class PublishedFile(Base):
+    """A published file's signed bytes, as the one publisher made them: every host serves
+    these, so the bytes and their ETag are the same whichever host answers."""
+
+    __tablename__ = "published_files"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "status/1.cwt"
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(BigInteger)  # one more on every store
+    published_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PublicationMark(Base):
+    """How many status changes a status list has had, and how many its published token shows.
+
+    `changed` is raised in the same transaction as every status change (a database trigger on
+    cards, see migration 0002), so a change can never be committed without its mark;
+    `published` is what the publisher read before it signed. A list with changed > published
+    is owed a publish."""
+
+    __tablename__ = "publication_marks"
+
+    list_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    changed: Mapped[int] = mapped_column(BigInteger, default=0)
+    published: Mapped[int] = mapped_column(BigInteger, default=0)
