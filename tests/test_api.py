@@ -6,7 +6,6 @@ Most tests run on SQLite and, when CITYCARD_TEST_PG_URL is set, on PostgreSQL to
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from werkzeug.test import TestResponse
 
 from api.issuer import cli
+from api.issuer.registry import publication_queries
 from api.issuer.routes_public import FastPath
 from api.issuer.server import create_app, load_config
 from cardio import codes
@@ -114,35 +114,61 @@ def test_status_list_media_type_etag_and_changes(api: Api) -> None:
     assert_json_error(api.client.get("/status/..%2Fissuer.json"), 404)
 
 
-def test_stale_status_list_is_signed_again(tmp_path: Path) -> None:
+def _age_published_status(env: Api, seconds: int) -> None:
+    """Make the registry's status list 1 look `seconds` older (as after a quiet night)."""
+    with env.issuer.registry.write() as s:
+        row = publication_queries.stored_file(s, "status/1.cwt")
+        assert row is not None
+        row.published_at -= seconds
+
+
+def test_stale_status_list_is_signed_again_by_the_publisher(tmp_path: Path) -> None:
     env = make_api(tmp_path / "issuer", None)
-    path = env.dir / "public" / "status" / "1.cwt"
-    old = parse_token(path.read_bytes()).iat
-    os.utime(path, (time.time() - 7200, time.time() - 7200))  # older than ttl / 2
+    old = env.client.get("/status/1").data
+    _age_published_status(env, 7200)  # older than ttl / 2
+    env.app.extensions["citycard"].extra["publisher"].nudge()
+    deadline = time.monotonic() + 10
+    while env.client.get("/status/1").data == old:
+        assert time.monotonic() < deadline, "the publisher did not sign the stale list again"
+        time.sleep(0.05)
     res = env.client.get("/status/1")
-    assert res.status_code == 200
-    assert parse_token(res.data).iat >= old and parse_token(res.data).iat >= int(time.time()) - 5
+    assert res.status_code == 200 and parse_token(res.data).iat >= int(time.time()) - 5
+    assert res.data == (env.dir / "public" / "status" / "1.cwt").read_bytes()
+    env.app.extensions["citycard"].issuer.close()
     env.issuer.close()
 
 
-def test_a_failing_status_refresh_serves_what_there_is(
+def test_a_failing_publisher_leaves_the_last_published_bytes_served(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = make_api(tmp_path / "issuer", None)
     server_issuer = env.app.extensions["citycard"].issuer
+    calls = []
 
     def broken(*_args: Any, **_kwargs: Any) -> None:
+        calls.append(1)
         raise RuntimeError("the key store is away")
 
-    monkeypatch.setattr(server_issuer, "publish_status", broken)
-    path = env.dir / "public" / "status" / "1.cwt"
-    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    monkeypatch.setattr(server_issuer.publisher, "publish_status", broken)
+    before = env.client.get("/status/1").data
+    _age_published_status(env, 7200)
+    env.app.extensions["citycard"].extra["publisher"].nudge()
+    deadline = time.monotonic() + 10
+    while not calls:
+        assert time.monotonic() < deadline, "the publisher did not try"
+        time.sleep(0.05)
     res = env.client.get("/status/1")
-    assert res.status_code == 200 and res.data == path.read_bytes()
-    path.unlink()
-    assert_json_error(env.client.get("/status/1"), 503, "not_published")
-    (env.dir / "public" / "trust-list.cose").unlink()
+    assert res.status_code == 200 and res.data == before
+    # Nothing published at all (a new database, no publisher running yet): 503, never a traceback.
+    env.app.extensions["citycard"].extra["publisher"].stop()
+    with env.issuer.registry.write() as s:
+        publication_queries.forget_file(s, "status/1.cwt")
+        publication_queries.forget_file(s, "trust-list.cose")
+    time.sleep(1.1)  # what a host holds in memory is checked against the registry each second
+    body = assert_json_error(env.client.get("/status/1"), 503, "not_published")
+    assert env.client.get("/status/1").headers["Retry-After"].isdigit(), body
     assert_json_error(env.client.get(TRUST), 503, "not_published")
+    server_issuer.close()
     env.issuer.close()
 
 

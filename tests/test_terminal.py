@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from api.issuer.published_cache import etag_of
+from api.issuer.registry import publication_queries
 from api.issuer.service import Issued, Issuer
 from api.terminal import cli as reader_cli
 from api.terminal.reader_feedback import NOT_VALID, READING, VALID, ReaderFeedback, led_buzzer
@@ -444,6 +445,14 @@ def test_api_down_keeps_last_good_copy(tmp_path: Path, live: Issuer, holder: Hol
     assert damaged.verifier is None and (store / "trust-list.cose.refused").is_file()
 
 
+def _serve_instead(issuer: Issuer, name: str, body: bytes) -> None:
+    """Make the API serve `body` as published file `name`: the API serves the registry's
+    published files (api.issuer.published_cache), DIR/public is their copy for static hosting."""
+    (issuer.dir / "public" / name).write_bytes(body)
+    with issuer.registry.write() as s:
+        publication_queries.store_file(s, name, body, etag_of(body), int(time.time()))
+
+
 def test_trust_list_rollback_and_foreign_lists_refused(
     tmp_path: Path, live: Issuer, api: Any, holder: Holder
 ) -> None:
@@ -464,8 +473,8 @@ def test_trust_list_rollback_and_foreign_lists_refused(
     held_iat = max(t.iat for t in sync.verifier.status_lists.values()) if sync.verifier else 0
 
     # the API (or someone in between) serves the older lists again
-    (public / TRUST_LIST_FILE).write_bytes(old_trust)
-    (public / STATUS_DIR / "1.cwt").write_bytes(old_status)
+    _serve_instead(live, TRUST_LIST_FILE, old_trust)
+    _serve_instead(live, f"{STATUS_DIR}/1.cwt", old_status)
     report = sync.sync_once()
     assert not report.ok
     assert any("older than the one this reader has" in p for p in report.problems)
@@ -478,7 +487,7 @@ def test_trust_list_rollback_and_foreign_lists_refused(
 
     # a trust list signed by another city's root is refused too
     other = Issuer.init(tmp_path / "other", now=int(time.time()) - 120)
-    shutil.copy(other.dir / "public" / TRUST_LIST_FILE, public / TRUST_LIST_FILE)
+    _serve_instead(live, TRUST_LIST_FILE, (other.dir / "public" / TRUST_LIST_FILE).read_bytes())
     report = sync.sync_once()
     assert any("not signed by the pinned city root key" in p for p in report.problems)
     assert sync.trust_list.version == v1.version + 1

@@ -214,16 +214,41 @@ def status_set(directory: Path, index: int, value: str, list_id: str | None) -> 
 
 @main.command()
 @DIR_OPTION
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: publish each status change within a second (when no other publisher "
+    "holds the lock, else wait to take over).",
+)
 @friendly_errors
-def publish(directory: Path) -> None:
+def publish(directory: Path, watch: bool) -> None:
     """Sign and write the trust list and status lists for readers."""
     issuer = Issuer(directory)
+    if watch:
+        _publish_watch(directory, issuer)
+        return
     pub = issuer.publish()
     click.echo(
         f"Published trust list version {issuer.config['trust_list_version']} and "
         f"{len(issuer.config['status_lists'])} status list(s) to {pub}"
     )
     issuer.close()
+
+
+def _publish_watch(directory: Path, issuer: Issuer) -> None:
+    from .publishing import PublisherWorker
+    from .server import load_config
+
+    worker = PublisherWorker(issuer, load_config(directory).status_refresh)
+    click.echo(f"Publishing for {issuer.config['issuer']} from {issuer.dir} (Ctrl-C to stop).")
+    sys.stdout.flush()
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        worker.stop()
+        issuer.close()
 
 
 def _pem_option(path: Path | None, what: str) -> Any:

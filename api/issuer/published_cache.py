@@ -1,8 +1,11 @@
-"""The published files as the API serves them: bytes and a strong ETag, kept in memory.
+"""The published files as the API serves them: the bytes the publisher kept in the registry,
+with a strong ETag made from them, cached in memory by version.
 
-`citycard-api publish` (or the server itself) replaces the files atomically; each request
-checks the file's identity (inode, mtime, size) with one stat() and re-reads it only when it
-changed, so a publish shows at once without the server reading the file on every request.
+Every host serves the same bytes (the registry's), so the ETag of a file is the same whichever
+host answers, and a CDN or a reader's If-None-Match works across hosts. A request looks at the
+registry only when its copy is older than `recheck` seconds, or when the file in DIR/public
+changed (one stat(): a publish from this machine shows at once); then it reads the version,
+and the bytes only when the version moved.
 """
 
 from __future__ import annotations
@@ -10,15 +13,29 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .registry import Registry, publication_queries
+
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class Snapshot:
     body: bytes
     etag: str
-    mtime: float
+    published_at: int
+    version: int
+
+
+@dataclass(frozen=True)
+class _Cached:
+    snap: Snapshot | None
+    checked: float
+    stamp: tuple[int, int, int] | None
 
 
 def etag_of(data: bytes) -> str:
@@ -27,31 +44,47 @@ def etag_of(data: bytes) -> str:
 
 
 class PublishedFiles:
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, registry: Callable[[], Registry], directory: Path, recheck: float = RECHECK_SECONDS
+    ) -> None:
+        self.registry = registry
         self.directory = Path(directory)
-        self._cache: dict[str, tuple[tuple[int, int, int], Snapshot]] = {}
+        self.recheck = recheck
+        self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
+    def _stamp(self, relative: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(os.path.join(self.directory, relative))
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     def get(self, relative: str) -> Snapshot | None:
-        """The current bytes of `relative` (a trusted path under the directory), or None."""
-        path = os.path.join(self.directory, relative)
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        """The published bytes of `relative` (a trusted name such as "status/1.cwt"), or None
+        when nothing is published under it."""
+        now = time.monotonic()
+        stamp = self._stamp(relative)
         cached = self._cache.get(relative)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        try:
-            with open(path, "rb") as fh:
-                body = fh.read()
-        except OSError:
-            return None
-        snap = Snapshot(body, etag_of(body), st.st_mtime)
+        if cached is not None and now - cached.checked < self.recheck and cached.stamp == stamp:
+            return cached.snap
+        snap = self._load(relative, cached.snap if cached is not None else None)
         with self._lock:
-            self._cache[relative] = (stamp, snap)
+            self._cache[relative] = _Cached(snap, now, stamp)
         return snap
+
+    def _load(self, relative: str, held: Snapshot | None) -> Snapshot | None:
+        with self.registry().read() as s:
+            version = publication_queries.file_version(s, relative)
+            if version is None:
+                return None
+            if held is not None and held.version == version:
+                return held
+            row = publication_queries.stored_file(s, relative)
+            if row is None:
+                return None
+            body = bytes(row.body)
+            return Snapshot(body, etag_of(body), int(row.published_at), int(row.version))
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

@@ -1,8 +1,19 @@
-"""What readers fetch, signed and written into DIR/public: the city root key, the trust list
-(a new version only when its content changed) and the status list tokens (cardio.published)."""
+"""What readers fetch, signed once and kept in two places: the registry's published files (what
+every host of the API serves, so the bytes and ETags are the same on all of them) and DIR/public
+(for static hosting). The city root key, the trust list (a new version only when its content
+changed) and the status list tokens (cardio.published).
+
+Every status change raises its list's mark in the registry in its own transaction (a trigger,
+migration 0002). `publish_owed` signs each list whose mark is ahead of what was published, and
+only then records the mark it read as published: a process killed at any moment leaves the
+mark ahead, and the next run publishes the list. Only the process holding the publisher lock
+calls it (api.issuer.publishing); request handlers never sign.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -10,28 +21,42 @@ from pathlib import Path
 from cardio.files import write_atomic
 from cardio.keys import kid_for, public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
-from cardio.statuslist import StatusList, sign_token
+from cardio.statuslist import Status, StatusList, sign_token
 from cardio.trustlist import KeyPurpose, KeyState, TrustedKey, TrustList, sign_trust_list
 
 from .config import IssuerConfig
+from .errors import IssuerError
 from .keys import IssuerKeys
+from .published_cache import etag_of
+from .registry import REVOKED, SUSPENDED, Registry, publication_queries, queries
 
 PUBLIC_DIR = "public"
+# Tests only (tests/test_publish_kill.py): the name of a step at which the process kills
+# itself with SIGKILL, to prove that no step loses a committed status change.
+CRASH_ENV = "CITYCARD_TEST_CRASH_AT"
+_STATUS_OF = {REVOKED: Status.INVALID, SUSPENDED: Status.SUSPENDED}
+
+
+def crash_point(step: str) -> None:
+    """Die here, as abruptly as a power cut, when CITYCARD_TEST_CRASH_AT names this step."""
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def status_file(list_id: str) -> str:
+    """A status list's name among the published files (and its path under DIR/public)."""
+    return f"{STATUS_DIR}/{list_id}{STATUS_SUFFIX}"
 
 
 class Publisher:
-    """Signs and writes the published files; status lists come from `status_list` (the card
-    registry's view of one list)."""
+    """Signs and keeps the published files; status lists come from the registry `registry()`."""
 
     def __init__(
-        self,
-        config: IssuerConfig,
-        keys: IssuerKeys,
-        status_list: Callable[[str], StatusList],
+        self, config: IssuerConfig, keys: IssuerKeys, registry: Callable[[], Registry]
     ) -> None:
         self.config = config
         self.keys = keys
-        self.status_list = status_list
+        self.registry = registry
 
     @property
     def public_dir(self) -> Path:
@@ -60,37 +85,116 @@ class Publisher:
         return TrustList(data["trust_list_version"], data["issuer"], now, tuple(keys), uris)
 
     def publish(self, now: int) -> Path:
-        """Write root key, trust list (a new version only when its content changed) and status lists."""
+        """Root key, trust list (a new version only when its content changed), every status list."""
         pub = self.public_dir
         with self.config.locked():
-            data = self.config.data
-            body = self.trust_list_body(now)
-            content = replace(body, version=0, issued_at=0).to_payload().hex()
-            trust_path = pub / TRUST_LIST_FILE
-            if content != data.get("published_trust_payload") or not trust_path.exists():
-                data["trust_list_version"] += 1
-                data["published_trust_payload"] = content
-                self.config.save()
-                tl = replace(body, version=data["trust_list_version"])
-                write_atomic(trust_path, sign_trust_list(self.keys.root_signer(), tl))
-            write_atomic(pub / ROOT_KEY_FILE, public_pem(self.keys.root_signer().public_key).encode())
-            self._publish_status(data["status_lists"], now)
+            self._publish_trust(now)
+            self._keep(ROOT_KEY_FILE, public_pem(self.keys.root_signer().public_key).encode(), now)
+            for list_id in self.config.data["status_lists"]:
+                self._publish_status(list_id, now)
         return pub
 
-    def publish_status(self, list_ids: list[str] | None, now: int) -> None:
-        """Sign and write status list tokens again (all lists, or those named)."""
-        with self.config.locked():
-            self._publish_status(list_ids or self.config.data["status_lists"], now)
+    def _publish_trust(self, now: int) -> None:
+        data = self.config.data
+        body = self.trust_list_body(now)
+        content = replace(body, version=0, issued_at=0).to_payload().hex()
+        trust_path = self.public_dir / TRUST_LIST_FILE
+        if content != data.get("published_trust_payload") or not trust_path.exists():
+            data["trust_list_version"] += 1
+            data["published_trust_payload"] = content
+            self.config.save()
+            tl = replace(body, version=data["trust_list_version"])
+            self._keep(TRUST_LIST_FILE, sign_trust_list(self.keys.root_signer(), tl), now)
+        elif not self._stored(TRUST_LIST_FILE):
+            # Published before the registry kept the files: the same bytes, no new version.
+            self._keep(TRUST_LIST_FILE, trust_path.read_bytes(), now)
 
-    def _publish_status(self, list_ids: list[str], now: int) -> None:
-        status_signer = self.keys.active_signer(KeyPurpose.STATUS)
-        for list_id in list_ids:
-            token = sign_token(
-                status_signer,
-                self.status_list(list_id),
-                uri=self.config.status_uri(list_id),
-                iat=now,
-                ttl=self.config.data["status_ttl"],
-                exp=None,
-            )
-            write_atomic(self.public_dir / STATUS_DIR / f"{list_id}{STATUS_SUFFIX}", token)
+    def publish_status(self, list_ids: list[str] | None, now: int) -> None:
+        """Sign and keep status list tokens again (all lists, or those named)."""
+        with self.config.locked():
+            for list_id in list_ids or self.config.data["status_lists"]:
+                self._publish_status(list_id, now)
+
+    def publish_owed(self, now: int, refresh: int) -> list[str]:
+        """Publish what is owed: each status list with changes its token does not show yet,
+        never published, or signed `refresh` seconds ago or more; the trust list and root key
+        when the registry has none. Returns the status lists published."""
+        self.config.refresh()
+        with self.registry().read() as s:
+            marks = publication_queries.marks(s)
+            stored = publication_queries.file_versions(s)
+        if TRUST_LIST_FILE not in stored or ROOT_KEY_FILE not in stored:
+            self.publish(now)
+            return list(self.config.data["status_lists"])
+        owed = []
+        for list_id in self.config.data["status_lists"]:
+            changed, published = marks.get(list_id, (0, 0))
+            signed = stored.get(status_file(list_id))
+            if changed > published or signed is None or now - signed[1] >= refresh:
+                owed.append(list_id)
+        if owed:
+            self.publish_status(owed, now)
+        return owed
+
+    def copy_to_public_dir(self) -> None:
+        """Make DIR/public hold what the registry holds (a host that just became the
+        publisher may have an older copy, or none), for static hosting."""
+        names = [TRUST_LIST_FILE, ROOT_KEY_FILE]
+        names += [status_file(list_id) for list_id in self.config.data["status_lists"]]
+        for name in names:
+            with self.registry().read() as s:
+                row = publication_queries.stored_file(s, name)
+                body = None if row is None else bytes(row.body)
+            path = self.public_dir / name
+            if body is not None and (not path.is_file() or path.read_bytes() != body):
+                write_atomic(path, body)
+
+    def owed(self, list_id: str) -> bool:
+        """True while the list has committed changes its published token does not show."""
+        with self.registry().read() as s:
+            changed, published = publication_queries.mark(s, list_id)
+        return changed > published
+
+    def _status_list(self, list_id: str) -> tuple[StatusList, int]:
+        """The list as the registry has it, and the mark read before it (so that a change
+        committed while it is read is counted as not yet published)."""
+        with self.registry().read() as s:
+            changed, _published = publication_queries.mark(s, list_id)
+            row = queries.status_list_row(s, list_id)
+            if row is None:
+                raise IssuerError(f"There is no status list {list_id!r}.")
+            lst = StatusList(row.size, row.bits)
+            for idx, status in publication_queries.marked_slots(s, list_id):
+                lst.set(idx, _STATUS_OF[status])
+        return lst, changed
+
+    def _publish_status(self, list_id: str, now: int) -> None:
+        lst, changed = self._status_list(list_id)
+        token = sign_token(
+            self.keys.active_signer(KeyPurpose.STATUS),
+            lst,
+            uri=self.config.status_uri(list_id),
+            iat=now,
+            ttl=self.config.data["status_ttl"],
+            exp=None,
+        )
+        crash_point("status-signed")
+        self._keep(status_file(list_id), token, now, list_id=list_id, changed=changed)
+        crash_point("status-published")
+
+    def _stored(self, name: str) -> bool:
+        with self.registry().read() as s:
+            return publication_queries.file_version(s, name) is not None
+
+    def _keep(
+        self, name: str, body: bytes, now: int, list_id: str | None = None, changed: int = 0
+    ) -> None:
+        """Write DIR/public/`name` (atomically), then keep the bytes in the registry and, for a
+        status list, record the mark it shows, in one transaction. A process killed between
+        the two leaves the mark behind: the list is published again, both places anew."""
+        write_atomic(self.public_dir / name, body)
+        crash_point("status-written" if list_id else "file-written")
+        with self.registry().write() as s:
+            publication_queries.store_file(s, name, body, etag_of(body), now)
+            if list_id is not None:
+                publication_queries.mark_published(s, list_id, changed)

@@ -222,9 +222,9 @@ def void(_body: dict[str, Any], number: str) -> dict[str, Any]:
     """Void a card the kiosk could not finish (status INVALID, for good)."""
     st = state()
     try:
-        card, changed = st.issuer.void(_kiosk_id(), number)
+        card, _changed = st.issuer.void(_kiosk_id(), number)
     except UnknownCardError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
-    if changed:
-        st.issuer.publish_status([card.status_list])
+    # Also when already voided: a retry after a crash makes sure the list gets published.
+    st.extra["publisher"].wait_published(card.status_list)
     return card.to_json()

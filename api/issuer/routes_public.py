@@ -6,8 +6,10 @@
                                            a reader pins it by fingerprint, never blindly
 
 All three carry a strong ETag and Cache-Control, answer If-None-Match with 304, and are served
-from memory (see api.issuer.published_cache). Status lists are signed again when they are older than
-the refresh interval (half their ttl by default), so a server left alone keeps them fresh.
+from memory: the bytes the one publisher kept in the registry (see api.issuer.published_cache),
+the same on every host. No request signs anything: the publisher (api.issuer.publishing) signs
+status lists again when they change and when they are half their ttl old. A file not published
+yet is answered 503 with Retry-After.
 
 These are the requests every reader makes, so `FastPath` answers them in front of Flask (plain
 WSGI, the same `PublicFiles.answer` as the blueprint below, byte for byte; tests/test_api.py
@@ -17,26 +19,23 @@ published yet, another method) goes on to Flask and its JSON errors.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
+from cardio.published import ROOT_KEY_FILE, TRUST_LIST_FILE
 from cardio.statuslist import MEDIA_TYPE as STATUS_MEDIA_TYPE
 from cardio.trustlist import MEDIA_TYPE as TRUST_MEDIA_TYPE
 from cardio.web_errors import ApiError
 
 from .published_cache import PublishedFiles, Snapshot, etag_matches
+from .publisher import status_file
 from .schemas import LIST_ID, ErrorSchema, ListIdPathSchema
 from .service import Issuer
 from .web import file_response, other_responses, path_arguments, state
 
 bp = Blueprint("public", __name__)
-log = logging.getLogger("citycard.api")
 
 TRUST_LIST_PATH = "/.well-known/citycard/trust-list"
 ROOT_KEY_PATH = "/.well-known/citycard/root-key"
@@ -51,6 +50,7 @@ COMMON_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
 ]
 _UNPUBLISHED = (ErrorSchema, "Nothing has been published yet; try again later.")
+RETRY_AFTER = "5"  # seconds: the publisher publishes what is owed within a second or two
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
@@ -65,12 +65,9 @@ class PublicFiles:
         trust_max_age: int,
         status_max_age: int,
         root_max_age: int,
-        status_refresh: int | None,
     ) -> None:
         self.published = published
         self.issuer = issuer
-        self.status_refresh = status_refresh
-        self._refreshing = threading.Lock()
         self._fixed = {
             TRUST_LIST_PATH: (TRUST_LIST_FILE, TRUST_MEDIA_TYPE, trust_max_age, "trust list"),
             ROOT_KEY_PATH: (ROOT_KEY_FILE, PEM_MEDIA_TYPE, root_max_age, "root key"),
@@ -86,25 +83,14 @@ class PublicFiles:
         if not path.startswith(STATUS_PREFIX):
             return None
         list_id = path[len(STATUS_PREFIX) :]
-        if not LIST_ID.match(list_id) or list_id not in self.issuer.config["status_lists"]:
+        if not LIST_ID.match(list_id):
             return None
-        return self._status(list_id), STATUS_MEDIA_TYPE, self._status_max_age, "status list"
-
-    def _status(self, list_id: str) -> Snapshot | None:
-        relative = f"{STATUS_DIR}/{list_id}{STATUS_SUFFIX}"
-        snap = self.published.get(relative)
-        refresh = self.status_refresh or max(60, int(self.issuer.config["status_ttl"]) // 2)
-        stale = snap is None or time.time() - snap.mtime > refresh
-        if stale and self._refreshing.acquire(blocking=False):
-            try:  # one thread signs a fresh list; the others serve the current one meanwhile
-                self.issuer.refresh_config()
-                self.issuer.publish_status([list_id])
-            except Exception:  # a key store or database problem: keep serving what there is
-                log.exception("could not sign status list %s again", list_id)
-            finally:
-                self._refreshing.release()
-            snap = self.published.get(relative)
-        return snap
+        if list_id not in self.issuer.config["status_lists"]:
+            self.issuer.refresh_config()  # a list added since (one stat() when unchanged)
+            if list_id not in self.issuer.config["status_lists"]:
+                return None
+        snap = self.published.get(status_file(list_id))
+        return snap, STATUS_MEDIA_TYPE, self._status_max_age, "status list"
 
     @staticmethod
     def answer(snap: Snapshot, media_type: str, max_age: int, if_none_match: str | None) -> Answer:
@@ -133,7 +119,10 @@ def _serve(path: str) -> Response:
     snap, media_type, max_age, what = found
     if snap is None:
         raise ApiError(
-            503, "not_published", f"The {what} has not been published yet; try again later."
+            503,
+            "not_published",
+            f"The {what} has not been published yet; try again later.",
+            {"Retry-After": RETRY_AFTER},
         )
     status, headers, body = PublicFiles.answer(
         snap, media_type, max_age, request.headers.get("If-None-Match")

@@ -112,8 +112,9 @@ def _staff_action(action: str, status: str, summary: str) -> None:
             raise ApiError(404, "not_found", str(exc)) from exc
         except CardStateError as exc:
             raise ApiError(409, "conflict", str(exc)) from exc
-        if changed:
-            st.issuer.publish_status([card.status_list])
+        # Changed or not (a retry after a crash finds it already done): the list gets
+        # published, by the publisher; this request only waits for it.
+        st.extra["publisher"].wait_published(card.status_list)
         return {**card.to_json(), "changed": changed}
 
     change.__name__ = f"staff_{action}"
@@ -178,7 +179,7 @@ def self_revocation(body: dict[str, Any]) -> dict[str, Any]:
     card = st.issuer.self_revoke(number, code)
     if card is None:
         raise ApiError(403, "no_match", NO_MATCH)
-    st.issuer.publish_status([card.status_list])
+    st.extra["publisher"].wait_published(card.status_list)
     return {
         "document_number": card.document_number,
         "status": card.status,

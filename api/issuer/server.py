@@ -9,6 +9,11 @@ schemas (api.issuer.schemas) validate the requests and shape the answers, and AP
 `/openapi.json` from them (api.issuer.openapi). Every answer carries strict security headers
 (routes_public.COMMON_HEADERS); pages mounted beside the API set their own policy first.
 
+Publishing: the public files are served from the registry, as the one publisher kept them
+(api.issuer.published_cache), never signed by a request. The app runs a publisher thread
+(api.issuer.publishing) that takes the publisher lock if it is free, publishes what a killed
+process left owed, then publishes each status change within a second; `issuer.close()` stops it.
+
 Configuration: `DIR/server.toml` (every key optional)
 
     [server]
@@ -18,13 +23,14 @@ Configuration: `DIR/server.toml` (every key optional)
     proxy_hops = 0              # reverse proxies in front that set X-Forwarded-For
     max_body = 65536            # largest request body, bytes
     fast_path = true            # answer the public files in front of Flask (same bytes)
+    publisher = true            # sign and publish here when this process holds the lock
     [database]
     url = "postgresql://citycard@db.internal/citycard"   # or CITYCARD_DATABASE_URL
     [cache]
     trust_list_max_age = 300    # Cache-Control max-age, seconds
     status_list_max_age = 60
     root_key_max_age = 86400
-    status_refresh = 1800       # re-sign status lists older than this (default: ttl / 2)
+    status_refresh = 1800       # the publisher re-signs lists this old (default: ttl / 2)
     [kiosk]
     clock_skew = 300            # accepted difference between a kiosk's clock and ours
     [self_revocation]
@@ -54,6 +60,7 @@ from cardio.web_errors import ApiError
 
 from . import openapi, routes_kiosk, routes_public, routes_revocation
 from .published_cache import PublishedFiles
+from .publishing import PublisherWorker
 from .ratelimit import TokenBuckets
 from .registry import DATABASE_ENV, SERVER_TOML, RegistryError
 from .service import Issuer
@@ -85,6 +92,7 @@ class ServerConfig:
     proxy_hops: int = 0
     max_body: int = 64 * 1024
     fast_path: bool = True
+    publisher: bool = True
     trust_list_max_age: int = 300
     status_list_max_age: int = 60
     root_key_max_age: int = 86400
@@ -98,7 +106,7 @@ class ServerConfig:
 
 # TOML section -> keys it may hold (each a ServerConfig field, except database.url).
 _SECTIONS = {
-    "server": ("host", "port", "threads", "proxy_hops", "max_body", "fast_path"),
+    "server": ("host", "port", "threads", "proxy_hops", "max_body", "fast_path", "publisher"),
     "database": ("url",),
     "cache": ("trust_list_max_age", "status_list_max_age", "root_key_max_age", "status_refresh"),
     "kiosk": ("clock_skew",),
@@ -178,22 +186,26 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body
     app.json.sort_keys = True  # type: ignore[attr-defined]
-    published = PublishedFiles(config.directory / "public")
+    served = issuer
+    published = PublishedFiles(lambda: served.registry, config.directory / "public")
     files = routes_public.PublicFiles(
-        published,
-        issuer,
-        config.trust_list_max_age,
-        config.status_list_max_age,
-        config.root_key_max_age,
-        config.status_refresh,
+        published, issuer, config.trust_list_max_age, config.status_list_max_age, config.root_key_max_age
     )
+    worker = PublisherWorker(issuer, config.status_refresh)
+    if config.publisher:
+        try:  # publish now whatever a killed process left owed, before the first request
+            worker.catch_up()
+        except Exception:  # a key store away: serve what there is; the thread tries again
+            log.exception("could not publish at start-up; the publisher thread will retry")
+        worker.start()
+        issuer.on_close(worker.stop)
     app.extensions[EXTENSION] = ApiState(
         config=config,
         issuer=issuer,
         published=published,
         per_number=TokenBuckets(config.number_burst, config.number_per_hour),
         per_address=TokenBuckets(config.address_burst, config.address_per_hour),
-        extra={"public_files": files},
+        extra={"public_files": files, "publisher": worker},
     )
     if config.fast_path:
         app.wsgi_app = routes_public.FastPath(app.wsgi_app, files)  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ benchmarks hold. It only composes the parts, each with one job:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,9 @@ class Issuer:
         self._registry: Registry | None = None
         self.keys = IssuerKeys(self._config)
         self.cards = CardRegistry(self._config, self.keys, lambda: self.registry, _clock)
-        self.publisher = Publisher(self._config, self.keys, self.cards.status_list)
+        self.publisher = Publisher(self._config, self.keys, lambda: self.registry)
         self.accounts = Accounts(self.keys, lambda: self.registry, self.publish)
+        self._closers: list[Callable[[], None]] = []
 
     @classmethod
     def init(
@@ -151,7 +153,14 @@ class Issuer:
             )
         return self._registry
 
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run `closer` first when the issuer closes (a server's publisher thread)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            closer()
         self.keys.close()
         if self._registry is not None:
             self._registry.close()

@@ -1,0 +1,128 @@
+"""The one publisher while the API runs: a thread in the process that holds the publisher lock.
+
+    worker = PublisherWorker(issuer, refresh=1800)
+    worker.catch_up()      # at start-up: publish whatever a killed process left owed
+    worker.start()         # then every `interval` seconds, or at once when nudged
+
+Of all the processes serving one registry (and `citycard-api publish --watch` workers), only
+the one holding the lock (api.issuer.registry.publisher_lock) signs; the others keep trying to
+take it, so another takes over within seconds when the holder dies. Request handlers never
+sign: a status change commits its mark, then `wait_published` nudges the local thread and
+waits (bounded) until the registry shows the list published, by whichever process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .publisher import crash_point
+from .registry import RegistryError
+from .registry.publisher_lock import PublisherLock
+from .service import Issuer
+
+log = logging.getLogger("citycard.api.publisher")
+
+INTERVAL_SECONDS = 1.0  # how often the holder looks for owed lists without being nudged
+LOCK_RETRY_SECONDS = 2.0  # how often a process without the lock tries to take it
+WAIT_SECONDS = 5.0  # how long a status change's request waits for its list to be published
+_MAX_BACKOFF = 30.0
+
+
+class PublisherWorker:
+    def __init__(
+        self,
+        issuer: Issuer,
+        refresh: int | None = None,
+        interval: float = INTERVAL_SECONDS,
+        lock_retry: float = LOCK_RETRY_SECONDS,
+    ) -> None:
+        self.issuer = issuer
+        self._refresh = refresh
+        self.interval = interval
+        self.lock_retry = lock_retry
+        self.lock = PublisherLock(issuer.registry)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._passed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def refresh(self) -> int:
+        """Sign a status list again when it is this many seconds old (default: half its ttl)."""
+        return self._refresh or max(60, int(self.issuer.config["status_ttl"]) // 2)
+
+    @property
+    def leader(self) -> bool:
+        return self.lock.held
+
+    def catch_up(self) -> bool:
+        """Take the lock if free and publish whatever is owed; True when this process publishes."""
+        was_leader = self.lock.held
+        if not self.lock.acquire():
+            return False
+        if not was_leader:
+            self.issuer.publisher.copy_to_public_dir()
+        self.issuer.publisher.publish_owed(int(time.time()), self.refresh)
+        return True
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="citycard-publisher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and give the lock up (another process takes over)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        self._thread = None
+        self.lock.release()
+
+    def nudge(self) -> None:
+        """Look for owed lists now rather than at the next interval."""
+        self._wake.set()
+
+    def run(self) -> None:
+        """Publish until stopped, in this thread (`citycard-api publish --watch`)."""
+        self._run()
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while not self._stop.is_set():
+            if not self.issuer.dir.is_dir():  # the issuer directory went away: nothing to serve
+                break
+            try:
+                self.catch_up()
+                backoff = 0.0
+            except Exception:  # a database or key store outage: try again
+                backoff = min(_MAX_BACKOFF, max(1.0, backoff * 2))
+                log.exception("publishing failed; trying again in %.0f s", backoff)
+            with self._passed:
+                self._passed.notify_all()
+            wait = backoff or (self.interval if self.leader else self.lock_retry)
+            self._wake.wait(wait)
+            self._wake.clear()
+        self.lock.release()
+
+    def wait_published(self, list_id: str, timeout: float = WAIT_SECONDS) -> bool:
+        """After a status change (or a retried one) of a card in `list_id`: make sure the list
+        gets published, and wait until it is or `timeout` passes. Never signs; True when the
+        registry shows the list published."""
+        crash_point("status-committed")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if not self.issuer.publisher.owed(list_id):
+                    return True
+            except RegistryError:
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("status list %s is not published yet; the publisher will", list_id)
+                return False
+            self.nudge()
+            with self._passed:
+                self._passed.wait(min(0.1, left))
