@@ -14,7 +14,8 @@ Prints a table (requests per second, p50 and p99 latency, errors) and ends with
 `ratio: X.XX` = the geometric mean over those cases of ours / plain nginx (target >= 0.90),
 each case's ratio being the median over the rounds of the two servers' rates in that round.
 The dynamic endpoints (the issuer API under waitress: /openapi.json directly and through
-nginx, kiosk allocations through nginx) are reported separately, outside the ratio. Exits 1
+nginx, kiosk allocations through nginx) are reported separately, outside the ratio, with the
+trust list as the API itself serves it, for scale. Exits 1
 if any request failed.
 
     .venv/bin/python bench/api.py [--seconds 1] [--rounds 5] [--connections 8 64]
@@ -372,6 +373,12 @@ def main() -> None:
                 }  # fmt: skip
                 total_errors += sum(r.errors for r in results.values())
                 dynamic.append((f"GET {OPENAPI}, {conns} conn", size, results, None))
+            # for scale: the trust list from the API itself (its in-memory fast path)
+            size = len(fetch(api + TRUST)[1])
+            for conns in args.connections:
+                direct = wrk(api + TRUST, args.seconds, conns, 200, None, script, args.wrk_threads)
+                total_errors += direct.errors
+                dynamic.append((f"GET trust list, {conns} conn", size, {"api direct": direct}, None))
             alloc = allocations(servers["ours"], credential, args.seconds, 8)
             total_errors += alloc.errors
             dynamic.append(("POST kiosk allocation, 8 clients", "", {"via nginx": alloc}, None))
