@@ -279,7 +279,7 @@ def print_table(title: str, rows: list[tuple[str, int | str, dict[str, Result], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="seconds per wrk run")
+    parser.add_argument("--seconds", type=int, default=1, help="seconds per wrk run (whole)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (every case and server)")
     parser.add_argument(
         "--connections", type=int, nargs="+", default=[8, 64], help="keep-alive connections"
@@ -392,8 +392,8 @@ def main() -> None:
     print(
         f"loopback, wrk {args.wrk_threads} threads, keep-alive connections "
         f"{' and '.join(str(c) for c in args.connections)}, {args.rounds} x {args.seconds:g} s "
-        f"per case and server, interleaved, ratio = median of the rounds'; both nginx {nginx_version()} with the same http "
-        f"settings; {args.cards} cards, 10% revoked"
+        f"per case and server, interleaved, ratios = median over rounds; both nginx "
+        f"{nginx_version()} with the same http settings; {args.cards} cards, 10% revoked"
     )
     print_table("public files: deploy/nginx/citycard.conf (ours) vs nginx with only `root`",
                 rows, tuple(servers), "ours/plain")  # fmt: skip
