@@ -193,7 +193,6 @@ def start_nginx(prefix: Path, issuer_dir: Path, port: int, upstream: int,
                 template: Path | None = None, public_dir: Path | None = None,
                 ) -> subprocess.Popen[bytes]:  # fmt: skip
     """A foreground nginx under `prefix` on deploy/nginx/citycard.conf (or `template`)."""
-    (prefix / "tmp").mkdir(parents=True)
     cmd = [sys.executable, str(RENDER), "--dir", str(issuer_dir),
            "--upstream", f"127.0.0.1:{upstream}", "--listen", f"127.0.0.1:{port}",
            "--standalone", str(prefix), "--out", str(prefix / "nginx.conf")]  # fmt: skip

@@ -111,7 +111,6 @@ class Nginxes:
 
     def start(self, issuer_dir: Path, upstream: int, public_dir: Path | None = None) -> Nginx:
         prefix = self.tmp_path / f"nginx{len(self.procs)}"
-        (prefix / "tmp").mkdir(parents=True)
         port = free_port()
         cmd = [sys.executable, str(RENDER), "--dir", str(issuer_dir),
                "--upstream", f"127.0.0.1:{upstream}", "--listen", f"127.0.0.1:{port}",

@@ -160,7 +160,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (RenderError, CitycardError) as exc:
         raise SystemExit(f"render.py: {exc}") from exc
-    text = standalone(site, args.standalone.resolve()) if args.standalone else site
+    text = site
+    if args.standalone:
+        prefix = args.standalone.resolve()
+        (prefix / "tmp").mkdir(parents=True, exist_ok=True)  # nginx creates no parents
+        text = standalone(site, prefix)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:
