@@ -5,6 +5,7 @@ that runs on its station's real devices.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -14,9 +15,11 @@ from kiosk.job import PcscWriter
 from kiosk.printing import Receipt
 from printer.card_printer import CardJobResult, PrinterStatus
 
-from .pcscd import ensure_pcscd
+from .pcscd import ensure_pcscd, wait_card
 from .virtual_t4t import VirtualType4Card
 from .vpcd import VpcdCard
+
+log = logging.getLogger(__name__)
 
 
 class CardFeeder:
@@ -28,6 +31,12 @@ class CardFeeder:
     connects to it through pcscd, the same code path as a real writer. `take()` removes the
     card and hands it over (e.g. to a simulated venue reader); `close()` removes it and stops
     what was started.
+
+    A card taken off the writer is gone for pcscd only at its next presence poll of the reader
+    (up to about 0.4 s later). Swapping cards faster than that — which no real writer can —
+    would leave pcscd believing the previous card still lies there, powered: the next
+    connection would reach the new card unpowered and fail as "card taken off the writer".
+    So the feeder waits until pcscd has seen the card leave before it puts the next one on.
     """
 
     def __init__(self, profile: CardProfile, slot: int = 0, timeout: float = 10.0) -> None:
@@ -60,14 +69,17 @@ class CardFeeder:
             self.card = None
             return card
 
-    def _remove(self) -> None:
+    def _remove(self, *, seen: bool = True) -> None:
+        """Take the card off the writer; with `seen`, wait until pcscd has noticed."""
         if self._vcard is not None:
             self._vcard.stop()
             self._vcard = None
+            if seen and not wait_card(self.reader, present=False, timeout=self.timeout):
+                log.warning("pcscd still reports a card in %r after %g s", self.reader, self.timeout)
 
     def close(self) -> None:
         with self._lock:
-            self._remove()
+            self._remove(seen=False)
             self.card = None
         self.service.stop()
 

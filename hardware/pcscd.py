@@ -1,9 +1,10 @@
 """A pcscd with the vpcd driver, for tests and the demo: reuse a running one or start our own.
 
-    from hardware.pcscd import ensure_pcscd
+    from hardware.pcscd import ensure_pcscd, wait_card
 
     with ensure_pcscd() as service:      # or: service = ensure_pcscd(); ...; service.stop()
         service.vpcd_readers()           # ['Virtual PCD 00 00', 'Virtual PCD 00 01']
+        wait_card("Virtual PCD 00 00", present=False)  # True once pcscd has seen it empty
 
 `ensure_pcscd()`:
 - asks the PC/SC service for its readers; when it answers (a pcscd we did not start, or one that
@@ -316,6 +317,45 @@ class PcscdService:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def wait_card(reader: str, present: bool, timeout: float = 5.0) -> bool:
+    """Wait up to `timeout` s until pcscd reports a card in `reader` (present=True) or none
+    (False); True once it does. Raises CardConnectionError when pcscd is not reachable."""
+    from smartcard import scard
+
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if _u32(hresult) != 0:
+        raise CardConnectionError(f"pcscd is not reachable (0x{_u32(hresult):08X}).")
+    deadline = time.monotonic() + max(0.0, timeout)
+    known = 0  # SCARD_STATE_UNAWARE: the first call answers at once
+    first = True
+    try:
+        while True:
+            wait_ms = 0 if first else _ms_until(deadline)
+            first = False
+            hresult, states = scard.SCardGetStatusChange(context, wait_ms, [(reader, known)])
+            if _u32(hresult) == 0:
+                known = _u32(states[0][1]) & ~_u32(scard.SCARD_STATE_CHANGED)
+                if bool(known & _u32(scard.SCARD_STATE_PRESENT)) == present:
+                    return True
+            elif _u32(hresult) != _u32(scard.SCARD_E_TIMEOUT):
+                raise CardConnectionError(
+                    f"pcscd gave no state for {reader!r} (0x{_u32(hresult):08X})."
+                )
+            if time.monotonic() >= deadline:
+                return False
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+def _u32(value: int) -> int:
+    return int(value) & 0xFFFFFFFF  # PC/SC codes come back signed on some platforms
+
+
+def _ms_until(deadline: float) -> int:
+    # Short waits, so that a change pcscd does not signal costs little
+    return max(0, min(500, int((deadline - time.monotonic()) * 1000)))
 
 
 def _has_reader(readers: list[str] | None, reader: str) -> bool:

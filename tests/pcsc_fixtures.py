@@ -23,14 +23,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hardware.card_model import CardModel
-from hardware.pcscd import PcscdService, ensure_pcscd, pcscd_path
+from hardware.pcscd import PcscdService, ensure_pcscd, pcscd_path, wait_card
 from hardware.vpcd import VpcdCard
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,29 +80,12 @@ class UidEchoCard:
         return apdu + b"\x90\x00"
 
 
-def reader_has_card(reader: str) -> bool:
-    """What pcscd says about `reader` right now (via a throwaway context)."""
-    from smartcard import scard
-
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    assert hresult == 0, "pcscd is not reachable"
-    try:
-        hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, 0)])
-        assert hresult == 0, f"no state for {reader!r}"
-        return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
-    finally:
-        scard.SCardReleaseContext(context)
-
-
 def wait_reader(reader: str, present: bool, timeout: float = 5.0) -> None:
     """Wait until pcscd reports a card in `reader` (present=True) or none (False)."""
-    deadline = time.monotonic() + timeout
-    while reader_has_card(reader) != present:
-        if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"pcscd still reports {'no ' if present else 'a '}card in {reader!r} after {timeout} s"
-            )
-        time.sleep(0.02)
+    if not wait_card(reader, present, timeout):
+        raise AssertionError(
+            f"pcscd still reports {'no ' if present else 'a '}card in {reader!r} after {timeout} s"
+        )
 
 
 _card_pids: list[subprocess.Popen[str]] = []  # every card process of this session
