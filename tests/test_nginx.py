@@ -335,3 +335,16 @@ def test_every_published_version_has_its_own_etag(site: Site) -> None:
         answer = get(site.nginx.url + STATUS)
         assert seen.setdefault(answer.headers["ETag"], answer.body) == answer.body
     assert len(seen) == len(cards)
+
+
+def test_render_refuses_what_nginx_would_misread(tmp_path: Path) -> None:
+    for option, value in (("--server-name", "cc.example; include /etc/passwd"),
+                          ("--listen", "80 { }"), ("--public-dir", "/srv/$host"),
+                          ("--upstream", "127.0.0.1:8080; server evil:80")):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(RENDER), "--dir", str(tmp_path), option, value],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode != 0 and done.stdout == "", (option, value)
+        assert "render.py:" in done.stderr, done.stderr
