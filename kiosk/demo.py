@@ -63,7 +63,9 @@ DEFAULT_RESIDENT = {
 
 
 def synthetic_portrait(width: int = 720, height: int = 960, seed: int = 7) -> bytes:
-    """A drawn silhouette (not a person) with a textured background, as a camera-sized JPEG."""
+    """A drawn cartoon face (plainly not a person) on a textured background, as a camera-sized
+    JPEG. The face is schematic but has what a face detector looks for (dark eyes under brows,
+    a lighter nose bridge, a mouth), so the kiosk's face check accepts it."""
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = random.Random(seed)
@@ -76,10 +78,25 @@ def synthetic_portrait(width: int = 720, height: int = 960, seed: int = 7) -> by
         d.ellipse((x - r, y - r, x + r, y + r), fill=(shade, shade, min(255, shade + 20)))
     img = img.filter(ImageFilter.GaussianBlur(3))
     d = ImageDraw.Draw(img)
-    cx = width // 2
-    d.ellipse((cx - width // 5, height // 6, cx + width // 5, height // 6 + width * 2 // 5 + 40),
-              fill=(150, 110, 85))  # fmt: skip
-    d.rectangle((cx - width // 3, height * 3 // 5, cx + width // 3, height), fill=(50, 70, 110))
+    cx, cy, w = width // 2, height // 3 + height // 48, width // 2 - width // 18
+    h = w * 13 // 10
+    d.ellipse((cx - w // 2 - w // 8, cy - h // 2 - w // 6, cx + w // 2 + w // 8, cy + h // 3),
+              fill=(60, 45, 35))  # hair  # fmt: skip
+    d.rectangle((cx - width // 3, height * 3 // 5 + height // 24, cx + width // 3, height),
+                fill=(50, 70, 110))  # shoulders  # fmt: skip
+    d.ellipse((cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2), fill=(225, 190, 160))
+    eye_w, eye_h, eye_y = w // 5, w // 10, cy - h // 10
+    for side in (-1, 1):
+        ex = cx + side * w // 5
+        d.ellipse((ex - eye_w // 2, eye_y - eye_h // 2, ex + eye_w // 2, eye_y + eye_h // 2),
+                  fill=(40, 30, 30))  # fmt: skip
+        brow_y = eye_y - eye_h - w // 40
+        d.line((ex - eye_w // 2 - 4, brow_y, ex + eye_w // 2 + 4, brow_y), fill=(70, 50, 40),
+               width=max(2, w // 30))  # fmt: skip
+    d.polygon([(cx, eye_y), (cx - w // 12, cy + h // 8), (cx + w // 12, cy + h // 8)],
+              fill=(200, 160, 130))  # fmt: skip
+    d.ellipse((cx - w // 6, cy + h // 5, cx + w // 6, cy + h // 5 + w // 12), fill=(150, 70, 70))
+    img = img.filter(ImageFilter.GaussianBlur(1))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()
