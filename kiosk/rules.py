@@ -136,10 +136,14 @@ class Application:
     fields_provided: Set[str] = frozenset()  # field codes filled in, e.g. {"sex", "address"}
     claims: Set[Claim] = frozenset()  # fee reductions claimed
     kind: CardKind = CardKind.FIRST
+    # The end date the attendant enters where the programme's validity ends on a date
+    # (validity.until: the end of a shelter registration); other programmes ignore it.
+    valid_until: date | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "birth_date", _day(self.birth_date))
         object.__setattr__(self, "residence_since", _day(self.residence_since))
+        object.__setattr__(self, "valid_until", _day(self.valid_until))
         object.__setattr__(self, "documents", tuple(self.documents))
         object.__setattr__(self, "fields_provided", frozenset(self.fields_provided))
         object.__setattr__(self, "claims", frozenset(self.claims))
@@ -190,6 +194,9 @@ class Decision:
     forbidden_fields: tuple[str, ...]
     missing_fields: tuple[str, ...]  # required but not (yet) provided: collect before issuing
     sex_values: tuple[str, ...] = field(default=())  # allowed when sex is collected
+    # The programme's validity ends on a date the attendant enters (validity.until) and no
+    # date after today was given: collect it before issuing, as a missing field.
+    missing_end_date: bool = False
 
     @property
     def checks(self) -> tuple[Reason, ...]:
@@ -198,7 +205,7 @@ class Decision:
 
     @property
     def complete(self) -> bool:
-        return not self.missing_fields
+        return not self.missing_fields and not self.missing_end_date
 
 
 # --- the engine ----------------------------------------------------------------------------
@@ -220,7 +227,7 @@ def decide(program: Program, application: Application, today: date) -> Decision:
     reasons.extend(_document_reasons(program, application, today))
     fee, fee_reasons = _fee(program, application, age)
     reasons.extend(fee_reasons)
-    validity = _validity(program, age, today)
+    validity = _validity(program, age, today, application.valid_until)
     reasons.append(_reason("validity.expires", Effect.INFO, date=_iso(validity.expires)))
     if validity.age_rule is not None:
         reasons.append(_reason("validity.under_age", Effect.INFO, age=validity.age_rule.under))
@@ -248,6 +255,8 @@ def decide(program: Program, application: Application, today: date) -> Decision:
         forbidden_fields=policy.forbidden,
         missing_fields=tuple(f for f in policy.required if f not in provided),
         sex_values=policy.sex_values,
+        missing_end_date=program.validity.until is not None
+        and not _usable_end(application.valid_until, today),
     )
 
 
@@ -528,9 +537,18 @@ def _fee(program: Program, app: Application, age: int | None) -> tuple[Fee, list
     return fee, reasons
 
 
-def _validity(program: Program, age: int | None, today: date) -> Validity:
+def _validity(program: Program, age: int | None, today: date, until: date | None) -> Validity:
     years, rule = program.validity.years_for(age)
-    return Validity(today, _plus_years(today, years), years, rule)
+    expires = _plus_years(today, years)
+    if program.validity.until is not None and _usable_end(until, today):
+        assert until is not None
+        expires = min(expires, until)  # `years` is the longest such a card may be valid
+    return Validity(today, expires, years, rule)
+
+
+def _usable_end(until: date | None, today: date) -> bool:
+    """An end date a card can be valid until: a date after today."""
+    return isinstance(until, date) and until > today
 
 
 # --- text ----------------------------------------------------------------------------------

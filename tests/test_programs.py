@@ -20,6 +20,7 @@ from kiosk.programs import (
     Claim,
     GuardianOutcome,
     Insufficient,
+    IssuerKind,
     PointsRule,
     PrimarySecondaryRule,
     Program,
@@ -44,6 +45,8 @@ SHIPPED = (
     "utrecht-upas",
     "barcelona",
     "le-vigan",
+    "utrecht-bbb",
+    "madrid",
 )
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "programs.md"
 
@@ -191,6 +194,36 @@ def test_facts_europe(programs: dict[str, Program]) -> None:
     assert not bcn.entitlements
     assert {e.code for e in vigan.entitlements} == {"library", "museum", "digital-space"}
     assert "sponsor" in vigan.fields.required
+
+
+def test_facts_utrecht_bbb_and_madrid(programs: dict[str, Program]) -> None:
+    bbb, madrid = programs["utrecht-bbb"], programs["madrid"]
+    # Issued by the NGO that runs the shelter, valid until the registration ends.
+    assert bbb.issuer.kind is IssuerKind.ORGANISATION and bbb.issuer.city == "Utrecht"
+    assert bbb.validity.until is not None
+    assert "shelter registration" in bbb.validity.until.get("en")
+    assert {"issuer_name", "shelter_name", "ngo_phone"} <= set(bbb.fields.required)
+    assert [p for d in bbb.documents for p in d.proves] == [Purpose.ELIGIBILITY]
+    assert bbb.out_of_scope and bbb.is_assumed("validity.years")
+    assert not bbb.is_assumed("validity.until")  # "until the registration ends" is a fact
+    # Madrid: registered residents; the padrón registration is the proof.
+    assert madrid.issuer.kind is IssuerKind.CITY and madrid.issuer.since == 2016
+    assert any(
+        Purpose.RESIDENCE in d.proves and not madrid.is_assumed(f"documents.{d.code}")
+        for d in madrid.documents
+    )
+    assert {e.code for e in madrid.entitlements} == {
+        "culture", "sport", "transport", "employment-agency"
+    }  # fmt: skip
+    assert [pid for pid, p in programs.items() if p.validity.until] == ["utrecht-bbb"]
+
+
+def test_passes_say_what_is_out_of_scope(programs: dict[str, Program]) -> None:
+    """Where a programme is a pass more than an ID, the profile says what citycard leaves out."""
+    assert "budget" in programs["utrecht-upas"].out_of_scope
+    assert "partner venues" in programs["nantes"].out_of_scope
+    assert "sponsorship" in programs["le-vigan"].out_of_scope
+    assert not programs["zurich"].out_of_scope
 
 
 def test_signature_printed_exactly_for_zurich_new_york_san_francisco(
@@ -410,6 +443,12 @@ BROKEN: list[tuple[str, Callable[[str], str], str, str]] = [
      "fees.reductions[0].under_age", "fees.reductions[0].under_age = 18"),
     ("bool-for-int", _replace("minimum_age = 16", "minimum_age = true"),
      "eligibility.minimum_age", "eligibility.minimum_age = 14"),
+    ("issuer-kind", _replace('stage = "planned"', 'stage = "planned"\nkind = "ngo"'),
+     "issuer.kind", '"city", "organisation"'),
+    ("until-not-texts", _replace("years = 5", 'years = 5\nuntil = "registration"'),
+     "validity.until", "validity.until = { en = "),
+    ("out-of-scope-empty", _replace('notes = "A test profile."', 'notes = "A test profile."\nout_of_scope = ""'),
+     "out_of_scope", "non-empty text"),
 ]  # fmt: skip
 
 
@@ -425,6 +464,17 @@ def test_minimal_profile_is_valid(tmp_path: Path) -> None:
     program = load_program(_write(tmp_path, "test", MINIMAL))
     assert program.id == "test" and program.card.profile is CardProfile.T4T
     assert program.fees.renewal == program.fees.first_card  # renewal defaults to first_card
+    assert program.issuer.kind is IssuerKind.CITY and program.validity.until is None
+    assert program.out_of_scope == ""
+
+
+def test_an_organisation_issues_a_card_valid_until_a_date(tmp_path: Path) -> None:
+    text = _replace('stage = "planned"', 'stage = "planned"\nkind = "organisation"')(MINIMAL)
+    text = _replace("years = 5", 'years = 1\nuntil = { en = "end of the stay", de = "Ende"}')(text)
+    program = load_program(_write(tmp_path, "test", text))
+    assert program.issuer.kind is IssuerKind.ORGANISATION
+    assert program.validity.years == 1 and program.validity.until is not None
+    assert program.validity.until.get("de") == "Ende"
 
 
 @pytest.mark.parametrize(("edit", "key", "fragment"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])

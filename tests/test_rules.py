@@ -476,3 +476,33 @@ def test_datetimes_are_taken_as_their_day() -> None:
     )
     d = decide(PROGRAMS["san-francisco"], app, datetime(2026, 3, 15, 18, 0))
     assert d.outcome is Outcome.ELIGIBLE and d.age == 35
+
+
+# --- a validity that ends on a date the attendant enters (Utrecht's BBB card) -------------------
+
+
+def test_bbb_card_is_valid_until_the_registration_ends_at_most_a_year() -> None:
+    bbb = PROGRAMS["utrecht-bbb"]
+    fields = {"family_name", "given_name", "issuer_name", "shelter_name", "ngo_phone"}
+    docs = ["shelter-registration"]
+
+    def until(end: date | None) -> Decision:
+        app = Application(ADULT, documents=docs, fields_provided=fields, valid_until=end)
+        return decide(bbb, app, TODAY)
+
+    soon = until(TODAY + timedelta(days=40))
+    assert soon.outcome is Outcome.ELIGIBLE and soon.complete and not soon.missing_end_date
+    assert soon.validity.expires == TODAY + timedelta(days=40)
+    assert reason(soon, "validity.expires") == {"date": (TODAY + timedelta(days=40)).isoformat()}
+    assert until(date(2099, 1, 1)).validity.expires == TODAY.replace(year=TODAY.year + 1)
+    assert until(datetime(2026, 5, 1, 12, 0)).validity.expires == date(2026, 5, 1)
+    for missing in (None, TODAY, TODAY - timedelta(days=1)):
+        d = until(missing)
+        assert d.missing_end_date and not d.complete and not d.missing_fields, missing
+        assert d.outcome is Outcome.ELIGIBLE  # like a missing field: collected, not refused
+
+
+def test_other_programmes_ignore_an_end_date() -> None:
+    app = Application(ADULT, documents=["passport", "lease"], valid_until=TODAY + timedelta(days=9))
+    d = decide(PROGRAMS["new-york"], app, TODAY)
+    assert d.validity.expires == TODAY.replace(year=TODAY.year + 5) and not d.missing_end_date

@@ -1,5 +1,5 @@
 """Checking `[fees]` (with its `[[fees.reductions]]`) and `[validity]` (with
-`[[validity.by_age]]`): what a card costs and how long it is valid."""
+`[[validity.by_age]]` and `until`): what a card costs and how long it is valid."""
 
 from __future__ import annotations
 
@@ -75,6 +75,9 @@ def check_validity(r: ProfileReader, data: Table) -> ValidityRule | None:
         return None
     r.keys(t, "validity", VALIDITY_KEYS)
     years = r.integer(t, "validity", "years", 1, 10, 5, unit="years")
+    until = r.localized(
+        t, "validity", "until", "the end of the shelter registration", required=False
+    )
     raw = r.table_list(
         t, "validity", "by_age", "write each as [[validity.by_age]] with under and years"
     )
@@ -90,4 +93,4 @@ def check_validity(r: ProfileReader, data: Table) -> ValidityRule | None:
         r.add("validity.by_age", "repeats an age", "give each age limit once")
     if years is None:
         return None
-    return ValidityRule(years, tuple(sorted(rules, key=lambda rule: rule.under)))
+    return ValidityRule(years, tuple(sorted(rules, key=lambda rule: rule.under)), until)

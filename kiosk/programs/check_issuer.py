@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Eligibility, GuardianOutcome, IssuingAuthority, Stage
+from .model import Eligibility, GuardianOutcome, IssuerKind, IssuingAuthority, Stage
 from .reader import ProfileReader, Table
 from .schema import COUNTRY_RE, ELIGIBILITY_KEYS, ISSUER_KEYS, MAX_AUDIENCE
 
@@ -18,11 +18,14 @@ def check_issuer(r: ProfileReader, data: Table) -> IssuingAuthority | None:
     if country is not None and not COUNTRY_RE.match(country):
         r.add("issuer.country", "must be an ISO 3166-1 alpha-2 code", 'e.g. issuer.country = "CH"')
     authority = r.localized(t, p, "authority", "City of Zurich")
+    kind = r.choice(t, p, "kind", [k.value for k in IssuerKind], required=False)
     stage = r.choice(t, p, "stage", [s.value for s in Stage])
     since = r.integer(t, p, "since", 1900, 2100, 2015, default=0)
     if city is None or country is None or authority is None or stage is None:
         return None
-    return IssuingAuthority(city, country, authority, Stage(stage), since or None)
+    return IssuingAuthority(
+        city, country, authority, Stage(stage), since or None, IssuerKind(kind or IssuerKind.CITY)
+    )
 
 
 def check_eligibility(r: ProfileReader, data: Table) -> Eligibility | None:

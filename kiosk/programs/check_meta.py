@@ -1,18 +1,20 @@
-"""Checking the profile's top-level notes: `assumed` (which values are assumptions), `notes`
-and `sources`."""
+"""Checking the profile's top-level notes: `assumed` (which values are assumptions), `notes`,
+`out_of_scope` and `sources`."""
 
 from __future__ import annotations
 
 import re
 
 from .reader import ProfileReader, Table, toml_value
-from .schema import MAX_NOTES
+from .schema import MAX_NOTES, MAX_OUT_OF_SCOPE
 
 _PATH_PART = re.compile(r"([^.\[\]]+)((?:\[[0-9]+\])*)")
 
 
-def check_meta(r: ProfileReader, data: Table) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
-    """(assumed key paths, notes on one line, sources)."""
+def check_meta(
+    r: ProfileReader, data: Table
+) -> tuple[tuple[str, ...], str, tuple[str, ...], str]:
+    """(assumed key paths, notes on one line, sources, out_of_scope on one line)."""
     assumed = r.str_list(data, "", "assumed", ["fees.first_card"], required=False) or []
     for i, path in enumerate(assumed):
         if not _has_path(data, path):
@@ -36,7 +38,20 @@ def check_meta(r: ProfileReader, data: Table) -> tuple[tuple[str, ...], str, tup
             'add a short note on why, e.g. notes = "Fee under study; assumed free."',
         )
     sources = r.str_list(data, "", "sources", ["ANVITA 2021, annex"], required=False) or []
-    return tuple(assumed), " ".join((notes or "").split()), tuple(sources)
+    out_of_scope = r.text(
+        data,
+        "",
+        "out_of_scope",
+        "The per-person budget is kept by the city's own system.",
+        required=False,
+        max_len=MAX_OUT_OF_SCOPE,
+    )
+    return (
+        tuple(assumed),
+        " ".join((notes or "").split()),
+        tuple(sources),
+        " ".join((out_of_scope or "").split()),
+    )
 
 
 def _has_path(data: object, path: str) -> bool:

@@ -123,7 +123,7 @@ def check_program(r: ProfileReader, program_id: str, data: Table) -> Program:
     card = check_card(r, data)
     fields = check_fields(r, data, card)
     entitlements = check_entitlements(r, data)
-    assumed, notes, sources = check_meta(r, data)
+    assumed, notes, sources, out_of_scope = check_meta(r, data)
 
     if r.problems:
         raise ProgramError(r.problems)
@@ -146,6 +146,7 @@ def check_program(r: ProfileReader, program_id: str, data: Table) -> Program:
         assumed=assumed,
         notes=notes,
         sources=sources,
+        out_of_scope=out_of_scope,
     )
 
 

@@ -28,6 +28,14 @@ class Stage(StrEnum):
     PLANNED = "planned"
 
 
+class IssuerKind(StrEnum):
+    """Who issues the cards: the city itself, or an organisation (an NGO running a shelter
+    programme) with the city's support."""
+
+    CITY = "city"
+    ORGANISATION = "organisation"
+
+
 class GuardianOutcome(StrEnum):
     """What happens for a minor between guardian_age and minimum_age who comes with a guardian."""
 
@@ -92,6 +100,7 @@ class IssuingAuthority:
     authority: Localized[str]  # the issuing authority as printed
     stage: Stage
     since: int | None  # year the programme started (or is planned to)
+    kind: IssuerKind = IssuerKind.CITY
 
 
 @dataclass(frozen=True)
@@ -184,8 +193,11 @@ class AgeValidity:
 
 @dataclass(frozen=True)
 class ValidityRule:
-    years: int
+    years: int  # with `until`: the longest a card may be valid
     by_age: tuple[AgeValidity, ...]  # sorted by `under`, the first that matches wins
+    # The card ends on a date the attendant enters (Utrecht's BBB card: the end of the shelter
+    # registration), at most `years` from the issue date; the text names that date.
+    until: Localized[str] | None = None
 
     def years_for(self, age: int | None) -> tuple[int, AgeValidity | None]:
         if age is not None:
@@ -260,6 +272,8 @@ class Program:
     assumed: tuple[str, ...]  # dotted key paths whose values are assumptions
     notes: str
     sources: tuple[str, ...]
+    # What the programme does that citycard does not (a pass's budget, partner discounts).
+    out_of_scope: str = ""
 
     def name(self, language: str = "en") -> str:
         return self.text(self.names, language)

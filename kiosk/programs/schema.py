@@ -31,6 +31,7 @@ MAX_ENTITLEMENTS = 16  # the credential carries at most 16 (cardio.credential.Ho
 MAX_TEXT = 200  # characters of a text value, unless a key allows more
 MAX_AUDIENCE = 500
 MAX_NOTES = 4000
+MAX_OUT_OF_SCOPE = 2000
 
 # Every field a kiosk may collect. Whatever is collected is printed on the card; the chip holds
 # a subset of what is printed (family and given name, birth date, sex, photo). The values are
@@ -55,6 +56,9 @@ FIELDS: dict[str, str] = {
     "preferred_language": "preferred language",
     "sponsor": "sponsor's name and contact",
     "integration_evidence": "evidence of integration",
+    "issuer_name": "issuing organisation",
+    "shelter_name": "shelter",
+    "ngo_phone": "organisation's phone number",
 }
 # The credential always carries these (docs/credential.md), so every programme requires them.
 CREDENTIAL_FIELDS = ("family_name", "given_name", "birth_date")
@@ -64,6 +68,7 @@ CREDENTIAL_FIELDS = ("family_name", "given_name", "birth_date")
 TOP_KEYS = {
     "assumed": False,
     "notes": False,
+    "out_of_scope": False,
     "sources": False,
     "names": True,
     "issuer": True,
@@ -77,7 +82,14 @@ TOP_KEYS = {
     "card": True,
     "entitlements": False,
 }
-ISSUER_KEYS = {"city": True, "country": True, "authority": True, "stage": True, "since": False}
+ISSUER_KEYS = {
+    "city": True,
+    "country": True,
+    "authority": True,
+    "kind": False,
+    "stage": True,
+    "since": False,
+}
 ELIGIBILITY_KEYS = {
     "minimum_age": True,
     "guardian_age": False,
@@ -119,7 +131,7 @@ REDUCTION_KEYS = {  # [[fees.reductions]]
     "under_age": False,
     "from_age": False,
 }
-VALIDITY_KEYS = {"years": True, "by_age": False}
+VALIDITY_KEYS = {"years": True, "by_age": False, "until": False}
 AGE_VALIDITY_KEYS = {"under": True, "years": True}  # [[validity.by_age]]
 FIELDS_KEYS = {"required": True, "optional": True, "forbidden": True, "sex_values": False}
 LANGUAGES_KEYS = {"offered": True}
