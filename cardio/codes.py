@@ -9,11 +9,18 @@ Revocation codes
         scrypt$15$8$1$<salt, base64url>$<32-byte hash, base64url>
 
     (N = 2^15, r = 8, p = 1: ~0.1 s and 32 MiB per guess, which puts 2^50 guesses out of reach
-    of anyone holding a copy of the registry). The digest is made either here (the code the
-    server returns with an allocation) or on the kiosk (`printer.receipt.RevocationCode`), which
-    then reports only the digest. Every stored digest must use exactly these parameters, and a
-    check against a card that does not exist hashes against a dummy digest with the same
-    parameters, so the time an answer takes never tells whether a number exists.
+    of anyone holding a copy of the registry) when a kiosk makes the code itself
+    (`printer.receipt.RevocationCode`, which then reports only the digest), or
+
+        hmac-sha256$<salt, base64url>$<HMAC-SHA-256(pepper, salt || code), base64url>
+
+    when the issuer makes it (the code returned with an allocation). The pepper is a 256-bit
+    secret kept in the issuer's directory, never in the registry: the code is random, so a
+    keyed hash needs no slow KDF to be safe against a copy of the registry (see docs/api.md,
+    "Receipt codes"), and an allocation costs microseconds instead of a scrypt. Digests of
+    either kind keep verifying. A check always runs one scrypt and one HMAC, against a dummy
+    digest when the card does not exist, so the time an answer takes never tells whether a
+    number exists, nor which kind of digest it has.
 
 Staff tokens
     `ccs_` + 43 characters of base64url (256 random bits). High entropy, so the registry keeps a
@@ -35,6 +42,8 @@ _MAXMEM = 64 * 1024 * 1024
 _DKLEN = 32
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None, "\t": None})
 STAFF_TOKEN_PREFIX = "ccs_"
+HMAC_SCHEME = "hmac-sha256"
+PEPPER_BYTES = 32
 
 
 def new_revocation_code() -> str:
@@ -74,6 +83,36 @@ def hash_code(code: str) -> str:
     return f"scrypt${LOG_N}${R}${P}${_b64(salt)}${_b64(_scrypt(canon, salt))}"
 
 
+def hash_code_keyed(code: str, pepper: bytes) -> str:
+    """The issuer's digest of a code (which must be a valid code): HMAC-SHA-256 under the
+    issuer's secret pepper, salted so that equal codes of two cards hash apart."""
+    canon = normalise_code(code)
+    if canon is None:
+        raise ValueError("not a revocation code")
+    salt = secrets.token_bytes(16)
+    return f"{HMAC_SCHEME}${_b64(salt)}${_b64(_hmac(pepper, salt, canon))}"
+
+
+def _hmac(pepper: bytes, salt: bytes, canon: str) -> bytes:
+    return hmac.new(pepper, salt + canon.encode("ascii"), hashlib.sha256).digest()
+
+
+def parse_keyed_digest(digest: str | None) -> tuple[bytes, bytes] | None:
+    """(salt, mac) of an issuer-made `hmac-sha256$...` digest, else None."""
+    if not digest or len(digest) > 128:
+        return None
+    parts = digest.split("$")
+    if len(parts) != 3 or parts[0] != HMAC_SCHEME:
+        return None
+    try:
+        salt, expected = _unb64(parts[1]), _unb64(parts[2])
+    except ValueError:
+        return None
+    if len(salt) != 16 or len(expected) != _DKLEN:
+        return None
+    return salt, expected
+
+
 def parse_digest(digest: str | None) -> tuple[bytes, bytes] | None:
     """(salt, hash) of a digest with exactly citycard's parameters, else None."""
     if not digest or len(digest) > 128:
@@ -104,13 +143,18 @@ def prepare() -> None:
     _dummy()
 
 
-def check_code(code: str, stored: str | None) -> bool:
-    """True when `code` matches `stored`; always runs one scrypt, whatever the inputs."""
+def check_code(code: str, stored: str | None, pepper: bytes | None = None) -> bool:
+    """True when `code` matches `stored` (a scrypt digest, or with `pepper` an issuer-made
+    keyed digest); always runs one scrypt and one HMAC, whatever the inputs."""
     canon = normalise_code(code)
+    text = canon or "0" * CODE_LENGTH
     parsed = parse_digest(stored)
     salt, expected = parsed or _dummy()
-    same = hmac.compare_digest(_scrypt(canon or "0" * CODE_LENGTH, salt), expected)
-    return same and parsed is not None and canon is not None
+    same = hmac.compare_digest(_scrypt(text, salt), expected) and parsed is not None
+    keyed = parse_keyed_digest(stored) if pepper is not None else None
+    k_salt, k_expected = keyed or (bytes(16), bytes(_DKLEN))
+    k_same = hmac.compare_digest(_hmac(pepper or bytes(32), k_salt, text), k_expected)
+    return (same or (k_same and keyed is not None)) and canon is not None
 
 
 def new_staff_token() -> str:

@@ -10,7 +10,7 @@ personal. The SQL is in api.issuer.registry.
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +30,7 @@ from cardio.statuslist import Status, StatusList
 from .config import IssuerConfig
 from .errors import CardStateError, IssuerError, UnknownCardError
 from .keys import IssuerKeys
+from .publisher import Publisher
 from .registry import (
     ACTIVE,
     ALLOCATED,
@@ -45,6 +46,7 @@ from .registry import (
     account_queries,
     queries,
 )
+from .slots import SlotOrder, slot_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -147,15 +149,21 @@ class CardRegistry:
         self.keys = keys
         self.registry = registry
         self.clock = clock
+        # Per process: the list allocations use (the registry knows when it fills), and each
+        # list's slot order.
+        self._open_list: str | None = None
+        self._orders: dict[str, SlotOrder] = {}
 
     def holds_cards(self) -> bool:
         with self.registry().read() as s:
-            return queries.count_cards(s) > 0
+            return queries.has_cards(s)
 
     # -- numbers and slots ----------------------------------------------------------------------
 
-    def _allocate(self, s: Session) -> tuple[str, str, int]:
-        """A new document number and a free random slot of the newest status list."""
+    def _allocate(self, s: Session, opened: list[str]) -> tuple[str, str, int]:
+        """A new document number and the next slot, in the list's secret order, of the open
+        status list; the next list is opened when it has none left. A handful of primary-key
+        reads and writes whatever the registry's size: nothing here counts or searches cards."""
         seq = queries.next_value(s, DOCUMENT_COUNTER)
         if seq is None:
             raise RegistryError(
@@ -163,18 +171,52 @@ class CardRegistry:
             )
         digits = f"{seq:07d}"
         number = f"{self.config.data['doc_prefix']}{digits}{luhn_digit(digits)}"
-        list_id = self.config.data["status_lists"][-1]
-        row = queries.status_list_row(s, list_id)
-        if row is None:
-            raise IssuerError(f"The registry has no status list {list_id!r}; publish first.")
-        if queries.count_cards(s, list_id) >= row.size // 2:
-            raise IssuerError(
-                "The status list is half full; add a new status list and publish before issuing more."
-            )
+        list_id = self._open_list or self.config.data["status_lists"][-1]
         while True:
-            idx = secrets.randbelow(row.size)
+            row = queries.status_list_row(s, list_id)
+            if row is None and list_id != self.config.data["status_lists"][-1]:
+                list_id = self.config.data["status_lists"][-1]  # opened by a rolled-back try
+                continue
+            if row is None:
+                raise IssuerError(f"The registry has no status list {list_id!r}; publish first.")
+            position = queries.take_slot_position(s, list_id)
+            if position >= row.size:
+                list_id = self._next_list(s, list_id, opened)
+                continue
+            idx = self._order(list_id, row.size).slot(position)
+            # Only a card allocated before slot cursors existed can hold it: take the next one.
             if not queries.slot_taken(s, list_id, idx):
+                self._open_list = list_id
                 return number, list_id, idx
+
+    def _order(self, list_id: str, size: int) -> SlotOrder:
+        order = self._orders.get(list_id)
+        if order is None or order.size != size:
+            order = SlotOrder(slot_key(self.config.pepper(), list_id), size)
+            self._orders[list_id] = order
+        return order
+
+    def _next_list(self, s: Session, list_id: str, opened: list[str]) -> str:
+        """The list after full list `list_id`: opened here (registry row and slot cursor) unless
+        another process already did. Named in issuer.json and published once the transaction
+        has committed (`_name_new_lists`)."""
+        nxt = next_list_id(list_id)
+        if queries.status_list_row(s, nxt) is None:
+            data = self.config.data
+            queries.open_status_list(
+                s, nxt, data["status_list_size"], data["status_bits"], self.clock()
+            )
+            opened.append(nxt)
+        elif nxt not in self.config.data["status_lists"]:
+            opened.append(nxt)
+        return nxt
+
+    def _name_new_lists(self, opened: list[str]) -> None:
+        """After a commit that opened (or first used) a status list: name it in issuer.json
+        and publish the trust list that names it, with its empty status list."""
+        added = [list_id for list_id in opened if self.config.add_status_list(list_id)]
+        if added:
+            Publisher(self.config, self.keys, self.registry).publish(self.clock())
 
     def issue(
         self,
@@ -189,8 +231,9 @@ class CardRegistry:
         if expires is None:
             today = datetime.fromtimestamp(now, UTC).date()
             expires = today + timedelta(days=self.config.data["default_validity_days"])
+        opened: list[str] = []
         with self.registry().write() as s:
-            number, list_id, idx = self._allocate(s)
+            number, list_id, idx = self._allocate(s, opened)
             base = Credential(
                 issuer=self.config.data["issuer"],
                 document_number=number,
@@ -209,6 +252,7 @@ class CardRegistry:
                 s, number, list_id, idx, signer.kid.hex(), now, base.expires_at, now
             )
             queries.audit(s, now, "cli", "issue", document_number=number, detail=kiosk_label)
+        self._name_new_lists(opened)
         return Issued(base, chip_cose, print_cose, list_id, idx)
 
     # -- status ---------------------------------------------------------------------------------
@@ -268,14 +312,15 @@ class CardRegistry:
     def self_revoke(self, number: str, code: str, now: int) -> CardInfo | None:
         """Revoke with the receipt's one-time code; None (and no hint why) when it does not match.
 
-        The time taken does not depend on whether the number exists: one scrypt either way.
+        The time taken does not depend on whether the number exists, nor on how its code was
+        hashed: one scrypt and one HMAC either way (cardio.codes.check_code).
         """
         with self.registry().read() as s:
             card = queries.card(s, number)
             stored = (
                 card.revocation_code_hash if card is not None and card.state == ISSUED else None
             )
-        if not codes.check_code(code, stored) or stored is None:
+        if not codes.check_code(code, stored, self.config.pepper()) or stored is None:
             return None
         with self.registry().write() as s:
             if not queries.revoke_if_code_hash(s, number, stored, now):
@@ -307,16 +352,26 @@ class CardRegistry:
     def allocate(self, kiosk_id: str, request_id: str, now: int) -> SlotAllocation:
         """A document number and status slot for a kiosk; the same request id gets the same one."""
         code = codes.new_revocation_code()
-        code_hash = codes.hash_code(code)  # before the transaction: scrypt takes ~40 ms
-        # A concurrent allocation may take the slot or the request id first: try again.
-        return Registry.retrying(
+        code_hash = codes.hash_code_keyed(code, self.config.pepper())  # microseconds: no KDF
+        # A concurrent allocation may take the request id, or open the next list, first: again.
+        opened: list[str] = []
+        allocation = Registry.retrying(
             _ALLOCATION_ATTEMPTS,
-            lambda: self._allocate_once(kiosk_id, request_id, code, code_hash, now),
+            lambda: self._allocate_once(kiosk_id, request_id, code, code_hash, now, opened),
         )
+        self._name_new_lists(opened)
+        return allocation
 
     def _allocate_once(
-        self, kiosk_id: str, request_id: str, code: str, code_hash: str, now: int
+        self,
+        kiosk_id: str,
+        request_id: str,
+        code: str,
+        code_hash: str,
+        now: int,
+        opened: list[str],
     ) -> SlotAllocation:
+        opened.clear()  # a list opened by a rolled-back attempt was not opened
         with self.registry().write() as s:
             kiosk = account_queries.kiosk(s, kiosk_id)
             if kiosk is None or kiosk.state != ACTIVE:
@@ -331,7 +386,7 @@ class CardRegistry:
                 queries.set_code_hash(card, code_hash, now)
                 action = "allocate-repeat"
             else:
-                number, list_id, idx = self._allocate(s)
+                number, list_id, idx = self._allocate(s, opened)
                 card = queries.add_allocated_card(
                     s, number, list_id, idx, kiosk.kid, kiosk_id, request_id, code_hash, now
                 )
@@ -408,6 +463,14 @@ class CardRegistry:
             queries.mark_voided(card, now)
             queries.audit(s, now, "kiosk", "void", kiosk_id, number)
             return CardInfo.of(card), True
+
+
+def next_list_id(list_id: str) -> str:
+    """The id of the status list opened after `list_id`: "1" -> "2", "north-9" -> "north-10"."""
+    match = re.fullmatch(r"(.*?)(\d+)", list_id)
+    if match is None:
+        return f"{list_id}-2"
+    return f"{match.group(1)}{int(match.group(2)) + 1}"
 
 
 def _check_digest(code_hash: str | None) -> None:

@@ -2,6 +2,10 @@
 
 Changes to it (and to the published files) happen under an exclusive lock on DIR/.lock, after
 re-reading the file, so that the CLI and a running server never undo each other's changes.
+
+DIR/receipt-pepper.key holds the issuer's secret pepper (256 random bits, made on first use):
+the key of the receipt codes' digests and of the status slots' order (api.issuer.slots). It is
+never stored in the registry, and every host of one issuer needs the same file (like keys/).
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
+import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,8 @@ from .errors import IssuerError
 
 CONFIG_FILE = "issuer.json"
 LOCK_FILE = ".lock"
+PEPPER_FILE = "receipt-pepper.key"
+PEPPER_BYTES = 32
 
 
 def initial_config(
@@ -49,6 +58,7 @@ class IssuerConfig:
         self.dir = Path(directory)
         self.data: dict[str, Any] = self._read()
         self._stamp_seen = self._stamp()
+        self._pepper: bytes | None = None
 
     @classmethod
     def create(cls, directory: Path, data: dict[str, Any]) -> None:
@@ -99,6 +109,37 @@ class IssuerConfig:
     def save(self) -> None:
         write_atomic(self.dir / CONFIG_FILE, _json(self.data), 0o600)
         self._stamp_seen = self._stamp()
+
+    def add_status_list(self, list_id: str) -> bool:
+        """Name a newly opened status list in issuer.json (last, so it is the one allocations
+        use); False when another process already did."""
+        with self.locked():
+            if list_id in self.data["status_lists"]:
+                return False
+            self.data["status_lists"].append(list_id)
+            self.save()
+            return True
+
+    def pepper(self) -> bytes:
+        """The issuer's secret pepper, made (once, by whichever process comes first) on first use."""
+        if self._pepper is None:
+            path = self.dir / PEPPER_FILE
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:  # written whole before anyone reads it: the reader below retries a short file
+                with os.fdopen(fd, "wb") as out:
+                    out.write(secrets.token_bytes(PEPPER_BYTES))
+            for _ in range(100):
+                pepper = path.read_bytes()
+                if len(pepper) == PEPPER_BYTES:
+                    self._pepper = pepper
+                    break
+                time.sleep(0.01)
+            else:
+                raise IssuerError(f"{path} is not a {PEPPER_BYTES}-byte pepper; restore it from backup.")
+        return self._pepper
 
     def status_uri(self, list_id: str) -> str:
         return f"{self.data['base_url']}/status/{list_id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .schema import (
@@ -53,8 +53,35 @@ def raise_counter(session: Session, name: str, at_least: int) -> None:
 
 
 def ensure_status_list(session: Session, list_id: str, size: int, bits: int, now: int) -> None:
+    """Status list `list_id` exists afterwards (made with `size` and `bits` when missing); its
+    slot cursor is made by the first allocation (`take_slot_position`)."""
     if session.get(StatusListRow, list_id) is None:
         session.add(StatusListRow(list_id=list_id, size=size, bits=bits, created_at=now))
+
+
+def open_status_list(session: Session, list_id: str, size: int, bits: int, now: int) -> None:
+    """A new status list and its slot cursor. Two processes opening the same list: the second
+    fails on the primary key when it commits (and the caller retries)."""
+    session.add(StatusListRow(list_id=list_id, size=size, bits=bits, created_at=now))
+    session.add(Counter(name=slot_cursor(list_id), value=0))
+    session.flush()
+
+
+def slot_cursor(list_id: str) -> str:
+    """The counter that walks status list `list_id`'s slots in their secret order."""
+    return f"slots/{list_id}"
+
+
+def take_slot_position(session: Session, list_id: str) -> int:
+    """The next position of the list's slot cursor (0 first; the list's size or more once every
+    slot was handed out). Holds the cursor's row until the transaction ends."""
+    value = next_value(session, slot_cursor(list_id))
+    if value is None:  # a list made before slot cursors: start it now
+        ensure_counter(session, slot_cursor(list_id))
+        session.flush()
+        value = next_value(session, slot_cursor(list_id))
+        assert value is not None
+    return value - 1
 
 
 def status_list_row(session: Session, list_id: str) -> StatusListRow | None:
@@ -74,12 +101,9 @@ def non_valid_slots(session: Session, list_id: str) -> Iterator[tuple[int, str]]
 # -- cards -------------------------------------------------------------------------------------
 
 
-def count_cards(session: Session, list_id: str | None = None) -> int:
-    """How many cards there are (in status list `list_id`, when given)."""
-    query = select(func.count()).select_from(CardRecord)
-    if list_id is not None:
-        query = query.where(CardRecord.status_list == list_id)
-    return int(session.scalar(query) or 0)
+def has_cards(session: Session) -> bool:
+    """True when the registry holds any card (one index probe, never a count)."""
+    return session.scalar(select(CardRecord.document_number).limit(1)) is not None
 
 
 def slot_taken(session: Session, list_id: str, index: int) -> bool:
