@@ -31,6 +31,11 @@ What happens, in order:
    search between `QUALITY_MIN` and `QUALITY_MAX`) for the best one within `budget_bytes`. When
    even `QUALITY_MIN` does not fit, the portrait is made smaller (steps of 0.85) down to
    `MIN_OUTPUT`; then `PhotoBudgetError`.
+7. **Face check** (`prepare_photos(..., face_check=True)`, the kiosk's camera frames): the whole
+   decoded frame must show exactly one face (OpenCV's bundled Haar cascade for frontal faces, no
+   model fetched at run time): none is `PhotoNoFaceError`, two or more of similar size is
+   `PhotoSeveralFacesError`. A much smaller face (someone far behind, a pattern on the wall)
+   does not count. It runs after the exposure check, because "too dark" helps more than "no face".
 
 Nothing here logs or stores the image; errors carry a reason code (for the UI's translated
 message) and an English sentence.
@@ -41,11 +46,15 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, field
-from typing import ClassVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, ClassVar
 
 from PIL import Image, ImageOps, ImageStat
 
 from cardio.errors import CitycardError
+
+if TYPE_CHECKING:
+    import cv2
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,12 @@ QUALITY_MIN = 12
 QUALITY_MAX = 92
 MIN_BUDGET = 600
 """Smallest byte budget that can hold a JPEG at all (headers and tables take ~500 bytes)."""
+FACE_FRAME = 480
+"""Longest side the frame is scaled to for the face check (fast, and enough for a portrait)."""
+FACE_MIN_SHARE = 1 / 8
+"""Smallest face counted, as a share of the frame's shorter side."""
+FACE_SIMILAR = 0.6
+"""A second face counts when at least this share of the largest face's width."""
 UPPER_CENTRE = 0.3
 """Share of the vertical excess cut above the portrait (the rest is cut below)."""
 
@@ -141,6 +156,22 @@ class PhotoTooBrightError(PhotoError):
     )
 
 
+class PhotoNoFaceError(PhotoError):
+    reason = "no_face"
+    sentence = (
+        "No face can be seen in this photo; look straight at the camera, with your whole face "
+        "in the picture, and take it again."
+    )
+
+
+class PhotoSeveralFacesError(PhotoError):
+    reason = "several_faces"
+    sentence = (
+        "There is more than one face in this photo; make sure only you are in the picture and "
+        "take it again."
+    )
+
+
 class PhotoBudgetError(PhotoError):
     reason = "too_detailed"
     sentence = (
@@ -190,9 +221,11 @@ def prepare_photos(
     *,
     chip_size: tuple[int, int] = CHIP_SIZE,
     print_size: tuple[int, int] = PRINT_SIZE,
+    face_check: bool = False,
 ) -> tuple[PreparedPhoto | None, PreparedPhoto]:
     """The chip portrait (None when `chip_budget` is None: no photo on the chip) and the print
-    portrait from one upload, decoded once. Errors as for `prepare_photo`."""
+    portrait from one upload, decoded once. Errors as for `prepare_photo`; with `face_check`
+    also PhotoNoFaceError and PhotoSeveralFacesError (see module doc)."""
     if chip_budget is not None:
         _check_request(chip_budget, chip_size)
     _check_request(print_budget, print_size)
@@ -200,6 +233,8 @@ def prepare_photos(
     image, source_size, scale = _decode(_upload(data), longest)
     portrait = _crop_portrait(image, scale)
     printed = _finish(portrait, print_budget, print_size, greyscale, source_size)
+    if face_check:
+        check_one_face(image)
     chip = None
     if chip_budget is not None:
         chip = _finish(portrait, chip_budget, chip_size, greyscale, source_size)
@@ -248,6 +283,50 @@ def _finish(
         mean_luminance=round(luminance, 1),
         source_size=source_size,
     )
+
+
+# -- the face check ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _face_cascade() -> cv2.CascadeClassifier:
+    import cv2  # the kiosk extra's opencv-python-headless; imported only where faces are checked
+
+    folder: str = cv2.data.haarcascades  # type: ignore[attr-defined]  # untyped submodule
+    cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
+    if cascade.empty():
+        raise RuntimeError("OpenCV's frontal face cascade is missing from this installation.")
+    return cascade
+
+
+def count_faces(image: Image.Image) -> int:
+    """Faces in a decoded frame, counting only those at least FACE_SIMILAR of the largest."""
+    import cv2
+    import numpy as np
+
+    grey = image.convert("L")
+    scale = FACE_FRAME / max(grey.size)
+    if scale < 1:
+        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))))
+    pixels = cv2.equalizeHist(np.asarray(grey, dtype=np.uint8))
+    smallest = max(24, round(min(grey.size) * FACE_MIN_SHARE))
+    found = _face_cascade().detectMultiScale(
+        pixels, scaleFactor=1.1, minNeighbors=6, minSize=(smallest, smallest)
+    )
+    widths = [int(box[2]) for box in found]
+    if not widths:
+        return 0
+    largest = max(widths)
+    return sum(1 for width in widths if width >= largest * FACE_SIMILAR)
+
+
+def check_one_face(image: Image.Image) -> None:
+    """PhotoNoFaceError or PhotoSeveralFacesError unless the frame shows exactly one face."""
+    faces = count_faces(image)
+    if faces == 0:
+        raise PhotoNoFaceError()
+    if faces > 1:
+        raise PhotoSeveralFacesError()
 
 
 # -- decoding ------------------------------------------------------------------------------------

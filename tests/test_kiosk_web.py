@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 from werkzeug.test import TestResponse
 
+from kiosk.demo import synthetic_portrait
 from kiosk.i18n import LANGUAGES, Catalogues
 from kiosk.programs import load_program
 from kiosk.web import KioskConfig, create_kiosk_app
@@ -33,8 +34,6 @@ from kiosk.web.attendant import hash_pin
 from kiosk.web.context import state_of
 from kiosk.web.ports import CardRequest, JobFailed, JobProgress, ReasonView
 from kiosk.web.sessions import MAX_SESSIONS
-
-from .conftest import synthetic_photo
 
 TODAY = date(2026, 9, 21)
 PIN = "4711"
@@ -182,7 +181,7 @@ class Kiosk:
 
     def photo(self, data: bytes | None = None) -> TestResponse:
         self.get("/photo")
-        self.post("/photo", {"photo": (io.BytesIO(data or synthetic_photo(30_000)), "me.jpg")})
+        self.post("/photo", {"photo": (io.BytesIO(data or synthetic_portrait()), "me.jpg")})
         return self.post("/photo", {"action": "use"})
 
     def signature(self) -> TestResponse:
@@ -760,6 +759,25 @@ def test_too_dark_and_empty_uploads(kiosk: Kiosk) -> None:
     assert tr("en", msg.NO_PHOTO) in kiosk.text()
 
 
+def test_a_frame_without_a_face_or_with_two_is_refused_in_the_residents_language(kiosk: Kiosk) -> None:
+    _at_photo(kiosk, "uk")
+    blank = io.BytesIO()
+    Image.new("RGB", (720, 960), (190, 200, 210)).save(blank, "JPEG")
+    assert kiosk.post("/photo", {"photo": (io.BytesIO(blank.getvalue()), "blank.jpg")}).status_code == 422
+    assert tr("uk", msg.PHOTO_REASONS["no_face"]) in kiosk.text()
+    face = Image.open(io.BytesIO(synthetic_portrait(480, 640, seed=5)))
+    pair = Image.new("RGB", (960, 720), (196, 210, 226))
+    pair.paste(face, (0, 40))
+    pair.paste(face, (480, 40))
+    two = io.BytesIO()
+    pair.save(two, "JPEG")
+    assert kiosk.post("/photo", {"photo": (io.BytesIO(two.getvalue()), "two.jpg")}).status_code == 422
+    assert tr("uk", msg.PHOTO_REASONS["several_faces"]) in kiosk.text()
+    assert kiosk.session().enrolment.photo_jpeg is None
+    kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_portrait()), "me.jpg")})
+    assert kiosk.session().enrolment.photo_jpeg is not None
+
+
 def test_huge_upload_is_refused_and_never_spooled_to_disk(kiosk: Kiosk, monkeypatch: pytest.MonkeyPatch) -> None:
     import tempfile
 
@@ -784,7 +802,7 @@ def test_huge_upload_is_refused_and_never_spooled_to_disk(kiosk: Kiosk, monkeypa
 
 def test_photo_preview_and_retake(kiosk: Kiosk) -> None:
     _at_photo(kiosk)
-    kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_photo(30_000)), "me.jpg")})
+    kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_portrait()), "me.jpg")})
     page = kiosk.get("/photo").get_data(as_text=True)
     assert "/photo/preview.jpg" in page
     preview = kiosk.client.get("/photo/preview.jpg")
@@ -809,7 +827,7 @@ def test_optional_photo_can_be_skipped() -> None:
 
 def test_signature_blank_bad_and_cannot_sign(kiosk: Kiosk) -> None:
     _at_photo(kiosk)
-    kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_photo(30_000)), "me.jpg")})
+    kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_portrait()), "me.jpg")})
     kiosk.post("/photo", {"action": "use"})
     kiosk.get("/signature")
     assert kiosk.post("/signature", {"signature": signature_data_url(ink=False)}).status_code == 422
@@ -1073,7 +1091,7 @@ def test_web_enrolment_with_the_real_job_leaves_nothing_on_disk(
         assert kiosk.details(address=address, eye_colour="hazel", height="163", birth_day="17", birth_month="11", birth_year="1979").status_code == 303
         kiosk.documents("passport", "utility-bill")
         kiosk.attendant()
-        photo = synthetic_photo(30_000)
+        photo = synthetic_portrait()
         kiosk.photo(photo)
         prepared = kiosk.session().enrolment.photo_jpeg
         kiosk.signature()

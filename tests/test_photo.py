@@ -11,14 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from kiosk.demo import synthetic_portrait
 from kiosk.photo import (
     CHIP_SIZE,
     MAX_UPLOAD_BYTES,
     PRINT_SIZE,
     PhotoAnimatedError,
     PhotoError,
+    PhotoNoFaceError,
     PhotoNotImageError,
     PhotoNotPortraitError,
+    PhotoSeveralFacesError,
     PhotoTooBrightError,
     PhotoTooDarkError,
     PhotoTooLargeError,
@@ -286,3 +289,44 @@ def test_both_portraits_from_one_decode() -> None:
     assert none is None and printed_only.jpeg == printed.jpeg
     with pytest.raises(PhotoTooDarkError):
         prepare_photos(jpeg(Image.eval(portrait_scene(600, 800), lambda v: v // 8)), 3072, 9000)
+
+
+# -- the face check ------------------------------------------------------------------------------
+
+
+def side_by_side(width: int, height: int) -> bytes:
+    """Two of the demo's drawn faces next to each other in one frame."""
+    face = Image.open(io.BytesIO(synthetic_portrait(width // 2, height // 2, seed=5)))
+    frame = Image.new("RGB", (width, height), (196, 210, 226))
+    frame.paste(face, (0, height // 4))
+    frame.paste(face, (width // 2, height // 4))
+    out = io.BytesIO()
+    frame.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 960), (1200, 1600), (480, 640), (960, 720)])
+@pytest.mark.parametrize("seed", [1, 3, 7, 42])
+def test_the_demo_portrait_shows_one_face(width: int, height: int, seed: int) -> None:
+    chip, printed = prepare_photos(synthetic_portrait(width, height, seed), 3072, 24 * 1024, face_check=True)
+    assert chip is not None and printed.jpeg[:2] == b"\xff\xd8"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(jpeg(Image.new("RGB", (720, 960), (200, 200, 200))), id="blank"),
+        pytest.param(jpeg(portrait_scene(720, 960)), id="silhouette without a face"),
+    ],
+)
+def test_a_frame_without_a_face_is_refused(frame: bytes) -> None:
+    with pytest.raises(PhotoNoFaceError, match="No face can be seen"):
+        prepare_photos(frame, 3072, 24 * 1024, face_check=True)
+    prepare_photos(frame, 3072, 24 * 1024)  # without the check the pipeline takes it
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 960), (960, 720), (1200, 900)])
+def test_two_faces_side_by_side_are_refused(width: int, height: int) -> None:
+    with pytest.raises(PhotoSeveralFacesError, match="more than one face") as refused:
+        prepare_photos(side_by_side(width, height), None, 24 * 1024, face_check=True)
+    assert refused.value.reason == "several_faces"

@@ -2,7 +2,7 @@
 
 - `program_view`: a `kiosk.programs.Program` as the UI shows it (fields, documents, waivers).
 - `EngineRules`: `kiosk.rules.decide`, its reasons rendered in the resident's language.
-- `PipelinePhotos`: `kiosk.photo.prepare_photo`, with its reason codes turned into messages.
+- `PipelinePhotos`: `kiosk.photo.prepare_photos` with its face check, with its reason codes turned into messages.
 - `StationJobs`: `kiosk.job.Station` as the UI's card job (progress steps, errors, retries).
 """
 
@@ -203,16 +203,16 @@ class CardPhotos:
 
 
 class PipelinePhotos:
-    """The photo port on `kiosk.photo.prepare_photo`: a print portrait and, where the card
-    profile puts one on the chip, a chip portrait within the chip's byte budget."""
+    """The photo port on `kiosk.photo.prepare_photos`: a print portrait and, where the card
+    profile puts one on the chip, a chip portrait within the chip's byte budget, from a frame
+    that shows exactly one face."""
 
     def prepare(self, program: ProgramView, data: bytes) -> Photo:
         raw = program.raw
         on_chip = isinstance(raw, Program) and raw.card.profile.photo_on_chip
-        try:
-            chip = photo_pipeline.prepare_photo(data, CHIP_PHOTO_BUDGET) if on_chip else None
-            printed = photo_pipeline.prepare_photo(
-                data, PRINT_PHOTO_BUDGET, size=photo_pipeline.PRINT_SIZE
+        try:  # a camera frame nobody checked yet: it must show the resident's face, alone
+            chip, printed = photo_pipeline.prepare_photos(
+                data, CHIP_PHOTO_BUDGET if on_chip else None, PRINT_PHOTO_BUDGET, face_check=True
             )
         except photo_pipeline.PhotoError as exc:
             message = msg.PHOTO_REASONS.get(exc.reason, msg.PHOTO_REASONS["photo"])

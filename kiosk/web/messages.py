@@ -81,6 +81,8 @@ PHOTO_REASONS: Mapping[str, str] = {
     "not_portrait": N_("This photo is too wide. Please face the camera, with your face in the middle."),
     "too_dark": N_("This photo is too dark. Please face the light and try again."),
     "too_bright": N_("This photo is too bright. Please move away from strong light and try again."),
+    "no_face": N_("We cannot see a face in this photo. Please look straight at the camera and try again."),
+    "several_faces": N_("There is more than one person in this photo. Please make sure only you are in it."),
     "too_detailed": N_("This photo has too much detail. Please stand in front of a plain wall."),
     "photo": N_("We cannot use this photo. Please try another one."),
 }
