@@ -1,9 +1,18 @@
-"""Reading a RESIDENT.json file (development and demo input) into a card holder."""
+"""Reading a RESIDENT.json file (development and demo input) into a card holder.
+
+`read_resident` reads the holder's own keys (`ALLOWED`), as `citycard-api issue` takes them.
+`read_application` reads the same file as a kiosk application: besides those keys, each
+further field the programme collects under its field code (`address`, `height`, `sponsor` ...,
+given by the caller: cardio knows no programme) as the text a resident would type, the
+signature as an image file, the document categories the attendant confirms, and whether a
+guardian came along and whether the resident lived in the city long enough.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +31,10 @@ ALLOWED = {
     "entitlements",
     "languages",
 }
+
+
+APPLICATION_KEYS = {"signature", "documents", "guardian_present", "lived_long_enough"}
+"""Keys of a kiosk application beyond ALLOWED and the programme's field codes."""
 
 
 class ResidentFileError(CitycardError):
@@ -78,6 +91,77 @@ def read_resident(path: Path, default_program: str) -> tuple[Holder, date | None
     it: the CLI puts it on the chip as is, the kiosk runs it through its photo pipeline first.
     """
     path = Path(path)
+    obj = _load(path, ALLOWED)
+    return _holder(obj, path, default_program)
+
+
+@dataclass(frozen=True)
+class ResidentApplication:
+    """A RESIDENT.json read as a kiosk application (see the module doc)."""
+
+    holder: Holder  # without photo
+    expires: date | None  # the requested expiry (or the end date the attendant enters)
+    photo: bytes | None = field(default=None, repr=False)  # the file's bytes, as uploaded
+    signature: bytes | None = field(default=None, repr=False)  # the file's bytes
+    fields: dict[str, str] = field(default_factory=dict, repr=False)  # field code -> text
+    documents: tuple[str, ...] | None = None  # document categories; None: not given
+    guardian_present: bool = False
+    lived_long_enough: bool | None = None  # None: not given
+
+
+def read_application(
+    path: Path, default_program: str, field_keys: Collection[str]
+) -> ResidentApplication:
+    """RESIDENT.json as a kiosk application; `field_keys` are the field codes a programme may
+    collect (any other key is refused, as in read_resident). ResidentFileError names the key."""
+    path = Path(path)
+    extra = set(field_keys) - ALLOWED - APPLICATION_KEYS
+    obj = _load(path, ALLOWED | APPLICATION_KEYS | extra)
+    holder, expires, photo = _holder(obj, path, default_program)
+    fields: dict[str, str] = {}
+    for key in sorted(extra & set(obj)):
+        value = obj[key]
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a height typed as a number
+        if value is not None and not isinstance(value, str):
+            raise ResidentFileError(f"{path}: '{key}' must be text (a JSON string).")
+        if value:
+            fields[key] = value
+    documents = obj.get("documents")
+    if documents is not None and (
+        not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)
+    ):
+        raise ResidentFileError(f"{path}: 'documents' must be a JSON list of document codes.")
+    for key in ("guardian_present", "lived_long_enough"):
+        if obj.get(key) is not None and not isinstance(obj[key], bool):
+            raise ResidentFileError(f"{path}: '{key}' must be true or false.")
+    signature = None
+    if obj.get("signature"):
+        if not isinstance(obj["signature"], str):
+            raise ResidentFileError(f"{path}: 'signature' must be text (a JSON string).")
+        signature = _read_file(path, obj["signature"], "signature")
+    return ResidentApplication(
+        holder,
+        expires,
+        photo,
+        signature,
+        fields,
+        tuple(documents) if documents is not None else None,
+        bool(obj.get("guardian_present")),
+        obj.get("lived_long_enough"),
+    )
+
+
+def _read_file(path: Path, name: str, key: str) -> bytes:
+    """A file the resident file names, relative to the resident file."""
+    file = (path.parent / name).resolve()
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise ResidentFileError(f"{path}: the {key} {file} cannot be read.") from exc
+
+
+def _load(path: Path, allowed: set[str]) -> dict[str, Any]:
     try:
         obj = json.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
@@ -88,23 +172,23 @@ def read_resident(path: Path, default_program: str) -> tuple[Holder, date | None
         raise ResidentFileError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
     if not isinstance(obj, dict):
         raise ResidentFileError(f"{path} must hold a JSON object.")
-    unknown = sorted(set(obj) - ALLOWED)
+    unknown = sorted(set(obj) - allowed)
     if unknown:
         raise ResidentFileError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; allowed keys are {', '.join(sorted(ALLOWED))}. "
+            f"{path}: unknown key(s) {', '.join(unknown)}; allowed keys are {', '.join(sorted(allowed))}. "
             "Residence status, nationality and birthplace are never recorded."
         )
     for key in ("family_name", "given_name", "birth_date"):
         if key not in obj:
             raise ResidentFileError(f"{path}: '{key}' is missing.")
     _check_types(obj, path)
-    photo = None
-    if obj.get("photo"):
-        photo_path = (path.parent / obj["photo"]).resolve()
-        try:
-            photo = photo_path.read_bytes()
-        except OSError as exc:
-            raise ResidentFileError(f"{path}: the photo {photo_path} cannot be read.") from exc
+    return obj
+
+
+def _holder(
+    obj: dict[str, Any], path: Path, default_program: str
+) -> tuple[Holder, date | None, bytes | None]:
+    photo = _read_file(path, obj["photo"], "photo") if obj.get("photo") else None
     expires = _date(obj, "expires", path) if obj.get("expires") else None
     fields: dict[str, Any] = {
         "program": obj.get("program") or default_program,

@@ -36,7 +36,9 @@ def main() -> None:
 @click.option(
     "--resident",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="RESIDENT.json (as for citycard-api issue); default: a fictional resident.",
+    help="RESIDENT.json (as for citycard-api issue, plus the programme's other fields by their "
+    "codes, 'signature', 'documents'); default: the programme's fictional sample resident "
+    "(programs/samples/ID.json).",
 )
 @click.option(
     "--data",
@@ -82,7 +84,7 @@ def demo(
     kiosk_key: Path | None,
 ) -> None:
     """Enrol one resident end to end on simulated hardware (pcscd + vpcd card writer, file
-    card and receipt printers, nfcpy udp venue reader)."""
+    card and receipt printers, nfcpy udp venue reader), through the kiosk's rules engine."""
     from .demo import run_demo
 
     registry = registry_from(api, kiosk_credential, kiosk_key)

@@ -1,5 +1,12 @@
 """`citycard-kiosk demo`: one resident enrolled end to end on simulated hardware.
 
+The resident (RESIDENT.json, or the programme's fictional sample in programs/samples/) goes the
+web kiosk's way (kiosk.demo_application): every field the programme collects, checked as the
+details page checks it, the rules engine's decision, the UI's photo port, and the card job's
+input built by the UI's own adapter (`kiosk.web.adapters.StationJobs.enrolment`). An unknown
+programme, a missing required field or a resident the rules refuse stops the demo with one
+sentence before any number is allocated.
+
 Everything below the kiosk is real code on simulated devices: the issuer (in this process through
 hardware.local_issuer, its registry under DATA_DIR/issuer), the photo pipeline, the personalisation job with its journal
 (DATA_DIR/kiosk), the chip written through the real pcscd with a virtual card in a vpcd slot,
@@ -8,7 +15,8 @@ ESC/POS bytes, and a venue's reader reading the new card on nfcpy's udp radio an
 against the published trust list.
 
 OUT_DIR receives the printed artefacts — card-front.png, card-back.png, receipt.escpos,
-chip.ndef (the NDEF message read back from the chip) and verdict.json (the reader's verdict,
+chip.ndef (the NDEF message read back from the chip), qr.txt (the text of the card's printed QR
+code, for `citycard-reader verify --qr`) and verdict.json (the reader's verdict,
 with the card's displayable claims) — and trust/ (root key, trust list, status lists, as
 `citycard-api publish` writes them). These hold the resident's card, as a printed card does;
 nothing else about the resident is written anywhere (DATA_DIR holds no personal data).
@@ -24,42 +32,40 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cardio.chip import CardProfile, read_card
 from cardio.credential import Holder, to_qr
 from cardio.published import load_verifier
-from cardio.resident import read_resident
 from hardware.kiosk_devices import CardFeeder
 from hardware.local_issuer import KIOSK_ID, IssuerAllocator, open_issuer, publish_trust
 from printer.card_printer import CardPrinter, FileCardPrinter
 
 from .allocator import Allocation, Allocator, KioskKeySigner, SignedCard
-from .job import Enrolment, JobResult, Notice, Progress, Station, new_request_id
+from .demo_application import build_application, load_known_program, sample_resident
+from .job import JobResult, Notice, Progress, Station, new_request_id
 from .journal import Journal
-from .photo import prepare_photos
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
-from .programs import Program, ProgramError, Requirement, load_program
 from .registry_options import RegistryOptions
+from .web import adapters
+from .web.adapters import StationJobs
+from .web.ports import CardRequest
 
 log = logging.getLogger(__name__)
 
-CHIP_PHOTO_BUDGET = {CardProfile.T4T: 3072, CardProfile.T4T_AUTH: 3072}
-"""Bytes of JPEG on the chip per card profile (the chip credential stays under 4 KB)."""
-PRINT_PHOTO_BUDGET = 48 * 1024
-OUTPUTS = ("card-front.png", "card-back.png", "chip.ndef", "receipt.escpos", "verdict.json")
+OUTPUTS = (
+    "card-front.png",
+    "card-back.png",
+    "chip.ndef",
+    "qr.txt",
+    "receipt.escpos",
+    "verdict.json",
+)
 """What the demo writes to OUT_DIR besides trust/ (the printed artefacts)."""
-
-# Obviously fictional: no such person.
-DEFAULT_RESIDENT = {
-    "family_name": "Beispiel-Musterfrau",
-    "given_name": "Mira",
-    "birth_date": "1990-01-01",
-    "sex": "X",
-    "languages": ["de", "en"],
-}
+PRINT_PHOTO_BUDGET = adapters.PRINT_PHOTO_BUDGET
+"""Bytes of the printed portrait: the web kiosk's, as the demo takes its photo path."""
 
 
 def synthetic_portrait(width: int = 720, height: int = 960, seed: int = 7) -> bytes:
@@ -130,60 +136,6 @@ class _KeepingSigner:
         return signed
 
 
-def load_resident_upload(path: Path, program_id: str) -> tuple[Holder, date | None, bytes | None]:
-    """RESIDENT.json (the keys of cardio.resident) for the kiosk: the photo is an *upload* (any
-    size the photo pipeline accepts, e.g. a phone picture), not a ready chip photo."""
-    holder, expires, upload = read_resident(path, program_id)
-    return replace(holder, program=program_id), expires, upload
-
-
-def load_programme(program_id: str) -> tuple[Program | None, str | None]:
-    """The programme profile, or (None, a warning) when programs/<id>.toml does not exist."""
-    try:
-        return load_program(program_id), None
-    except ProgramError as exc:
-        return None, (
-            f"No usable programme profile for {program_id!r} ({exc}); using a plain card design "
-            "and the card profile given by --profile."
-        )
-
-
-def _expiry(program: Program | None, birth: date, today: date) -> date | None:
-    if program is None:
-        return None
-    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    years, _rule = program.validity.years_for(age)
-    try:
-        return today.replace(year=today.year + years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year + years, day=28)
-
-
-def build_enrolment(
-    holder: Holder,
-    upload: bytes | None,
-    profile: CardProfile,
-    program: Program | None,
-    expires: date | None,
-    language: str = "en",
-) -> Enrolment:
-    """The job's input: photos prepared for the profile, fields the programme forbids dropped."""
-    if program is not None:
-        if program.fields.requirement("sex") is Requirement.FORBIDDEN:
-            holder = replace(holder, sex=None)
-        if not holder.entitlements:
-            holder = replace(holder, entitlements=tuple(e.code for e in program.entitlements)[:16])
-    holder = replace(holder, photo=None)
-    chip_photo = print_photo = None
-    if upload is not None:
-        chip, printed = prepare_photos(upload, CHIP_PHOTO_BUDGET.get(profile), PRINT_PHOTO_BUDGET)
-        chip_photo = chip.jpeg if chip is not None else None
-        print_photo = printed.jpeg
-    if expires is None:
-        expires = _expiry(program, holder.birth_date, datetime.now(UTC).date())
-    return Enrolment(holder, profile, chip_photo, print_photo, None, expires, language, program)
-
-
 @contextmanager
 def _file_log(path: Path) -> Iterator[None]:
     """The kiosk's log file for the run (INFO and up, every logger)."""
@@ -225,31 +177,26 @@ def run_demo(
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     kiosk_dir = data_dir / "kiosk"
+    # Everything that may stop the card comes before any number is allocated.
+    program = load_known_program(program_id, CardProfile(profile_name) if profile_name else None)
+    profile = program.card.profile
+    if resident is None:
+        resident = sample_resident(program_id)
+        echo(f"Resident: the programme's fictional sample ({resident}).")
+    today = datetime.now(UTC).date()
+    app = build_application(program, resident, today, echo)
+    request = CardRequest(
+        request_id=new_request_id(),
+        program=app.view,
+        application=app.form,
+        decision=app.decision_view,
+        photo=app.photo,
+        signature_png=app.signature,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # a previous run's card must not pass for this one's
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "trust", ignore_errors=True)
-    program, warning = load_programme(program_id)
-    if warning:
-        echo(f"Note: {warning}")
-    profile = CardProfile(profile_name) if profile_name else None
-    if profile is None:
-        profile = program.card.profile if program is not None else CardProfile.T4T
-
-    if resident is not None:
-        holder, expires, upload = load_resident_upload(resident, program_id)
-    else:
-        holder = Holder(
-            program=program_id,
-            family_name=str(DEFAULT_RESIDENT["family_name"]),
-            given_name=str(DEFAULT_RESIDENT["given_name"]),
-            birth_date=date.fromisoformat(str(DEFAULT_RESIDENT["birth_date"])),
-            sex=str(DEFAULT_RESIDENT["sex"]),
-            languages=tuple(DEFAULT_RESIDENT["languages"]),
-        )
-        expires, upload = None, synthetic_portrait()
-    enrolment = build_enrolment(holder, upload, profile, program, expires)
-    del holder, upload
 
     use_escpos_cache(kiosk_dir / "cache")
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
@@ -289,8 +236,12 @@ def run_demo(
                         shown.append(p.step.value)
                         echo(f"[{p.fraction * 100:3.0f}%] {p.step.value.replace('_', ' ')}")
 
-                job = station.job(new_request_id(), enrolment, on_progress=show)
-                del enrolment
+                enrolment = StationJobs(station).enrolment(request)  # as the web kiosk does
+                if app.entitlements:
+                    holder = replace(enrolment.holder, entitlements=app.entitlements)
+                    enrolment = replace(enrolment, holder=holder)
+                job = station.job(request.request_id, enrolment, on_progress=show)
+                del enrolment, request, app
                 result = job.run()
                 card = feeder.take() if feeder is not None else None  # off the writer
                 if local is not None:
@@ -334,6 +285,7 @@ def _verdict(out_dir: Path, card: Any, print_cose: bytes | None, target_cls: Any
             "ndef_bytes": len(read.ndef or b""),
         }
     if print_cose is not None:
+        (out_dir / "qr.txt").write_text(to_qr(print_cose), "ascii")
         qr = verifier.verify_qr(to_qr(print_cose))
         out["qr"] = _public(qr.to_json())
         if card is None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.demo import synthetic_portrait
+from kiosk.demo_application import SAMPLES_DIR
+
+SIGNATURE = str(SAMPLES_DIR / "signature.png")  # Zurich prints the holder's signature
 
 
 def test_group_lists_demo_and_recover() -> None:
@@ -29,7 +33,7 @@ def test_demo_print_profile_needs_no_chip_writer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "A venue's reader says: VALID" in result.output
     assert {p.name for p in out.iterdir()} == {
-        "card-front.png", "card-back.png", "receipt.escpos", "trust", "verdict.json"
+        "card-front.png", "card-back.png", "qr.txt", "receipt.escpos", "trust", "verdict.json"
     }  # fmt: skip
     verdict = json.loads((out / "verdict.json").read_text("utf-8"))
     assert verdict["verdict"] == "VALID" and verdict["claims"]["variant"] == "print"
@@ -67,27 +71,58 @@ def test_an_unusable_photo_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "photo.jpg").write_bytes(b"not a picture")
     (tmp_path / "resident.json").write_text(
         json.dumps({"family_name": "A", "given_name": "B", "birth_date": "1990-01-01",
-                    "photo": "photo.jpg"}), "utf-8")  # fmt: skip
+                    "photo": "photo.jpg", "signature": SIGNATURE}), "utf-8")  # fmt: skip
     result = CliRunner().invoke(
         main,
         ["demo", "--profile", "print", "--resident", str(tmp_path / "resident.json"),
          "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o")],
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "Error: This file is not a picture the kiosk can read" in result.output
+    assert "Error: This file is not a photo we can read" in result.output
 
 
 def test_a_phone_sized_photo_in_the_resident_file_is_prepared(tmp_path: Path) -> None:
     (tmp_path / "photo.jpg").write_bytes(synthetic_portrait(1200, 1600, seed=3))
     (tmp_path / "resident.json").write_text(
         json.dumps({"family_name": "Example", "given_name": "Sam", "birth_date": "2001-05-06",
-                    "photo": "photo.jpg"}), "utf-8")  # fmt: skip
+                    "photo": "photo.jpg", "signature": SIGNATURE}), "utf-8")  # fmt: skip
     result = CliRunner().invoke(
         main,
         ["demo", "--profile", "print", "--resident", str(tmp_path / "resident.json"),
          "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_programme_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    data, out = tmp_path / "data", tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["demo", "--program", "atlantis", "--data", str(data), "--out", str(out)]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.count("\n") == 1, result.output
+    assert "Unknown programme 'atlantis'" in result.output
+    assert "zurich" in result.output and "utrecht-bbb" in result.output
+    assert not data.exists() and not out.exists()  # nothing allocated, nothing written
+
+
+def test_a_resident_the_rules_refuse_gets_no_card(tmp_path: Path) -> None:
+    """An 11-year-old asking for Barcelona's card (from 18): one sentence, no number."""
+    today = date.today()
+    eleven = today.replace(year=today.year - 11, day=min(today.day, 28)).isoformat()
+    (tmp_path / "resident.json").write_text(
+        json.dumps({"family_name": "Ejemplo", "given_name": "Nina", "birth_date": eleven,
+                    "integration_evidence": "Curs de català", "lived_long_enough": True,
+                    "photo": str(SAMPLES_DIR / "portrait.jpg")}), "utf-8")  # fmt: skip
+    data = tmp_path / "data"
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--program", "barcelona", "--resident", str(tmp_path / "resident.json"),
+         "--data", str(data), "--out", str(tmp_path / "o")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "You must be at least 18 years old" in result.output
+    assert not data.exists()  # the issuer was never opened: no number
 
 
 def test_recover_needs_a_data_directory(tmp_path: Path) -> None:

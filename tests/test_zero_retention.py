@@ -47,6 +47,7 @@ from api.issuer.service import Issuer
 from cardio.chip import CardProfile
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from kiosk.demo import PRINT_PHOTO_BUDGET, synthetic_portrait
+from kiosk.demo_application import SAMPLES_DIR
 from kiosk.job import CardPulledError, PcscWriter, new_request_id
 from kiosk.journal import Journal
 from kiosk.photo import CHIP_SIZE, PRINT_SIZE, prepare_photo, prepare_photos
@@ -57,7 +58,7 @@ from .kiosk_helpers import enrolment, make_kiosk
 pytestmark = [requires_pcscd, pytest.mark.timeout(300)]
 
 KIOSK = Path(sys.executable).with_name("citycard-kiosk")
-PRINTED = {"card-front.png", "card-back.png", "receipt.escpos", "chip.ndef", "verdict.json"}
+PRINTED = {"card-front.png", "card-back.png", "receipt.escpos", "chip.ndef", "qr.txt", "verdict.json"}
 ALLOWED_OUTSIDE = {"citycard-vpcd.lock"}  # hardware.pcscd's machine lock: a pid, nothing else
 
 
@@ -204,6 +205,7 @@ def resident_file(directory: Path, r: Resident) -> Path:
                 "birth_date": r.birth.isoformat(),
                 "sex": "F",
                 "photo": "photo.jpg",
+                "signature": str(SAMPLES_DIR / "signature.png"),  # Zurich prints it
                 "languages": ["de"],
             },
             ensure_ascii=False,
