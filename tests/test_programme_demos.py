@@ -151,3 +151,20 @@ def test_the_bbb_card_ends_with_the_shelter_registration(tmp_path: Path) -> None
     ended = _resident(tmp_path, "utrecht-bbb", expires=today.isoformat())
     output = _refused_before_a_number("utrecht-bbb", tmp_path / "ended", ended)
     assert "end of the shelter registration" in output and "'expires'" in output
+
+
+def test_a_field_the_programme_does_not_collect_is_refused_before_a_number(
+    tmp_path: Path,
+) -> None:
+    output = _refused_before_a_number("zurich", tmp_path, _resident(tmp_path, "zurich", height="170"))
+    assert "This card does not ask for it" in output and "height" in output
+
+
+def test_documents_the_rule_does_not_accept_go_to_the_attendant(tmp_path: Path) -> None:
+    """The demo plays the attendant: the reasons are shown and the attendant approves."""
+    out = tmp_path / "out"
+    resident = _resident(tmp_path, "madrid", documents=["padron-certificate"])
+    result = demo("madrid", tmp_path / "data", out, "--resident", str(resident))
+    assert result.exit_code == 0, result.output
+    assert "Attendant: Identity documents needed: 1. Shown: 0." in result.output
+    assert json.loads((out / "verdict.json").read_text("utf-8"))["verdict"] == "VALID"
