@@ -10,7 +10,8 @@
  * sign1(data)    the fixed COSE_Sign1 shape every citycard credential has, or None for any
  *                other shape (cardio.cose.parse_sign1 then decides, slowly and in full).
  * claims(data)   the credential claims (docs/credential.md) decoded and checked in one pass
- *                over deterministic CBOR; ValueError with a reason for anything else.
+ *                over deterministic CBOR, all three variants (print, chip, compact chip);
+ *                ValueError with a reason for anything else.
  *
  * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
  * canonical (length-first) order, no tags, nothing after the map. The rules are those of
@@ -40,6 +41,7 @@
 #define MAX_TIME 253402300800ULL /* 10000-01-01T00:00:00Z: every time has a date */
 #define MIN_BIRTH_DAYS (-25567) /* 1900-01-01 */
 #define MAX_BIRTH_DAYS 99999
+#define MAX_LIST_ID 8 /* a compact credential's status list id */
 
 /* ---- a minimal deterministic-CBOR reader ------------------------------------------------ */
 
@@ -169,6 +171,20 @@ static int docno_ok(const uint8_t *s, size_t n) {
     return 1;
 }
 
+/* [a-z0-9][a-z0-9-]{0,7}: a compact credential's status list id */
+static int list_id_ok(const uint8_t *s, size_t n) { return n <= MAX_LIST_ID && code_ok(s, n); }
+
+/* The compact credential's entitlement numbers (docs/credential.md section 2.1): number i is
+ * ENTITLEMENT_CODES[i]. Only ever appended to; the same table as cardio/_fastpath_py.py's. */
+static const char *const ENTITLEMENT_CODES[] = {
+    "bank-account", "budget", "civic-workshops", "community-college", "culture",
+    "culture-discount", "culture-free", "culture-offers", "digital-space", "education-discount",
+    "employment-agency", "food-assistance", "health-services", "language-courses",
+    "leisure-discount", "library", "municipal-services", "museum", "pharmacy-discount", "pool",
+    "school-id", "shelter", "sport", "sport-discount", "sport-offers", "theatre", "transport",
+};
+#define N_ENTITLEMENT_CODES (sizeof ENTITLEMENT_CODES / sizeof ENTITLEMENT_CODES[0])
+
 /* Characters with no place in a printed name: Unicode categories Cc, Cf, Cs, Co (but ZWNJ and
  * ZWJ, which Persian and Indic names need), Zl and Zp, as of Python 3.11's unicodedata.
  * tests/test_fastpath.py derives the same table from unicodedata and compares. */
@@ -277,12 +293,12 @@ static PyStructSequence_Field claims_fields[] = {
     {"issued_at", "iat (6), seconds since 1970"},
     {"expires_at", "exp (4), seconds since 1970"},
     {"status_index", "status (65535) idx"},
-    {"status_uri", "status (65535) uri"},
-    {"variant", "0 print, 1 chip"},
+    {"status_uri", "status (65535) uri; a compact credential's status list id"},
+    {"variant", "0 print, 1 chip, 2 compact chip"},
     {"program", "programme id"},
-    {"family_name", NULL},
-    {"given_name", NULL},
-    {"birth_days", "birth date as days since 1970-01-01"},
+    {"family_name", "None in a compact credential"},
+    {"given_name", "None in a compact credential"},
+    {"birth_days", "birth date as days since 1970-01-01; None in a compact credential"},
     {"sex", "F, M, X or None"},
     {"entitlements", "tuple of codes"},
     {"languages", "tuple of language tags"},
@@ -304,31 +320,106 @@ static PyStructSequence_Desc claims_desc = {
 /* Top-level claim keys in canonical order: iss exp iat cti cnf status card. */
 static const int64_t TOP_ORDER[] = {1, 4, 6, 7, 8, 65535, -65537};
 enum { T_ISS, T_EXP, T_IAT, T_CTI, T_CNF, T_STATUS, T_CARD, N_TOP };
-/* Card fields 0..9: variant program family given birth sex photo entitlements languages uid. */
-static const int64_t CARD_ORDER[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-enum { C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX, C_PHOTO, C_ENT, C_LANG, C_UID };
+/* Card fields 0..10: variant program family given birth sex photo entitlements languages uid
+ * status (10: the compact credential's status reference only). */
+static const int64_t CARD_ORDER[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+enum { C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX, C_PHOTO, C_ENT, C_LANG, C_UID, C_STATUS, N_CARD };
 static const int CARD_FIELD[] = {F_VARIANT, F_PROGRAM, F_FAMILY_NAME, F_GIVEN_NAME, F_BIRTH_DAYS,
                                  F_SEX, F_PHOTO, F_ENTITLEMENTS, F_LANGUAGES, F_CHIP_UID};
+#define VARIANT_COMPACT 2
+
+/* The compact credential's entitlement numbers: 1 to 16, known, strictly increasing; as codes. */
+static PyObject *read_entitlement_numbers(Reader *r) {
+    const char *why = "the entitlement numbers are not 1 to 16 known numbers in increasing order";
+    uint64_t count, v;
+    if (expect(r, 4, &count, why) < 0) return NULL;
+    if (count < 1 || count > MAX_ENTITLEMENTS) return fail(r, why), NULL;
+    PyObject *tuple = PyTuple_New((Py_ssize_t)count);
+    if (tuple == NULL) return NULL;
+    uint64_t next = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        PyObject *code = NULL;
+        if (uint_below(r, N_ENTITLEMENT_CODES, &v, why) == 0) {
+            if (v < next)
+                fail(r, why);
+            else
+                code = PyUnicode_FromString(ENTITLEMENT_CODES[v]);
+        }
+        if (code == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, (Py_ssize_t)i, code);
+        next = v + 1;
+    }
+    return tuple;
+}
+
+/* The rest of a compact card claim (variant 2, already read): programme, entitlement numbers
+ * (when count is 5), chip UID, status [list id, idx]; in exactly that order. */
+static int read_compact_card(Reader *r, PyObject **f, uint64_t count) {
+    const char *why = "the compact card claim is not programme, entitlements, chip UID and status";
+    static const int with_ent[] = {C_PROGRAM, C_ENT, C_UID, C_STATUS};
+    static const int without_ent[] = {C_PROGRAM, C_UID, C_STATUS};
+    if (count != 4 && count != 5) return fail(r, why);
+    const int *keys = count == 5 ? with_ent : without_ent;
+    for (uint64_t i = 0; i + 1 < count; i++) {
+        int k = int_key(r, CARD_ORDER, N_CARD);
+        if (k < 0) return -1;
+        if (k != keys[i]) return fail(r, why);
+        uint64_t v;
+        switch (k) {
+        case C_PROGRAM:
+            f[F_PROGRAM] = read_ascii(r, code_ok, "the programme id is not a short lower-case code");
+            if (f[F_PROGRAM] == NULL) return -1;
+            break;
+        case C_ENT:
+            if ((f[F_ENTITLEMENTS] = read_entitlement_numbers(r)) == NULL) return -1;
+            break;
+        case C_UID:
+            f[F_CHIP_UID] = read_bytes(r, MIN_UID, MAX_UID, "the chip UID is not 4 to 10 bytes");
+            if (f[F_CHIP_UID] == NULL) return -1;
+            break;
+        default: /* C_STATUS: [list id, idx] */
+            {
+                const char *status_why = "the compact status is not a list id and an index";
+                if (LITERAL(r, "\x82", status_why) < 0) return -1;
+                /* a compact card inside claims that also hold claim 65535 is refused after the
+                 * map is read (as in Python); the values that claim gave are dropped here */
+                Py_CLEAR(f[F_STATUS_URI]);
+                Py_CLEAR(f[F_STATUS_INDEX]);
+                if ((f[F_STATUS_URI] = read_ascii(r, list_id_ok, status_why)) == NULL) return -1;
+                if (uint_below(r, (uint64_t)1 << 32, &v, status_why) < 0) return -1;
+                if ((f[F_STATUS_INDEX] = PyLong_FromUnsignedLongLong(v)) == NULL) return -1;
+            }
+            break;
+        }
+    }
+    return 0;
+}
 
 static int read_card(Reader *r, PyObject **f) {
-    uint64_t count;
+    uint64_t count, v;
     if (expect(r, 5, &count, "the card claim is not a map") < 0) return -1;
-    if (count < 5 || count > 10) return fail(r, "the card claim has missing or unexpected fields");
-    int last = -1;
-    for (uint64_t i = 0; i < count; i++) {
-        int k = int_key(r, CARD_ORDER, 10);
+    if (count < 4 || count > 10) return fail(r, "the card claim has missing or unexpected fields");
+    int k = int_key(r, CARD_ORDER, N_CARD);
+    if (k < 0) return -1;
+    if (k != C_VARIANT) return fail(r, "the card claim has missing fields");
+    if (uint_below(r, 3, &v, "the card variant is not 0, 1 or 2") < 0) return -1;
+    if ((f[F_VARIANT] = PyLong_FromUnsignedLongLong(v)) == NULL) return -1;
+    if (v == VARIANT_COMPACT) return read_compact_card(r, f, count);
+    if (count < 5) return fail(r, "the card claim has missing or unexpected fields");
+    int last = C_VARIANT;
+    for (uint64_t i = 1; i < count; i++) {
+        k = int_key(r, CARD_ORDER, N_CARD);
         if (k < 0) return -1;
         if (k <= last) return fail(r, "the card fields are repeated or out of order");
         if (k > C_BIRTH && i < 5) return fail(r, "the card claim has missing fields");
+        if (k == C_STATUS) return fail(r, "the credential has an unexpected claim");
         last = k;
         PyObject **field = &f[CARD_FIELD[k]];
-        uint64_t v;
         int major;
         switch (k) {
-        case C_VARIANT:
-            if (uint_below(r, 2, &v, "the card variant is not 0 or 1") < 0) return -1;
-            *field = PyLong_FromUnsignedLongLong(v);
-            break;
         case C_PROGRAM:
             *field = read_ascii(r, code_ok, "the programme id is not a short lower-case code");
             break;
@@ -394,13 +485,14 @@ static int read_cnf(Reader *r, PyObject **f) {
 static int read_claims(Reader *r, PyObject **f) {
     uint64_t count, v, iat = 0, exp = 0;
     if (expect(r, 5, &count, "the credential claims are not a map") < 0) return -1;
-    if (count < 6 || count > 7) return fail(r, "the credential has missing or unexpected claims");
+    if (count < 5 || count > 7) return fail(r, "the credential has missing or unexpected claims");
     int last = -1;
     for (uint64_t i = 0; i < count; i++) {
         int k = int_key(r, TOP_ORDER, N_TOP);
         if (k < 0) return -1;
         if (k <= last) return fail(r, "the claims are repeated or out of order");
         if (count == 6 && k == T_CNF) return fail(r, "the credential has missing claims");
+        if (count == 5 && (k == T_CNF || k == T_STATUS)) return fail(r, "the credential has missing claims");
         last = k;
         switch (k) {
         case T_ISS:
@@ -446,7 +538,11 @@ static int read_claims(Reader *r, PyObject **f) {
     if (exp <= iat) return fail(r, "the card expires before it was issued");
     if ((f[F_ISSUED_AT] = PyLong_FromUnsignedLongLong(iat)) == NULL) return -1;
     if ((f[F_EXPIRES_AT] = PyLong_FromUnsignedLongLong(exp)) == NULL) return -1;
-    int chip = PyLong_AsLong(f[F_VARIANT]) == 1;
+    long variant = PyLong_AsLong(f[F_VARIANT]);
+    /* a compact credential carries its status in the card claim, and only it has no claim 65535 */
+    if ((variant == VARIANT_COMPACT) != (count == 5))
+        return fail(r, "the credential has missing or unexpected claims");
+    int chip = variant != 0;
     int bound = f[F_CHIP_UID] != NULL || f[F_CHIP_KEY] != NULL;
     if (f[F_CHIP_UID] != NULL && f[F_CHIP_KEY] != NULL)
         return fail(r, "a chip binding names exactly one of a UID or a chip key");
@@ -674,6 +770,26 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     if (m == NULL) return NULL;
     ClaimsType = PyStructSequence_NewType(&claims_desc);
     if (ClaimsType == NULL || PyModule_AddObjectRef(m, "Claims", (PyObject *)ClaimsType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *codes = PyTuple_New((Py_ssize_t)N_ENTITLEMENT_CODES);
+    if (codes == NULL) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    for (size_t i = 0; i < N_ENTITLEMENT_CODES; i++) {
+        PyObject *code = PyUnicode_FromString(ENTITLEMENT_CODES[i]);
+        if (code == NULL) {
+            Py_DECREF(codes);
+            Py_DECREF(m);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(codes, (Py_ssize_t)i, code);
+    }
+    int added = PyModule_AddObjectRef(m, "ENTITLEMENT_CODES", codes);
+    Py_DECREF(codes);
+    if (added < 0) {
         Py_DECREF(m);
         return NULL;
     }

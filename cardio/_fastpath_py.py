@@ -9,7 +9,8 @@ is several times slower after an ES256 verify than the C is (docs/benchmarks.md 
 sign1(data)    the fixed COSE_Sign1 shape every citycard credential has, or None for any other
                shape (cardio.cose.parse_sign1 then decides, slowly and in full).
 claims(data)   the credential claims (docs/credential.md) decoded and checked in one pass over
-               deterministic CBOR; ValueError with a reason for anything else.
+               deterministic CBOR, all three variants (print, chip, compact chip); ValueError
+               with a reason for anything else.
 iso_day(days)  'YYYY-MM-DD' of a day number since 1970-01-01.
 name_ok(text)  whether a text may be printed as a family or given name.
 """
@@ -35,6 +36,17 @@ _MAX_LANGUAGES: Final = 8
 _MAX_TIME: Final = 253_402_300_800  # 10000-01-01T00:00:00Z: every time has a date
 _MIN_BIRTH_DAYS: Final = -25_567  # 1900-01-01
 _MAX_BIRTH_DAYS: Final = 99_999
+_MAX_LIST_ID: Final = 8  # a compact credential's status list id
+
+# The compact credential's entitlement numbers (docs/credential.md section 2.1): number i is
+# ENTITLEMENT_CODES[i]. Only ever appended to; the same table as cardio/_fastpath.c's.
+ENTITLEMENT_CODES: Final = (
+    "bank-account", "budget", "civic-workshops", "community-college", "culture",
+    "culture-discount", "culture-free", "culture-offers", "digital-space", "education-discount",
+    "employment-agency", "food-assistance", "health-services", "language-courses",
+    "leisure-discount", "library", "municipal-services", "museum", "pharmacy-discount", "pool",
+    "school-id", "shelter", "sport", "sport-discount", "sport-offers", "theatre", "transport",
+)  # fmt: skip
 
 # ---- the result type ------------------------------------------------------------------------
 
@@ -75,12 +87,14 @@ class Claims(tuple[object, ...]):
     issued_at = _ClaimField[int](2, "iat (6), seconds since 1970")
     expires_at = _ClaimField[int](3, "exp (4), seconds since 1970")
     status_index = _ClaimField[int](4, "status (65535) idx")
-    status_uri = _ClaimField[str](5, "status (65535) uri")
-    variant = _ClaimField[int](6, "0 print, 1 chip")
+    status_uri = _ClaimField[str](5, "status (65535) uri; a compact credential's status list id")
+    variant = _ClaimField[int](6, "0 print, 1 chip, 2 compact chip")
     program = _ClaimField[str](7, "programme id")
-    family_name = _ClaimField[str](8)
-    given_name = _ClaimField[str](9)
-    birth_days = _ClaimField[int](10, "birth date as days since 1970-01-01")
+    family_name = _ClaimField[str | None](8, "None in a compact credential")
+    given_name = _ClaimField[str | None](9, "None in a compact credential")
+    birth_days = _ClaimField[int | None](
+        10, "birth date as days since 1970-01-01; None in a compact credential"
+    )
     sex = _ClaimField[str | None](11, "F, M, X or None")
     entitlements = _ClaimField[tuple[str, ...]](12, "tuple of codes")
     languages = _ClaimField[tuple[str, ...]](13, "tuple of language tags")
@@ -230,6 +244,8 @@ _code_ok = re.compile(rb"[a-z0-9][a-z0-9-]{0,31}").fullmatch
 _lang_ok = re.compile(rb"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}").fullmatch
 # [A-Z0-9-]{4,24}: document numbers
 _docno_ok = re.compile(rb"[A-Z0-9-]{4,24}").fullmatch
+# [a-z0-9][a-z0-9-]{0,7}: a compact credential's status list id
+_list_id_ok = re.compile(rb"[a-z0-9][a-z0-9-]{0,7}").fullmatch
 
 # Characters with no place in a printed name: Unicode categories Cc, Cf, Cs, Co (but ZWNJ and
 # ZWJ, which Persian and Indic names need), Zl and Zp, as of Python 3.11's unicodedata. The
@@ -265,10 +281,12 @@ def name_ok(text: object, /) -> bool:
 # Top-level claim keys in canonical order: iss exp iat cti cnf status card.
 _TOP_ORDER = (1, 4, 6, 7, 8, 65535, -65537)
 _T_ISS, _T_EXP, _T_IAT, _T_CTI, _T_CNF, _T_STATUS, _T_CARD = range(7)
-# Card fields 0..9: variant program family given birth sex photo entitlements languages uid.
-_CARD_ORDER = tuple(range(10))
+# Card fields 0..10: variant program family given birth sex photo entitlements languages uid
+# status (10: the compact credential's status reference only).
+_CARD_ORDER = tuple(range(11))
 _C_VARIANT, _C_PROGRAM, _C_FAMILY, _C_GIVEN, _C_BIRTH = range(5)
-_C_SEX, _C_PHOTO, _C_ENTITLEMENTS, _C_LANGUAGES, _C_UID = range(5, 10)
+_C_SEX, _C_PHOTO, _C_ENTITLEMENTS, _C_LANGUAGES, _C_UID, _C_STATUS = range(5, 11)
+_VARIANT_COMPACT: Final = 2
 
 
 def _read_birth_days(r: _ClaimReader) -> int:
@@ -290,7 +308,6 @@ def _read_sex(r: _ClaimReader) -> str:
 
 
 _CARD_READERS: Final[dict[int, Callable[[_ClaimReader], object]]] = {
-    _C_VARIANT: lambda r: r.uint_below(2, "the card variant is not 0 or 1"),
     _C_PROGRAM: lambda r: r.read_ascii(_code_ok, "the programme id is not a short lower-case code"),
     _C_FAMILY: _ClaimReader.read_name,
     _C_GIVEN: _ClaimReader.read_name,
@@ -307,19 +324,80 @@ _CARD_READERS: Final[dict[int, Callable[[_ClaimReader], object]]] = {
 }
 
 
+def _read_entitlement_numbers(r: _ClaimReader) -> tuple[str, ...]:
+    """The compact credential's entitlement numbers: 1 to 16, known, strictly increasing; as
+    codes."""
+    why = "the entitlement numbers are not 1 to 16 known numbers in increasing order"
+    count = r.expect(_ARRAY, why)
+    if not 1 <= count <= _MAX_ENTITLEMENTS:
+        raise ValueError(why)
+    codes = []
+    following = 0
+    for _ in range(count):
+        number = r.uint_below(len(ENTITLEMENT_CODES), why)
+        if number < following:
+            raise ValueError(why)
+        codes.append(ENTITLEMENT_CODES[number])
+        following = number + 1
+    return tuple(codes)
+
+
+def _read_compact_status(r: _ClaimReader) -> tuple[str, int]:
+    """[list id, idx]"""
+    why = "the compact status is not a list id and an index"
+    r.literal(b"\x82", why)
+    list_id = r.read_ascii(_list_id_ok, why)
+    return list_id, r.uint_below(1 << 32, why)
+
+
+_COMPACT_READERS: Final[dict[int, Callable[[_ClaimReader], object]]] = {
+    _C_PROGRAM: _CARD_READERS[_C_PROGRAM],
+    _C_ENTITLEMENTS: _read_entitlement_numbers,
+    _C_UID: _CARD_READERS[_C_UID],
+    _C_STATUS: _read_compact_status,
+}
+
+
+def _read_compact_card(r: _ClaimReader, count: int, card: dict[int, object]) -> dict[int, object]:
+    """The rest of a compact card claim (variant 2, already read): programme, entitlement
+    numbers (when count is 5), chip UID, status [list id, idx]; in exactly that order."""
+    why = "the compact card claim is not programme, entitlements, chip UID and status"
+    if count == 5:
+        keys: tuple[int, ...] = (_C_PROGRAM, _C_ENTITLEMENTS, _C_UID, _C_STATUS)
+    elif count == 4:
+        keys = (_C_PROGRAM, _C_UID, _C_STATUS)
+    else:
+        raise ValueError(why)
+    for want in keys:
+        if r.int_key(_CARD_ORDER) != want:
+            raise ValueError(why)
+        card[want] = _COMPACT_READERS[want](r)
+    return card
+
+
 def _read_card(r: _ClaimReader) -> dict[int, object]:
-    """The card's own fields by key; the first five are required, the rest optional."""
+    """The card's own fields by key: variant first; then the compact fields, or the other
+    variants' (the first five required, the rest optional)."""
     count = r.expect(_MAP, "the card claim is not a map")
-    if not 5 <= count <= 10:
+    if not 4 <= count <= 10:
         raise ValueError("the card claim has missing or unexpected fields")
-    card: dict[int, object] = {}
-    last = -1
-    for i in range(count):
+    if r.int_key(_CARD_ORDER) != _C_VARIANT:
+        raise ValueError("the card claim has missing fields")
+    variant = r.uint_below(3, "the card variant is not 0, 1 or 2")
+    card: dict[int, object] = {_C_VARIANT: variant}
+    if variant == _VARIANT_COMPACT:
+        return _read_compact_card(r, count, card)
+    if count < 5:
+        raise ValueError("the card claim has missing or unexpected fields")
+    last = _C_VARIANT
+    for i in range(1, count):
         k = r.int_key(_CARD_ORDER)
         if k <= last:
             raise ValueError("the card fields are repeated or out of order")
         if k > _C_BIRTH and i < 5:
             raise ValueError("the card claim has missing fields")
+        if k == _C_STATUS:
+            raise ValueError("the credential has an unexpected claim")
         last = k
         card[k] = _CARD_READERS[k](r)
     return card
@@ -345,7 +423,7 @@ def _read_status(r: _ClaimReader) -> tuple[int, str]:
 
 def _read_claims(r: _ClaimReader) -> Claims:
     count = r.expect(_MAP, "the credential claims are not a map")
-    if not 6 <= count <= 7:
+    if not 5 <= count <= 7:
         raise ValueError("the credential has missing or unexpected claims")
     issuer = document_number = status_uri = ""
     issued_at = expires_at = status_index = 0
@@ -357,6 +435,8 @@ def _read_claims(r: _ClaimReader) -> Claims:
         if k <= last:
             raise ValueError("the claims are repeated or out of order")
         if count == 6 and k == _T_CNF:
+            raise ValueError("the credential has missing claims")
+        if count == 5 and k in (_T_CNF, _T_STATUS):
             raise ValueError("the credential has missing claims")
         last = k
         if k == _T_ISS:
@@ -381,7 +461,13 @@ def _read_claims(r: _ClaimReader) -> Claims:
         raise ValueError("the claims have trailing bytes")
     if expires_at <= issued_at:
         raise ValueError("the card expires before it was issued")
-    chip = card[_C_VARIANT] == 1
+    variant = card[_C_VARIANT]
+    # a compact credential carries its status in the card claim, and only it has no claim 65535
+    if (variant == _VARIANT_COMPACT) != (count == 5):
+        raise ValueError("the credential has missing or unexpected claims")
+    if variant == _VARIANT_COMPACT:
+        status_uri, status_index = cast(tuple[str, int], card[_C_STATUS])
+    chip = variant != 0
     chip_uid = card.get(_C_UID)
     photo = card.get(_C_PHOTO)
     bound = chip_uid is not None or chip_key is not None
@@ -394,7 +480,7 @@ def _read_claims(r: _ClaimReader) -> Claims:
     return Claims(
         (
             issuer, document_number, issued_at, expires_at, status_index, status_uri,
-            card[_C_VARIANT], card[_C_PROGRAM], card[_C_FAMILY], card[_C_GIVEN], card[_C_BIRTH],
+            variant, card[_C_PROGRAM], card.get(_C_FAMILY), card.get(_C_GIVEN), card.get(_C_BIRTH),
             card.get(_C_SEX), card.get(_C_ENTITLEMENTS, ()), card.get(_C_LANGUAGES, ()), photo,
             chip_uid, chip_key,
         )

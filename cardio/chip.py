@@ -12,18 +12,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
+from . import cbor
 from .apdu import ApduError, ApduProcessor
 from .chip_auth import ChipAuthApplication
 from .connection import Connection
-from .credential import ChipBinding
+from .credential import ChipBinding, Credential, Holder, Variant, compact_problem
 from .errors import CardConnectionError, CitycardError, MalformedError
 from .type4 import NdefApplication, credential_from_ndef, ndef_message
 from .verdict import Verdict, VerificationResult, result
 from .verify import Verifier
 
 log = logging.getLogger(__name__)
+
+_MIN_DATE = date(1900, 1, 1)
 
 
 class CardProfile(Enum):
@@ -39,6 +43,49 @@ class CardProfile(Enum):
     @property
     def photo_on_chip(self) -> bool:
         return self in (CardProfile.T4T, CardProfile.T4T_AUTH)
+
+
+# The compact profile's NDEF file is 256 bytes; its 2-byte NLEN leaves 254 for the message.
+COMPACT_NDEF_CAPACITY = 254
+# The largest values a compact credential's claims can take that the kiosk does not know
+# before it allocates a number: the CDDL's longest document number, chip UID and status list
+# id, an index and times that take the longest CBOR heads a card made before 2106 needs.
+_WORST_NUMBER = "X" * 24
+_WORST_UID = bytes(10)
+_WORST_STATUS_URI = "https://status.invalid/status/" + "x" * 8
+_WORST_INDEX = 2**32 - 1
+_WORST_TIME = 2**32 - 1
+# tag, array(4), the 13-byte protected header, empty unprotected map; bstr(64) signature
+_SIGN1_FIXED = 1 + 1 + 14 + 1 + 66
+
+
+def compact_worst_case(issuer: str, program: str, entitlements: tuple[str, ...]) -> int:
+    """The NDEF message bytes of the largest compact credential `issuer` can write for a card
+    of `program` holding all of `entitlements` (the longest document number, UID, status list id
+    and index the contract allows). MalformedError when a compact credential cannot carry them."""
+    holder = Holder(program, "X", "X", _MIN_DATE, entitlements=entitlements)
+    worst = Credential(
+        issuer, _WORST_NUMBER, _WORST_TIME - 1, _WORST_TIME, _WORST_INDEX, _WORST_STATUS_URI,
+        holder, Variant.COMPACT, ChipBinding(uid=_WORST_UID),
+    )  # fmt: skip
+    payload = cbor.dumps(worst.to_claims())
+    cose_size = _SIGN1_FIXED + len(cbor.dumps(payload))  # a signature is always 64 bytes
+    return len(ndef_message(bytes(cose_size)))
+
+
+def compact_room_problem(issuer: str, program: str, entitlements: tuple[str, ...]) -> str | None:
+    """Why a `compact` chip cannot hold this programme's card, as a sentence, or None."""
+    problem = compact_problem(entitlements)
+    if problem is not None:
+        return problem
+    size = compact_worst_case(issuer, program, entitlements)
+    if size > COMPACT_NDEF_CAPACITY:
+        return (
+            f"A compact chip (256 bytes) cannot hold this programme's card: its credential may "
+            f"need {size} bytes of the chip's {COMPACT_NDEF_CAPACITY}. Choose a card profile "
+            "with a larger chip for the programme."
+        )
+    return None
 
 
 class PersonalisationError(CitycardError):
@@ -65,7 +112,10 @@ class ChipRead:
 
 
 def bind(connection: Connection, profile: CardProfile) -> ChipBinding:
-    """What the chip credential must be bound to: the UID, or a key the card generates now."""
+    """What the chip credential must be bound to: the UID, or a key the card generates now.
+
+    A `compact` chip's binding says so: its credential is the compact one (docs/credential.md).
+    """
     if profile is CardProfile.T4T_AUTH:
         try:
             key = ChipAuthApplication(ApduProcessor(connection)).generate_key()
@@ -76,7 +126,7 @@ def bind(connection: Connection, profile: CardProfile) -> ChipBinding:
             ) from exc
         return ChipBinding(key=key)
     if profile.has_chip:
-        return ChipBinding(uid=connection.uid)
+        return ChipBinding(uid=connection.uid, compact=profile is CardProfile.COMPACT)
     raise PersonalisationError("The 'print' profile has no chip to bind; print the card only.")
 
 

@@ -1,8 +1,10 @@
 """The citycard credential: CWT claims (RFC 8392) in a tagged COSE_Sign1, and its QR text.
 
 Two variants carry the same claims: the *chip* variant adds the photo and the chip binding;
-the *print* variant (in the QR) has neither. The claim layout is specified in
-docs/credential.md. This module encodes it; decoding is done in one strict pass by
+the *print* variant (in the QR) has neither. A third, the *compact* chip variant, is for
+256-byte chips: document number, validity, status reference (list id and index), entitlement
+numbers and the chip UID, and nothing about the holder's name, birth date or photo. The claim
+layout is specified in docs/credential.md. This module encodes it; decoding is done in one strict pass by
 `cardio.fastpath.claims` (the verifier's hot path, compiled), which `decode_claims` wraps.
 """
 
@@ -32,6 +34,7 @@ CLAIM_CARD = -65537
 # Keys inside the card claim.
 C_VARIANT, C_PROGRAM, C_FAMILY, C_GIVEN, C_BIRTH, C_SEX = 0, 1, 2, 3, 4, 5
 C_PHOTO, C_ENTITLEMENTS, C_LANGUAGES, C_CHIP_UID = 6, 7, 8, 9
+C_STATUS = 10  # compact variant only: [status list id, index]
 CNF_COSE_KEY = 1
 
 MAX_NAME = 100
@@ -45,11 +48,34 @@ _MAX_TIME = 253_402_300_800  # 10000-01-01T00:00:00Z: every time has a calendar 
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}\Z")
 _DOCNO = re.compile(r"[A-Z0-9-]{4,24}\Z")
+_LIST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,7}\Z")
 
 
 class Variant(IntEnum):
     PRINT = 0
     CHIP = 1
+    COMPACT = 2  # a chip too: the compact credential of a 256-byte chip
+
+
+def status_list_id(status_uri: str) -> str:
+    """The last path segment of a status list URI: what a compact credential carries of it."""
+    return status_uri.rstrip("/").rsplit("/", 1)[-1] if "/" in status_uri else status_uri
+
+
+def compact_problem(entitlements: tuple[str, ...], status_uri: str | None = None) -> str | None:
+    """Why a compact credential cannot carry these entitlements (or this status list), or None."""
+    unknown = [e for e in entitlements if e not in fastpath.ENTITLEMENT_CODES]
+    if unknown:
+        return (
+            f"The entitlement {unknown[0]!r} has no number in the compact credential's table "
+            "(docs/credential.md section 2.1), so a compact chip cannot carry it."
+        )
+    if status_uri is not None and not _LIST_ID.match(status_list_id(status_uri)):
+        return (
+            f"The status list {status_uri} does not end in a list id of 1 to 8 lower-case letters, "
+            "digits or '-', so a compact chip cannot name it."
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +114,15 @@ class Holder:
 
 @dataclass(frozen=True, slots=True)
 class ChipBinding:
-    """Ties a chip credential to one chip: its UID (t4t, compact) or its own key (t4t-auth)."""
+    """Ties a chip credential to one chip: its UID (t4t, compact) or its own key (t4t-auth).
+
+    `compact` says that the chip is a 256-byte one (profile `compact`), which holds the compact
+    credential: the signer reads it from here (`cardio.chip.bind` sets it). It is not a claim.
+    """
 
     uid: bytes | None = None
     key: ec.EllipticCurvePublicKey | None = None
+    compact: bool = False
 
     def __post_init__(self) -> None:
         if (self.uid is None) == (self.key is None):
@@ -100,6 +131,8 @@ class ChipBinding:
             isinstance(self.uid, bytes) and 4 <= len(self.uid) <= MAX_UID
         ):
             raise MalformedError("A chip UID is 4 to 10 bytes.")
+        if self.compact and self.uid is None:
+            raise MalformedError("A compact chip is bound by its UID.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +164,15 @@ class Credential:
             raise MalformedError("The status index is not a whole number.")
         if not isinstance(self.status_uri, str) or not 1 <= len(self.status_uri) <= 200:
             raise MalformedError("The status list URI is not a short text.")
-        if self.variant is Variant.CHIP:
+        if self.variant is Variant.COMPACT:
+            if self.binding is None or self.binding.uid is None or self.holder.photo is not None:
+                raise MalformedError(
+                    "A compact credential is bound to its chip's UID and carries no photo."
+                )
+            problem = compact_problem(self.holder.entitlements, self.status_uri)
+            if problem is not None:
+                raise MalformedError(problem)
+        elif self.variant is Variant.CHIP:
             if self.binding is None:
                 raise MalformedError("A chip credential must be bound to its chip.")
         elif self.binding is not None or self.holder.photo is not None:
@@ -149,7 +190,14 @@ class Credential:
 
     # -- encoding -----------------------------------------------------------------------------
 
+    def entitlement_numbers(self) -> list[int]:
+        """The compact credential's entitlement numbers, in increasing order."""
+        codes = fastpath.ENTITLEMENT_CODES
+        return sorted({codes.index(e) for e in self.holder.entitlements})
+
     def to_claims(self) -> dict[int, Any]:
+        if self.variant is Variant.COMPACT:
+            return self._compact_claims()
         h = self.holder
         card: dict[int, Any] = {
             C_VARIANT: int(self.variant),
@@ -182,6 +230,24 @@ class Credential:
                 claims[CLAIM_CNF] = {CNF_COSE_KEY: cose_key(self.binding.key)}
         return claims
 
+    def _compact_claims(self) -> dict[int, Any]:
+        # Nothing about the holder but the programme and entitlements: the reader sends staff to
+        # the name and photo printed on the card (docs/credential.md section 1.1).
+        assert self.binding is not None and self.binding.uid is not None
+        card: dict[int, Any] = {C_VARIANT: int(Variant.COMPACT), C_PROGRAM: self.holder.program}
+        numbers = self.entitlement_numbers()
+        if numbers:
+            card[C_ENTITLEMENTS] = numbers
+        card[C_CHIP_UID] = self.binding.uid
+        card[C_STATUS] = [status_list_id(self.status_uri), self.status_index]
+        return {
+            CLAIM_ISS: self.issuer,
+            CLAIM_EXP: self.expires_at,
+            CLAIM_IAT: self.issued_at,
+            CLAIM_CTI: self.document_number.encode("ascii"),
+            CLAIM_CARD: card,
+        }
+
     @classmethod
     def from_payload(cls, payload: bytes) -> Credential:
         """Decode signed claims; MalformedError on any key, type, value or encoding out of place."""
@@ -189,7 +255,16 @@ class Credential:
 
     @classmethod
     def from_fields(cls, c: Claims) -> Credential:
-        """The credential for decoded claims (checked again by Holder and Credential)."""
+        """The credential for decoded claims (checked again by Holder and Credential).
+
+        MalformedError for compact claims: they do not hold the holder's name or birth date, so
+        they make no Credential (use the Claims, as `display` does).
+        """
+        if c.variant == Variant.COMPACT:
+            raise MalformedError(
+                "A compact credential does not carry the holder's name or birth date; use its claims."
+            )
+        assert c.family_name is not None and c.given_name is not None and c.birth_days is not None
         binding = None
         if c.chip_uid is not None:
             binding = ChipBinding(uid=c.chip_uid)
@@ -219,6 +294,17 @@ class Credential:
 
     def to_fields(self) -> Claims:
         h, b = self.holder, self.binding
+        if self.variant is Variant.COMPACT:
+            assert b is not None
+            codes = fastpath.ENTITLEMENT_CODES
+            return Claims(
+                (
+                    self.issuer, self.document_number, self.issued_at, self.expires_at,
+                    self.status_index, status_list_id(self.status_uri), int(self.variant),
+                    h.program, None, None, None, None,
+                    tuple(codes[n] for n in self.entitlement_numbers()), (), None, b.uid, None,
+                )
+            )  # fmt: skip
         key = None if b is None or b.key is None else p256_xy(b.key)
         return Claims(
             (
@@ -260,7 +346,22 @@ def decode_claims(payload: bytes) -> Claims:
 
 
 def display(c: Claims) -> dict[str, Any]:
-    """What a reader may show of decoded claims: what is printed on the card, nothing else."""
+    """What a reader may show of decoded claims: what is printed on the card, nothing else.
+
+    A compact credential has no name, birth date or photo to show: its display says so with
+    `"compare_printed_card": True` (staff compare the name and photo printed on the card).
+    """
+    if c.variant == Variant.COMPACT:
+        return {
+            "document_number": c.document_number,
+            "program": c.program,
+            "entitlements": list(c.entitlements),
+            "issued": iso_day(c.issued_at // 86400),
+            "expires": iso_day((c.expires_at - 1) // 86400),
+            "variant": "compact",
+            "compare_printed_card": True,
+        }
+    assert c.birth_days is not None
     out: dict[str, Any] = {
         "document_number": c.document_number,
         "program": c.program,

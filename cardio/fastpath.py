@@ -35,12 +35,22 @@ _module, IMPLEMENTATION = _choose()
 
 if TYPE_CHECKING:
     # One interface for both; the Python module is the typed statement of it.
-    from ._fastpath_py import Claims, claims, iso_day, name_ok, sign1
+    from ._fastpath_py import ENTITLEMENT_CODES, Claims, claims, iso_day, name_ok, sign1
 else:
+    ENTITLEMENT_CODES = _module.ENTITLEMENT_CODES
     Claims = _module.Claims
     claims = _module.claims
     iso_day = _module.iso_day
     name_ok = _module.name_ok
     sign1 = _module.sign1
 
-__all__ = ["IMPLEMENTATION", "PURE_PYTHON_ENV", "Claims", "claims", "iso_day", "name_ok", "sign1"]
+__all__ = [
+    "ENTITLEMENT_CODES",
+    "IMPLEMENTATION",
+    "PURE_PYTHON_ENV",
+    "Claims",
+    "claims",
+    "iso_day",
+    "name_ok",
+    "sign1",
+]

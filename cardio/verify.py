@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 
 from . import cose, fastpath
 from .chip_auth import AUTH_DOMAIN, CHALLENGE_LENGTH
-from .credential import Credential, Variant, display, from_qr
+from .credential import Credential, Variant, display, from_qr, status_list_id
 from .errors import MalformedError, StatusListError
 from .fastpath import Claims
 from .keys import ECDSA_SHA256, p256_from_xy, verify_es256
@@ -42,6 +42,12 @@ CHIP_NOT_CHECKED = (
 )
 """The warning on a chip credential verified without its chip (`Verifier.verify_without_chip`)."""
 
+COMPARE_PRINTED_CARD = (
+    "This chip carries no name or photo: compare the name and photo printed on the card with "
+    "the holder."
+)
+"""The warning on every VALID compact credential (a 256-byte chip holds neither)."""
+
 # Verdicts that say more than "this chip is a copy" and so are reported instead of it.
 _STRONGER_THAN_CLONE = frozenset(
     {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
@@ -49,18 +55,30 @@ _STRONGER_THAN_CLONE = frozenset(
 
 
 def _binding_holds(
-    cred: Credential, uid: bytes, authenticate: Callable[[bytes], bytes] | None
+    claims: Claims, uid: bytes, authenticate: Callable[[bytes], bytes] | None
 ) -> bool:
-    binding = cred.binding
-    if cred.variant is not Variant.CHIP or binding is None:
+    if claims.variant == Variant.PRINT:
         return False  # a print credential (from the QR) written onto a chip
-    if binding.uid is not None:
-        return hmac.compare_digest(binding.uid, uid)
-    if binding.key is None or authenticate is None:
+    if claims.chip_uid is not None:
+        return hmac.compare_digest(claims.chip_uid, uid)
+    if claims.chip_key is None or authenticate is None:
         return False
     challenge = os.urandom(CHALLENGE_LENGTH)
     signature = authenticate(challenge)
-    return verify_es256(binding.key, signature, AUTH_DOMAIN + challenge)
+    return verify_es256(p256_from_xy(*claims.chip_key), signature, AUTH_DOMAIN + challenge)
+
+
+def _status_uris_by_list_id(uris: tuple[str, ...]) -> dict[str, str]:
+    """The trust list's status list URIs by their last path segment, the list id a compact
+    credential carries; an id two URIs share names neither (docs/credential.md section 4.1)."""
+    by_id: dict[str, str] = {}
+    shared: set[str] = set()
+    for uri in uris:
+        list_id = status_list_id(uri)
+        if list_id in by_id:
+            shared.add(list_id)
+        by_id[list_id] = uri
+    return {k: v for k, v in by_id.items() if k not in shared}
 
 
 class Verifier:
@@ -68,6 +86,7 @@ class Verifier:
         self.trust = trust_list
         self.policy = policy or Policy()
         self._status: dict[str, StatusListToken] = {}
+        self._compact_status_uris = _status_uris_by_list_id(trust_list.status_lists)
 
     @property
     def status_lists(self) -> dict[str, StatusListToken]:
@@ -142,17 +161,21 @@ class Verifier:
         except Exception:  # last line of defence: hostile bytes must never raise
             log.exception("verification failed unexpectedly; reported as malformed")
             return result(Verdict.MALFORMED)
-        if claims is None or claims.variant != Variant.CHIP:
+        if claims is None or claims.variant == Variant.PRINT:
             return res
         return replace(res, warnings=(CHIP_NOT_CHECKED, *res.warnings))
 
     def check(
         self, data: bytes, now: float | None = None, *, variant: Variant | None = None
     ) -> tuple[VerificationResult, Credential | None]:
-        """The verdict and, when the signature held, the decoded credential (for chip checks)."""
+        """The verdict and, when the signature held, the decoded credential (for chip checks).
+
+        A compact credential makes no Credential (it does not carry the holder's name): None
+        with its verdict.
+        """
         try:
             res, claims = self._check(data, time.time() if now is None else now, variant)
-            return res, None if claims is None else Credential.from_fields(claims)
+            return res, _credential(claims)
         except Exception:  # last line of defence: hostile bytes must never raise
             log.exception("verification failed unexpectedly; reported as malformed")
             return result(Verdict.MALFORMED), None
@@ -169,13 +192,19 @@ class Verifier:
         `uid` is the UID the reader reported; `authenticate` sends a challenge to the chip's
         own key (t4t-auth) and returns its raw signature. A credential bound to another UID,
         a chip that fails the challenge, or a print credential copied onto a chip is
-        CLONE_SUSPECTED. Revocation and key withdrawal still take precedence.
+        CLONE_SUSPECTED. Revocation and key withdrawal still take precedence. The credential
+        returned is None for a compact credential (see `check`).
         """
-        res, cred = self.check(data, now)
-        if cred is None or res.verdict in _STRONGER_THAN_CLONE:
+        try:
+            res, claims = self._check(data, time.time() if now is None else now, None)
+            cred = _credential(claims)
+        except Exception:  # last line of defence: hostile bytes must never raise
+            log.exception("verification failed unexpectedly; reported as malformed")
+            return result(Verdict.MALFORMED), None
+        if claims is None or res.verdict in _STRONGER_THAN_CLONE:
             return res, cred
         try:
-            genuine = _binding_holds(cred, uid, authenticate)
+            genuine = _binding_holds(claims, uid, authenticate)
         except Exception:  # a chip that misbehaves during the challenge is not genuine
             log.info("chip authentication failed with an error; treated as a clone")
             genuine = False
@@ -215,7 +244,12 @@ class Verifier:
             return result(Verdict.KEY_EXPIRED), c
 
         warnings: list[str] = []
-        token = self._status.get(c.status_uri)
+        if c.variant == Variant.COMPACT:
+            # it names its list by id: the trust list's URI with that last path segment
+            token = self._status.get(self._compact_status_uris.get(c.status_uri, ""))
+            warnings.append(COMPARE_PRINTED_CARD)
+        else:
+            token = self._status.get(c.status_uri)
         status: int | None = None
         if token is not None and c.status_index < token.status_list.size:
             status = token.status_list.get(c.status_index)
@@ -239,3 +273,9 @@ class Verifier:
             VerificationResult(Verdict.VALID, Verdict.VALID.sentence, display(c), tuple(warnings)),
             c,
         )
+
+
+def _credential(claims: Claims | None) -> Credential | None:
+    if claims is None or claims.variant == Variant.COMPACT:
+        return None
+    return Credential.from_fields(claims)

@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import unicodedata
@@ -58,6 +59,7 @@ IMPLEMENTATIONS = [
 ]
 over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 
+ENTITLEMENT_CODES = _fastpath_py.ENTITLEMENT_CODES
 SIGNER = SoftwareSigner.generate()
 CHIP_KEY = SoftwareSigner.generate().public_key
 _EPOCH = date(1970, 1, 1)
@@ -84,6 +86,9 @@ def reference_claims(payload: bytes) -> tuple[object, ...] | None:
         return None
     if type(claims) is not dict or not all(_is_int(k) for k in claims):
         return None
+    card = claims.get(-65537)
+    if type(card) is dict and _is_int(card.get(0)) and card[0] == 2:
+        return reference_compact_claims(claims)
     if not _TOP_REQUIRED <= claims.keys() <= _TOP_REQUIRED | {8}:
         return None
     card, status = claims[-65537], claims[65535]
@@ -159,6 +164,48 @@ def reference_claims(payload: bytes) -> tuple[object, ...] | None:
     )  # fmt: skip
 
 
+_LIST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,7}")
+
+
+def reference_compact_claims(claims: dict[Any, Any]) -> tuple[object, ...] | None:
+    """Compact claims (card variant 2) as the Claims tuple, or None where citycard refuses them."""
+    if claims.keys() != {1, 4, 6, 7, -65537}:
+        return None
+    card = claims[-65537]
+    if not all(_is_int(k) for k in card) or card.keys() not in ({0, 1, 9, 10}, {0, 1, 7, 9, 10}):
+        return None
+    cti, status, uid = claims[7], card[10], card[9]
+    if type(cti) is not bytes or not cti.isascii() or type(uid) is not bytes:
+        return None
+    if not all(_is_int(v) for v in (claims[4], claims[6])):
+        return None
+    if type(status) is not list or len(status) != 2:
+        return None
+    list_id, idx = status
+    if type(list_id) is not str or not _LIST_ID.fullmatch(list_id) or not _is_int(idx):
+        return None
+    numbers = card.get(7, [0])
+    if type(numbers) is not list or not 1 <= len(numbers) <= 16:
+        return None
+    if not all(_is_int(n) and 0 <= n < len(ENTITLEMENT_CODES) for n in numbers):
+        return None
+    if numbers != sorted(set(numbers)):
+        return None
+    codes = tuple(ENTITLEMENT_CODES[n] for n in card.get(7, []))
+    try:
+        Credential(
+            claims[1], cti.decode(), claims[6], claims[4], idx, list_id,
+            Holder(card[1], "X", "X", date(1990, 1, 1), entitlements=codes),
+            Variant.COMPACT, ChipBinding(uid=uid),
+        )  # fmt: skip
+    except (MalformedError, TypeError, ValueError, OverflowError):
+        return None
+    return (
+        claims[1], cti.decode(), claims[6], claims[4], idx, list_id, 2, card[1], None, None,
+        None, None, codes, (), None, uid, None,
+    )  # fmt: skip
+
+
 def fast_claims(impl: ModuleType, payload: bytes) -> tuple[object, ...] | None:
     try:
         return tuple(impl.claims(payload))
@@ -210,6 +257,32 @@ def credentials(draw: st.DrawFn) -> Credential:
     )
 
 
+@st.composite
+def compact_credentials(draw: st.DrawFn) -> Credential:
+    """Compact chip credentials: any list id and entitlements the table holds."""
+    holder = Holder(
+        draw(_codes),
+        draw(_names),
+        draw(_names),
+        date(1990, 1, 2),
+        entitlements=tuple(draw(st.lists(st.sampled_from(ENTITLEMENT_CODES), max_size=16))),
+    )
+    list_id = draw(st.from_regex(r"[a-z0-9][a-z0-9-]{0,7}", fullmatch=True))
+    base = draw(st.sampled_from(["", "https://cc.example/status/", "https://x.example/a/b/"]))
+    issued = draw(st.integers(min_value=0, max_value=_YEAR_10000 - 2))
+    return Credential(
+        draw(st.text(min_size=1, max_size=64)),
+        draw(st.from_regex(r"[A-Z0-9-]{4,24}", fullmatch=True)),
+        issued,
+        draw(st.integers(min_value=issued + 1, max_value=_YEAR_10000 - 1)),
+        draw(st.integers(min_value=0, max_value=2**32 - 1)),
+        base + list_id,
+        holder,
+        Variant.COMPACT,
+        ChipBinding(uid=draw(st.binary(min_size=4, max_size=10)), compact=draw(st.booleans())),
+    )
+
+
 def _payload(cred: Credential) -> bytes:
     return cbor.dumps(cred.to_claims())
 
@@ -227,6 +300,24 @@ def test_issued_claims_decode_to_what_was_issued(impl: ModuleType, cred: Credent
     assert tuple(fields) == reference_claims(payload)
     assert Credential.from_payload(payload) == cred
     assert display(fields) == cred.display()
+
+
+@over_implementations
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(cred=compact_credentials())
+def test_compact_claims_decode_to_what_was_issued(impl: ModuleType, cred: Credential) -> None:
+    payload = _payload(cred)
+    fields = impl.claims(payload)
+    assert fields == cred.to_fields() == decode_claims(payload)
+    assert tuple(fields) == reference_claims(payload)
+    assert fields.variant == 2 and fields.chip_uid == cred.binding.uid  # type: ignore[union-attr]
+    assert (fields.family_name, fields.given_name, fields.birth_days, fields.photo) == (None,) * 4
+    assert set(fields.entitlements) == set(cred.holder.entitlements)
+    shown = display(fields)
+    assert shown == cred.display() and shown["compare_printed_card"] is True
+    assert not {"family_name", "given_name", "birth_date", "photo_base64"} & shown.keys()
+    with pytest.raises(MalformedError, match="compact credential"):
+        Credential.from_payload(payload)
 
 
 _edits = st.lists(
@@ -255,7 +346,7 @@ def _mutated(data: bytearray, edits: list[tuple[str, int, int]]) -> bytes:
 
 @over_implementations
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(cred=credentials(), edits=_edits)
+@given(cred=credentials() | compact_credentials(), edits=_edits)
 def test_mutated_claims_decode_as_the_reference_does(
     impl: ModuleType, cred: Credential, edits: list[tuple[str, int, int]]
 ) -> None:
@@ -318,6 +409,99 @@ def test_claims_with_fields_dropped_or_replaced_decode_as_the_reference_does(
     impl: ModuleType, payload: bytes
 ) -> None:
     assert fast_claims(impl, payload) == reference_claims(payload)
+
+
+_WRONG_COMPACT_VALUES: list[object] = [
+    *_WRONG_VALUES, 2, [0], [26], [27], [3, 2], [1, 1], list(range(17)), [-1], ["1", 7],
+    ["x" * 8, 0], ["x" * 9, 0], ["UP", 0], ["-1", 0], ["1", 2**32], ["1"], [1, 7], ["1", 7, 0],
+    {"status_list": {"idx": 1, "uri": "u"}},
+]  # fmt: skip
+
+
+@st.composite
+def edited_compact_claims(draw: st.DrawFn) -> bytes:
+    """The claims of a compact credential with one field dropped, added or given a wrong value."""
+    claims: dict[Any, Any] = draw(compact_credentials()).to_claims()
+    target = claims if draw(st.booleans()) else claims[-65537]
+    key = draw(st.sampled_from(_EDIT_KEYS))
+    if draw(st.booleans()):
+        assume(key in target)
+        del target[key]
+    else:
+        target[key] = draw(st.sampled_from(_WRONG_COMPACT_VALUES))
+    return cbor.dumps(claims)
+
+
+@over_implementations
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=edited_compact_claims())
+def test_compact_claims_edited_decode_as_the_reference_does(
+    impl: ModuleType, payload: bytes
+) -> None:
+    assert fast_claims(impl, payload) == reference_claims(payload)
+
+
+_COMPACT = Credential(
+    "demo-city", "DEV00000018", 1_700_000_000, 1_800_000_000, 7, "https://cc.example/status/1",
+    Holder("demo", "Example", "Mira", date(1990, 1, 2), entitlements=("library", "pool")),
+    Variant.COMPACT, ChipBinding(uid=b"\x04" * 7, compact=True),
+)  # fmt: skip
+
+
+@over_implementations
+@pytest.mark.parametrize(
+    ("what", "edit", "reason"),
+    [
+        ("status claim as well", {65535: {"status_list": {"idx": 7, "uri": "u"}}}, "missing or unexpected claims"),
+        ("chip key as well", {8: {1: {}}}, "missing claims"),
+        ("a name", {-65537: {0: 2, 1: "demo", 2: "Example", 9: b"\x04" * 7, 10: ["1", 7]}}, "compact card claim"),
+        ("no status", {-65537: {0: 2, 1: "demo", 7: [1], 9: b"\x04" * 7}}, "compact card claim"),
+        ("status on a chip card", {-65537: {0: 1, 1: "d", 2: "E", 3: "M", 4: 1, 9: b"\x04" * 4, 10: ["1", 7]}}, "unexpected claim"),
+        ("unknown entitlement number", {-65537: {0: 2, 1: "d", 7: [27], 9: b"\x04" * 4, 10: ["1", 7]}}, "entitlement numbers"),
+        ("entitlements out of order", {-65537: {0: 2, 1: "d", 7: [3, 2], 9: b"\x04" * 4, 10: ["1", 7]}}, "entitlement numbers"),
+        ("empty entitlements", {-65537: {0: 2, 1: "d", 7: [], 9: b"\x04" * 4, 10: ["1", 7]}}, "entitlement numbers"),
+        ("list id too long", {-65537: {0: 2, 1: "d", 9: b"\x04" * 4, 10: ["123456789", 7]}}, "compact status"),
+        ("variant 3", {-65537: {0: 3, 1: "d", 9: b"\x04" * 4, 10: ["1", 7]}}, "variant is not 0, 1 or 2"),
+    ],
+)
+def test_compact_refusals_carry_a_reason(
+    impl: ModuleType, what: str, edit: dict[int, object], reason: str
+) -> None:
+    claims = _COMPACT.to_claims()
+    claims.update(edit)
+    payload = cbor.dumps(claims)
+    with pytest.raises(ValueError, match=reason):
+        impl.claims(payload)
+    assert reference_claims(payload) is None, what
+
+
+@over_implementations
+def test_compact_limits_hold_exactly_at_their_boundary(impl: ModuleType) -> None:
+    claims = _COMPACT.to_claims()
+    card = claims[-65537]
+    last = len(ENTITLEMENT_CODES) - 1
+    for field, good, bad in [
+        (7, list(range(16)), list(range(17))),
+        (7, [last], [last + 1]),
+        (10, ["a" * 8, 2**32 - 1], ["a" * 9, 2**32 - 1]),
+        (10, ["a-b", 0], ["a-b", 2**32]),
+        (9, b"\x04" * 10, b"\x04" * 11),
+    ]:
+        original = card[field]
+        for value, accepted in ((good, True), (bad, False)):
+            card[field] = value
+            payload = cbor.dumps(claims)
+            assert (fast_claims(impl, payload) is not None) is accepted, (field, value)
+            assert fast_claims(impl, payload) == reference_claims(payload)
+        card[field] = original
+
+
+def test_both_implementations_share_the_entitlement_table() -> None:
+    if _compiled is not None:
+        assert _compiled.ENTITLEMENT_CODES == _fastpath_py.ENTITLEMENT_CODES
+    assert fastpath.ENTITLEMENT_CODES == _fastpath_py.ENTITLEMENT_CODES
+    assert len(set(ENTITLEMENT_CODES)) == len(ENTITLEMENT_CODES)
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", code) for code in ENTITLEMENT_CODES)
 
 
 @over_implementations
