@@ -17,14 +17,18 @@ cardio.kiosk_auth). Demos, tests and `--simulate` use `hardware.local_issuer.Iss
 which calls an issuer in the same process: the kiosk package never imports the issuer.
 
 `CredentialSigner` signs the two credentials of a card with the kiosk's own key;
-`KioskKeySigner` does it with any `cardio.keys.Signer` (a file key, a PKCS#11 token).
+`KioskKeySigner` does it with any `cardio.keys.Signer` (a file key, a PKCS#11 token). For a
+`compact` card (a 256-byte chip) the chip credential is the compact one, without name, birth
+date or photo (docs/credential.md); `room_problem` says beforehand when a programme's card
+cannot fit the profile's chip, so that no number is allocated for a card that cannot be made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from cardio.chip import CardProfile, compact_room_problem
 from cardio.credential import ChipBinding, Credential, Holder, Variant, sign_credential
 from cardio.errors import CitycardError
 from cardio.keys import Signer
@@ -81,7 +85,21 @@ class CredentialSigner(Protocol):
         issued_at: int,
         expires_at: int,
     ) -> SignedCard:
-        """The print credential (no photo, no binding) and, with a binding, the chip one."""
+        """The print credential (no photo, no binding) and, with a binding, the chip one (the
+        compact chip credential when the binding says the chip is a compact one)."""
+        ...
+
+
+@runtime_checkable
+class ChipRoomCheck(Protocol):
+    """A signer that can tell beforehand whether a programme's card fits its profile's chip
+    (the job asks it before it takes a card or a number)."""
+
+    def room_problem(
+        self, program: str, entitlements: tuple[str, ...], profile: CardProfile
+    ) -> str | None:
+        """Why a card of `program` holding all of `entitlements` cannot be made for `profile`
+        (its chip cannot hold the credential), as a sentence; None when it can."""
         ...
 
 
@@ -111,7 +129,17 @@ class KioskKeySigner:
         )
         print_cose = sign_credential(self.signer, base)
         chip_cose = None
-        if binding is not None:
+        if binding is not None and binding.compact:
+            chip = replace(base, variant=Variant.COMPACT, binding=binding)
+            chip_cose = sign_credential(self.signer, chip)
+        elif binding is not None:
             chip = replace(base, holder=holder, variant=Variant.CHIP, binding=binding)
             chip_cose = sign_credential(self.signer, chip)
         return SignedCard(base, print_cose, chip_cose)
+
+    def room_problem(
+        self, program: str, entitlements: tuple[str, ...], profile: CardProfile
+    ) -> str | None:
+        if profile is not CardProfile.COMPACT:
+            return None  # the other chips hold 4 KB or more; the print profile has no chip
+        return compact_room_problem(self.issuer_id, program, entitlements)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from api.issuer.service import Issuer
 from api.terminal.cli import main as reader_main
-from cardio.chip import CardProfile, bind, personalise, read_card
+from cardio.chip import COMPACT_NDEF_CAPACITY, CardProfile, bind, personalise, read_card
 from cardio.credential import MEDIA_TYPE, Holder
 from cardio.errors import CardRemovedError
 from cardio.nfc_backend import NfcConnection
@@ -26,6 +26,8 @@ from cardio.pcsc import PcscConnection
 from cardio.published import load_verifier
 from cardio.type4 import ndef_message
 from cardio.verdict import Verdict
+from cardio.verify import COMPARE_PRINTED_CARD
+from hardware.local_issuer import IssuerAllocator
 from hardware.nfc_udp import NfcUdpTarget
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
@@ -167,3 +169,62 @@ def test_reader_cli_reads_through_pcsc_and_nfc(
     )
     assert out.exit_code == 2 and "Traceback" not in out.output
     assert out.stderr.splitlines()[-1].startswith("Error: No card was presented")
+
+
+def _compact_card_for(
+    issuer: Issuer, holder: Holder, conn: PcscConnection, request_id: str = "compact-0001"
+) -> bytes:
+    """The compact chip credential a kiosk signs (KioskKeySigner) for a `compact` card."""
+    local = IssuerAllocator.ensure_kiosk(issuer, "kiosk-1")
+    allocation = local.allocate(request_id)
+    binding = bind(conn, CardProfile.COMPACT)
+    assert binding.compact and binding.uid == conn.uid
+    signed = local.kiosk_signer().sign(
+        allocation, replace(holder, photo=synthetic_photo(3072)), binding, NOW, NOW + 86400 * 730
+    )
+    issuer.publish(NOW)
+    assert signed.chip_cose is not None
+    return signed.chip_cose
+
+
+def test_compact_card_through_pcscd_reads_valid_with_its_binding(
+    vpcd_cards: VpcdCards, issuer: Issuer, holder: Holder
+) -> None:
+    card = VirtualType4Card(profile="compact")
+    vcard = vpcd_cards.attach(0, card)
+    with PcscConnection.wait(READER, timeout=5) as conn:
+        cose = _compact_card_for(issuer, holder, conn)
+        done = personalise(conn, cose)
+        assert done.ndef_bytes <= COMPACT_NDEF_CAPACITY and done.locked
+        read = read_card(conn, load_verifier(issuer.dir)[0], NOW + 60)
+    res = read.result
+    assert res.verdict is Verdict.VALID, res
+    assert res.warnings[0] == COMPARE_PRINTED_CARD
+    assert res.claims is not None and res.claims["compare_printed_card"] is True
+    assert res.claims["entitlements"] == ["library", "pool"]
+    assert not {"family_name", "given_name", "birth_date", "photo_base64"} & res.claims.keys()
+    # the same bytes on another compact chip: the UID binding does not hold
+    vpcd_cards.remove(vcard)
+    copy = VirtualType4Card(profile="compact")
+    vpcd_cards.attach(1, copy)
+    with PcscConnection.wait("Virtual PCD 00 01", timeout=5) as conn:
+        personalise(conn, cose)
+        read = read_card(conn, load_verifier(issuer.dir)[0], NOW + 60)
+    assert read.result.verdict is Verdict.CLONE_SUSPECTED
+
+
+def test_reader_cli_reads_a_compact_card_through_pcsc(
+    vpcd_cards: VpcdCards, issuer: Issuer, holder: Holder
+) -> None:
+    vpcd_cards.attach(0, VirtualType4Card(profile="compact"))
+    with PcscConnection.wait(READER, timeout=5) as conn:
+        personalise(conn, _compact_card_for(issuer, holder, conn))
+    issuer.publish()  # a fresh status list: the CLI verifies at the real time
+    out = CliRunner().invoke(
+        reader_main,
+        ["read", "--reader", READER, "--trust", str(issuer.dir / "public"), "--json", "--timeout", "5"],
+    )
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert got["verdict"] == "VALID" and got["warnings"][0] == COMPARE_PRINTED_CARD
+    assert got["claims"]["variant"] == "compact"

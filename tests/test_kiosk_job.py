@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from api.issuer.registry import ISSUED, REVOKED, VALID, VOIDED
+from api.issuer.service import Issuer
 from cardio.chip import CardProfile, read_card
 from cardio.credential import to_qr
 from cardio.pcsc import PcscConnection
 from cardio.published import load_verifier
 from cardio.verdict import Verdict
+from cardio.verify import COMPARE_PRINTED_CARD
 from hardware.local import LocalConnection
 from hardware.virtual_t4t import Faults, VirtualType4Card
 from kiosk.allocator import Allocation, AllocationError
@@ -30,6 +32,7 @@ from kiosk.job import (
     JobStep,
     NoBlankCardError,
     PcscWriter,
+    ProfileTooSmallError,
     Progress,
     ReceiptPrinterFailedError,
     new_request_id,
@@ -105,10 +108,11 @@ def test_same_request_twice_issues_once(tmp_path: Path) -> None:
 
 
 def test_card_too_small_is_voided_and_a_retry_on_a_big_card_issues_one(tmp_path: Path) -> None:
+    # a 256-byte chip in the writer of a programme whose cards have the photo on the chip
     kiosk = make_kiosk(tmp_path, LocalWriter(VirtualType4Card("compact")))
     request = new_request_id()
     with pytest.raises(CardTooSmallForCredentialError) as exc:
-        kiosk.station.job(request, enrolment(CardProfile.COMPACT)).run()
+        kiosk.station.job(request, enrolment(CardProfile.T4T)).run()
     err = exc.value
     assert err.code == "card_too_small" and err.step is JobStep.WRITE_CHIP and err.retry
     assert "more memory" in str(err) and err.voided and err.voided in str(err)
@@ -124,6 +128,46 @@ def test_card_too_small_is_voided_and_a_retry_on_a_big_card_issues_one(tmp_path:
     ]
     assert kiosk.station.job(request, enrolment()).run().repeated
     assert len(kiosk.cards()) == 2
+
+
+def test_compact_card_in_process_carries_the_compact_credential(tmp_path: Path) -> None:
+    card = VirtualType4Card("compact")
+    kiosk = make_kiosk(tmp_path, LocalWriter(card))
+    result = kiosk.station.job(new_request_id(), enrolment(CardProfile.COMPACT, given="Li")).run()
+    assert card.locked and result.profile is CardProfile.COMPACT
+    kiosk.issuer.publish()
+    with LocalConnection(card) as conn:
+        read = read_card(conn, load_verifier(kiosk.issuer.dir)[0])
+    assert read.result.verdict is Verdict.VALID, read.result
+    assert read.result.warnings[0] == COMPARE_PRINTED_CARD
+    claims = read.result.claims
+    assert claims is not None and claims["document_number"] == result.document_number
+    assert claims["variant"] == "compact" and "family_name" not in claims
+    [row] = kiosk.cards()
+    assert (row.state, row.status) == (ISSUED, VALID)
+
+
+def test_a_card_its_chip_cannot_hold_is_refused_before_a_card_or_number_is_taken(
+    tmp_path: Path,
+) -> None:
+    # no card on the writer either: the room check comes first, so nothing is connected to
+    kiosk = make_kiosk(tmp_path, LocalWriter(None))
+    holder = replace(enrolment(CardProfile.COMPACT).holder, entitlements=("bowling",))
+    with pytest.raises(ProfileTooSmallError) as exc:
+        kiosk.station.job(new_request_id(), replace(enrolment(CardProfile.COMPACT), holder=holder)).run()
+    err = exc.value
+    assert err.code == "profile_too_small" and not err.retry and err.step is JobStep.WAIT_CARD
+    assert err.voided is None and err.void_pending is None and "'bowling'" in str(err)
+    assert kiosk.cards() == []
+    [history] = kiosk.station.journal.jobs().values()
+    assert history.steps == ["started", "failed"] and history.outcome == "profile_too_small"
+
+    # an issuer id too long for the programme's entitlements on a 256-byte chip
+    long_issuer = Issuer.init(tmp_path / "long", issuer_id="city-" + "x" * 59)
+    kiosk = make_kiosk(tmp_path / "k2", LocalWriter(VirtualType4Card("compact")), long_issuer)
+    with pytest.raises(ProfileTooSmallError, match="cannot hold"):
+        kiosk.station.job(new_request_id(), enrolment(CardProfile.COMPACT)).run()
+    assert kiosk.cards() == []
 
 
 def test_a_used_card_is_refused(tmp_path: Path) -> None:
@@ -315,8 +359,9 @@ def test_recovery_retries_a_void_the_registry_refused(tmp_path: Path) -> None:
 
 
 def test_repr_and_errors_show_nothing_personal(tmp_path: Path) -> None:
+    # a card with the photo on the chip, on a 256-byte chip: the job fails
     kiosk = make_kiosk(tmp_path, LocalWriter(VirtualType4Card("compact")))
-    e = enrolment(CardProfile.COMPACT)
+    e = enrolment(CardProfile.T4T)
     assert "Mira" not in repr(e) and "Beispiel" not in repr(e)
     with pytest.raises(JobError) as exc:
         kiosk.station.job(new_request_id(), e).run()
@@ -341,6 +386,21 @@ def test_happy_path_through_pcscd(vpcd_cards: VpcdCards, tmp_path: Path) -> None
     assert read.result.verdict is Verdict.VALID, read.result
     assert read.result.claims and read.result.claims["document_number"] == result.document_number
     assert read.result.claims["family_name"] == "Beispiel-Musterfrau"
+
+
+@requires_pcscd
+def test_compact_card_through_pcscd(vpcd_cards: VpcdCards, tmp_path: Path) -> None:
+    card = VirtualType4Card("compact")
+    vpcd_cards.attach(0, card)
+    kiosk = make_kiosk(tmp_path, PcscWriter(READER, timeout=5))
+    result = kiosk.station.job(new_request_id(), enrolment(CardProfile.COMPACT, given="Li")).run()
+    assert card.locked
+    kiosk.issuer.publish()
+    with PcscConnection.wait(READER, timeout=5) as conn:
+        read = read_card(conn, load_verifier(kiosk.issuer.dir)[0])
+    assert read.result.verdict is Verdict.VALID, read.result
+    assert read.result.claims and read.result.claims["document_number"] == result.document_number
+    assert read.result.warnings[0] == COMPARE_PRINTED_CARD
 
 
 @requires_pcscd

@@ -101,6 +101,17 @@ class CardTooSmallForCredentialError(JobError):
     )
 
 
+class ProfileTooSmallError(JobError):
+    """Found before a card is taken or a number allocated: nothing is voided."""
+
+    code = "profile_too_small"
+    retry = False
+    default = (
+        "This programme's card does not fit the chip of its card profile; no card was used and "
+        "no number given. Call technical support to change the programme's card profile."
+    )
+
+
 class CardAlreadyUsedError(JobError):
     code = "card_locked"
     default = (

@@ -18,11 +18,24 @@ from cardio.errors import CitycardError
 from printer.card_design import CardDesign as LayoutDesign
 from printer.card_printer import CardPrinter
 
-from ..allocator import Allocation, AllocationError, Allocator, CredentialSigner, SignedCard
+from ..allocator import (
+    Allocation,
+    AllocationError,
+    Allocator,
+    ChipRoomCheck,
+    CredentialSigner,
+    SignedCard,
+)
 from ..journal import REQUEST_ID, JobHistory, Journal, JournalError, Record, StationBusyError
 from ..printing import Receipt, ReceiptSink, card_design, render_card_images, utc_day
 from ..programs import Program
-from .errors import JobClosedError, JobError, WriterFailedError, step_error
+from .errors import (
+    JobClosedError,
+    JobError,
+    ProfileTooSmallError,
+    WriterFailedError,
+    step_error,
+)
 from .model import STEP_SPANS, Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback
 from .recovery import COMPACT_AT, recover, recover_job, result_from
 from .writer import CardWriter, ObservedConnection
@@ -256,6 +269,7 @@ class PersonalisationJob:
         """Everything up to the card printer's confirmation (then the card exists)."""
         profile = enrolment.profile
         self._step = JobStep.WAIT_CARD
+        self._check_room(enrolment)
         connection: Connection | None = None
         if profile.has_chip:
             self._report(JobStep.WAIT_CARD)
@@ -350,6 +364,21 @@ class PersonalisationJob:
                     self.request_id,
                 )
             )
+
+    def _check_room(self, enrolment: Enrolment) -> None:
+        """Refuse, before a card is taken or a number allocated, a card its chip cannot hold
+        (with all of the programme's entitlements, whichever the resident has)."""
+        program = enrolment.program
+        if isinstance(program, Program):
+            entitlements = tuple(e.code for e in program.entitlements)
+        else:
+            entitlements = enrolment.holder.entitlements
+        signer = self.station.signer
+        if not isinstance(signer, ChipRoomCheck):
+            return  # a signer that cannot tell: the chip write says so (and voids the number)
+        problem = signer.room_problem(enrolment.holder.program, entitlements, enrolment.profile)
+        if problem is not None:
+            raise ProfileTooSmallError(problem, step=JobStep.WAIT_CARD)
 
     def _validity(self, enrolment: Enrolment) -> tuple[int, int]:
         issued_at = int(self.station.clock())
