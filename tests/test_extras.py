@@ -32,6 +32,7 @@ IMPORT_NAMES = {
     "pyusb": ["usb"],
     "qrcode": ["qrcode"],
     "Pillow": ["PIL"],
+    "opencv-python-headless": ["cv2"],
     "flask": ["flask"],
     "waitress": ["waitress"],
     "Babel": ["babel"],
