@@ -3,6 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python docs/examples/make_credential_example.py
+    .venv/bin/python docs/examples/make_credential_example.py --compact
 
 It creates a development issuer in a temporary directory (deleted afterwards) with a fixed
 clock, issues a *print* credential for the fictional specimen resident Erika Mustermann, checks
@@ -13,10 +14,15 @@ signature covers, and the QR text.
 The keys are new on every run, the status index is drawn at random and ECDSA signatures are
 randomised, so every run prints different kid, index, signature and QR bytes; the shape and the
 other claim bytes stay the same. docs/credential.md shows the output of one run.
+
+With --compact it makes, for the same resident, the compact chip credential a kiosk signs for a
+`compact` card (a 256-byte chip with the UID 04A1B2C3D4E5F6), checks it with the real verifier
+as read from that chip, and prints its public key, payload, COSE_Sign1 and NDEF message.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -28,9 +34,11 @@ import qrcode
 
 from api.issuer.service import Issuer
 from cardio import cose
-from cardio.credential import Holder, to_qr
+from cardio.credential import ChipBinding, Holder, to_qr
 from cardio.keys import fingerprint, kid_for, public_pem
 from cardio.published import load_verifier
+from cardio.type4 import ndef_message
+from kiosk.allocator import Allocation, KioskKeySigner
 
 NOW = 1_790_000_000  # 2026-09-21T14:13:20Z, the same fixed clock as the tests
 
@@ -77,7 +85,9 @@ CARD_NAMES = {
     7: "entitlements",
     8: "languages",
     9: "chip UID",
+    10: "status [list id, idx]",
 }
+UID = bytes.fromhex("04A1B2C3D4E5F6")  # a 7-byte NFC UID, as the virtual cards have
 
 
 def diag_map(obj: dict[Any, Any], names: dict[int, str], indent: str = "") -> str:
@@ -177,5 +187,55 @@ def main() -> None:
     print(qr_text)
 
 
+def main_compact() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        issuer = Issuer.init(Path(tmp) / "issuer", now=NOW)
+        issued = issuer.issue(RESIDENT, now=NOW)  # the number and status slot, as allocated
+        kiosk = issuer.keystore.signer("kiosk-1")
+        allocation = Allocation(
+            "example", issued.credential.document_number, issued.status_list,
+            issued.credential.status_uri, issued.status_index,
+        )  # fmt: skip
+        signed = KioskKeySigner(kiosk, issued.credential.issuer).sign(
+            allocation,
+            RESIDENT,
+            ChipBinding(uid=UID, compact=True),
+            NOW,
+            issued.credential.expires_at,
+        )
+        verifier, problems = load_verifier(issuer.dir)
+        assert signed.chip_cose is not None
+        res, _ = verifier.check_chip(signed.chip_cose, UID, None, NOW + 60)
+        issuer.close()
+    assert problems == [] and res.valid, (problems, res)
+    data = signed.chip_cose
+    msg = cose.parse_sign1(data)
+    assert msg.kid == kid_for(kiosk.public_key) and msg.verify(kiosk.public_key)
+    ndef = ndef_message(data)
+
+    print("# docs/examples/make_credential_example.py --compact")
+    print(f"clock (iat): {NOW} = {iso(NOW)}")
+    print(f"chip UID: {UID.hex()}  status list: {issued.status_list}  index: {issued.status_index}")
+    print(f"verdict read from that chip at iat + 60 s: {res.verdict.name}")
+    for warning in res.warnings:
+        print(f"  warning: {warning}")
+    print()
+    print("kiosk public key (verifies the example):")
+    print(public_pem(kiosk.public_key), end="")
+    print(f"kiosk kid: {kid_for(kiosk.public_key).hex()}")
+    print()
+    print(f"payload ({len(msg.payload)} bytes):")
+    print(wrap(msg.payload.hex()))
+    print()
+    print(f"COSE_Sign1 ({len(data)} bytes):")
+    print(wrap(data.hex()))
+    print()
+    print(f"NDEF message ({len(ndef)} bytes of the chip's 254):")
+    print(wrap(ndef.hex()))
+    print()
+    print("payload, decoded:")
+    print(diag_map(cbor2.loads(msg.payload), CLAIM_NAMES))
+
+
 if __name__ == "__main__":
-    main()
+    main_compact() if "--compact" in sys.argv[1:] else main()
