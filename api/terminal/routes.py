@@ -36,6 +36,7 @@ from flask import (
 )
 
 from cardio.cbor import MAX_INPUT
+from cardio.verify import COMPARE_PRINTED_CARD
 from cardio.web_errors import ApiError
 
 from .screen_state import ScreenState
@@ -171,6 +172,8 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
         "sync": sync,
         "last_sync": _clock_text(last) if last else None,
         "at": _clock_text(view.at) if view else None,
+        # shown as its own line above the holder, so left out of the warnings list there
+        "compare_warning": COMPARE_PRINTED_CARD,
     }
 
 

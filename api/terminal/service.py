@@ -129,7 +129,7 @@ class Terminal:
             valid=res.valid,
             message=res.message,
             warnings=tuple(warnings),
-            presentation=self.venue.present(res.claims) if res.valid else None,
+            presentation=_presentation(self.venue, res) if res.valid else None,
             source=source,
             at=now,
         )
@@ -176,3 +176,13 @@ class Terminal:
             "sync": self.sync.status(),
             "warnings": self.sync.warnings(),
         }
+
+
+def _presentation(venue: VenueProfile, res: VerificationResult) -> dict[str, Any] | None:
+    """The venue's view of a valid card; for a compact chip credential (no name or photo on
+    the chip) it also tells the screen to send staff to the name and photo printed on the card."""
+    pres = venue.present(res.claims)
+    if pres is not None and res.claims and res.claims.get("compare_printed_card") is True:
+        pres = {**pres, "compare_printed_card": True}
+    return pres
+
