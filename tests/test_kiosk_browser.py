@@ -166,15 +166,12 @@ def test_whole_enrolment_in_english(serve: Any, tmp_path: Path) -> None:
         walk.shot("documents")
         walk.submit("Continue")
 
-        assert page.url.endswith("/attendant")
-        assert "Beispiel-Musterfrau" in page.inner_text("main")
-        page.fill("#pin", "0000")
-        walk.submit("Approve")
-        assert "This PIN is not right." in page.inner_text("#errors")
-        page.fill("#pin", PIN)
-        walk.shot("attendant")
-        walk.submit("Approve")
-
+        assert page.url.endswith("/photo")
+        # Back from the photo: the documents again, with their Continue.
+        with page.expect_navigation():
+            page.locator("a.back").click()
+        assert page.url.endswith("/documents")
+        walk.submit("Continue")
         assert page.url.endswith("/photo")
         page.set_input_files("#photo", str(portrait_file(tmp_path)))
         walk.shot("photo")
@@ -191,6 +188,17 @@ def test_whole_enrolment_in_english(serve: Any, tmp_path: Path) -> None:
         walk.check_page("en", "ltr")
         walk.shot("signature")
         walk.submit("Continue")
+
+        # The attendant checks the documents and the photo together.
+        assert page.url.endswith("/attendant")
+        assert "Beispiel-Musterfrau" in page.inner_text("main")
+        assert page.evaluate("document.getElementById('attendant-photo').naturalWidth") == 360
+        page.fill("#pin", "0000")
+        walk.submit("Approve")
+        assert "This PIN is not right." in page.inner_text("#errors")
+        page.fill("#pin", PIN)
+        walk.shot("attendant")
+        walk.submit("Approve")
 
         assert page.url.endswith("/fee")
         assert "Your card is free." in page.inner_text("main")
@@ -255,11 +263,6 @@ def test_whole_enrolment_in_arabic(serve: Any, tmp_path: Path) -> None:
         walk.shot("documents")
         walk.submit("متابعة")
 
-        page.fill("#pin", PIN)
-        walk.check_page("ar", "rtl")
-        walk.shot("attendant")
-        walk.submit("موافقة")
-
         page.set_input_files("#photo", str(portrait_file(tmp_path)))
         walk.submit("أرسل الصورة")
         walk.check_page("ar", "rtl")
@@ -270,6 +273,12 @@ def test_whole_enrolment_in_arabic(serve: Any, tmp_path: Path) -> None:
         walk.check_page("ar", "rtl")
         walk.shot("signature")
         walk.submit("متابعة")
+
+        assert page.url.endswith("/attendant")
+        page.fill("#pin", PIN)
+        walk.check_page("ar", "rtl")
+        walk.shot("attendant")
+        walk.submit("موافقة")
 
         assert page.url.endswith("/fee")
         assert "US$" in page.inner_text("main") or "١٥" in page.inner_text("main")
@@ -322,8 +331,6 @@ def test_camera_capture_fills_the_upload(serve: Any) -> None:
             page.locator('input[value="passport"]').check()
             page.locator('input[value="bill"]').check()
             walk.submit("Continue")
-            page.fill("#pin", PIN)
-            walk.submit("Approve")
             page.wait_for_selector("#camera:not([hidden])", timeout=10_000)
             for _ in range(100):  # (wait_for_function evaluates a string: the page's CSP forbids it)
                 if page.evaluate("document.getElementById('camera-video').videoWidth") > 0:

@@ -204,9 +204,9 @@ class Kiosk:
             self.about,
             lambda: self.details(**fields),
             lambda: self.documents(*documents),
-            self.attendant,
             self.photo,
             self.signature,
+            self.attendant,
             self.fee,
         ):
             response = step()
@@ -284,7 +284,7 @@ def test_strangers_requests_never_evict_a_residents_session(kiosk: Kiosk) -> Non
     assert kiosk.get("/documents").status_code == 200
     assert kiosk.session().enrolment.fields["family_name"] == FAMILY
     assert FAMILY in kiosk.get("/details").get_data(as_text=True)
-    assert kiosk.documents("passport", "bill").location == "/attendant"
+    assert kiosk.documents("passport", "bill").location == "/photo"
 
 
 def test_a_kiosk_full_of_residents_refuses_newcomers_with_a_busy_page() -> None:
@@ -393,9 +393,9 @@ def test_programme_without_signature_skips_that_step() -> None:
     page = kiosk.get("/documents").get_data(as_text=True)
     codes = re.findall(r'name="document" value="([^"]+)"', page)
     kiosk.post("/documents", {"document": codes})
-    kiosk.attendant()
-    assert kiosk.photo().location == "/fee"
-    assert kiosk.get("/signature").location == "/fee"
+    assert kiosk.photo().location == "/attendant"
+    assert kiosk.get("/signature").location == "/attendant"
+    assert kiosk.attendant().location == "/fee"
 
 
 def test_only_the_programmes_fields_are_asked() -> None:
@@ -432,10 +432,10 @@ def test_back_and_edit_at_every_step(kiosk: Kiosk) -> None:
         ("/about", "/"),
         ("/details", "/about"),
         ("/documents", "/details"),
-        ("/attendant", "/documents"),
-        ("/photo", "/attendant"),
+        ("/photo", "/documents"),
         ("/signature", "/photo"),
-        ("/fee", "/signature"),
+        ("/attendant", "/signature"),
+        ("/fee", "/attendant"),
         ("/review", "/fee"),
     ):
         page = kiosk.get(path).get_data(as_text=True)
@@ -448,6 +448,43 @@ def test_back_and_edit_at_every_step(kiosk: Kiosk) -> None:
     kiosk.attendant()
     assert kiosk.fee().location == "/review"
     assert "Mirabelle" in kiosk.get("/review").get_data(as_text=True)
+
+
+def test_the_attendant_approves_the_photo_with_the_documents(kiosk: Kiosk) -> None:
+    kiosk.language("en")
+    kiosk.about()
+    kiosk.details()
+    assert kiosk.documents("passport", "bill").location == "/photo"
+    assert kiosk.get("/attendant").location == "/photo"  # no approval before there is a photo
+    kiosk.photo()
+    kiosk.signature()
+    page = kiosk.get("/attendant").get_data(as_text=True)
+    assert 'id="attendant-photo" src="/photo/preview.jpg"' in page and "Photo to check" in page
+    assert "/signature/preview.png" in page
+    assert kiosk.attendant().location == "/fee"
+    # Back on the approval page: it says so and goes on, no second PIN asked.
+    page = kiosk.get("/attendant").get_data(as_text=True)
+    assert 'href="/fee" id="attendant-continue"' in page and 'name="pin"' not in page
+    # A new photo is a photo nobody has checked: the attendant is asked again.
+    kiosk.get("/photo")
+    kiosk.post("/photo", {"action": "retake"})
+    assert "attendant" not in kiosk.session().enrolment.completed
+    kiosk.photo(synthetic_portrait(seed=11))
+    assert kiosk.session().enrolment.approved_by is None
+    assert kiosk.signature().location == "/attendant"
+    assert kiosk.get("/review").location == "/attendant"
+
+
+def test_back_from_the_photo_lands_on_the_documents_with_their_continue(kiosk: Kiosk) -> None:
+    kiosk.language("en")
+    kiosk.about()
+    kiosk.details()
+    kiosk.documents("passport", "bill")
+    page = kiosk.get("/photo").get_data(as_text=True)
+    assert 'class="button secondary back" href="/documents"' in page
+    page = kiosk.get("/documents").get_data(as_text=True)
+    assert '<button type="submit" class="primary">Continue</button>' in page
+    assert kiosk.post("/documents", {"document": ["passport", "bill"]}).location == "/photo"
 
 
 def test_steps_cannot_be_skipped(kiosk: Kiosk) -> None:
@@ -553,7 +590,9 @@ def test_minor_without_guardian_gets_the_rules_engines_message() -> None:
     # With a guardian the attendant decides.
     assert kiosk.details(birth_year="2014", guardian_present="yes", **ny).status_code == 303
     response = kiosk.documents("passport", "utility-bill")
-    assert response.location == "/attendant"
+    assert response.location == "/photo"
+    kiosk.photo()
+    kiosk.signature()
     page = kiosk.get("/attendant").get_data(as_text=True)
     assert "parent or guardian" in page or "tutor" in page
 
@@ -592,7 +631,9 @@ def test_documents_checklist_comes_from_the_profile(kiosk: Kiosk) -> None:
     assert "Reisepass" in page and tr("de", "To show who you are") in page
     assert tr("de", msg.LOW_INCOME) in page  # Zurich waives the renewal fee on a low income
     # No document at all: the attendant decides (the profile says so), with the reasons shown.
-    assert kiosk.post("/documents", {}).location == "/attendant"
+    assert kiosk.post("/documents", {}).location == "/photo"
+    kiosk.photo()
+    kiosk.signature()
     page = kiosk.get("/attendant").get_data(as_text=True)
     assert 'class="warning"' in page
 
@@ -610,6 +651,8 @@ def test_attendant_pin_wrong_then_locked(kiosk: Kiosk) -> None:
     kiosk.about()
     kiosk.details()
     kiosk.documents("passport", "bill")
+    kiosk.photo()
+    kiosk.signature()
     assert kiosk.attendant("0000").status_code == 422
     assert tr("en", msg.WRONG_PIN) in kiosk.text()
     assert re.search(r'id="pin"[^>]*autofocus', kiosk.text())
@@ -627,6 +670,8 @@ def at_attendant(app: Flask, lang: str = "en") -> Kiosk:
     kiosk.about()
     kiosk.details()
     kiosk.documents("passport", "bill")
+    kiosk.photo()
+    kiosk.signature()
     return kiosk
 
 
@@ -649,7 +694,7 @@ def test_attendant_pin_lockout_is_per_kiosk_across_sessions() -> None:
     assert resident.attendant(PIN).status_code == 429
     assert tr("de", msg.PIN_LOCKED, time="1 Sekunde") in resident.text()
     clock.now += 1
-    assert resident.attendant(PIN).location == "/photo"
+    assert resident.attendant(PIN).location == "/fee"
     assert resident.session().enrolment.approved_by == "pin"
 
 
@@ -666,7 +711,7 @@ def test_attendant_pin_lockout_delays_grow_to_a_cap_and_a_right_pin_resets_them(
         clock.now += wait - 1
         assert kiosk.attendant("0000").status_code == 429  # refused, not counted
         clock.now += 1
-    assert kiosk.attendant(PIN).location == "/photo"
+    assert kiosk.attendant(PIN).location == "/fee"
     # A right PIN starts the count again: four free guesses, then 30 seconds.
     again = at_attendant(app)
     for _ in range(4):
@@ -681,7 +726,7 @@ def test_a_staff_card_approves_while_the_pin_is_locked() -> None:
         at_attendant(app).attendant("0000")
     kiosk = at_attendant(app)
     assert kiosk.attendant(PIN).status_code == 429
-    assert kiosk.post("/attendant", {"method": "card"}).location == "/photo"
+    assert kiosk.post("/attendant", {"method": "card"}).location == "/fee"
 
 
 def test_attendant_pins_sent_at_once_from_many_sessions_are_counted_one_by_one() -> None:
@@ -705,19 +750,11 @@ def test_attendant_pins_sent_at_once_from_many_sessions_are_counted_one_by_one()
 
 
 def test_staff_card_tap_approves() -> None:
-    kiosk = Kiosk(make_app(staff_cards=StaffCards("staff-7")))
-    kiosk.language("en")
-    kiosk.about()
-    kiosk.details()
-    kiosk.documents("passport", "bill")
+    kiosk = at_attendant(make_app(staff_cards=StaffCards("staff-7")))
     assert "Attendant: tap your staff card" in kiosk.get("/attendant").get_data(as_text=True)
-    assert kiosk.post("/attendant", {"method": "card"}).location == "/photo"
+    assert kiosk.post("/attendant", {"method": "card"}).location == "/fee"
     assert kiosk.session().enrolment.approved_by == "staff:staff-7"
-    nobody = Kiosk(make_app(staff_cards=StaffCards(None), attendant_pin_hash=None))
-    nobody.language("en")
-    nobody.about()
-    nobody.details()
-    nobody.documents("passport", "bill")
+    nobody = at_attendant(make_app(staff_cards=StaffCards(None), attendant_pin_hash=None))
     assert "pin" not in nobody.get("/attendant").get_data(as_text=True).lower().split("csrf")[0]
     assert nobody.post("/attendant", {"method": "card"}).status_code == 422
 
@@ -737,7 +774,6 @@ def _at_photo(kiosk: Kiosk, lang: str = "en") -> None:
     kiosk.about()
     kiosk.details()
     kiosk.documents("passport", "bill")
-    kiosk.attendant()
     kiosk.get("/photo")
 
 
@@ -820,9 +856,8 @@ def test_optional_photo_can_be_skipped() -> None:
     kiosk.details(address="Bundesgasse 1", lived_long_enough="yes")
     codes = re.findall(r'name="document" value="([^"]+)"', kiosk.get("/documents").get_data(as_text=True))
     kiosk.post("/documents", {"document": codes})
-    kiosk.attendant()
     assert 'value="skip"' in kiosk.get("/photo").get_data(as_text=True)
-    assert kiosk.post("/photo", {"action": "skip"}).location == "/fee"
+    assert kiosk.post("/photo", {"action": "skip"}).location == "/attendant"
 
 
 def test_signature_blank_bad_and_cannot_sign(kiosk: Kiosk) -> None:
@@ -835,7 +870,7 @@ def test_signature_blank_bad_and_cannot_sign(kiosk: Kiosk) -> None:
     assert kiosk.post("/signature", {"signature": "data:image/png;base64,!!!"}).status_code == 422
     assert tr("en", msg.BAD_SIGNATURE) in kiosk.text()
     assert kiosk.post("/signature", {"signature": ""}).status_code == 422
-    assert kiosk.post("/signature", {"no_signature": "yes"}).location == "/fee"
+    assert kiosk.post("/signature", {"no_signature": "yes"}).location == "/attendant"
     assert kiosk.session().enrolment.signature_png is None
 
 
@@ -849,8 +884,8 @@ def test_fee_page_shows_the_fee_in_the_residents_language() -> None:
     kiosk.details(address="1 Broadway", hair_colour="black", eye_colour="brown", height="170", weight="70")
     codes = re.findall(r'name="document" value="([^"]+)"', kiosk.get("/documents").get_data(as_text=True))
     kiosk.post("/documents", {"document": codes})
-    kiosk.attendant()
     kiosk.photo()
+    kiosk.attendant()
     page = kiosk.get("/fee").get_data(as_text=True)
     assert "15,00" in page and "US$" in page
 
@@ -1090,11 +1125,11 @@ def test_web_enrolment_with_the_real_job_leaves_nothing_on_disk(
         address = "Calle Inventada 12, Queens"
         assert kiosk.details(address=address, eye_colour="hazel", height="163", birth_day="17", birth_month="11", birth_year="1979").status_code == 303
         kiosk.documents("passport", "utility-bill")
-        kiosk.attendant()
         photo = synthetic_portrait()
         kiosk.photo(photo)
         prepared = kiosk.session().enrolment.photo_jpeg
         kiosk.signature()
+        kiosk.attendant()
         kiosk.fee()
         kiosk.post("/personalise", {"request_id": kiosk.review()})
         kiosk.wait_done(30)

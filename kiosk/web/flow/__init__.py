@@ -1,9 +1,10 @@
-"""The resident's steps: language → about → details → documents → attendant → photo →
-signature (where printed) → fee → review → personalising → done.
+"""The resident's steps: language → about → details → documents → photo → signature (where
+printed) → attendant → fee → review → personalising → done.
 
 Every step is a GET that shows a form and a POST that checks it and redirects (POST/redirect/GET),
 so the kiosk works without JavaScript. A step can be reached only when the steps before it are
-done; editing details or documents again asks the attendant again (the documents may differ).
+done. The attendant approves the documents and the photo together, so changing the details, the
+documents, the photo or the signature asks the attendant again.
 
 One module per group of steps; `pages` holds what they share (the blueprint, the step order
 and its guard, the page frame). Importing this package registers every step on `bp`.

@@ -1,4 +1,5 @@
-"""The documents the resident will show, and the attendant's approval of the application."""
+"""The documents the resident will show, and the attendant's approval of the application (the
+documents, the details and the photo together)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from .pages import (
     reason_text,
     refusals,
     see_other,
+    steps,
 )
 
 log = logging.getLogger(__name__)
@@ -110,8 +112,11 @@ def pin_locked(wait: float) -> FieldError:
 
 
 def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnValue:
+    """The application for the attendant: the details, the documents to check, and the photo
+    (and signature) taken just before, which they approve together."""
     enrolment = kiosk_session().enrolment
     decision: DecisionView | None = enrolment.decision
+    all_steps = steps()
     return page(
         "attendant.html",
         "attendant",
@@ -125,6 +130,12 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         else [],
         has_pin=config().attendant_pin_hash is not None,
         has_card=config().staff_cards is not None,
+        photo_step="photo" in all_steps,
+        has_photo=enrolment.photo_jpeg is not None,
+        signature_step="signature" in all_steps,
+        has_signature=enrolment.signature_png is not None,
+        approved="attendant" in enrolment.completed,
+        next_url=next_url(),
     )
 
 

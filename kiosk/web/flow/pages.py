@@ -26,15 +26,17 @@ from ..sessions import EnrolmentDraft
 log = logging.getLogger(__name__)
 bp = Blueprint("kiosk", __name__)
 
-STEPS = ("language", "about", "details", "documents", "attendant", "photo", "signature", "fee")
+# The attendant comes after the photo and the signature: they check the documents and the
+# photo together, so no photo reaches a card without a person having looked at it.
+STEPS = ("language", "about", "details", "documents", "photo", "signature", "attendant", "fee")
 ENDPOINTS = {
     "language": "kiosk.start",
     "about": "kiosk.about",
     "details": "kiosk.details",
     "documents": "kiosk.documents",
-    "attendant": "kiosk.attendant",
     "photo": "kiosk.photo",
     "signature": "kiosk.signature",
+    "attendant": "kiosk.attendant",
     "fee": "kiosk.fee",
     "review": "kiosk.review",
 }
@@ -43,9 +45,9 @@ TITLES = {
     "about": N_("About the card"),
     "details": N_("About you"),
     "documents": N_("Your documents"),
-    "attendant": N_("Please call the attendant"),
     "photo": N_("Your photo"),
     "signature": N_("Your signature"),
+    "attendant": N_("Please call the attendant"),
     "fee": N_("Price"),
     "review": N_("Check your card"),
 }

@@ -16,7 +16,16 @@ from .. import messages as msg
 from ..context import config, kiosk_session, translate
 from ..ports import PhotoRejected
 from ..validation import InputError
-from .pages import FieldError, bp, guard, next_url, page, reason_text, see_other
+from .pages import (
+    FieldError,
+    bp,
+    guard,
+    invalidate_approval,
+    next_url,
+    page,
+    reason_text,
+    see_other,
+)
 
 MAX_SIGNATURE_BYTES = 512 * 1024
 
@@ -48,12 +57,15 @@ def photo() -> ResponseReturnValue:
         enrolment.completed.add("photo")
         return see_other(next_url())
     if request.form.get("action") == "skip" and not config().program.photo_required:
+        if enrolment.photo_jpeg is not None:
+            invalidate_approval(enrolment)  # the attendant approved a card with that photo
         enrolment.photo = enrolment.photo_jpeg = None
         enrolment.completed.add("photo")
         return see_other(next_url())
     if request.form.get("action") == "retake":
         enrolment.photo = enrolment.photo_jpeg = None
         enrolment.completed.discard("photo")
+        invalidate_approval(enrolment)
         return see_other(url_for("kiosk.photo"))
     upload = request.files.get("photo")
     data = upload.read(config().max_upload_bytes + 1) if upload is not None else b""
@@ -71,6 +83,7 @@ def photo() -> ResponseReturnValue:
         del data
     enrolment.photo, enrolment.photo_jpeg = prepared, prepared.jpeg
     enrolment.completed.discard("photo")
+    invalidate_approval(enrolment)  # a new photo: the attendant looks at it
     return see_other(url_for("kiosk.photo"))
 
 
@@ -112,6 +125,7 @@ def signature() -> ResponseReturnValue:
         return redirect_to
     enrolment = kiosk_session().enrolment
     if request.method == "POST":
+        before = enrolment.signature_png
         if request.form.get("no_signature") == "yes":
             enrolment.signature_png, enrolment.no_signature = None, True
         else:
@@ -126,6 +140,8 @@ def signature() -> ResponseReturnValue:
                     has_signature=False,
                 )
             enrolment.signature_png, enrolment.no_signature = png, False
+        if enrolment.signature_png != before:
+            invalidate_approval(enrolment)  # the attendant sees the signature with the photo
         enrolment.completed.add("signature")
         return see_other(next_url())
     return page("signature.html", "signature", has_signature=enrolment.signature_png is not None)
