@@ -1,5 +1,6 @@
 """No committed revocation is ever lost: `citycard-api serve` killed with SIGKILL at each step
-of a revocation's publishing, then started again, publishes it, signed.
+of a revocation's publishing, or at random moments under a load of revocations, then started
+again, publishes it, signed.
 
 The server runs in a subprocess with CITYCARD_TEST_CRASH_AT naming the step at which it kills
 itself (api.issuer.publisher.crash_point): after the status change committed and before any
@@ -7,16 +8,23 @@ publish, after the list was signed and before it was kept anywhere, after DIR/pu
 written and before the registry was, and after the publish before the answer. A clean restart
 must then serve a list, valid under the trust list's status key, that shows every card the
 registry has revoked, in the registry's bytes and in DIR/public alike; a retried revocation is
-answered 200 "changed": false. On SQLite and on PostgreSQL (CITYCARD_TEST_PG_URL).
+answered 200 "changed": false. Under load, four clients revoke cards while the server is
+killed from outside after a random moment, three times over; after each restart the signed list
+must show exactly the cards the registry has revoked, every acknowledged one among them. On
+SQLite and on PostgreSQL (CITYCARD_TEST_PG_URL).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +34,8 @@ from pathlib import Path
 import pytest
 
 from api.issuer.publisher import CRASH_ENV
+from api.issuer.service import Issuer
+from cardio.credential import Holder
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE, load_verifier
 from cardio.statuslist import Status
 from tests.api_fixtures import (
@@ -77,7 +87,9 @@ def _revoke(url: str, number: str, token: str) -> dict[str, object] | None:
         with urllib.request.urlopen(req, timeout=30) as res:
             answer: dict[str, object] = json.loads(res.read())
             return answer
-    except (urllib.error.URLError, ConnectionError):
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"revoking {number} answered {exc.code}") from exc
+    except (OSError, http.client.HTTPException):  # refused, reset, cut off mid-answer
         return None
 
 
@@ -85,6 +97,18 @@ def _get(url: str, path: str) -> bytes:
     with urllib.request.urlopen(f"{url}{path}", timeout=30) as res:
         body: bytes = res.read()
         return body
+
+
+def _fetch_published(url: str, into: Path) -> Path:
+    """The three public files as this server serves them, laid out like DIR/public."""
+    (into / STATUS_DIR).mkdir(parents=True)
+    for name, path in (
+        (TRUST_LIST_FILE, "/.well-known/citycard/trust-list"),
+        (ROOT_KEY_FILE, "/.well-known/citycard/root-key"),
+        (f"{STATUS_DIR}/1.cwt", "/status/1"),
+    ):
+        (into / name).write_bytes(_get(url, path))
+    return into
 
 
 def _published_statuses(public: Path, indexes: dict[str, int]) -> dict[str, Status]:
@@ -117,14 +141,7 @@ def test_a_committed_revocation_survives_a_kill_at_every_step(
         assert answer is None, (step, answer)  # it died before answering
         with serving(issuer.dir) as (url, _proc):
             # Started again: the start-up catch-up published what the killed one owed.
-            served = tmp_path / f"served-{step}"
-            (served / STATUS_DIR).mkdir(parents=True)
-            for name, path in (
-                (TRUST_LIST_FILE, "/.well-known/citycard/trust-list"),
-                (ROOT_KEY_FILE, "/.well-known/citycard/root-key"),
-                (f"{STATUS_DIR}/1.cwt", "/status/1"),
-            ):
-                (served / name).write_bytes(_get(url, path))
+            served = _fetch_published(url, tmp_path / f"served-{step}")
             retried = _revoke(url, number, token)
             assert retried is not None and retried["changed"] is False, retried
             assert retried["status"] == "revoked"
@@ -135,3 +152,63 @@ def test_a_committed_revocation_survives_a_kill_at_every_step(
                 expected = Status.INVALID if card in acknowledged else Status.VALID
                 assert status == expected, (step, public, card, status)
     assert sorted(acknowledged) == sorted(indexes)
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_no_acknowledged_revocation_is_lost_to_kills_under_load(
+    tmp_path: Path, database_url: str | None, holder: Holder
+) -> None:
+    issuer = make_issuer(tmp_path / "issuer", database_url)
+    token = issuer.add_staff("desk-1")
+    indexes = {}
+    for _ in range(3 * 100):
+        card = issuer.issue(holder)
+        indexes[card.credential.document_number] = card.status_index
+    issuer.close()
+    waiting: list[str] = []
+    acknowledged: set[str] = set()
+    errors: list[str] = []
+    lock = threading.Lock()
+    rng = random.Random(14)
+
+    def client(url: str) -> None:
+        while True:
+            with lock:
+                if not waiting:
+                    return
+                number = waiting.pop()
+            try:
+                answer = _revoke(url, number, token)
+            except AssertionError as exc:  # an error answer: fail the test, not just this thread
+                errors.append(str(exc))
+                return
+            if answer is None:
+                return  # the server is gone
+            if answer["status"] != "revoked":
+                errors.append(f"{number}: {answer}")
+            with lock:
+                acknowledged.add(number)
+
+    for round_ in range(3):
+        waiting[:] = list(indexes)[round_ * 100 : (round_ + 1) * 100]  # fresh cards each round
+        with serving(issuer.dir) as (url, proc):
+            clients = [threading.Thread(target=client, args=(url,)) for _ in range(4)]
+            for thread in clients:
+                thread.start()
+            time.sleep(rng.uniform(0.2, 0.6))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=STARTUP_SECONDS)
+            for thread in clients:
+                thread.join(timeout=60)
+        assert errors == []
+        with serving(issuer.dir) as (url, _proc):
+            served = _fetch_published(url, tmp_path / f"served-{round_}")
+        registry = Issuer(issuer.dir)
+        revoked = {n for n, c in registry.registry.cards().items() if c["status"] == "revoked"}
+        registry.close()
+        assert acknowledged <= revoked
+        for public in (served, issuer.dir / "public"):
+            statuses = _published_statuses(public, indexes)
+            shown = {n for n, status in statuses.items() if status == Status.INVALID}
+            assert shown == revoked, (round_, public, shown ^ revoked)
+    assert acknowledged, "no revocation was answered before the kills: the test proved nothing"
