@@ -15,7 +15,7 @@ number and status index only.
 benchmarks hold. It only composes the parts, each with one job:
 
     api.issuer.keys       the key store and key inventory
-    api.issuer.publisher  the signed trust list and status lists written into DIR/public
+    api.issuer.publisher  the signed trust list and status lists, kept in the registry and DIR/public
     api.issuer.cards      document numbers, status slots, a card's lifecycle and status
     api.issuer.accounts   kiosk and staff accounts, kiosk request nonces
     api.issuer.registry   the SQL under the last two
