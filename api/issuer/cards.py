@@ -43,7 +43,6 @@ from .registry import (
     CardRecord,
     Registry,
     RegistryError,
-    account_queries,
     queries,
 )
 from .slots import SlotOrder, slot_key
@@ -173,21 +172,29 @@ class CardRegistry:
         number = f"{self.config.data['doc_prefix']}{digits}{luhn_digit(digits)}"
         list_id = self._open_list or self.config.data["status_lists"][-1]
         while True:
-            row = queries.status_list_row(s, list_id)
-            if row is None and list_id != self.config.data["status_lists"][-1]:
+            size = self._list_size(s, list_id)
+            if size is None and list_id != self.config.data["status_lists"][-1]:
                 list_id = self.config.data["status_lists"][-1]  # opened by a rolled-back try
                 continue
-            if row is None:
+            if size is None:
                 raise IssuerError(f"The registry has no status list {list_id!r}; publish first.")
             position = queries.take_slot_position(s, list_id)
-            if position >= row.size:
+            if position >= size:
                 list_id = self._next_list(s, list_id, opened)
                 continue
-            idx = self._order(list_id, row.size).slot(position)
+            idx = self._order(list_id, size).slot(position)
             # Only a card allocated before slot cursors existed can hold it: take the next one.
             if not queries.slot_taken(s, list_id, idx):
                 self._open_list = list_id
                 return number, list_id, idx
+
+    def _list_size(self, s: Session, list_id: str) -> int | None:
+        """A status list's size (fixed when it is opened: read once per process)."""
+        order = self._orders.get(list_id)
+        if order is not None:
+            return order.size
+        row = queries.status_list_row(s, list_id)
+        return None if row is None else row.size
 
     def _order(self, list_id: str, size: int) -> SlotOrder:
         order = self._orders.get(list_id)
@@ -373,31 +380,35 @@ class CardRegistry:
     ) -> SlotAllocation:
         opened.clear()  # a list opened by a rolled-back attempt was not opened
         with self.registry().write() as s:
-            kiosk = account_queries.kiosk(s, kiosk_id)
-            if kiosk is None or kiosk.state != ACTIVE:
+            kiosk = queries.kiosk_state_and_kid(s, kiosk_id)
+            if kiosk is None or kiosk[0] != ACTIVE:
                 raise CardStateError(f"The kiosk {kiosk_id!r} may not allocate cards.")
-            card = queries.card_for_request(s, kiosk_id, request_id)
-            replayed = card is not None
-            if card is not None:
+            replayed = queries.request_taken(s, kiosk_id, request_id)
+            if replayed:
+                card = queries.card_for_request(s, kiosk_id, request_id)
+                assert card is not None
                 if card.state != ALLOCATED:
                     raise CardStateError(
                         f"Request {request_id} was already used for card {card.document_number}, which is {card.state}; allocate with a new request id."
                     )
                 queries.set_code_hash(card, code_hash, now)
-                action = "allocate-repeat"
+                queries.audit_now(s, now, "kiosk", "allocate-repeat", kiosk_id, card.document_number)
+                number, list_id, idx, kid = (
+                    card.document_number, card.status_list, card.status_index, card.kid,
+                )  # fmt: skip
             else:
                 number, list_id, idx = self._allocate(s, opened)
-                card = queries.add_allocated_card(
-                    s, number, list_id, idx, kiosk.kid, kiosk_id, request_id, code_hash, now
+                kid = kiosk[1]
+                queries.add_allocated_card(
+                    s, number, list_id, idx, kid, kiosk_id, request_id, code_hash, now
                 )
-                action = "allocate"
-            queries.audit(s, now, "kiosk", action, kiosk_id, card.document_number)
+                queries.audit_now(s, now, "kiosk", "allocate", kiosk_id, number)
             return SlotAllocation(
-                document_number=card.document_number,
-                status_list=card.status_list,
-                status_uri=self.config.status_uri(card.status_list),
-                status_index=card.status_index,
-                kid=card.kid,
+                document_number=number,
+                status_list=list_id,
+                status_uri=self.config.status_uri(list_id),
+                status_index=idx,
+                kid=kid,
                 request_id=request_id,
                 revocation_code=code,
                 replayed=replayed,
