@@ -25,10 +25,11 @@ from werkzeug.test import TestResponse
 
 from kiosk.demo import synthetic_portrait
 from kiosk.i18n import LANGUAGES, Catalogues
+from kiosk.job import errors as job_errors
 from kiosk.programs import load_program
 from kiosk.web import KioskConfig, create_kiosk_app
 from kiosk.web import messages as msg
-from kiosk.web.adapters import EngineRules, PipelinePhotos, program_view
+from kiosk.web.adapters import EngineRules, PipelinePhotos, busy_failure, job_failed, program_view
 from kiosk.web.app import COOKIE
 from kiosk.web.attendant import hash_pin
 from kiosk.web.context import state_of
@@ -55,9 +56,12 @@ class RecordingJob:
     """A card job that records each request and reports a few progress steps."""
 
     requests: list[CardRequest] = field(default_factory=list)
-    fail_with: JobFailed | None = None
+    fail_with: Exception | None = None  # a JobFailed, or anything the job might raise
     forgotten: list[str] = field(default_factory=list)
     gate: threading.Event | None = None
+    pause_at: str | None = None  # a step to stop at (`paused` set) until `resume` is set
+    paused: threading.Event = field(default_factory=threading.Event)
+    resume: threading.Event = field(default_factory=threading.Event)
     runs: int = 0
 
     def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:
@@ -66,6 +70,9 @@ class RecordingJob:
             self.gate.wait(10)
         for step, fraction in (("allocate", 0.1), ("write_chip", 0.3), ("print_card", 0.8)):
             progress(JobProgress(step, fraction))
+            if step == self.pause_at:
+                self.paused.set()
+                self.resume.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
         self.requests.append(request)
@@ -960,6 +967,88 @@ def test_job_failure_tells_resident_and_attendant_and_retries_the_same_request(k
     # leaving drops what the job kept for a retry
     kiosk.post("/finish")
     assert request_id in kiosk.job.forgotten
+
+
+JOB_ERRORS = sorted(
+    (c for c in vars(job_errors).values() if isinstance(c, type) and issubclass(c, job_errors.JobError)),
+    key=lambda c: c.__name__,
+)
+
+
+def failure_kinds() -> Iterator[Any]:
+    """Every error the card job can raise, as the adapter hands it to the UI, with what the
+    resident must be told about the card."""
+    fates = msg.CARD_FATES
+    for cls in JOB_ERRORS:
+        if cls is job_errors.ReceiptPrinterFailedError:
+            exc = cls(card_made=True)
+            yield pytest.param(job_failed(exc), str(exc), cls.retry, msg.RECEIPT_FAILED, fates["made"], id=cls.__name__)
+        else:
+            exc = cls(voided="ZH-2026-000042")
+            yield pytest.param(
+                job_failed(exc), str(exc), cls.retry, msg.JOB_FAILED, fates["number_cancelled"], id=cls.__name__
+            )
+    nothing = job_errors.NoBlankCardError()
+    yield pytest.param(job_failed(nothing), str(nothing), True, msg.JOB_FAILED, fates["not_made"], id="before a number")
+    pending = job_errors.WriterFailedError(void_pending="ZH-2026-000043")
+    yield pytest.param(
+        job_failed(pending), str(pending), True, msg.JOB_FAILED, fates["cancel_pending"], id="number cancelled later"
+    )
+    yield pytest.param(busy_failure(), "", True, msg.KIOSK_BUSY, fates["not_made"], id="StationBusyError")
+    yield pytest.param(RuntimeError("boom"), "", False, msg.JOB_FAILED, None, id="unexpected")
+
+
+@pytest.mark.parametrize(("failure", "attendant", "retry", "reason", "fate"), list(failure_kinds()))
+def test_after_any_failure_the_page_offers_a_way_on_and_says_what_became_of_the_card(
+    failure: Exception, attendant: str, retry: bool, reason: str, fate: str | None
+) -> None:
+    from markupsafe import escape
+
+    kiosk = Kiosk(make_app(idle_timeout=90))
+    kiosk.job.fail_with = failure
+    kiosk.walk_to_review(lang="de")
+    request_id = kiosk.review()
+    kiosk.post("/personalise", {"request_id": request_id})
+    kiosk.wait_done()
+    page = kiosk.get("/progress").get_data(as_text=True)
+    assert kiosk.page is not None and kiosk.page.status_code == 200
+    assert tr("de", reason) in page
+    if fate is not None:
+        assert f'<p id="progress-card" class="big">{tr("de", fate)}</p>' in page
+    assert str(escape(attendant)) in page
+    # The ways on: Try again only where it can work, always Start over and the attendant.
+    assert ('id="progress-retry" hidden' not in page) is retry
+    assert 'action="/cancel" id="progress-start-over"' in page and tr("de", "Start over") in page
+    assert tr("de", "Call the attendant") in page
+    # No "do not take the card out" any more, and the idle timeout ends the page.
+    assert tr("de", msg.HOLD_CARD) not in page and 'id="progress-lead" hidden' in page
+    assert '<noscript><meta http-equiv="refresh" content="90;url=/timeout?lang=de"></noscript>' in page
+    if retry:
+        kiosk.job.fail_with = None
+        kiosk.post("/personalise", {"request_id": request_id})
+        kiosk.wait_done()
+        assert kiosk.get("/progress").location == "/done" and kiosk.job.runs == 2
+    else:
+        assert kiosk.post("/personalise", {"request_id": request_id}).location == "/progress"
+        assert kiosk.job.runs == 1
+        assert kiosk.post("/cancel").location == "/"
+        assert tr("de", msg.CANCELLED) in kiosk.get("/").get_data(as_text=True)
+        assert request_id in kiosk.job.forgotten and kiosk.session().enrolment.fields == {}
+
+
+def test_do_not_take_the_card_out_only_while_the_chip_is_written() -> None:
+    for step, holding in (("allocate", False), ("write_chip", True), ("print_card", False)):
+        kiosk = Kiosk(make_app())
+        kiosk.job.pause_at = step
+        kiosk.walk_to_review()
+        kiosk.post("/personalise", {"request_id": kiosk.review()})
+        assert kiosk.job.paused.wait(5)
+        page = kiosk.get("/progress").get_data(as_text=True)
+        kiosk.job.resume.set()
+        assert (tr("en", msg.HOLD_CARD) in page) is holding, step
+        assert (tr("en", msg.MAKING_CARD) in page) is not holding, step
+        assert 'id="progress-failed" hidden' in page
+        kiosk.wait_done()
 
 
 def test_progress_events_stream_until_done(kiosk: Kiosk) -> None:

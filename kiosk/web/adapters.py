@@ -27,6 +27,7 @@ from ..i18n import BY_CODE, Catalogues
 from . import messages as msg
 from .ports import (
     ApplicationForm,
+    CardFate,
     CardRequest,
     DecisionView,
     DocumentSpec,
@@ -280,6 +281,31 @@ def holder_of(request: CardRequest) -> Holder:
     )
 
 
+def card_fate(exc: card_job.JobError) -> CardFate:
+    if exc.card_made:
+        return CardFate.MADE
+    if exc.voided:
+        return CardFate.NUMBER_CANCELLED
+    if exc.void_pending:
+        return CardFate.CANCEL_PENDING
+    return CardFate.NOT_MADE
+
+
+def job_failed(exc: card_job.JobError) -> JobFailed:
+    """The UI's failure for a job's error: what the resident reads, the attendant's sentence,
+    whether a retry can work, and what became of the card."""
+    fate = card_fate(exc)
+    message = msg.RECEIPT_FAILED if fate is CardFate.MADE else msg.JOB_FAILED
+    return JobFailed(
+        ReasonView(message, code=exc.code), attendant=str(exc), retry=exc.retry, card=fate
+    )
+
+
+def busy_failure() -> JobFailed:
+    """Another card is being made on this station: nothing was taken, waiting helps."""
+    return JobFailed(ReasonView(msg.KIOSK_BUSY, code="busy"), retry=True, card=CardFate.NOT_MADE)
+
+
 class StationJobs:
     """The card-job port on a `kiosk.job.Station`.
 
@@ -334,11 +360,9 @@ class StationJobs:
                     self._failed[request.request_id] = job
             else:
                 job.forget()
-            raise JobFailed(
-                ReasonView(msg.JOB_FAILED, code=exc.code), attendant=str(exc), retry=exc.retry
-            ) from None
+            raise job_failed(exc) from None
         except card_job.StationBusyError:
-            raise JobFailed(ReasonView(msg.KIOSK_BUSY, code="busy"), retry=True) from None
+            raise busy_failure() from None
 
     def forget(self, request_id: str) -> None:
         with self._lock:

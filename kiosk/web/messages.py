@@ -101,6 +101,20 @@ PIN_LOCKED = N_("Too many wrong PINs. Please wait %(time)s, then try again.")
 NO_STAFF_CARD = N_("No staff card was read. Please try again.")
 REFUSED = N_("We cannot make a card with these details.")
 JOB_FAILED = N_("Something went wrong. The card was not made. Please ask the attendant.")
+RECEIPT_FAILED = N_("Your card was made, but the receipt was not printed. Please ask the attendant.")
+# What became of the card after a failure (kiosk.web.ports.CardFate); "unknown" says nothing more.
+CARD_FATES: Mapping[str, str] = {
+    "not_made": N_("No card was made, and no card number was used."),
+    "number_cancelled": N_("The card was not finished. Its number has been cancelled, so that card cannot be used."),
+    "cancel_pending": N_(
+        "The card was not finished. Its number will be cancelled as soon as the kiosk can reach the city."
+    ),
+    "made": N_("Your card is ready. Only the receipt is missing."),
+}
+# What the progress page asks while the card is made: hold on, and while the chip is written,
+# leave the card where it is.
+MAKING_CARD = N_("Please wait while your card is made.")
+HOLD_CARD = N_("Please wait. Do not take the card out.")
 KIOSK_BUSY = N_("The kiosk is busy with another card. Please wait a moment and try again.")
 
 # What the personalisation job does now (the job names its steps with these keys).

@@ -178,15 +178,34 @@ class JobProgress:
     fraction: float  # 0.0 .. 1.0
 
 
+class CardFate(Enum):
+    """What became of the card when its job failed (the resident is told)."""
+
+    NOT_MADE = "not_made"  # no card, and no card number was taken
+    NUMBER_CANCELLED = "number_cancelled"  # an unfinished card; its number is cancelled
+    CANCEL_PENDING = "cancel_pending"  # an unfinished card; its number is cancelled later
+    MADE = "made"  # the card is made; only the receipt failed
+    UNKNOWN = "unknown"  # an unexpected failure: nothing more is known
+
+
 class JobFailed(Exception):
     """The card could not be made. `reason` is for the resident; `attendant` is one sentence
-    for the attendant (what to do with the card or the printer); `retry`: trying again may work."""
+    for the attendant (what to do with the card or the printer); `retry`: trying again may work;
+    `card`: what became of the card."""
 
-    def __init__(self, reason: ReasonView, *, attendant: str = "", retry: bool = True) -> None:
+    def __init__(
+        self,
+        reason: ReasonView,
+        *,
+        attendant: str = "",
+        retry: bool = True,
+        card: CardFate = CardFate.UNKNOWN,
+    ) -> None:
         super().__init__(reason.message)
         self.reason = reason
         self.attendant = attendant
         self.retry = retry
+        self.card = card
 
 
 class CardJob(Protocol):

@@ -61,6 +61,7 @@ class JobState:
     reason: Any = None  # a ports.ReasonView telling the resident what failed
     attendant: str = ""  # one sentence for the attendant (English, no personal data)
     retry: bool = True
+    card: str = ""  # a ports.CardFate value after a failure: what became of the card
     events: int = 0  # bumps on every update, for the progress stream
     changed: threading.Condition = field(default_factory=threading.Condition)
 

@@ -1,4 +1,8 @@
-"""Making the card: its progress (a page and a server-sent event stream), done, finish."""
+"""Making the card: its progress (a page and a server-sent event stream), done, finish.
+
+A failed job never leaves the resident stuck: the page says what went wrong and what became of
+the card, and offers Try again (only when the job says a retry can work), Start over and the
+attendant's help; the idle timeout applies again."""
 
 from __future__ import annotations
 
@@ -18,21 +22,32 @@ from ..ports import ReasonView
 from ..sessions import JobState
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other
 
+WRITING_CHIP = "write_chip"  # the job's step while the card must stay on the writer
+
 
 def progress_view(job: JobState, lang: str) -> dict[str, Any]:
+    """What the progress page shows (also sent as JSON on the event stream). While the job runs:
+    the step and a lead that says "do not take the card out" only while the chip is written.
+    After a failure: what went wrong, what became of the card, and whether a retry can work."""
     catalogues = state().catalogues
     step_id = msg.PROGRESS_STEPS.get(job.step, msg.PROGRESS_STEPS["queued"])
     text = catalogues.gettext(lang, step_id)
-    error = None
+    running = not (job.done or job.failed)
+    lead = msg.HOLD_CARD if running and job.step == WRITING_CHIP else msg.MAKING_CARD
+    error = card = None
     if job.failed:
         reason = job.reason if isinstance(job.reason, ReasonView) else ReasonView(msg.JOB_FAILED)
         error = reason_text(reason, lang)
+        fate = msg.CARD_FATES.get(job.card)
+        card = catalogues.gettext(lang, fate) if fate else ""
     return {
         "step": text,
+        "lead": catalogues.gettext(lang, lead),
         "percent": round(job.fraction * 100),
         "done": job.done,
         "failed": job.failed,
         "error": error,
+        "card": card,
         "attendant": job.attendant if job.failed else "",
         "retry": job.failed and job.retry,
     }

@@ -12,7 +12,15 @@ from kiosk.rules import Outcome
 
 from .. import messages as msg
 from ..context import config, kiosk_session
-from ..ports import CardJob, CardRequest, DecisionView, JobFailed, JobProgress, ReasonView
+from ..ports import (
+    CardFate,
+    CardJob,
+    CardRequest,
+    DecisionView,
+    JobFailed,
+    JobProgress,
+    ReasonView,
+)
 from ..sessions import JobState, KioskSession
 from .details import summary_rows
 from .documents import chosen_documents
@@ -80,11 +88,19 @@ def _run_job(job_runner: CardJob, session: KioskSession, job: JobState, card: Ca
         job_runner.run(card, progress)
     except JobFailed as exc:
         log.warning("personalisation failed (%s)", exc.reason.code or "job")
-        job.update(failed=True, reason=exc.reason, attendant=exc.attendant, retry=exc.retry)
+        job.update(
+            failed=True,
+            reason=exc.reason,
+            attendant=exc.attendant,
+            retry=exc.retry,
+            card=exc.card.value,
+        )
         return
     except Exception as exc:  # never log the message: it may quote personal data
         log.error("personalisation failed: %s", type(exc).__name__)
-        job.update(failed=True, reason=ReasonView(msg.JOB_FAILED), retry=False)
+        job.update(
+            failed=True, reason=ReasonView(msg.JOB_FAILED), retry=False, card=CardFate.UNKNOWN.value
+        )
         return
     session.forget_resident()
     session.finished = True

@@ -4,7 +4,12 @@
   var body = document.body;
   var seconds = parseInt(body.getAttribute("data-idle-timeout") || "0", 10);
   var url = body.getAttribute("data-timeout-url");
-  if (seconds > 0 && url && !document.getElementById("progress-box")) {
+  // No idle timer while a card is being made; a failed job starts it ("kiosk:idle").
+  var progress = document.getElementById("progress-box");
+  var started = false;
+  var startIdle = function () {
+    if (started || !(seconds > 0 && url)) { return; }
+    started = true;
     var timer = null;
     var reset = function () {
       if (timer) { clearTimeout(timer); }
@@ -14,7 +19,9 @@
       document.addEventListener(name, reset, { passive: true, capture: true });
     });
     reset();
-  }
+  };
+  if (!progress || progress.getAttribute("data-state") === "failed") { startIdle(); }
+  document.addEventListener("kiosk:idle", startIdle);
   var target = document.querySelector("[autofocus]");
   if (!target) {
     var errors = document.getElementById("errors");
