@@ -135,6 +135,12 @@ class _KeepingSigner:
         self.print_cose = signed.print_cose
         return signed
 
+    def room_problem(
+        self, program: str, entitlements: tuple[str, ...], profile: CardProfile
+    ) -> str | None:
+        """The kiosk key signer's fit check, so the demo refuses before allocating as well."""
+        return self.inner.room_problem(program, entitlements, profile)
+
 
 @contextmanager
 def _file_log(path: Path) -> Iterator[None]:

@@ -79,13 +79,19 @@ def test_the_sample_resident_gets_a_card_that_verifies(
     assert cards_in_registry(data) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="compact credential: issue 11 part 2")
 @pytest.mark.parametrize("pid", COMPACT)
 def test_compact_programmes_make_a_chip(pid: str, tmp_path: Path, pcscd_service: object) -> None:
+    """A 256-byte chip holds the compact credential: no name or photo, the verdict says to
+    compare the printed card."""
     out = tmp_path / "out"
     result = demo(pid, tmp_path / "data", out)
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "verdict.json").read_text("utf-8"))["chip"]["ndef_bytes"] > 0
+    verdict = json.loads((out / "verdict.json").read_text("utf-8"))
+    assert verdict["verdict"] == "VALID" and 0 < verdict["chip"]["ndef_bytes"] <= 256
+    assert verdict["claims"].get("compare_printed_card") is True
+    assert "family_name" not in verdict["claims"] and "photo_bytes" not in verdict["claims"]
+    chip = verify(out, str(out / "chip.ndef"))
+    assert chip.exit_code == 0 and chip.output.startswith("VALID"), chip.output
 
 
 def _resident(tmp_path: Path, pid: str, **changes: object) -> Path:
