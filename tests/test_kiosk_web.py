@@ -843,6 +843,60 @@ def test_huge_upload_is_refused_and_never_spooled_to_disk(kiosk: Kiosk, monkeypa
     assert response.status_code in (303, 422)
 
 
+def test_an_upload_too_large_for_flask_gets_the_kiosks_page_with_a_way_back(kiosk: Kiosk) -> None:
+    _at_photo(kiosk, "ar")
+    limit = kiosk.config.max_upload_bytes
+    response = kiosk.post("/photo", {"photo": (io.BytesIO(b"\0" * (3 * limit)), "huge.jpg")})
+    assert response.status_code == 413
+    page = kiosk.text()
+    assert tr("ar", msg.PHOTO_TOO_BIG) in page and 'dir="rtl"' in page
+    assert 'class="button secondary back" href="/documents"' in page and 'id="photo"' in page
+    assert f'<noscript><meta http-equiv="refresh" content="{int(kiosk.config.idle_timeout)};url=/timeout?lang=ar">' in page
+    # Before the photo step (an old page posted again): the kiosk's error page, not a bare one.
+    other = Kiosk(kiosk.app)
+    other.language("fr")
+    response = other.post("/photo", {"photo": (io.BytesIO(b"\0" * (2 * limit)), "huge.jpg")})
+    assert response.status_code == 413 and 'lang="fr"' in other.text() and "<footer" in other.text()
+
+
+def test_a_body_waitress_refuses_gets_the_kiosks_translated_photo_page() -> None:
+    """waitress answers a body over its own limit before Flask sees it; the kiosk's channel
+    hands that refusal to the app, which shows its own page."""
+    import http.client
+
+    from kiosk.web.server import KioskServer, waitress_adjustments
+
+    app = make_app(max_upload_bytes=256 * 1024)
+    kiosk = Kiosk(app)
+    _at_photo(kiosk, "es")
+    body_limit = waitress_adjustments(kiosk.config)["max_request_body_size"]
+    cookie = kiosk.client.get_cookie(COOKIE)
+    assert cookie is not None
+    boundary = "kioskboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{kiosk.csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="huge.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    body = head + b"\0" * (body_limit + 1024)
+    with KioskServer(app, kiosk.config, "127.0.0.1", 0) as server:
+        # As a browser does: the whole body is sent, then the answer read (the server reads and
+        # drops the body rather than reset the connection), and the connection still serves.
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=20)
+        headers = {"Cookie": f"{COOKIE}={cookie.value}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        connection.request("POST", "/photo", body=body, headers=headers)
+        response = connection.getresponse()
+        status, page = response.status, response.read().decode()
+        connection.request("GET", "/photo", headers={"Cookie": f"{COOKIE}={cookie.value}"})
+        again = connection.getresponse()
+        assert again.status == 200 and 'id="photo"' in again.read().decode()
+        connection.close()
+    assert status == 413, page[:300]
+    assert tr("es", msg.PHOTO_TOO_BIG) in page and 'lang="es"' in page
+    assert 'href="/documents"' in page and "/timeout?lang=es" in page
+    assert "Request Entity Too Large" not in page
+
+
 def test_photo_preview_and_retake(kiosk: Kiosk) -> None:
     _at_photo(kiosk)
     kiosk.post("/photo", {"photo": (io.BytesIO(synthetic_portrait()), "me.jpg")})

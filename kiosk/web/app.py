@@ -22,12 +22,14 @@ from .attendant import check_pin_hash
 from .config import KioskConfig
 from .context import EXTENSION_KEY, KioskState, translate, translate_plural
 from .flow import bp, error_page, photo_page
-from .flow.pages import page
+from .flow.pages import guard, page
 from .sessions import KioskBusy, KioskSession
 
-__all__ = ["COOKIE", "create_kiosk_app"]
+__all__ = ["BODY_TOO_LARGE", "COOKIE", "create_kiosk_app"]
 
 COOKIE = "kiosk_sid"
+BODY_TOO_LARGE = "citycard.kiosk.body_too_large"
+"""WSGI environ key: the server refused this request's body as too large (kiosk.web.server)."""
 BUSY_RETRY_SECONDS = 30  # the busy page tries again by itself after this
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
             return _busy_page(lang)
         store.touch(session)
         g.kiosk = session
+        if request.environ.get(BODY_TOO_LARGE):
+            raise RequestEntityTooLarge()
         if request.method == "POST":
             return _check_csrf(session)
         return None
@@ -135,8 +139,12 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
+        """Only a photo is ever that large: the photo step with the message, where the resident
+        has reached it; else the kiosk's own error page (never a bare one)."""
         if g.get("kiosk") is None:
             return "Too large", 413
+        if guard("photo") is not None:
+            return error_page(413)
         return photo_page(errors=[msg.PHOTO_TOO_BIG], status=413)
 
     @app.errorhandler(KioskBusy)
