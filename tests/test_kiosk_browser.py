@@ -19,6 +19,7 @@ from kiosk.demo import synthetic_portrait
 from kiosk.programs import load_program
 from kiosk.simulate import simulated_station
 from kiosk.web import KioskConfig, create_kiosk_app
+from kiosk.web import messages as msg
 from kiosk.web.adapters import EngineRules, PipelinePhotos, StationJobs, program_view
 from kiosk.web.attendant import hash_pin
 from kiosk.web.context import state_of
@@ -347,6 +348,76 @@ def test_camera_capture_fills_the_upload(serve: Any) -> None:
         finally:
             browser.close()
 
+
+
+def test_still_there_dialog_keeps_the_visit_and_the_timeout_still_ends_it() -> None:
+    """20 s before the idle wipe a dialog asks; its button keeps the visit (the browser and the
+    server); left alone, the visit ends at the timeout (no job: a stand-in that never runs)."""
+    from .test_kiosk_web import CATALOGUES, make_app
+
+    app = make_app("zurich", idle_timeout=23)  # the dialog after 3 s, the wipe after 23 s
+    config = state_of(app).config
+    with KioskServer(app, config, "127.0.0.1", 0) as server, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        walk = Walk(page, "still-there")
+        page.goto(server.url)
+        walk.submit("Italiano")
+        assert page.url.endswith("/about")
+        dialog = page.locator("#still-there")
+        dialog.wait_for(state="visible", timeout=8_000)
+        assert page.evaluate("document.activeElement.id") == "still-there-keep"
+        assert "È ancora qui?" in dialog.inner_text()
+        walk.check_page("it", "ltr")
+        walk.shot("dialog")
+        with page.expect_response("**/still-here") as answer:
+            page.click("#still-there-keep")
+        assert answer.value.status == 204
+        assert not page.evaluate("document.getElementById('still-there').open")
+        page.wait_for_timeout(4_000)  # past the first warning: it comes again, the page stays
+        dialog.wait_for(state="visible", timeout=8_000)
+        assert page.url.endswith("/about")
+        # Left alone: the visit ends at the timeout, and the start page says why.
+        page.wait_for_url(server.url.rstrip("/") + "/", timeout=30_000)
+        assert CATALOGUES.gettext("it", msg.TIMED_OUT) in page.inner_text("main")
+        walk.shot("timed-out")
+
+
+def test_an_upload_over_the_servers_limit_shows_the_kiosks_photo_page(tmp_path: Path) -> None:
+    """A file over waitress's own body limit, sent by Chromium: the kiosk's translated photo page
+    with the message and a way back, not waitress's bare one or a reset connection."""
+    from kiosk.web.server import waitress_adjustments
+
+    from .test_kiosk_web import CATALOGUES, make_app
+
+    app = make_app("zurich", max_upload_bytes=256 * 1024)
+    config = state_of(app).config
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(b"\xff\xd8" + b"\0" * waitress_adjustments(config)["max_request_body_size"])
+    with KioskServer(app, config, "127.0.0.1", 0) as server, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        walk = Walk(page, "too-large")
+        page.goto(server.url)
+        walk.submit("Deutsch")
+        walk.submit("Ich habe verstanden. Weiter")
+        page.fill("#family_name", "Muster")
+        page.fill("#given_name", "Kim")
+        page.fill("#birth_day", "2")
+        page.fill("#birth_month", "3")
+        page.fill("#birth_year", "1985")
+        walk.submit("Weiter")
+        page.locator('input[value="passport"]').check()
+        page.locator('input[value="bill"]').check()
+        walk.submit("Weiter")
+        assert page.url.endswith("/photo")
+        page.evaluate("document.getElementById('camera').hidden = true")
+        page.set_input_files("#photo", str(huge))
+        with page.expect_navigation() as sent:
+            page.click("#photo-submit")
+        assert sent.value is not None and sent.value.status == 413
+        walk.check_page("de", "ltr")
+        assert CATALOGUES.gettext("de", msg.PHOTO_TOO_BIG) in page.inner_text("#errors")
+        assert page.locator("a.back").get_attribute("href") == "/documents"
+        walk.shot("too-large")
 
 
 @pytest.mark.parametrize("lang", ["ti", "zh", "fa"])

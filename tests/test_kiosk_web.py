@@ -1142,6 +1142,22 @@ def test_idle_timeout_wipes_the_session() -> None:
     assert kiosk.session().enrolment.completed == set()
 
 
+def test_still_here_keeps_the_session_and_says_when_it_had_ended() -> None:
+    clock = Clock()
+    kiosk = Kiosk(make_app(clock=clock, idle_timeout=120))
+    kiosk.language("it")
+    kiosk.about()
+    page = kiosk.get("/details").get_data(as_text=True)
+    assert '<dialog id="still-there"' in page and tr("it", "I am still here") in page
+    assert 'data-still-here-url="/still-here"' in page
+    clock.now += 110
+    assert kiosk.get("/still-here").status_code == 204
+    clock.now += 110  # 220 s since the page, 110 s since "still here": the visit goes on
+    assert kiosk.details().status_code == 303
+    clock.now += 121
+    assert kiosk.get("/still-here").status_code == 410  # too late: wiped, the page goes
+
+
 def test_sweeper_drops_expired_sessions_without_a_request() -> None:
     clock = Clock()
     app = make_app(clock=clock, idle_timeout=60)

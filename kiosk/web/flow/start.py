@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...i18n import BY_CODE, ordered_languages
@@ -65,6 +65,13 @@ def cancel() -> ResponseReturnValue:
     if session.job is not None and not (session.job.done or session.job.failed):
         return see_other(url_for("kiosk.progress"))  # a card is being made: finish it first
     return restart(msg.CANCELLED)
+
+
+@bp.get("/still-here")
+def still_here() -> ResponseReturnValue:
+    """The "Still there?" dialog's button (kiosk.js): this request keeps the session, as every
+    request does. 410 when the session had already ended, so the page goes to the start."""
+    return ("", 410) if g.get("session_reset") else ("", 204)
 
 
 @bp.get("/timeout")
