@@ -75,7 +75,12 @@ def test_a_full_list_opens_the_next_one_and_publishes_it(
     issuer = make_issuer(tmp_path / "issuer", database_url)
     issuer.add_kiosk("kiosk-2")
     _shrink_lists(issuer, 4)
-    lists = [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(10)]
+    lists = [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(3)]
+    assert issuer.config["status_lists"] == ["1"]
+    # The last slot of list 1 goes out: list 2 is opened and published ahead of its first card.
+    lists.append(issuer.allocate("kiosk-2", "req-3", NOW).status_list)
+    assert issuer.config["status_lists"] == ["1", "2"]
+    lists += [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(4, 10)]
     assert lists == ["1"] * 4 + ["2"] * 4 + ["3"] * 2
     assert issuer.config["status_lists"] == ["1", "2", "3"]
     pub = issuer.dir / "public"

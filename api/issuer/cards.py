@@ -161,8 +161,9 @@ class CardRegistry:
 
     def _allocate(self, s: Session, opened: list[str]) -> tuple[str, str, int]:
         """A new document number and the next slot, in the list's secret order, of the open
-        status list; the next list is opened when it has none left. A handful of primary-key
-        reads and writes whatever the registry's size: nothing here counts or searches cards."""
+        status list; the next list is opened (published) when the open one is 7/8 full, and
+        used when it is full. A handful of primary-key reads and writes whatever the registry's
+        size: nothing here counts or searches cards."""
         seq = queries.next_value(s, DOCUMENT_COUNTER)
         if seq is None:
             raise RegistryError(
@@ -182,6 +183,10 @@ class CardRegistry:
             if position >= size:
                 list_id = self._next_list(s, list_id, opened)
                 continue
+            if position == size - max(1, size // 8):
+                # Open the next list ahead, so that readers hold the trust list naming it
+                # before the first card on it reaches them.
+                self._next_list(s, list_id, opened)
             idx = self._order(list_id, size).slot(position)
             # Only a card allocated before slot cursors existed can hold it: take the next one.
             if not queries.slot_taken(s, list_id, idx):
@@ -204,7 +209,7 @@ class CardRegistry:
         return order
 
     def _next_list(self, s: Session, list_id: str, opened: list[str]) -> str:
-        """The list after full list `list_id`: opened here (registry row and slot cursor) unless
+        """The list after `list_id`: opened here (registry row and slot cursor) unless
         another process already did. Named in issuer.json and published once the transaction
         has committed (`_name_new_lists`)."""
         nxt = next_list_id(list_id)
