@@ -43,7 +43,6 @@ _DKLEN = 32
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None, "\t": None})
 STAFF_TOKEN_PREFIX = "ccs_"
 HMAC_SCHEME = "hmac-sha256"
-PEPPER_BYTES = 32
 
 
 def new_revocation_code() -> str:

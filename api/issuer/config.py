@@ -27,7 +27,7 @@ from .errors import IssuerError
 CONFIG_FILE = "issuer.json"
 LOCK_FILE = ".lock"
 PEPPER_FILE = "receipt-pepper.key"
-PEPPER_BYTES = 32
+PEPPER_BYTES = 32  # 256 bits, the key of the receipt-code digests and of the slot order
 
 
 def initial_config(
