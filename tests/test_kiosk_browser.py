@@ -382,6 +382,71 @@ def test_still_there_dialog_keeps_the_visit_and_the_timeout_still_ends_it() -> N
         walk.shot("timed-out")
 
 
+def test_a_failed_card_job_offers_a_way_on_in_the_browser(tmp_path: Path) -> None:
+    """The failure arrives over the event stream (progress.js): what became of the card, no
+    Try again where it cannot work, the attendant's help, Start over; no "do not take the card
+    out" (no job: the stand-in of test_kiosk_web, told to fail)."""
+    import threading
+
+    from kiosk.job import errors as job_errors
+    from kiosk.web.adapters import job_failed
+
+    from .test_kiosk_web import CATALOGUES, RecordingJob, make_app
+    from .test_kiosk_web import PIN as STAND_IN_PIN
+
+    app = make_app("zurich")
+    config = state_of(app).config
+    job = config.job
+    assert isinstance(job, RecordingJob)
+    failure = job_errors.SigningFailedError(voided="ZH-2026-000042")
+    job.fail_with = job_failed(failure)
+    job.gate = threading.Event()
+    with KioskServer(app, config, "127.0.0.1", 0) as server, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        walk = Walk(page, "failed")
+        page.goto(server.url)
+        walk.submit("English")
+        walk.submit("I understand. Continue")
+        page.fill("#family_name", "Muster")
+        page.fill("#given_name", "Kim")
+        page.fill("#birth_day", "2")
+        page.fill("#birth_month", "3")
+        page.fill("#birth_year", "1985")
+        walk.submit("Continue")
+        page.locator('input[value="passport"]').check()
+        page.locator('input[value="bill"]').check()
+        walk.submit("Continue")
+        page.evaluate("document.getElementById('camera').hidden = true")
+        page.set_input_files("#photo", str(portrait_file(tmp_path)))
+        walk.submit("Send the photo")
+        walk.submit("Use this photo")
+        draw_signature(page)
+        walk.submit("Continue")
+        page.fill("#pin", STAND_IN_PIN)
+        walk.submit("Approve")
+        walk.submit("Continue")  # the fee
+        with page.expect_navigation():
+            page.get_by_role("button", name="Make my card").click()
+        assert page.url.endswith("/progress")
+        assert page.locator("#progress-lead").is_visible()
+        assert page.locator("#progress-failed").is_hidden()
+        job.gate.set()
+        page.locator("#progress-failed").wait_for(state="visible", timeout=10_000)
+        main = page.inner_text("main")
+        assert CATALOGUES.gettext("en", msg.JOB_FAILED) in main
+        assert CATALOGUES.gettext("en", msg.CARD_FATES["number_cancelled"]) in main
+        assert "Do not take the card out" not in main and page.locator("#progress-lead").is_hidden()
+        assert page.locator("#progress-retry").is_hidden()  # signing cannot work by trying again
+        assert page.get_by_role("button", name="Start over").is_visible()
+        page.locator("#progress-call summary").click()
+        assert page.locator("#progress-attendant").inner_text() == str(failure)
+        walk.check_page("en", "ltr")
+        walk.shot("failed")
+        walk.submit("Start over")
+        assert page.url.rstrip("/") == server.url.rstrip("/")
+        assert CATALOGUES.gettext("en", msg.CANCELLED) in page.inner_text("main")
+
+
 def test_an_upload_over_the_servers_limit_shows_the_kiosks_photo_page(tmp_path: Path) -> None:
     """A file over waitress's own body limit, sent by Chromium: the kiosk's translated photo page
     with the message and a way back, not waitress's bare one or a reset connection."""
