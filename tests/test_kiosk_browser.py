@@ -433,6 +433,7 @@ def test_a_failed_card_job_offers_a_way_on_in_the_browser(tmp_path: Path) -> Non
         job.gate.set()
         page.locator("#progress-failed").wait_for(state="visible", timeout=10_000)
         main = page.inner_text("main")
+        assert page.inner_text("main h1") == "Sorry, something went wrong"
         assert CATALOGUES.gettext("en", msg.JOB_FAILED) in main
         assert CATALOGUES.gettext("en", msg.CARD_FATES["number_cancelled"]) in main
         assert "Do not take the card out" not in main and page.locator("#progress-lead").is_hidden()

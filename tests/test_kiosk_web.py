@@ -1066,7 +1066,7 @@ def test_after_any_failure_the_page_offers_a_way_on_and_says_what_became_of_the_
     kiosk.wait_done()
     page = kiosk.get("/progress").get_data(as_text=True)
     assert kiosk.page is not None and kiosk.page.status_code == 200
-    assert tr("de", reason) in page
+    assert tr("de", reason) in page and f"<h1>{tr('de', 'Sorry, something went wrong')}</h1>" in page
     if fate is not None:
         assert f'<p id="progress-card" class="big">{tr("de", fate)}</p>' in page
     assert str(escape(attendant)) in page

@@ -23,6 +23,7 @@ from ..sessions import JobState
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other
 
 WRITING_CHIP = "write_chip"  # the job's step while the card must stay on the writer
+FAILED_TITLE = N_("Sorry, something went wrong")
 
 
 def progress_view(job: JobState, lang: str) -> dict[str, Any]:
@@ -63,10 +64,12 @@ def progress() -> ResponseReturnValue:
         return see_other(next_url() if session.enrolment.completed else url_for("kiosk.start"))
     if job.done:
         return see_other(url_for("kiosk.done"))
+    failed_title = translate(FAILED_TITLE)
     return page(
         "progress.html",
         None,
-        title=translate(N_("Making your card")),
+        title=failed_title if job.failed else translate(N_("Making your card")),
+        failed_title=failed_title,
         view=progress_view(job, current_lang()),
         request_id=job.request_id,
     )

@@ -31,6 +31,12 @@
       if (view.attendant) { note.textContent = view.attendant; note.hidden = false; }
       retry.hidden = !view.retry;
       failed.hidden = false;
+      var heading = document.querySelector("main h1");
+      var title = box.getAttribute("data-failed-title");
+      if (heading && title) {
+        document.title = document.title.replace(heading.textContent, title);
+        heading.textContent = title;
+      }
       box.setAttribute("data-state", "failed");
       document.body.classList.add("job-failed");
       document.dispatchEvent(new Event("kiosk:idle"));
