@@ -75,18 +75,32 @@ def test_a_full_list_opens_the_next_one_and_publishes_it(
     issuer = make_issuer(tmp_path / "issuer", database_url)
     issuer.add_kiosk("kiosk-2")
     _shrink_lists(issuer, 4)
-    lists = [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(3)]
-    assert issuer.config["status_lists"] == ["1"]
-    # The last slot of list 1 goes out: list 2 is opened and published ahead of its first card.
-    lists.append(issuer.allocate("kiosk-2", "req-3", NOW).status_list)
-    assert issuer.config["status_lists"] == ["1", "2"]
-    lists += [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(4, 10)]
-    assert lists == ["1"] * 4 + ["2"] * 4 + ["3"] * 2
-    assert issuer.config["status_lists"] == ["1", "2", "3"]
     pub = issuer.dir / "public"
     root = load_public_pem((pub / ROOT_KEY_FILE).read_bytes())
-    trust = parse_trust_list((pub / TRUST_LIST_FILE).read_bytes(), root)
-    assert trust.status_lists == tuple(issuer.status_uri(i) for i in ("1", "2", "3"))
+
+    def published_lists() -> tuple[str, ...]:
+        return parse_trust_list((pub / TRUST_LIST_FILE).read_bytes(), root).status_lists
+
+    lists = [issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list for i in range(3)]
+    assert issuer.config["status_lists"] == ["1"]
+    # The last slot of list 1 goes out: list 2 is opened and named, but nothing is signed on
+    # the allocation's path...
+    before = published_lists()
+    lists.append(issuer.allocate("kiosk-2", "req-3", NOW).status_list)
+    assert issuer.config["status_lists"] == ["1", "2"]
+    assert published_lists() == before == (issuer.status_uri("1"),)
+    # ...the publisher's catch-up publishes the trust list naming it, and its empty status
+    # list, before its first card.
+    assert "2" in issuer.publisher.publish_owed(NOW, 3600)
+    assert published_lists() == tuple(issuer.status_uri(i) for i in ("1", "2"))
+    assert (pub / STATUS_DIR / f"2{STATUS_SUFFIX}").is_file()
+    for i in range(4, 10):
+        lists.append(issuer.allocate("kiosk-2", f"req-{i}", NOW).status_list)
+        issuer.publisher.publish_owed(NOW, 3600)
+        assert published_lists() == tuple(issuer.status_uri(x) for x in issuer.config["status_lists"])
+    assert lists == ["1"] * 4 + ["2"] * 4 + ["3"] * 2
+    assert issuer.config["status_lists"] == ["1", "2", "3"]
+    assert published_lists() == tuple(issuer.status_uri(i) for i in ("1", "2", "3"))
     assert (pub / STATUS_DIR / f"3{STATUS_SUFFIX}").is_file()
     # Another process that still names only list 1 follows the registry to list 3.
     other = Issuer(issuer.dir, database_url)

@@ -30,7 +30,6 @@ from cardio.statuslist import Status, StatusList
 from .config import IssuerConfig
 from .errors import CardStateError, IssuerError, UnknownCardError
 from .keys import IssuerKeys
-from .publisher import Publisher
 from .registry import (
     ACTIVE,
     ALLOCATED,
@@ -224,11 +223,12 @@ class CardRegistry:
         return nxt
 
     def _name_new_lists(self, opened: list[str]) -> None:
-        """After a commit that opened (or first used) a status list: name it in issuer.json
-        and publish the trust list that names it, with its empty status list."""
-        added = [list_id for list_id in opened if self.config.add_status_list(list_id)]
-        if added:
-            Publisher(self.config, self.keys, self.registry).publish(self.clock())
+        """After a commit that opened (or first used) a status list: name it in issuer.json.
+        Nothing is signed here: the publisher (`Publisher.publish_owed`) publishes the trust
+        list that names it, with its empty status list, well before its first card (opened
+        at 7/8 full)."""
+        for list_id in opened:
+            self.config.add_status_list(list_id)
 
     def issue(
         self,

@@ -18,11 +18,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from cardio import cose
 from cardio.files import write_atomic
 from cardio.keys import kid_for, public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 from cardio.statuslist import Status, StatusList, sign_token
-from cardio.trustlist import KeyPurpose, KeyState, TrustedKey, TrustList, sign_trust_list
+from cardio.trustlist import (
+    MAX_TRUST_LIST,
+    KeyPurpose,
+    KeyState,
+    TrustedKey,
+    TrustList,
+    sign_trust_list,
+)
 
 from .config import IssuerConfig
 from .errors import IssuerError
@@ -94,38 +102,74 @@ class Publisher:
                 self._publish_status(list_id, now)
         return pub
 
-    def _publish_trust(self, now: int) -> None:
+    def _publish_trust(self, now: int) -> bool:
+        """Sign a new trust list version when its content (keys, status lists) differs from
+        the one the registry holds; True when it did. The version follows the higher of this
+        host's issuer.json and the stored list, so hosts taking turns never go back."""
         data = self.config.data
         body = self.trust_list_body(now)
-        content = replace(body, version=0, issued_at=0).to_payload().hex()
+        content = _content(body)
         trust_path = self.public_dir / TRUST_LIST_FILE
-        if content != data.get("published_trust_payload") or not trust_path.exists():
-            data["trust_list_version"] += 1
-            data["published_trust_payload"] = content
-            self.config.save()
-            tl = replace(body, version=data["trust_list_version"])
-            self._keep(TRUST_LIST_FILE, sign_trust_list(self.keys.root_signer(), tl), now)
-        elif not self._stored(TRUST_LIST_FILE):
+        stored = self._stored_trust()
+        if stored is None and content == data.get("published_trust_payload") and trust_path.exists():
             # Published before the registry kept the files: the same bytes, no new version.
             self._keep(TRUST_LIST_FILE, trust_path.read_bytes(), now)
+            return False
+        if stored is not None and _content(stored[0]) == content:
+            if not trust_path.is_file() or trust_path.read_bytes() != stored[1]:
+                write_atomic(trust_path, stored[1])
+            return False
+        data["trust_list_version"] = 1 + max(
+            data["trust_list_version"], 0 if stored is None else stored[0].version
+        )
+        data["published_trust_payload"] = content
+        self.config.save()
+        tl = replace(body, version=data["trust_list_version"])
+        self._keep(TRUST_LIST_FILE, sign_trust_list(self.keys.root_signer(), tl), now)
+        return True
+
+    def _stored_trust(self) -> tuple[TrustList, bytes] | None:
+        """The trust list the registry holds, decoded (this issuer signed it: not verified
+        again), and its bytes."""
+        with self.registry().read() as s:
+            row = publication_queries.stored_file(s, TRUST_LIST_FILE)
+            if row is None:
+                return None
+            body = bytes(row.body)
+        msg = cose.parse_sign1(body, "trust list", MAX_TRUST_LIST)
+        return TrustList.from_payload(msg.payload), body
 
     def publish_status(self, list_ids: list[str] | None, now: int) -> None:
-        """Sign and keep status list tokens again (all lists, or those named)."""
+        """Sign and keep status list tokens again (all lists, or those named); the trust list
+        first when a list was opened since (a process without a publisher thread)."""
         with self.config.locked():
+            self._publish_trust(now)
             for list_id in list_ids or self.config.data["status_lists"]:
                 self._publish_status(list_id, now)
 
     def publish_owed(self, now: int, refresh: int) -> list[str]:
-        """Publish what is owed: each status list with changes its token does not show yet,
-        never published, or signed `refresh` seconds ago or more; the trust list and root key
-        when the registry has none. Returns the status lists published."""
+        """Publish what is owed: the trust list when its content changed (a status list an
+        allocation opened, a key rotated), each status list with changes its token does not
+        show yet, never published, or signed `refresh` seconds ago or more; the trust list and
+        root key when the registry has none. Returns the status lists published.
+
+        Allocations only open a list (and name it in their host's issuer.json); signing the
+        trust list that names it, and its first empty token, is done here, off the request
+        path. The lists come from the registry, so a list another host opened is named here too.
+        """
         self.config.refresh()
         with self.registry().read() as s:
             marks = publication_queries.marks(s)
             stored = publication_queries.file_versions(s)
+            opened = publication_queries.status_list_ids(s)
+        for list_id in opened:
+            if list_id not in self.config.data["status_lists"]:
+                self.config.add_status_list(list_id)
         if TRUST_LIST_FILE not in stored or ROOT_KEY_FILE not in stored:
             self.publish(now)
             return list(self.config.data["status_lists"])
+        with self.config.locked():
+            self._publish_trust(now)
         owed = []
         for list_id in self.config.data["status_lists"]:
             changed, published = marks.get(list_id, (0, 0))
@@ -198,3 +242,8 @@ class Publisher:
             publication_queries.store_file(s, name, body, etag_of(body), now)
             if list_id is not None:
                 publication_queries.mark_published(s, list_id, changed)
+
+
+def _content(trust_list: TrustList) -> str:
+    """What a trust list says, without its version and signing time."""
+    return replace(trust_list, version=0, issued_at=0).to_payload().hex()

@@ -13,7 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .schema import REVOKED, SUSPENDED, CardRecord, PublicationMark, PublishedFile
+from .schema import (
+    REVOKED,
+    SUSPENDED,
+    CardRecord,
+    PublicationMark,
+    PublishedFile,
+    StatusListRow,
+)
 
 
 def marks(session: Session) -> dict[str, tuple[int, int]]:
@@ -44,6 +51,14 @@ def mark_published(session: Session, list_id: str, changed: int) -> None:
         .where(PublicationMark.list_id == list_id, PublicationMark.published < changed)
         .values(published=changed)
     )
+
+
+def status_list_ids(session: Session) -> list[str]:
+    """Every status list the registry holds, in the order they were opened (any host may
+    open one; the publisher names it in its trust list)."""
+    rows = session.execute(select(StatusListRow.created_at, StatusListRow.list_id)).all()
+    # "10" after "9" when opened in the same second
+    return [str(i) for _at, i in sorted(rows, key=lambda r: (r[0], len(r[1]), r[1]))]
 
 
 def marked_slots(session: Session, list_id: str) -> Iterator[tuple[int, str]]:
