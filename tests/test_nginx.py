@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -33,13 +30,11 @@ from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
 from cardio.trust_sync import TrustSync, pinned_root_key
 from cardio.verdict import Verdict
+from tests.serve_helpers import NGINX, RENDER, Nginx, Nginxes, free_port, get, stop, wait_for
 
-NGINX = Path("/usr/sbin/nginx")
 pytestmark = pytest.mark.skipif(
     not NGINX.is_file(), reason="nginx is not installed (apt-get install nginx; make deps does)"
 )
-ROOT = Path(__file__).resolve().parent.parent
-RENDER = ROOT / "deploy" / "nginx" / "render.py"
 TRUST = "/.well-known/citycard/trust-list"
 ROOT_KEY = "/.well-known/citycard/root-key"
 STATUS = "/status/1"
@@ -50,83 +45,6 @@ PUBLIC = {
     STATUS: (f"{STATUS_DIR}/1.cwt", "application/statuslist+cwt", 60),
 }
 HOLDER = Holder("demo", "Nginx", "Fictional", date(1990, 1, 1), "X")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Message
-    body: bytes
-
-
-def get(url: str, method: str = "GET", **headers: str) -> Answer:
-    req = urllib.request.Request(url, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return Answer(res.status, res.headers, res.read())
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code, exc.headers, exc.read())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{what} exited ({proc.returncode}): {log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{what} did not listen on {port}: {log.read_text()[-2000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-@dataclass
-class Nginx:
-    url: str
-    prefix: Path
-
-
-class Nginxes:
-    """Starts nginx processes on citycard.conf, each under its own prefix; stops them all."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, issuer_dir: Path, upstream: int, public_dir: Path | None = None) -> Nginx:
-        prefix = self.tmp_path / f"nginx{len(self.procs)}"
-        port = free_port()
-        cmd = [sys.executable, str(RENDER), "--dir", str(issuer_dir),
-               "--upstream", f"127.0.0.1:{upstream}", "--listen", f"127.0.0.1:{port}",
-               "--standalone", str(prefix), "--out", str(prefix / "nginx.conf")]  # fmt: skip
-        if public_dir is not None:
-            cmd += ["--public-dir", str(public_dir)]
-        subprocess.run(cmd, check=True)
-        log = prefix / "error.log"
-        proc = subprocess.Popen(
-            [str(NGINX), "-p", str(prefix), "-e", str(log), "-c", str(prefix / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        self.procs.append(proc)
-        wait_for(port, proc, "nginx", log)
-        return Nginx(f"http://127.0.0.1:{port}", prefix)
 
 
 @pytest.fixture(name="nginxes")
