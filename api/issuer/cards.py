@@ -160,8 +160,8 @@ class CardRegistry:
 
     def _allocate(self, s: Session, opened: list[str]) -> tuple[str, str, int]:
         """A new document number and the next slot, in the list's secret order, of the open
-        status list; the next list is opened (published) when the open one is 7/8 full, and
-        used when it is full. A handful of primary-key reads and writes whatever the registry's
+        status list; the next list is opened when the open one is 7/8 full (the publisher
+        publishes it), and used when it is full. A handful of primary-key reads and writes whatever the registry's
         size: nothing here counts or searches cards."""
         seq = queries.next_value(s, DOCUMENT_COUNTER)
         if seq is None:
@@ -209,8 +209,8 @@ class CardRegistry:
 
     def _next_list(self, s: Session, list_id: str, opened: list[str]) -> str:
         """The list after `list_id`: opened here (registry row and slot cursor) unless
-        another process already did. Named in issuer.json and published once the transaction
-        has committed (`_name_new_lists`)."""
+        another process already did. Named in issuer.json once the transaction has committed
+        (`_name_new_lists`); the publisher publishes it."""
         nxt = next_list_id(list_id)
         if queries.status_list_row(s, nxt) is None:
             data = self.config.data
