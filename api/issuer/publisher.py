@@ -12,11 +12,13 @@ calls it (api.issuer.publishing); request handlers never sign.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from cardio import cose
 from cardio.files import write_atomic
@@ -65,6 +67,7 @@ class Publisher:
         self.config = config
         self.keys = keys
         self.registry = registry
+        self._trust_checked: tuple[str, int] | None = None
 
     @property
     def public_dir(self) -> Path:
@@ -169,7 +172,11 @@ class Publisher:
             self.publish(now)
             return list(self.config.data["status_lists"])
         with self.config.locked():
-            self._publish_trust(now)
+            # What the trust list is made of, and the stored version: unchanged since the last
+            # look, there is nothing to compare (no key store lookups every second).
+            inputs = (_trust_inputs(self.config.data), stored[TRUST_LIST_FILE][0])
+            if inputs != self._trust_checked:
+                self._trust_checked = None if self._publish_trust(now) else inputs
         owed = []
         for list_id in self.config.data["status_lists"]:
             changed, published = marks.get(list_id, (0, 0))
@@ -242,6 +249,11 @@ class Publisher:
             publication_queries.store_file(s, name, body, etag_of(body), now)
             if list_id is not None:
                 publication_queries.mark_published(s, list_id, changed)
+
+
+def _trust_inputs(data: dict[str, Any]) -> str:
+    """The parts of issuer.json a trust list is made of."""
+    return json.dumps([data[k] for k in ("issuer", "base_url", "keys", "status_lists")])
 
 
 def _content(trust_list: TrustList) -> str:
