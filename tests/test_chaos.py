@@ -47,12 +47,13 @@ from kiosk.http_allocator import HttpAllocator, RegistryUnreachableError
 from tests.api_fixtures import PG_ENV, fixture_database_url, make_issuer  # noqa: F401
 from tests.serve_helpers import NGINX, Nginxes, free_port, get, stop, wait_for
 
+SECONDS = float(os.environ.get("CITYCARD_CHAOS_SECONDS", "60"))
 pytestmark = [
     pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set (make test sets it)"),
     pytest.mark.skipif(not NGINX.is_file(), reason="nginx is not installed (make deps does)"),
     pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+    pytest.mark.timeout(SECONDS + 90),  # set-up, restarts, the checks
 ]
-SECONDS = float(os.environ.get("CITYCARD_CHAOS_SECONDS", "60"))
 KIOSKS = 16
 STAFF_THREADS = 2
 TRUST = "/.well-known/citycard/trust-list"
