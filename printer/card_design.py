@@ -29,6 +29,7 @@ __all__ = [
     "CardLabels",
     "CardLayoutError",
     "Color",
+    "FieldTooLongError",
     "card_size_px",
     "mm_to_px",
     "parse_color",
@@ -45,6 +46,28 @@ Color = tuple[int, int, int]
 
 class CardLayoutError(CitycardError):
     """The card cannot be drawn as asked; the message says what to change."""
+
+
+class FieldTooLongError(CardLayoutError):
+    """One of the resident's fields does not fit the card even at its smallest size.
+
+    `field` is the field's code ("family_name", "address", ...: what the resident shortens),
+    `what` the words naming it in the message; `crowded` says the field fits by itself but
+    the back has no room left for it beside the others (the longest is named).
+    """
+
+    def __init__(self, field: str, what: str, *, crowded: bool = False) -> None:
+        self.field = field
+        self.what = what
+        self.crowded = crowded
+        if crowded:
+            message = (
+                "The card's printed fields do not all fit on the back of the card; shorten "
+                f"the longest, the {what}."
+            )
+        else:
+            message = f"The {what} is too long to fit on the card; shorten it and try again."
+        super().__init__(message)
 
 
 def mm_to_px(mm: float, dpi: int = DPI) -> int:

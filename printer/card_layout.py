@@ -56,13 +56,14 @@ from .card_design import (
     CardLabels,
     CardLayoutError,
     Color,
+    FieldTooLongError,
     card_size_px,
     mm_to_px,
 )
 from .card_images import contain, cover, open_image, qr_image
 from .card_text import Align, FittedText, draw_fitted, fit_text
 
-__all__ = ["RenderedCard", "render_card"]
+__all__ = ["QR_NARROW_PX", "RenderedCard", "render_card"]
 
 Side = Literal["front", "back"]
 
@@ -277,7 +278,7 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     y = c.label(labels.family_name, x0, y, width, _GREY)
     family = fit_text(
         data.family_name, width, 104, max_size=52, min_size=30, bold=True, max_lines=3,
-        what="family name",
+        what="family name", field="family_name",
     )
     c.text(family, x0, y, width, _INK)
     y += 106
@@ -285,7 +286,7 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     given_max = min(40, int(family.font.size))
     given = fit_text(
         data.given_name, width, 70, max_size=given_max, min_size=min(28, given_max),
-        max_lines=2, what="given name",
+        max_lines=2, what="given name", field="given_name",
     )
     c.text(given, x0, y, width, _INK)
 
@@ -308,8 +309,17 @@ def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.I
     return c.image
 
 
+QR_NARROW_PX = 345  # the usual print credential's QR code (version 11, 5 px modules)
 _EXTRA_GAP = 16  # between two fields on one row
 _EXTRA_ROW_H = 70  # what one row of extra fields needs at least (label and one line)
+_SHARED_ROW_BOX = 40  # the value's height on a row of two or three fields, at most
+# ... and at least: a value is put beside others only if it fits this box, so it fits
+# whatever box its row gets (a taller box only allows a larger size)
+_SHARED_ROW_MIN_BOX = 28
+_ALONE_ROW_BOX = 108  # at most, for a field alone on its row (an address: up to four lines)
+
+# One printed field: (field code or label, its printed label, its value on one line).
+_Item = tuple[str, str, str]
 
 
 def _one_line(value: str) -> str:
@@ -317,25 +327,35 @@ def _one_line(value: str) -> str:
     return ", ".join(" ".join(line.split()) for line in value.splitlines() if line.strip())
 
 
-def _fits_in(label: str, value: str, width: int) -> bool:
+def _fit_value(item: _Item, width: int, box: int, alone: bool) -> FittedText:
+    """The one measure of a printed field's value: packing rows asks it whether a field fits
+    beside others, drawing draws what it returns (same text, face, weight, size and box)."""
+    key, label, value = item
+    return fit_text(
+        value, width, box, max_size=26, min_size=20, bold=True,
+        max_lines=4 if alone else 1, what=label.lower(), field=key,
+    )
+
+
+def _fits_beside(item: _Item, width: int) -> bool:
     try:
-        fit_text(label, width, 26, max_size=19, min_size=13, what="label")
-        fit_text(value, width, 40, max_size=26, min_size=20, what="value")
+        fit_text(item[1], width, 26, max_size=19, min_size=13, what="label")
+        _fit_value(item, width, _SHARED_ROW_MIN_BOX, alone=False)
     except CardLayoutError:
         return False
     return True
 
 
-def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[tuple[str, str]]]:
+def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[_Item]]:
     """The extra fields as rows: up to three short ones side by side, a long one alone."""
-    items = [(design.field_label(k), _one_line(v)) for k, v in data.extra_fields if _one_line(v)]
-    rows: list[list[tuple[str, str]]] = []
+    items = [(k, design.field_label(k), _one_line(v)) for k, v in data.extra_fields if _one_line(v)]
+    rows: list[list[_Item]] = []
     i = 0
     while i < len(items):
         for n in (3, 2, 1):
             cw = (width - (n - 1) * _EXTRA_GAP) // n
             if n == 1 or (
-                i + n <= len(items) and all(_fits_in(*item, cw) for item in items[i : i + n])
+                i + n <= len(items) and all(_fits_beside(item, cw) for item in items[i : i + n])
             ):
                 rows.append(items[i : i + n])
                 i += n
@@ -343,27 +363,28 @@ def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[tup
     return rows
 
 
+def _crowded(rows: list[list[_Item]]) -> FieldTooLongError:
+    """The back is full: shortening (or leaving out) the longest field makes room."""
+    key, label, _ = max((i for r in rows for i in r), key=lambda i: len(i[2]))
+    return FieldTooLongError(key, label.lower(), crowded=True)
+
+
 def _extra_fields(
-    c: _Canvas, rows: list[list[tuple[str, str]]], x0: int, y: int, width: int, bottom: int
+    c: _Canvas, rows: list[list[_Item]], x0: int, y: int, width: int, bottom: int
 ) -> int:
     """Draw the rows of extra fields from y, above `bottom`; returns the y below them."""
     for n, row in enumerate(rows):
         share = (bottom - y) // (len(rows) - n)  # keep room for the rows still to come
-        box = min(108 if len(row) == 1 else 40, share - 26 - 6)
-        if box < 22:
-            raise CardLayoutError(
-                "The card's printed fields do not all fit on the back of the card; shorten the "
-                "longest (for example the address)."
-            )
+        alone = len(row) == 1
+        box = min(_ALONE_ROW_BOX if alone else _SHARED_ROW_BOX, share - 26 - 6)
+        if box < (22 if alone else _SHARED_ROW_MIN_BOX):
+            raise _crowded(rows)
         below = y
-        for j, (label, value) in enumerate(row):
+        for j, item in enumerate(row):
             cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
             cx = x0 + j * (cw + _EXTRA_GAP)
-            top = c.label(label, cx, y, cw, _GREY)
-            fitted = fit_text(
-                value, cw, box, max_size=26, min_size=20, bold=True,
-                max_lines=4 if len(row) == 1 else 1, what=label.lower(),
-            )
+            top = c.label(item[1], cx, y, cw, _GREY)
+            fitted = _fit_value(item, cw, box, alone)
             below = max(below, c.text(fitted, cx, top, cw, _INK))
         y = below + 6
     return y
@@ -384,8 +405,9 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
     number = fit_text(data.document_number, qr.width, 40, max_size=30, min_size=16, bold=True, what="document number")
     c.text(number, m, qr_top + qr.height + 2, qr.width, _INK, align="left")
 
-    # right column
-    x0 = m + max(qr.width, 300) + 28
+    # right column: at one of two places, beside a QR code up to QR_NARROW_PX wide or beside
+    # a wider one, so printer.card_fit can lay the card out both ways before the code exists
+    x0 = m + (QR_NARROW_PX if qr.width <= QR_NARROW_PX else qr_box) + 28
     width = c.w - m - x0
     y = m + 4
     title = fit_text(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
@@ -409,7 +431,12 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
         room = bottom - y - 110 - _EXTRA_ROW_H * len(extra_rows)
-        ent = fit_text(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+        try:
+            ent = fit_text(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+        except CardLayoutError:
+            if not extra_rows:
+                raise
+            raise _crowded(extra_rows) from None  # the printed fields' rows took its room
         y = c.text(ent, x0, y, width, _INK) + 8
     if "languages" in design.fields and data.languages:
         y = c.label(labels.languages, x0, y, width, _GREY)

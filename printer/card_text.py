@@ -18,7 +18,7 @@ from typing import Literal
 from PIL import ImageDraw, ImageFont
 from PIL import features as pil_features
 
-from .card_design import CardLayoutError, Color
+from .card_design import CardLayoutError, Color, FieldTooLongError
 from .fonts import face_for, needs_shaping
 
 __all__ = ["Align", "FittedText", "draw_fitted", "fit_text", "is_rtl"]
@@ -121,10 +121,14 @@ def fit_text(
     max_lines: int = 1,
     paragraph: bool = False,
     what: str = "text",
+    field: str | None = None,
 ) -> FittedText:
     """Shrink to one line (down to min_size), then wrap at no larger a size; never overflow.
 
     A `paragraph` wraps first and shrinks only when the wrapped text does not fit the box.
+    The returned `FittedText` carries the very font it was measured with: `draw_fitted` draws
+    with it, so what was measured is what is drawn. A text that cannot fit raises
+    `FieldTooLongError` when it is the resident's `field` (a field code), else CardLayoutError.
     """
     text = " ".join(text.split())
     if paragraph:
@@ -134,6 +138,8 @@ def fit_text(
             lines = _wrap(text, font, width)
             if len(lines) <= max_lines and len(lines) * lh <= height:
                 return FittedText(lines, font, lh)
+        if field is not None:
+            raise FieldTooLongError(field, what)
         raise CardLayoutError(
             f"The {what} is too long to print on the card; shorten it in the programme profile."
         )
@@ -149,9 +155,10 @@ def fit_text(
             lines = _wrap(text, font, width)
             if len(lines) <= max_lines and len(lines) * lh <= height:
                 return FittedText(lines, font, lh)
+    if field is not None:
+        raise FieldTooLongError(field, what)
     raise CardLayoutError(
-        f"The {what} is too long to print on the card even at the smallest size; "
-        "shorten it (for example, leave out a middle name) and try again."
+        f"The {what} is too long to print on the card even at the smallest size; shorten it."
     )
 
 
