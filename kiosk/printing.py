@@ -38,10 +38,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from cardio.credential import Credential, to_qr
+from cardio.credential import Credential, Holder, to_qr
 from cardio.files import write_atomic
 from printer.card_design import CardData
 from printer.card_design import CardDesign as LayoutDesign
+from printer.card_fit import FitProblem, check_fit, draft_data
 from printer.card_layout import render_card
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
@@ -201,6 +202,51 @@ def render_card_images(
     )
     rendered = render_card(design, data)
     return rendered.front_png, rendered.back_png
+
+
+def card_fit_problems(
+    design: LayoutDesign,
+    holder: Holder,
+    photo: bytes | None,
+    signature: bytes | None,
+    extra_fields: tuple[tuple[str, str], ...] = (),
+    today: date | None = None,
+) -> list[FitProblem]:
+    """What of a resident's details does not fit their card, known before a number is
+    allocated (`printer.card_fit`): the details step and the job ask it with what
+    `render_card_images` will draw, less the number and the QR code, which move no text."""
+    data = draft_data(
+        holder.family_name,
+        holder.given_name,
+        holder.birth_date,
+        today or datetime.now(UTC).date(),
+        photo=photo,
+        sex=holder.sex,
+        signature=signature,
+        entitlements=holder.entitlements,
+        languages=holder.languages,
+        extra_fields=extra_fields,
+    )
+    return check_fit(design, data)
+
+
+def fit_problem_sentence(
+    problem: FitProblem, language: str, programme_languages: Sequence[str] = ()
+) -> str:
+    """The sentence that says which field to shorten and to how many characters."""
+    if problem.field is None:
+        return problem.message  # the programme's design or a photo: the layout's own words
+    t = _translations(language, programme_languages)
+    name = render(f"field.{problem.field}", {}, language) if problem.field in FIELDS else problem.field
+    if problem.max_chars <= 0:
+        return t.pgettext(
+            "card",
+            "The {field} does not fit on the card beside the other details: shorten the "
+            "other printed details or leave it out.",
+        ).format(field=name)
+    return t.pgettext(
+        "card", "The {field} is too long for the card: shorten it to {count} characters."
+    ).format(field=name, count=problem.max_chars)
 
 
 class DelayedCardPrinter:

@@ -112,6 +112,18 @@ class ProfileTooSmallError(JobError):
     )
 
 
+class CardTextTooLongError(JobError):
+    """Found before a card is taken or a number allocated (printer.card_fit): nothing is
+    voided; the message names the field to shorten and to how many characters."""
+
+    code = "card_text_too_long"
+    retry = False
+    default = (
+        "The details do not all fit on the card; no card was used and no number given. "
+        "Shorten the longest and start the card again."
+    )
+
+
 class CardAlreadyUsedError(JobError):
     code = "card_locked"
     default = (

@@ -27,9 +27,18 @@ from ..allocator import (
     SignedCard,
 )
 from ..journal import REQUEST_ID, JobHistory, Journal, JournalError, Record, StationBusyError
-from ..printing import Receipt, ReceiptSink, card_design, render_card_images, utc_day
+from ..printing import (
+    Receipt,
+    ReceiptSink,
+    card_design,
+    card_fit_problems,
+    fit_problem_sentence,
+    render_card_images,
+    utc_day,
+)
 from ..programs import Program
 from .errors import (
+    CardTextTooLongError,
     JobClosedError,
     JobError,
     ProfileTooSmallError,
@@ -270,6 +279,7 @@ class PersonalisationJob:
         profile = enrolment.profile
         self._step = JobStep.WAIT_CARD
         self._check_room(enrolment)
+        self._check_fit(enrolment)
         connection: Connection | None = None
         if profile.has_chip:
             self._report(JobStep.WAIT_CARD)
@@ -379,6 +389,27 @@ class PersonalisationJob:
         problem = signer.room_problem(enrolment.holder.program, entitlements, enrolment.profile)
         if problem is not None:
             raise ProfileTooSmallError(problem, step=JobStep.WAIT_CARD)
+
+    def _check_fit(self, enrolment: Enrolment) -> None:
+        """Refuse, before a card is taken or a number allocated, details the card cannot print
+        (a field too long even at the smallest type), naming the field to shorten."""
+        design = self.station.design(enrolment)
+        today = datetime.fromtimestamp(self.station.clock(), UTC).date()
+        problems = card_fit_problems(
+            design,
+            enrolment.holder,
+            enrolment.print_photo,
+            enrolment.signature_png,
+            enrolment.printed_fields,
+            today,
+        )
+        if problems:
+            program = enrolment.program
+            languages = program.languages if isinstance(program, Program) else ()
+            sentence = " ".join(
+                fit_problem_sentence(p, enrolment.language, languages) for p in problems
+            )
+            raise CardTextTooLongError(sentence, step=JobStep.WAIT_CARD)
 
     def _validity(self, enrolment: Enrolment) -> tuple[int, int]:
         issued_at = int(self.station.clock())
