@@ -13,6 +13,7 @@ calls it (api.issuer.publishing); request handlers never sign.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from .keys import IssuerKeys
 from .published_cache import etag_of
 from .registry import REVOKED, SUSPENDED, Registry, publication_queries, queries
 
+log = logging.getLogger("citycard.api.publisher")
 PUBLIC_DIR = "public"
 # Tests only (tests/test_publish_kill.py): the name of a step at which the process kills
 # itself with SIGKILL, to prove that no step loses a committed status change.
@@ -106,9 +108,11 @@ class Publisher:
         return pub
 
     def _publish_trust(self, now: int) -> bool:
-        """Sign a new trust list version when its content (keys, status lists) differs from
-        the one the registry holds; True when it did. The version follows the higher of this
-        host's issuer.json and the stored list, so hosts taking turns never go back."""
+        """Sign a new trust list version when this host's issuer.json changed since it last
+        published (a key added, rotated or retired here), or names a status list the stored
+        trust list lacks (an allocation opened it); True when it did. The version follows the
+        higher of this host's issuer.json and the stored list, so hosts taking turns never go
+        back. A trust list another host published from a newer issuer.json is left as it is."""
         data = self.config.data
         body = self.trust_list_body(now)
         content = _content(body)
@@ -118,10 +122,20 @@ class Publisher:
             # Published before the registry kept the files: the same bytes, no new version.
             self._keep(TRUST_LIST_FILE, trust_path.read_bytes(), now)
             return False
-        if stored is not None and _content(stored[0]) == content:
-            if not trust_path.is_file() or trust_path.read_bytes() != stored[1]:
-                write_atomic(trust_path, stored[1])
-            return False
+        if stored is not None:
+            changed_here = content != data.get("published_trust_payload")
+            new_lists = set(body.status_lists) - set(stored[0].status_lists)
+            if _content(stored[0]) == content or not (changed_here or new_lists):
+                if not trust_path.is_file() or trust_path.read_bytes() != stored[1]:
+                    write_atomic(trust_path, stored[1])
+                return False
+            dropped = {k.kid for k in stored[0].keys} - {k.kid for k in body.keys}
+            if dropped and not changed_here:
+                log.warning(
+                    "the published trust list has %d key(s) this host's issuer.json lacks; "
+                    "copy issuer.json from the host where keys or kiosks were added",
+                    len(dropped),
+                )
         data["trust_list_version"] = 1 + max(
             data["trust_list_version"], 0 if stored is None else stored[0].version
         )
