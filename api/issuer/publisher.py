@@ -1,7 +1,8 @@
 """What readers fetch, signed once and kept in two places: the registry's published files (what
 every host of the API serves, so the bytes and ETags are the same on all of them) and DIR/public
-(for static hosting). The city root key, the trust list (a new version only when its content
-changed) and the status list tokens (cardio.published).
+(for static hosting). The city root key, the trust list (a new version only when this host's
+issuer.json changed it, or a newly opened status list must be named) and the status list
+tokens (cardio.published).
 
 Every status change raises its list's mark in the registry in its own transaction (a trigger,
 migration 0002). `publish_owed` signs each list whose mark is ahead of what was published, and
@@ -165,8 +166,8 @@ class Publisher:
                 self._publish_status(list_id, now)
 
     def publish_owed(self, now: int, refresh: int) -> list[str]:
-        """Publish what is owed: the trust list when its content changed (a status list an
-        allocation opened, a key rotated), each status list with changes its token does not
+        """Publish what is owed: the trust list when it must change (a status list an
+        allocation opened, a key rotated here), each status list with changes its token does not
         show yet, never published, or signed `refresh` seconds ago or more; the trust list and
         root key when the registry has none. Returns the status lists published.
 
