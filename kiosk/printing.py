@@ -238,19 +238,18 @@ def fit_problem_sentence(
         return problem.message  # the programme's design or a photo: the layout's own words
     t = _translations(language, programme_languages)
     name = render(f"field.{problem.field}", {}, language) if problem.field in FIELDS else problem.field
+    # The field's name leads ("address: ..."), so no language has to fit it into a sentence.
     if problem.max_chars <= 0:
-        return t.pgettext("card", FIELD_CROWDED).format(field=name)
-    return t.pgettext("card", FIELD_TOO_LONG).format(field=name, count=problem.max_chars)
-
-
-# Message ids (context "card") not yet in the catalogues: until they are, gettext gives them
-# back in English. Once translated, pass the literals to pgettext above so the extraction and
-# tests/test_kiosk_catalogues.py see them.
-FIELD_TOO_LONG = "The {field} is too long for the card: shorten it to {count} characters."
-FIELD_CROWDED = (
-    "The {field} does not fit on the card beside the other details: shorten the other "
-    "printed details or leave it out."
-)
+        crowded = t.pgettext(
+            "card",
+            "{field}: there is no room for it on the card beside the other details. Please "
+            "shorten the other details or leave it out.",
+        )
+        return crowded.format(field=name)
+    too_long = t.pgettext(
+        "card", "{field}: too long for the card. Please shorten it to {count} characters."
+    )
+    return too_long.format(field=name, count=problem.max_chars)
 
 
 class DelayedCardPrinter:

@@ -80,8 +80,10 @@ def test_a_too_long_address_is_named_with_the_length_that_fits() -> None:
     render_card(design, replace(new_york_card(address[: problem.max_chars]), qr_text=WIDE_QR))
     sentence = fit_problem_sentence(problem, "en")
     assert sentence == (
-        f"The address is too long for the card: shorten it to {problem.max_chars} characters."
+        f"address: too long for the card. Please shorten it to {problem.max_chars} characters."
     )
+    german = fit_problem_sentence(problem, "de")  # through the catalogue, the field's own name
+    assert german == f"Adresse: zu lang für die Karte. Bitte auf {problem.max_chars} Zeichen kürzen."
 
 
 def test_a_name_that_cannot_fit_names_the_name() -> None:
@@ -100,7 +102,7 @@ def test_the_job_refuses_too_long_details_before_allocating(tmp_path: Path) -> N
     err = exc.value
     assert err.code == "card_text_too_long" and not err.retry and err.step is JobStep.WAIT_CARD
     assert err.voided is None and err.void_pending is None
-    assert str(err).startswith("The address is too long for the card: shorten it to ")
+    assert str(err).startswith("address: too long for the card. Please shorten it to ")
     assert "middle name" not in str(err)
     assert kiosk.cards() == []
     [history] = kiosk.station.journal.jobs().values()
@@ -180,4 +182,5 @@ def test_a_card_either_fits_or_says_so_before_allocation(
         return
     assert all(p.field is not None for p in problems), problems
     for p in problems:
-        assert fit_problem_sentence(p, "en").startswith("The ")
+        name, _, rest = fit_problem_sentence(p, "en").partition(": ")
+        assert name and "card" in rest, p  # the field named first, then what to do
