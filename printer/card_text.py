@@ -110,6 +110,19 @@ class FittedText:
     line_height: int
 
 
+def _wrapped(
+    text: str, sizes: range, bold: bool, width: int, height: int, max_lines: int
+) -> FittedText | None:
+    """The text wrapped at the first of `sizes` whose lines fit the box, or None."""
+    for size in sizes:
+        font = _font_for(text, size, bold)
+        lh = _line_height(font)
+        lines = _wrap(text, font, width)
+        if len(lines) <= max_lines and len(lines) * lh <= height:
+            return FittedText(lines, font, lh)
+    return None
+
+
 def fit_text(
     text: str,
     width: int,
@@ -132,12 +145,9 @@ def fit_text(
     """
     text = " ".join(text.split())
     if paragraph:
-        for size in range(max_size, min_size - 1, -1):
-            font = _font_for(text, size, bold)
-            lh = _line_height(font)
-            lines = _wrap(text, font, width)
-            if len(lines) <= max_lines and len(lines) * lh <= height:
-                return FittedText(lines, font, lh)
+        wrapped = _wrapped(text, range(max_size, min_size - 1, -1), bold, width, height, max_lines)
+        if wrapped is not None:
+            return wrapped
         if field is not None:
             raise FieldTooLongError(field, what)
         raise CardLayoutError(
@@ -149,12 +159,10 @@ def fit_text(
         if font.getlength(text) <= width and lh <= height:
             return FittedText([text], font, lh)
     if max_lines > 1:
-        for size in range(min_size, max(8, min_size * 2 // 3) - 1, -1):
-            font = _font_for(text, size, bold)
-            lh = _line_height(font)
-            lines = _wrap(text, font, width)
-            if len(lines) <= max_lines and len(lines) * lh <= height:
-                return FittedText(lines, font, lh)
+        smaller = range(min_size, max(8, min_size * 2 // 3) - 1, -1)
+        wrapped = _wrapped(text, smaller, bold, width, height, max_lines)
+        if wrapped is not None:
+            return wrapped
     if field is not None:
         raise FieldTooLongError(field, what)
     raise CardLayoutError(
