@@ -51,6 +51,7 @@ bench: deps
 	$(PY) bench/api.py
 	$(PY) bench/dfu.py
 	$(PY) bench/kiosk.py
+	$(PY) bench/allocate.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv
 
