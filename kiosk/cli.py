@@ -157,24 +157,14 @@ def recover(
         else:
             from .simulate import local_numbers
 
-            allocator = local_numbers(stack, data_dir, _program_of(data_dir))[0]
+            # An existing issuer keeps its own programme; the id only names a new one.
+            allocator = local_numbers(stack, data_dir, "dev")[0]
         with journal.exclusive():
             notices = recover_jobs(journal, allocator)
     if not notices:
         click.echo("Nothing to recover: every card was finished or cancelled.")
     for notice in notices:
         click.echo(f"{notice.kind}: {notice.message}")
-
-
-def _program_of(data_dir: Path) -> str:
-    """The programme of the development issuer in DATA_DIR/issuer (it exists after a run)."""
-    import json
-
-    try:
-        config = json.loads((data_dir / "issuer" / "issuer.json").read_text("utf-8"))
-        return str(config.get("program") or "dev")
-    except (OSError, ValueError):
-        return "dev"
 
 
 PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
