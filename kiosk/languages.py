@@ -23,12 +23,22 @@ T = TypeVar("T")
 
 SOURCE_LANGUAGE = "en"
 
+# Chinese tags written in Traditional characters: their base language `zh` is Simplified
+# Chinese, so they must never fall back to it (a Taiwanese or Hong Kong resident reads
+# Traditional; Simplified would be the wrong script, not merely another dialect).
+_TRADITIONAL_CHINESE = {
+    tag: "zh-Hant" for tag in ("zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk")
+}
+
 
 def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tuple[str, ...]:
     """The tags to try for `language`, best first (see the module documentation)."""
     chain = [language]
+    traditional = _TRADITIONAL_CHINESE.get(language.lower())
+    if traditional:
+        chain.append(traditional)
     base = language.split("-", 1)[0]
-    if base != language:
+    if base != language and not traditional:
         chain.append(base)
     if programme_languages:
         chain.append(programme_languages[0])

@@ -78,7 +78,7 @@ def _key(msgid: object) -> str:
 
 def load_po(code: str, base: Path = TRANSLATIONS_DIR) -> Catalog:
     with po_path(code, base).open("rb") as fh:
-        return read_po(fh, locale=code, domain=DOMAIN)
+        return read_po(fh, locale=code.replace("-", "_"), domain=DOMAIN)
 
 
 def problems(codes: Iterable[str] | None = None, base: Path = TRANSLATIONS_DIR) -> list[str]:
@@ -125,7 +125,7 @@ def update() -> list[Path]:
         if path.is_file():
             catalog = load_po(code)
         else:
-            catalog = Catalog(locale=code, domain=DOMAIN, project="citycard-kiosk")
+            catalog = Catalog(locale=code.replace("-", "_"), domain=DOMAIN, project="citycard-kiosk")
         catalog.update(template, no_fuzzy_matching=True)
         if code == SOURCE_LANGUAGE:
             for message in catalog:

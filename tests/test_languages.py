@@ -1,0 +1,28 @@
+"""The one fallback rule of the kiosk's languages (`kiosk.languages`)."""
+
+from __future__ import annotations
+
+from kiosk.languages import Localized, best_available, fallback_chain
+
+
+def test_regional_tag_falls_back_to_its_base_then_programme_then_english() -> None:
+    assert fallback_chain("pt-BR", ["de", "fr"]) == ("pt-BR", "pt", "de", "en")
+    assert best_available("pt-BR", ["en", "pt", "de"]) == "pt"
+    assert best_available("PT-br", ["en", "pt-BR"]) == "pt-BR"  # case does not matter
+
+
+def test_traditional_chinese_never_gets_simplified() -> None:
+    # `zh` is the Simplified catalogue: a Taiwanese or Hong Kong tag must not fall back to it.
+    available = ["en", "zh", "zh-Hant"]
+    for tag in ("zh-Hant", "zh-TW", "zh-HK", "zh-MO", "zh-Hant-TW"):
+        assert best_available(tag, available) == "zh-Hant", tag
+    assert best_available("zh-TW", ["en", "zh"]) == "en"  # better English than the wrong script
+    for tag in ("zh-Hans", "zh-CN", "zh"):
+        assert best_available(tag, available) == "zh", tag
+
+
+def test_profile_texts_follow_the_same_rule() -> None:
+    names = Localized((("en", "Library"), ("zh-Hant", "圖書館"), ("zh-Hans", "图书馆")))
+    assert names.get("zh-TW") == "圖書館"
+    assert names.get("zh-Hans") == "图书馆"
+    assert names.get("ko", ["en"]) == "Library"
