@@ -39,6 +39,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -418,7 +419,29 @@ def _ensure(reader: str, timeout: float, *, locked: bool) -> PcscdService:
     return _start(reader, until, locked=locked)
 
 
-def _start(reader: str, until: float, *, locked: bool) -> PcscdService:
+# The vpcd driver listens on TCP 35963 + slot. Right after another pcscd stopped, the port can
+# still be held (that process closing, or TIME_WAIT when it closed its connections first) and a
+# new pcscd then runs without the reader, logging this. Such a start is retried until the port
+# is free again: longer than Linux's 60 s TIME_WAIT.
+PORT_BUSY_LOG = "Address already in use"
+PORT_BUSY_WAIT = 75.0
+
+
+class _VpcdPortBusy(Exception):
+    def __init__(self, tail: str) -> None:
+        super().__init__(tail)
+        self.tail = tail
+
+
+def _start(
+    reader: str,
+    until: float,
+    *,
+    locked: bool,
+    readers: Callable[[], list[str] | None] = _reachable_readers,
+    port_busy_wait: float = PORT_BUSY_WAIT,
+    pause: float = 1.0,
+) -> PcscdService:
     pcscd = pcscd_path()
     if pcscd is None:
         raise CardConnectionError(
@@ -430,6 +453,29 @@ def _start(reader: str, until: float, *, locked: bool) -> PcscdService:
             "The vpcd driver is not configured in /etc/reader.conf.d; install it "
             "(`sudo apt-get install vsmartcard-vpcd`) and try again."
         )
+    port_until = max(until, time.monotonic() + port_busy_wait)
+    while True:
+        attempt_until = max(until, min(port_until, time.monotonic() + 5.0))
+        try:
+            return _start_once(pcscd, reader, attempt_until, locked=locked, readers=readers)
+        except _VpcdPortBusy as busy:
+            if time.monotonic() + pause >= port_until:
+                raise CardConnectionError(
+                    "pcscd could not open the vpcd port: another process still holds TCP "
+                    f"35963; stop it (`ss -ltnp | grep 3596`) and try again. Its log ends:\n"
+                    f"{busy.tail}"
+                ) from None
+            time.sleep(pause)
+
+
+def _start_once(
+    pcscd: str,
+    reader: str,
+    until: float,
+    *,
+    locked: bool,
+    readers: Callable[[], list[str] | None],
+) -> PcscdService:
     ipc_dir = _ipc_dir(pcscd)
     _clean_stale(ipc_dir)
     command = [pcscd, "--foreground"]
@@ -450,17 +496,21 @@ def _start(reader: str, until: float, *, locked: bool) -> PcscdService:
         started=True, process=process, log_path=log_path, ipc_dir=ipc_dir, reader=reader
     )  # not `locked`: on failure below the caller releases the lock
     while True:
-        readers = _reachable_readers()
-        if _has_reader(readers, reader):
+        listed = readers()
+        if _has_reader(listed, reader):
             service._locked = locked
             return service
+        tail = service.log_tail()
+        if PORT_BUSY_LOG in tail:
+            service.stop()
+            raise _VpcdPortBusy(tail)
         if process.poll() is not None:
             tail = service.log_tail()
             service.stop()
             if "already exists" in tail or "Another pcscd" in tail:
                 # Another process started one at the same moment: use it.
-                readers = _wait_for_reader(reader, until)
-                if _has_reader(readers, reader):
+                listed = _wait_for_reader(reader, until)
+                if _has_reader(listed, reader):
                     return PcscdService(started=False, reader=reader, locked=locked)
             raise CardConnectionError(
                 f"pcscd exited at start (status {process.returncode}); its log ends:\n{tail}"
@@ -470,6 +520,6 @@ def _start(reader: str, until: float, *, locked: bool) -> PcscdService:
             service.stop()
             raise CardConnectionError(
                 f"pcscd started but showed no {reader!r} reader in time (it lists "
-                f"{readers or []}); its log ends:\n{tail}"
+                f"{listed or []}); its log ends:\n{tail}"
             )
         time.sleep(0.05)
