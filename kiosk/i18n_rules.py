@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .i18n import BY_CODE, shared_catalogues
+from .profile_texts import DOCUMENT, complete
 from .programs import FIELDS
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def fill(
     if "document" in values and program is not None:
         doc = program.document(values["document"])
         if doc is not None:
-            values["document"] = doc.names.get(language)
+            values["document"] = complete(doc.names, DOCUMENT).get(language, program.languages)
     if value is not None:
         for name in values.keys() - {"document", *_LABELLED}:
             values[name] = value(name, values[name])

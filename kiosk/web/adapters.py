@@ -21,6 +21,7 @@ from kiosk import photo as photo_pipeline
 from kiosk import rules
 from kiosk.languages import Localized
 from kiosk.printing import PRINTED_ONLY_FIELDS
+from kiosk.profile_texts import DISCLAIMER, DOCUMENT, DOCUMENT_EXAMPLE, complete, complete_list
 from kiosk.programs import Claim, Program, Purpose, Requirement
 
 from ..i18n import BY_CODE, Catalogues
@@ -102,9 +103,9 @@ def program_view(program: Program) -> ProgramView:
             (
                 DocumentSpec(
                     id=doc.code,
-                    label=doc.names,
+                    label=complete(doc.names, DOCUMENT),
                     group=_group(doc.proves),
-                    note=localized_list(doc.examples),
+                    note=localized_list(complete_list(doc.examples, DOCUMENT_EXAMPLE)),
                 )
                 for doc in program.documents
             ),
@@ -127,7 +128,7 @@ def program_view(program: Program) -> ProgramView:
         asks_guardian=program.eligibility.guardian_age is not None
         and program.eligibility.guardian_age < program.eligibility.minimum_age,
         residence_days=program.eligibility.residence_days,
-        disclaimer=program.card.design.disclaimer,
+        disclaimer=complete(program.card.design.disclaimer, DISCLAIMER),
         raw=program,
     )
 

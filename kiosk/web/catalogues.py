@@ -8,8 +8,9 @@ The template holds every text the kiosk shows or prints, extracted with Babel's 
 (the configuration is `METHOD_MAP`, `OPTIONS`, `KIOSK_FILES` and `KEYWORDS` below): the UI's messages (`_()`
 in templates, `N_()`/`_()` in kiosk/web), the rules engine's reasons (`R_()` in
 kiosk/i18n_rules.py: the message id is the msgctxt) and the printed receipt and paper card
-(`pgettext()` in kiosk/printing.py). The field labels of the rules texts are the one part no
-extractor sees: they come from `kiosk.programs.FIELDS` through `kiosk.i18n_rules.MESSAGES`.
+(`pgettext()` in kiosk/printing.py). Two parts no extractor sees are added as data: the field
+labels of the rules texts (`kiosk.programs.FIELDS` through `kiosk.i18n_rules.MESSAGES`) and the
+seed profiles' own texts (`kiosk.profile_texts.seed_messages`).
 docs/i18n.md describes the whole workflow.
 """
 
@@ -25,6 +26,7 @@ from babel.messages.pofile import read_po, write_po
 
 from kiosk.i18n import BY_CODE, DOMAIN, SOURCE_LANGUAGE, TRANSLATIONS_DIR, po_path
 from kiosk.i18n_rules import MESSAGES
+from kiosk.profile_texts import seed_messages
 
 KIOSK_DIR = TRANSLATIONS_DIR.parent
 WEB_DIR = Path(__file__).resolve().parent
@@ -65,6 +67,14 @@ def template_catalog() -> Catalog:
             for message_id, message in MESSAGES.items():
                 if catalog.get(message, context=message_id) is None:  # kiosk.programs.FIELDS
                     catalog.add(message, locations=[(f"kiosk/{name}", 0)], context=message_id)
+    for context, message, where in seed_messages():
+        # The profiles' document names, examples, entitlements and disclaimers: data no
+        # extractor sees (kiosk.profile_texts).
+        found = catalog.get(message, context=context)
+        if found is None:
+            catalog.add(message, locations=[(where, 0)], context=context)
+        elif (where, 0) not in found.locations:
+            found.locations.append((where, 0))
     return catalog
 
 
