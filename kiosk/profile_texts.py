@@ -25,7 +25,8 @@ DOCUMENT = "document"
 DOCUMENT_EXAMPLE = "document example"
 ENTITLEMENT = "entitlement"
 DISCLAIMER = "disclaimer"
-CONTEXTS = (DOCUMENT, DOCUMENT_EXAMPLE, ENTITLEMENT, DISCLAIMER)
+VALIDITY_END = "validity end"  # what a card valid "until a date" is valid until
+CONTEXTS = (DOCUMENT, DOCUMENT_EXAMPLE, ENTITLEMENT, DISCLAIMER, VALIDITY_END)
 
 
 def complete(
@@ -86,6 +87,8 @@ def messages(programs: Iterable[Program]) -> Iterator[tuple[str, str, str]]:
                 yield ENTITLEMENT, name, where
         if (disclaimer := _english(program.card.design.disclaimer)) is not None:
             yield DISCLAIMER, disclaimer, where
+        if program.validity.until is not None and (end := _english(program.validity.until)):
+            yield VALIDITY_END, end, where
 
 
 def seed_messages(directory: Path | None = None) -> list[tuple[str, str, str]]:

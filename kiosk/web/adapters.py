@@ -21,7 +21,14 @@ from kiosk import photo as photo_pipeline
 from kiosk import rules
 from kiosk.languages import Localized
 from kiosk.printing import PRINTED_ONLY_FIELDS
-from kiosk.profile_texts import DISCLAIMER, DOCUMENT, DOCUMENT_EXAMPLE, complete, complete_list
+from kiosk.profile_texts import (
+    DISCLAIMER,
+    DOCUMENT,
+    DOCUMENT_EXAMPLE,
+    VALIDITY_END,
+    complete,
+    complete_list,
+)
 from kiosk.programs import Claim, Program, Purpose, Requirement
 
 from ..i18n import BY_CODE, Catalogues
@@ -129,6 +136,9 @@ def program_view(program: Program) -> ProgramView:
         and program.eligibility.guardian_age < program.eligibility.minimum_age,
         residence_days=program.eligibility.residence_days,
         disclaimer=complete(program.card.design.disclaimer, DISCLAIMER),
+        end_date_label=(
+            complete(program.validity.until, VALIDITY_END) if program.validity.until else None
+        ),
         raw=program,
     )
 
@@ -154,6 +164,7 @@ def rules_application(program: Program, application: ApplicationForm) -> rules.A
         fields_provided=frozenset(provided),
         claims=frozenset(Claim(w) for w in application.waivers if w in Claim.__members__.values()),
         kind=rules.CardKind.FIRST,
+        valid_until=application.valid_until,
     )
 
 

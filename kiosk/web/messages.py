@@ -115,6 +115,8 @@ CARD_FATES: Mapping[str, str] = {
 # leave the card where it is.
 MAKING_CARD = N_("Please wait while your card is made.")
 HOLD_CARD = N_("Please wait. Do not take the card out.")
+# Translators: %(end)s is what the card is valid until, e.g. "end of the shelter registration".
+END_DATE_NEEDED = N_("Enter the date of the %(end)s. It must be after today.")
 KIOSK_BUSY = N_("The kiosk is busy with another card. Please wait a moment and try again.")
 
 # What the personalisation job does now (the job names its steps with these keys).

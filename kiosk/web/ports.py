@@ -71,6 +71,8 @@ class ProgramView:
     asks_guardian: bool = False  # minors may enrol with a parent or guardian
     residence_days: int = 0  # days lived in the city before enrolling (0: not asked)
     disclaimer: Localized[str] | None = None
+    # Set when cards are valid until a date the attendant enters: what that date is the end of.
+    end_date_label: Localized[str] | None = None
     raw: object = None  # the programme object the adapters were built from
 
 
@@ -118,6 +120,8 @@ class ApplicationForm:
     lived_long_enough: bool | None = None  # None: not asked, or the resident is not sure
     provided: frozenset[str] = frozenset()  # photo, signature: given on later steps
     lang: str = "en"
+    # Programmes valid until a date the attendant enters (a shelter registration's end).
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

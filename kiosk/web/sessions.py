@@ -46,6 +46,7 @@ class EnrolmentDraft:
     signature_png: bytes | None = None
     no_signature: bool = False
     fee_confirmed: bool = False
+    valid_until: date | None = None  # entered by the attendant (ProgramView.end_date_label)
     completed: set[str] = field(default_factory=set)
 
 

@@ -7,7 +7,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from babel.dates import format_timedelta
 from flask import abort, request
@@ -136,7 +136,19 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         has_signature=enrolment.signature_png is not None,
         approved="attendant" in enrolment.completed,
         next_url=next_url(),
+        end_date_label=localized(config().program.end_date_label),
+        valid_until=enrolment.valid_until.isoformat() if enrolment.valid_until else "",
+        tomorrow=(config().today() + timedelta(days=1)).isoformat(),
     )
+
+
+def _end_date(raw: str, today: date) -> date | None:
+    """The end date the attendant entered (YYYY-MM-DD, a date picker's value), if after today."""
+    try:
+        end = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return end if end > today else None
 
 
 @bp.route("/attendant", methods=["GET", "POST"])
@@ -167,6 +179,13 @@ def attendant() -> ResponseReturnValue:
         approved_by = "pin"
     else:
         abort(400)
+    if cfg.program.end_date_label is not None:
+        end = _end_date(request.form.get("valid_until", ""), cfg.today())
+        if end is None:
+            error = translate(msg.END_DATE_NEEDED, end=localized(cfg.program.end_date_label))
+            return attendant_page([FieldError("valid_until", error)], 422)
+        session.enrolment.valid_until = end
+        session.enrolment.decision = decide(application(session.enrolment))
     session.enrolment.approved_by = approved_by
     session.enrolment.completed.add("attendant")
     log.info("attendant approved an application (%s)", "pin" if approved_by == "pin" else "card")

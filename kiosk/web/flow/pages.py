@@ -180,6 +180,7 @@ def application(
             if value is not None
         ),
         lang=current_lang(),
+        valid_until=enrolment.valid_until,
     )
 
 
