@@ -359,6 +359,14 @@ class CardRegistry:
                 raise UnknownCardError(f"There is no card {number}.")
             return CardInfo.of(card)
 
+    def history(self, number: str) -> list[CardInfo]:
+        """Every card document number `number` has had, oldest first."""
+        with self.registry().read() as s:
+            cards = queries.cards_of(s, number)
+            if not cards:
+                raise UnknownCardError(f"There is no card {number}; check the document number.")
+            return [CardInfo.of(card) for card in cards]
+
     # -- the kiosk API --------------------------------------------------------------------------
 
     def allocate(self, kiosk_id: str, request_id: str, now: int) -> SlotAllocation:

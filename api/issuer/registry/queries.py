@@ -147,6 +147,17 @@ def card(session: Session, number: str) -> CardRecord | None:
     return session.get(CardRecord, number)
 
 
+def cards_of(session: Session, number: str) -> list[CardRecord]:
+    """Every card made for document number `number`, oldest first."""
+    return list(
+        session.scalars(
+            select(CardRecord)
+            .where(CardRecord.document_number == number)
+            .order_by(CardRecord.created_at)
+        )
+    )
+
+
 def card_at(session: Session, list_id: str, index: int) -> CardRecord | None:
     """The card using slot `index` of status list `list_id`."""
     return session.scalars(
