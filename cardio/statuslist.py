@@ -62,6 +62,12 @@ class Status(IntEnum):
     APPLICATION_SPECIFIC = 3  # permanently reserved for application use; may appear in lists
 
 
+SUPERSEDED = Status.APPLICATION_SPECIFIC
+"""citycard's meaning of the application-specific value 3: the card was renewed and the newer
+card (same document number, another slot) replaces it. A list of 1 bit per card, as early
+issuers published, can only say 0 or 1 and reads as before."""
+
+
 class StatusIndexError(StatusListError, IndexError):
     """An index outside the status list."""
 

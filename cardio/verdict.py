@@ -13,6 +13,7 @@ class Verdict(Enum):
     NOT_YET_VALID = "not_yet_valid"
     REVOKED = "revoked"
     SUSPENDED = "suspended"
+    SUPERSEDED = "superseded"
     UNKNOWN_KEY = "unknown_key"
     KEY_REVOKED = "key_revoked"
     KEY_EXPIRED = "key_expired"
@@ -34,6 +35,9 @@ _SENTENCES = {
     Verdict.NOT_YET_VALID: "This card is not valid yet; check the reader's clock, then try again.",
     Verdict.REVOKED: "This card has been revoked; do not accept it.",
     Verdict.SUSPENDED: "This card is suspended; the holder should contact the city card office.",
+    Verdict.SUPERSEDED: (
+        "This card has been replaced by a newer card; do not accept it — the holder has the new one."
+    ),
     Verdict.UNKNOWN_KEY: (
         "This card was signed by a key the reader does not know; refresh the trust list, "
         "and if it persists do not accept the card."

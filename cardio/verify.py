@@ -23,7 +23,7 @@ from .credential import Credential, Variant, display, from_qr, status_list_id
 from .errors import MalformedError, StatusListError
 from .fastpath import Claims
 from .keys import ECDSA_SHA256, p256_from_xy, verify_es256
-from .statuslist import FutureStatusListError, Status, StatusListToken, parse_token
+from .statuslist import SUPERSEDED, FutureStatusListError, Status, StatusListToken, parse_token
 from .trustlist import KeyPurpose, KeyState, TrustList
 from .verdict import Verdict, VerificationResult, result
 
@@ -50,7 +50,14 @@ COMPARE_PRINTED_CARD = (
 
 # Verdicts that say more than "this chip is a copy" and so are reported instead of it.
 _STRONGER_THAN_CLONE = frozenset(
-    {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
+    {
+        Verdict.REVOKED,
+        Verdict.SUSPENDED,
+        Verdict.SUPERSEDED,
+        Verdict.KEY_REVOKED,
+        Verdict.MALFORMED,
+        Verdict.WRONG_ISSUER,
+    }
 )
 
 
@@ -255,6 +262,8 @@ class Verifier:
             status = token.status_list.get(c.status_index)
         if status == Status.SUSPENDED:
             return result(Verdict.SUSPENDED), c
+        if status == SUPERSEDED:
+            return result(Verdict.SUPERSEDED), c
         if status is not None and status != Status.VALID:
             return result(Verdict.REVOKED), c
         if c.issued_at > now + self.policy.clock_skew:

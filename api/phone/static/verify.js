@@ -20,6 +20,8 @@
     NOT_YET_VALID: "This card is not valid yet; check the reader's clock, then try again.",
     REVOKED: "This card has been revoked; do not accept it.",
     SUSPENDED: "This card is suspended; the holder should contact the city card office.",
+    SUPERSEDED:
+      "This card has been replaced by a newer card; do not accept it — the holder has the new one.",
     UNKNOWN_KEY:
       "This card was signed by a key the reader does not know; refresh the trust list, " +
       "and if it persists do not accept the card.",
@@ -714,6 +716,7 @@
     let status = null;
     if (token && cred.idx < token.size) status = statusAt(token, cred.idx);
     if (status === 2) return result("SUSPENDED");
+    if (status === 3) return result("SUPERSEDED"); // citycard: renewed, the newer card replaces it
     if (status !== null && status !== 0) return result("REVOKED");
     if (cred.iat > now + POLICY.clockSkew) return result("NOT_YET_VALID");
     if (now >= cred.exp) return result("EXPIRED");
