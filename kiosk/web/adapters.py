@@ -20,7 +20,7 @@ from kiosk import job as card_job
 from kiosk import photo as photo_pipeline
 from kiosk import rules
 from kiosk.languages import Localized
-from kiosk.printing import PRINTED_ONLY_FIELDS
+from kiosk.printing import PRINTED_ONLY_FIELDS, card_design, card_fit_problems, fit_problem_sentence
 from kiosk.profile_texts import (
     DISCLAIMER,
     DOCUMENT,
@@ -201,6 +201,25 @@ class EngineRules:
             raw=decision,
         )
 
+
+    def card_fit(
+        self, program: ProgramView, application: ApplicationForm, today: date
+    ) -> tuple[tuple[str | None, str], ...]:
+        """(field, sentence) for each detail the programme's card cannot print, measured as the
+        job will draw it (kiosk.printing.card_fit_problems), so the details step refuses it
+        before the resident goes on; the photo and signature come later and take the space
+        the layout keeps for them whether or not they are there yet."""
+        raw = program.raw
+        if not isinstance(raw, Program) or not {"family_name", "given_name"} <= application.fields.keys():
+            return ()
+        request = CardRequest("fit-check", program, application, DecisionView(rules.Outcome.ELIGIBLE), None, None)
+        design = card_design(raw, raw.id, application.lang)
+        problems = card_fit_problems(
+            design, holder_of(request), None, None, printed_fields(request), today
+        )
+        return tuple(
+            (p.field, fit_problem_sentence(p, application.lang, raw.languages)) for p in problems
+        )
 
     def _renderer(self, reason: rules.Reason, program: Program) -> Callable[[str], str]:
         render = self._render

@@ -139,6 +139,12 @@ class Rules(Protocol):
     ) -> DecisionView:
         ...
 
+    def card_fit(
+        self, program: ProgramView, application: ApplicationForm, today: date
+    ) -> tuple[tuple[str | None, str], ...]:
+        """(field or None, sentence) for each detail the card cannot print."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Photo:
