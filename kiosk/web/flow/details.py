@@ -181,16 +181,16 @@ def details() -> ResponseReturnValue:
         guardian_present=guardian,
         lived_long_enough=lived,
     )
+    # Is the person refused whatever documents they bring (age, guardian, ...)?
+    best_case = decide(application(candidate, [d.id for d in config().program.documents]))
+    if best_case.outcome is Outcome.REFUSED:
+        return details_form(enrolment, form, refusals(best_case), 422)
     # Details the card cannot print are refused now, not after a number is allocated.
     fit = config().rules.card_fit(config().program, application(candidate), config().today())
     if fit:
         known = {spec.id for spec in config().program.fields}
         fit_errors = [FieldError(f if f in known else "family_name", text) for f, text in fit]
         return details_form(enrolment, form, fit_errors, 422)
-    # Is the person refused whatever documents they bring (age, guardian, ...)?
-    best_case = decide(application(candidate, [d.id for d in config().program.documents]))
-    if best_case.outcome is Outcome.REFUSED:
-        return details_form(enrolment, form, refusals(best_case), 422)
 
     changed = (
         cleaned != enrolment.fields
