@@ -1,0 +1,125 @@
+"""JSON Web Keys (RFC 7517/7518) for P-256, base64url without padding, and JWK Sets.
+
+The wallet formats name keys as JWKs: the holder's key in an SD-JWT VC's `cnf.jwk`, the kiosk
+keys in the trust directory's `jwks.json`. A JWS `kid` is the trust list's 8-byte key id in
+lower-case hex, so a verifier finds the key in the trust list exactly as for the chip.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .errors import MalformedError
+from .keys import SoftwareSigner, p256_from_xy, p256_xy
+from .trustlist import KeyPurpose, TrustedKey
+
+_B64U = re.compile(r"[A-Za-z0-9_-]*\Z")
+_KID_HEX = re.compile(r"[0-9a-f]{16}\Z")
+
+
+def b64u(data: bytes) -> str:
+    """base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(text: object, what: str = "value") -> bytes:
+    """Strict base64url without padding; MalformedError for any other character or length."""
+    if not isinstance(text, str) or not _B64U.match(text) or len(text) % 4 == 1:
+        raise MalformedError(f"The {what} is not base64url text.")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedError(f"The {what} is not base64url text.") from exc
+    if b64u(data) != text:  # non-zero padding bits: one value, one encoding
+        raise MalformedError(f"The {what} is not canonical base64url.")
+    return data
+
+
+def kid_text(kid: bytes) -> str:
+    """A trust list key id as a JOSE `kid`: 16 lower-case hex digits."""
+    return kid.hex()
+
+
+def kid_bytes(text: object) -> bytes:
+    """The trust list key id named by a JOSE `kid`; MalformedError when it is not one."""
+    if not isinstance(text, str) or not _KID_HEX.match(text):
+        raise MalformedError("The key id is not 16 lower-case hex digits.")
+    return bytes.fromhex(text)
+
+
+def public_jwk(key: ec.EllipticCurvePublicKey, kid: str | None = None) -> dict[str, str]:
+    """The public JWK of a P-256 key (members in RFC 7638 order, then `kid`)."""
+    x, y = p256_xy(key)
+    jwk = {"crv": "P-256", "kty": "EC", "x": b64u(x), "y": b64u(y)}
+    if kid is not None:
+        jwk["kid"] = kid
+    return jwk
+
+
+def from_jwk(obj: object) -> ec.EllipticCurvePublicKey:
+    """A P-256 public key from a JWK; MalformedError for anything else (private parts too)."""
+    if not isinstance(obj, dict) or obj.get("kty") != "EC" or obj.get("crv") != "P-256":
+        raise MalformedError("The key is not a P-256 JWK.")
+    if "d" in obj:
+        raise MalformedError("The public key carries its private part; it was refused.")
+    x, y = b64u_decode(obj.get("x"), "JWK x"), b64u_decode(obj.get("y"), "JWK y")
+    if len(x) != 32 or len(y) != 32:
+        raise MalformedError("The JWK coordinates are not 32 bytes each.")
+    return p256_from_xy(x, y)
+
+
+def thumbprint(key: ec.EllipticCurvePublicKey) -> str:
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url)."""
+    canonical = json.dumps(public_jwk(key), separators=(",", ":"), sort_keys=True)
+    return b64u(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def private_jwk(signer: SoftwareSigner) -> dict[str, str]:
+    """The private JWK of a software key (the demo's holder key; a wallet keeps its own)."""
+    jwk = public_jwk(signer.public_key, thumbprint(signer.public_key))
+    private = serialization.load_pem_private_key(signer.private_pem(), password=None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    jwk["d"] = b64u(private.private_numbers().private_value.to_bytes(32, "big"))
+    return jwk
+
+
+def signer_from_jwk(obj: object) -> SoftwareSigner:
+    """A software signer from a private P-256 JWK; MalformedError when it is not one."""
+    if not isinstance(obj, dict) or "d" not in obj:
+        raise MalformedError("The key is not a private P-256 JWK.")
+    public = from_jwk({k: v for k, v in obj.items() if k != "d"})
+    d = b64u_decode(obj["d"], "JWK d")
+    if len(d) != 32:
+        raise MalformedError("The JWK's private value is not 32 bytes.")
+    try:
+        private = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1())
+    except ValueError as exc:
+        raise MalformedError("The JWK's private value is not a P-256 key.") from exc
+    if p256_xy(private.public_key()) != p256_xy(public):
+        raise MalformedError("The JWK's private value does not match its public key.")
+    return SoftwareSigner(private)
+
+
+def jwks(keys: Iterable[TrustedKey]) -> dict[str, Any]:
+    """A JWK Set of the trust list's issuing (kiosk) keys, `kid` as in their signatures.
+
+    Each entry also says the key's validity window and state, as the trust list does; the
+    trust list stays the authority (it is what the root key signs).
+    """
+    out = []
+    for k in keys:
+        if k.purpose is not KeyPurpose.ISSUE:
+            continue
+        jwk: dict[str, Any] = public_jwk(k.public_key, kid_text(k.kid))
+        jwk.update(use="sig", alg="ES256", nbf=k.not_before, exp=k.not_after, state=k.state.value)
+        out.append(jwk)
+    return {"keys": out}

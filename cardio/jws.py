@@ -1,0 +1,107 @@
+"""Compact JWS (RFC 7515) with ES256 only, and strict JSON for what it signs.
+
+Only what the SD-JWT formats need: a header with `alg` ES256 (never `none`, never a `crit`
+extension we would have to understand), a JSON object payload, a 64-byte r || s signature.
+JSON is read strictly: one object, no duplicate member names, bounded size and depth, so
+two verifiers cannot read one token two ways.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .errors import MalformedError
+from .jwk import b64u, b64u_decode
+from .keys import Signer, verify_es256
+
+MAX_JWS = 64 * 1024
+MAX_JSON_DEPTH = 16
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON, the encoding citycard signs."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise MalformedError(f"The JSON names {name!r} twice.")
+        out[name] = value
+    return out
+
+
+def _depth(obj: Any, level: int = 0) -> int:
+    if level > MAX_JSON_DEPTH:
+        raise MalformedError("The JSON is nested too deeply.")
+    if isinstance(obj, dict):
+        return max((_depth(v, level + 1) for v in obj.values()), default=level)
+    if isinstance(obj, list):
+        return max((_depth(v, level + 1) for v in obj), default=level)
+    return level
+
+
+def _constant(name: str) -> Any:
+    raise MalformedError(f"The JSON holds {name}, which is not a JSON number.")
+
+
+def loads_json(data: bytes, what: str = "JSON") -> Any:
+    """Strict JSON from UTF-8 bytes; MalformedError for anything else."""
+    if len(data) > MAX_JWS:
+        raise MalformedError(f"The {what} is too large.")
+    try:
+        text = data.decode("utf-8")
+        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+    except MalformedError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedError(f"The {what} is not valid JSON.") from exc
+    _depth(obj)
+    return obj
+
+
+@dataclass(frozen=True, slots=True)
+class Jws:
+    """A parsed, not yet verified, compact JWS."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    def verify(self, key: ec.EllipticCurvePublicKey) -> bool:
+        return verify_es256(key, self.signature, self.signing_input)
+
+
+def sign(signer: Signer, header: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A compact JWS over `payload`, `alg` ES256 added to `header`."""
+    head = b64u(json_bytes({"alg": "ES256", **header}))
+    body = b64u(json_bytes(payload))
+    signing_input = f"{head}.{body}".encode("ascii")
+    return f"{head}.{body}.{b64u(signer.sign(signing_input))}"
+
+
+def parse(token: object, what: str = "token") -> Jws:
+    """Parse a compact ES256 JWS with a JSON object payload; MalformedError otherwise."""
+    if not isinstance(token, str) or len(token) > MAX_JWS:
+        raise MalformedError(f"The {what} is not a JWS of acceptable size.")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedError(f"The {what} is not a compact JWS (three parts).")
+    header = loads_json(b64u_decode(parts[0], f"{what} header"), f"{what} header")
+    payload = loads_json(b64u_decode(parts[1], f"{what} payload"), f"{what} payload")
+    signature = b64u_decode(parts[2], f"{what} signature")
+    if not isinstance(header, dict) or header.get("alg") != "ES256":
+        raise MalformedError(f"The {what} is not signed with ES256.")
+    if "crit" in header:
+        raise MalformedError(f"The {what} names critical extensions citycard does not know.")
+    if not isinstance(payload, dict):
+        raise MalformedError(f"The {what} payload is not a JSON object.")
+    if len(signature) != 64:
+        raise MalformedError(f"The {what} signature is not 64 bytes.")
+    return Jws(header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)

@@ -1,0 +1,369 @@
+"""The citycard mdoc (ISO/IEC 18013-5): IssuerSigned, its MSO, and DeviceResponse presentations.
+
+IssuerSigned = {"nameSpaces": {NAMESPACE: [#6.24(bstr .cbor IssuerSignedItem), ...]},
+                "issuerAuth": COSE_Sign1(#6.24(bstr .cbor MobileSecurityObject))}
+
+One IssuerSignedItem per item of `cardio.wallet_claims` (`photo` as bytes, `birth_date` as a
+full-date, tag 1004), one `entitlement_<code>: true` element per entitlement. The MSO holds the
+SHA-256 digest of each item's tagged bytes, the holder's COSE_Key (`deviceKeyInfo`), the
+validity and, as the Token Status List draft puts it in an MSO, `status` (the same list entry
+as the chip credential). issuerAuth is signed ES256 by the kiosk key: protected header
+`{1: -7, 4: kid}`, unprotected `{33: document-signer certificate}`.
+
+A presentation is a DeviceResponse with only the elements the venue asked for and a
+`deviceSignature` by the holder's key over DeviceAuthentication, whose SessionTranscript for
+citycard's QR flow is `[null, null, ["org.citycard.qr-handover.1", audience, nonce,
+request time]]` (in the manner of the ISO 18013-7 / OpenID4VP handovers: no device
+engagement, the verifier's nonce and identity signed by the device). docs/credential.md
+section 8 shows one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import cbor2
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .cose import sig_structure
+from .credential import Credential
+from .errors import MalformedError
+from .keys import ES256, Signer, cose_key, from_cose_key, kid_for, point_bytes, verify_es256
+from .presentation_errors import PresentationError, PresentationReason
+from .wallet_claims import ITEMS, WalletClaims, personal_values
+
+DOCTYPE = "org.citycard.resident.1"
+NAMESPACE = "org.citycard.resident.1"
+FORMAT = "mdoc"
+HANDOVER = "org.citycard.qr-handover.1"
+ENTITLEMENT_ELEMENT = "entitlement_"
+MAX_MDOC = 64 * 1024
+_X5CHAIN = 33
+_ALG, _KID = 1, 4
+_R = PresentationReason
+
+
+def _loads(data: bytes, what: str) -> Any:
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_MDOC:
+        raise PresentationError(_R.MALFORMED, f"The {what} is not CBOR of acceptable size.")
+    try:
+        return cbor2.loads(
+            bytes(data), allow_duplicate_keys=False, allow_indefinite=False, max_depth=16
+        )
+    except Exception as exc:  # cbor2 raises several types on hostile input
+        raise PresentationError(_R.MALFORMED, f"The {what} is not valid CBOR.") from exc
+
+
+def _dumps(obj: Any) -> bytes:
+    return cbor2.dumps(obj, canonical=True)
+
+
+def tag24(obj: Any) -> cbor2.CBORTag:
+    """#6.24(bstr .cbor obj): embedded CBOR, so its digest covers exactly these bytes."""
+    return cbor2.CBORTag(24, _dumps(obj))
+
+
+def _tdate(t: int) -> cbor2.CBORTag:
+    return cbor2.CBORTag(0, datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _sign1(signer: Signer, protected: dict[int, Any], unprotected: dict[int, Any],
+           payload: bytes, detached: bool = False) -> list[Any]:  # fmt: skip
+    head = _dumps(protected)
+    signature = signer.sign(sig_structure(head, payload))
+    return [head, unprotected, None if detached else payload, signature]
+
+
+def element_values(credential: Credential) -> dict[str, Any]:
+    """The mdoc element of each item: CBOR types (photo bytes, birth date a full-date)."""
+    values = personal_values(credential)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "photo":
+            value = base64.b64decode(value)
+        elif name == "birth_date":
+            value = cbor2.CBORTag(1004, value)
+        out[name] = value
+    for code in credential.holder.entitlements:
+        out[ENTITLEMENT_ELEMENT + code] = True
+    return out
+
+
+def issue_mdoc(
+    signer: Signer,
+    credential: Credential,
+    holder_key: ec.EllipticCurvePublicKey,
+    *,
+    x5chain: list[bytes] | None = None,
+    signed_at: int | None = None,
+) -> bytes:
+    """The CBOR IssuerSigned of `credential` for the holder key, every element included."""
+    items: list[cbor2.CBORTag] = []
+    digests: dict[int, bytes] = {}
+    for digest_id, (name, value) in enumerate(element_values(credential).items()):
+        item = tag24(
+            {
+                "digestID": digest_id,
+                "random": secrets.token_bytes(16),
+                "elementIdentifier": name,
+                "elementValue": value,
+            }
+        )
+        items.append(item)
+        digests[digest_id] = hashlib.sha256(_dumps(item)).digest()
+    mso = {
+        "version": "1.0",
+        "digestAlgorithm": "SHA-256",
+        "docType": DOCTYPE,
+        "valueDigests": {NAMESPACE: digests},
+        "deviceKeyInfo": {"deviceKey": cose_key(holder_key)},
+        "validityInfo": {
+            "signed": _tdate(credential.issued_at if signed_at is None else signed_at),
+            "validFrom": _tdate(credential.issued_at),
+            "validUntil": _tdate(credential.expires_at),
+        },
+        "status": {
+            "status_list": {"idx": credential.status_index, "uri": credential.status_uri}
+        },
+    }
+    unprotected: dict[int, Any] = {}
+    if x5chain:
+        unprotected[_X5CHAIN] = x5chain[0] if len(x5chain) == 1 else list(x5chain)
+    auth = _sign1(signer, {_ALG: ES256, _KID: signer.kid}, unprotected, _dumps(tag24(mso)))
+    return _dumps({"nameSpaces": {NAMESPACE: items}, "issuerAuth": auth})
+
+
+@dataclass(frozen=True)
+class IssuerSigned:
+    """A parsed IssuerSigned: items by element id (tagged bytes kept as they came) and the
+    issuerAuth array."""
+
+    items: dict[str, cbor2.CBORTag]
+    issuer_auth: list[Any]
+
+    @classmethod
+    def parse(cls, obj: object) -> IssuerSigned:
+        if isinstance(obj, bytes | bytearray):
+            obj = _loads(bytes(obj), "mdoc")
+        if not isinstance(obj, dict) or set(obj) - {"nameSpaces", "issuerAuth"} or "issuerAuth" not in obj:
+            raise PresentationError(_R.MALFORMED, "This is not an mdoc IssuerSigned.")
+        spaces = obj.get("nameSpaces", {})
+        if not isinstance(spaces, dict) or set(spaces) - {NAMESPACE}:
+            raise PresentationError(_R.WRONG_FORMAT)
+        items: dict[str, cbor2.CBORTag] = {}
+        for raw in spaces.get(NAMESPACE, []) if isinstance(spaces.get(NAMESPACE, []), list) else [None]:
+            if not (isinstance(raw, cbor2.CBORTag) and raw.tag == 24 and isinstance(raw.value, bytes)):
+                raise PresentationError(_R.MALFORMED, "An mdoc element is not tagged CBOR bytes.")
+            item = _loads(raw.value, "mdoc element")
+            if not isinstance(item, dict) or set(item) != {
+                "digestID", "random", "elementIdentifier", "elementValue"
+            }:  # fmt: skip
+                raise PresentationError(_R.MALFORMED, "An mdoc element has the wrong members.")
+            name = item["elementIdentifier"]
+            if not isinstance(name, str) or name in items:
+                raise PresentationError(_R.REPEATED_DISCLOSURE)
+            items[name] = raw
+        auth = obj["issuerAuth"]
+        if not (isinstance(auth, list) and len(auth) == 4 and isinstance(auth[0], bytes)
+                and isinstance(auth[1], dict) and isinstance(auth[2], bytes)
+                and isinstance(auth[3], bytes)):  # fmt: skip
+            raise PresentationError(_R.MALFORMED, "The mdoc's issuerAuth is not a COSE_Sign1.")
+        return cls(items, auth)
+
+    def select(self, keep: Callable[[str], bool]) -> IssuerSigned:
+        return IssuerSigned({k: v for k, v in self.items.items() if keep(k)}, self.issuer_auth)
+
+    def to_cbor(self) -> dict[str, Any]:
+        return {"nameSpaces": {NAMESPACE: list(self.items.values())}, "issuerAuth": self.issuer_auth}
+
+    def x5chain(self) -> list[x509.Certificate]:
+        chain = self.issuer_auth[1].get(_X5CHAIN)
+        ders = [chain] if isinstance(chain, bytes) else chain if isinstance(chain, list) else []
+        try:
+            return [x509.load_der_x509_certificate(d) for d in ders]
+        except (ValueError, TypeError) as exc:
+            raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.") from exc
+
+
+def element_item(name: str) -> str:
+    """The wallet item an mdoc element stands for."""
+    if name.startswith(ENTITLEMENT_ELEMENT):
+        return "entitlement:" + name[len(ENTITLEMENT_ELEMENT) :]
+    return name
+
+
+def read_issuer_signed(
+    signed: IssuerSigned, issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+) -> tuple[WalletClaims, ec.EllipticCurvePublicKey]:
+    """Verify issuerAuth (key from the trust list by kid) and every element's digest.
+
+    Returns the claims of the elements present and the holder's (device) key.
+    """
+    protected_raw, _unprotected, payload, signature = signed.issuer_auth
+    protected = _loads(protected_raw, "issuerAuth header")
+    if not isinstance(protected, dict) or protected.get(_ALG) != ES256:
+        raise PresentationError(_R.MALFORMED, "The mdoc is not signed with ES256.")
+    kid = protected.get(_KID)
+    chain = signed.x5chain()
+    if kid is None and chain:
+        leaf = chain[0].public_key()
+        if not isinstance(leaf, ec.EllipticCurvePublicKey):
+            raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not a P-256 key.")
+        kid = kid_for(leaf)
+    if not isinstance(kid, bytes):
+        raise PresentationError(_R.UNKNOWN_KEY)
+    key = issuer_key(kid)
+    if chain and _point(chain[0]) != point_bytes(key):
+        raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not the signing key's.")
+    if not verify_es256(key, signature, sig_structure(protected_raw, payload)):
+        raise PresentationError(_R.BAD_ISSUER_SIGNATURE)
+    wrapped = _loads(payload, "MSO")
+    if not (isinstance(wrapped, cbor2.CBORTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
+        raise PresentationError(_R.MALFORMED, "The MSO is not tagged CBOR bytes.")
+    mso = _loads(wrapped.value, "MSO")
+    try:
+        if mso["docType"] != DOCTYPE or mso["digestAlgorithm"] != "SHA-256":
+            raise PresentationError(_R.WRONG_FORMAT)
+        digests = mso["valueDigests"][NAMESPACE]
+        device_key = from_cose_key(mso["deviceKeyInfo"]["deviceKey"])
+        valid = mso["validityInfo"]
+        issued, expires = _epoch(valid["validFrom"]), _epoch(valid["validUntil"])
+        status = mso["status"]["status_list"]
+        idx, uri = status["idx"], status["uri"]
+    except (KeyError, TypeError) as exc:
+        raise PresentationError(_R.MALFORMED, "The MSO lacks a member every citycard has.") from exc
+    except MalformedError as exc:
+        raise PresentationError(_R.MALFORMED, str(exc)) from exc
+    if not (isinstance(digests, dict) and type(idx) is int and isinstance(uri, str)):
+        raise PresentationError(_R.MALFORMED, "The MSO's members have wrong types.")
+    disclosed: dict[str, Any] = {}
+    entitlements: list[str] = []
+    seen_ids: set[int] = set()
+    for name, raw in signed.items.items():
+        item = _loads(raw.value, "mdoc element")
+        digest_id = item["digestID"]
+        expected = digests.get(digest_id) if type(digest_id) is int else None
+        if expected is None or hashlib.sha256(_dumps(raw)).digest() != expected:
+            raise PresentationError(_R.UNSIGNED_DISCLOSURE)
+        if digest_id in seen_ids:
+            raise PresentationError(_R.REPEATED_DISCLOSURE)
+        seen_ids.add(digest_id)
+        value = item["elementValue"]
+        if name.startswith(ENTITLEMENT_ELEMENT):
+            if value is True:
+                entitlements.append(name[len(ENTITLEMENT_ELEMENT) :])
+            continue
+        if name not in ITEMS:
+            raise PresentationError(_R.MALFORMED, f"The mdoc carries {name!r}, which a citycard never holds.")
+        disclosed[name] = _shown(name, value)
+    # The MSO names no issuer: it is the trust list's whose key signed it (the caller's).
+    claims = WalletClaims(FORMAT, "", issued, expires, idx, uri, kid, disclosed, tuple(entitlements))
+    return claims, device_key
+
+
+def _point(cert: x509.Certificate) -> bytes:
+    key = cert.public_key()
+    return point_bytes(key) if isinstance(key, ec.EllipticCurvePublicKey) else b""
+
+
+def _epoch(value: object) -> int:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return int(value.timestamp())
+    if isinstance(value, cbor2.CBORTag) and value.tag == 0 and isinstance(value.value, str):
+        return int(datetime.fromisoformat(value.value.replace("Z", "+00:00")).timestamp())
+    raise MalformedError("An MSO time is not a tdate.")
+
+
+def _shown(name: str, value: Any) -> Any:
+    """An element's value as a venue shows it (the SD-JWT VC's JSON types)."""
+    if name == "photo" and isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if name == "birth_date":
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, cbor2.CBORTag) and value.tag == 1004 and isinstance(value.value, str):
+            return value.value
+    if name in ("age_over_18", "age_over_65") and isinstance(value, bool):
+        return value
+    if name == "languages" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    if isinstance(value, str) and name not in ("photo", "birth_date", "languages"):
+        return value
+    raise PresentationError(_R.MALFORMED, f"The mdoc's {name} has the wrong type.")
+
+
+def session_transcript(audience: str, nonce: str, request_time: int) -> list[Any]:
+    """The SessionTranscript of citycard's QR flow (see the module doc)."""
+    return [None, None, [HANDOVER, audience, nonce, request_time]]
+
+
+def _device_authentication(transcript: list[Any], namespaces_bytes: cbor2.CBORTag) -> bytes:
+    return _dumps(tag24(["DeviceAuthentication", transcript, DOCTYPE, namespaces_bytes]))
+
+
+def device_response(
+    issuer_signed: bytes | IssuerSigned,
+    keep: Callable[[str], bool],
+    device: Signer,
+    transcript: list[Any],
+) -> bytes:
+    """A DeviceResponse with only the elements whose item `keep` accepts, device-signed."""
+    signed = issuer_signed if isinstance(issuer_signed, IssuerSigned) else IssuerSigned.parse(issuer_signed)
+    chosen = signed.select(lambda name: keep(element_item(name)))
+    namespaces = tag24({})
+    signature = _sign1(device, {_ALG: ES256}, {}, _device_authentication(transcript, namespaces),
+                       detached=True)  # fmt: skip
+    document = {
+        "docType": DOCTYPE,
+        "issuerSigned": chosen.to_cbor(),
+        "deviceSigned": {"nameSpaces": namespaces, "deviceAuth": {"deviceSignature": signature}},
+    }
+    return _dumps({"version": "1.0", "documents": [document], "status": 0})
+
+
+def read_device_response(
+    data: bytes, issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+) -> tuple[WalletClaims, Callable[[list[Any]], bool]]:
+    """Verify a DeviceResponse's issuerAuth and digests.
+
+    Returns the claims and `bound_to(transcript)`: whether the device signature holds over
+    that SessionTranscript (the caller's request decides which one).
+    """
+    response = _loads(data, "mdoc response")
+    try:
+        documents = response["documents"]
+        if response["version"] != "1.0" or not isinstance(documents, list) or len(documents) != 1:
+            raise PresentationError(_R.MALFORMED, "The mdoc response holds not exactly one document.")
+        doc = documents[0]
+        if doc["docType"] != DOCTYPE:
+            raise PresentationError(_R.WRONG_FORMAT)
+        signed = IssuerSigned.parse(doc["issuerSigned"])
+        device_signed = doc["deviceSigned"]
+        namespaces = device_signed["nameSpaces"]
+        device_sig = device_signed["deviceAuth"]["deviceSignature"]
+    except (KeyError, TypeError) as exc:
+        raise PresentationError(_R.MALFORMED, "The mdoc response lacks a required member.") from exc
+    claims, device_key = read_issuer_signed(signed, issuer_key)
+    if not (isinstance(namespaces, cbor2.CBORTag) and namespaces.tag == 24
+            and isinstance(namespaces.value, bytes)
+            and _loads(namespaces.value, "device namespaces") == {}):  # fmt: skip
+        raise PresentationError(_R.MALFORMED, "The device signed elements citycard never asks of it.")
+    if not (isinstance(device_sig, list) and len(device_sig) == 4 and device_sig[2] is None
+            and isinstance(device_sig[0], bytes) and isinstance(device_sig[3], bytes)):  # fmt: skip
+        raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not a detached COSE_Sign1.")
+    if _loads(device_sig[0], "device signature header") != {_ALG: ES256}:
+        raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not ES256.")
+    protected, signature = device_sig[0], device_sig[3]
+
+    def bound_to(transcript: list[Any]) -> bool:
+        signed_bytes = _device_authentication(transcript, namespaces)
+        return verify_es256(device_key, signature, sig_structure(protected, signed_bytes))
+
+    return claims, bound_to

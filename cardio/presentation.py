@@ -1,0 +1,367 @@
+"""Wallet presentations: a venue's request, the holder's answer, and its offline verification.
+
+1. The venue shows a **request** QR: `CCQ1:` + base64url(JSON {"v": 1, "aud": venue id,
+   "nonce": 128 random bits, "iat": time, "items": [what it needs]}) — items as in
+   `cardio.wallet_claims` (`photo`, `given_name`, `age_over_18`, `entitlement:pool`, ...).
+2. The holder's wallet answers with only those items: an SD-JWT VC presentation (the
+   disclosures asked for and a KB-JWT over the nonce, the venue id as `aud`, and the time),
+   or an mdoc DeviceResponse (the elements asked for, device-signed over the SessionTranscript
+   `cardio.mdoc.session_transcript` of that request). As a QR: `CCS1:` (SD-JWT) or `CCM1:`
+   (mdoc, CBOR [aud, nonce, request time, DeviceResponse]) + base45(zlib(bytes)).
+3. The venue verifies offline (`verify_wallet`): issuer signature against the trust list,
+   disclosures against the signed digests, the key binding against its own request and a
+   time window, the status list, validity; the verdicts are the chip's, each refusal also
+   has a typed `PresentationReason`, and the claims shown are only the disclosed ones.
+
+The issued credentials themselves (the demo's `card.sd-jwt` and `card.mdoc`) verify too,
+with a warning that no holder binding was checked (as a chip credential read from a file).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import base45, jws, mdoc, sdjwt, sdjwt_vc
+from .errors import MalformedError
+from .jwk import b64u, b64u_decode
+from .keys import Signer
+from .presentation_errors import PresentationError, PresentationReason
+from .statuslist import Status
+from .trustlist import KeyPurpose, KeyState
+from .venues import VenueProfile
+from .verdict import Verdict, VerificationResult
+from .verify import Verifier
+from .wallet_claims import ITEMS, WalletClaims, check_item, entitlement_item
+
+REQUEST_PREFIX = "CCQ1:"
+SDJWT_PREFIX = "CCS1:"
+MDOC_PREFIX = "CCM1:"
+REQUEST_WINDOW = 300
+"""Seconds a venue's request may be answered in (the answer's time, and the venue's now)."""
+MAX_RESPONSE = 64 * 1024
+NOT_BOUND = (
+    "Signature and claims genuine; the holder's key binding was not checked against a request "
+    "of this reader — ask the holder to answer the venue's request QR."
+)
+"""The warning on a wallet credential verified without a request of this reader."""
+_R = PresentationReason
+_STRONGER_THAN_BINDING = frozenset(
+    {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
+)
+
+
+@dataclass(frozen=True)
+class PresentationResult(VerificationResult):
+    """A verdict on a wallet credential or presentation, with its typed reason when refused."""
+
+    reason: PresentationReason | None = None
+    format: str | None = None
+    missing: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        out.update(
+            reason=None if self.reason is None else self.reason.value,
+            format=self.format,
+            missing=list(self.missing),
+        )
+        return out
+
+
+def _refused(reason: PresentationReason, fmt: str | None = None) -> PresentationResult:
+    return PresentationResult(reason.verdict, reason.sentence, reason=reason, format=fmt)
+
+
+@dataclass(frozen=True)
+class VenueRequest:
+    """What a venue asks a wallet for, with a fresh nonce; its QR text is `to_qr()`."""
+
+    venue: str
+    nonce: str
+    issued_at: int
+    items: tuple[str, ...]
+
+    @classmethod
+    def new(cls, venue: str, items: tuple[str, ...], now: float | None = None) -> VenueRequest:
+        for item in items:
+            check_item(item)
+        when = int(time.time() if now is None else now)
+        return cls(venue, b64u(secrets.token_bytes(16)), when, tuple(dict.fromkeys(items)))
+
+    def to_qr(self) -> str:
+        body = {"v": 1, "aud": self.venue, "nonce": self.nonce, "iat": self.issued_at,
+                "items": list(self.items)}  # fmt: skip
+        return REQUEST_PREFIX + b64u(jws.json_bytes(body))
+
+    @classmethod
+    def from_qr(cls, text: object) -> VenueRequest:
+        """The request in a scanned request QR; MalformedError when it is not one."""
+        if not isinstance(text, str) or not text.startswith(REQUEST_PREFIX) or len(text) > 2048:
+            raise MalformedError("This is not a citycard venue request (it does not start CCQ1:).")
+        body = jws.loads_json(b64u_decode(text[len(REQUEST_PREFIX) :], "request"), "request")
+        if not isinstance(body, dict) or set(body) != {"v", "aud", "nonce", "iat", "items"}:
+            raise MalformedError("The venue request has missing or unexpected members.")
+        venue, nonce, iat, items = body["aud"], body["nonce"], body["iat"], body["items"]
+        if body["v"] != 1 or not isinstance(venue, str) or not 0 < len(venue) <= 64:
+            raise MalformedError("The venue request names no venue.")
+        if not isinstance(nonce, str) or len(b64u_decode(nonce, "nonce")) < 16:
+            raise MalformedError("The venue request's nonce is shorter than 128 bits.")
+        if type(iat) is not int or not isinstance(items, list) or not 0 < len(items) <= 32:
+            raise MalformedError("The venue request's time or items are malformed.")
+        return cls(venue, nonce, iat, tuple(check_item(i) for i in items))
+
+    def transcript(self) -> list[Any]:
+        return mdoc.session_transcript(self.venue, self.nonce, self.issued_at)
+
+
+def request_items(profile: VenueProfile) -> tuple[str, ...]:
+    """What a venue asks a wallet for: the items its profile shows, and its entitlements."""
+    shown = tuple(s for s in profile.show if s in ITEMS)
+    return shown + tuple(entitlement_item(e.code) for e in profile.entitlements)
+
+
+def venue_request(profile: VenueProfile, now: float | None = None) -> VenueRequest:
+    return VenueRequest.new(profile.name, request_items(profile), now)
+
+
+# -- the holder's side ----------------------------------------------------------------------
+
+
+def present_sdjwt(
+    issued: str, request: VenueRequest, holder: Signer, now: float | None = None
+) -> str:
+    """The SD-JWT presentation answering `request`: only the disclosures it asks for."""
+    wanted = set(request.items)
+    sd = sdjwt.SdJwt.parse(issued)
+    when = int(time.time() if now is None else now)
+    answer = sd.present(
+        lambda d: sdjwt_vc.item_of(d) in wanted, holder, request.nonce, request.venue, when
+    )
+    return answer.compact()
+
+
+def present_mdoc(issued: bytes, request: VenueRequest, holder: Signer) -> bytes:
+    """The DeviceResponse answering `request`: only the elements it asks for."""
+    wanted = set(request.items)
+    return mdoc.device_response(issued, lambda item: item in wanted, holder, request.transcript())
+
+
+def response_qr(presentation: str | bytes, request: VenueRequest | None = None) -> str:
+    """The QR text of a presentation (an mdoc one needs its request: the QR names it)."""
+    if isinstance(presentation, str):
+        return SDJWT_PREFIX + base45.encode(zlib.compress(presentation.encode("ascii"), 9))
+    if request is None:
+        raise ValueError("An mdoc presentation's QR names the request it answers.")
+    envelope = cbor2.dumps([request.venue, request.nonce, request.issued_at, presentation])
+    return MDOC_PREFIX + base45.encode(zlib.compress(envelope, 9))
+
+
+def _inflate(data: bytes) -> bytes:
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, MAX_RESPONSE)
+    except zlib.error as exc:
+        raise MalformedError("The answer's QR is not compressed as citycard's are.") from exc
+    if d.unconsumed_tail or not d.eof:
+        raise MalformedError("The answer's QR is too large or truncated.")
+    return out
+
+
+# -- the venue's side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    format: str
+    sd: sdjwt.SdJwt | None = None
+    issuer_signed: mdoc.IssuerSigned | None = None
+    response: bytes | None = None
+    claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
+
+
+def is_wallet_data(data: bytes) -> bool:
+    """Whether `data` (a file's bytes) is a wallet credential or presentation in any of its
+    forms (SD-JWT text, presentation QR text, mdoc CBOR), rather than a chip or QR credential."""
+    if data.startswith((b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode())):
+        return True
+    if data[:1] not in (b"\xa2", b"\xa3"):  # a map of two or three: IssuerSigned, DeviceResponse
+        return False
+    try:
+        obj = mdoc._loads(data, "mdoc")
+    except PresentationError:
+        return False
+    return isinstance(obj, dict) and ("issuerAuth" in obj or "documents" in obj)
+
+
+def _parse(data: str | bytes) -> _Parsed:
+    if isinstance(data, bytes) and data[:1] in (b"\xa2", b"\xa3"):
+        obj = mdoc._loads(data, "mdoc")
+        if isinstance(obj, dict) and "issuerAuth" in obj:
+            return _Parsed(mdoc.FORMAT, issuer_signed=mdoc.IssuerSigned.parse(obj))
+        if isinstance(obj, dict) and "documents" in obj:
+            return _Parsed(mdoc.FORMAT, response=data)
+        raise PresentationError(_R.WRONG_FORMAT)
+    try:
+        text = data.decode("ascii").strip() if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise PresentationError(_R.WRONG_FORMAT) from exc
+    if text.startswith(SDJWT_PREFIX):
+        text = _inflate(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii", "replace")
+    elif text.startswith(MDOC_PREFIX):
+        envelope = mdoc._loads(_inflate(base45.decode(text[len(MDOC_PREFIX) :])), "answer")
+        if not (isinstance(envelope, list) and len(envelope) == 4
+                and isinstance(envelope[0], str) and isinstance(envelope[1], str)
+                and type(envelope[2]) is int and isinstance(envelope[3], bytes)):  # fmt: skip
+            raise PresentationError(_R.MALFORMED, "The mdoc answer's QR is not citycard's.")
+        return _Parsed(mdoc.FORMAT, response=envelope[3],
+                       claimed=(envelope[0], envelope[1], envelope[2]))  # fmt: skip
+    return _Parsed(sdjwt_vc.FORMAT, sd=sdjwt.SdJwt.parse(text))
+
+
+def verify_wallet(
+    verifier: Verifier,
+    data: str | bytes,
+    request: VenueRequest | None = None,
+    now: float | None = None,
+) -> PresentationResult:
+    """The verdict on a wallet credential or presentation, never an exception.
+
+    With `request`, the answer must be bound to it (nonce, venue, time window) and the claims
+    shown are the requested ones that were disclosed; without, the credential's signature,
+    disclosures and status are checked and it carries the warning `NOT_BOUND`.
+    """
+    when = time.time() if now is None else now
+    try:
+        return _verify(verifier, _parse(data), request, when)
+    except PresentationError as exc:
+        return _refused(exc.reason)
+    except MalformedError:
+        return _refused(_R.MALFORMED)
+    except Exception:  # last line of defence: hostile bytes must never raise
+        return _refused(_R.MALFORMED)
+
+
+def _issuer_key(verifier: Verifier) -> Any:
+    def find(kid: bytes) -> ec.EllipticCurvePublicKey:
+        key = verifier.trust.by_kid.get(kid)
+        if key is None or key.purpose is not KeyPurpose.ISSUE:
+            raise PresentationError(_R.UNKNOWN_KEY)
+        return key.public_key
+
+    return find
+
+
+def _verify(
+    verifier: Verifier, p: _Parsed, request: VenueRequest | None, now: float
+) -> PresentationResult:
+    find = _issuer_key(verifier)
+    binding: PresentationReason | None = None
+    bound = False
+    if p.sd is not None:
+        claims, holder_jwk = sdjwt_vc.read_vc(p.sd, find)
+        if p.sd.kb_jwt is not None or request is not None:
+            try:
+                kb = sdjwt.verify_key_binding(p.sd, holder_jwk)
+                bound = request is not None
+                if request is not None:
+                    binding = _binding_problem(kb.nonce, kb.audience, kb.issued_at, request, now,
+                                               verifier.policy.clock_skew)  # fmt: skip
+            except PresentationError as exc:
+                if exc.reason.verdict is not Verdict.CLONE_SUSPECTED:
+                    raise
+                binding = exc.reason
+    elif p.issuer_signed is not None:
+        claims, _device_key = mdoc.read_issuer_signed(p.issuer_signed, find)
+        if request is not None:
+            binding = _R.NO_KEY_BINDING
+    else:
+        assert p.response is not None
+        claims, bound_to = mdoc.read_device_response(p.response, find)
+        if request is not None:
+            aud, nonce, iat = p.claimed or (request.venue, request.nonce, request.issued_at)
+            binding = _binding_problem(nonce, aud, iat, request, now, verifier.policy.clock_skew)
+            if binding is None and not bound_to(request.transcript()):
+                binding = _R.BAD_KEY_BINDING
+            bound = True
+    if not claims.issuer:
+        claims = replace(claims, issuer=verifier.trust.issuer)
+    base = _status_verdict(verifier, claims, now)
+    if base.verdict in _STRONGER_THAN_BINDING or (
+        base.verdict is not Verdict.VALID and binding is None
+    ):
+        return base
+    if binding is not None:
+        return _refused(binding, p.format)
+    only = None if request is None else set(request.items)
+    if only is not None and claims.items() - only:
+        # citycard's wallet sends exactly what was asked: more is someone else's doing (an
+        # mdoc's device signature does not cover which issuer-signed elements ride along)
+        return _refused(_R.UNREQUESTED_DISCLOSURE, p.format)
+    shown = claims.display(only)
+    warnings = list(base.warnings)
+    missing = tuple(i for i in request.items if i not in claims.items()) if request else ()
+    if missing:
+        warnings.append("The holder did not share: " + ", ".join(missing) + ".")
+    if not bound:
+        warnings.insert(0, NOT_BOUND)
+    return PresentationResult(
+        Verdict.VALID, Verdict.VALID.sentence, shown, tuple(warnings), format=p.format,
+        missing=missing,
+    )  # fmt: skip
+
+
+def _binding_problem(
+    nonce: str, audience: str, issued_at: int, request: VenueRequest, now: float, skew: int
+) -> PresentationReason | None:
+    if nonce != request.nonce:
+        return _R.WRONG_NONCE
+    if audience != request.venue:
+        return _R.WRONG_AUDIENCE
+    if not (request.issued_at - skew <= issued_at <= now + skew) or now - request.issued_at > REQUEST_WINDOW:
+        return _R.OUTSIDE_TIME_WINDOW
+    return None
+
+
+def _status_verdict(verifier: Verifier, c: WalletClaims, now: float) -> PresentationResult:
+    """The chip's checks after the signature, in the chip's order (cardio.verify)."""
+    key = verifier.trust.by_kid[c.kid]
+    fmt = c.format
+
+    def verdict(v: Verdict, *warnings: str) -> PresentationResult:
+        return PresentationResult(v, v.sentence, None, warnings, format=fmt)
+
+    if key.state is KeyState.REVOKED:
+        return verdict(Verdict.KEY_REVOKED)
+    if c.issuer != verifier.trust.issuer:
+        return verdict(Verdict.WRONG_ISSUER)
+    if not key.covers(c.issued_at):
+        return verdict(Verdict.KEY_EXPIRED)
+    token = verifier.status_lists.get(c.status_uri)
+    status: int | None = None
+    if token is not None and c.status_index < token.status_list.size:
+        status = token.status_list.get(c.status_index)
+    if status == Status.SUSPENDED:
+        return verdict(Verdict.SUSPENDED)
+    if status is not None and status != Status.VALID:
+        return verdict(Verdict.REVOKED)
+    policy = verifier.policy
+    if c.issued_at > now + policy.clock_skew:
+        return verdict(Verdict.NOT_YET_VALID)
+    if now >= c.expires_at:
+        return verdict(Verdict.EXPIRED)
+    if token is None or status is None:
+        return verdict(Verdict.STATUS_UNAVAILABLE)
+    if now - token.iat > policy.max_status_age or (token.exp is not None and now > token.exp):
+        return verdict(Verdict.STALE_STATUS)
+    if token.ttl is not None and now > token.iat + token.ttl:
+        return verdict(
+            Verdict.VALID, "The revocation list is due for a refresh; connect the reader soon."
+        )
+    return verdict(Verdict.VALID)
