@@ -27,20 +27,23 @@ printer (for the file printer: its output directory, which the caller owns).
 
 from __future__ import annotations
 
+import functools
 import gettext
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from babel import Locale, UnknownLocaleError
+
 from cardio.credential import Credential, Holder, to_qr
 from cardio.files import write_atomic
-from printer.card_design import CardData
+from printer.card_design import CardData, CardLabels
 from printer.card_design import CardDesign as LayoutDesign
 from printer.card_fit import FitProblem, check_fit, draft_data
 from printer.card_layout import render_card
@@ -48,7 +51,7 @@ from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
 from printer.paper import PAPER_80MM, PaperProfile
 
-from .i18n import SOURCE_LANGUAGE, shared_catalogues
+from .i18n import BY_CODE, SOURCE_LANGUAGE, shared_catalogues
 from .i18n_rules import render
 from .programs import FIELDS, Program, Requirement
 
@@ -131,37 +134,142 @@ def paper_card_text(language: str, programme_languages: Sequence[str] = ()) -> P
 
 
 def card_design(program: Program | None, program_id: str, language: str = "en") -> LayoutDesign:
-    """The layout design of a programme (`kiosk.programs.Program`), or a plain one when the
-    programme has no profile yet."""
+    """The layout design of a programme (`kiosk.programs.Program`) in the words of its printed
+    languages (`[card.design] languages`: "Name / Nom" on a card printing two), or a plain
+    one in the source language when the programme has no profile yet. `language` is the
+    resident's, used only by a programme that names no printed language."""
     if program is None:
+        words = _card_words((SOURCE_LANGUAGE,))
         return LayoutDesign(
             display_name=program_id.replace("-", " ").title() + " City Card",
             primary="#1F4E79",
             secondary="#DCE6F0",
             # No profile, no printed languages: the card speaks the source language.
-            disclaimer=_disclaimer(_translations(SOURCE_LANGUAGE, ())),
+            disclaimer=words.disclaimer,
+            labels=words.labels,
+            language_names=LANGUAGE_NAMES,
         )
     design = program.card.design
-    printed = design.languages[0] if design.languages else language
+    printed = design.languages or (language,)
+    words = _card_words(printed)
     fields = {"entitlements", "languages"}
-    if program.fields.requirement("sex") is not Requirement.FORBIDDEN:
+    # Only what the programme collects is printed: no "Sex –" on a card that never asks it.
+    if program.fields.requirement("sex") in (Requirement.REQUIRED, Requirement.OPTIONAL):
         fields.add("sex")
     if design.signature:
         fields.add("signature")
-    arms = design.arms if design.arms.suffix.lower() == ".png" else None
     collected = (*program.fields.required, *program.fields.optional)
     return LayoutDesign(
-        display_name=design.display_name.get(printed),
+        display_name=each_language(printed, design.display_name.get),
         primary=design.primary_colour,
         secondary=design.secondary_colour,
-        disclaimer=design.disclaimer.get(printed),
-        arms=arms,
+        disclaimer=each_language(printed, design.disclaimer.get),
+        arms=design.arms,
         fields=frozenset(fields),
-        entitlement_names={e.code: e.names.get(printed) for e in program.entitlements},
-        field_labels={
-            code: field_label(code, printed) for code in collected if code in PRINTED_ONLY_FIELDS
+        labels=words.labels,
+        entitlement_names={
+            e.code: each_language(printed, e.names.get) for e in program.entitlements
         },
+        field_labels={
+            code: each_language(printed, functools.partial(field_label, code))
+            for code in collected
+            if code in PRINTED_ONLY_FIELDS
+        },
+        issuer_name=each_language(printed, program.issuer.authority.get),
+        language_names=LANGUAGE_NAMES,
+        full_width_fields=FULL_WIDTH_FIELDS,
     )
+
+
+# Printed-only fields whose values run long: each gets a row of its own on the back, at the
+# column's full width, so an address is never squeezed beside eye colour and height.
+FULL_WIDTH_FIELDS = frozenset(
+    {"address", "emergency_contact", "medical_info", "sponsor", "integration_evidence"}
+)
+# Between the same words in two printed languages ("Name / Nom").
+LANGUAGE_SEPARATOR = " / "
+
+
+def each_language(printed: Sequence[str], text_in: Callable[[str], str]) -> str:
+    """One text in every printed language, joined ("Sex / Sexe"); a language that words it the
+    same (or has no translation yet, so falls back) is not repeated."""
+    return LANGUAGE_SEPARATOR.join(dict.fromkeys(text_in(lang) for lang in printed))
+
+
+@dataclass(frozen=True)
+class _CardWords:
+    labels: CardLabels
+    disclaimer: str
+
+
+def _card_words(printed: Sequence[str]) -> _CardWords:
+    """The card's labels in every printed language, each from that language's own catalogue
+    (no programme fallback: a language without a catalogue gives the source language's
+    words, which `each_language` then does not repeat)."""
+    ts = [_translations(lang, ()) for lang in printed]
+
+    def words(message: str) -> str:
+        return LANGUAGE_SEPARATOR.join(dict.fromkeys(t.pgettext("card", message) for t in ts))
+
+    labels = CardLabels(
+        family_name=words("Family name"),
+        given_name=words("Given names"),
+        birth_date=words("Date of birth"),
+        # Translators: the holder's sex (F, M or X) as printed on the card.
+        sex=words("Sex"),
+        # Translators: short, above the card's document number.
+        document_number=words("Document no."),
+        # Translators: above the date the card was issued.
+        issued=words("Issued"),
+        # Translators: above the date the card expires.
+        expires=words("Expires"),
+        # Translators: what the card gives access to (libraries, pools, ...).
+        entitlements=words("Entitlements"),
+        # Translators: the languages the holder prefers to be spoken to in.
+        languages=words("Languages"),
+        signature=words("Holder's signature"),
+        # Translators: in the photo's place on a card printed without a photo.
+        no_photo=words("No photo"),
+    )
+    disclaimer = words("Not a residence permit. Not a travel document.")
+    return _CardWords(labels, disclaimer)
+
+
+class _LanguageNames(Mapping[str, str]):
+    """A language code's name in the language itself, as printed on the card: the kiosk's own
+    list (`kiosk.i18n.LANGUAGES`), else Babel's (CLDR) name; KeyError for a code neither knows."""
+
+    def __getitem__(self, code: str) -> str:
+        known = BY_CODE.get(code)
+        if known is not None:
+            return known.name
+        try:
+            name = Locale.parse(code, sep="-").get_display_name(Locale.parse(code, sep="-"))
+        except (UnknownLocaleError, ValueError, TypeError) as exc:
+            raise KeyError(code) from exc
+        if not name:
+            raise KeyError(code)
+        return name[:1].upper() + name[1:]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BY_CODE)
+
+    def __len__(self) -> int:
+        return len(BY_CODE)
+
+
+LANGUAGE_NAMES: Mapping[str, str] = _LanguageNames()
+
+
+def printed_values(extra_fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The printed-only fields as the card prints them: a preferred language by its name in
+    itself ("Español"), never as a code."""
+    out = []
+    for code, value in extra_fields:
+        if code == "preferred_language" and value in BY_CODE:
+            value = LANGUAGE_NAMES[value]
+        out.append((code, value))
+    return tuple(out)
 
 
 # Fields printed on the card only (Enrolment.printed_fields): never in the chip or QR
@@ -198,7 +306,7 @@ def render_card_images(
     `extra_fields` are (field code, value) pairs printed on the card only (labelled by the
     design's `field_labels`); they are in neither credential."""
     data = CardData.from_credential(
-        credential, to_qr(print_cose), photo, signature, extra_fields=extra_fields
+        credential, to_qr(print_cose), photo, signature, extra_fields=printed_values(extra_fields)
     )
     rendered = render_card(design, data)
     return rendered.front_png, rendered.back_png
@@ -225,7 +333,7 @@ def card_fit_problems(
         signature=signature,
         entitlements=holder.entitlements,
         languages=holder.languages,
-        extra_fields=extra_fields,
+        extra_fields=printed_values(extra_fields),
     )
     return check_fit(design, data)
 

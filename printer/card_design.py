@@ -92,9 +92,10 @@ def parse_color(value: str | Color, what: str) -> Color:
 
 @dataclass(frozen=True)
 class CardLabels:
-    """The words printed next to the fields (a programme translates them in its profile)."""
+    """The words printed next to the fields, already in the card's printed languages (the
+    kiosk translates them: a card printing two languages gets "Name / Nom"). The English
+    defaults serve callers that draw a card without a programme (tests, benchmarks)."""
 
-    title: str = "Resident card"
     family_name: str = "Family name"
     given_name: str = "Given names"
     birth_date: str = "Date of birth"
@@ -110,7 +111,15 @@ class CardLabels:
 
 @dataclass(frozen=True)
 class CardDesign:
-    """What a programme's profile says about its card."""
+    """What a programme's profile says about its card, in the words printed on it.
+
+    `display_name` is the card's title, the programme's own name for its card in each printed
+    language ("Züri City Card / Zurich City Card"); `issuer_name` the issuing authority
+    printed under it. `language_names` gives the name printed for a language code (in the
+    language itself: "Español" for es); a code it lacks is refused rather than printed raw.
+    `full_width_fields` are the extra fields (`CardData.extra_fields`) that always get a row
+    of their own at the column's full width (an address), before the short ones.
+    """
 
     display_name: str
     primary: str | Color
@@ -124,6 +133,21 @@ class CardDesign:
     # Labels of the extra printed fields (CardData.extra_fields), by field code, in the card's
     # language; a key not found here is printed as its own label.
     field_labels: Mapping[str, str] = field(default_factory=dict)
+    issuer_name: str | None = None
+    language_names: Mapping[str, str] | None = None
+    full_width_fields: frozenset[str] = frozenset({"address"})
+
+    def language_name(self, code: str) -> str:
+        """The printed name of a language code; without `language_names` the code itself."""
+        if self.language_names is None:
+            return code
+        name = self.language_names.get(code)
+        if not name:
+            raise CardLayoutError(
+                f"The card has no printed name for the language {code!r}; add it to the "
+                "design's language names."
+            )
+        return name
 
     def field_label(self, key: str) -> str:
         """The printed label of an extra field (`key` is a field code or a label already)."""

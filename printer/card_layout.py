@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from PIL import Image, ImageDraw
@@ -53,14 +53,13 @@ from .card_design import (
     SAFE_MARGIN_MM,
     CardData,
     CardDesign,
-    CardLabels,
     CardLayoutError,
     Color,
     FieldTooLongError,
     card_size_px,
     mm_to_px,
 )
-from .card_images import contain, cover, open_image, qr_image
+from .card_images import arms_image, contain, cover, open_image, qr_image
 from .card_text import Align, FittedText, draw_fitted, fit_text
 
 __all__ = ["QR_NARROW_PX", "RenderedCard", "render_card"]
@@ -82,12 +81,16 @@ def _ink_on(background: Color) -> Color:
 
 @dataclass(frozen=True)
 class RenderedCard:
-    """Both sides as RGB images (with bleed if asked), with PNG and PDF encoders."""
+    """Both sides as RGB images (with bleed if asked), with PNG and PDF encoders.
+
+    `texts` holds each side's text items as drawn (a wrapped text's lines joined by spaces),
+    so a test can read what a card says without OCR."""
 
     front: Image.Image
     back: Image.Image
     bleed: bool
     dpi: int = DPI
+    texts: Mapping[Side, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     def png(self, side: Side) -> bytes:
         img = self.front if side == "front" else self.back
@@ -132,6 +135,7 @@ class _Canvas:
         self.margin = mm_to_px(SAFE_MARGIN_MM, dpi)
         self.image = Image.new("RGB", (self.w + 2 * self.b, self.h + 2 * self.b), (255, 255, 255))
         self.draw = ImageDraw.Draw(self.image)
+        self.texts: list[str] = []
 
     def xy(self, x: int, y: int) -> tuple[int, int]:
         return x + self.b, y + self.b
@@ -164,13 +168,23 @@ class _Canvas:
         align: Align = "auto",
     ) -> int:
         bx, by = self.xy(x, y)
+        self.texts.append(" ".join(fitted.lines))
         return draw_fitted(self.draw, fitted, bx, by, width, fill, align=align) - self.b
 
     def label(self, text: str, x: int, y: int, width: int, fill: Color) -> int:
-        fitted = fit_text(text, width, 26, max_size=19, min_size=13, what="label")
-        return self.text(fitted, x, y, width, fill, align="left")
+        return self.text(_fit_label(text, width), x, y, width, fill, align="left")
 
 
+def _fit_label(text: str, width: int) -> FittedText:
+    """A label: one line when it fits, else (a label in two or three printed languages) two
+    lines, shrinking only when two lines at the largest size do not fit."""
+    return fit_text(
+        text, width, _LABEL_BOX, max_size=19, min_size=12, max_lines=2, paragraph=True,
+        what="label",
+    )
+
+
+_LABEL_BOX = 50  # two lines of a label at 18 px
 _GREY: Color = (90, 90, 90)
 _INK: Color = (20, 20, 20)
 _HEADER_H = 130
@@ -207,7 +221,9 @@ def _check_fields(design: CardDesign, data: CardData) -> None:
         raise CardLayoutError("The QR text is not a citycard print credential (it must start with CC1:).")
 
 
-def _header(c: _Canvas, design: CardDesign, labels: CardLabels, subtitle: str) -> None:
+def _header(c: _Canvas, design: CardDesign) -> None:
+    """The band with the arms, the card's title (its name in every printed language) and the
+    issuing authority."""
     primary = design.primary_rgb
     ink = _ink_on(primary)
     c.band(0, _HEADER_H, primary)
@@ -216,20 +232,33 @@ def _header(c: _Canvas, design: CardDesign, labels: CardLabels, subtitle: str) -
     x = m
     logo_box = _HEADER_H - m - 12
     if design.arms is not None:
-        try:
-            data = Path(design.arms).read_bytes()
-        except OSError as exc:
-            raise CardLayoutError(
-                f"The arms or logo image {design.arms} cannot be read; fix the path in the programme profile."
-            ) from exc
-        logo = contain(open_image(data, "arms or logo image", "use a PNG file."), (logo_box, logo_box))
+        logo = arms_image(design.arms, (logo_box, logo_box))
         c.paste(logo, m + (logo_box - logo.width) // 2, m + (logo_box - logo.height) // 2)
         x = m + logo_box + 20
     width = c.w - m - x
-    title = fit_text(design.display_name, width, 56, max_size=44, min_size=24, bold=True, what="programme name")
+    if design.issuer_name:
+        # The title on one line and the authority under it, when both fit; else the title
+        # alone, on up to two lines (a long bilingual name comes first).
+        try:
+            title = fit_text(
+                design.display_name, width, 60, max_size=44, min_size=28, bold=True,
+                what="card title",
+            )
+            sub = fit_text(
+                design.issuer_name, width, 30, max_size=24, min_size=16,
+                what="issuing authority",
+            )
+        except CardLayoutError:
+            pass
+        else:
+            c.text(title, x, m - 8, width, ink, align="left")
+            c.text(sub, x, _HEADER_H - 4 - 30, width, ink, align="left")
+            return
+    title = fit_text(
+        design.display_name, width, _HEADER_H - m, max_size=44, min_size=24, bold=True,
+        max_lines=2, what="card title",
+    )
     c.text(title, x, m - 8, width, ink, align="left")
-    sub = fit_text(subtitle, width, 32, max_size=24, min_size=14, what="card title")
-    c.text(sub, x, m + 46, width, ink, align="left")
 
 
 def _footer(c: _Canvas, design: CardDesign) -> None:
@@ -246,67 +275,99 @@ def _footer(c: _Canvas, design: CardDesign) -> None:
 
 
 def _field(
-    c: _Canvas, label: str, value: str, x: int, y: int, width: int, *, bold: bool = True
-) -> None:
+    c: _Canvas, label: str, value: str, x: int, y: int, width: int, label_h: int
+) -> int:
+    """A label over its value; labels of one row take the same height (`label_h`) so the
+    values line up. Returns the y below the value."""
     c.label(label, x, y, width, _GREY)
-    fitted = fit_text(value, width, 42, max_size=30, min_size=16, bold=bold, what=label.lower())
-    c.text(fitted, x, y + 24, width, _INK)
+    fitted = fit_text(value, width, 42, max_size=32, min_size=16, bold=True, what=label.lower())
+    return c.text(fitted, x, y + label_h, width, _INK)
 
 
-def _front(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Image:
+def _row(
+    c: _Canvas, fields: list[tuple[str, str, int]], x0: int, y: int, width: int
+) -> int:
+    """Fields side by side from x0 (each (label, value, width); the last takes what is left);
+    returns the y below the row."""
+    gap = 16
+    label_h = max(_label_height(label, w) for label, _, w in _widths(fields, x0, width, gap))
+    below = y
+    col = x0
+    for label, value, w in _widths(fields, x0, width, gap):
+        below = max(below, _field(c, label, value, col, y, w, label_h))
+        col += w + gap
+    return below
+
+
+def _widths(
+    fields: list[tuple[str, str, int]], x0: int, width: int, gap: int
+) -> list[tuple[str, str, int]]:
+    used = sum(w for _, _, w in fields[:-1]) + gap * (len(fields) - 1)
+    return [*fields[:-1], (fields[-1][0], fields[-1][1], width - used)]
+
+
+# Front: a photo and a name a pool attendant reads at arm's length.
+_PHOTO_TOP = _HEADER_H + _STRIPE_H + 16
+_PHOTO_W = 300
+
+
+def _front(
+    design: CardDesign, data: CardData, bleed: bool, dpi: int
+) -> tuple[Image.Image, tuple[str, ...]]:
     c = _Canvas(bleed, dpi)
     labels = design.labels
     m = c.margin
-    _header(c, design, labels, labels.title)
+    _header(c, design)
 
-    # photo, 7:9 like a passport photo
-    px0, py0, pw, ph = m, _HEADER_H + _STRIPE_H + 22, 276, 355
-    ph = min(ph, _FOOTER_Y - 14 - py0)
+    # photo, 7:9 like a passport photo, as tall as the front allows
+    px0, py0 = m, _PHOTO_TOP
+    ph = _FOOTER_Y - 14 - py0
+    pw = min(_PHOTO_W, ph * 7 // 9)
     if data.photo is not None:
         photo = cover(open_image(data.photo, "photo", "take the photo again."), (pw, ph))
         c.paste(photo, px0, py0)
     else:
         c.rect((px0, py0, px0 + pw, py0 + ph), fill=(235, 235, 235))
-        note = fit_text(labels.no_photo, pw - 20, 40, max_size=24, min_size=12, what="label")
+        note = fit_text(labels.no_photo, pw - 20, 80, max_size=24, min_size=12, max_lines=3, what="label")
         c.text(note, px0 + 10, py0 + ph // 2 - 16, pw - 20, _GREY, align="left")
     c.rect((px0, py0, px0 + pw, py0 + ph), outline=design.secondary_rgb, width=2)
 
-    # names
-    x0 = px0 + pw + 30
+    # names, large
+    x0 = px0 + pw + 26
     width = c.w - m - x0
-    y = py0 - 4
+    y = py0 - 6
     y = c.label(labels.family_name, x0, y, width, _GREY)
     family = fit_text(
-        data.family_name, width, 104, max_size=52, min_size=30, bold=True, max_lines=3,
+        data.family_name, width, 112, max_size=58, min_size=30, bold=True, max_lines=3,
         what="family name", field="family_name",
     )
     c.text(family, x0, y, width, _INK)
-    y += 106
+    y += 112
     y = c.label(labels.given_name, x0, y, width, _GREY)
-    given_max = min(40, int(family.font.size))
+    given_max = min(44, int(family.font.size))
     given = fit_text(
-        data.given_name, width, 70, max_size=given_max, min_size=min(28, given_max),
+        data.given_name, width, 62, max_size=given_max, min_size=min(28, given_max),
         max_lines=2, what="given name", field="given_name",
     )
     c.text(given, x0, y, width, _INK)
+    y += 62
 
     # dates and numbers: two rows above the footer
-    row2 = _FOOTER_Y - 14 - 66
-    row1 = row2 - 70
-    gap = 16
-    dob_w, sex_w = 196, 96
-    _field(c, labels.birth_date, data.birth_date.isoformat(), x0, row1, dob_w)
-    col = x0 + dob_w + gap
+    row1: list[tuple[str, str, int]] = [(labels.birth_date, data.birth_date.isoformat(), 206)]
     if "sex" in design.fields:
-        _field(c, labels.sex, data.sex or "–", col, row1, sex_w)
-        col += sex_w + gap
-    _field(c, labels.document_number, data.document_number, col, row1, x0 + width - col)
-    _field(c, labels.issued, data.issued.isoformat(), x0, row2, dob_w)
-    col = x0 + dob_w + gap
-    _field(c, labels.expires, data.expires.isoformat(), col, row2, x0 + width - col)
+        row1.append((labels.sex, data.sex or "–", 96))
+    row1.append((labels.document_number, data.document_number, 0))
+    y = _row(c, row1, x0, y, width) + 4
+    row2 = [(labels.issued, data.issued.isoformat(), 206), (labels.expires, data.expires.isoformat(), 0)]
+    y = _row(c, row2, x0, y, width)
+    if y > _FOOTER_Y - 6:
+        raise CardLayoutError(
+            "The front's labels take too much room above the disclaimer band; shorten the "
+            "labels in the catalogues."
+        )
 
     _footer(c, design)
-    return c.image
+    return c.image, tuple(c.texts)
 
 
 QR_NARROW_PX = 345  # the usual print credential's QR code (version 11, 5 px modules)
@@ -316,6 +377,7 @@ _SHARED_ROW_BOX = 40  # the value's height on a row of two or three fields, at m
 # ... and at least: a value is put beside others only if it fits this box, so it fits
 # whatever box its row gets (a taller box only allows a larger size)
 _SHARED_ROW_MIN_BOX = 28
+_ALONE_ROW_KEPT = 58  # kept from the entitlements for a field alone: two lines at 20 px
 _ALONE_ROW_BOX = 108  # at most, for a field alone on its row (an address: up to four lines)
 
 # One printed field: (field code or label, its printed label, its value on one line).
@@ -337,9 +399,14 @@ def _fit_value(item: _Item, width: int, box: int, alone: bool) -> FittedText:
     )
 
 
+def _label_height(text: str, width: int) -> int:
+    fitted = _fit_label(text, width)
+    return len(fitted.lines) * fitted.line_height
+
+
 def _fits_beside(item: _Item, width: int) -> bool:
     try:
-        fit_text(item[1], width, 26, max_size=19, min_size=13, what="label")
+        _fit_label(item[1], width)
         _fit_value(item, width, _SHARED_ROW_MIN_BOX, alone=False)
     except CardLayoutError:
         return False
@@ -347,9 +414,12 @@ def _fits_beside(item: _Item, width: int) -> bool:
 
 
 def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[_Item]]:
-    """The extra fields as rows: up to three short ones side by side, a long one alone."""
+    """The extra fields as rows: a full-width field (an address) on a row of its own, first;
+    then up to three short ones side by side, a long one alone."""
     items = [(k, design.field_label(k), _one_line(v)) for k, v in data.extra_fields if _one_line(v)]
-    rows: list[list[_Item]] = []
+    wide = [item for item in items if item[0] in design.full_width_fields]
+    rows: list[list[_Item]] = [[item] for item in wide]
+    items = [item for item in items if item[0] not in design.full_width_fields]
     i = 0
     while i < len(items):
         for n in (3, 2, 1):
@@ -374,23 +444,43 @@ def _extra_fields(
 ) -> int:
     """Draw the rows of extra fields from y, above `bottom`; returns the y below them."""
     for n, row in enumerate(rows):
-        share = (bottom - y) // (len(rows) - n)  # keep room for the rows still to come
+        # keep for the rows still to come what they need at least
+        share = bottom - y - _rows_min_height(rows[n + 1 :], width, least=True)
         alone = len(row) == 1
-        box = min(_ALONE_ROW_BOX if alone else _SHARED_ROW_BOX, share - 26 - 6)
+        cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
+        label_h = max(_label_height(item[1], cw) for item in row)
+        box = min(_ALONE_ROW_BOX if alone else _SHARED_ROW_BOX, share - label_h - 6)
         if box < (22 if alone else _SHARED_ROW_MIN_BOX):
             raise _crowded(rows)
         below = y
         for j, item in enumerate(row):
-            cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
             cx = x0 + j * (cw + _EXTRA_GAP)
-            top = c.label(item[1], cx, y, cw, _GREY)
+            c.label(item[1], cx, y, cw, _GREY)
             fitted = _fit_value(item, cw, box, alone)
-            below = max(below, c.text(fitted, cx, top, cw, _INK))
+            below = max(below, c.text(fitted, cx, y + label_h, cw, _INK))
         y = below + 6
     return y
 
 
-def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Image:
+def _fit_languages(spoken: str, width: int) -> FittedText:
+    return fit_text(spoken, width, 40, max_size=26, min_size=16, what="languages")
+
+
+def _rows_min_height(rows: list[list[_Item]], width: int, *, least: bool = False) -> int:
+    """The height the rows of printed fields keep for themselves: their labels and a value
+    on two lines for a field alone (an address), on one line beside others; `least`: one
+    line for every field."""
+    total = 0
+    for row in rows:
+        cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
+        value = (22 if least else _ALONE_ROW_KEPT) if len(row) == 1 else _SHARED_ROW_MIN_BOX
+        total += max(_label_height(item[1], cw) for item in row) + value + 6
+    return total
+
+
+def _back(
+    design: CardDesign, data: CardData, bleed: bool, dpi: int
+) -> tuple[Image.Image, tuple[str, ...]]:
     c = _Canvas(bleed, dpi)
     labels = design.labels
     m = c.margin
@@ -403,14 +493,17 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
     qr = qr_image(data.qr_text, qr_box)
     c.paste(qr, m, qr_top)
     number = fit_text(data.document_number, qr.width, 40, max_size=30, min_size=16, bold=True, what="document number")
-    c.text(number, m, qr_top + qr.height + 2, qr.width, _INK, align="left")
+    number_bottom = c.text(number, m, qr_top + qr.height + 2, qr.width, _INK, align="left")
 
     # right column: at one of two places, beside a QR code up to QR_NARROW_PX wide or beside
     # a wider one, so printer.card_fit can lay the card out both ways before the code exists
     x0 = m + (QR_NARROW_PX if qr.width <= QR_NARROW_PX else qr_box) + 28
     width = c.w - m - x0
     y = m + 4
-    title = fit_text(design.display_name, width, 40, max_size=28, min_size=16, bold=True, what="programme name")
+    title = fit_text(
+        design.display_name, width, 64, max_size=28, min_size=18, bold=True, max_lines=2,
+        what="card title",
+    )
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
     extra_rows = _extra_rows(design, data, width)
@@ -426,22 +519,38 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
             )
             c.paste(sig, x0 + 4, bottom + 24 + 4 + (sig_h - 8 - sig.height) // 2)
         bottom -= 8
+    left_free = (bottom_left := _FOOTER_Y - 12) - number_bottom
+    spoken = None
+    if "languages" in design.fields and data.languages:
+        spoken = ", ".join(design.language_name(code) for code in data.languages)
+        # Under the document number when there is room there (the right column is the
+        # crowded one), else in the right column after the entitlements.
+        if _label_height(labels.languages, qr.width) + 40 <= left_free:
+            top = c.label(labels.languages, m, bottom_left - 40 - _label_height(labels.languages, qr.width), qr.width, _GREY)
+            c.text(_fit_languages(spoken, qr.width), m, top, qr.width, _INK, align="left")
+            spoken = None
     if "entitlements" in design.fields and data.entitlements:
         y = c.label(labels.entitlements, x0, y, width, _GREY)
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
-        room = bottom - y - 110 - _EXTRA_ROW_H * len(extra_rows)
+        # What the languages and the printed fields need at least; the entitlements (in two
+        # or three printed languages, long) take the rest, up to what they need at 22 px.
+        room = bottom - y - 8 - _rows_min_height(extra_rows, width)
+        if spoken is not None:
+            room -= _label_height(labels.languages, width) + 40 + 8
         try:
-            ent = fit_text(text, width, max(30, min(120, room)), max_size=28, min_size=18, max_lines=3, what="entitlements")
+            ent = fit_text(
+                text, width, max(30, min(200, room)), max_size=22, min_size=15, max_lines=8,
+                paragraph=True, what="entitlements",
+            )
         except CardLayoutError:
             if not extra_rows:
                 raise
             raise _crowded(extra_rows) from None  # the printed fields' rows took its room
         y = c.text(ent, x0, y, width, _INK) + 8
-    if "languages" in design.fields and data.languages:
+    if spoken is not None:
         y = c.label(labels.languages, x0, y, width, _GREY)
-        langs = fit_text(", ".join(data.languages), width, 40, max_size=26, min_size=16, what="languages")
-        y = c.text(langs, x0, y, width, _INK) + 8
+        y = c.text(_fit_languages(spoken, width), x0, y, width, _INK) + 8
     if extra_rows:
         y = _extra_fields(c, extra_rows, x0, y, width, bottom)
     if design.back_note and bottom - y >= 30:
@@ -452,7 +561,7 @@ def _back(design: CardDesign, data: CardData, bleed: bool, dpi: int) -> Image.Im
         c.text(note, x0, y, width, _GREY, align="auto")
 
     _footer(c, design)
-    return c.image
+    return c.image, tuple(c.texts)
 
 
 def render_card(
@@ -462,4 +571,6 @@ def render_card(
     if dpi != DPI:
         raise CardLayoutError(f"The card layout is drawn at {DPI} dpi; scale the images for other printers.")
     _check_fields(design, data)
-    return RenderedCard(_front(design, data, bleed, dpi), _back(design, data, bleed, dpi), bleed, dpi)
+    front, front_texts = _front(design, data, bleed, dpi)
+    back, back_texts = _back(design, data, bleed, dpi)
+    return RenderedCard(front, back, bleed, dpi, {"front": front_texts, "back": back_texts})

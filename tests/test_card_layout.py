@@ -25,8 +25,8 @@ from cardio.published import load_verifier
 from cardio.verdict import Verdict
 from printer import fonts
 from printer.card_design import CardData, CardDesign, CardLayoutError, card_size_px
-from printer.card_images import qr_matrix
-from printer.card_layout import render_card
+from printer.card_images import arms_image, qr_matrix
+from printer.card_layout import _extra_rows, render_card
 from printer.fonts import FontNotFoundError, face_for, needs_shaping, script_of
 
 from .conftest import NOW, synthetic_photo
@@ -80,6 +80,8 @@ def design(tmp_path: Path) -> CardDesign:
         arms=arms_png(tmp_path),
         fields=frozenset({"sex", "entitlements", "languages", "signature"}),
         entitlement_names={"library": "Libraries", "pool": "Public pools"},
+        language_names={"de": "Deutsch", "en": "English"},
+        issuer_name="City of Example",
         back_note="If found, please hand this card in at any city library. Report a lost card at the city's resident card office.",
     )
 
@@ -412,3 +414,65 @@ def test_printed_fields_that_cannot_fit_are_refused(design: CardDesign) -> None:
 
 def test_printed_fields_are_not_in_repr() -> None:
     assert "Goodlett" not in repr(card_data(extra_fields=(("address", ADDRESS),)))
+
+
+# -- arms, words and rows -----------------------------------------------------------------------
+
+PROGRAMS_ARMS = Path(__file__).resolve().parent.parent / "programs" / "arms"
+
+
+def test_svg_arms_are_drawn_in_the_header(design: CardDesign) -> None:
+    # Before, only PNG arms were read: every programme's SVG arms were left off the card.
+    svg = replace(design, arms=PROGRAMS_ARMS / "zurich.svg")
+    with_arms = render_card(svg, card_data()).front
+    without = render_card(replace(design, arms=None), card_data()).front
+    box = (35, 35, 35 + 83, 35 + 83)  # the logo's square in the header
+    colours = {c for _, c in with_arms.crop(box).getcolors(1 << 16) or []}
+    assert (255, 255, 255) in colours and (51, 51, 51) in colours  # the shield's field, outline
+    assert with_arms.crop(box).tobytes() != without.crop(box).tobytes()
+    logo = arms_image(PROGRAMS_ARMS / "zurich.svg", (83, 83))
+    assert logo.mode == "RGBA" and max(logo.size) == 83 and logo.getpixel((0, 0))[3] == 0
+    assert arms_image(PROGRAMS_ARMS / "zurich.svg", (83, 83)).tobytes() == logo.tobytes()
+
+
+def test_unreadable_arms_are_a_sentence(design: CardDesign, tmp_path: Path) -> None:
+    bad = tmp_path / "arms.svg"
+    bad.write_text("<svg this is not", "utf-8")
+    with pytest.raises(CardLayoutError, match="arms"):
+        render_card(replace(design, arms=bad), card_data())
+    with pytest.raises(CardLayoutError, match="cannot be read"):
+        render_card(replace(design, arms=tmp_path / "missing.svg"), card_data())
+
+
+def test_the_card_says_what_it_draws(design: CardDesign) -> None:
+    card = render_card(design, card_data())
+    front, back = " | ".join(card.texts["front"]), " | ".join(card.texts["back"])
+    for text in ("Züri City Card", "City of Example", "Family name", "Beispiel-Musterfrau"):
+        assert text in front
+    assert design.disclaimer in front and design.disclaimer in back
+    assert "Deutsch, English" in back  # languages by their names, never "de, en"
+    assert "de, en" not in back
+
+
+def test_a_language_without_a_printed_name_is_refused(design: CardDesign) -> None:
+    with pytest.raises(CardLayoutError, match="'tr'"):
+        render_card(design, card_data(languages=("de", "tr")))
+
+
+def test_the_address_gets_a_row_of_its_own_before_short_fields(design: CardDesign) -> None:
+    # Before, a short address was put beside eye colour and height, squeezed into a third
+    # of the column.
+    ny = replace(sf_like(design), fields=frozenset({"sex", "entitlements", "languages", "signature"}))
+    extra = (("eye_colour", "Hazel"), ("address", "1 Main St"), ("height", "163 cm"))
+    rows = _extra_rows(ny, card_data(extra_fields=extra), 560)
+    assert [[item[0] for item in row] for row in rows] == [["address"], ["eye_colour", "height"]]
+
+
+def test_bilingual_labels_wrap_instead_of_failing(design: CardDesign) -> None:
+    long_labels = replace(
+        design.labels,
+        birth_date="Geburtsdatum / Date de naissance / Date of birth",
+        document_number="Ausweisnummer / Numéro du document / Document no.",
+    )
+    card = render_card(replace(design, labels=long_labels), card_data())
+    assert "Geburtsdatum / Date de naissance / Date of birth" in card.texts["front"]
