@@ -45,6 +45,8 @@ IMPORT_NAMES = {
     "flask-marshmallow": ["flask_marshmallow"],
     "apispec": ["apispec"],
     "Flask-HTTPAuth": ["flask_httpauth"],
+    "sd-jwt": ["sd_jwt"],
+    "pymdoccbor": ["pymdoccbor"],
     "resvg-py": ["resvg_py"],
 }
 # What each extra deploys, and the modules of ours that run only in development.
