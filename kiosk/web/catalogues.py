@@ -2,6 +2,7 @@
 
     python -m kiosk.web.catalogues extract   # kiosk/translations/messages.pot from the sources
     python -m kiosk.web.catalogues update    # merge the template into every language's .po
+    python -m kiosk.web.catalogues update de fr  # ... into these languages' only
     python -m kiosk.web.catalogues check     # every message translated, nothing fuzzy (exit 1)
 
 The template holds every text the kiosk shows or prints, extracted with Babel's extractors
@@ -125,9 +126,10 @@ def extract() -> Path:
     return POT
 
 
-def update() -> list[Path]:
+def update(codes: Iterable[str] | None = None) -> list[Path]:
+    """Merge the template into the catalogues of `codes` (default: every kiosk language)."""
     written = []
-    for code in BY_CODE:
+    for code in codes if codes is not None else BY_CODE:
         # A fresh template per language: Catalog.update adopts the template's Message objects,
         # so filling the English catalogue would otherwise fill every later one with English.
         template = template_catalog()
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "extract":
         print(extract())
     elif command == "update":
-        for path in update():
+        for path in update(args[1:] or None):
             print(path)
     elif command == "check":
         found = problems()
