@@ -195,7 +195,8 @@ def test_a_registry_made_before_migrations_keeps_its_rows_and_works(
     assert _schema_differences(registry) == []
     dump = registry.dump()
     for table, rows in LEGACY_ROWS.items():
-        assert dump[table] == rows, table
+        # the columns a legacy registry had (later migrations add some: cards.generation)
+        assert [{k: r[k] for k in rows[0]} for r in dump[table]] == rows, table
 
     # The issuer goes on where the old registry stopped.
     assert issuer.staff_for_token(STAFF_TOKEN) == "desk-1"

@@ -26,8 +26,9 @@ BOTH = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 # whether it could ever hold something that identifies a resident.
 EXPECTED_COLUMNS = {
     "cards": {
-        "document_number", "status_list", "status_index", "kid", "iat", "exp", "status",
-        "state", "kiosk_id", "request_id", "revocation_code_hash", "created_at", "updated_at",
+        "document_number", "generation", "status_list", "status_index", "kid", "iat", "exp",
+        "status", "state", "kiosk_id", "request_id", "revocation_code_hash", "created_at",
+        "updated_at",
     },
     "status_lists": {"list_id", "size", "bits", "created_at"},
     "kiosks": {

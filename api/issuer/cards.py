@@ -1,11 +1,19 @@
 """The card registry's rules: document numbers and status slots, a card's lifecycle (allocated,
-issued, voided) and status (valid, revoked, suspended), and the status lists they make.
+issued, voided) and status (valid, revoked, suspended, superseded), and the status lists they
+make.
 
 Cards reach the registry two ways: `issue` (the development path of `citycard-api issue`:
 allocate and sign here, with a kiosk key in this issuer's key store) and the kiosk API
 (`allocate` a number and index for a kiosk that signs with its own key, then `report_issued` or
 `void`). A card is known by its document number and status slot only, never by anything
 personal. The SQL is in api.issuer.registry.
+
+**Renewal and replacement** keep the document number and give the new card a new slot
+(`allocate_successor`). A renewal leaves the old card valid until the kiosk reports the new one
+issued, and only then marks it superseded (status list value 3); a renewal that fails (voided)
+leaves it as it was. A replacement (lost or stolen) revokes the old card at once, whatever
+becomes of the new one. A number's *current* card is its newest issued card (before any was
+issued, its newest): status changes by number act on it.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from cardio.credential import (
     expiry_timestamp,
     sign_credential,
 )
+from cardio.statuslist import SUPERSEDED as SUPERSEDED_VALUE
 from cardio.statuslist import Status, StatusList
 
 from .config import IssuerConfig
@@ -44,12 +53,18 @@ from .registry import (
     RegistryError,
     queries,
 )
+from .registry.schema import SUPERSEDED
 from .slots import SlotOrder, slot_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 STATUS_NAMES = {VALID: Status.VALID, REVOKED: Status.INVALID, SUSPENDED: Status.SUSPENDED}
+"""The statuses a person may set (a card becomes superseded only by its renewal)."""
+STATUS_VALUES = {**STATUS_NAMES, SUPERSEDED: int(SUPERSEDED_VALUE)}
+"""Every status a card can have, with its status list value."""
+RENEWAL, REPLACEMENT = "renewal", "replacement"
+"""The kinds of successor card (`CardRegistry.allocate_successor`)."""
 _ALLOCATION_ATTEMPTS = 5
 
 
@@ -94,6 +109,7 @@ class CardInfo:
     exp: int | None
     status: str
     state: str
+    generation: int = 0  # 0 the number's first card, one more per renewal or replacement
 
     @classmethod
     def of(cls, card: CardRecord) -> CardInfo:
@@ -106,6 +122,7 @@ class CardInfo:
             card.exp,
             card.status,
             card.state,
+            card.generation or 0,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -159,10 +176,7 @@ class CardRegistry:
     # -- numbers and slots ----------------------------------------------------------------------
 
     def _allocate(self, s: Session, opened: list[str]) -> tuple[str, str, int]:
-        """A new document number and the next slot, in the list's secret order, of the open
-        status list; the next list is opened when the open one is 7/8 full (the publisher
-        publishes it), and used when it is full. A handful of primary-key reads and writes whatever the registry's
-        size: nothing here counts or searches cards."""
+        """A new document number and the next slot (`_take_slot`)."""
         seq = queries.next_value(s, DOCUMENT_COUNTER)
         if seq is None:
             raise RegistryError(
@@ -170,6 +184,13 @@ class CardRegistry:
             )
         digits = f"{seq:07d}"
         number = f"{self.config.data['doc_prefix']}{digits}{luhn_digit(digits)}"
+        return (number, *self._take_slot(s, opened))
+
+    def _take_slot(self, s: Session, opened: list[str]) -> tuple[str, int]:
+        """The next slot, in the list's secret order, of the open status list; the next list
+        is opened when the open one is 7/8 full (the publisher publishes it), and used when it
+        is full. A handful of primary-key reads and writes whatever the registry's size:
+        nothing here counts or searches cards."""
         list_id = self._open_list or self.config.data["status_lists"][-1]
         while True:
             size = self._list_size(s, list_id)
@@ -190,7 +211,7 @@ class CardRegistry:
             # Only a card allocated before slot cursors existed can hold it: take the next one.
             if not queries.slot_taken(s, list_id, idx):
                 self._open_list = list_id
-                return number, list_id, idx
+                return list_id, idx
 
     def _list_size(self, s: Session, list_id: str) -> int | None:
         """A status list's size (fixed when it is opened: read once per process)."""
@@ -280,13 +301,19 @@ class CardRegistry:
                 raise IssuerError(
                     f"No card uses index {index} of status list {list_id}; check the index."
                 )
+            if card.status == SUPERSEDED:
+                raise CardStateError(
+                    f"The card at index {index} was renewed: card {card.document_number} has a "
+                    "newer card; change that one by its document number."
+                )
             self._change_status(s, card, status, "cli", None)
             return card.document_number
 
     def set_card_status(
         self, number: str, status: str, actor_type: str, actor_id: str | None
     ) -> tuple[CardInfo, bool]:
-        """Revoke, suspend or reinstate (valid) by document number; True when it changed."""
+        """Revoke, suspend or reinstate (valid) the number's current card; True when it
+        changed."""
         if status not in STATUS_NAMES:
             raise IssuerError("The status must be one of valid, revoked or suspended.")
         with self.registry().write() as s:
@@ -349,7 +376,7 @@ class CardRegistry:
                 raise IssuerError(f"There is no status list {list_id!r}.")
             lst = StatusList(row.size, row.bits)
             for idx, status in queries.non_valid_slots(s, list_id):
-                lst.set(idx, STATUS_NAMES[status])
+                lst.set(idx, STATUS_VALUES[status])
         return lst
 
     def card(self, number: str) -> CardInfo:
@@ -427,10 +454,127 @@ class CardRegistry:
                 replayed=replayed,
             )
 
+    def allocate_successor(
+        self, kiosk_id: str, request_id: str, number: str, kind: str, now: int
+    ) -> tuple[SlotAllocation, CardInfo | None]:
+        """A new status slot for document number `number`'s next card: a `RENEWAL` (the
+        current card must be issued and valid; it is superseded when the new one is reported
+        issued) or a `REPLACEMENT` (a lost or stolen card: the current card, issued, is
+        revoked now, in the same transaction). Idempotent per request id like `allocate`.
+
+        Returns the allocation and, when this call revoked the old card, that card (its list
+        needs publishing). UnknownCardError for a number the registry does not know;
+        CardStateError when the current card cannot be renewed or replaced, with what to do.
+        """
+        if kind not in (RENEWAL, REPLACEMENT):
+            raise IssuerError("The kind of new card must be renewal or replacement.")
+        code = codes.new_revocation_code()
+        code_hash = codes.hash_code_keyed(code, self.config.pepper())
+        opened: list[str] = []
+        allocation, revoked = Registry.retrying(
+            _ALLOCATION_ATTEMPTS,
+            lambda: self._successor_once(
+                kiosk_id, request_id, number, kind, code, code_hash, now, opened
+            ),
+        )
+        self._name_new_lists(opened)
+        return allocation, revoked
+
+    def _successor_once(
+        self,
+        kiosk_id: str,
+        request_id: str,
+        number: str,
+        kind: str,
+        code: str,
+        code_hash: str,
+        now: int,
+        opened: list[str],
+    ) -> tuple[SlotAllocation, CardInfo | None]:
+        opened.clear()
+        with self.registry().write() as s:
+            kiosk = queries.kiosk_state_and_kid(s, kiosk_id)
+            if kiosk is None or kiosk[0] != ACTIVE:
+                raise CardStateError(f"The kiosk {kiosk_id!r} may not allocate cards.")
+            if queries.request_taken(s, kiosk_id, request_id):
+                card = queries.card_for_request(s, kiosk_id, request_id)
+                assert card is not None
+                if card.document_number != number or card.state != ALLOCATED:
+                    raise CardStateError(
+                        f"Request {request_id} was already used for card {card.document_number}, which is {card.state}; allocate with a new request id."
+                    )
+                queries.set_code_hash(card, code_hash, now)
+                queries.audit_now(s, now, "kiosk", f"{kind}-repeat", kiosk_id, number)
+                return self._slot_allocation(card, request_id, code, True), None
+            current = queries.card(s, number)
+            if current is None:
+                raise UnknownCardError(f"There is no card {number}; check the document number.")
+            revoked = self._check_successor(s, current, kind, kiosk_id, now)
+            list_id, idx = self._take_slot(s, opened)
+            generation = queries.next_generation(s, number)
+            queries.add_allocated_card(
+                s, number, list_id, idx, kiosk[1], kiosk_id, request_id, code_hash, now,
+                generation,
+            )  # fmt: skip
+            queries.audit_now(s, now, "kiosk", f"{kind}-allocate", kiosk_id, number)
+            card = queries.card_at(s, list_id, idx)
+            assert card is not None
+            return self._slot_allocation(card, request_id, code, False), revoked
+
+    def _check_successor(
+        self, s: Session, current: CardRecord, kind: str, kiosk_id: str, now: int
+    ) -> CardInfo | None:
+        """Refuse a successor the current card does not allow; revoke it for a replacement."""
+        number = current.document_number
+        if current.state != ISSUED:
+            raise CardStateError(
+                f"Card {number} was never completed, so it cannot be renewed or replaced; "
+                "make a new card instead."
+            )
+        newest = queries.newest_card(s, number)
+        if newest is not None and newest.state == ALLOCATED:
+            raise CardStateError(
+                f"A new card for {number} is being made at kiosk {newest.kiosk_id}; finish or "
+                "cancel it there first."
+            )
+        if kind == RENEWAL:
+            if current.status == SUSPENDED:
+                raise CardStateError(
+                    f"Card {number} is suspended, so it cannot be renewed; the holder should "
+                    "contact the city card office."
+                )
+            if current.status != VALID:
+                raise CardStateError(
+                    f"Card {number} is {current.status}, so it cannot be renewed; a lost or "
+                    "stolen card is replaced instead."
+                )
+            return None
+        if current.status == REVOKED:
+            return None  # reported lost already: nothing more to revoke
+        queries.set_status(current, REVOKED, now)
+        queries.audit(s, now, "kiosk", "replace-revoke", kiosk_id, number, REVOKED)
+        return CardInfo.of(current)
+
+    def _slot_allocation(
+        self, card: CardRecord, request_id: str, code: str, replayed: bool
+    ) -> SlotAllocation:
+        return SlotAllocation(
+            document_number=card.document_number,
+            status_list=card.status_list,
+            status_uri=self.config.status_uri(card.status_list),
+            status_index=card.status_index,
+            kid=card.kid,
+            request_id=request_id,
+            revocation_code=code,
+            replayed=replayed,
+        )
+
     @staticmethod
     def _kiosk_card(s: Session, kiosk_id: str, number: str) -> CardRecord:
-        card = queries.card(s, number)
-        if card is None or card.kiosk_id != kiosk_id:
+        """The newest card of `number` this kiosk allocated (a renewal's new card, while
+        the kiosk makes it)."""
+        card = queries.newest_card(s, number, kiosk_id)
+        if card is None:
             raise UnknownCardError(
                 f"This kiosk has not allocated a card {number}; check the document number."
             )
@@ -462,7 +606,23 @@ class CardRegistry:
                 )
             queries.mark_issued(card, issued_at, expires_at, code_hash, now)
             queries.audit(s, now, "kiosk", "issued", kiosk_id, number)
+            self._supersede_earlier(s, card, kiosk_id, now)
             return CardInfo.of(card)
+
+    @staticmethod
+    def _supersede_earlier(s: Session, card: CardRecord, kiosk_id: str, now: int) -> None:
+        """The new card `card` is made: the number's earlier cards still in use (a renewed
+        card) become superseded. Revoked and voided ones stay as they are."""
+        for earlier in queries.cards_of(s, card.document_number):
+            if (
+                earlier.generation < card.generation
+                and earlier.state == ISSUED
+                and earlier.status in (VALID, SUSPENDED)
+            ):
+                queries.set_status(earlier, SUPERSEDED, now)
+                queries.audit(
+                    s, now, "kiosk", "superseded", kiosk_id, card.document_number, SUPERSEDED
+                )
 
     def replace_code_hash(self, kiosk_id: str, number: str, code_hash: str, now: int) -> CardInfo:
         """A new revocation code for a card (its receipt was printed again): only the new

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
 from cardio.published import load_root_key, load_trust_list
 from cardio.resident import load_resident
 
+from .card_status import set_current_card_status
 from .registry import Registry
 from .service import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
 
@@ -200,13 +202,25 @@ def status() -> None:
 
 @status.command("set")
 @DIR_OPTION
-@click.argument("index", type=click.IntRange(min=0))
+@click.argument("card", metavar="DOCUMENT_NUMBER|INDEX")
 @click.argument("value", type=click.Choice(sorted(STATUS_NAMES)))
-@click.option("--list", "list_id", help="Status list id (default: the current list).")
+@click.option("--list", "list_id", help="With an INDEX: its status list id (default: the current list).")
 @friendly_errors
-def status_set(directory: Path, index: int, value: str, list_id: str | None) -> None:
-    """Set the status of the card at INDEX to valid, revoked or suspended."""
-    number = Issuer(directory).set_status(index, value, list_id)
+def status_set(directory: Path, card: str, value: str, list_id: str | None) -> None:
+    """Set a card's status to valid, revoked or suspended.
+
+    CARD is a document number (as printed; its current card: the newest one made for it) or
+    the card's index in a status list (digits only).
+    """
+    issuer = Issuer(directory)
+    typed = re.sub(r"\s+", "", card).upper()
+    if typed.isdigit():
+        number = issuer.set_status(int(typed), value, list_id)
+    else:
+        if list_id is not None:
+            raise IssuerError("--list goes with a status index, not with a document number.")
+        info, _changed = set_current_card_status(issuer.cards, typed, value, "cli", None)
+        number = info.document_number
     click.echo(
         f"Card {number} is now {value}; run 'citycard-api publish --dir {directory}' to tell readers."
     )

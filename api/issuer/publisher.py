@@ -26,6 +26,7 @@ from cardio import cose
 from cardio.files import write_atomic
 from cardio.keys import kid_for, public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
+from cardio.statuslist import SUPERSEDED as SUPERSEDED_VALUE
 from cardio.statuslist import Status, StatusList, sign_token
 from cardio.trustlist import (
     MAX_TRUST_LIST,
@@ -41,13 +42,18 @@ from .errors import IssuerError
 from .keys import IssuerKeys
 from .published_cache import etag_of
 from .registry import REVOKED, SUSPENDED, Registry, publication_queries, queries
+from .registry.schema import SUPERSEDED
 
 log = logging.getLogger("citycard.api.publisher")
 PUBLIC_DIR = "public"
 # Tests only (tests/test_publish_kill.py): the name of a step at which the process kills
 # itself with SIGKILL, to prove that no step loses a committed status change.
 CRASH_ENV = "CITYCARD_TEST_CRASH_AT"
-_STATUS_OF = {REVOKED: Status.INVALID, SUSPENDED: Status.SUSPENDED}
+_STATUS_OF = {
+    REVOKED: Status.INVALID,
+    SUSPENDED: Status.SUSPENDED,
+    SUPERSEDED: SUPERSEDED_VALUE,  # a renewed card (docs/credential.md)
+}
 
 
 def crash_point(step: str) -> None:

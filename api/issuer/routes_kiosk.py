@@ -2,6 +2,8 @@
 
 GET  /api/v1/kiosk/self                       who the server thinks this kiosk is
 POST /api/v1/kiosk/allocations                {"request_id"} -> number, status slot, code
+                                              {"request_id", "kind": "renewal"|"replacement",
+                                               "document_number"} -> a new slot for that number
 POST /api/v1/kiosk/cards/<number>/issued      {"issued_at", "expires_at", "revocation_code_hash"?}
 POST /api/v1/kiosk/cards/<number>/void        a card the kiosk could not finish
 POST /api/v1/kiosk/cards/<number>/revocation-code   {"revocation_code_hash"}: a reprinted receipt
@@ -30,6 +32,7 @@ from cardio.trustlist import KeyState
 from cardio.web_errors import ApiError
 
 from .registry import ACTIVE
+from .registry.schema import SUPERSEDED
 from .schemas import (
     AllocationRequestSchema,
     AllocationSchema,
@@ -149,7 +152,12 @@ def whoami() -> dict[str, Any]:
     {
         200: (AllocationSchema, "The allocation made before for this request id."),
         **_ERRORS,
-        409: (ErrorSchema, "The request id belongs to a card already issued or voided."),
+        404: (ErrorSchema, "A renewal or replacement of a number the registry does not know."),
+        409: (
+            ErrorSchema,
+            "The request id belongs to a card already issued or voided, or the number's card "
+            "cannot be renewed or replaced (the message says why).",
+        ),
     }
 )
 def allocate(body: dict[str, Any]) -> tuple[Any, int]:  # an Allocation; the schema dumps it
@@ -158,9 +166,24 @@ def allocate(body: dict[str, Any]) -> tuple[Any, int]:  # an Allocation; the sch
     Idempotent per request id: the same kiosk repeating a request id gets the same number and
     slot (200 instead of 201) and a fresh revocation code that replaces the previous one (only
     a hash is kept).
+
+    With `kind` renewal or replacement and a `document_number`, the new card keeps that number
+    and gets a new slot. A renewal's old card is superseded once the new one is reported
+    issued (never if it is voided); a replacement revokes the old card now.
     """
+    st = state()
+    kind = body.get("kind", "first")
     try:
-        alloc = state().issuer.allocate(_kiosk_id(), body["request_id"])
+        if kind == "first":
+            alloc = st.issuer.allocate(_kiosk_id(), body["request_id"])
+        else:
+            alloc, revoked = st.issuer.cards.allocate_successor(
+                _kiosk_id(), body["request_id"], body["document_number"], kind, int(time.time())
+            )
+            if revoked is not None:  # a lost card: venues learn of it now
+                st.extra["publisher"].wait_published(revoked.status_list)
+    except UnknownCardError as exc:
+        raise ApiError(404, "not_found", str(exc)) from exc
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     return alloc, 200 if alloc.replayed else 201
@@ -192,6 +215,10 @@ def issued(body: dict[str, Any], number: str) -> dict[str, Any]:
         raise ApiError(404, "not_found", str(exc)) from exc
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
+    if card.generation > 0:  # a renewal: the card it supersedes, in its list
+        for earlier in state().issuer.cards.history(number):
+            if earlier.status == SUPERSEDED:
+                state().extra["publisher"].wait_published(earlier.status_list)
     return card.to_json()
 
 

@@ -123,6 +123,25 @@ class AllocationRequestSchema(Schema):
         "must be 8 to 64 letters, digits, '.', '_', ':' or '-'.",
         "The kiosk's idempotency key (e.g. a UUID from its job journal).",
     )
+    kind = fields.String(
+        load_default="first",
+        validate=validate.OneOf(
+            ["first", "renewal", "replacement"], error="must be first, renewal or replacement."
+        ),
+        metadata={"description": "A first card (a new number), or a new card for a number."},
+    )
+    document_number = fields.String(
+        validate=validate.Regexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
+        error_messages={"invalid": DOCUMENT_NUMBER_RULE, "null": DOCUMENT_NUMBER_RULE},
+        metadata={"description": "For a renewal or replacement: the number the card keeps."},
+    )
+
+    @validates_schema
+    def _number_with_kind(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if (data.get("kind", "first") == "first") != ("document_number" not in data):
+            raise ValidationError(
+                "'document_number' must be given for a renewal or replacement, and only then."
+            )
 
 
 class IssuedReportSchema(Schema):

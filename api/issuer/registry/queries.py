@@ -16,7 +16,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from .schema import (
     ALLOCATED,
     ISSUED,
     REVOKED,
+    SUPERSEDED,
     VALID,
     VOIDED,
     AuditEvent,
@@ -144,7 +145,31 @@ def request_taken(session: Session, kiosk_id: str, request_id: str) -> bool:
 
 
 def card(session: Session, number: str) -> CardRecord | None:
-    return session.get(CardRecord, number)
+    """Document number `number`'s current card: its newest issued card, or, before one was
+    issued, its newest card. (A renewal being made leaves the card in hand current; a failed
+    one leaves it current for good.)"""
+    return session.scalars(
+        select(CardRecord)
+        .where(CardRecord.document_number == number)
+        .order_by((CardRecord.state == ISSUED).desc(), CardRecord.generation.desc())
+        .limit(1)
+    ).first()
+
+
+def newest_card(session: Session, number: str, kiosk_id: str | None = None) -> CardRecord | None:
+    """The newest card of `number` (of those `kiosk_id` allocated, when given)."""
+    query = select(CardRecord).where(CardRecord.document_number == number)
+    if kiosk_id is not None:
+        query = query.where(CardRecord.kiosk_id == kiosk_id)
+    return session.scalars(query.order_by(CardRecord.generation.desc()).limit(1)).first()
+
+
+def next_generation(session: Session, number: str) -> int:
+    """The generation a new card of `number` gets (one more than its newest)."""
+    newest = session.scalar(
+        select(func.max(CardRecord.generation)).where(CardRecord.document_number == number)
+    )
+    return 0 if newest is None else int(newest) + 1
 
 
 def cards_of(session: Session, number: str) -> list[CardRecord]:
@@ -153,18 +178,14 @@ def cards_of(session: Session, number: str) -> list[CardRecord]:
         session.scalars(
             select(CardRecord)
             .where(CardRecord.document_number == number)
-            .order_by(CardRecord.created_at)
+            .order_by(CardRecord.generation)
         )
     )
 
 
 def card_at(session: Session, list_id: str, index: int) -> CardRecord | None:
     """The card using slot `index` of status list `list_id`."""
-    return session.scalars(
-        select(CardRecord).where(
-            CardRecord.status_list == list_id, CardRecord.status_index == index
-        )
-    ).first()
+    return session.get(CardRecord, (list_id, index))
 
 
 def card_for_request(session: Session, kiosk_id: str, request_id: str) -> CardRecord | None:
@@ -213,15 +234,18 @@ def add_allocated_card(
     request_id: str,
     code_hash: str,
     now: int,
+    generation: int = 0,
 ) -> None:
-    """A number and slot handed to a kiosk, not yet reported issued."""
+    """A number and slot handed to a kiosk, not yet reported issued (`generation` > 0: a
+    renewal or replacement of the number's earlier card)."""
     _run(
         session,
-        "INSERT INTO cards (document_number, status_list, status_index, kid, status, state, "
-        "kiosk_id, request_id, revocation_code_hash, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (number, list_id, index, kid, VALID, ALLOCATED, kiosk_id, request_id, code_hash, now, now),
-    )
+        "INSERT INTO cards (document_number, generation, status_list, status_index, kid, "
+        "status, state, kiosk_id, request_id, revocation_code_hash, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (number, generation, list_id, index, kid, VALID, ALLOCATED, kiosk_id, request_id,
+         code_hash, now, now),
+    )  # fmt: skip
 
 
 def set_code_hash(row: CardRecord, code_hash: str, now: int) -> None:
@@ -244,7 +268,7 @@ def mark_voided(row: CardRecord, now: int) -> None:
 
 def set_status(row: CardRecord, status: str, now: int) -> None:
     row.status, row.updated_at = status, now
-    if status == REVOKED:
+    if status in (REVOKED, SUPERSEDED):
         row.revocation_code_hash = None
 
 
@@ -263,7 +287,12 @@ def revoke_if_code_hash(session: Session, number: str, code_hash: str, now: int)
 
 
 def all_cards(session: Session) -> list[CardRecord]:
-    return list(session.scalars(select(CardRecord).order_by(CardRecord.document_number)))
+    """Every card, by document number and, within one, oldest first."""
+    return list(
+        session.scalars(
+            select(CardRecord).order_by(CardRecord.document_number, CardRecord.generation)
+        )
+    )
 
 
 # -- audit trail -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ DOCUMENT_COUNTER = "document"
 
 # Card status: what the status list says about the card (cardio.statuslist.Status).
 VALID, REVOKED, SUSPENDED = "valid", "revoked", "suspended"
+# A card a newer card of the same document number replaced (renewal): status list value 3.
+SUPERSEDED = "superseded"
 # Card lifecycle: allocated to a kiosk, reported issued, or voided (never completed).
 ALLOCATED, ISSUED, VOIDED = "allocated", "issued", "voided"
 # Kiosk and staff account states.
@@ -33,13 +35,21 @@ class Base(DeclarativeBase):
 
 
 class CardRecord(Base):
-    """One document number. No personal data: see the package docstring."""
+    """One card: a status slot, and the document number it was made for. No personal data:
+    see the package docstring.
+
+    A document number has one card per `generation`: 0 the first card, then one more for each
+    renewal or replacement (same number, a new slot); see api.issuer.cards for which of them is
+    the number's current card."""
 
     __tablename__ = "cards"
 
-    document_number: Mapped[str] = mapped_column(String(24), primary_key=True)
-    status_list: Mapped[str] = mapped_column(String(32), ForeignKey("status_lists.list_id"))
-    status_index: Mapped[int] = mapped_column(Integer)
+    status_list: Mapped[str] = mapped_column(
+        String(32), ForeignKey("status_lists.list_id"), primary_key=True
+    )
+    status_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_number: Mapped[str] = mapped_column(String(24))
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     kid: Mapped[str] = mapped_column(String(16))  # hex of the signing key's 8-byte kid
     iat: Mapped[int | None] = mapped_column(BigInteger)  # None until the kiosk reports issued
     exp: Mapped[int | None] = mapped_column(BigInteger)
@@ -52,7 +62,7 @@ class CardRecord(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
-        UniqueConstraint("status_list", "status_index", name="uq_cards_status_slot"),
+        UniqueConstraint("document_number", "generation", name="uq_cards_document_generation"),
         UniqueConstraint("kiosk_id", "request_id", name="uq_cards_kiosk_request"),
         Index("ix_cards_list_status", "status_list", "status"),
     )
