@@ -365,3 +365,19 @@ def _status_verdict(verifier: Verifier, c: WalletClaims, now: float) -> Presenta
             Verdict.VALID, "The revocation list is due for a refresh; connect the reader soon."
         )
     return verdict(Verdict.VALID)
+
+
+def wallet_verdict(
+    verifier: Verifier, data: str | bytes, request_qr: str | None = None, now: float | None = None
+) -> PresentationResult | None:
+    """The verdict on `data` when it is a wallet credential or presentation (a file's bytes or
+    a scanned QR's text), checked against the venue request `request_qr` when given; None for
+    anything else (a chip or print credential: the caller's). MalformedError for a request
+    QR that is not one."""
+    request = None if request_qr is None else VenueRequest.from_qr(request_qr)
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    if not is_wallet_data(raw):
+        if request is not None:
+            return _refused(_R.WRONG_FORMAT)
+        return None
+    return verify_wallet(verifier, data, request, now)

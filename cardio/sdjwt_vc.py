@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from . import sdjwt
 from .credential import Credential
 from .errors import MalformedError
-from .jwk import b64u, kid_bytes, kid_text, public_jwk
+from .jwk import kid_bytes, kid_text, public_jwk
 from .keys import Signer
 from .presentation_errors import PresentationError, PresentationReason
 from .wallet_claims import ITEMS, WalletClaims, entitlement_item, personal_values
@@ -159,5 +159,3 @@ def _checked(name: str, value: Any) -> Any:
         raise PresentationError(PresentationReason.MALFORMED, f"The disclosed {name} has the wrong type.")
     return value
 
-
-__all__ = ["FORMAT", "TYP", "VCT", "b64u", "issue_vc", "item_of", "read_vc"]

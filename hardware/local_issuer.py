@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from api.issuer import Issuer
+from api.issuer.keys import ROOT_LABEL
 from cardio.errors import CitycardError
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
+from cardio.wallet_trust import write_wallet_trust
 from kiosk.allocator import Allocation, AllocationError, KioskKeySigner
 
 KIOSK_ID = "kiosk-1"
@@ -40,6 +42,7 @@ def publish_trust(issuer: Issuer, trust_dir: Path) -> None:
         shutil.copy2(public / name, trust_dir / name)
     for status in sorted((public / STATUS_DIR).iterdir()):
         shutil.copy2(status, trust_dir / STATUS_DIR / status.name)
+    write_wallet_trust(trust_dir, issuer.keystore.signer(ROOT_LABEL))  # jwks.json, iaca.pem
 
 
 class IssuerAllocator:

@@ -49,6 +49,7 @@ from .job import JobResult, Notice, Progress, Station, new_request_id
 from .journal import Journal
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .registry_options import RegistryOptions
+from .wallet_files import write_wallet_files
 from .web import adapters
 from .web.adapters import StationJobs
 from .web.ports import CardRequest
@@ -259,6 +260,7 @@ def run_demo(
                     shutil.rmtree(out_dir / "trust", ignore_errors=True)
                     fetch_published(registry.api, out_dir / "trust", [result.status_list])
                 verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
+                write_wallet_files(out_dir, signer.inner.signer, signer.print_cose)
             finally:
                 if feeder is not None:
                     feeder.close()

@@ -33,12 +33,13 @@ def test_demo_print_profile_needs_no_chip_writer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "A venue's reader says: VALID" in result.output
     assert {p.name for p in out.iterdir()} == {
-        "card-front.png", "card-back.png", "qr.txt", "receipt.escpos", "trust", "verdict.json"
+        "card-front.png", "card-back.png", "qr.txt", "receipt.escpos", "trust", "verdict.json",
+        "wallet",
     }  # fmt: skip
     verdict = json.loads((out / "verdict.json").read_text("utf-8"))
     assert verdict["verdict"] == "VALID" and verdict["claims"]["variant"] == "print"
     assert sorted(p.name for p in (out / "trust").rglob("*") if p.is_file()) == [
-        "1.cwt", "root-key.pem", "trust-list.cose"
+        "1.cwt", "iaca.pem", "jwks.json", "root-key.pem", "trust-list.cose"
     ]  # fmt: skip
     assert {p.name for p in (data / "kiosk").iterdir()} >= {"journal.jsonl", "logs"}
 

@@ -59,6 +59,7 @@ pytestmark = [requires_pcscd, pytest.mark.timeout(300)]
 
 KIOSK = Path(sys.executable).with_name("citycard-kiosk")
 PRINTED = {"card-front.png", "card-back.png", "receipt.escpos", "chip.ndef", "qr.txt", "verdict.json"}
+WALLET = {"wallet/card.sd-jwt", "wallet/card.mdoc"}  # the card on the phone, as the printed one
 ALLOWED_OUTSIDE = {"citycard-vpcd.lock"}  # hardware.pcscd's machine lock: a pid, nothing else
 
 
@@ -245,7 +246,7 @@ def test_nothing_personal_remains(vpcd_cards: VpcdCards, tmp_path: Path) -> None
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "VALID" in demo.stdout
-    assert {p.name for p in outs["demo"].iterdir()} == PRINTED | {"trust"}
+    assert {p.name for p in outs["demo"].iterdir()} == PRINTED | {"trust", "wallet"}
 
     # 3. `citycard-kiosk demo` killed between "chip written" and "card printed".
     before = {str(rec["job"]) for rec in journal_steps(data)}
@@ -289,7 +290,7 @@ def test_nothing_personal_remains(vpcd_cards: VpcdCards, tmp_path: Path) -> None
         issuer.close()
 
     # 4. The scan.
-    allowed_printed = [outs[name] / f for name in outs for f in PRINTED]
+    allowed_printed = [outs[name] / f for name in outs for f in PRINTED | WALLET]
     trust_dirs = [outs[name] / "trust" for name in outs]
     scanned = list(files_under(data, *trust_dirs, cwd, Path(env["TMPDIR"]), Path(env["HOME"])))
     scanned += [p for p in files_under(*outs.values()) if p not in allowed_printed

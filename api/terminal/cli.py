@@ -13,6 +13,7 @@ from cardio.cbor import MAX_INPUT
 from cardio.cli_support import echo_json, friendly_errors
 from cardio.connection import Connection
 from cardio.keys import load_public_pem
+from cardio.presentation import wallet_verdict
 from cardio.published import load_verifier
 from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
@@ -84,6 +85,7 @@ def _pinned(root_key: Path | None) -> EllipticCurvePublicKey | None:
     help="Keep the last good trust list here and refuse older ones.",
 )
 @click.option("--qr", "qr_text", help="The text of a scanned QR code (CC1:...).")
+@click.option("--request", "request_qr", help="The venue request (CCQ1:...) a wallet presentation answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.argument("cred_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @friendly_errors
@@ -94,25 +96,30 @@ def verify(
     qr_text: str | None,
     as_json: bool,
     cred_file: Path | None,
+    request_qr: str | None = None,
 ) -> None:
     """Verify CRED_FILE or --qr TEXT. Exit status 0 only for VALID.
 
     CRED_FILE holds the credential's bytes, or a chip's NDEF message (the kiosk demo's
-    chip.ndef). A chip credential checked from a file gets the verdict of its signature and
+    chip.ndef), or a wallet credential or presentation (SD-JWT VC, mdoc; docs/credential.md
+    sections 7-9), bound to --request when given. A chip credential checked from a file gets the verdict of its signature and
     claims, with a warning that its chip binding was not checked (read the card for that).
     """
     if (cred_file is None) == (qr_text is None):
         raise click.UsageError("Give either a credential file or --qr TEXT, not both.")
     verifier, problems = load_verifier(trust_dir, _pinned(root_key), cache=cache)
     if qr_text is not None:
-        res = verifier.verify_qr(scanned_qr_text(qr_text))
+        text = scanned_qr_text(qr_text)
+        res = wallet_verdict(verifier, text, request_qr) or verifier.verify_qr(text)
     else:
         assert cred_file is not None
         # Read no more than the verifier would look at: a credential, or one NDEF record
         # around it (a header of at most 34 bytes). Anything longer is MALFORMED either way.
         with cred_file.open("rb") as fh:
             data = fh.read(MAX_INPUT + 64)
-        res = verifier.verify_without_chip(credential_bytes(data))
+        res = wallet_verdict(verifier, data, request_qr) or verifier.verify_without_chip(
+            credential_bytes(data)
+        )
     _show(res, problems, as_json)
 
 
