@@ -34,6 +34,18 @@ from cardio.errors import (
 log = logging.getLogger(__name__)
 
 TTY_DRIVERS = ("pn532", "arygon")
+# nfcpy announces every open of a reader ("searching for reader on path ...", "using ...",
+# "no reader available on path ..."); a terminal opens it several times a second while it
+# waits for a card, so these lines would flood the log. The reader loop logs state changes.
+_OPEN_CHATTER = ("searching for reader on path", "using ", "no reader available on path")
+
+
+class _QuietOpen(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_OPEN_CHATTER)
+
+
+_QUIET_OPEN = _QuietOpen()
 _TTY_PATH = re.compile(r"^tty:(?P<dev>[^:]*/[^:]*)(?::(?P<driver>[a-z0-9]+))?$")
 
 
@@ -64,6 +76,9 @@ def open_frontend(path: str) -> Any:
     import nfc
     import nfc.clf
 
+    clf_log = logging.getLogger("nfc.clf")
+    if _QUIET_OPEN not in clf_log.filters:
+        clf_log.addFilter(_QUIET_OPEN)
     match = _TTY_PATH.match(path)
     if match is None:
         try:

@@ -4,6 +4,9 @@ It runs on its own thread over one card backend: PC/SC (`cardio.pcsc`, any reade
 knows: ACR122U, Omnikey, ...) or nfcpy (`cardio.nfc_backend`: PN532, RC-S380, ...). Every
 typed error of the card stack becomes a status sentence for the staff screen and the loop
 goes on: a reader unplugged, pcscd restarted or a card pulled mid-read never ends it.
+
+Quiet logs: the loop asks for a card several times a second, so it logs the reader's state
+only when it changes (missing, then back, then missing for another reason), never per poll.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from cardio.connection import Connection
 from cardio.errors import CardRemovedError, CitycardError, NoCardError
 from cardio.terminal_config import DEFAULT_POLL_INTERVAL
 
+from .i18n import N_
+
 log = logging.getLogger(__name__)
 
-WAITING = "Ready: hold a card flat on the reader."
+WAITING = N_("Ready: hold a card flat on the reader.")
 
 
 class CardBackend(Protocol):
@@ -97,6 +102,7 @@ class ReaderLoop:
         self.poll = poll
         self.retry = retry
         self.taps = 0
+        self._logged: tuple[str, bool] | None = None  # the reader state last logged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -117,19 +123,28 @@ class ReaderLoop:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _status(self, sentence: str, ok: bool) -> None:
+        """Tell the screen; log only a change of state (a missing reader once, not per poll)."""
+        self.on_status(sentence, ok)
+        if self._logged == (sentence, ok):
+            return
+        if ok:
+            if self._logged is not None:  # not the first "ready": the reader is back
+                log.info("%s: reader ready", self.backend.description)
+        else:
+            log.warning("%s: %s", self.backend.description, sentence)
+        self._logged = (sentence, ok)
+
     def _run(self) -> None:
-        self.on_status(WAITING, True)
+        self._status(WAITING, True)
         while not self._stop.is_set():
             try:
                 self._once()
             except CitycardError as exc:
-                self.on_status(str(exc), False)
+                self._status(str(exc), False)
                 self._stop.wait(self.retry)
             except Exception as exc:  # a bug or a driver surprise: report, pause, go on
-                log.error(
-                    "the reader loop failed unexpectedly (%s); it goes on", type(exc).__name__
-                )
-                self.on_status(
+                self._status(
                     f"The reader failed unexpectedly ({type(exc).__name__}); retrying.", False
                 )
                 self._stop.wait(self.retry)
@@ -138,7 +153,7 @@ class ReaderLoop:
         try:
             conn = self.backend.wait_card(self.poll)
         except NoCardError:
-            self.on_status(WAITING, True)
+            self._status(WAITING, True)
             return
         with conn:
             self.taps += 1
@@ -149,7 +164,7 @@ class ReaderLoop:
             except CitycardError as exc:  # the card stopped answering, no trust list yet, ...
                 self.on_problem(str(exc))
             self._wait_gone(conn)
-        self.on_status(WAITING, True)
+        self._status(WAITING, True)
 
     def _wait_gone(self, conn: Connection) -> None:
         while not self._stop.is_set():
