@@ -23,20 +23,27 @@ T = TypeVar("T")
 
 SOURCE_LANGUAGE = "en"
 
-# Chinese tags written in Traditional characters: their base language `zh` is Simplified
-# Chinese, so they must never fall back to it (a Taiwanese or Hong Kong resident reads
-# Traditional; Simplified would be the wrong script, not merely another dialect).
-_TRADITIONAL_CHINESE = {
-    tag: "zh-Hant" for tag in ("zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk")
-}
+# Chinese written in Traditional characters (script Hant, or Taiwan, Hong Kong, Macao without a
+# script): its base language `zh` is Simplified Chinese, so it must never fall back to it (a
+# Taiwanese or Hong Kong resident reads Traditional; Simplified is the wrong script).
+_TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})
+
+
+def _traditional_chinese(language: str) -> bool:
+    primary, *rest = language.lower().replace("_", "-").split("-")
+    if primary != "zh":
+        return False
+    if "hans" in rest:
+        return False
+    return "hant" in rest or bool(_TRADITIONAL_REGIONS.intersection(rest))
 
 
 def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tuple[str, ...]:
     """The tags to try for `language`, best first (see the module documentation)."""
     chain = [language]
-    traditional = _TRADITIONAL_CHINESE.get(language.lower())
+    traditional = _traditional_chinese(language)
     if traditional:
-        chain.append(traditional)
+        chain.append("zh-Hant")
     base = language.split("-", 1)[0]
     if base != language and not traditional:
         chain.append(base)

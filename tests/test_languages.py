@@ -14,10 +14,10 @@ def test_regional_tag_falls_back_to_its_base_then_programme_then_english() -> No
 def test_traditional_chinese_never_gets_simplified() -> None:
     # `zh` is the Simplified catalogue: a Taiwanese or Hong Kong tag must not fall back to it.
     available = ["en", "zh", "zh-Hant"]
-    for tag in ("zh-Hant", "zh-TW", "zh-HK", "zh-MO", "zh-Hant-TW"):
+    for tag in ("zh-Hant", "zh-TW", "zh-HK", "zh-MO", "zh-Hant-TW", "zh-Hant-US", "zh_hant_mo"):
         assert best_available(tag, available) == "zh-Hant", tag
     assert best_available("zh-TW", ["en", "zh"]) == "en"  # better English than the wrong script
-    for tag in ("zh-Hans", "zh-CN", "zh"):
+    for tag in ("zh-Hans", "zh-CN", "zh", "zh-Hans-HK", "zh-SG"):
         assert best_available(tag, available) == "zh", tag
 
 

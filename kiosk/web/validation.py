@@ -26,7 +26,15 @@ _COMPATIBLE = (
     frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
     frozenset({"HANGUL", "HAN"}),
 )
-_SCRIPT_ALIASES = {"CJK": "HAN", "FULLWIDTH": "LATIN", "HALFWIDTH": "KATAKANA"}
+# The first word of some Japanese marks is not a script: ー (KATAKANA-HIRAGANA PROLONGED SOUND
+# MARK) and 々 (IDEOGRAPHIC ITERATION MARK) belong to the kana and kanji they follow.
+_SCRIPT_ALIASES = {
+    "CJK": "HAN",
+    "FULLWIDTH": "LATIN",
+    "HALFWIDTH": "KATAKANA",
+    "KATAKANA-HIRAGANA": "KATAKANA",
+    "IDEOGRAPHIC": "HAN",
+}
 _SPACES = re.compile(r"\s+")
 
 
