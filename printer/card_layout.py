@@ -175,21 +175,23 @@ class _Canvas:
         return self.text(_fit_label(text, width), x, y, width, fill, align="left")
 
 
-def _fit_label(text: str, width: int) -> FittedText:
+def _fit_label(text: str, width: int, box: int = 0) -> FittedText:
     """A label: one line when it fits, else (a label in two or three printed languages) two
     lines, shrinking only when two lines at the largest size do not fit."""
     return fit_text(
-        text, width, _LABEL_BOX, max_size=19, min_size=12, max_lines=2, paragraph=True,
+        text, width, box or _LABEL_BOX, max_size=19, min_size=12, max_lines=2, paragraph=True,
         what="label",
     )
 
 
 _LABEL_BOX = 50  # two lines of a label at 18 px
+_ROW_LABEL_BOX = 40  # on the front's rows of dates and numbers: two lines at 15 px
 _GREY: Color = (90, 90, 90)
 _INK: Color = (20, 20, 20)
 _HEADER_H = 130
 _STRIPE_H = 8
 _FOOTER_Y = 548
+_FRONT_FOOTER_Y = 532
 
 
 def _check_fields(design: CardDesign, data: CardData) -> None:
@@ -255,21 +257,23 @@ def _header(c: _Canvas, design: CardDesign) -> None:
             c.text(sub, x, _HEADER_H - 4 - 30, width, ink, align="left")
             return
     title = fit_text(
-        design.display_name, width, _HEADER_H - m, max_size=44, min_size=24, bold=True,
-        max_lines=2, what="card title",
+        design.display_name, width, _HEADER_H - m, max_size=44, min_size=22, bold=True,
+        max_lines=2, paragraph=True, what="card title",
     )
     c.text(title, x, m - 8, width, ink, align="left")
 
 
-def _footer(c: _Canvas, design: CardDesign) -> None:
+def _footer(c: _Canvas, design: CardDesign, footer_y: int = _FOOTER_Y) -> None:
+    """The disclaimer band; the front's is taller, so a disclaimer in two or three
+    languages stays large there."""
     primary = design.primary_rgb
-    c.band(_FOOTER_Y, c.h, primary)
+    c.band(footer_y, c.h, primary)
     m = c.margin
     width = c.w - 2 * m
-    top = _FOOTER_Y + 10
+    top = footer_y + 8
     fitted = fit_text(
-        design.disclaimer, width, c.h - m - top, max_size=30, min_size=18, bold=True,
-        max_lines=2, what="disclaimer",
+        design.disclaimer, width, c.h - m - top, max_size=30,
+        min_size=22 if footer_y < _FOOTER_Y else 18, bold=True, max_lines=2, what="disclaimer",
     )
     c.text(fitted, m, top, width, _ink_on(primary), align="auto")
 
@@ -279,8 +283,8 @@ def _field(
 ) -> int:
     """A label over its value; labels of one row take the same height (`label_h`) so the
     values line up. Returns the y below the value."""
-    c.label(label, x, y, width, _GREY)
-    fitted = fit_text(value, width, 42, max_size=32, min_size=16, bold=True, what=label.lower())
+    c.text(_fit_label(label, width, _ROW_LABEL_BOX), x, y, width, _GREY, align="left")
+    fitted = fit_text(value, width, 40, max_size=30, min_size=16, bold=True, what=label.lower())
     return c.text(fitted, x, y + label_h, width, _INK)
 
 
@@ -290,7 +294,9 @@ def _row(
     """Fields side by side from x0 (each (label, value, width); the last takes what is left);
     returns the y below the row."""
     gap = 16
-    label_h = max(_label_height(label, w) for label, _, w in _widths(fields, x0, width, gap))
+    label_h = max(
+        _label_height(label, w, _ROW_LABEL_BOX) for label, _, w in _widths(fields, x0, width, gap)
+    )
     below = y
     col = x0
     for label, value, w in _widths(fields, x0, width, gap):
@@ -321,7 +327,7 @@ def _front(
 
     # photo, 7:9 like a passport photo, as tall as the front allows
     px0, py0 = m, _PHOTO_TOP
-    ph = _FOOTER_Y - 14 - py0
+    ph = _FRONT_FOOTER_Y - 14 - py0
     pw = min(_PHOTO_W, ph * 7 // 9)
     if data.photo is not None:
         photo = cover(open_image(data.photo, "photo", "take the photo again."), (pw, ph))
@@ -338,35 +344,35 @@ def _front(
     y = py0 - 6
     y = c.label(labels.family_name, x0, y, width, _GREY)
     family = fit_text(
-        data.family_name, width, 112, max_size=58, min_size=30, bold=True, max_lines=3,
+        data.family_name, width, 104, max_size=58, min_size=30, bold=True, max_lines=3,
         what="family name", field="family_name",
     )
     c.text(family, x0, y, width, _INK)
-    y += 112
+    y += 104
     y = c.label(labels.given_name, x0, y, width, _GREY)
     given_max = min(44, int(family.font.size))
     given = fit_text(
-        data.given_name, width, 62, max_size=given_max, min_size=min(28, given_max),
+        data.given_name, width, 58, max_size=given_max, min_size=min(28, given_max),
         max_lines=2, what="given name", field="given_name",
     )
     c.text(given, x0, y, width, _INK)
-    y += 62
+    y += 58
 
     # dates and numbers: two rows above the footer
     row1: list[tuple[str, str, int]] = [(labels.birth_date, data.birth_date.isoformat(), 206)]
     if "sex" in design.fields:
         row1.append((labels.sex, data.sex or "–", 96))
     row1.append((labels.document_number, data.document_number, 0))
-    y = _row(c, row1, x0, y, width) + 4
+    y = _row(c, row1, x0, y, width) + 2
     row2 = [(labels.issued, data.issued.isoformat(), 206), (labels.expires, data.expires.isoformat(), 0)]
     y = _row(c, row2, x0, y, width)
-    if y > _FOOTER_Y - 6:
+    if y > _FRONT_FOOTER_Y - 6:
         raise CardLayoutError(
             "The front's labels take too much room above the disclaimer band; shorten the "
             "labels in the catalogues."
         )
 
-    _footer(c, design)
+    _footer(c, design, _FRONT_FOOTER_Y)
     return c.image, tuple(c.texts)
 
 
@@ -399,8 +405,8 @@ def _fit_value(item: _Item, width: int, box: int, alone: bool) -> FittedText:
     )
 
 
-def _label_height(text: str, width: int) -> int:
-    fitted = _fit_label(text, width)
+def _label_height(text: str, width: int, box: int = 0) -> int:
+    fitted = _fit_label(text, width, box)
     return len(fitted.lines) * fitted.line_height
 
 
@@ -462,8 +468,48 @@ def _extra_fields(
     return y
 
 
-def _fit_languages(spoken: str, width: int) -> FittedText:
-    return fit_text(spoken, width, 40, max_size=26, min_size=16, what="languages")
+_LANGUAGES_BOX = 44
+
+
+def _fit_languages(names: list[str], width: int) -> tuple[list[FittedText], FittedText]:
+    """The holder's languages on one line, each name in its own font (names in their own
+    scripts: "ትግርኛ, العربية" needs two fonts), at the largest common size that fits; with
+    the comma between them (drawn with a space after it)."""
+    for size in range(26, 13, -1):
+        try:
+            runs = [
+                fit_text(name, width, _LANGUAGES_BOX, max_size=size, min_size=size, what="languages")
+                for name in names
+            ]
+            comma = fit_text(",", width, _LANGUAGES_BOX, max_size=size, min_size=size, what="languages")
+        except CardLayoutError:
+            continue
+        total = sum(r.font.getlength(r.lines[0]) for r in runs)
+        total += comma.font.getlength(", ") * (len(runs) - 1)
+        if total <= width:
+            return runs, comma
+    raise CardLayoutError("The holder's languages do not fit on the card; choose fewer languages.")
+
+
+def _draw_languages(c: _Canvas, names: list[str], x: int, y: int, width: int) -> int:
+    """Draw the languages' names from (x, y) on one line; returns the y below it."""
+    runs, comma = _fit_languages(names, width)
+    below = y
+    for i, run in enumerate(runs):
+        w = int(run.font.getlength(run.lines[0])) + 1
+        below = max(below, c.text(run, x, y, w, _INK, align="left"))
+        x += w
+        if i < len(runs) - 1:
+            c.text(comma, x, y + _baseline_shift(run, comma), w, _INK, align="left")
+            x += int(comma.font.getlength(", "))
+    del c.texts[len(c.texts) - (2 * len(runs) - 1) :]
+    c.texts.append(", ".join(r.lines[0] for r in runs))
+    return below
+
+
+def _baseline_shift(run: FittedText, comma: FittedText) -> int:
+    """Where the comma goes so it sits on the name's baseline (fonts differ in ascent)."""
+    return run.font.getmetrics()[0] - comma.font.getmetrics()[0]
 
 
 def _rows_min_height(rows: list[list[_Item]], width: int, *, least: bool = False) -> int:
@@ -502,7 +548,7 @@ def _back(
     y = m + 4
     title = fit_text(
         design.display_name, width, 64, max_size=28, min_size=18, bold=True, max_lines=2,
-        what="card title",
+        paragraph=True, what="card title",
     )
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
@@ -520,14 +566,15 @@ def _back(
             c.paste(sig, x0 + 4, bottom + 24 + 4 + (sig_h - 8 - sig.height) // 2)
         bottom -= 8
     left_free = (bottom_left := _FOOTER_Y - 12) - number_bottom
-    spoken = None
+    spoken: list[str] | None = None
     if "languages" in design.fields and data.languages:
-        spoken = ", ".join(design.language_name(code) for code in data.languages)
+        spoken = [design.language_name(code) for code in data.languages]
         # Under the document number when there is room there (the right column is the
         # crowded one), else in the right column after the entitlements.
-        if _label_height(labels.languages, qr.width) + 40 <= left_free:
-            top = c.label(labels.languages, m, bottom_left - 40 - _label_height(labels.languages, qr.width), qr.width, _GREY)
-            c.text(_fit_languages(spoken, qr.width), m, top, qr.width, _INK, align="left")
+        if _label_height(labels.languages, qr.width) + _LANGUAGES_BOX <= left_free:
+            label_h = _label_height(labels.languages, qr.width)
+            top = c.label(labels.languages, m, bottom_left - _LANGUAGES_BOX - label_h, qr.width, _GREY)
+            _draw_languages(c, spoken, m, top, qr.width)
             spoken = None
     if "entitlements" in design.fields and data.entitlements:
         y = c.label(labels.entitlements, x0, y, width, _GREY)
@@ -537,7 +584,7 @@ def _back(
         # or three printed languages, long) take the rest, up to what they need at 22 px.
         room = bottom - y - 8 - _rows_min_height(extra_rows, width)
         if spoken is not None:
-            room -= _label_height(labels.languages, width) + 40 + 8
+            room -= _label_height(labels.languages, width) + _LANGUAGES_BOX + 8
         try:
             ent = fit_text(
                 text, width, max(30, min(200, room)), max_size=22, min_size=15, max_lines=8,
@@ -550,7 +597,7 @@ def _back(
         y = c.text(ent, x0, y, width, _INK) + 8
     if spoken is not None:
         y = c.label(labels.languages, x0, y, width, _GREY)
-        y = c.text(_fit_languages(spoken, width), x0, y, width, _INK) + 8
+        y = _draw_languages(c, spoken, x0, y, width) + 8
     if extra_rows:
         y = _extra_fields(c, extra_rows, x0, y, width, bottom)
     if design.back_note and bottom - y >= 30:
