@@ -102,6 +102,8 @@ def problems(codes: Iterable[str] | None = None, base: Path = TRANSLATIONS_DIR) 
             found.append(f"{path}: missing")
             continue
         catalog = load_po(code, base)
+        if catalog.fuzzy:
+            found.append(f"{path}: the header is fuzzy, so its Plural-Forms would be ignored")
         have = _ids(catalog)
         for msgid, context in sorted(expected - have, key=str):
             found.append(f"{path}: no entry for {context + ': ' if context else ''}{msgid!r}")
@@ -139,6 +141,8 @@ def update(codes: Iterable[str] | None = None) -> list[Path]:
         else:
             catalog = Catalog(locale=code.replace("-", "_"), domain=DOMAIN, project="citycard-kiosk")
         catalog.update(template, no_fuzzy_matching=True)
+        # A fuzzy header is left out when the catalogue is compiled, and its Plural-Forms with it.
+        catalog.fuzzy = False
         if code == SOURCE_LANGUAGE:
             for message in catalog:
                 if message.id and not message.string:
