@@ -22,8 +22,12 @@ from .errors import MalformedError
 from .keys import SoftwareSigner, p256_from_xy, p256_xy
 from .trustlist import KeyPurpose, TrustedKey
 
-_B64U = re.compile(r"[A-Za-z0-9_-]*\Z")
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _KID_HEX = re.compile(r"[0-9a-f]{16}\Z")
+_B64U_VALUE = {
+    c: i
+    for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 
 
 def b64u(data: bytes) -> str:
@@ -32,16 +36,19 @@ def b64u(data: bytes) -> str:
 
 
 def b64u_decode(text: object, what: str = "value") -> bytes:
-    """Strict base64url without padding; MalformedError for any other character or length."""
-    if not isinstance(text, str) or not _B64U.match(text) or len(text) % 4 == 1:
+    """Strict base64url without padding; MalformedError for any other character or length,
+    and for unused bits that are not zero (one value, one encoding)."""
+    if not isinstance(text, str) or "+" in text or "/" in text or "=" in text:
         raise MalformedError(f"The {what} is not base64url text.")
+    tail = len(text) % 4
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
+        if tail == 1 or (tail and _B64U_VALUE[text[-1]] & (0x0F if tail == 2 else 0x03)):
+            raise MalformedError(f"The {what} is not canonical base64url.")
+        data = text.encode("ascii").translate(_TO_STANDARD) + b"=" * (-len(text) % 4)
+        # strict mode refuses any character outside the alphabet (whitespace too)
+        return binascii.a2b_base64(data, strict_mode=True)
+    except (KeyError, UnicodeEncodeError, binascii.Error, ValueError) as exc:
         raise MalformedError(f"The {what} is not base64url text.") from exc
-    if b64u(data) != text:  # non-zero padding bits: one value, one encoding
-        raise MalformedError(f"The {what} is not canonical base64url.")
-    return data
 
 
 def kid_text(kid: bytes) -> str:

@@ -32,6 +32,7 @@ import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .cbor import head
 from .cose import sig_structure
 from .credential import Credential
 from .errors import MalformedError
@@ -147,7 +148,7 @@ class IssuerSigned:
 
     items: dict[str, cbor2.CBORTag]
     issuer_auth: list[Any]
-
+    elements: dict[str, dict[str, Any]]  # the items decoded
     @classmethod
     def parse(cls, obj: object) -> IssuerSigned:
         if isinstance(obj, bytes | bytearray):
@@ -158,6 +159,7 @@ class IssuerSigned:
         if not isinstance(spaces, dict) or set(spaces) - {NAMESPACE}:
             raise PresentationError(_R.WRONG_FORMAT)
         items: dict[str, cbor2.CBORTag] = {}
+        elements: dict[str, dict[str, Any]] = {}
         for raw in spaces.get(NAMESPACE, []) if isinstance(spaces.get(NAMESPACE, []), list) else [None]:
             if not (isinstance(raw, cbor2.CBORTag) and raw.tag == 24 and isinstance(raw.value, bytes)):
                 raise PresentationError(_R.MALFORMED, "An mdoc element is not tagged CBOR bytes.")
@@ -170,15 +172,18 @@ class IssuerSigned:
             if not isinstance(name, str) or name in items:
                 raise PresentationError(_R.REPEATED_DISCLOSURE)
             items[name] = raw
+            elements[name] = item
         auth = obj["issuerAuth"]
         if not (isinstance(auth, list) and len(auth) == 4 and isinstance(auth[0], bytes)
                 and isinstance(auth[1], dict) and isinstance(auth[2], bytes)
                 and isinstance(auth[3], bytes)):  # fmt: skip
             raise PresentationError(_R.MALFORMED, "The mdoc's issuerAuth is not a COSE_Sign1.")
-        return cls(items, auth)
+        return cls(items, auth, elements)
 
     def select(self, keep: Callable[[str], bool]) -> IssuerSigned:
-        return IssuerSigned({k: v for k, v in self.items.items() if keep(k)}, self.issuer_auth)
+        names = [k for k in self.items if keep(k)]
+        return IssuerSigned({k: self.items[k] for k in names}, self.issuer_auth,
+                            {k: self.elements[k] for k in names})  # fmt: skip
 
     def to_cbor(self) -> dict[str, Any]:
         return {"nameSpaces": {NAMESPACE: list(self.items.values())}, "issuerAuth": self.issuer_auth}
@@ -247,10 +252,11 @@ def read_issuer_signed(
     entitlements: list[str] = []
     seen_ids: set[int] = set()
     for name, raw in signed.items.items():
-        item = _loads(raw.value, "mdoc element")
+        item = signed.elements[name]
         digest_id = item["digestID"]
         expected = digests.get(digest_id) if type(digest_id) is int else None
-        if expected is None or hashlib.sha256(_dumps(raw)).digest() != expected:
+        tagged = b"\xd8\x18" + head(2, len(raw.value)) + raw.value  # #6.24(bstr), as digested
+        if expected is None or hashlib.sha256(tagged).digest() != expected:
             raise PresentationError(_R.UNSIGNED_DISCLOSURE)
         if digest_id in seen_ids:
             raise PresentationError(_R.REPEATED_DISCLOSURE)
@@ -326,6 +332,18 @@ def device_response(
         "deviceSigned": {"nameSpaces": namespaces, "deviceAuth": {"deviceSignature": signature}},
     }
     return _dumps({"version": "1.0", "documents": [document], "status": 0})
+
+
+def without_x5chain(response: bytes) -> bytes:
+    """The DeviceResponse without the certificate in issuerAuth's unprotected header (not
+    signed, so removing it leaves every signature whole): 400 bytes fewer for a QR."""
+    obj = _loads(response, "mdoc response")
+    try:
+        for doc in obj["documents"]:
+            doc["issuerSigned"]["issuerAuth"][1].pop(_X5CHAIN, None)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise PresentationError(_R.MALFORMED, "The mdoc response lacks a required member.") from exc
+    return _dumps(obj)
 
 
 def read_device_response(

@@ -159,8 +159,50 @@ def response_qr(presentation: str | bytes, request: VenueRequest | None = None) 
         return SDJWT_PREFIX + base45.encode(zlib.compress(presentation.encode("ascii"), 9))
     if request is None:
         raise ValueError("An mdoc presentation's QR names the request it answers.")
-    envelope = cbor2.dumps([request.venue, request.nonce, request.issued_at, presentation])
+    # the document-signer certificate (unprotected, so not signed) stays out of the QR: a
+    # citycard reader finds the key by the kid the signature covers
+    envelope = cbor2.dumps(
+        [request.venue, request.nonce, request.issued_at, mdoc.without_x5chain(presentation)]
+    )
     return MDOC_PREFIX + base45.encode(zlib.compress(envelope, 9))
+
+
+PART_PREFIX = "CCP1:"
+QR_CHARS = 600
+"""Alphanumeric characters a version 15 QR holds at level M."""
+
+
+def split_qr(text: str, chars: int = QR_CHARS) -> list[str]:
+    """A response QR text too long for one small QR, as a sequence of parts the wallet shows
+    one after another: `CCP1:<i>/<n>:<piece>` (all QR alphanumeric characters), each at most
+    `chars` long."""
+    count = 1
+    while True:  # the head's length depends on how many parts there are
+        room = chars - len(f"{PART_PREFIX}{count}/{count}:")
+        pieces = [text[i : i + room] for i in range(0, len(text), room)] or [""]
+        if len(pieces) <= count:
+            break
+        count = len(pieces)
+    return [f"{PART_PREFIX}{i}/{len(pieces)}:{p}" for i, p in enumerate(pieces, 1)]
+
+
+def join_qr(parts: list[str]) -> str:
+    """The response QR text from its scanned parts, in any order; MalformedError when one is
+    missing, repeated or not a part."""
+    pieces: dict[int, str] = {}
+    total = None
+    for part in parts:
+        head, sep, piece = part[len(PART_PREFIX) :].partition(":")
+        number, slash, count = head.partition("/")
+        if not (part.startswith(PART_PREFIX) and sep and slash and number.isdigit() and count.isdigit()):
+            raise MalformedError("A scanned code is not part of a citycard answer (CCP1:).")
+        if total not in (None, int(count)) or int(number) in pieces or not 0 < int(number) <= int(count):
+            raise MalformedError("The scanned parts do not belong to one answer; scan them again.")
+        total = int(count)
+        pieces[int(number)] = piece
+    if total is None or len(pieces) != total:
+        raise MalformedError("Some parts of the answer are missing; scan every code the phone shows.")
+    return "".join(pieces[i] for i in range(1, total + 1))
 
 
 def _inflate(data: bytes) -> bytes:
@@ -189,7 +231,7 @@ class _Parsed:
 def is_wallet_data(data: bytes) -> bool:
     """Whether `data` (a file's bytes) is a wallet credential or presentation in any of its
     forms (SD-JWT text, presentation QR text, mdoc CBOR), rather than a chip or QR credential."""
-    if data.startswith((b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode())):
+    if data.startswith((b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode(), PART_PREFIX.encode())):
         return True
     if data[:1] not in (b"\xa2", b"\xa3"):  # a map of two or three: IssuerSigned, DeviceResponse
         return False
@@ -209,9 +251,11 @@ def _parse(data: str | bytes) -> _Parsed:
             return _Parsed(mdoc.FORMAT, response=data)
         raise PresentationError(_R.WRONG_FORMAT)
     try:
-        text = data.decode("ascii").strip() if isinstance(data, bytes) else data
+        text = data.decode("ascii").rstrip("\r\n") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         raise PresentationError(_R.WRONG_FORMAT) from exc
+    if text.startswith(PART_PREFIX):  # the parts of one answer, one per line (base45 has spaces)
+        text = join_qr(text.splitlines())
     if text.startswith(SDJWT_PREFIX):
         text = _inflate(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii", "replace")
     elif text.startswith(MDOC_PREFIX):

@@ -53,17 +53,14 @@ class Disclosure:
     salt: str
     name: str | None
     value: Any
-
-    @property
-    def digest(self) -> str:
-        return digest(self.encoded)
-
+    digest: str  # of `encoded`: what the issuer signs
     @classmethod
     def new(cls, name: str | None, value: Any, salt: str | None = None) -> Disclosure:
         """A disclosure with a fresh 128-bit salt from `secrets` (or the one given)."""
         salt = b64u(secrets.token_bytes(SALT_BYTES)) if salt is None else salt
         parts = [salt, value] if name is None else [salt, name, value]
-        return cls(b64u(jws.json_bytes(parts)), salt, name, value)
+        encoded = b64u(jws.json_bytes(parts))
+        return cls(encoded, salt, name, value, digest(encoded))
 
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
@@ -75,11 +72,11 @@ class Disclosure:
         if not isinstance(salt, str) or not salt:
             raise MalformedError("A disclosure's salt is not text.")
         if len(parts) == 2:
-            return cls(encoded, salt, None, parts[1])
+            return cls(encoded, salt, None, parts[1], digest(encoded))
         name = parts[1]
         if not isinstance(name, str) or name in _RESERVED:
             raise MalformedError("A disclosure's claim name is not an acceptable name.")
-        return cls(encoded, salt, name, parts[2])
+        return cls(encoded, salt, name, parts[2], digest(encoded))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from api.issuer.service import Issuer
 from cardio import cose, jws, mdoc, sdjwt
 from cardio.credential import ChipBinding, Credential, Holder
+from cardio.errors import MalformedError
 from cardio.jwk import b64u, b64u_decode
 from cardio.keys import SoftwareSigner
 from cardio.presentation import (
@@ -25,10 +26,12 @@ from cardio.presentation import (
     PresentationResult,
     VenueRequest,
     is_wallet_data,
+    join_qr,
     present_mdoc,
     present_sdjwt,
     request_items,
     response_qr,
+    split_qr,
     venue_request,
     verify_wallet,
 )
@@ -143,6 +146,20 @@ def test_presentation_qr_round_trip(wallet: Wallet, fmt: str) -> None:
     qr = response_qr(_present(wallet, fmt, request), request)
     assert qr.startswith(SDJWT_PREFIX if fmt == "sd-jwt" else MDOC_PREFIX)
     assert wallet.check(qr, request).verdict is Verdict.VALID
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "mdoc"])
+def test_presentation_as_several_small_qr_codes(wallet: Wallet, fmt: str) -> None:
+    request = pool_request()
+    text = response_qr(_present(wallet, fmt, request), request)
+    parts = split_qr(text)
+    assert len(parts) > 1 and all(len(p) <= 600 for p in parts)  # version 15 at level M each
+    assert join_qr(list(reversed(parts))) == text
+    assert wallet.check("\n".join(parts), request).verdict is Verdict.VALID
+    with pytest.raises(MalformedError):
+        join_qr(parts[1:])
+    with pytest.raises(MalformedError):
+        join_qr([*parts, parts[0]])
 
 
 @pytest.mark.parametrize("fmt", ["sd-jwt", "mdoc"])
