@@ -33,7 +33,7 @@ from .errors import MalformedError
 from .jwk import b64u, b64u_decode
 from .keys import Signer
 from .presentation_errors import PresentationError, PresentationReason
-from .statuslist import Status
+from .statuslist import SUPERSEDED, Status
 from .trustlist import KeyPurpose, KeyState
 from .venues import VenueProfile
 from .verdict import Verdict, VerificationResult
@@ -53,7 +53,8 @@ NOT_BOUND = (
 """The warning on a wallet credential verified without a request of this reader."""
 _R = PresentationReason
 _STRONGER_THAN_BINDING = frozenset(
-    {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.KEY_REVOKED, Verdict.MALFORMED, Verdict.WRONG_ISSUER}
+    {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.SUPERSEDED, Verdict.KEY_REVOKED,
+     Verdict.MALFORMED, Verdict.WRONG_ISSUER}
 )
 
 
@@ -393,6 +394,8 @@ def _status_verdict(verifier: Verifier, c: WalletClaims, now: float) -> Presenta
         status = token.status_list.get(c.status_index)
     if status == Status.SUSPENDED:
         return verdict(Verdict.SUSPENDED)
+    if status == SUPERSEDED:
+        return verdict(Verdict.SUPERSEDED)
     if status is not None and status != Status.VALID:
         return verdict(Verdict.REVOKED)
     policy = verifier.policy

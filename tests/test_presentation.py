@@ -263,6 +263,15 @@ def test_revoked_card_presentation_is_revoked(wallet: Wallet, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["sd-jwt", "mdoc"])
+def test_suspended_as_for_the_chip(wallet: Wallet, fmt: str) -> None:
+    request = pool_request()
+    answer = _present(wallet, fmt, request)
+    wallet.issuer.set_status(wallet.cred.status_index, "suspended")
+    wallet.issuer.publish(NOW + 10)
+    assert wallet.check(answer, request).verdict is Verdict.SUSPENDED
+
+
+@pytest.mark.parametrize("fmt", ["sd-jwt", "mdoc"])
 def test_unknown_key_and_expired(wallet: Wallet, fmt: str) -> None:
     request = pool_request()
     stranger = SoftwareSigner.generate()
