@@ -347,14 +347,14 @@ def without_x5chain(response: bytes) -> bytes:
 
 
 def read_device_response(
-    data: bytes, issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+    data: bytes | dict[str, Any], issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
 ) -> tuple[WalletClaims, Callable[[list[Any]], bool]]:
-    """Verify a DeviceResponse's issuerAuth and digests.
+    """Verify a DeviceResponse (its bytes, or them decoded)'s issuerAuth and digests.
 
     Returns the claims and `bound_to(transcript)`: whether the device signature holds over
     that SessionTranscript (the caller's request decides which one).
     """
-    response = _loads(data, "mdoc response")
+    response = _loads(data, "mdoc response") if isinstance(data, bytes | bytearray) else data
     try:
         documents = response["documents"]
         if response["version"] != "1.0" or not isinstance(documents, list) or len(documents) != 1:

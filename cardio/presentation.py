@@ -225,7 +225,7 @@ class _Parsed:
     format: str
     sd: sdjwt.SdJwt | None = None
     issuer_signed: mdoc.IssuerSigned | None = None
-    response: bytes | None = None
+    response: bytes | dict[str, Any] | None = None
     claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
 
 
@@ -249,7 +249,7 @@ def _parse(data: str | bytes) -> _Parsed:
         if isinstance(obj, dict) and "issuerAuth" in obj:
             return _Parsed(mdoc.FORMAT, issuer_signed=mdoc.IssuerSigned.parse(obj))
         if isinstance(obj, dict) and "documents" in obj:
-            return _Parsed(mdoc.FORMAT, response=data)
+            return _Parsed(mdoc.FORMAT, response=obj)
         raise PresentationError(_R.WRONG_FORMAT)
     try:
         text = data.decode("ascii").rstrip("\r\n") if isinstance(data, bytes) else data
