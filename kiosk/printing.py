@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 
@@ -58,7 +59,7 @@ from .programs import FIELDS, Program, Requirement
 if TYPE_CHECKING:
     from printer.escpos_printer import ReceiptPrinter
     from printer.paper_card import PaperCardText
-    from printer.receipt import ReceiptLayout, ReceiptText
+    from printer.receipt import Contact, ReceiptLayout, ReceiptText
 
 RECEIPT_FILE = "receipt.escpos"
 
@@ -99,15 +100,73 @@ def receipt_text(language: str, programme_languages: Sequence[str] = ()) -> Rece
     )
 
 
-def receipt_about(language: str, programme_languages: Sequence[str] = ()) -> str:
-    """What the card is and is not, and what to do when it is lost, for the receipt."""
+def receipt_about(
+    language: str, programme_languages: Sequence[str] = (), lost_url: str | None = None
+) -> str:
+    """What the card is and is not, and what to do when it is lost, for the receipt; with
+    the programme's lost-card page when it has one."""
     t = _translations(language, programme_languages)
     report_lost = t.pgettext(
         "receipt",
         "Lost your card? Report it at the city office or online with this document number and "
         "the code above; the card then stops working everywhere.",
     )
-    return f"{_disclaimer(t)} {report_lost}"
+    about = f"{_disclaimer(t)} {report_lost}"
+    if lost_url:
+        # Translators: followed by a web address (no full stop after it, it would look part
+        # of the address).
+        online = t.pgettext("receipt", "Report it online: {address}")
+        about += " " + online.format(address=f"{_LRI}{lost_url}{_PDI}")
+    return about
+
+
+_LRI, _PDI = "\u2066", "\u2069"  # keep an address left-to-right in right-to-left text
+
+
+@dataclass(frozen=True)
+class ReceiptContact:
+    """Where a resident reaches the programme, from its profile's `[issuer]`: the values
+    only (the labels come from the catalogues)."""
+
+    office: str | None = None
+    phone: str | None = None
+    web: str | None = None
+    lost_url: str | None = None  # the lost-card page; the QR code adds ?doc=<number>
+
+
+def receipt_contact(program: object | None, language: str) -> ReceiptContact | None:
+    """The contacts of a `kiosk.programs.Program` for a resident reading `language` (None for
+    anything else: a card without a profile). Without an `office`, the issuing authority is
+    where to go."""
+    if not isinstance(program, Program):
+        return None
+    issuer = program.issuer
+    office = program.text(issuer.office or issuer.authority, language)
+    return ReceiptContact(office, issuer.phone, issuer.web, issuer.lost_url)
+
+
+def receipt_contacts(
+    contact: ReceiptContact | None, language: str, programme_languages: Sequence[str] = ()
+) -> tuple[Contact, ...]:
+    """The receipt's contact lines (office, phone, web), labelled in `language`."""
+    from printer.receipt import Contact
+
+    if contact is None:
+        return ()
+    t = _translations(language, programme_languages)
+    lines = (
+        # Translators: where to go in person (a contact line of the receipt).
+        (t.pgettext("receipt", "Office"), contact.office),
+        (t.pgettext("receipt", "Phone"), contact.phone),
+        # Translators: the programme's web address (a contact line of the receipt).
+        (t.pgettext("receipt", "Web"), contact.web),
+    )
+    return tuple(Contact(label, value) for label, value in lines if value)
+
+
+def lost_page_address(lost_url: str, document_number: str) -> str:
+    """The address the receipt's QR code opens: the lost-card page for this card."""
+    return f"{lost_url}?{urlencode({'doc': document_number})}"
 
 
 def paper_card_text(language: str, programme_languages: Sequence[str] = ()) -> PaperCardText:
@@ -389,6 +448,7 @@ class Receipt:
     expires: date
     language: str = "en"
     revocation_code: str | None = field(default=None, repr=False)
+    contact: ReceiptContact | None = None  # the programme's (receipt_contact)
 
 
 class ReceiptSink(Protocol):
@@ -407,15 +467,23 @@ def receipt_document(receipt: Receipt, paper: PaperProfile = PAPER_80MM) -> Rece
 
     language = shared_catalogues().language(receipt.language)
     code = RevocationCode(normalise_code(receipt.revocation_code or ""), digest="")
+    contact = receipt.contact
+    lost_url = contact.lost_url if contact is not None else None
+    t = _translations(language, ())
     content = ReceiptContent(
         programme_name=receipt.programme,
         document_number=receipt.document_number,
         expires=receipt.expires,
         revocation_code=code,
-        card_is_and_is_not=receipt_about(language),
-        contacts=(),
+        card_is_and_is_not=receipt_about(language, lost_url=lost_url),
+        contacts=receipt_contacts(contact, language),
         language=language,
         text=receipt_text(language),
+        contact_note=t.pgettext("receipt", "Ask at the office where you enrolled."),
+        lost_qr=lost_page_address(lost_url, receipt.document_number) if lost_url else None,
+        lost_qr_caption=t.pgettext(
+            "receipt", "Scan this code to report the card lost or stolen."
+        ),
     )
     return build_receipt(content, paper)
 

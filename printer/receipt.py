@@ -1,5 +1,6 @@
-"""The enrolment receipt: programme, document number, expiry, the one-time revocation code,
-what the card is and is not, and contacts, in the resident's language.
+"""The enrolment receipt: programme, document number, expiry, the one-time revocation code
+with a QR code that opens the issuer's lost-card page, what the card is and is not, and
+contacts (the programme's office, phone, web address), in the resident's language.
 
 This module holds no words of its own: content arrives translated (`ReceiptText`, made by the
 kiosk from its gettext catalogues with `kiosk.printing.receipt_text`, and the programme's own
@@ -27,7 +28,7 @@ from datetime import date
 from cardio import codes
 from cardio.errors import CitycardError
 
-from .document import Align, Block, Document, Rule, Style, Text
+from .document import Align, Block, Document, Qr, Rule, Style, Text
 from .paper import PAPER_80MM, PaperProfile
 
 __all__ = [
@@ -131,6 +132,12 @@ class ReceiptContent:
     contacts: tuple[Contact, ...]
     language: str
     text: ReceiptText
+    # Printed under the contact heading when there are no contacts, so it is never empty.
+    contact_note: str = ""
+    # The address a QR code under the revocation code opens (the issuer's lost-card page for
+    # this document number), and the line above it saying what scanning it does.
+    lost_qr: str | None = field(default=None, repr=False)
+    lost_qr_caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,12 @@ def build_receipt(
         Text(t.lost_heading, Style.TITLE),
         Text(t.lost_text, Style.BODY),
         Text(content.revocation_code.printable, Style.CODE, Align.CENTER),
+    ]
+    if content.lost_qr:
+        if content.lost_qr_caption:
+            body.append(Text(content.lost_qr_caption, Style.SMALL, Align.CENTER))
+        body.append(Qr(content.lost_qr))
+    body += [
         Rule(),
         Text(t.about_heading, Style.TITLE),
         Text(content.card_is_and_is_not, Style.BODY),
@@ -177,6 +190,8 @@ def build_receipt(
     body.extend(
         Text(f"{c.label}{t.separator}{_ltr(c.value)}", Style.SMALL) for c in content.contacts
     )
+    if not content.contacts and content.contact_note:
+        body.append(Text(content.contact_note, Style.SMALL))
     document = Document(tuple(body), content.language, force_raster=force_raster)
     return ReceiptLayout(document, content.revocation_code.digest, content.language, profile)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -489,3 +490,98 @@ def test_kiosk_receipt_uses_the_residents_language(language: str) -> None:
         about = receipt_about(language)
         assert printed.text.count("?") == about.count("?") == 1
         assert about.split()[0] in printed.text  # in the resident's language
+
+
+# -- the programme's contacts and lost-card page ---------------------------------------------
+
+
+def _programme_receipt(pid: str, language: str, number: str = "NYC-2026-0000012345") -> bytes:
+    from kiosk.printing import Receipt, escpos_receipt, receipt_contact
+    from kiosk.programs import load_program
+
+    program = load_program(pid)
+    receipt = Receipt(
+        program.name(language),
+        number,
+        date(2026, 9, 21),
+        date(2031, 9, 21),
+        language,
+        revocation_code="7KQ2M-XR4PD",
+        contact=receipt_contact(program, language),
+    )
+    return escpos_receipt(receipt)
+
+
+def test_the_receipt_names_the_office_phone_web_and_lost_page() -> None:
+    # Before, "Contact" had nothing under it and "report it online" gave no address.
+    printed = decode(_programme_receipt("new-york", "en"), strict=True)
+    contact = printed.lines.index("Contact")
+    assert printed.lines[contact + 1 :] == [
+        "Office: Any IDNYC enrolment centre",
+        "Phone: +1 212 555 0100",
+        "Web: https://www1.nyc.gov/site/idnyc/index.page",
+    ]
+    assert "Report it online: https://issuer.new-york.citycard.example/lost" in " ".join(
+        printed.lines
+    )
+    [qr] = printed.qr_codes  # opens the issuer's lost-card page for this card
+    assert qr.data == b"https://issuer.new-york.citycard.example/lost?doc=NYC-2026-0000012345"
+    assert "Scan this code to report the card lost or stolen." in " ".join(printed.lines)
+
+
+def test_the_office_is_in_the_residents_language() -> None:
+    printed = decode(_programme_receipt("new-york", "es"), strict=True)
+    assert any("Cualquier centro de inscripción de IDNYC" in line for line in printed.lines)
+
+
+def test_contact_is_never_empty() -> None:
+    from kiosk.printing import Receipt, escpos_receipt
+
+    receipt = Receipt("Demo City Card", "DEV00000018", date(2026, 9, 21), date(2031, 9, 21), "en")
+    printed = decode(escpos_receipt(receipt), strict=True)
+    contact = printed.lines.index("Contact")
+    assert printed.lines[contact + 1 :] == ["Ask at the office where you enrolled."]
+    assert printed.qr_codes == []  # no profile, no lost-card page to open
+
+
+def test_every_programme_says_where_to_reach_it() -> None:
+    from kiosk.printing import lost_page_address, receipt_contact
+    from kiosk.programs import load_all
+
+    programs = load_all()
+    assert len(programs) == 14
+    for pid, program in programs.items():
+        contact = receipt_contact(program, program.card.design.languages[0])
+        assert contact is not None and contact.office and contact.phone, pid
+        assert contact.web and contact.web.startswith("https://"), pid
+        assert contact.lost_url and contact.lost_url.endswith("/lost"), pid
+    assert lost_page_address("https://x.example/lost", "ZH 1&2") == (
+        "https://x.example/lost?doc=ZH+1%262"
+    )
+
+
+def test_lost_url_defaults_to_the_web_address() -> None:
+    from kiosk.programs import load_program
+
+    issuer = load_program("zurich").issuer
+    assert replace(issuer, lost_page=None).lost_url == "https://zurich.citycard.example/lost"
+    assert replace(issuer, lost_page=None, web=None).lost_url is None
+
+
+def test_bad_contacts_in_a_profile_are_named(tmp_path: Path) -> None:
+    import shutil
+
+    from kiosk.programs import ProgramError, load_program
+
+    programs = Path(__file__).resolve().parent.parent / "programs"
+    shutil.copytree(programs / "arms", tmp_path / "arms")
+    text = (programs / "zurich.toml").read_text("utf-8")
+    text = text.replace('phone = "+41 44 000 00 00"', 'phone = "call us"')
+    text = text.replace(
+        'web = "https://zurich.citycard.example"', 'web = "http://zurich.example/?q=1"'
+    )
+    (tmp_path / "zurich.toml").write_text(text, "utf-8")
+    with pytest.raises(ProgramError) as exc:
+        load_program(tmp_path / "zurich.toml")
+    message = str(exc.value)
+    assert "issuer.phone" in message and "issuer.web" in message

@@ -33,6 +33,7 @@ from ..printing import (
     card_design,
     card_fit_problems,
     fit_problem_sentence,
+    receipt_contact,
     render_card_images,
     utc_day,
 )
@@ -432,6 +433,7 @@ class PersonalisationJob:
             expires=utc_day(expires_at - 1),
             language=enrolment.language,
             revocation_code=self._allocation.revocation_code,
+            contact=receipt_contact(enrolment.program, enrolment.language),
         )
 
     def _finish_receipt(self) -> JobResult:

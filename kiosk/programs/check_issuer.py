@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .model import Eligibility, GuardianOutcome, IssuerKind, IssuingAuthority, Stage
 from .reader import ProfileReader, Table
-from .schema import COUNTRY_RE, ELIGIBILITY_KEYS, ISSUER_KEYS, MAX_AUDIENCE
+from .schema import COUNTRY_RE, ELIGIBILITY_KEYS, ISSUER_KEYS, MAX_AUDIENCE, PHONE_RE, WEB_RE
 
 
 def check_issuer(r: ProfileReader, data: Table) -> IssuingAuthority | None:
@@ -21,11 +21,28 @@ def check_issuer(r: ProfileReader, data: Table) -> IssuingAuthority | None:
     kind = r.choice(t, p, "kind", [k.value for k in IssuerKind], required=False)
     stage = r.choice(t, p, "stage", [s.value for s in Stage])
     since = r.integer(t, p, "since", 1900, 2100, 2015, default=0)
+    office = r.localized(t, p, "office", "Stadthaus, Stadthausquai 17, 8001 Zürich", required=False)
+    phone = r.text(t, p, "phone", "+41 44 412 11 11", required=False)
+    if phone is not None and not PHONE_RE.match(phone):
+        r.add("issuer.phone", "is not a phone number", 'write it as dialled, e.g. issuer.phone = "+41 44 412 11 11"')
+        phone = None
+    web = _web(r, t, "web", "https://www.stadt-zuerich.ch/citycard")
+    lost = _web(r, t, "lost_url", "https://www.stadt-zuerich.ch/citycard/lost")
     if city is None or country is None or authority is None or stage is None:
         return None
     return IssuingAuthority(
-        city, country, authority, Stage(stage), since or None, IssuerKind(kind or IssuerKind.CITY)
+        city, country, authority, Stage(stage), since or None, IssuerKind(kind or IssuerKind.CITY),
+        office, phone, web, lost,
     )
+
+
+def _web(r: ProfileReader, t: Table, key: str, example: str) -> str | None:
+    """An https address without a query or fragment (the receipt adds ?doc= to lost_url)."""
+    value = r.text(t, "issuer", key, example, required=False)
+    if value is not None and not WEB_RE.match(value):
+        r.add(f"issuer.{key}", "must be an https:// address without a query or fragment", f'e.g. issuer.{key} = "{example}"')
+        return None
+    return value
 
 
 def check_eligibility(r: ProfileReader, data: Table) -> Eligibility | None:

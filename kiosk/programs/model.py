@@ -101,6 +101,19 @@ class IssuingAuthority:
     stage: Stage
     since: int | None  # year the programme started (or is planned to)
     kind: IssuerKind = IssuerKind.CITY
+    office: Localized[str] | None = None  # where to go in person, as printed on the receipt
+    phone: str | None = None
+    web: str | None = None  # https://...
+    lost_page: str | None = None  # `lost_url`, else <web>/lost: where a lost card is reported
+
+    @property
+    def lost_url(self) -> str | None:
+        """The page where a lost card is reported: `lost_url`, else `<web>/lost`, else None."""
+        if self.lost_page:
+            return self.lost_page
+        if self.web:
+            return self.web.rstrip("/") + "/lost"
+        return None
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,8 @@ class ValidityRule:
     # The card ends on a date the attendant enters (Utrecht's BBB card: the end of the shelter
     # registration), at most `years` from the issue date; the text names that date.
     until: Localized[str] | None = None
+    # How many days after its expiry a card may still be renewed (kept number, renewal fee).
+    renewal_window_days: int = 90
 
     def years_for(self, age: int | None) -> tuple[int, AgeValidity | None]:
         if age is not None:

@@ -25,6 +25,8 @@ LANGUAGE_RE = re.compile(
 COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}\Z")
 COUNTRY_RE = re.compile(r"[A-Z]{2}\Z")
 CURRENCY_RE = re.compile(r"[A-Z]{3}\Z")
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()./-]{2,30}\Z")
+WEB_RE = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?\Z")
 AMOUNT_RE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,2})?\Z")
 SEXES = ("F", "M", "X")
 MAX_ENTITLEMENTS = 16  # the credential carries at most 16 (cardio.credential.Holder)
@@ -89,6 +91,13 @@ ISSUER_KEYS = {
     "kind": False,
     "stage": True,
     "since": False,
+    # Where residents reach the programme (printed on the receipt): the office (in words,
+    # per language), a phone number, the web address, and the lost-card page (default
+    # <web>/lost; the receipt's QR code opens it with ?doc=<document number>).
+    "office": False,
+    "phone": False,
+    "web": False,
+    "lost_url": False,
 }
 ELIGIBILITY_KEYS = {
     "minimum_age": True,
@@ -131,7 +140,7 @@ REDUCTION_KEYS = {  # [[fees.reductions]]
     "under_age": False,
     "from_age": False,
 }
-VALIDITY_KEYS = {"years": True, "by_age": False, "until": False}
+VALIDITY_KEYS = {"years": True, "by_age": False, "until": False, "renewal_window_days": False}
 AGE_VALIDITY_KEYS = {"under": True, "years": True}  # [[validity.by_age]]
 FIELDS_KEYS = {"required": True, "optional": True, "forbidden": True, "sex_values": False}
 LANGUAGES_KEYS = {"offered": True}
