@@ -51,8 +51,10 @@ class TerminalConfig:
     port: int = DEFAULT_PORT
     root_key: Path | None = None
     root_fingerprint: str | None = None
-    sync_interval: float = 300.0
-    max_backoff: float = 900.0
+    # Short on purpose: a poll is a conditional GET (304 when nothing changed), and a venue
+    # must learn of a revocation within a minute (backoff stays under that while the API is down).
+    sync_interval: float = 15.0
+    max_backoff: float = 60.0
     display_seconds: float = 20.0
     feedback: str = "auto"  # ACR122U LED and buzzer: auto | acr122 | off
     buzzer: bool = True  # beep on a verdict (when feedback applies)

@@ -52,6 +52,7 @@ TRUST_LIST_PATH = "/.well-known/citycard/trust-list"
 ROOT_KEY_PATH = "/.well-known/citycard/root-key"
 STATUS_PATH = "/status/"
 STATE_FILE = "sync.json"
+NO_TRUST_LIST = "This reader has no trust list; connect it to the city API before accepting cards."
 MAX_ROOT_KEY = 16 * 1024
 _LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
@@ -193,7 +194,7 @@ class TrustSync:
         api_url: str | None = None,
         *,
         policy: Policy | None = None,
-        interval: float = 300.0,
+        interval: float = 15.0,
         backoff: Backoff | None = None,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
@@ -212,6 +213,8 @@ class TrustSync:
         self.last_success: float | None = None
         self.last_error: str | None = None
         self.next_attempt: float | None = None
+        self.last_report: SyncReport | None = None
+        self._logged_problems = ""
         self._lock = threading.Lock()  # one sync at a time
         self._swap_lock = threading.Lock()
         self._stop = threading.Event()
@@ -253,9 +256,7 @@ class TrustSync:
         now = self.clock() if now is None else now
         verifier = self.verifier
         if verifier is None:
-            return [
-                "This reader has no trust list; connect it to the city API before accepting cards."
-            ]
+            return [NO_TRUST_LIST]
         out: list[str] = []
         held = verifier.status_lists
         for uri in verifier.trust.status_lists:
@@ -291,6 +292,8 @@ class TrustSync:
             "last_error": self.last_error,
             "next_attempt": self.next_attempt,
             "failures": self.backoff.failures,
+            # what the last sync found unchanged (answered 304): a cheap poll, no bytes
+            "not_modified": list(self.last_report.not_modified) if self.last_report else [],
         }
 
     # -- disk -----------------------------------------------------------------------------------
@@ -390,6 +393,7 @@ class TrustSync:
             report = self._sync()
         now = self.clock()
         self.last_attempt = now
+        self.last_report = report
         if report.ok:
             self.last_success = now
             self.last_error = None
@@ -400,8 +404,13 @@ class TrustSync:
             self._save_state()
         except OSError as exc:
             log.warning("the sync state could not be saved: %s", exc)
-        if report.problems:
-            log.warning("trust sync: %s", " | ".join(report.problems))
+        # Polled every few seconds: an outage is logged when it starts or changes, not per try.
+        problems = " | ".join(report.problems)
+        if problems and problems != self._logged_problems:
+            log.warning("trust sync: %s", problems)
+        elif not problems and self._logged_problems:
+            log.info("trust sync: the lists are refreshed again")
+        self._logged_problems = problems
         if self.on_change is not None:
             self.on_change()
         return report

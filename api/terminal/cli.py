@@ -192,6 +192,7 @@ def read(
 @click.option("--buzzer/--no-buzzer", default=None, help="Beep on a verdict (default on; --no-buzzer: lights only).")
 @click.option("--led/--no-led", default=None, help="Light the reader's LEDs (default on; --no-led: beeps only).")
 @click.option("--poll-interval", type=float, help="Seconds between reader polls for a card, 0.05 to 5 (default 0.2).")
+@click.option("--sync-interval", type=click.FloatRange(min=0.2), help="Seconds between checks of the city's lists (default 15; a check that finds nothing new costs a 304).")
 @click.option("--threads", default=SERVE_THREADS, show_default=True, type=click.IntRange(min=2), help="Web server threads; open staff screens may hold at most half of them, the rest answer /verify and /health.")
 @click.option("--debug", is_flag=True, help="Log debugging details (never card data).")
 @friendly_errors
@@ -211,6 +212,7 @@ def serve(
     buzzer: bool | None,
     led: bool | None,
     poll_interval: float | None,
+    sync_interval: float | None,
     threads: int,
     debug: bool,
 ) -> None:
@@ -243,6 +245,7 @@ def serve(
         "buzzer": buzzer,
         "led": led,
         "poll_interval": poll_interval,
+        "sync_interval": sync_interval,
     }
     if config_path is not None:
         config = load_terminal_config(config_path, **overrides)
