@@ -38,10 +38,9 @@ _SENTENCES = {
     Verdict.SUPERSEDED: (
         "This card has been replaced by a newer card; do not accept it — the holder has the new one."
     ),
-    Verdict.UNKNOWN_KEY: (
-        "This card was signed by a key the reader does not know; refresh the trust list, "
-        "and if it persists do not accept the card."
-    ),
+    # No key of this city's trust list signed it (readers refresh the list every few seconds):
+    # in practice a card of another city, which staff must not take for a fault.
+    Verdict.UNKNOWN_KEY: "Card of another city — not accepted here.",
     Verdict.KEY_REVOKED: "This card was made by a kiosk whose key has been withdrawn; do not accept it.",
     Verdict.KEY_EXPIRED: (
         "This card was made outside its kiosk key's validity period; do not accept it."

@@ -5,8 +5,8 @@
  * cache when there is no network. Signatures are checked by the page, never trusted here.
  */
 "use strict";
-const CACHE = "citycard-verify-v1";
-const SHELL = ["./", "./index.html", "./verify.js"];
+const CACHE = "citycard-verify-v2";
+const SHELL = ["./", "./index.html", "./verify.js", "./jsQR.js", "./names.json"];
 const LISTS = /^\/(\.well-known\/citycard\/(trust-list|root-key)|status\/[A-Za-z0-9._-]+)$/;
 
 self.addEventListener("install", (event) => {

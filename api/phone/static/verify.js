@@ -9,7 +9,9 @@
  *
  * The last good lists are kept in localStorage and the page, this script and the lists are
  * cached by a service worker (sw.js), so the page keeps working without a network once loaded.
- * No build step, no third-party code. window.citycard exposes verifyText() for automation.
+ * No build step. The only third-party code is jsQR (jsQR.js, vendored from npm, see
+ * api/phone/jsQR.vendor.json), used for the camera where the browser has no BarcodeDetector.
+ * window.citycard exposes verifyText() for automation.
  */
 "use strict";
 (function () {
@@ -22,9 +24,7 @@
     SUSPENDED: "This card is suspended; the holder should contact the city card office.",
     SUPERSEDED:
       "This card has been replaced by a newer card; do not accept it — the holder has the new one.",
-    UNKNOWN_KEY:
-      "This card was signed by a key the reader does not know; refresh the trust list, " +
-      "and if it persists do not accept the card.",
+    UNKNOWN_KEY: "Card of another city — not accepted here.",
     KEY_REVOKED: "This card was made by a kiosk whose key has been withdrawn; do not accept it.",
     KEY_EXPIRED: "This card was made outside its kiosk key's validity period; do not accept it.",
     BAD_SIGNATURE: "This card's signature is not genuine; do not accept it.",
@@ -934,17 +934,33 @@
     box.replaceChildren(...items);
     box.setAttribute("data-state", "ready");
   }
+  // What the page shows of a valid card: what anyone checking it needs to match it to its
+  // holder and to know what it entitles to. Never the birth date or sex (a venue that needs
+  // more uses a reader terminal, whose venue profile decides).
   const LABELS = [
     ["given_name", "Given name"],
     ["family_name", "Family name"],
-    ["birth_date", "Born"],
-    ["sex", "Sex"],
     ["document_number", "Card number"],
     ["expires", "Valid until"],
-    ["entitlements", "Entitlements"],
-    ["languages", "Languages"],
     ["program", "Programme"],
+    ["entitlements", "Entitlements"],
   ];
+  // Programme and entitlement names from the programme profiles (names.json beside the page,
+  // written by api/phone/names.py); a code without a name is shown as it is.
+  let names = { programmes: {}, entitlements: {} };
+  const namesLoaded = fetch("names.json")
+    .then((r) => (r.ok ? r.json() : null))
+    .then((n) => { if (n && n.programmes && n.entitlements) names = n; })
+    .catch(() => {});
+  function shown(key, claims) {
+    const v = claims[key];
+    if (key === "program") return names.programmes[v] || v;
+    if (key === "entitlements") {
+      const own = names.entitlements[claims.program] || {};
+      return v.map((code) => own[code] || code).join(", ");
+    }
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
   function renderResult(res) {
     const box = $("result");
     box.setAttribute("data-verdict", res.verdict);
@@ -955,10 +971,9 @@
     if (res.claims) {
       const dl = el("dl", { class: "claims" });
       for (const [key, label] of LABELS) {
-        let v = res.claims[key];
+        const v = res.claims[key];
         if (v === null || v === undefined || (Array.isArray(v) && !v.length)) continue;
-        if (Array.isArray(v)) v = v.join(", ");
-        dl.append(el("dt", {}, label), el("dd", { "data-claim": key }, String(v)));
+        dl.append(el("dt", {}, label), el("dd", { "data-claim": key }, String(shown(key, res.claims))));
       }
       parts.push(dl);
     }
@@ -972,29 +987,53 @@
   async function check(text) {
     if (!state.trust) await refresh();
     if (!state.trust) return null;
+    await namesLoaded;
     const res = await verifyText(text);
     renderResult(res);
     return res;
   }
+  // The camera: BarcodeDetector where the browser has one, else the vendored jsQR (jsQR.js,
+  // loaded before this script) on frames drawn into a canvas.
+  function qrDecoder() {
+    if ("BarcodeDetector" in window) {
+      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return async (video) => {
+        const codes = await detector.detect(video);
+        const code = codes.find((c) => typeof c.rawValue === "string" && c.rawValue.startsWith(QR_PREFIX));
+        return code ? code.rawValue : null;
+      };
+    }
+    if (typeof window.jsQR !== "function") return null;
+    const canvas = document.createElement("canvas");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    return async (video) => {
+      const w = video.videoWidth, h = video.videoHeight;
+      if (!w || !h) return null;
+      canvas.width = w;
+      canvas.height = h;
+      ctx.drawImage(video, 0, 0, w, h);
+      const found = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "attemptBoth" });
+      return found && found.data.startsWith(QR_PREFIX) ? found.data : null;
+    };
+  }
   function setupCamera() {
     const button = $("scan");
-    if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+    const decode = qrDecoder();
+    if (!button || !decode || !navigator.mediaDevices) return;
     button.hidden = false;
     button.addEventListener("click", async () => {
       const video = $("camera");
       let stream;
       try {
-        const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
         video.srcObject = stream;
         video.hidden = false;
         await video.play();
         for (let i = 0; i < 600; i++) {
-          const codes = await detector.detect(video);
-          const code = codes.find((c) => typeof c.rawValue === "string" && c.rawValue.startsWith(QR_PREFIX));
-          if (code) {
-            $("qr").value = code.rawValue;
-            await check(code.rawValue);
+          const text = await decode(video);
+          if (text) {
+            $("qr").value = text;
+            await check(text);
             break;
           }
           await new Promise((r) => setTimeout(r, 100));
