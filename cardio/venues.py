@@ -5,6 +5,9 @@ A profile is a small TOML file under `venues/` (library, pool, museum, ...):
     name = "pool"
     title = "City Pool"
     show = ["photo", "given_name"]          # the claims staff may see, nothing else
+    language = "de"                         # the staff screen's language (staff may switch)
+    [programmes]                            # programme ids as staff should read them
+    zurich = "Züri City Card"
     [[entitlements]]                        # the entitlements that matter here, in order
     code = "pool"
     label = "Pool entry"
@@ -16,6 +19,7 @@ else stays out of the staff screen and out of the answers of `POST /verify`.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -26,6 +30,8 @@ from cardio.errors import CitycardError
 
 VENUES_DIR = Path(__file__).resolve().parent.parent / "venues"
 """The profiles shipped with citycard (`venues/` at the top of the repository)."""
+PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
+"""The programme profiles: read here as data only, for their names (`programme_texts`)."""
 
 SHOWABLE = (
     "photo",
@@ -56,8 +62,53 @@ LABELS = {
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
 
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+
+
 class VenueError(CitycardError):
     """A venue profile that cannot be found or read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ProgrammeTexts:
+    """A programme's own names, per language: its name and its entitlements' names."""
+
+    names: dict[str, str]
+    entitlements: dict[str, dict[str, str]]
+
+
+def _names(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+@functools.cache
+def programme_texts(code: str, directory: Path = PROGRAMS_DIR) -> ProgrammeTexts | None:
+    """The names in `programs/<code>.toml` (its `[names]` and `[entitlements.*].names`), or
+    None when there is no such profile or it cannot be read. Only names are taken: the
+    terminal never needs a programme's rules."""
+    if not _NAME.match(code):
+        return None
+    try:
+        data = tomllib.loads((directory / f"{code}.toml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    ents = data.get("entitlements")
+    return ProgrammeTexts(
+        _names(data.get("names")),
+        {k: _names(v.get("names")) for k, v in ents.items() if isinstance(v, dict)}
+        if isinstance(ents, dict)
+        else {},
+    )
+
+
+def in_language(names: dict[str, str], language: str | None) -> str | None:
+    """The name for a language tag (itself, its base language), else English, else None."""
+    for tag in (language, (language or "").split("-", 1)[0], "en"):
+        if tag and tag in names:
+            return names[tag]
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,6 +123,17 @@ class VenueProfile:
     title: str
     show: tuple[str, ...]
     entitlements: tuple[Entitlement, ...] = ()
+    language: str | None = None  # BCP 47 tag of the staff screen's language
+    programmes: tuple[tuple[str, str], ...] = ()  # (programme id, name shown)
+
+    def programme_name(self, code: str, language: str | None = None) -> str:
+        """The programme's name: as this venue writes it, else as the programme's profile
+        names it in `language` (or English), else its id."""
+        own = dict(self.programmes).get(code)
+        if own is not None:
+            return own
+        texts = programme_texts(code)
+        return (in_language(texts.names, language or self.language) if texts else None) or code
 
     def shows(self, claim: str) -> bool:
         return claim in self.show
@@ -94,6 +156,8 @@ class VenueProfile:
                 continue
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
+            elif key == "program":
+                value = self.programme_name(str(value))
             fields.append({"key": key, "label": LABELS[key], "value": str(value)})
         photo = claims.get("photo_base64") if "photo" in self.show else None
         held = set(claims.get("entitlements") or ())
@@ -108,7 +172,7 @@ class VenueProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "the venue profile") -> VenueProfile:
-        unknown = set(data) - {"name", "title", "show", "entitlements"}
+        unknown = set(data) - {"name", "title", "show", "entitlements", "language", "programmes"}
         if unknown:
             raise VenueError(f"{where} has unknown keys {sorted(unknown)}; remove them.")
         name = data.get("name")
@@ -144,7 +208,29 @@ class VenueProfile:
                     "and a 'label'."
                 )
             ents.append(Entitlement(entry["code"], entry["label"]))
-        return cls(name, title, tuple(s for s in SHOWABLE if s in show), tuple(ents))
+        language = data.get("language")
+        if language is not None and not (isinstance(language, str) and _LANGUAGE.match(language)):
+            raise VenueError(f"{where}: 'language' must be a language tag such as \"de\" or \"pt-BR\".")
+        programmes = data.get("programmes", {})
+        if not (
+            isinstance(programmes, dict)
+            and all(
+                isinstance(k, str) and _NAME.match(k) and isinstance(v, str) and v.strip()
+                for k, v in programmes.items()
+            )
+        ):
+            raise VenueError(
+                f"{where}: [programmes] maps programme ids to the names staff read, "
+                'e.g. zurich = "Züri City Card".'
+            )
+        return cls(
+            name,
+            title,
+            tuple(s for s in SHOWABLE if s in show),
+            tuple(ents),
+            language,
+            tuple(sorted(programmes.items())),
+        )
 
 
 def load_venue(spec: str | Path, directory: Path | None = None) -> VenueProfile:

@@ -35,7 +35,7 @@ def test_screen_refused_a_stream_connects_again_once_a_slot_is_free(tmp_path: Pa
         statuses: list[int] = []
         page.on(
             "response",
-            lambda r: statuses.append(r.status) if r.url.endswith("/events") else None,
+            lambda r: statuses.append(r.status) if r.url.split("?", 1)[0].endswith("/events") else None,
         )
         page.goto(served.url + "/")
         page.wait_for_timeout(1500)

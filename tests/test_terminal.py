@@ -801,7 +801,8 @@ def test_reader_loop_through_nfcpy_udp(
             assert state.view is not None and state.view.verdict == "VALID"
             pres = state.view.presentation
             assert pres is not None
-            assert [f["key"] for f in pres["fields"]] == ["given_name", "family_name"]
+            assert [f["key"] for f in pres["fields"]] == ["given_name", "family_name", "program"]
+            assert pres["fields"][-1]["value"] == "Demo city card"  # by name, not its id
             assert [e["code"] for e in pres["entitlements"]] == ["museum", "reduced-fee"]
             time.sleep(0.5)
             assert terminal.loop is not None and terminal.loop.taps == 1

@@ -33,7 +33,7 @@ SOURCE_LANGUAGE = "en"
 
 
 @dataclass(frozen=True, slots=True)
-class Language:
+class ScreenLanguage:
     code: str  # BCP 47 tag, also the catalogue folder name
     name: str  # the language's name in itself
     rtl: bool = False
@@ -44,48 +44,48 @@ class Language:
 
 
 # The kiosk's languages, in its order (tests/test_terminal_i18n.py compares the two lists).
-LANGUAGES: tuple[Language, ...] = (
-    Language("en", "English"),
-    Language("fr", "Français"),
-    Language("de", "Deutsch"),
-    Language("it", "Italiano"),
-    Language("es", "Español"),
-    Language("pt", "Português"),
-    Language("ar", "العربية", rtl=True),
-    Language("fa", "فارسی", rtl=True),
-    Language("ti", "ትግርኛ"),
-    Language("uk", "Українська"),
-    Language("tr", "Türkçe"),
-    Language("zh", "简体中文"),
-    Language("zh-Hant", "繁體中文"),
-    Language("ko", "한국어"),
-    Language("ja", "日本語"),
-    Language("ru", "Русский"),
-    Language("pl", "Polski"),
-    Language("ro", "Română"),
-    Language("nl", "Nederlands"),
-    Language("ca", "Català"),
-    Language("el", "Ελληνικά"),
-    Language("bn", "বাংলা"),
-    Language("hi", "हिन्दी"),
-    Language("ne", "नेपाली"),
-    Language("pa", "ਪੰਜਾਬੀ"),
-    Language("ur", "اردو", rtl=True),
-    Language("ta", "தமிழ்"),
-    Language("ps", "پښتو", rtl=True),
-    Language("he", "עברית", rtl=True),
-    Language("yi", "ייִדיש", rtl=True),
-    Language("ht", "Kreyòl ayisyen"),
-    Language("vi", "Tiếng Việt"),
-    Language("tl", "Tagalog"),
-    Language("sq", "Shqip"),
-    Language("sr", "Српски"),
-    Language("so", "Soomaali"),
-    Language("am", "አማርኛ"),
-    Language("wo", "Wolof"),
-    Language("ff", "Pulaar"),
+LANGUAGES: tuple[ScreenLanguage, ...] = (
+    ScreenLanguage("en", "English"),
+    ScreenLanguage("fr", "Français"),
+    ScreenLanguage("de", "Deutsch"),
+    ScreenLanguage("it", "Italiano"),
+    ScreenLanguage("es", "Español"),
+    ScreenLanguage("pt", "Português"),
+    ScreenLanguage("ar", "العربية", rtl=True),
+    ScreenLanguage("fa", "فارسی", rtl=True),
+    ScreenLanguage("ti", "ትግርኛ"),
+    ScreenLanguage("uk", "Українська"),
+    ScreenLanguage("tr", "Türkçe"),
+    ScreenLanguage("zh", "简体中文"),
+    ScreenLanguage("zh-Hant", "繁體中文"),
+    ScreenLanguage("ko", "한국어"),
+    ScreenLanguage("ja", "日本語"),
+    ScreenLanguage("ru", "Русский"),
+    ScreenLanguage("pl", "Polski"),
+    ScreenLanguage("ro", "Română"),
+    ScreenLanguage("nl", "Nederlands"),
+    ScreenLanguage("ca", "Català"),
+    ScreenLanguage("el", "Ελληνικά"),
+    ScreenLanguage("bn", "বাংলা"),
+    ScreenLanguage("hi", "हिन्दी"),
+    ScreenLanguage("ne", "नेपाली"),
+    ScreenLanguage("pa", "ਪੰਜਾਬੀ"),
+    ScreenLanguage("ur", "اردو", rtl=True),
+    ScreenLanguage("ta", "தமிழ்"),
+    ScreenLanguage("ps", "پښتو", rtl=True),
+    ScreenLanguage("he", "עברית", rtl=True),
+    ScreenLanguage("yi", "ייִדיש", rtl=True),
+    ScreenLanguage("ht", "Kreyòl ayisyen"),
+    ScreenLanguage("vi", "Tiếng Việt"),
+    ScreenLanguage("tl", "Tagalog"),
+    ScreenLanguage("sq", "Shqip"),
+    ScreenLanguage("sr", "Српски"),
+    ScreenLanguage("so", "Soomaali"),
+    ScreenLanguage("am", "አማርኛ"),
+    ScreenLanguage("wo", "Wolof"),
+    ScreenLanguage("ff", "Pulaar"),
 )
-BY_CODE: Mapping[str, Language] = {lang.code: lang for lang in LANGUAGES}
+BY_CODE: Mapping[str, ScreenLanguage] = {lang.code: lang for lang in LANGUAGES}
 _BY_LOWER = {code.lower(): code for code in BY_CODE}
 _TRADITIONAL = {"zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk"}
 

@@ -25,6 +25,7 @@ from .i18n import N_
 log = logging.getLogger(__name__)
 
 WAITING = N_("Ready: hold a card flat on the reader.")
+CARD_LEFT = N_("The card left the reader before it was read; present it again.")
 
 
 class CardBackend(Protocol):
@@ -160,7 +161,7 @@ class ReaderLoop:
             try:
                 self.on_card(conn)
             except CardRemovedError:
-                self.on_problem("The card left the reader before it was read; present it again.")
+                self.on_problem(CARD_LEFT)
             except CitycardError as exc:  # the card stopped answering, no trust list yet, ...
                 self.on_problem(str(exc))
             self._wait_gone(conn)

@@ -9,6 +9,8 @@ Routes (all refuse clients that are not on this machine, see `local_only`):
                  503 with Retry-After, so streams never starve /verify and /health
   POST /verify   for venue systems: {"qr": "CC1:..."} (application/json) or the credential's
                  COSE bytes (application/cbor); answers the verdict and what the venue may see
+  POST /scan     the staff screen's QR input (a keyboard-wedge scanner types the text and
+                 Enter; the camera button posts what it decoded): the verdict goes on the screen
   POST /sync     refresh the trust and status lists now (the screen's button, technicians)
   GET  /health   reader, lists and sync state (no personal data)
 """
@@ -28,7 +30,9 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -39,7 +43,9 @@ from cardio.cbor import MAX_INPUT
 from cardio.verify import COMPARE_PRINTED_CARD
 from cardio.web_errors import ApiError
 
+from . import i18n
 from .screen_state import ScreenState
+from .screen_text import lists_summary, verdict_name
 from .service import Terminal
 
 EXTENSION = "citycard_terminal"
@@ -157,12 +163,38 @@ def _clock_text(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
 
 
+LANGUAGE_COOKIE = "citycard_terminal_lang"
+"""Where the staff member's language choice is kept (the screen and its event stream read it)."""
+
+
+def screen_language(terminal: Terminal) -> i18n.ScreenLanguage:
+    """`?lang=`, else the staff member's earlier choice, else the venue's language, else English."""
+    for tag in (
+        request.args.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
+        terminal.venue.language,
+    ):
+        code = i18n.language_for(tag)
+        if code is not None:
+            return i18n.BY_CODE[code]
+    return i18n.BY_CODE[i18n.SOURCE_LANGUAGE]
+
+
+def use_language(terminal: Terminal) -> i18n.ScreenLanguage:
+    """Pick this request's screen language; the templates' `_` and `pgettext` follow it."""
+    lang = screen_language(terminal)
+    g.terminal_language = lang.code
+    return lang
+
+
 def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
     view = state.view
     pres = view.presentation if view else None
     sync = terminal.sync.status()
     last = sync["last_success"]
     return {
+        "lists": lists_summary(sync, terminal.config.clock()),
+        "verdict_name": verdict_name,
         "state": state,
         "view": view,
         "pres": pres,
@@ -178,11 +210,49 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
 
 
 @bp.get("/")
-def screen() -> str:
+def screen() -> Response:
     terminal = current_terminal()
     local_only(terminal, screen=True)
+    lang = use_language(terminal)
     state = terminal.board.snapshot()
-    return render_template("terminal/screen.html", **_panel_context(terminal, state))
+    html = render_template(
+        "terminal/screen.html",
+        lang=lang,
+        languages=i18n.LANGUAGES,
+        **_panel_context(terminal, state),
+    )
+    response = make_response(html)
+    if request.args.get("lang") and i18n.language_for(request.args["lang"]):
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang.code, max_age=365 * 86400, samesite="Strict", httponly=True
+        )
+    return response
+
+
+def same_origin_form() -> None:
+    """Refuse a form another web site makes the staff's browser post (it could put a verdict
+    of another card on the screen while the holder shows theirs)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site not in (None, "same-origin", "none") or (
+        origin is not None and origin != request.host_url.rstrip("/")
+    ):
+        raise ApiError(403, "cross_site", "Scan the card on the terminal's own staff screen.")
+
+
+@bp.post("/scan")
+def scan() -> Any:
+    """The staff screen's QR input: the verdict goes on the screen (as from POST /verify)."""
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+    same_origin_form()
+    text = request.form.get("qr")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "bad_request", "Scan the QR code printed on the card into the box.")
+    view = terminal.verify_qr(text)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"verdict": view.verdict, "valid": view.valid})
+    return redirect("/", code=303)
 
 
 @bp.get("/events")
@@ -191,6 +261,7 @@ def events() -> Response:
     local_only(terminal, screen=True)
     slots = current_app.extensions[STREAMS_EXTENSION]
     assert isinstance(slots, StreamSlots)
+    use_language(terminal)
     release = slots.take()
     if release is None:
         busy = jsonify(

@@ -22,6 +22,7 @@ from cardio.cbor import MAX_INPUT
 from cardio.terminal_config import TerminalConfig
 from cardio.web_errors import ApiError
 
+from . import screen_text
 from .routes import EXTENSION, STREAMS_EXTENSION, StreamSlots, bp
 from .service import Terminal, TerminalError
 
@@ -80,6 +81,7 @@ def create_terminal_app(
     app.extensions[EXTENSION] = terminal
     app.extensions[STREAMS_EXTENSION] = streams
     app.register_blueprint(bp)
+    screen_text.install(app)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:

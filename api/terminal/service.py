@@ -26,6 +26,7 @@ from cardio.venues import VenueProfile, load_venue
 from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
+from .i18n import N_
 from .inputs import credential_bytes, scanned_qr_text
 from .reader_feedback import ReaderFeedback
 from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
@@ -33,6 +34,8 @@ from .screen_state import Board, VerdictView
 
 log = logging.getLogger("citycard.terminal")
 """The tap log: one line per verdict with the verdict and the venue, and nothing else."""
+
+NO_READER = N_("No card reader on this terminal: scan the QR code into the box above.")
 
 
 class TerminalError(CitycardError):
@@ -68,9 +71,7 @@ class Terminal:
                 poll=config.poll_interval,
             )
         else:
-            self.board.set_reader_status(
-                "No card reader on this terminal: scan the QR code with the venue's scanner.", True
-            )
+            self.board.set_reader_status(NO_READER, True)
 
     @classmethod
     def from_config(cls, config: TerminalConfig) -> Terminal:
