@@ -14,11 +14,18 @@ import time
 from pathlib import Path
 
 from api.issuer import Issuer
+from api.issuer.errors import CardStateError, UnknownCardError
 from api.issuer.keys import ROOT_LABEL
 from cardio.errors import CitycardError
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
 from cardio.wallet_trust import write_wallet_trust
-from kiosk.allocator import Allocation, AllocationError, KioskKeySigner
+from kiosk.allocator import (
+    Allocation,
+    AllocationError,
+    KioskKeySigner,
+    Successor,
+    SuccessorRefusedError,
+)
 
 KIOSK_ID = "kiosk-1"
 """The kiosk account a local issuer registers for the development kiosk."""
@@ -82,9 +89,44 @@ class IssuerAllocator:
             replayed=got.replayed,
         )
 
+    def allocate_successor(self, request_id: str, successor: Successor) -> Allocation:
+        """A renewal's or replacement's slot; a replaced card's revocation is published now
+        (what the API route does)."""
+        try:
+            got, revoked = self.issuer.cards.allocate_successor(
+                self.kiosk_id,
+                request_id,
+                successor.document_number,
+                successor.kind,
+                int(time.time()),
+            )
+            if revoked is not None:
+                self.issuer.publish_status([revoked.status_list])
+        except (UnknownCardError, CardStateError) as exc:
+            raise SuccessorRefusedError(str(exc)) from exc
+        except CitycardError as exc:
+            raise AllocationError(str(exc)) from exc
+        return Allocation(
+            request_id=got.request_id,
+            document_number=got.document_number,
+            status_list=got.status_list,
+            status_uri=got.status_uri,
+            status_index=got.status_index,
+            kid=got.kid,
+            revocation_code=got.revocation_code,
+            replayed=got.replayed,
+        )
+
     def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
         try:
-            self.issuer.report_issued(self.kiosk_id, document_number, issued_at, expires_at)
+            card = self.issuer.report_issued(self.kiosk_id, document_number, issued_at, expires_at)
+            if card.generation > 0:  # a renewal superseded the card before it: publish that
+                lists = {
+                    c.status_list
+                    for c in self.issuer.cards.history(document_number)
+                    if c.status == "superseded"
+                }
+                self.issuer.publish_status(sorted(lists))
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
 

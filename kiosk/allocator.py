@@ -16,6 +16,15 @@ The production allocator is `kiosk.http_allocator.HttpAllocator` (signed kiosk r
 cardio.kiosk_auth). Demos, tests and `--simulate` use `hardware.local_issuer.IssuerAllocator`,
 which calls an issuer in the same process: the kiosk package never imports the issuer.
 
+A renewal or replacement keeps the old card's document number: `SuccessorAllocator` (both
+allocators above) asks for a new slot for that number,
+
+    allocate_successor(request_id, successor)  POST /api/v1/kiosk/allocations
+                                               {"request_id", "kind", "document_number"}
+
+and `allocate_for` is what the job calls: a first card or a successor. The registry supersedes a
+renewed card when the new one is reported issued, and revokes a replaced one at once.
+
 `CredentialSigner` signs the two credentials of a card with the kiosk's own key;
 `KioskKeySigner` does it with any `cardio.keys.Signer` (a file key, a PKCS#11 token). For a
 `compact` card (a 256-byte chip) the chip credential is the compact one, without name, birth
@@ -35,7 +44,34 @@ from cardio.keys import Signer
 
 
 class AllocationError(CitycardError):
-    """The registry did not hand out (or take back) a number; the message says why."""
+    """The registry did not hand out (or take back) a number; the message says why.
+
+    `status` is the HTTP status of a refusal by the issuer API (0 otherwise) and `reason` the
+    registry's own sentence."""
+
+    status: int = 0
+    reason: str = ""
+
+
+class SuccessorRefusedError(AllocationError):
+    """The registry refused a renewal or replacement for what the number's card is (unknown,
+    suspended, revoked, already being renewed); the message says why. Retrying does not help."""
+
+
+RENEWAL, REPLACEMENT = "renewal", "replacement"
+
+
+@dataclass(frozen=True)
+class Successor:
+    """A new card for an existing document number: a `renewal` (the old card is superseded
+    once the new one is made) or a `replacement` (the lost card is revoked at once)."""
+
+    kind: str
+    document_number: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in (RENEWAL, REPLACEMENT):
+            raise ValueError(f"a successor is a renewal or a replacement, not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,34 @@ class Allocator(Protocol):
     def void(self, document_number: str) -> None:
         """The card could not be finished: its status becomes INVALID for good (idempotent)."""
         ...
+
+
+@runtime_checkable
+class SuccessorAllocator(Protocol):
+    """An allocator that can also give an existing number a new card."""
+
+    def allocate_successor(self, request_id: str, successor: Successor) -> Allocation:
+        """A new slot for `successor.document_number` (the same one when asked again);
+        SuccessorRefusedError when the number's card cannot be renewed or replaced."""
+        ...
+
+
+def allocate_for(allocator: Allocator, request_id: str, successor: Successor | None) -> Allocation:
+    """The allocation for one attempt: a new number, or a new slot for a successor's number."""
+    if successor is None:
+        return allocator.allocate(request_id)
+    if not isinstance(allocator, SuccessorAllocator):
+        raise SuccessorRefusedError(
+            "This kiosk's connection to the city registry cannot renew or replace cards; "
+            "call technical support."
+        )
+    allocation = allocator.allocate_successor(request_id, successor)
+    if allocation.document_number != successor.document_number:
+        raise AllocationError(
+            f"The city registry answered with number {allocation.document_number} for "
+            f"{successor.document_number}; call technical support."
+        )
+    return allocation
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,20 @@ def main() -> None:
 )
 @click.option("--slot", type=click.IntRange(0, 9), default=0, show_default=True,
               help="vpcd slot of the simulated card writer.")  # fmt: skip
+@click.option(
+    "--renew",
+    "renew",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Renew the card in this file: its chip.ndef, or a text file holding its printed QR "
+    "text (made with the same --data). The new card keeps its document number.",
+)
+@click.option(
+    "--replace",
+    "replace_number",
+    metavar="DOCUMENT_NUMBER",
+    help="Replace the lost or stolen card with this document number (it is revoked at once; "
+    "the new card keeps the number).",
+)
 @registry_options()
 @friendly_errors
 def demo(
@@ -82,11 +96,18 @@ def demo(
     api: str | None,
     kiosk_credential: Path | None,
     kiosk_key: Path | None,
+    renew: Path | None = None,
+    replace_number: str | None = None,
 ) -> None:
     """Enrol one resident end to end on simulated hardware (pcscd + vpcd card writer, file
-    card and receipt printers, nfcpy udp venue reader), through the kiosk's rules engine."""
+    card and receipt printers, nfcpy udp venue reader), through the kiosk's rules engine.
+
+    With --renew or --replace the card is a renewal or replacement: the programme's fee and
+    rules for it apply, and the new card keeps the old card's document number."""
     from .demo import run_demo
 
+    if renew is not None and replace_number is not None:
+        raise click.UsageError("Give --renew or --replace, not both.")
     registry = registry_from(api, kiosk_credential, kiosk_key)
 
     outcome = run_demo(
@@ -99,6 +120,8 @@ def demo(
         slot=slot,
         echo=click.echo,
         registry=registry,
+        renew=renew,
+        replace_number=replace_number,
     )
     r = outcome.result
     click.echo(

@@ -14,10 +14,19 @@ the card drawn by printer.card_layout and "printed" by the file card printer, th
 ESC/POS bytes, and a venue's reader reading the new card on nfcpy's udp radio and verifying it
 against the published trust list.
 
+With `renew` (the old card's chip.ndef, or a file holding its printed QR text) the card is a
+renewal: the old card is verified against DATA_DIR's issuer (or the registry's published files)
+and refused with one sentence if it is forged, another city's, revoked, suspended, already
+renewed or expired beyond the programme's window; the new card keeps its document number, and
+the old card is superseded once the new one is made. With `replace_number` it is a replacement
+of a lost card: that number's card is revoked at once and the new card keeps the number. The
+rules engine applies the programme's renewal or replacement fee.
+
 OUT_DIR receives the printed artefacts — card-front.png, card-back.png, receipt.escpos,
 chip.ndef (the NDEF message read back from the chip), qr.txt (the text of the card's printed QR
 code, for `citycard-reader verify --qr`) and verdict.json (the reader's verdict,
-with the card's displayable claims) — and trust/ (root key, trust list, status lists, as
+with the card's displayable claims, its document number and, for a renewal or replacement, what
+a reader now says about the old card) — and trust/ (root key, trust list, status lists, as
 `citycard-api publish` writes them). These hold the resident's card, as a printed card does;
 nothing else about the resident is written anywhere (DATA_DIR holds no personal data).
 """
@@ -37,18 +46,27 @@ from pathlib import Path
 from typing import Any
 
 from cardio.chip import CardProfile, read_card
-from cardio.credential import Holder, to_qr
+from cardio.credential import Holder, Variant, to_qr
 from cardio.published import load_verifier
 from hardware.kiosk_devices import CardFeeder
 from hardware.local_issuer import KIOSK_ID, IssuerAllocator, open_issuer, publish_trust
 from printer.card_printer import CardPrinter, FileCardPrinter
 
-from .allocator import Allocation, Allocator, KioskKeySigner, SignedCard
+from .allocator import (
+    RENEWAL,
+    REPLACEMENT,
+    Allocation,
+    Allocator,
+    KioskKeySigner,
+    SignedCard,
+    Successor,
+)
 from .demo_application import build_application, load_known_program, sample_resident
 from .job import JobResult, Notice, Progress, Station, new_request_id
 from .journal import Journal
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .registry_options import RegistryOptions
+from .renewal import check_old_card, old_card_list
 from .wallet_files import write_wallet_files
 from .web import adapters
 from .web.adapters import StationJobs
@@ -174,6 +192,8 @@ def run_demo(
     slot: int = 0,
     echo: Callable[[str], None] = print,
     registry: RegistryOptions | None = None,
+    renew: Path | None = None,
+    replace_number: str | None = None,
 ) -> DemoOutcome:
     """Enrol one resident end to end (see the module doc). Raises CitycardError with a sentence.
 
@@ -191,7 +211,12 @@ def run_demo(
         resident = sample_resident(program_id)
         echo(f"Resident: the programme's fictional sample ({resident}).")
     today = datetime.now(UTC).date()
-    app = build_application(program, resident, today, echo)
+    kind = RENEWAL if renew is not None else REPLACEMENT if replace_number else "first"
+    old_data = renew.read_bytes() if renew is not None else None
+    app = build_application(program, resident, today, echo, card_kind=kind)
+    if kind != "first":
+        fee = app.decision.fee
+        echo(f"A {kind}: the programme's fee is {fee.amount:.2f} {fee.currency}.")
     request = CardRequest(
         request_id=new_request_id(),
         program=app.view,
@@ -243,6 +268,16 @@ def run_demo(
                         shown.append(p.step.value)
                         echo(f"[{p.fraction * 100:3.0f}%] {p.step.value.replace('_', ' ')}")
 
+                successor: Successor | None = None
+                if old_data is not None:
+                    successor = _renewal(old_data, program, local, registry, echo)
+                elif replace_number:
+                    number = "".join(replace_number.split()).upper()
+                    successor = Successor(REPLACEMENT, number)
+                    echo(f"Replacing lost card {number}: it is revoked when the new one is asked for.")
+                if successor is not None:
+                    form = replace(request.application, document_number=successor.document_number)
+                    request = replace(request, application=form)
                 enrolment = StationJobs(station).enrolment(request)  # as the web kiosk does
                 if app.entitlements:
                     holder = replace(enrolment.holder, entitlements=app.entitlements)
@@ -260,6 +295,10 @@ def run_demo(
                     shutil.rmtree(out_dir / "trust", ignore_errors=True)
                     fetch_published(registry.api, out_dir / "trust", [result.status_list])
                 verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
+                verdict["document_number"] = result.document_number
+                if successor is not None:
+                    verdict["card_kind"] = successor.kind
+                    verdict["old_card"] = _old_verdict(out_dir, old_data, successor)
                 write_wallet_files(out_dir, signer.inner.signer, signer.print_cose)
             finally:
                 if feeder is not None:
@@ -271,6 +310,47 @@ def run_demo(
         json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
     )
     return DemoOutcome(result, verdict, notices, out_dir)
+
+
+def _renewal(
+    old_data: bytes,
+    program: Any,
+    local: IssuerAllocator | None,
+    registry: RegistryOptions | None,
+    echo: Callable[[str], None],
+) -> Successor:
+    """Verify the card presented for renewal against the issuer's published files (this
+    process's issuer, or the registry's); OldCardRefused (one sentence) if it may not be renewed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="citycard-renew-") as tmp:
+        if local is not None:
+            trust = local.issuer.publish()
+        else:
+            from .http_allocator import fetch_published
+
+            assert registry is not None and registry.api is not None
+            trust = Path(tmp)
+            fetch_published(registry.api, trust, [old_card_list(old_data)])
+        verifier, _problems = load_verifier(trust)
+        old = check_old_card(verifier, old_data, program)
+    state = "valid" if old.verdict.name == "VALID" else f"expired on {old.expires.isoformat()}"
+    echo(f"Renewing card {old.document_number} ({state}): the new card keeps its number.")
+    return Successor(RENEWAL, old.document_number)
+
+
+def _old_verdict(out_dir: Path, old_data: bytes | None, successor: Successor) -> dict[str, Any]:
+    """What a reader with OUT_DIR/trust says about the old card now (SUPERSEDED, REVOKED)."""
+    out: dict[str, Any] = {"document_number": successor.document_number}
+    if old_data is None:
+        return out  # a lost card: not at hand
+    from .renewal import credential_of
+
+    verifier, _problems = load_verifier(out_dir / "trust")
+    credential, qr = credential_of(old_data)
+    res = verifier.verify(credential, variant=Variant.PRINT) if qr else verifier.verify_without_chip(credential)
+    out.update(verdict=res.verdict.name, message=res.message)
+    return out
 
 
 def _verdict(out_dir: Path, card: Any, print_cose: bytes | None, target_cls: Any) -> dict[str, Any]:

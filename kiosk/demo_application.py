@@ -96,8 +96,10 @@ def build_application(
     resident: Path,
     today: date,
     echo: Callable[[str], None] = print,
+    card_kind: str = "first",
 ) -> DemoApplication:
-    """The application in `resident` for `program`, decided by the rules engine on `today`.
+    """The application in `resident` for `program`, decided by the rules engine on `today`,
+    for a first card, a renewal or a replacement (`card_kind`: the fee and its waivers).
 
     ApplicationRefused (one sentence) when no card may be made; the reasons an attendant
     looks at are echoed as "Attendant: ..." lines (the demo plays the attendant who approves)."""
@@ -108,7 +110,7 @@ def build_application(
             "remove its 'program' key or run the demo with that programme."
         )
     view = program_view(program)
-    form = _form(program, view, res, resident)
+    form = replace(_form(program, view, res, resident), card_kind=card_kind)
     if res.documents is None:
         form = replace(form, documents=default_documents(program, form, today))
     application = replace(rules_application(program, form), valid_until=res.expires)

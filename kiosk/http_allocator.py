@@ -10,6 +10,8 @@ SHA-256), so the same credential file that `citycard-api kiosk add` prints is al
 to talk to the server. The three calls map onto the kiosk endpoints (docs/api.md):
 
     allocate(request_id)               POST /api/v1/kiosk/allocations {"request_id"}   (idempotent)
+    allocate_successor(request_id, s)  POST /api/v1/kiosk/allocations
+                                         {"request_id", "kind", "document_number"}  (idempotent)
     report_issued(number, iat, exp)    POST /api/v1/kiosk/cards/<number>/issued
     void(number)                       POST /api/v1/kiosk/cards/<number>/void
 
@@ -42,7 +44,13 @@ from cardio.errors import CitycardError, KeyStoreError
 from cardio.keys import FileKeyStore, Signer, SoftwareSigner
 from cardio.kiosk_auth import KioskCredential
 
-from .allocator import Allocation, AllocationError, KioskKeySigner
+from .allocator import (
+    Allocation,
+    AllocationError,
+    KioskKeySigner,
+    Successor,
+    SuccessorRefusedError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +167,23 @@ class HttpAllocator:
 
     def allocate(self, request_id: str) -> Allocation:
         status, got = self._call("POST", "/allocations", {"request_id": request_id}, "allocation")
+        return self._allocation(status, got)
+
+    def allocate_successor(self, request_id: str, successor: Successor) -> Allocation:
+        body = {
+            "request_id": request_id,
+            "kind": successor.kind,
+            "document_number": successor.document_number,
+        }
+        try:
+            status, got = self._call("POST", "/allocations", body, successor.kind)
+        except AllocationError as exc:
+            if exc.status in (404, 409):  # the number's card, not the request, is the problem
+                raise SuccessorRefusedError(exc.reason) from None
+            raise
+        return self._allocation(status, got)
+
+    def _allocation(self, status: int, got: dict[str, Any]) -> Allocation:
         try:
             code = got.get("revocation_code")
             return Allocation(
@@ -230,9 +255,11 @@ class HttpAllocator:
             exc.close()
             message = _message(raw)
             if 400 <= status < 500 and status not in _RETRYABLE_4XX:
-                raise AllocationError(
+                refused = AllocationError(
                     f"The city registry refused the {what} (HTTP {status}): {message}"
-                ) from None
+                )
+                refused.status, refused.reason = status, message
+                raise refused from None
             if 300 <= status < 400:
                 raise AllocationError(
                     f"The city registry's address redirects (HTTP {status}); give the final "

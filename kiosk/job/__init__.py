@@ -40,6 +40,12 @@ that has a number and whose card was not confirmed printed, closes the others, a
 `Notice` per job for the attendant. A void that fails (registry unreachable) stays pending and is
 tried again at the next recovery.
 
+**Renewal and replacement.** An enrolment with a `successor` (kiosk.allocator.Successor)
+makes a new card for an existing document number: the attempt asks the registry for a new slot
+for that number instead of a new number, and everything else is the same. A failure voids the
+new slot as for a first card; the registry then leaves a renewed card as it was (it supersedes
+it only when the new card is reported issued), while a replaced card stays revoked.
+
 **Forgetting.** The resident's data (holder, photos, signature, credentials, card images) lives
 only in this object and is dropped at the end of `run()` (or by `forget()`); nothing personal is
 logged, journalled or written to a temporary file. (Python cannot scrub freed memory; the kiosk
@@ -53,6 +59,7 @@ per cause), `writer` (the PC/SC card writer), `personalisation` (the `Station` a
 
 from __future__ import annotations
 
+from ..allocator import Successor
 from ..journal import StationBusyError
 from .errors import (
     AllocationFailedError,
@@ -70,6 +77,7 @@ from .errors import (
     ProfileTooSmallError,
     ReceiptPrinterFailedError,
     SigningFailedError,
+    SuccessorRefusedJobError,
     WriterFailedError,
 )
 from .model import Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback, new_request_id
@@ -104,6 +112,8 @@ __all__ = [
     "SigningFailedError",
     "Station",
     "StationBusyError",
+    "Successor",
+    "SuccessorRefusedJobError",
     "WriterFailedError",
     "new_request_id",
     "recover",

@@ -22,7 +22,7 @@ from cardio.errors import (
 from printer.card_design import CardLayoutError
 from printer.errors import PrinterError
 
-from ..allocator import AllocationError
+from ..allocator import AllocationError, SuccessorRefusedError
 from ..journal import JournalError
 from .model import JobStep
 
@@ -156,6 +156,17 @@ class AllocationFailedError(JobError):
     )
 
 
+class SuccessorRefusedJobError(JobError):
+    """The registry will not renew or replace this number's card (its sentence says why)."""
+
+    code = "successor_refused"
+    retry = False
+    default = (
+        "The city registry will not renew or replace this card; the holder should contact the "
+        "city card office."
+    )
+
+
 class SigningFailedError(JobError):
     code = "signing_failed"
     retry = False
@@ -197,6 +208,8 @@ def step_error(step: JobStep, exc: BaseException) -> JobError:
         return exc
     if isinstance(exc, JournalError):
         return JournalFailedError(str(exc), step=step)
+    if isinstance(exc, SuccessorRefusedError):
+        return SuccessorRefusedJobError(str(exc), step=step)
     if step is JobStep.ALLOCATE:
         return AllocationFailedError(
             f"The city registry did not give a card number ({exc}); check the kiosk's network "

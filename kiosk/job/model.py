@@ -12,6 +12,8 @@ from enum import StrEnum
 from cardio.chip import CardProfile
 from cardio.credential import Holder
 
+from ..allocator import Successor
+
 
 def new_request_id() -> str:
     """A fresh request id for one enrolment (the UI makes one per resident session)."""
@@ -72,6 +74,9 @@ class Enrolment:
     `printed_fields` are the programme's other printed fields as (field code, value), e.g.
     ("address", "..."), ("height", "163 cm"): printed on the card only (labelled in the card's
     language by its design), never put in the chip or QR credential, never journaled or logged.
+
+    `successor` makes the card a renewal or replacement of an existing document number (the
+    card keeps it; kiosk.allocator.Successor); None for a first card with a new number.
     """
 
     holder: Holder
@@ -84,9 +89,11 @@ class Enrolment:
     program: object | None = None  # a kiosk.programs.Program; anything else is ignored
     programme_name: str | None = None
     printed_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    successor: Successor | None = None
 
     def __repr__(self) -> str:
-        return f"Enrolment(profile={self.profile.value}, <personal data not shown>)"
+        kind = "first" if self.successor is None else self.successor.kind
+        return f"Enrolment(profile={self.profile.value}, {kind}, <personal data not shown>)"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..allocator import (
     ChipRoomCheck,
     CredentialSigner,
     SignedCard,
+    allocate_for,
 )
 from ..journal import REQUEST_ID, JobHistory, Journal, JournalError, Record, StationBusyError
 from ..printing import (
@@ -296,7 +297,9 @@ class PersonalisationJob:
             self._report(JobStep.ALLOCATE)
             self._alloc_key = f"{self.request_id}.{self.attempt}"
             self._record("allocating", alloc=self._alloc_key)
-            self._allocation = self.station.allocator.allocate(self._alloc_key)
+            self._allocation = allocate_for(
+                self.station.allocator, self._alloc_key, enrolment.successor
+            )
             issued_at, expires_at = self._validity(enrolment)
             self._times = (issued_at, expires_at)
             self._record(

@@ -91,6 +91,8 @@ def check_validity(r: ProfileReader, data: Table) -> ValidityRule | None:
             rules.append(AgeValidity(under, y))
     if len({rule.under for rule in rules}) != len(rules):
         r.add("validity.by_age", "repeats an age", "give each age limit once")
+    window = r.integer(t, "validity", "renewal_window_days", 0, 3650, 90, unit="days", default=90)
     if years is None:
         return None
-    return ValidityRule(years, tuple(sorted(rules, key=lambda rule: rule.under)), until)
+    by_age = tuple(sorted(rules, key=lambda rule: rule.under))
+    return ValidityRule(years, by_age, until, 90 if window is None else window)

@@ -163,9 +163,16 @@ def rules_application(program: Program, application: ApplicationForm) -> rules.A
         documents=application.documents,
         fields_provided=frozenset(provided),
         claims=frozenset(Claim(w) for w in application.waivers if w in Claim.__members__.values()),
-        kind=rules.CardKind.FIRST,
+        kind=rules.CardKind(application.card_kind),
         valid_until=application.valid_until,
     )
+
+
+def successor_of(application: ApplicationForm) -> card_job.Successor | None:
+    """The job's successor for a renewal or replacement (the number the card keeps)."""
+    if application.card_kind == rules.CardKind.FIRST.value or not application.document_number:
+        return None
+    return card_job.Successor(application.card_kind, application.document_number)
 
 
 class EngineRules:
@@ -371,6 +378,7 @@ class StationJobs:
             program=program,
             programme_name=name,
             printed_fields=printed_fields(request),
+            successor=successor_of(request.application),
         )
 
     def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:

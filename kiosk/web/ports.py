@@ -122,6 +122,9 @@ class ApplicationForm:
     lang: str = "en"
     # Programmes valid until a date the attendant enters (a shelter registration's end).
     valid_until: date | None = None
+    # "first" (a new number), "renewal" or "replacement" (a new card for `document_number`).
+    card_kind: str = "first"
+    document_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
