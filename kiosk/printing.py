@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -264,34 +265,41 @@ class _CardWords:
 def _card_words(printed: Sequence[str]) -> _CardWords:
     """The card's labels in every printed language, each from that language's own catalogue
     (no programme fallback: a language without a catalogue gives the source language's
-    words, which `each_language` then does not repeat)."""
+    words, which are then not repeated)."""
     ts = [_translations(lang, ()) for lang in printed]
-
-    def words(message: str) -> str:
-        return LANGUAGE_SEPARATOR.join(dict.fromkeys(t.pgettext("card", message) for t in ts))
-
+    each = [_labels_in(t) for t in ts]
     labels = CardLabels(
-        family_name=words("Family name"),
-        given_name=words("Given names"),
-        birth_date=words("Date of birth"),
-        # Translators: the holder's sex (F, M or X) as printed on the card.
-        sex=words("Sex"),
-        # Translators: short, above the card's document number.
-        document_number=words("Document no."),
-        # Translators: above the date the card was issued.
-        issued=words("Issued"),
-        # Translators: above the date the card expires.
-        expires=words("Expires"),
-        # Translators: what the card gives access to (libraries, pools, ...).
-        entitlements=words("Entitlements"),
-        # Translators: the languages the holder prefers to be spoken to in.
-        languages=words("Languages"),
-        signature=words("Holder's signature"),
-        # Translators: in the photo's place on a card printed without a photo.
-        no_photo=words("No photo"),
+        **{
+            f.name: LANGUAGE_SEPARATOR.join(dict.fromkeys(getattr(words, f.name) for words in each))
+            for f in dataclass_fields(CardLabels)
+        }
     )
-    disclaimer = words("Not a residence permit. Not a travel document.")
+    disclaimer = LANGUAGE_SEPARATOR.join(dict.fromkeys(_disclaimer(t) for t in ts))
     return _CardWords(labels, disclaimer)
+
+
+def _labels_in(t: gettext.NullTranslations) -> CardLabels:
+    """The card's labels in one language."""
+    return CardLabels(
+        family_name=t.pgettext("card", "Family name"),
+        given_name=t.pgettext("card", "Given names"),
+        birth_date=t.pgettext("card", "Date of birth"),
+        # Translators: the holder's sex (F, M or X) as printed on the card.
+        sex=t.pgettext("card", "Sex"),
+        # Translators: short, above the card's document number.
+        document_number=t.pgettext("card", "Document no."),
+        # Translators: above the date the card was issued.
+        issued=t.pgettext("card", "Issued"),
+        # Translators: above the date the card expires.
+        expires=t.pgettext("card", "Expires"),
+        # Translators: what the card gives access to (libraries, pools, ...).
+        entitlements=t.pgettext("card", "Entitlements"),
+        # Translators: the languages the holder prefers to be spoken to in.
+        languages=t.pgettext("card", "Languages"),
+        signature=t.pgettext("card", "Holder's signature"),
+        # Translators: in the photo's place on a card printed without a photo.
+        no_photo=t.pgettext("card", "No photo"),
+    )
 
 
 class _LanguageNames(Mapping[str, str]):

@@ -11,18 +11,23 @@ photo, the QR code and the logo stay inside a 3 mm safe margin; colour bands run
 edge, and with `bleed=True` 1 mm further (1035 x 662 px), for printers that print edge to
 edge and cut or overscan.
 
-Front: header band (logo, programme name, card title), photo on the left, family and given
-names, date of birth, sex (where printed), document number, issue and expiry dates, and the
-disclaimer band. Back: the print QR code (the `CC1:` credential) with the document number
-under it, entitlements, preferred languages, the programme's other printed fields (address,
-eye colour, height, ...: `CardData.extra_fields`, labelled by `CardDesign.field_labels`), the
-signature (where printed), the programme's note, and the disclaimer band.
+Front: header band (arms, the card's title, the issuing authority), a large photo on the
+left, large family and given names, date of birth, sex (where printed), document number,
+issue and expiry dates, and the disclaimer band (taller than the back's). Back: the print QR
+code (the `CC1:` credential) with the document number and the holder's languages (by name)
+under it; in the right column the title, entitlements, the programme's other printed fields
+(address, eye colour, height, ...: `CardData.extra_fields`, labelled by
+`CardDesign.field_labels`; a full-width field such as the address on a row of its own, first),
+the signature (where printed), the programme's note, and the disclaimer band. Every word
+arrives translated in the design (in each printed language); `RenderedCard.texts` lists what
+each side says.
 
 Extra fields are printed only: they are in no credential, so the chip and the QR code hold
 less than the card shows, never more. The front has no room under the dates (the disclaimer
-band is there), so they go on the back, in the right column under the languages: short values
-two to a row, a long one (an address) on its own row, shrinking then wrapping like a name; the
-programme's note gives way to them, and fields that cannot fit raise CardLayoutError.
+band is there), so they go on the back, in the right column under the entitlements: short
+values up to three to a row, a long or full-width one (an address) on its own row, shrinking
+then wrapping like a name; the programme's note gives way to them, and fields that cannot fit
+raise CardLayoutError.
 
 Names in any script (`printer.card_text`): the font comes from `printer.fonts.font_for`;
 right-to-left and joining scripts are laid out by libraqm (Pillow's RAQM layout) and
@@ -284,7 +289,7 @@ def _field(
     """A label over its value; labels of one row take the same height (`label_h`) so the
     values line up. Returns the y below the value."""
     c.text(_fit_label(label, width, _ROW_LABEL_BOX), x, y, width, _GREY, align="left")
-    fitted = fit_text(value, width, 40, max_size=30, min_size=16, bold=True, what=label.lower())
+    fitted = fit_text(value, width, 42, max_size=32, min_size=16, bold=True, what=label.lower())
     return c.text(fitted, x, y + label_h, width, _INK)
 
 
@@ -344,11 +349,11 @@ def _front(
     y = py0 - 6
     y = c.label(labels.family_name, x0, y, width, _GREY)
     family = fit_text(
-        data.family_name, width, 104, max_size=58, min_size=30, bold=True, max_lines=3,
+        data.family_name, width, 100, max_size=58, min_size=30, bold=True, max_lines=3,
         what="family name", field="family_name",
     )
     c.text(family, x0, y, width, _INK)
-    y += 104
+    y += 100
     y = c.label(labels.given_name, x0, y, width, _GREY)
     given_max = min(44, int(family.font.size))
     given = fit_text(
@@ -363,7 +368,7 @@ def _front(
     if "sex" in design.fields:
         row1.append((labels.sex, data.sex or "–", 96))
     row1.append((labels.document_number, data.document_number, 0))
-    y = _row(c, row1, x0, y, width) + 2
+    y = _row(c, row1, x0, y, width) + 1
     row2 = [(labels.issued, data.issued.isoformat(), 206), (labels.expires, data.expires.isoformat(), 0)]
     y = _row(c, row2, x0, y, width)
     if y > _FRONT_FOOTER_Y - 6:
