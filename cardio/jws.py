@@ -37,13 +37,16 @@ def _constant(name: str) -> Any:
     raise MalformedError(f"The JSON holds {name}, which is not a JSON number.")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_constant)
+
+
 def loads_json(data: bytes, what: str = "JSON") -> Any:
     """Strict JSON from UTF-8 bytes; MalformedError for anything else."""
     if len(data) > MAX_JWS:
         raise MalformedError(f"The {what} is too large.")
     try:
         text = data.decode("utf-8")
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+        obj = _DECODER.decode(text)
     except MalformedError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

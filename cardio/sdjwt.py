@@ -211,6 +211,10 @@ def _take(digest_text: object, seen: set[str]) -> str:
     return digest_text
 
 
+def _nests(value: Any) -> bool:  # only containers can hold digests
+    return isinstance(value, dict | list)
+
+
 def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: set[str]) -> Any:
     if isinstance(node, dict):
         out: dict[str, Any] = {}
@@ -222,7 +226,7 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                 continue
             if name in _RESERVED:
                 raise PresentationError(PresentationReason.MALFORMED, f"The SD-JWT misplaces {name!r}.")
-            out[name] = _unfold(value, by_digest, used, seen)
+            out[name] = _unfold(value, by_digest, used, seen) if _nests(value) else value
         for item in digests:
             found = by_digest.get(_take(item, seen))
             if found is None:
@@ -236,7 +240,8 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                     PresentationReason.MALFORMED, f"A disclosure would overwrite the claim {found.name!r}."
                 )
             used.add(found.digest)
-            out[found.name] = _unfold(found.value, by_digest, used, seen)
+            value = found.value
+            out[found.name] = _unfold(value, by_digest, used, seen) if _nests(value) else value
         return out
     if isinstance(node, list):
         items: list[Any] = []
@@ -254,9 +259,12 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                         PresentationReason.MALFORMED, "An object member's disclosure stands for an element."
                     )
                 used.add(found.digest)
-                items.append(_unfold(found.value, by_digest, used, seen))
+                value = found.value
+                items.append(_unfold(value, by_digest, used, seen) if _nests(value) else value)
             else:
-                items.append(_unfold(element, by_digest, used, seen))
+                items.append(
+                    _unfold(element, by_digest, used, seen) if _nests(element) else element
+                )
         return items
     return node
 
