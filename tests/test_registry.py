@@ -43,6 +43,7 @@ EXPECTED_COLUMNS = {
     },
     "published_files": {"name", "body", "etag", "version", "published_at"},
     "publication_marks": {"list_id", "changed", "published"},
+    "desk_accounts": {"staff_id", "password_hash", "role", "sessions_after", "updated_at"},
 }  # fmt: skip
 # The one column of bytes: the signed files every reader downloads anyway (trust list, root
 # key, status lists: keys, labels and bits, never a resident's data). Nothing else may be

@@ -1,9 +1,14 @@
 """Who may call the issuer API: kiosk accounts (the kiosk's signing key in the trust list and
-the public key of its API key), staff accounts (a hash of each bearer token), and the nonces of
-signed kiosk requests (replay protection). The SQL is in api.issuer.registry."""
+the public key of its API key), staff accounts (a hash of each bearer token; for the service
+desk also a password digest and a role), and the nonces of signed kiosk requests (replay
+protection). The SQL is in api.issuer.registry.
+
+Every change is audited with who made it: `actor` is ("cli", None) from the command line, or
+("staff", staff id) from the service desk."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,9 +19,20 @@ from cardio.keys import check_label, fingerprint, load_public_pem, public_pem
 from cardio.kiosk_auth import KioskCredential
 from cardio.trustlist import KeyState
 
+from . import passwords
 from .errors import IssuerError
 from .keys import ROOT_LABEL, IssuerKeys
-from .registry import ACTIVE, KioskRecord, Registry, account_queries, queries
+from .registry import ACTIVE, KioskRecord, Registry, account_queries, desk_queries, queries
+from .registry.desk_schema import ADMIN_ROLE, STAFF_ROLE, DeskAccount
+
+Actor = tuple[str, str | None]
+
+
+def now_ms() -> int:
+    """Milliseconds: a desk session made before this instant no longer counts."""
+    return time.time_ns() // 1_000_000
+
+CLI: Actor = ("cli", None)
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,25 @@ class KioskAccount:
             row.auth_key_fingerprint,
             row.state,
         )
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A staff account as the desk sees it (never a token or a password digest)."""
+
+    staff_id: str
+    state: str
+    role: str
+    has_password: bool
+    sessions_after: int
+
+    @property
+    def active(self) -> bool:
+        return self.state == ACTIVE
+
+    @property
+    def admin(self) -> bool:
+        return self.role == ADMIN_ROLE
 
 
 class Accounts:
@@ -107,7 +142,7 @@ class Accounts:
             ids = account_queries.kiosk_ids(s)
         return [k for k in (self.kiosk(i) for i in ids) if k is not None]
 
-    def revoke_kiosk(self, kiosk_id: str, now: int) -> KioskAccount:
+    def revoke_kiosk(self, kiosk_id: str, now: int, actor: Actor = CLI) -> KioskAccount:
         """Cut a kiosk off: its account and its signing key are revoked, and the trust list
         that says so is published (cards it signed stop verifying: KEY_REVOKED)."""
         with self.registry().write() as s:
@@ -118,7 +153,7 @@ class Accounts:
                 )
             account_queries.withdraw(row, now)
             label = row.key_label
-            queries.audit(s, now, "cli", "kiosk-revoke", kiosk_id, detail=row.kid)
+            queries.audit(s, now, actor[0], "kiosk-revoke", actor[1], detail=kiosk_id)
         self.keys.set_state(label, KeyState.REVOKED)
         self.publish(now)
         account = self.kiosk(kiosk_id)
@@ -131,7 +166,7 @@ class Accounts:
 
     # -- staff ----------------------------------------------------------------------------------
 
-    def add_staff(self, staff_id: str, now: int) -> str:
+    def add_staff(self, staff_id: str, now: int, actor: Actor = CLI) -> str:
         """A staff account; returns its bearer token (shown once, stored only as a hash)."""
         check_label(staff_id)
         token = codes.new_staff_token()
@@ -141,19 +176,95 @@ class Accounts:
                     f"There is already a staff account {staff_id!r}; revoke it or choose another id."
                 )
             account_queries.add_staff(s, staff_id, codes.hash_staff_token(token), now)
-            queries.audit(s, now, "cli", "staff-add", staff_id)
+            queries.audit(s, now, actor[0], "staff-add", actor[1] or staff_id, detail=staff_id)
         return token
 
-    def revoke_staff(self, staff_id: str, now: int) -> None:
+    def revoke_staff(self, staff_id: str, now: int, actor: Actor = CLI) -> None:
+        """Withdraw a staff account: its token, password and desk sessions stop working."""
         with self.registry().write() as s:
             row = account_queries.staff(s, staff_id)
             if row is None:
                 raise IssuerError(f"There is no staff account {staff_id!r}.")
             account_queries.withdraw(row, now)
-            queries.audit(s, now, "cli", "staff-revoke", staff_id)
+            desk = desk_queries.desk_account(s, staff_id)
+            if desk is not None:
+                desk.sessions_after, desk.updated_at = now_ms(), now
+            queries.audit(s, now, actor[0], "staff-revoke", actor[1] or staff_id, detail=staff_id)
 
     def staff_for_token(self, token: str) -> str | None:
         """The active staff id whose token this is, or None."""
         with self.registry().read() as s:
             row = account_queries.staff_with_token_hash(s, codes.hash_staff_token(token))
             return row.staff_id if row is not None and row.state == ACTIVE else None
+
+    # -- the service desk's logins -------------------------------------------------------------
+
+    def staff_account(self, staff_id: str) -> StaffAccount | None:
+        with self.registry().read() as s:
+            row = account_queries.staff(s, staff_id)
+            if row is None:
+                return None
+            desk = desk_queries.desk_account(s, staff_id)
+            return _staff_account(row.staff_id, row.state, desk)
+
+    def staff_accounts(self) -> list[StaffAccount]:
+        with self.registry().read() as s:
+            return [
+                _staff_account(row.staff_id, row.state, desk)
+                for row, desk in desk_queries.staff_accounts(s)
+            ]
+
+    def staff_for_password(self, staff_id: str, password: str) -> str | None:
+        """The active staff id when `password` is its desk password, else None; one scrypt
+        whatever the inputs (an unknown id takes as long as a wrong password)."""
+        digest = None
+        if 0 < len(staff_id) <= 64:
+            with self.registry().read() as s:
+                row = account_queries.staff(s, staff_id)
+                desk = desk_queries.desk_account(s, staff_id)
+                if row is not None and row.state == ACTIVE and desk is not None:
+                    digest = desk.password_hash
+        return staff_id if passwords.check_password(password, digest) and digest else None
+
+    def set_password(self, staff_id: str, password: str, now: int, actor: Actor = CLI) -> None:
+        """Set (or replace) a staff account's desk password; its open sessions end."""
+        if not passwords.acceptable(password):
+            raise IssuerError(
+                f"A password needs {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters; "
+                "a few unrelated words make a good one."
+            )
+        digest = passwords.hash_password(password)
+        with self.registry().write() as s:
+            row = account_queries.staff(s, staff_id)
+            if row is None or row.state != ACTIVE:
+                raise IssuerError(f"There is no active staff account {staff_id!r}.")
+            desk = desk_queries.ensure_desk_account(s, staff_id, now)
+            desk.password_hash, desk.sessions_after, desk.updated_at = digest, now_ms(), now
+            queries.audit(s, now, actor[0], "password-set", actor[1], detail=staff_id)
+
+    def end_sessions(self, staff_id: str, now: int) -> None:
+        """Every open desk session of the account ends (logging out ends them all)."""
+        with self.registry().write() as s:
+            if account_queries.staff(s, staff_id) is None:
+                return
+            desk = desk_queries.ensure_desk_account(s, staff_id, now)
+            desk.sessions_after, desk.updated_at = now_ms(), now
+
+    def set_role(self, staff_id: str, admin: bool, now: int, actor: Actor = CLI) -> None:
+        """Make a staff account a desk admin (manages accounts) or plain desk staff."""
+        role = ADMIN_ROLE if admin else STAFF_ROLE
+        with self.registry().write() as s:
+            row = account_queries.staff(s, staff_id)
+            if row is None or row.state != ACTIVE:
+                raise IssuerError(f"There is no active staff account {staff_id!r}.")
+            desk = desk_queries.ensure_desk_account(s, staff_id, now)
+            desk.role, desk.updated_at = role, now
+            queries.audit(s, now, actor[0], f"role-{role}", actor[1], detail=staff_id)
+
+
+def _staff_account(staff_id: str, state: str, desk: DeskAccount | None) -> StaffAccount:
+    if desk is None:
+        return StaffAccount(staff_id, state, STAFF_ROLE, False, 0)
+    return StaffAccount(
+        staff_id, state, desk.role, desk.password_hash is not None, desk.sessions_after or 0
+    )

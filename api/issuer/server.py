@@ -58,7 +58,7 @@ from cardio import codes
 from cardio.errors import CitycardError
 from cardio.web_errors import ApiError
 
-from . import openapi, routes_kiosk, routes_public, routes_revocation
+from . import desk, openapi, routes_kiosk, routes_lost, routes_public, routes_revocation
 from .published_cache import PublishedFiles
 from .publishing import PublisherWorker
 from .ratelimit import TokenBuckets
@@ -216,6 +216,8 @@ def create_app(
     app.register_blueprint(routes_public.bp)
     app.register_blueprint(routes_kiosk.bp)
     app.register_blueprint(routes_revocation.bp)
+    app.register_blueprint(routes_lost.bp)  # the holder's lost-card page (HTML)
+    app.register_blueprint(desk.bp)  # the service desk (HTML, docs/service-desk.md)
     fairy = openapi.init_app(app)
 
     @fairy.error_handler  # type: ignore[untyped-decorator]

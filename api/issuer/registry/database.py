@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from cardio.errors import CitycardError
 
-from . import migrate, queries
+from . import desk_schema, migrate, queries  # noqa: F401 - desk_schema: the desk's table joins the metadata
 from .schema import DOCUMENT_COUNTER, ISSUED, Base, CardRecord
 
 DATABASE_ENV = "CITYCARD_DATABASE_URL"

@@ -1,0 +1,98 @@
+"""What the desk's routes share: the page language, the login check, refusals as pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Response, request
+
+from ..page_i18n import DESK_LANGUAGES, choose
+from ..pages import FormRefused, check_form, redirect, render
+from ..registry import audit_queries
+from ..web import state
+from . import sessions
+
+F = TypeVar("F", bound=Callable[..., Response])
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogues; it is translated when the page is made."""
+    return message
+
+
+REFUSED = N_(
+    "This request did not come from a desk page (another site, or an expired form). "
+    "Go back to the desk and try again."
+)
+ADMINS_ONLY = N_("Only a desk admin can do this; ask one.")
+
+
+def desk_lang() -> str:
+    return choose(DESK_LANGUAGES)
+
+
+def page(template: str, session: sessions.DeskSession | None, status: int = 200, **context: Any) -> Response:
+    """A desk page; `session` gives the navigation its staff id and the forms their token."""
+    return render(
+        template,
+        desk_lang(),
+        status=status,
+        session=session,
+        csrf=session.csrf if session else "",
+        **context,
+    )
+
+
+def message_page(session: sessions.DeskSession | None, status: int, message: str) -> Response:
+    return page("desk/message.html", session, status, message=message)
+
+
+def login_required(admin: bool = False) -> Callable[[F], F]:
+    """The view runs with the session (its first argument) only for a logged-in staff
+    account (else: to the login page), a POST only with the session's form token from our
+    own site (else 403), and with `admin` only for an admin (else 403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Response:
+            session = sessions.current()
+            if session is None:
+                if request.method == "POST":
+                    return message_page(None, 403, REFUSED)
+                return redirect("/desk/login")
+            if request.method == "POST":
+                try:
+                    check_form(session.csrf)
+                except FormRefused:
+                    return message_page(session, 403, REFUSED)
+            if admin and not session.staff.admin:
+                return message_page(session, 403, ADMINS_ONLY)
+            return view(session, *args, **kwargs)
+
+        return cast(F, checked)
+
+    return decorator
+
+
+def audit(staff_id: str | None, action: str, number: str | None = None, detail: str | None = None) -> None:
+    """One audit event for a desk action (ids and fixed words only)."""
+    with state().issuer.registry.write() as s:
+        audit_queries.record(s, int(time.time()), staff_id, action, number, detail)
+
+
+# The status, state and role words the pages show (translated like every other text).
+WORDS = (
+    N_("valid"),
+    N_("suspended"),
+    N_("revoked"),
+    N_("superseded"),
+    N_("allocated"),
+    N_("issued"),
+    N_("voided"),
+    N_("active"),
+    N_("staff"),
+    N_("admin"),
+)

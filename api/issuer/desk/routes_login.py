@@ -1,0 +1,78 @@
+"""Logging in to the desk (staff id + password, or the staff token) and out.
+
+    GET  /desk/login     the two forms
+    POST /desk/login     `method` password (staff_id, password) or token (token)
+    POST /desk/logout    ends every session of the account
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Response, request
+
+from ..pages import FormRefused, check_form, form_token, redirect, set_form_cookie
+from ..web import state
+from . import sessions
+from .blueprint import bp
+from .common import N_, REFUSED, audit, login_required, page
+
+WRONG = N_("That did not work: check the staff id and password, or the token, and try again.")
+THROTTLED = N_("Too many attempts. Wait a while before you try again, or ask a desk admin.")
+
+
+def _login_page(status: int = 200, message: str | None = None, staff_id: str = "") -> Response:
+    token = form_token(sessions.LOGIN_COOKIE)
+    response = page("desk/login.html", None, status, message=message, staff_id=staff_id, login_csrf=token)
+    set_form_cookie(response, sessions.LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+@bp.get("/login")
+def login_form() -> Response:
+    if sessions.current() is not None:
+        return redirect("/desk/")
+    return _login_page()
+
+
+@bp.post("/login")
+def login() -> Response:
+    try:
+        check_form(request.cookies.get(sessions.LOGIN_COOKIE))
+    except FormRefused:
+        return _login_page(403, REFUSED)
+    method = request.form.get("method", "")
+    staff_id = request.form.get("staff_id", "").strip()[:64] if method == "password" else ""
+    wait = sessions.login_wait(staff_id or None)
+    if wait:
+        response = _login_page(429, THROTTLED)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+    accounts = state().issuer.accounts
+    found: str | None = None
+    if method == "password":
+        found = accounts.staff_for_password(staff_id, request.form.get("password", ""))
+    elif method == "token":
+        token = request.form.get("token", "").strip()
+        if 0 < len(token) <= 200:
+            found = state().issuer.staff_for_token(token)
+    if found is None:
+        # Only an existing account's id is written down: a mistyped id may be a person's name.
+        known = staff_id if staff_id and accounts.staff_account(staff_id) is not None else None
+        audit(None, "desk-login-refused", detail=known)
+        return _login_page(401, WRONG)
+    audit(found, "desk-login", detail=method)
+    response = redirect("/desk/")
+    sessions.begin(response, found)
+    return response
+
+
+@bp.post("/logout")
+@login_required()
+def logout(session: sessions.DeskSession) -> Response:
+    state().issuer.accounts.end_sessions(session.staff.staff_id, int(time.time()))
+    audit(session.staff.staff_id, "desk-logout")
+    response = redirect("/desk/login")
+    sessions.end(response)
+    return response

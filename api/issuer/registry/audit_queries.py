@@ -1,0 +1,45 @@
+"""The registry's reads and writes of the audit trail for the service desk.
+
+Every desk action is one `audit_events` row: who (actor type and staff id), what (action and a
+fixed word), which document number, when. Never a name, a birth date or a photo: the columns
+hold ids and fixed words only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import queries
+from .schema import AuditEvent
+
+
+def record(
+    session: Session,
+    now: int,
+    staff_id: str | None,
+    action: str,
+    document_number: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """A desk action by `staff_id` (None: nobody logged in, e.g. a refused login)."""
+    queries.audit(session, now, "staff", action, staff_id, document_number, detail)
+
+
+def events_for(session: Session, number: str, limit: int = 200) -> list[AuditEvent]:
+    """What happened to document number `number`, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.document_number == number)
+            .order_by(AuditEvent.at, AuditEvent.id)
+            .limit(limit)
+        )
+    )
+
+
+def recent(session: Session, limit: int = 100) -> list[AuditEvent]:
+    """The newest events first."""
+    return list(
+        session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+    )
