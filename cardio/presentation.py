@@ -19,6 +19,7 @@ with a warning that no holder binding was checked (as a chip credential read fro
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 import zlib
@@ -39,6 +40,8 @@ from .venues import VenueProfile
 from .verdict import Verdict, VerificationResult
 from .verify import Verifier
 from .wallet_claims import ITEMS, WalletClaims, check_item, entitlement_item
+
+log = logging.getLogger(__name__)
 
 REQUEST_PREFIX = "CCQ1:"
 SDJWT_PREFIX = "CCS1:"
@@ -289,7 +292,10 @@ def verify_wallet(
         return _refused(exc.reason)
     except MalformedError:
         return _refused(_R.MALFORMED)
-    except Exception:  # last line of defence: hostile bytes must never raise
+    except Exception as exc:  # last line of defence: hostile bytes must never raise
+        # the type only: a traceback's values could hold what the holder disclosed
+        log.warning("wallet verification failed unexpectedly (%s); reported as malformed",
+                    type(exc).__name__)  # fmt: skip
         return _refused(_R.MALFORMED)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from dataclasses import replace
 from datetime import date
@@ -332,6 +333,24 @@ def test_hostile_sd_jwt_text(text: str) -> None:
     res = verify_wallet(_shared_verifier(), "ey" + text, pool_request(), NOW)
     assert res.verdict is not Verdict.VALID
     assert isinstance(res.reason, PresentationReason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_request_parser_gives_typed_errors(text: str) -> None:
+    with contextlib.suppress(MalformedError):
+        VenueRequest.from_qr("CCQ1:" + text)
+    with contextlib.suppress(MalformedError):
+        VenueRequest.from_qr(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["v", "aud", "nonce", "iat", "items", "x"]),
+                       st.none() | st.integers() | st.text(max_size=30)
+                       | st.lists(st.text(max_size=20), max_size=3), max_size=6))  # fmt: skip
+def test_request_parser_gives_typed_errors_for_json(body: dict[str, object]) -> None:
+    with contextlib.suppress(MalformedError):
+        VenueRequest.from_qr("CCQ1:" + b64u(json.dumps(body).encode()))
 
 
 _VERIFIER: list[Verifier] = []
