@@ -517,6 +517,17 @@ def _baseline_shift(run: FittedText, comma: FittedText) -> int:
     return run.font.getmetrics()[0] - comma.font.getmetrics()[0]
 
 
+def _rows_natural_height(rows: list[list[_Item]], width: int) -> int:
+    """The height the rows of printed fields take when nothing presses them (drawn on a
+    scratch canvas, so it is what drawing them takes)."""
+    if not rows:
+        return 0
+    try:
+        return _extra_fields(_Canvas(False, DPI), rows, 0, 0, width, _FOOTER_Y)
+    except CardLayoutError:
+        return _rows_min_height(rows, width)  # they cannot fit anyway: the layout says so
+
+
 def _rows_min_height(rows: list[list[_Item]], width: int, *, least: bool = False) -> int:
     """The height the rows of printed fields keep for themselves: their labels and a value
     on two lines for a field alone (an address), on one line beside others; `least`: one
@@ -585,20 +596,23 @@ def _back(
         y = c.label(labels.entitlements, x0, y, width, _GREY)
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
-        # What the languages and the printed fields need at least; the entitlements (in two
-        # or three printed languages, long) take the rest, up to what they need at 22 px.
-        room = bottom - y - 8 - _rows_min_height(extra_rows, width)
-        if spoken is not None:
-            room -= _label_height(labels.languages, width) + _LANGUAGES_BOX + 8
-        try:
-            ent = fit_text(
-                text, width, max(30, min(200, room)), max_size=22, min_size=15, max_lines=8,
-                paragraph=True, what="entitlements",
-            )
-        except CardLayoutError:
-            if not extra_rows:
-                raise
-            raise _crowded(extra_rows) from None  # the printed fields' rows took its room
+        # The entitlements (in two or three printed languages, long) take what the printed
+        # fields leave at their natural size; failing that, what they need at least.
+        langs_h = _label_height(labels.languages, width) + _LANGUAGES_BOX + 8 if spoken else 0
+        ent = None
+        for rows_h in (_rows_natural_height(extra_rows, width), _rows_min_height(extra_rows, width)):
+            room = bottom - y - 8 - rows_h - langs_h
+            try:
+                ent = fit_text(
+                    text, width, max(30, min(200, room)), max_size=22, min_size=15,
+                    max_lines=8, paragraph=True, what="entitlements",
+                )
+                break
+            except CardLayoutError:
+                if not extra_rows:
+                    raise
+        if ent is None:
+            raise _crowded(extra_rows)  # the printed fields' rows took its room
         y = c.text(ent, x0, y, width, _INK) + 8
     if spoken is not None:
         y = c.label(labels.languages, x0, y, width, _GREY)
