@@ -43,9 +43,17 @@ def write_wallet_trust(directory: Path, root: Signer, *, country: str = "ZZ") ->
         document_signer_certificate(root, iaca, k.public_key, k.label, k.not_before, k.not_after)
         for k in issuing
     ]
-    pub = published_dir(directory)
-    write_atomic(pub / JWKS_FILE, (json.dumps(jwks(trust.keys), indent=2) + "\n").encode())
-    write_atomic(pub / IACA_FILE, to_pem([iaca, *signers]))
+    write_jwks(directory, root.public_key)
+    write_atomic(published_dir(directory) / IACA_FILE, to_pem([iaca, *signers]))
+
+
+def write_jwks(directory: Path, root_key: ec.EllipticCurvePublicKey | None = None) -> None:
+    """Write jwks.json for the trust list published in `directory` (checked against
+    `root_key`, default the directory's root-key.pem). Needs no private key: any holder of
+    the published files can derive it."""
+    trust = load_trust_list(directory, root_key)
+    data = (json.dumps(jwks(trust.keys), indent=2) + "\n").encode()
+    write_atomic(published_dir(directory) / JWKS_FILE, data)
 
 
 def document_signer_chain(

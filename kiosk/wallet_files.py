@@ -11,7 +11,8 @@ OUT_DIR/wallet:
 Both credentials carry the claims of the card's chip credential (or, for a card without a
 chip photo, of its print credential), signed by the same kiosk key, with the same status
 list entry, so revoking the card revokes them. When OUT_DIR/trust holds iaca.pem, the kiosk
-key's document-signer certificate goes into their headers (`x5c`, `x5chain`).
+key's document-signer certificate goes into their headers (`x5c`, `x5chain`); when it has no
+jwks.json (an issuer API's files), one is derived from the trust list.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from cardio.mdoc import issue_mdoc
 from cardio.published import load_root_key
 from cardio.sdjwt_vc import issue_vc
 from cardio.type4 import credential_from_ndef
-from cardio.wallet_trust import document_signer_chain
+from cardio.wallet_trust import JWKS_FILE, document_signer_chain, write_jwks
 
 WALLET_DIR = "wallet"
 SD_JWT_FILE = "card.sd-jwt"
@@ -61,7 +62,10 @@ def write_wallet_files(out_dir: Path, kiosk: Signer, print_cose: bytes | None) -
     chain: list[bytes] = []
     trust = out_dir / "trust"
     if (trust / "root-key.pem").is_file():
-        chain = document_signer_chain(trust, kiosk.public_key, load_root_key(trust))
+        root_key = load_root_key(trust)
+        chain = document_signer_chain(trust, kiosk.public_key, root_key)
+        if not (trust / JWKS_FILE).is_file():  # fetched from an issuer API that has none
+            write_jwks(trust, root_key)
     holder = SoftwareSigner.generate()
     wallet = out_dir / WALLET_DIR
     wallet.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -370,3 +370,24 @@ def _present(wallet: Wallet, fmt: str, request: VenueRequest) -> str | bytes:
     if fmt == "sd-jwt":
         return present_sdjwt(wallet.sd_jwt, request, wallet.device, request.issued_at + 5)
     return present_mdoc(wallet.mdoc, request, wallet.device)
+
+
+def test_wallet_files_without_chip_or_certificates(wallet: Wallet, tmp_path: Path) -> None:
+    """A card without a chip, whose trust files came from an issuer API (no iaca.pem, no
+    jwks.json): the wallet credentials carry the print credential's claims, and jwks.json is
+    derived from the trust list."""
+    import shutil
+
+    from kiosk.wallet_files import write_wallet_files
+
+    shutil.copytree(wallet.issuer.dir / "public", tmp_path / "trust")
+    assert not (tmp_path / "trust" / "jwks.json").exists()
+    out = write_wallet_files(tmp_path, wallet.kiosk, wallet.issued.print_cose)
+    assert out == tmp_path / "wallet"
+    jwks = json.loads((tmp_path / "trust" / "jwks.json").read_text("utf-8"))
+    assert [k["kid"] for k in jwks["keys"]] == [wallet.kiosk.kid.hex()]
+    res = wallet.check((out / "card.sd-jwt").read_text("ascii"))
+    assert res.verdict is Verdict.VALID and res.claims is not None
+    assert "photo_base64" not in res.claims and res.claims["given_name"] == "Mira"
+    assert wallet.check((out / "card.mdoc").read_bytes()).verdict is Verdict.VALID
+    assert write_wallet_files(tmp_path, wallet.kiosk, None) is None
