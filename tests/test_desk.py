@@ -223,3 +223,12 @@ def test_the_audit_log_page(api: Api) -> None:
     res = api.client.get("/desk/audit")
     assert res.status_code == 200 and number in text_of(res)
     assert_page_headers(res)
+
+
+def test_the_desk_speaks_its_languages_and_english_otherwise(api: Api) -> None:
+    german = text_of(api.client.get("/desk/login", headers={"Accept-Language": "de-CH,de;q=0.9"}))
+    assert '<html lang="de"' in german and "Am Schalter anmelden" in german
+    catalan = text_of(api.client.get("/desk/login?lang=ca"))
+    assert '<html lang="ca"' in catalan and "Inicia la sessió" in catalan
+    arabic = text_of(api.client.get("/desk/login", headers={"Accept-Language": "ar"}))
+    assert '<html lang="en"' in arabic and "Log in to the service desk" in arabic
