@@ -6,16 +6,20 @@
   `printer.card_printer.CardPrinter` prints them (`printer.card_printer.FileCardPrinter` writes
   card-front.png / card-back.png for the demo).
 - The **receipt**: a `ReceiptSink` prints a `Receipt` (programme, document number, expiry, the
-  one-time revocation code, what the card is not). `FileReceiptSink` writes the ESC/POS bytes
-  to receipt.escpos.
+  one-time revocation code, what the card is not, and the programme's contacts from its
+  profile: `receipt_contact` gives office, phone, web and the lost-card page, which a QR code
+  opens with ?doc=<document number>). `FileReceiptSink` writes the ESC/POS bytes to
+  receipt.escpos.
 
   The receipt is laid out by printer.receipt (raster for scripts the code pages lack) and
   rendered to bytes through printer.escpos_printer; a network sink for a real printer is
   `printer.escpos_printer.ReceiptPrinter.network`.
-- The **words** printed on the receipt and the paper card: the printer layer holds none, it
-  takes them translated (`printer.receipt.ReceiptText`, `printer.paper_card.PaperCardText`).
-  `receipt_text(language)` and `paper_card_text(language)` make them from the kiosk's gettext
-  catalogues (`pgettext` with the context "receipt", "paper card" or "card"; docs/i18n.md).
+- The **words** printed on the receipt, the paper card and the card: the printer layer holds
+  none, it takes them translated (`printer.receipt.ReceiptText`,
+  `printer.paper_card.PaperCardText`, the labels of `printer.card_design.CardDesign`).
+  `receipt_text(language)`, `paper_card_text(language)` and `card_design` make them from the
+  kiosk's gettext catalogues (`pgettext` with the context "receipt", "paper card" or "card";
+  docs/i18n.md); the card speaks every language its profile prints ("Name / Nom").
 
 `DelayedCardPrinter` / the `delay` of `FileReceiptSink` make the simulated printers take as
 long as real ones (the benchmark and the crash test use them).
