@@ -89,6 +89,10 @@ class IssuerAllocator:
             replayed=got.replayed,
         )
 
+    def fetch_published(self, directory: Path, status_lists: list[str]) -> None:
+        """Publish, then copy the published files into `directory` (kiosk.renewal.PublishedFilesSource)."""
+        publish_trust(self.issuer, directory)
+
     def allocate_successor(self, request_id: str, successor: Successor) -> Allocation:
         """A renewal's or replacement's slot; a replaced card's revocation is published now
         (what the API route does)."""

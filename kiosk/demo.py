@@ -66,7 +66,7 @@ from .job import JobResult, Notice, Progress, Station, new_request_id
 from .journal import Journal
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .registry_options import RegistryOptions
-from .renewal import check_old_card, old_card_list
+from .renewal import credential_of, verify_old_card
 from .wallet_files import write_wallet_files
 from .web import adapters
 from .web.adapters import StationJobs
@@ -270,7 +270,7 @@ def run_demo(
 
                 successor: Successor | None = None
                 if old_data is not None:
-                    successor = _renewal(old_data, program, local, registry, echo)
+                    successor = _renewal(old_data, program, allocator, echo)
                 elif replace_number:
                     number = "".join(replace_number.split()).upper()
                     successor = Successor(REPLACEMENT, number)
@@ -313,27 +313,11 @@ def run_demo(
 
 
 def _renewal(
-    old_data: bytes,
-    program: Any,
-    local: IssuerAllocator | None,
-    registry: RegistryOptions | None,
-    echo: Callable[[str], None],
+    old_data: bytes, program: Any, allocator: Allocator, echo: Callable[[str], None]
 ) -> Successor:
     """Verify the card presented for renewal against the issuer's published files (this
     process's issuer, or the registry's); OldCardRefused (one sentence) if it may not be renewed."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="citycard-renew-") as tmp:
-        if local is not None:
-            trust = local.issuer.publish()
-        else:
-            from .http_allocator import fetch_published
-
-            assert registry is not None and registry.api is not None
-            trust = Path(tmp)
-            fetch_published(registry.api, trust, [old_card_list(old_data)])
-        verifier, _problems = load_verifier(trust)
-        old = check_old_card(verifier, old_data, program)
+    old = verify_old_card(allocator, old_data, program)
     state = "valid" if old.verdict.name == "VALID" else f"expired on {old.expires.isoformat()}"
     echo(f"Renewing card {old.document_number} ({state}): the new card keeps its number.")
     return Successor(RENEWAL, old.document_number)
@@ -344,11 +328,12 @@ def _old_verdict(out_dir: Path, old_data: bytes | None, successor: Successor) ->
     out: dict[str, Any] = {"document_number": successor.document_number}
     if old_data is None:
         return out  # a lost card: not at hand
-    from .renewal import credential_of
-
     verifier, _problems = load_verifier(out_dir / "trust")
     credential, qr = credential_of(old_data)
-    res = verifier.verify(credential, variant=Variant.PRINT) if qr else verifier.verify_without_chip(credential)
+    if qr:
+        res = verifier.verify(credential, variant=Variant.PRINT)
+    else:
+        res = verifier.verify_without_chip(credential)
     out.update(verdict=res.verdict.name, message=res.message)
     return out
 

@@ -215,6 +215,10 @@ class HttpAllocator:
 
     # -- more ------------------------------------------------------------------------------------
 
+    def fetch_published(self, directory: Path, status_lists: list[str]) -> None:
+        """The server's published files into `directory` (kiosk.renewal.PublishedFilesSource)."""
+        fetch_published(self.base_url, directory, status_lists, self.timeout)
+
     def whoami(self) -> dict[str, Any]:
         """GET /api/v1/kiosk/self: the kiosk id, its signing key's kid, state, issuer id."""
         return self._call("GET", "/self", None, "self-test")[1]

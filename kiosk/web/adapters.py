@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from cardio.chip import CardProfile
+from cardio.chip import CardProfile, read_card
 from cardio.credential import Holder
+from cardio.errors import CitycardError
 from kiosk import job as card_job
 from kiosk import photo as photo_pipeline
-from kiosk import rules
+from kiosk import renewal, rules
 from kiosk.languages import Localized
 from kiosk.printing import PRINTED_ONLY_FIELDS, card_design, card_fit_problems, fit_problem_sentence
 from kiosk.profile_texts import (
@@ -380,6 +381,29 @@ class StationJobs:
             printed_fields=printed_fields(request),
             successor=successor_of(request.application),
         )
+
+    def check_old_card(self, data: bytes | None, program: ProgramView) -> str:
+        """The document number of the card presented for renewal, verified against the
+        city's published files (kiosk.renewal); `data` is its QR text or chip data, None to
+        read it on the card writer. OldCardRefused (one sentence) when it may not be renewed."""
+        raw = program.raw if isinstance(program.raw, Program) else None
+        source = self.station.allocator
+        if data is not None:
+            return renewal.verify_old_card(source, data, raw).document_number
+        writer = self.station.writer
+        if writer is None:
+            raise renewal.OldCardRefused("no_writer", renewal.NO_WRITER)
+        try:
+            connection = writer.connect()
+        except CitycardError as exc:
+            raise renewal.OldCardRefused("no_card", renewal.NO_CARD_ON_WRITER) from exc
+        try:
+            message = renewal.read_chip(connection)
+            return renewal.verify_old_card(
+                source, message, raw, lambda v: read_card(connection, v).result.verdict
+            ).document_number
+        finally:
+            connection.close()
 
     def run(self, request: CardRequest, progress: Callable[[JobProgress], None]) -> None:
         def report(update: card_job.Progress) -> None:

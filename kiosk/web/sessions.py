@@ -47,6 +47,8 @@ class EnrolmentDraft:
     no_signature: bool = False
     fee_confirmed: bool = False
     valid_until: date | None = None  # entered by the attendant (ProgramView.end_date_label)
+    card_kind: str = "first"  # or "renewal", "replacement" (kiosk.web.flow.old_card)
+    document_number: str | None = None  # the card a renewal or replacement keeps the number of
     completed: set[str] = field(default_factory=set)
 
 
@@ -63,6 +65,7 @@ class JobState:
     attendant: str = ""  # one sentence for the attendant (English, no personal data)
     retry: bool = True
     card: str = ""  # a ports.CardFate value after a failure: what became of the card
+    card_kind: str = "first"  # what the done page tells about the old card (no personal data)
     events: int = 0  # bumps on every update, for the progress stream
     changed: threading.Condition = field(default_factory=threading.Condition)
 

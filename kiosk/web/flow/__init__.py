@@ -1,4 +1,5 @@
-"""The resident's steps: language → about → details → documents → photo → signature (where
+"""The resident's steps: language → about (a new card, a renewal or a replacement) → the old card
+(renewal and replacement only) → details → documents → photo → signature (where
 printed) → attendant → fee → review → personalising → done.
 
 Every step is a GET that shows a form and a POST that checks it and redirects (POST/redirect/GET),
@@ -12,7 +13,7 @@ and its guard, the page frame). Importing this package registers every step on `
 
 from __future__ import annotations
 
-from . import details, documents, photo, progress, review, start
+from . import details, documents, old_card, photo, progress, review, start
 from .pages import bp, error_page
 from .photo import photo_page
 
@@ -21,6 +22,7 @@ __all__ = [
     "details",
     "documents",
     "error_page",
+    "old_card",
     "photo",
     "photo_page",
     "progress",

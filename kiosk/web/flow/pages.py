@@ -28,10 +28,14 @@ bp = Blueprint("kiosk", __name__)
 
 # The attendant comes after the photo and the signature: they check the documents and the
 # photo together, so no photo reaches a card without a person having looked at it.
-STEPS = ("language", "about", "details", "documents", "photo", "signature", "attendant", "fee")
+# "card" (the old card of a renewal or replacement, flow.old_card) only when the resident chose one.
+STEPS = (
+    "language", "about", "card", "details", "documents", "photo", "signature", "attendant", "fee",
+)  # fmt: skip
 ENDPOINTS = {
     "language": "kiosk.start",
     "about": "kiosk.about",
+    "card": "kiosk.old_card",
     "details": "kiosk.details",
     "documents": "kiosk.documents",
     "photo": "kiosk.photo",
@@ -65,8 +69,11 @@ class FieldError:
 
 def steps() -> list[str]:
     program = config().program
+    renewing = kiosk_session().enrolment.card_kind != "first"
     result = []
     for step in STEPS:
+        if step == "card" and not renewing:
+            continue
         if step == "signature" and not program.prints_signature:
             continue
         if step == "photo" and not program.asks_photo:
@@ -181,6 +188,8 @@ def application(
         ),
         lang=current_lang(),
         valid_until=enrolment.valid_until,
+        card_kind=enrolment.card_kind,
+        document_number=enrolment.document_number,
     )
 
 

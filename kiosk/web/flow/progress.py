@@ -20,6 +20,7 @@ from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import ReasonView
 from ..sessions import JobState
+from .old_card import done_note
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other
 
 WRITING_CHIP = "write_chip"  # the job's step while the card must stay on the writer
@@ -122,6 +123,7 @@ def done() -> ResponseReturnValue:
         None,
         title=translate(N_("Your card is ready")),
         done_timeout=int(config().done_timeout),
+        old_card_note=done_note(session.job.card_kind) if session.job is not None else None,
     )
 
 

@@ -134,7 +134,7 @@ def personalise() -> ResponseReturnValue:
         photo=enrolment.photo,
         signature_png=enrolment.signature_png,
     )
-    job = JobState(request_id=request_id)
+    job = JobState(request_id=request_id, card_kind=enrolment.card_kind)
     session.job = job
     thread = threading.Thread(
         target=_run_job, args=(cfg.job, session, job, card), name="kiosk-job", daemon=True

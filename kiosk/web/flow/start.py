@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from ...i18n import BY_CODE, ordered_languages
 from .. import messages as msg
 from ..context import config, kiosk_session
+from .old_card import choose_kind
 from .pages import ENDPOINTS, bp, guard, localized, next_url, page, restart, see_other
 
 # ---------------------------------------------------------------------------------------------
@@ -97,8 +98,17 @@ def about() -> ResponseReturnValue:
     if (redirect_to := guard("about")) is not None:
         return redirect_to
     if request.method == "POST":
-        kiosk_session().enrolment.completed.add("about")
+        enrolment = kiosk_session().enrolment
+        # "I understand. Continue" is a new card; "Renew my card" and "Replace a lost card"
+        # (card_kind.html) go to the old card first.
+        choose_kind(enrolment, request.form.get("kind", "first"))
+        enrolment.completed.add("about")
         return see_other(next_url())
-    return page("about.html", "about", disclaimer=localized(config().program.disclaimer))
+    return page(
+        "about.html",
+        "about",
+        disclaimer=localized(config().program.disclaimer),
+        card_kinds=True,
+    )
 
 
