@@ -5,11 +5,12 @@ card. Refusals are sentences on the page, in the resident's language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from werkzeug.test import TestResponse
 
 from api.issuer.card_status import card_history
 from cardio.chip import CardProfile
@@ -57,13 +58,13 @@ def _walk(kiosk: Kiosk, kind: str, old: dict[str, str]) -> str:
 
 
 def _finish(kiosk: Kiosk, fee: str | None = None) -> str:
-    for step in (
-        kiosk.details,
-        lambda: kiosk.documents("passport", "bill"),
-        kiosk.photo,
-        kiosk.signature,
-        kiosk.attendant,
-    ):
+    def documents() -> TestResponse:
+        return kiosk.documents("passport", "bill")
+
+    steps: tuple[Callable[[], TestResponse], ...] = (
+        kiosk.details, documents, kiosk.photo, kiosk.signature, kiosk.attendant,
+    )  # fmt: skip
+    for step in steps:
         response = step()
         assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     if fee is not None:  # the programme's fee for this kind of card
