@@ -14,16 +14,22 @@ from pathlib import Path
 import pytest
 
 from api.issuer.card_status import card_history, set_current_card_status
-from cardio.chip import CardProfile
+from cardio.chip import CardProfile, personalise
 from cardio.kiosk_auth import KioskCredential
 from cardio.statuslist import parse_token
+from cardio.type4 import credential_from_ndef
+from hardware.local import LocalConnection
+from hardware.virtual_t4t import VirtualType4Card
 from kiosk.allocator import RENEWAL, REPLACEMENT, Successor, SuccessorRefusedError
+from kiosk.demo_application import load_known_program
 from kiosk.http_allocator import HttpAllocator
 from kiosk.job import CardPrinterFailedError, SuccessorRefusedJobError, new_request_id
+from kiosk.renewal import OldCardRefused, read_chip
+from kiosk.web.adapters import StationJobs, program_view
 from printer.card_printer import CardJobResult, FileCardPrinter, OutOfCardsError
 from tests.api_fixtures import make_api
 
-from .kiosk_helpers import Kiosk, enrolment, make_kiosk
+from .kiosk_helpers import Kiosk, LocalWriter, enrolment, make_kiosk
 
 PRINT = CardProfile.PRINT
 
@@ -171,3 +177,38 @@ def test_successors_over_http(http_issuer: tuple[str, KioskCredential, Path]) ->
         alloc.allocate_successor(new_request_id(), Successor(REPLACEMENT, first.document_number))
     with pytest.raises(SuccessorRefusedError, match="There is no card DEV99999990"):
         alloc.allocate_successor(new_request_id(), Successor(RENEWAL, "DEV99999990"))
+
+
+# -- the old card tapped on the kiosk's card writer ----------------------------------------------
+
+
+def test_the_old_card_read_on_the_writer(tmp_path: Path) -> None:
+
+    old = VirtualType4Card("t4t")
+    writer = LocalWriter(old)
+    k = make_kiosk(tmp_path, writer)
+    try:
+        number = k.station.job(new_request_id(), enrolment()).run().document_number
+        jobs = StationJobs(k.station)
+        program = program_view(load_known_program("zurich"))
+        assert jobs.check_old_card(None, program) == number  # the chip, binding checked
+        # a copy of its chip data on another chip: not genuine (the UID binding fails)
+        with LocalConnection(old) as conn:
+            chip_cose = credential_from_ndef(read_chip(conn))
+        copy = VirtualType4Card("t4t", uid=bytes.fromhex("04112233445566"))
+        with LocalConnection(copy) as conn:
+            personalise(conn, chip_cose)
+        writer.card = copy
+        with pytest.raises(OldCardRefused) as cloned:
+            jobs.check_old_card(None, program)
+        assert cloned.value.code == "not_genuine"
+        writer.card = VirtualType4Card("t4t")  # a blank card: nothing to renew
+        with pytest.raises(OldCardRefused) as blank:
+            jobs.check_old_card(None, program)
+        assert blank.value.code == "not_genuine"
+        writer.card = None
+        with pytest.raises(OldCardRefused) as none:
+            jobs.check_old_card(None, program)
+        assert none.value.code == "no_card"
+    finally:
+        k.issuer.close()
