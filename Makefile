@@ -53,7 +53,7 @@ bench: deps
 	$(PY) bench/kiosk.py
 	$(PY) bench/allocate.py
 
-deps: $(STAMPS)/apt $(STAMPS)/venv
+deps: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/node
 
 # The lowest versions pyproject.toml allows, installed in a throwaway venv, against the cardio
 # tests (needs PyPI; not part of make test).
@@ -78,5 +78,15 @@ $(STAMPS)/venv: pyproject.toml setup.py cardio/_fastpath.c $(STAMPS)/apt
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
+# Interop tests run implementations we did not write under Node (tests/node/package.json:
+# @auth0/mdl, the OpenID4VCI client); npm ci installs exactly the locked versions.
+$(STAMPS)/node: tests/node/package.json tests/node/package-lock.json $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm; }
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	@touch $@
+
 clean:
-	rm -rf $(STAMPS) $(VENV) build *.egg-info cardio/*.so .mypy_cache .ruff_cache .pytest_cache demo-out
+	rm -rf $(STAMPS) $(VENV) build *.egg-info cardio/*.so .mypy_cache .ruff_cache .pytest_cache demo-out \
+		tests/node/node_modules
