@@ -23,6 +23,7 @@ from flask_httpauth import HTTPTokenAuth  # type: ignore[import-untyped]
 
 from cardio.web_errors import ApiError
 
+from .card_status import set_current_card_status
 from .ratelimit import network_key
 from .registry import REVOKED, SUSPENDED, VALID
 from .schemas import (
@@ -107,7 +108,9 @@ def _staff_action(action: str, status: str, summary: str) -> None:
         st = state()
         staff_id: str = staff_auth.current_user()
         try:
-            card, changed = st.issuer.set_card_status(number, status, "staff", staff_id)
+            card, changed = set_current_card_status(
+                st.issuer.cards, number, status, "staff", staff_id
+            )
         except UnknownCardError as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
         except CardStateError as exc:
