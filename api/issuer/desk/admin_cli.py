@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ import click
 from cardio.cli_support import friendly_errors
 
 from ..accounts import CLI
-from ..service import Issuer, _clock
+from ..service import Issuer
 
 DIR_OPTION = click.option(
     "--dir",
@@ -41,7 +42,7 @@ def admin(directory: Path, staff_id: str, off: bool) -> None:
     """Make staff account STAFF_ID a desk admin (it then manages accounts at /desk/accounts)."""
     issuer = Issuer(directory)
     try:
-        issuer.accounts.set_role(staff_id, not off, _clock(), CLI)
+        issuer.accounts.set_role(staff_id, not off, int(time.time()), CLI)
     finally:
         issuer.close()
     click.echo(f"Staff account {staff_id!r} is now desk {'staff' if off else 'admin'}.")
@@ -56,7 +57,7 @@ def password(directory: Path, staff_id: str, password: str) -> None:
     """Set the desk password of staff account STAFF_ID (its open sessions end)."""
     issuer = Issuer(directory)
     try:
-        issuer.accounts.set_password(staff_id, password, _clock(), CLI)
+        issuer.accounts.set_password(staff_id, password, int(time.time()), CLI)
     finally:
         issuer.close()
     click.echo(f"Staff account {staff_id!r} has a new desk password.")
