@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from kiosk.i18n import shared_catalogues
 from kiosk.printing import receipt_text
 from printer.receipt import Contact, ReceiptContent, RevocationCode
 
 # What a programme profile would supply, translated (samples for tests and the benchmark).
-SAMPLE_PROGRAMME_TEXT: dict[str, str] = {
+_WRITTEN_PROGRAMME_TEXT: dict[str, str] = {
     "en": (
         "This card shows that you live in the city. Use it at libraries, pools, museums and "
         "city offices. It is not a residence permit, not a work permit and not a travel "
@@ -79,7 +80,7 @@ SAMPLE_PROGRAMME_TEXT: dict[str, str] = {
     ),
 }
 
-SAMPLE_CONTACTS: dict[str, tuple[Contact, ...]] = {
+_WRITTEN_CONTACTS: dict[str, tuple[Contact, ...]] = {
     "en": (
         Contact("Phone", "+41 44 000 00 00"),
         Contact("Web", "https://stadt.example/citycard"),
@@ -141,6 +142,31 @@ SAMPLE_CONTACTS: dict[str, tuple[Contact, ...]] = {
         Contact("Büro", "Stadthaus, oda 12, Pzt-Cum 8-17"),
     ),
 }
+
+
+class _FromCatalogues(dict[str, str]):
+    """The hand-written samples above; any other kiosk language says what the kiosk's own
+    receipt says (its catalogue), so a new language needs no sample written here."""
+
+    def __missing__(self, language: str) -> str:
+        t = shared_catalogues().get(language)
+        return " ".join(
+            t.gettext(m) for m in ("It is not a residence permit.", "It does not change your legal status.")
+        )
+
+
+class _ContactsFromCatalogues(dict[str, tuple[Contact, ...]]):
+    def __missing__(self, language: str) -> tuple[Contact, ...]:
+        english = self["en"]
+        labels = ("Phone", "Web", "Office")
+        t = shared_catalogues().get(language)
+        return tuple(
+            Contact(t.pgettext("receipt", label), c.value) for label, c in zip(labels, english, strict=True)
+        )
+
+
+SAMPLE_PROGRAMME_TEXT = _FromCatalogues(_WRITTEN_PROGRAMME_TEXT)
+SAMPLE_CONTACTS = _ContactsFromCatalogues(_WRITTEN_CONTACTS)
 
 
 def sample_content(
