@@ -385,8 +385,6 @@ KIOSK_LANGUAGES = sorted(
     for p in (Path(__file__).parent.parent / "kiosk" / "translations").iterdir()
     if p.is_dir()
 )
-# Drawn whatever the printer: no ESC/POS code page has their script.
-DRAWN_LANGUAGES = {"ar", "fa", "ti", "zh"}
 
 
 def test_every_kiosk_language_has_receipt_texts() -> None:
