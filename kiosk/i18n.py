@@ -69,7 +69,34 @@ LANGUAGES: tuple[Language, ...] = (
     Language("ti", "ትግርኛ"),
     Language("uk", "Українська"),
     Language("tr", "Türkçe"),
-    Language("zh", "中文"),
+    Language("zh", "简体中文"),  # Simplified Chinese; zh-Hans and zh-CN fall back to it
+    Language("zh-Hant", "繁體中文"),
+    Language("ko", "한국어"),
+    Language("ja", "日本語"),
+    Language("ru", "Русский"),
+    Language("pl", "Polski"),
+    Language("ro", "Română"),
+    Language("nl", "Nederlands"),
+    Language("ca", "Català"),
+    Language("el", "Ελληνικά"),
+    Language("bn", "বাংলা"),
+    Language("hi", "हिन्दी"),
+    Language("ne", "नेपाली"),
+    Language("pa", "ਪੰਜਾਬੀ"),
+    Language("ur", "اردو", rtl=True),
+    Language("ta", "தமிழ்"),
+    Language("ps", "پښتو", rtl=True),
+    Language("he", "עברית", rtl=True),
+    Language("yi", "ייִדיש", rtl=True),
+    Language("ht", "Kreyòl ayisyen"),
+    Language("vi", "Tiếng Việt"),
+    Language("tl", "Tagalog"),
+    Language("sq", "Shqip"),
+    Language("sr", "Српски"),
+    Language("so", "Soomaali"),
+    Language("am", "አማርኛ"),
+    Language("wo", "Wolof"),
+    Language("ff", "Pulaar"),
 )
 BY_CODE: Mapping[str, Language] = {lang.code: lang for lang in LANGUAGES}
 
@@ -91,7 +118,7 @@ def compile_po(path: Path) -> gettext.GNUTranslations:
 @functools.lru_cache(maxsize=64)
 def _compiled(path: Path, _mtime_ns: int) -> gettext.GNUTranslations:
     with path.open("rb") as fh:
-        catalog = read_po(fh, locale=path.parent.parent.name, domain=DOMAIN)
+        catalog = read_po(fh, locale=path.parent.parent.name.replace("-", "_"), domain=DOMAIN)
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
