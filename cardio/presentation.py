@@ -126,7 +126,10 @@ class VenueRequest:
 
 
 def request_items(profile: VenueProfile) -> tuple[str, ...]:
-    """What a venue asks a wallet for: the items its profile shows, and its entitlements."""
+    """What a venue asks a wallet for: its profile's `request` when it has one, else the items
+    its profile shows and its entitlements."""
+    if profile.request:
+        return profile.request
     shown = tuple(s for s in profile.show if s in ITEMS)
     return shown + tuple(entitlement_item(e.code) for e in profile.entitlements)
 

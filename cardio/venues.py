@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cardio.errors import CitycardError
+from cardio.wallet_claims import check_item
 
 VENUES_DIR = Path(__file__).resolve().parent.parent / "venues"
 """The profiles shipped with citycard (`venues/` at the top of the repository)."""
@@ -125,6 +126,7 @@ class VenueProfile:
     entitlements: tuple[Entitlement, ...] = ()
     language: str | None = None  # BCP 47 tag of the staff screen's language
     programmes: tuple[tuple[str, str], ...] = ()  # (programme id, name shown)
+    request: tuple[str, ...] = ()  # what it asks a wallet for; empty: derived from show
 
     def programme_name(self, code: str, language: str | None = None) -> str:
         """The programme's name: as this venue writes it, else as the programme's profile
@@ -172,7 +174,9 @@ class VenueProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "the venue profile") -> VenueProfile:
-        unknown = set(data) - {"name", "title", "show", "entitlements", "language", "programmes"}
+        unknown = set(data) - {
+            "name", "title", "show", "entitlements", "language", "programmes", "request"
+        }  # fmt: skip
         if unknown:
             raise VenueError(f"{where} has unknown keys {sorted(unknown)}; remove them.")
         name = data.get("name")
@@ -223,6 +227,12 @@ class VenueProfile:
                 f"{where}: [programmes] maps programme ids to the names staff read, "
                 'e.g. zurich = "Züri City Card".'
             )
+        request = data.get("request", [])
+        if not (isinstance(request, list) and all(_wallet_item(i) for i in request)):
+            raise VenueError(
+                f"{where}: 'request' lists what a wallet is asked for, e.g. "
+                '["photo", "entitlement:pool"] or ["age_over_18", "photo"].'
+            )
         return cls(
             name,
             title,
@@ -230,7 +240,16 @@ class VenueProfile:
             tuple(ents),
             language,
             tuple(sorted(programmes.items())),
+            tuple(dict.fromkeys(request)),
         )
+
+
+def _wallet_item(item: object) -> bool:
+    try:
+        check_item(item)
+    except CitycardError:
+        return False
+    return True
 
 
 def load_venue(spec: str | Path, directory: Path | None = None) -> VenueProfile:

@@ -298,9 +298,12 @@ def test_missing_item_is_said(wallet: Wallet) -> None:
 
 
 def test_venue_requests_from_profiles() -> None:
-    assert request_items(load_venue("pool")) == (
-        "photo", "given_name", "entitlement:pool", "entitlement:reduced-fee",
-    )  # fmt: skip
+    assert request_items(load_venue("pool")) == ("photo", "entitlement:pool")  # its `request`
+    assert request_items(load_venue("event")) == ("age_over_18", "photo")
+    assert request_items(load_venue("museum")) == (
+        "photo", "given_name", "family_name", "program", "entitlement:museum",
+        "entitlement:reduced-fee",
+    )  # fmt: skip (no `request`: what it shows, and its entitlements)
     request = venue_request(load_venue("library"), NOW)
     again = VenueRequest.from_qr(request.to_qr())
     assert again == request
