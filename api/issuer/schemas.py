@@ -19,6 +19,8 @@ from cardio import codes
 DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9-]{4,24}$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+PICKUP_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 # What codes.parse_digest accepts, as a pattern for the document (parse_digest still decides).
 CODE_DIGEST = re.compile(
     rf"^scrypt\${codes.LOG_N}\${codes.R}\${codes.P}\$[A-Za-z0-9_-]{{22,43}}\$[A-Za-z0-9_-]{{43}}$"
@@ -103,6 +105,14 @@ class DocumentNumberPathSchema(Schema):
     number = _text(DOCUMENT_NUMBER, DOCUMENT_NUMBER_RULE, "Document number.")
 
 
+class PickupPathSchema(Schema):
+    # Documented, not validated: an id that is not a pickup is 404 pickup_gone, like a taken one.
+    pickup_id = fields.String(
+        required=True,
+        metadata={"description": "The pickup id from the wallet QR.", "pattern": PICKUP_ID.pattern},
+    )
+
+
 class ListIdPathSchema(Schema):
     # Documented, not validated: an id that is not a list is 404, like any unknown address.
     list_id = fields.String(
@@ -142,6 +152,17 @@ class AllocationRequestSchema(Schema):
             raise ValidationError(
                 "'document_number' must be given for a renewal or replacement, and only then."
             )
+
+
+class PickupUploadSchema(Schema):
+    pickup_id = _text(
+        PICKUP_ID, "must be 22 base64url characters (16 random bytes).", "Drawn by the kiosk."
+    )
+    ciphertext = _text(
+        BASE64URL,
+        "must be base64url text without padding.",
+        "nonce || AES-256-GCM ciphertext || tag of the wallet package (docs/wallet.md).",
+    )
 
 
 class IssuedReportSchema(Schema):
@@ -213,6 +234,16 @@ class CardSchema(Schema):
     expires_at = _out(fields.Integer, allow_none=True)
     status = _out(validate=validate.OneOf(["valid", "revoked", "suspended"]))
     state = _out(validate=validate.OneOf(["allocated", "issued", "voided"]))
+
+
+class PickupSchema(Schema):
+    pickup_id = _out()
+    expires_at = _out(fields.Integer, metadata={"description": "Seconds since 1970."})
+
+
+class PickupCiphertextSchema(Schema):
+    ciphertext = _out(metadata={"description": "base64url; only the QR's key opens it."})
+    expires_at = _out(fields.Integer, metadata={"description": "Seconds since 1970."})
 
 
 class StaffCardResultSchema(CardSchema):

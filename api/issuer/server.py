@@ -58,7 +58,16 @@ from cardio import codes
 from cardio.errors import CitycardError
 from cardio.web_errors import ApiError
 
-from . import desk, openapi, routes_kiosk, routes_lost, routes_public, routes_revocation
+from . import (
+    desk,
+    oid4vci,
+    openapi,
+    routes_kiosk,
+    routes_lost,
+    routes_public,
+    routes_revocation,
+    routes_wallet,
+)
 from .published_cache import PublishedFiles
 from .publishing import PublisherWorker
 from .ratelimit import TokenBuckets
@@ -218,6 +227,8 @@ def create_app(
     app.register_blueprint(routes_revocation.bp)
     app.register_blueprint(routes_lost.bp)  # the holder's lost-card page (HTML)
     app.register_blueprint(desk.bp)  # the service desk (HTML, docs/service-desk.md)
+    app.register_blueprint(routes_wallet.bp)  # wallet pickups (docs/wallet.md)
+    app.register_blueprint(oid4vci.bp)  # OpenID4VCI for standard wallets (docs/wallet.md)
     fairy = openapi.init_app(app)
 
     @fairy.error_handler  # type: ignore[untyped-decorator]

@@ -19,6 +19,7 @@ Tables (schema)
     audit_events    what happened, when, and who did it (kiosk or staff id); no personal data
     published_files the signed public files every host serves (trust list, root key, status lists)
     publication_marks per status list: status changes counted, and how many are published
+    wallet_pickups  sealed wallet packages waiting at most 15 minutes for a phone (wallet_schema)
 
 Modules
     schema          the tables as SQLAlchemy models, and the status and state words
@@ -33,6 +34,7 @@ All of the issuer's SQL is here; the issuer's parts (api.issuer.cards, api.issue
 decide what may change and call these.
 """
 
+from . import wallet_schema  # noqa: F401 - the wallet pickups' table joins the metadata
 from .database import (
     DATABASE_ENV,
     LEGACY_JSON,

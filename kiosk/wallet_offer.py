@@ -1,0 +1,229 @@
+"""The kiosk's wallet offer: the new card, sealed for the resident's phone, and its two QR codes.
+
+At the last step the kiosk still holds the card's credential in memory. `make_offer` makes the
+SD-JWT VC and the mdoc for a holder key it draws for this card, seals them in a package
+(cardio.wallet_package) under a key K of its own, uploads only the ciphertext to the issuer
+(`POST /wallet/pickups`, signed with the kiosk's API key) and returns what the done page shows:
+
+- `wallet_url`: our wallet page, P and K in the URL fragment;
+- `offer_uri`: the OpenID4VCI credential offer for a standard wallet, with `tx_code`, the six
+  digits shown beside it (never inside the QR).
+
+Nothing here is written to disk: the offer lives as long as the done page's session
+(docs/wallet.md). `write_offer_file` is for `citycard-kiosk demo --api` only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cardio import cose
+from cardio.credential import Credential
+from cardio.errors import CitycardError
+from cardio.jwk import b64u, private_jwk
+from cardio.keys import Signer, SoftwareSigner
+from cardio.kiosk_auth import KioskCredential
+from cardio.mdoc import issue_mdoc
+from cardio.sdjwt_vc import issue_vc
+from cardio.wallet_package import (
+    PACKAGE_VERSION,
+    OfferSecrets,
+    credential_offer_uri,
+    seal,
+)
+
+PICKUPS_PATH = "/wallet/pickups"
+OFFER_FILE = "offer.txt"
+
+
+class WalletOfferError(CitycardError):
+    """The offer could not be left with the issuer; the card itself is fine."""
+
+
+@dataclass(frozen=True)
+class WalletOffer:
+    """What the done page shows. Secrets: keep it in memory only."""
+
+    wallet_url: str
+    offer_uri: str
+    tx_code: str
+    expires_at: int
+
+
+def make_package(
+    signer: Signer,
+    card_cose: bytes,
+    *,
+    programme: str,
+    language: str,
+    chain: list[bytes] | None = None,
+) -> dict[str, Any]:
+    """The package (docs/wallet.md) of the card whose credential is `card_cose`, signed by
+    the kiosk key `signer`, bound to a holder key drawn here."""
+    credential = Credential.from_payload(cose.parse_sign1(card_cose).payload)
+    holder = SoftwareSigner.generate()
+    return {
+        "v": PACKAGE_VERSION,
+        "sd_jwt": issue_vc(signer, credential, holder.public_key, x5c=chain).compact(),
+        "mdoc": b64u(issue_mdoc(signer, credential, holder.public_key, x5chain=chain)),
+        "holder_key": private_jwk(holder),
+        "credential": b64u(card_cose),
+        "display": {
+            "programme": programme,
+            "issuer": credential.issuer,
+            "valid_from": credential.issued_at,
+            "valid_until": credential.expires_at,
+            "language": language,
+        },
+    }
+
+
+def upload(
+    api_url: str,
+    kiosk: KioskCredential,
+    pickup_id: str,
+    ciphertext: bytes,
+    timeout: float = 10,
+) -> int:
+    """POST the ciphertext to the issuer as this kiosk; the pickup's expiry time."""
+    base = api_url.rstrip("/")
+    path = urlsplit(base).path + PICKUPS_PATH
+    body = json.dumps({"pickup_id": pickup_id, "ciphertext": b64u(ciphertext)}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers.update(kiosk.headers("POST", path, body))
+    req = urllib.request.Request(base + PICKUPS_PATH, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            answer = json.loads(res.read())
+    except urllib.error.HTTPError as exc:
+        message = _message(exc)
+        raise WalletOfferError(
+            f"The issuer refused the phone offer (HTTP {exc.code}): {message} "
+            "The card is made; the resident can ask at the office for the phone card."
+        ) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise WalletOfferError(
+            f"The issuer at {base} cannot be reached for the phone offer ({exc}); the card is "
+            "made, only the phone offer is missing."
+        ) from exc
+    expires = answer.get("expires_at") if isinstance(answer, dict) else None
+    if not isinstance(expires, int):
+        raise WalletOfferError("The issuer's answer to the phone offer is not one we know.")
+    return expires
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(exc.read(16 * 1024))
+        return str(data["message"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return "no reason given."
+    finally:
+        exc.close()
+
+
+def make_offer(
+    api_url: str,
+    kiosk: KioskCredential,
+    signer: Signer,
+    card_cose: bytes,
+    *,
+    programme: str,
+    language: str,
+    chain: list[bytes] | None = None,
+    timeout: float = 10,
+) -> WalletOffer:
+    """Seal the card for the phone, leave the ciphertext with the issuer, return the offer."""
+    secrets = OfferSecrets.draw()
+    package = make_package(signer, card_cose, programme=programme, language=language, chain=chain)
+    ciphertext = seal(package, secrets.key())
+    del package
+    expires = upload(api_url, kiosk, secrets.pickup_id, ciphertext, timeout)
+    return WalletOffer(
+        wallet_url=secrets.wallet_url(api_url),
+        offer_uri=credential_offer_uri(api_url, secrets),
+        tx_code=secrets.tx_code,
+        expires_at=expires,
+    )
+
+
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code of `text` (level M), for the done page."""
+    import qrcode
+    import qrcode.image.svg
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(text)
+    qr.make(fit=True)
+    out = io.BytesIO()
+    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    svg = out.getvalue().decode("utf-8")
+    return svg[svg.index("<svg") :]  # inline: no XML declaration
+
+
+def write_offer_file(wallet_dir: Path, offer: WalletOffer) -> Path:
+    """`offer.txt` for the demo: the offer URI, then the transaction code (mode 0600)."""
+    wallet_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = wallet_dir / OFFER_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"{offer.offer_uri}\n{offer.tx_code}\n")
+    return path
+
+
+def card_cose(out_dir: Path, print_cose: bytes) -> bytes:
+    """The demo card's credential for the wallet: the chip's when it holds every claim (the
+    photo too), else the printed QR's (as kiosk.wallet_files chooses)."""
+    from cardio.credential import Variant
+    from cardio.type4 import credential_from_ndef
+
+    ndef = out_dir / "chip.ndef"
+    if ndef.is_file():
+        try:
+            chip = credential_from_ndef(ndef.read_bytes())
+            if Credential.from_payload(cose.parse_sign1(chip).payload).variant is Variant.CHIP:
+                return chip
+        except CitycardError:
+            pass  # a compact chip (no names): the print credential has them
+    return print_cose
+
+
+def demo_offer(
+    out_dir: Path,
+    api_url: str,
+    kiosk: KioskCredential,
+    signer: Signer,
+    print_cose: bytes,
+    *,
+    programme: str,
+    language: str,
+) -> Path:
+    """`citycard-kiosk demo --api`: leave the offer with the issuer and write
+    OUT_DIR/wallet/offer.txt (the offer URI, then the transaction code)."""
+    from cardio.published import load_root_key
+    from cardio.wallet_trust import document_signer_chain
+
+    trust = out_dir / "trust"
+    try:
+        chain = document_signer_chain(trust, signer.public_key, load_root_key(trust))
+    except CitycardError:
+        chain = []
+    offer = make_offer(
+        api_url,
+        kiosk,
+        signer,
+        card_cose(out_dir, print_cose),
+        programme=programme,
+        language=language,
+        chain=chain,
+    )
+    return write_offer_file(out_dir / "wallet", offer)

@@ -1,0 +1,178 @@
+"""A real issuer API under waitress for the wallet offer tests, with a clock the test moves.
+
+    with WalletIssuer(tmp_path, holder) as env:
+        offer = env.offer()                # a kiosk's offer for a card the issuer made
+        env.clock.advance(15 * 60 + 1)     # the pickup store's clock (expiry)
+
+The issuer's base URL is the served address, so the OpenID4VCI `credential_issuer` is the URL
+a wallet fetches. The card is made by the issuer's own kiosk key (`kiosk-1`) for a fictional
+resident; the offer is uploaded by the kiosk account `kiosk-2`, signed as a kiosk signs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from api.issuer.routes_wallet import STORE
+from api.issuer.server import create_app, load_config
+from api.issuer.service import Issuer
+from api.issuer.wallet_pickup import PickupStore
+from cardio.credential import ChipBinding, Holder
+from cardio.jwk import b64u_decode
+from cardio.wallet_package import open_package
+from kiosk.wallet_offer import WalletOffer, make_offer
+
+from .conftest import synthetic_photo
+from .serve_helpers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_DIR = ROOT / "tests" / "node"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class WalletIssuer:
+    """An issuer in tmp_path/issuer served on 127.0.0.1, one card made, one kiosk account."""
+
+    def __init__(self, tmp_path: Path, holder: Holder, database_url: str | None = None) -> None:
+        import waitress.server
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        directory = tmp_path / "issuer"
+        directory.mkdir(parents=True)
+        if database_url is not None:
+            (directory / "server.toml").write_text(
+                f"[database]\nurl = {json.dumps(database_url)}\n", "utf-8"
+            )
+        self.issuer = Issuer.init(directory, base_url=self.url)
+        _account, credential = self.issuer.add_kiosk("kiosk-2")
+        assert credential is not None
+        self.kiosk = credential
+        self.holder = replace(holder, photo=synthetic_photo())
+        self.issued = self.issuer.issue(
+            self.holder, date(2030, 12, 31), ChipBinding(uid=bytes.fromhex("04A1B2C3D4E5F6"))
+        )
+        self.issuer.publish()
+        assert self.issued.chip_cose is not None
+        self.card_cose: bytes = self.issued.chip_cose
+        self.app = create_app(load_config(directory), issuer=self.issuer)
+        self.clock = Clock()
+        served = self.issuer
+        self.store = PickupStore(lambda: served.registry, self.clock)
+        self.app.extensions["citycard"].extra[STORE] = self.store
+        self.server: Any = waitress.server.create_server(
+            self.app, host="127.0.0.1", port=port, threads=4, ident="citycard-test"
+        )
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def dir(self) -> Path:
+        return self.issuer.dir
+
+    def __enter__(self) -> WalletIssuer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        server = self.server
+
+        def close_everything() -> None:  # on the server's own loop (see ServedApp.stop)
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+            server.close()
+
+        server.trigger.pull_trigger(close_everything)
+        self._thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)
+        self.issuer.close()
+
+    def offer(self) -> WalletOffer:
+        """The offer a kiosk leaves for this card (the same call the kiosk makes)."""
+        return make_offer(
+            self.url,
+            self.kiosk,
+            self.issuer.keystore.signer("kiosk-1"),
+            self.card_cose,
+            programme="Demo City Card",
+            language="de",
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        req = urllib.request.Request(
+            self.url + path, data=body, headers=headers or {}, method=method
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return res.status, json.loads(res.read())
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            exc.close()
+            return exc.code, json.loads(raw)
+
+    def token(self, code: str, tx_code: str) -> tuple[int, dict[str, Any]]:
+        from urllib.parse import urlencode
+
+        form = urlencode(
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                "pre-authorized_code": code,
+                "tx_code": tx_code,
+            }
+        ).encode()
+        return self.request(
+            "POST",
+            "/oid4vci/token",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+
+def fragment(wallet_url: str) -> tuple[str, bytes]:
+    """(pickup id, K) from our wallet page's URL, as the page reads them."""
+    parts = parse_qs(urlsplit(wallet_url).fragment)
+    return parts["p"][0], b64u_decode(parts["k"][0], "k")
+
+
+def offer_object(offer_uri: str) -> dict[str, Any]:
+    """The credential offer JSON inside an openid-credential-offer:// URI."""
+    query = parse_qs(urlsplit(offer_uri).query)
+    data: dict[str, Any] = json.loads(query["credential_offer"][0])
+    return data
+
+
+def pre_authorized_code(offer_uri: str) -> str:
+    grant = offer_object(offer_uri)["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+    return str(grant["pre-authorized_code"])
+
+
+def decrypt(ciphertext: bytes, key: bytes) -> dict[str, Any]:
+    return open_package(ciphertext, key)
