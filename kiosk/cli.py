@@ -103,7 +103,11 @@ def demo(
     card and receipt printers, nfcpy udp venue reader), through the kiosk's rules engine.
 
     With --renew or --replace the card is a renewal or replacement: the programme's fee and
-    rules for it apply, and the new card keeps the old card's document number."""
+    rules for it apply, and the new card keeps the old card's document number.
+
+    With --api, the card is also offered for the phone as the kiosk offers it (docs/wallet.md):
+    OUT_DIR/wallet/offer.txt holds the openid-credential-offer:// URI, then the transaction
+    code, redeemable for 15 minutes. Without --api there is no offer.txt."""
     from .demo import run_demo
 
     if renew is not None and replace_number is not None:

@@ -229,6 +229,7 @@ def run_demo(
     for name in OUTPUTS:  # a previous run's card must not pass for this one's
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "trust", ignore_errors=True)
+    (out_dir / "wallet" / "offer.txt").unlink(missing_ok=True)  # only --api makes an offer
 
     use_escpos_cache(kiosk_dir / "cache")
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
@@ -300,6 +301,15 @@ def run_demo(
                     verdict["card_kind"] = successor.kind
                     verdict["old_card"] = _old_verdict(out_dir, old_data, successor)
                 write_wallet_files(out_dir, signer.inner.signer, signer.print_cose)
+                if local is None and signer.print_cose is not None:  # --api: the phone offer
+                    from .wallet_offer import demo_offer
+
+                    assert registry is not None and registry.api is not None
+                    offer = demo_offer(
+                        out_dir, registry.api, remote.credential, signer.inner.signer,
+                        signer.print_cose, programme=program.name(), language=program.languages[0],
+                    )  # fmt: skip
+                    echo(f"Wallet offer (redeemable for 15 minutes): {offer}")
             finally:
                 if feeder is not None:
                     feeder.close()
