@@ -186,3 +186,23 @@ def test_status_set_by_document_number_acts_on_the_current_card(api: Api) -> Non
     res = runner.invoke(cli_main, ["status", "set", "--dir", directory, "DEV99999990", "revoked"])
     assert res.exit_code == 2 and "There is no card DEV99999990" in res.output
     assert "Traceback" not in res.output
+
+
+@BOTH
+def test_a_kiosk_recovering_a_renewal_finds_and_voids_its_slot(api: Api) -> None:
+    """A kiosk that crashed before it journalled the answer asks again with the plain
+    allocation and its request id (kiosk.job.recovery), then voids what it learns: the
+    renewal's slot, not a new number; the old card stays valid."""
+    old = _first_card(api)
+    number = old["document_number"]
+    rid = new_request_id()
+    new = _successor(api, number, "renewal", rid).json
+    again = api.kiosk_call("POST", ALLOCATE, {"request_id": rid})
+    assert again.status_code == 200
+    assert (_body(again)["document_number"], _body(again)["status_index"]) == (
+        number,
+        new["status_index"],
+    )
+    assert api.kiosk_call("POST", f"/api/v1/kiosk/cards/{number}/void").status_code == 200
+    assert [c.status for c in card_history(api.issuer.cards, number)] == ["valid", "revoked"]
+    assert api.issuer.card(number).status_index == old["status_index"]

@@ -10,7 +10,7 @@ them (tests/test_registry.py inspects the schema and fails if one appears). The 
 card, the receipt's one-time revocation code, is kept only as a salted scrypt hash.
 
 Tables (schema)
-    cards           one row per allocated document number
+    cards           one row per card (status slot); a renewed or replaced number has several
     status_lists    one row per Token Status List (size and bits per entry)
     kiosks          kiosk accounts: the kiosk's signing key (kid) and its API public key
     staff           staff accounts: a SHA-256 hash of each bearer token
