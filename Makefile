@@ -52,6 +52,7 @@ bench: deps
 	$(PY) bench/dfu.py
 	$(PY) bench/kiosk.py
 	$(PY) bench/allocate.py
+	$(PY) bench/revocation.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/node
 
