@@ -18,6 +18,7 @@ from typing import Any
 
 import cbor2
 
+from api.issuer.registry import queries
 from api.issuer.service import Issuer
 from cardio import cbor, cose
 from cardio.credential import ChipBinding, Holder, sign_credential, to_qr
@@ -128,6 +129,7 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     vectors["valid"] = (qr_of(valid.print_cose), None)
     revoked = issuer.issue(holder, now=now - 60)
     suspended = issuer.issue(holder, now=now - 60)
+    renewed = issuer.issue(holder, now=now - 60)
     expired = issuer.issue(
         holder,
         now=start + 60,
@@ -237,6 +239,10 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
 
     issuer.set_status(revoked.status_index, "revoked")
     issuer.set_status(suspended.status_index, "suspended")
+    with issuer.registry.write() as session:  # as a renewal leaves its old card
+        old = queries.card_at(session, renewed.status_list, renewed.status_index)
+        assert old is not None
+        queries.set_status(old, "superseded", now)
     issuer.set_key_state("kiosk-2", KeyState.REVOKED)
     entry = next(k for k in issuer.config["keys"] if k["label"] == "kiosk-3")
     entry["not_after"] = now - 3600  # kiosk-3's window closed before it signed
@@ -244,6 +250,7 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     issuer.publish(now)
     vectors["revoked"] = (qr_of(revoked.print_cose), None)
     vectors["suspended"] = (qr_of(suspended.print_cose), None)
+    vectors["superseded"] = (qr_of(renewed.print_cose), None)
     vectors["revoked and expired"] = (qr_of(revoked.print_cose), now + 800 * 86400)
     vectors["valid, list due for refresh"] = (qr_of(valid.print_cose), now + 7200)
     vectors["valid, list too old"] = (qr_of(valid.print_cose), now + 8 * 86400)
