@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cardio import cose
-from cardio.credential import Credential
+from cardio.credential import ChipBinding, Credential, Holder
 from cardio.errors import CitycardError
 from cardio.jwk import b64u, private_jwk
 from cardio.keys import Signer, SoftwareSigner
@@ -39,6 +41,21 @@ from cardio.wallet_package import (
     credential_offer_uri,
     seal,
 )
+
+from .allocator import (
+    Allocation,
+    ChipRoomCheck,
+    CredentialSigner,
+    KioskKeySigner,
+    SignedCard,
+)
+
+if TYPE_CHECKING:
+    from cardio.chip import CardProfile
+
+    from .job import Station
+
+log = logging.getLogger(__name__)
 
 PICKUPS_PATH = "/wallet/pickups"
 OFFER_FILE = "offer.txt"
@@ -227,3 +244,133 @@ def demo_offer(
         chain=chain,
     )
     return write_offer_file(out_dir / "wallet", offer)
+
+
+# -- the web kiosk: offers kept in memory per request, until the resident leaves -------------
+
+
+class OfferingSigner:
+    """The station's signer, keeping the last card's credentials in memory until the card job
+    adapter takes them for the phone offer (or the next card replaces them)."""
+
+    def __init__(self, inner: CredentialSigner) -> None:
+        self.inner = inner
+        self._last: SignedCard | None = None
+        self._lock = threading.Lock()
+
+    def sign(
+        self,
+        allocation: Allocation,
+        holder: Holder,
+        binding: ChipBinding | None,
+        issued_at: int,
+        expires_at: int,
+    ) -> SignedCard:
+        signed = self.inner.sign(allocation, holder, binding, issued_at, expires_at)
+        with self._lock:
+            self._last = signed
+        return signed
+
+    def room_problem(
+        self, program: str, entitlements: tuple[str, ...], profile: CardProfile
+    ) -> str | None:
+        if isinstance(self.inner, ChipRoomCheck):
+            return self.inner.room_problem(program, entitlements, profile)
+        return None
+
+    def take(self) -> SignedCard | None:
+        with self._lock:
+            signed, self._last = self._last, None
+        return signed
+
+
+def wallet_cose(signed: SignedCard) -> bytes:
+    """The credential the wallet gets: the chip's when it holds every claim, else the print."""
+    from cardio.credential import Variant
+
+    if signed.chip_cose is not None:
+        try:
+            chip = Credential.from_payload(cose.parse_sign1(signed.chip_cose).payload)
+            if chip.variant is Variant.CHIP:
+                return signed.chip_cose
+        except CitycardError:
+            pass  # a compact chip credential: the print one has the names
+    return signed.print_cose
+
+
+class PhoneOffers:
+    """The web kiosk's phone offers, by request id, in memory only.
+
+    Active when the station gets its numbers from the city's issuer API (the offer goes to the
+    same server); a development kiosk on an in-process issuer makes no offer. A failed upload
+    never fails the card: the done page then shows no phone QR."""
+
+    def __init__(self, station: Station) -> None:
+        from .http_allocator import HttpAllocator
+
+        self._offers: dict[str, WalletOffer] = {}
+        self._lock = threading.Lock()
+        allocator, signer = station.allocator, station.signer
+        self.api: HttpAllocator | None = None
+        self.signer: OfferingSigner | None = None
+        if isinstance(allocator, HttpAllocator) and isinstance(signer, KioskKeySigner):
+            self.api = allocator
+            self.signer = OfferingSigner(signer)
+            self._key = signer.signer
+            station.signer = self.signer
+
+    def made(self, request_id: str, programme: str, language: str) -> WalletOffer | None:
+        """After a card was made: seal it for the phone and keep the offer for the done page."""
+        if self.api is None or self.signer is None:
+            return None
+        signed = self.signer.take()
+        if signed is None:  # a repeated request: the card was made before, nothing signed now
+            return self.get(request_id)
+        try:
+            offer = make_offer(
+                self.api.base_url,
+                self.api.credential,
+                self._key,
+                wallet_cose(signed),
+                programme=programme,
+                language=language,
+                timeout=self.api.timeout,
+            )
+        except CitycardError as exc:
+            log.warning("no phone offer for this card: %s", type(exc).__name__)
+            return None
+        finally:
+            del signed
+        with self._lock:
+            self._offers[request_id] = offer
+        return offer
+
+    def get(self, request_id: str) -> WalletOffer | None:
+        with self._lock:
+            return self._offers.get(request_id)
+
+    def drop(self, request_id: str) -> None:
+        with self._lock:
+            self._offers.pop(request_id, None)
+
+
+def offer_of(job: object, request_id: str) -> WalletOffer | None:
+    """The phone offer a card job port keeps for `request_id` (None: none, or a port without
+    offers, such as a test's stand-in)."""
+    offers = getattr(job, "offers", None)
+    return offers.get(request_id) if isinstance(offers, PhoneOffers) else None
+
+
+def done_page_view(job: object, request_id: str) -> dict[str, Any] | None:
+    """What the done page shows of the phone offer: both QR codes (inline SVG) and the
+    transaction code; None without an offer."""
+    from markupsafe import Markup
+
+    offer = offer_of(job, request_id)
+    if offer is None:
+        return None
+    return {
+        "page_qr": Markup(qr_svg(offer.wallet_url)),
+        "offer_qr": Markup(qr_svg(offer.offer_uri)),
+        "tx_code": offer.tx_code,
+    }

@@ -31,6 +31,7 @@ from kiosk.profile_texts import (
     complete_list,
 )
 from kiosk.programs import Claim, Program, Purpose, Requirement
+from kiosk.wallet_offer import PhoneOffers
 
 from ..i18n import BY_CODE, Catalogues
 from . import messages as msg
@@ -357,6 +358,7 @@ class StationJobs:
         self.station = station
         self._failed: dict[str, card_job.PersonalisationJob] = {}
         self._lock = threading.Lock()
+        self.offers = PhoneOffers(station)  # the card for the phone too (docs/wallet.md)
 
     def enrolment(self, request: CardRequest) -> card_job.Enrolment:
         program = request.program.raw
@@ -417,6 +419,8 @@ class StationJobs:
             job.on_progress = report
         try:
             job.run()
+            lang = request.application.lang
+            self.offers.made(request.request_id, request.program.name.get(lang), lang)
         except card_job.JobError as exc:
             if exc.retry:
                 with self._lock:
@@ -428,6 +432,7 @@ class StationJobs:
             raise busy_failure() from None
 
     def forget(self, request_id: str) -> None:
+        self.offers.drop(request_id)
         with self._lock:
             job = self._failed.pop(request_id, None)
         if job is not None:

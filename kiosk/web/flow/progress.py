@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ...i18n import N_
+from ...wallet_offer import done_page_view
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import ReasonView
@@ -124,6 +125,7 @@ def done() -> ResponseReturnValue:
         title=translate(N_("Your card is ready")),
         done_timeout=int(config().done_timeout),
         old_card_note=done_note(session.job.card_kind) if session.job is not None else None,
+        wallet=done_page_view(config().job, session.request_id),  # the card for the phone
     )
 
 
