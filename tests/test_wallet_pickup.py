@@ -175,6 +175,13 @@ def test_uploads_need_a_kiosk_signature_and_a_fresh_id(env: WalletIssuer) -> Non
 
     with pytest.raises(WalletOfferError, match="HTTP 409"):
         upload(env.url, env.kiosk, secrets.pickup_id, ciphertext)
+    # A package with a large photo passes the API's 64 KiB limit for other bodies; a larger
+    # one than a package can be is refused.
+    big = OfferSecrets.draw()
+    assert upload(env.url, env.kiosk, big.pickup_id, seal({"v": 1, "x": "A" * 200_000}, big.key()))
+    huge = OfferSecrets.draw()
+    with pytest.raises(WalletOfferError, match="HTTP 413"):
+        upload(env.url, env.kiosk, huge.pickup_id, seal({"v": 1, "x": "A" * 400_000}, huge.key()))
     bad = json.dumps({"pickup_id": "short", "ciphertext": "AAAA"}).encode()
     headers = {"Content-Type": "application/json", **env.kiosk.headers("POST", "/wallet/pickups", bad)}
     status, got = env.request("POST", "/wallet/pickups", bad, headers)
