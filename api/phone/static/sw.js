@@ -5,8 +5,9 @@
  * cache when there is no network. Signatures are checked by the page, never trusted here.
  */
 "use strict";
-const CACHE = "citycard-verify-v2";
-const SHELL = ["./", "./index.html", "./verify.js", "./jsQR.js", "./names.json"];
+const CACHE = "citycard-verify-v3";
+const SHELL = ["./", "./index.html", "./verify.js", "./jsQR.js", "./names.json",
+  "./venue.html", "./venue.css", "./venue.js", "./presentation.js", "./qrcode.js", "./venues.json"];
 const LISTS = /^\/(\.well-known\/citycard\/(trust-list|root-key)|status\/[A-Za-z0-9._-]+)$/;
 
 self.addEventListener("install", (event) => {

@@ -1048,7 +1048,8 @@
     });
   }
   function start() {
-    $("check-form").addEventListener("submit", (event) => {
+    // venue.html loads this script for its lists only: it has no check form
+    if ($("check-form")) $("check-form").addEventListener("submit", (event) => {
       event.preventDefault();
       // A scanner typing into the box ends with one Enter: the input layer's to remove
       // (docs/credential.md 1.2); the decoder takes the rest exactly as written.

@@ -1,0 +1,166 @@
+/*
+ * The venue page (venue.html): a venue asks a holder's phone wallet for what its venue type
+ * needs (venues.json, written from the venue profiles by api/phone/venue_requests.py), shows
+ * the request QR with a fresh nonce, scans or takes the pasted answer, and checks it offline
+ * with presentation.js against the lists verify.js keeps (the pinned root key, the trust list,
+ * the status lists). It shows the verdict and exactly what the holder disclosed, nothing else.
+ * window.citycardVenue exposes the current request and the last result for automation.
+ */
+"use strict";
+(function () {
+  const P = window.citycardPresentation;
+  const $ = (id) => document.getElementById(id);
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  const venue = { types: [], request: null, labels: {}, result: null };
+
+  async function loadTypes() {
+    const response = await fetch("venues.json", { credentials: "omit" });
+    venue.types = response.ok ? await response.json() : [];
+    const select = $("venue-type");
+    for (const t of venue.types) select.append(el("option", { value: t.name }, t.title));
+  }
+  function newRequest() {
+    const type = venue.types.find((t) => t.name === $("venue-type").value);
+    if (!type) return;
+    venue.request = P.newRequest(type.name, type.items.map((i) => i.item));
+    venue.labels = Object.fromEntries(type.items.map((i) => [i.item, i.label]));
+    $("request-words").textContent = type.title + " asks for: " + type.items.map((i) => i.label).join(", ") + ".";
+    $("request-qr").replaceChildren(P.drawQr(venue.request.qr, 6));
+    $("request").hidden = false;
+    $("request").setAttribute("data-nonce", venue.request.nonce);
+    $("verdict").replaceChildren();
+    $("verdict").setAttribute("data-verdict", "");
+  }
+
+  function imageType(b64) {
+    if (b64.startsWith("iVBOR")) return "image/png";
+    if (b64.startsWith("UklGR")) return "image/webp";
+    return "image/jpeg";
+  }
+  function label(item) {
+    return venue.labels[item] || item;
+  }
+  function render(res) {
+    const box = $("verdict");
+    const valid = res.verdict === "VALID";
+    venue.result = res;
+    box.setAttribute("data-verdict", res.verdict);
+    box.setAttribute("data-reason", res.reason || "");
+    box.className = valid ? "valid" : "invalid";
+    const sentences = (window.citycard && window.citycard.SENTENCES) || {};
+    const parts = [el("div", { class: "big", id: "verdict-big" }, valid ? "VALID" : "NOT VALID")];
+    if (!valid) parts.push(el("div", { class: "code", id: "verdict-code" }, res.verdict.replace(/_/g, " ")));
+    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, res.message || sentences[res.verdict] || ""));
+    if (valid && res.claims) {
+      const c = res.claims;
+      const shown = el("div", { id: "disclosed" });
+      if (typeof c.photo_base64 === "string") {
+        shown.append(el("img", { class: "photo", "data-item": "photo", alt: label("photo"), src: "data:" + imageType(c.photo_base64) + ";base64," + c.photo_base64 }));
+      }
+      const dl = el("dl", { class: "claims" });
+      for (const [key, value] of Object.entries(c)) {
+        if (["format", "issued", "expires", "photo_base64", "entitlements"].includes(key)) continue;
+        const text = typeof value === "boolean" ? (value ? "yes" : "no") : Array.isArray(value) ? value.join(", ") : String(value);
+        dl.append(el("dt", {}, label(key)), el("dd", { "data-item": key }, text));
+      }
+      for (const code of c.entitlements) {
+        dl.append(el("dt", {}, label(P.ENTITLEMENT + code)), el("dd", { "data-item": P.ENTITLEMENT + code }, "yes"));
+      }
+      dl.append(el("dt", {}, "Valid until"), el("dd", { "data-item": "expires" }, c.expires));
+      shown.append(dl);
+      parts.push(shown);
+    }
+    if (res.warnings.length) {
+      const ul = el("ul", { class: "warnings" });
+      for (const w of res.warnings) ul.append(el("li", {}, w));
+      parts.push(ul);
+    }
+    box.replaceChildren(...parts);
+  }
+  async function lists() {
+    const verify = window.citycard;
+    await verify.ready;
+    if (!verify.state.trust) await verify.refresh();
+    return { trust: verify.state.trust, status: verify.state.status };
+  }
+  async function check() {
+    if (!venue.request) {
+      render({ verdict: "MALFORMED", reason: "no_request", message: "Show a request first: the answer must be made for this venue's request.", claims: null, warnings: [] });
+      return venue.result;
+    }
+    const res = await P.verifyAnswer($("answer").value, venue.request, await lists());
+    render(res);
+    return res;
+  }
+
+  // The camera: BarcodeDetector where the browser has one, else the vendored jsQR (jsQR.js).
+  function decoder() {
+    if ("BarcodeDetector" in window) {
+      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return async (video) => (await detector.detect(video)).map((c) => c.rawValue).find((t) => typeof t === "string") || null;
+    }
+    if (typeof window.jsQR !== "function") return null;
+    const canvas = document.createElement("canvas");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    return async (video) => {
+      const w = video.videoWidth, h = video.videoHeight;
+      if (!w || !h) return null;
+      canvas.width = w;
+      canvas.height = h;
+      ctx.drawImage(video, 0, 0, w, h);
+      const found = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "attemptBoth" });
+      return found ? found.data : null;
+    };
+  }
+  function setupCamera() {
+    const decode = decoder();
+    if (!decode || !navigator.mediaDevices) return;
+    const button = $("scan-answer");
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const video = $("answer-camera");
+      const collector = new P.PartCollector();
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+        video.srcObject = stream;
+        video.hidden = false;
+        await video.play();
+        for (let i = 0; i < 1200; i++) {
+          const text = await decode(video);
+          let answer = null;
+          if (text && text.startsWith(P.SDJWT_PREFIX)) answer = [text];
+          else if (text) answer = collector.add(text);
+          if (text && collector.count) $("scan-progress").textContent = collector.parts.size + " of " + collector.count + " codes scanned.";
+          if (answer) {
+            $("answer").value = answer.join("\n");
+            await check();
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } catch (e) {
+        $("scan-progress").textContent = "The camera cannot be used here (" + (e.message || e) + "); paste the answer's text instead.";
+      } finally {
+        if (stream) stream.getTracks().forEach((t) => t.stop());
+        video.hidden = true;
+      }
+    });
+  }
+  async function start() {
+    $("new-request").addEventListener("click", newRequest);
+    $("check-answer").addEventListener("click", check);
+    setupCamera();
+    await loadTypes();
+    document.body.setAttribute("data-ready", "1");
+  }
+
+  window.citycardVenue = { state: venue, check, newRequest };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,69 @@
+"""The holder's wallet page: the city card on the resident's own phone, served at /wallet/.
+
+An installable web app (web manifest, service worker caching its own files) that needs no
+server once opened: it takes the kiosk's sealed package once (`GET /wallet/pickups/<id>`,
+the issuer's; docs/wallet.md), decrypts it in the browser with the key in the URL fragment,
+keeps the credential in IndexedDB and the holder key as a non-extractable WebCrypto key, shows
+the card in the holder's language, and answers a venue's request QR with only what the venue
+asked for (`presentation.js`). Nothing about the holder is ever sent to a server or kept on one.
+
+`static/` holds the page; the QR encoder and decoder, the presentation code and the venue
+names are the phone verification page's own files (api/phone/static), served here too so that
+there is one copy of each. `texts.json` (the page's words in every kiosk language, from the
+gettext catalogues in api/phone/translations/) and `programmes.json` (programme and
+entitlement names) are written by `python -m api.phone.wallet.files`.
+
+Like `api.phone.blueprint`, this is composed into the issuer by the command line (api/cli.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, send_from_directory
+
+from .. import PAGE_DIR as PHONE_DIR
+from .. import SECURITY_HEADERS
+
+WALLET_DIR = Path(__file__).resolve().parent / "static"
+URL_PREFIX = "/wallet"
+SHARED = frozenset({"presentation.js", "qrcode.js", "jsQR.js", "venues.json"})
+"""Files of the phone verification page the wallet page uses as they are."""
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""Only the page's own files run; the photo and the QR codes are data: images."""
+TYPES = {".webmanifest": "application/manifest+json"}
+
+
+def blueprint() -> Blueprint:
+    """A blueprint serving the wallet page at /wallet/ (the pickups below it are the issuer's)."""
+    bp = Blueprint("wallet_page", __name__, url_prefix=URL_PREFIX)
+
+    @bp.get("/")
+    @bp.get("/<name>")
+    def page(name: str = "index.html") -> Response:
+        if name.startswith("."):
+            abort(404)
+        directory = PHONE_DIR if name in SHARED else WALLET_DIR
+        if not (directory / name).is_file():
+            abort(404)
+        response = send_from_directory(directory, name, max_age=300)
+        kind = TYPES.get(Path(name).suffix)
+        if kind:
+            response.headers["Content-Type"] = kind
+        if name == "sw.js":  # a worker at /wallet/sw.js controls /wallet/ and nothing above it
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @bp.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+        for header, value in SECURITY_HEADERS.items():
+            response.headers[header] = value
+        return response
+
+    return bp
