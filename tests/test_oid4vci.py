@@ -216,3 +216,23 @@ def test_metadata_names_the_offered_configurations(env: WalletIssuer) -> None:
     status, oauth = env.request("GET", "/.well-known/oauth-authorization-server")
     assert oauth["pre-authorized_grant_anonymous_access_supported"] is True
     assert oauth["token_endpoint"] == f"{env.url}/oid4vci/token"
+
+
+def test_a_card_no_city_kiosk_signed_gets_no_token(env: WalletIssuer) -> None:
+    """A kiosk account may upload, but the issuer re-signs only claims a trusted kiosk key
+    signed: a package whose card another key signed is refused and deleted."""
+    from cardio import cose
+    from cardio.wallet_package import OfferSecrets, credential_offer_uri, seal
+    from kiosk.wallet_offer import make_package, upload
+
+    stranger = SoftwareSigner.generate()
+    forged = cose.sign1(stranger, cose.parse_sign1(env.card_cose).payload)
+    secrets = OfferSecrets.draw()
+    package = make_package(stranger, forged, programme="Demo City Card", language="en")
+    upload(env.url, env.kiosk, secrets.pickup_id, seal(package, secrets.key()))
+    status, got = env.token(
+        pre_authorized_code(credential_offer_uri(env.url, secrets)), secrets.tx_code
+    )
+    assert (status, got["error"]) == (400, "invalid_grant")
+    assert "not signed by a city kiosk" in got["error_description"]
+    assert env.store.waiting() == 0

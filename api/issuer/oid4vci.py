@@ -167,8 +167,12 @@ def token() -> Response:
         )
     try:
         redeemed, package = pickup_store().redeem(code, tx_code)
-        _card_credential(package)  # a package no kiosk signed gets no token
     except PickupError as exc:
+        raise OAuthError(400, "invalid_grant", str(exc)) from exc
+    try:
+        _card_credential(package)  # a package no kiosk signed gets no token, and goes
+    except PickupError as exc:
+        pickup_store().withdraw(redeemed.access_token.split(".")[0])
         raise OAuthError(400, "invalid_grant", str(exc)) from exc
     del package  # nothing of it outlives the request
     return jsonify(

@@ -81,7 +81,11 @@ class Redeemed:
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _same_token(kept: str | None, token: str) -> bool:
+    return kept is not None and hmac.compare_digest(kept, _token_hash(token))
 
 
 class PickupStore:
@@ -203,9 +207,8 @@ class PickupStore:
         with self.registry().write() as s:
             q.sweep(s, now)
             row = q.live(s, parts[0], now)
-            token_hash = None if row is None else row.token_hash
-            if token_hash is not None and hmac.compare_digest(token_hash, _token_hash(access_token)):
-                ciphertext = bytes(row.sealed)  # type: ignore[union-attr]
+            if row is not None and _same_token(row.token_hash, access_token):
+                ciphertext = bytes(row.sealed)
         if ciphertext is None:
             raise denied
         try:
@@ -227,6 +230,13 @@ class PickupStore:
                 return True
             row.delivered = ",".join(sorted(done))
             return False
+
+    def withdraw(self, pickup_id: str) -> None:
+        """Delete the pickup now (a package the issuer will not serve)."""
+        with self.registry().write() as s:
+            row = q.live(s, pickup_id, self._now(), lock=True)
+            if row is not None:
+                q.remove(s, row)
 
     def waiting(self) -> int:
         """How many pickups the registry holds (expired ones included until the next sweep)."""
