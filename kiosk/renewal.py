@@ -124,7 +124,12 @@ def credential_of(data: bytes) -> tuple[bytes, bool]:
     except CitycardError:
         pass
     try:
-        text = data.decode("ascii").strip()
+        text = data.decode("ascii")
+        for ending in ("\r\n", "\n", "\r"):  # a scanner's Enter, a text file's last line
+            if text.endswith(ending):
+                text = text[: -len(ending)]
+                break
+        # otherwise exactly as written (docs/credential.md 1.2)
         return from_qr(text), True
     except (UnicodeDecodeError, MalformedError):
         return data, False

@@ -158,7 +158,9 @@ def _renewal_number(errors: list[FieldError]) -> str | None:
     if not isinstance(port, OldCardCheck):
         errors.append(FieldError("", translate(REFUSED)))
         return None
-    scanned = request.form.get("qr", "").strip()
+    scanned = request.form.get("qr", "")  # as typed (docs/credential.md 1.2)
+    if not scanned.strip():
+        scanned = ""
     if not scanned and request.form.get("action") != "tap":
         errors.append(FieldError("qr", translate(NOT_READ)))
         return None
