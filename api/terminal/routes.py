@@ -191,7 +191,6 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
     view = state.view
     pres = view.presentation if view else None
     sync = terminal.sync.status()
-    last = sync["last_success"]
     return {
         "lists": lists_summary(sync, terminal.config.clock()),
         "verdict_name": verdict_name,
@@ -201,8 +200,6 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
         "photo": _photo_url(pres["photo_base64"]) if pres else None,
         "venue": terminal.venue,
         "notices": terminal.sync.warnings(),
-        "sync": sync,
-        "last_sync": _clock_text(last) if last else None,
         "at": _clock_text(view.at) if view else None,
         # shown as its own line above the holder, so left out of the warnings list there
         "compare_warning": COMPARE_PRINTED_CARD,
