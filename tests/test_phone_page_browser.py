@@ -23,8 +23,7 @@ from api.issuer.service import Issuer
 from cardio import cbor, cose
 from cardio.credential import ChipBinding, Holder, sign_credential, to_qr
 from cardio.keys import fingerprint, load_public_pem
-from cardio.published import ROOT_KEY_FILE, STATUS_DIR, load_verifier
-from cardio.statuslist import SUPERSEDED, StatusList, parse_token, sign_token
+from cardio.published import ROOT_KEY_FILE, load_verifier
 from cardio.trustlist import KeyState
 from cardio.verdict import Verdict
 
@@ -111,23 +110,6 @@ def test_phone_page_verifies_valid_tampered_revoked_and_offline(
         page.screenshot(path=str(ARTIFACTS / "phone-page-offline.png"), full_page=True)
 
 
-def _mark_superseded(issuer: Issuer, index: int, now: int) -> None:
-    """Publish the status list again as 2-bit entries with value 3 (SUPERSEDED, a renewal) at
-    `index`, signed by the city's status key, as the issuer does once a renewed card is made."""
-    path = issuer.dir / "public" / STATUS_DIR / "1.cwt"
-    held = parse_token(path.read_bytes())
-    old = held.status_list
-    lst = StatusList(old.size, 2)
-    for i in range(old.size):
-        if old.get(i):
-            lst.set(i, old.get(i))
-    lst.set(index, SUPERSEDED)
-    token = sign_token(
-        issuer.keystore.signer("status-1"), lst, uri=held.uri, iat=now + 1, ttl=3600, exp=None
-    )
-    path.write_bytes(token)
-
-
 def _sign_claims(issuer: Issuer, label: str, claims: Any) -> bytes:
     return cose.sign1(issuer.keystore.signer(label), cbor.dumps(claims))
 
@@ -147,7 +129,6 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     vectors["valid"] = (qr_of(valid.print_cose), None)
     revoked = issuer.issue(holder, now=now - 60)
     suspended = issuer.issue(holder, now=now - 60)
-    superseded = issuer.issue(holder, now=now - 60)
     renewed = issuer.issue(holder, now=now - 60)
     expired = issuer.issue(
         holder,
@@ -267,8 +248,6 @@ def test_phone_page_agrees_with_the_reference_verifier(tmp_path: Path, holder: H
     entry["not_after"] = now - 3600  # kiosk-3's window closed before it signed
     issuer._save_config()
     issuer.publish(now)
-    _mark_superseded(issuer, superseded.status_index, now)
-    vectors["superseded by a renewal"] = (qr_of(superseded.print_cose), None)
     vectors["revoked"] = (qr_of(revoked.print_cose), None)
     vectors["suspended"] = (qr_of(suspended.print_cose), None)
     vectors["superseded"] = (qr_of(renewed.print_cose), None)
