@@ -125,12 +125,8 @@ class IssuerAllocator:
         try:
             card = self.issuer.report_issued(self.kiosk_id, document_number, issued_at, expires_at)
             if card.generation > 0:  # a renewal superseded the card before it: publish that
-                lists = {
-                    c.status_list
-                    for c in self.issuer.cards.history(document_number)
-                    if c.status == "superseded"
-                }
-                self.issuer.publish_status(sorted(lists))
+                earlier = self.issuer.cards.history(document_number)[:-1]
+                self.issuer.publish_status(sorted({c.status_list for c in earlier}))
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
 

@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from api.issuer.card_status import card_history
 from api.issuer.cli import main as cli_main
+from api.issuer.registry import queries
 from cardio.statuslist import SUPERSEDED, Status, parse_token
 from tests.api_fixtures import (  # noqa: F401
     ALLOCATE,
@@ -206,3 +207,20 @@ def test_a_kiosk_recovering_a_renewal_finds_and_voids_its_slot(api: Api) -> None
     assert api.kiosk_call("POST", f"/api/v1/kiosk/cards/{number}/void").status_code == 200
     assert [c.status for c in card_history(api.issuer.cards, number)] == ["valid", "revoked"]
     assert api.issuer.card(number).status_index == old["status_index"]
+
+
+@BOTH
+def test_a_card_on_a_one_bit_list_is_revoked_when_renewed(api: Api) -> None:
+    """An early issuer's list of 1 bit per card can only say valid or revoked: the renewed
+    card is revoked there, and the list still publishes."""
+    old = _first_card(api)
+    number = old["document_number"]
+    with api.issuer.registry.write() as session:
+        row = queries.status_list_row(session, old["status_list"])
+        assert row is not None
+        row.bits = 1
+    new = _successor(api, number, "renewal").json
+    assert api.issued(number).status_code == 200
+    assert [c.status for c in card_history(api.issuer.cards, number)] == ["revoked", "valid"]
+    assert _published(api, old["status_list"], old["status_index"]) == Status.INVALID
+    assert _published(api, new["status_list"], new["status_index"]) == Status.VALID

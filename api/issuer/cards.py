@@ -612,17 +612,18 @@ class CardRegistry:
     @staticmethod
     def _supersede_earlier(s: Session, card: CardRecord, kiosk_id: str, now: int) -> None:
         """The new card `card` is made: the number's earlier cards still in use (a renewed
-        card) become superseded. Revoked and voided ones stay as they are."""
+        card) become superseded. Revoked and voided ones stay as they are. A card on a list of
+        1 bit per card (an early issuer's) cannot say superseded there: it is revoked."""
         for earlier in queries.cards_of(s, card.document_number):
             if (
                 earlier.generation < card.generation
                 and earlier.state == ISSUED
                 and earlier.status in (VALID, SUSPENDED)
             ):
-                queries.set_status(earlier, SUPERSEDED, now)
-                queries.audit(
-                    s, now, "kiosk", "superseded", kiosk_id, card.document_number, SUPERSEDED
-                )
+                row = queries.status_list_row(s, earlier.status_list)
+                status = SUPERSEDED if row is None or row.bits >= 2 else REVOKED
+                queries.set_status(earlier, status, now)
+                queries.audit(s, now, "kiosk", "superseded", kiosk_id, card.document_number, status)
 
     def replace_code_hash(self, kiosk_id: str, number: str, code_hash: str, now: int) -> CardInfo:
         """A new revocation code for a card (its receipt was printed again): only the new

@@ -32,7 +32,6 @@ from cardio.trustlist import KeyState
 from cardio.web_errors import ApiError
 
 from .registry import ACTIVE
-from .registry.schema import SUPERSEDED
 from .schemas import (
     AllocationRequestSchema,
     AllocationSchema,
@@ -215,10 +214,9 @@ def issued(body: dict[str, Any], number: str) -> dict[str, Any]:
         raise ApiError(404, "not_found", str(exc)) from exc
     except CardStateError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    if card.generation > 0:  # a renewal: the card it supersedes, in its list
-        for earlier in state().issuer.cards.history(number):
-            if earlier.status == SUPERSEDED:
-                state().extra["publisher"].wait_published(earlier.status_list)
+    if card.generation > 0:  # a renewal: the card it superseded, in its list
+        for list_id in {c.status_list for c in state().issuer.cards.history(number)[:-1]}:
+            state().extra["publisher"].wait_published(list_id)  # at once when not owed
     return card.to_json()
 
 
