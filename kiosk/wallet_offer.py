@@ -109,8 +109,9 @@ def upload(
     pickup_id: str,
     ciphertext: bytes,
     timeout: float = 10,
-) -> int:
-    """POST the ciphertext to the issuer as this kiosk; the pickup's expiry time."""
+) -> tuple[int, str]:
+    """POST the ciphertext to the issuer as this kiosk: the pickup's expiry time and the
+    issuer's public base URL (the kiosk may reach the issuer by another address than phones)."""
     base = api_url.rstrip("/")
     path = urlsplit(base).path + PICKUPS_PATH
     body = json.dumps({"pickup_id": pickup_id, "ciphertext": b64u(ciphertext)}).encode()
@@ -132,9 +133,10 @@ def upload(
             "made, only the phone offer is missing."
         ) from exc
     expires = answer.get("expires_at") if isinstance(answer, dict) else None
-    if not isinstance(expires, int):
+    public = answer.get("issuer_url") if isinstance(answer, dict) else None
+    if not isinstance(expires, int) or not isinstance(public, str) or not public:
         raise WalletOfferError("The issuer's answer to the phone offer is not one we know.")
-    return expires
+    return expires, public.rstrip("/")
 
 
 def _message(exc: urllib.error.HTTPError) -> str:
@@ -163,10 +165,10 @@ def make_offer(
     package = make_package(signer, card_cose, programme=programme, language=language, chain=chain)
     ciphertext = seal(package, secrets.key())
     del package
-    expires = upload(api_url, kiosk, secrets.pickup_id, ciphertext, timeout)
+    expires, public = upload(api_url, kiosk, secrets.pickup_id, ciphertext, timeout)
     return WalletOffer(
-        wallet_url=secrets.wallet_url(api_url),
-        offer_uri=credential_offer_uri(api_url, secrets),
+        wallet_url=secrets.wallet_url(public),
+        offer_uri=credential_offer_uri(public, secrets),
         tx_code=secrets.tx_code,
         expires_at=expires,
     )

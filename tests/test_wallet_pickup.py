@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +29,10 @@ from cardio.wallet_package import (
     open_package,
     seal,
 )
-from kiosk.wallet_offer import upload
+from kiosk.wallet_offer import make_offer, upload
 
 from .api_fixtures import BACKENDS, fixture_database_url  # noqa: F401 - a fixture
-from .wallet_server import WalletIssuer, decrypt, fragment, pre_authorized_code
+from .wallet_server import WalletIssuer, decrypt, fragment, offer_object, pre_authorized_code
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -170,7 +171,8 @@ def test_uploads_need_a_kiosk_signature_and_a_fresh_id(env: WalletIssuer) -> Non
         "POST", "/wallet/pickups", body, {"Content-Type": "application/json"}
     )
     assert (status, got["code"]) == (401, "unauthorized")
-    assert upload(env.url, env.kiosk, secrets.pickup_id, ciphertext) > 0
+    expires, public = upload(env.url, env.kiosk, secrets.pickup_id, ciphertext)
+    assert expires > time.time() and public == env.url  # the issuer's base URL (issuer.json)
     from kiosk.wallet_offer import WalletOfferError
 
     with pytest.raises(WalletOfferError, match="HTTP 409"):
@@ -208,3 +210,19 @@ def test_five_wrong_transaction_codes_withdraw_the_offer(env: WalletIssuer) -> N
     assert stored_rows(env) == []
     status, got = env.token(code, offer.tx_code)  # too late, even with the right digits
     assert (status, got["error"]) == (400, "invalid_grant")
+
+
+def test_the_qr_codes_name_the_issuers_public_address(env: WalletIssuer) -> None:
+    """A kiosk may reach the issuer by an inside address; phones need the public one (the
+    issuer's base URL), which the upload's answer gives."""
+    inside = env.url.replace("127.0.0.1", "localhost")
+    offer = make_offer(
+        inside,
+        env.kiosk,
+        env.issuer.keystore.signer("kiosk-1"),
+        env.card_cose,
+        programme="Demo City Card",
+        language="en",
+    )
+    assert offer.wallet_url.startswith(f"{env.url}/wallet/#p=")
+    assert offer_object(offer.offer_uri)["credential_issuer"] == env.url

@@ -33,7 +33,6 @@ from cardio.wallet_package import open_package
 from kiosk.wallet_offer import WalletOffer, make_offer
 
 from .conftest import synthetic_photo
-from .serve_helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "node"
@@ -56,8 +55,12 @@ class WalletIssuer:
     def __init__(self, tmp_path: Path, holder: Holder, database_url: str | None = None) -> None:
         import waitress.server
 
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        # The port first (the OS picks a free one), so that the issuer's base URL names it.
+        server: Any = waitress.server.create_server(
+            self._wsgi, host="127.0.0.1", port=0, threads=4, ident="citycard-test"
+        )
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.effective_port}"
         directory = tmp_path / "issuer"
         directory.mkdir(parents=True)
         if database_url is not None:
@@ -80,10 +83,10 @@ class WalletIssuer:
         served = self.issuer
         self.store = PickupStore(lambda: served.registry, self.clock)
         self.app.extensions["citycard"].extra[STORE] = self.store
-        self.server: Any = waitress.server.create_server(
-            self.app, host="127.0.0.1", port=port, threads=4, ident="citycard-test"
-        )
         self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
 
     @property
     def dir(self) -> Path:

@@ -1,6 +1,7 @@
 """Wallet pickups over HTTP: the kiosk leaves a sealed package, our wallet page takes it once.
 
-POST /wallet/pickups               kiosk-signed {"pickup_id", "ciphertext"} -> {pickup_id, expires_at}
+POST /wallet/pickups               kiosk-signed {"pickup_id", "ciphertext"}
+                                   -> {pickup_id, expires_at, issuer_url}
 GET  /wallet/pickups/<pickup_id>   {ciphertext, expires_at}, and the pickup is deleted
 
 The issuer holds no key for the ciphertext (docs/wallet.md). A pickup that was taken, has
@@ -104,7 +105,8 @@ def upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         raise api_error(PickupError("bad_request", str(exc))) from exc
     except PickupError as exc:
         raise api_error(exc) from exc
-    return {"pickup_id": done.pickup_id, "expires_at": done.expires_at}, 201
+    issuer_url = str(state().issuer.config["base_url"]).rstrip("/")
+    return {"pickup_id": done.pickup_id, "expires_at": done.expires_at, "issuer_url": issuer_url}, 201
 
 
 @bp.get("/<pickup_id>")

@@ -239,6 +239,9 @@ class CardSchema(Schema):
 class PickupSchema(Schema):
     pickup_id = _out()
     expires_at = _out(fields.Integer, metadata={"description": "Seconds since 1970."})
+    issuer_url = _out(
+        metadata={"description": "The issuer's public base URL: the phone's QR codes name it."}
+    )
 
 
 class PickupCiphertextSchema(Schema):
