@@ -102,7 +102,7 @@ def check(venue: Any, text: str) -> tuple[str, str]:
 def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssuer) -> None:
     offer = env.offer()
     pickup_id, _key = fragment(offer.wallet_url)
-    texts = json.loads(TEXTS_FILE.read_text("utf-8"))["languages"]["de"]["texts"] or json.loads(TEXTS_FILE.read_text("utf-8"))["languages"]["en"]["texts"]
+    texts = json.loads(TEXTS_FILE.read_text("utf-8"))["languages"]["de"]["texts"]
     card = Credential.from_payload(cose.parse_sign1(env.card_cose).payload)
     with chromium() as browser:
         phone = browser.new_context(**PHONE)

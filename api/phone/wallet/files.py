@@ -46,7 +46,7 @@ class CatalogueError(ValueError):
 
 
 def po_path(language: str) -> Path:
-    return TRANSLATIONS_DIR / language.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"  # as the kiosk names them
 
 
 def read_po(path: Path) -> dict[str, str]:
