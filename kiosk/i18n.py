@@ -17,14 +17,13 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from .languages import SOURCE_LANGUAGE, best_available
+from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, Language, best_available
 
 __all__ = [
     "BY_CODE",
@@ -44,61 +43,6 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "messages"
 
 
-@dataclass(frozen=True, slots=True)
-class Language:
-    code: str  # BCP 47 tag, also the catalogue folder name
-    name: str  # the language's name in itself
-    rtl: bool = False
-
-    @property
-    def dir(self) -> str:
-        return "rtl" if self.rtl else "ltr"
-
-
-# Every language the kiosk has a complete catalogue for, in the order the start page shows them
-# (a programme's own languages are moved to the front).
-LANGUAGES: tuple[Language, ...] = (
-    Language("en", "English"),
-    Language("fr", "Français"),
-    Language("de", "Deutsch"),
-    Language("it", "Italiano"),
-    Language("es", "Español"),
-    Language("pt", "Português"),
-    Language("ar", "العربية", rtl=True),
-    Language("fa", "فارسی", rtl=True),
-    Language("ti", "ትግርኛ"),
-    Language("uk", "Українська"),
-    Language("tr", "Türkçe"),
-    Language("zh", "简体中文"),  # Simplified Chinese; zh-Hans and zh-CN fall back to it
-    Language("zh-Hant", "繁體中文"),
-    Language("ko", "한국어"),
-    Language("ja", "日本語"),
-    Language("ru", "Русский"),
-    Language("pl", "Polski"),
-    Language("ro", "Română"),
-    Language("nl", "Nederlands"),
-    Language("ca", "Català"),
-    Language("el", "Ελληνικά"),
-    Language("bn", "বাংলা"),
-    Language("hi", "हिन्दी"),
-    Language("ne", "नेपाली"),
-    Language("pa", "ਪੰਜਾਬੀ"),
-    Language("ur", "اردو", rtl=True),
-    Language("ta", "தமிழ்"),
-    Language("ps", "پښتو", rtl=True),
-    Language("he", "עברית", rtl=True),
-    Language("yi", "ייִדיש", rtl=True),
-    Language("ht", "Kreyòl ayisyen"),
-    Language("vi", "Tiếng Việt"),
-    Language("tl", "Tagalog"),
-    Language("sq", "Shqip"),
-    Language("sr", "Српски"),
-    Language("so", "Soomaali"),
-    Language("am", "አማርኛ"),
-    Language("wo", "Wolof"),
-    Language("ff", "Pulaar"),
-)
-BY_CODE: Mapping[str, Language] = {lang.code: lang for lang in LANGUAGES}
 
 
 def N_(message: str) -> str:

@@ -1,4 +1,4 @@
-"""Which language a text is shown in: the one fallback rule of the kiosk.
+"""Which language a text is shown in: the fallback rule (`cardio.languages`) for programme texts.
 
 A resident picks a language (a BCP 47 tag such as `pt-BR`, `zh-Hant` or `fr`). A text that is
 not available in it is looked up, in this order:
@@ -15,56 +15,15 @@ European Portuguese and the next in English.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from cardio.languages import SOURCE_LANGUAGE, best_available, fallback_chain
+
+__all__ = ["SOURCE_LANGUAGE", "Localized", "best_available", "fallback_chain"]
+
 T = TypeVar("T")
-
-SOURCE_LANGUAGE = "en"
-
-# Chinese written in Traditional characters (script Hant, or Taiwan, Hong Kong, Macao without a
-# script): its base language `zh` is Simplified Chinese, so it must never fall back to it (a
-# Taiwanese or Hong Kong resident reads Traditional; Simplified is the wrong script).
-_TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})
-
-
-def _traditional_chinese(language: str) -> bool:
-    primary, *rest = language.lower().replace("_", "-").split("-")
-    if primary != "zh":
-        return False
-    if "hans" in rest:
-        return False
-    return "hant" in rest or bool(_TRADITIONAL_REGIONS.intersection(rest))
-
-
-def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tuple[str, ...]:
-    """The tags to try for `language`, best first (see the module documentation)."""
-    chain = [language]
-    traditional = _traditional_chinese(language)
-    if traditional:
-        chain.append("zh-Hant")
-    base = language.split("-", 1)[0]
-    if base != language and not traditional:
-        chain.append(base)
-    if programme_languages:
-        chain.append(programme_languages[0])
-    chain.append(SOURCE_LANGUAGE)
-    seen: dict[str, str] = {}
-    for tag in chain:
-        seen.setdefault(tag.lower(), tag)
-    return tuple(seen.values())
-
-
-def best_available(
-    language: str, available: Iterable[str], programme_languages: Sequence[str] = ()
-) -> str | None:
-    """The first tag of the fallback chain that `available` has (as `available` spells it)."""
-    by_lower = {a.lower(): a for a in available}
-    for tag in fallback_chain(language, programme_languages):
-        if tag.lower() in by_lower:
-            return by_lower[tag.lower()]
-    return None
 
 
 @dataclass(frozen=True)

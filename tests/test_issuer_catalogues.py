@@ -10,15 +10,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from api.issuer import catalogues
-from api.issuer.page_i18n import BY_CODE, DESK_LANGUAGES, LANGUAGES, TRANSLATIONS_DIR, po_path
-from kiosk.i18n import LANGUAGES as KIOSK_LANGUAGES
-
-
-def test_the_issuer_has_the_kiosks_languages() -> None:
-    assert [(lang.code, lang.name, lang.rtl) for lang in LANGUAGES] == [
-        (lang.code, lang.name, lang.rtl) for lang in KIOSK_LANGUAGES
-    ]
-    assert set(DESK_LANGUAGES) <= set(BY_CODE)
+from api.issuer.page_i18n import BY_CODE, TRANSLATIONS_DIR, po_path
 
 
 def test_every_catalogue_is_complete() -> None:

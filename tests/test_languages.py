@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cardio.languages import BY_CODE, LANGUAGES, match
 from kiosk.languages import Localized, best_available, fallback_chain
 
 
@@ -26,3 +29,22 @@ def test_profile_texts_follow_the_same_rule() -> None:
     assert names.get("zh-TW") == "圖書館"
     assert names.get("zh-Hans") == "图书馆"
     assert names.get("ko", ["en"]) == "Library"
+
+
+def test_every_page_that_speaks_has_a_catalogue_in_every_language() -> None:
+    """One language list (cardio.languages) for the kiosk, the issuer's pages and the staff
+    screen: each deployable ships a catalogue for every language in it."""
+    root = Path(__file__).resolve().parent.parent
+    domains = {
+        "kiosk": root / "kiosk" / "translations",
+        "issuer pages": root / "api" / "issuer" / "translations",
+        "staff screen": root / "api" / "terminal" / "translations",
+    }
+    for what, folder in domains.items():
+        have = {p.parent.parent.name for p in folder.glob("*/LC_MESSAGES/*.po")}
+        assert have == set(BY_CODE), (what, sorted(set(BY_CODE) ^ have))
+
+
+def test_right_to_left_languages_are_marked() -> None:
+    assert {lang.code for lang in LANGUAGES if lang.rtl} == {"ar", "fa", "ur", "ps", "he", "yi"}
+    assert match("he-IL", BY_CODE) == "he" and BY_CODE["he"].dir == "rtl"

@@ -20,17 +20,10 @@ from cardio.credential import Holder, to_qr
 from cardio.terminal_config import TerminalConfig
 from cardio.venues import VenueError, load_venue
 from cardio.verify import Verifier
-from kiosk.i18n import LANGUAGES as KIOSK_LANGUAGES
 
 from .terminal_fixtures import live_issuer, provision
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
-
-
-def test_screen_languages_are_the_kiosk_languages() -> None:
-    assert [(lang.code, lang.name, lang.rtl) for lang in i18n.LANGUAGES] == [
-        (lang.code, lang.name, lang.rtl) for lang in KIOSK_LANGUAGES
-    ]
 
 
 def test_every_catalogue_is_complete_and_marked_for_review() -> None:

@@ -1,8 +1,8 @@
 """The staff screen's languages and its own gettext catalogues (domain `terminal`).
 
 The terminal may not import the kiosk, so it keeps its catalogues beside itself:
-`api/terminal/translations/<lang>/LC_MESSAGES/terminal.po`, one per language of `LANGUAGES`
-(the same languages the kiosk offers; a test keeps the two lists equal). They are compiled in
+`api/terminal/translations/<lang>/LC_MESSAGES/terminal.po`, one per language of
+`cardio.languages.LANGUAGES` (the languages every citycard page offers). They are compiled in
 memory when first used, as the kiosk's are: no `.mo` files, no compile step, and fuzzy or
 empty entries are never used. `api.terminal.catalogues` extracts, updates and checks them.
 
@@ -20,74 +20,30 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, Language, match
+
+__all__ = [
+    "BY_CODE",
+    "DOMAIN",
+    "LANGUAGES",
+    "N_",
+    "SOURCE_LANGUAGE",
+    "TRANSLATIONS_DIR",
+    "Language",
+    "language_for",
+    "po_path",
+    "translations",
+]
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "terminal"
-SOURCE_LANGUAGE = "en"
 
 
-@dataclass(frozen=True, slots=True)
-class ScreenLanguage:
-    code: str  # BCP 47 tag, also the catalogue folder name
-    name: str  # the language's name in itself
-    rtl: bool = False
-
-    @property
-    def dir(self) -> str:
-        return "rtl" if self.rtl else "ltr"
-
-
-# The kiosk's languages, in its order (tests/test_terminal_i18n.py compares the two lists).
-LANGUAGES: tuple[ScreenLanguage, ...] = (
-    ScreenLanguage("en", "English"),
-    ScreenLanguage("fr", "Français"),
-    ScreenLanguage("de", "Deutsch"),
-    ScreenLanguage("it", "Italiano"),
-    ScreenLanguage("es", "Español"),
-    ScreenLanguage("pt", "Português"),
-    ScreenLanguage("ar", "العربية", rtl=True),
-    ScreenLanguage("fa", "فارسی", rtl=True),
-    ScreenLanguage("ti", "ትግርኛ"),
-    ScreenLanguage("uk", "Українська"),
-    ScreenLanguage("tr", "Türkçe"),
-    ScreenLanguage("zh", "简体中文"),
-    ScreenLanguage("zh-Hant", "繁體中文"),
-    ScreenLanguage("ko", "한국어"),
-    ScreenLanguage("ja", "日本語"),
-    ScreenLanguage("ru", "Русский"),
-    ScreenLanguage("pl", "Polski"),
-    ScreenLanguage("ro", "Română"),
-    ScreenLanguage("nl", "Nederlands"),
-    ScreenLanguage("ca", "Català"),
-    ScreenLanguage("el", "Ελληνικά"),
-    ScreenLanguage("bn", "বাংলা"),
-    ScreenLanguage("hi", "हिन्दी"),
-    ScreenLanguage("ne", "नेपाली"),
-    ScreenLanguage("pa", "ਪੰਜਾਬੀ"),
-    ScreenLanguage("ur", "اردو", rtl=True),
-    ScreenLanguage("ta", "தமிழ்"),
-    ScreenLanguage("ps", "پښتو", rtl=True),
-    ScreenLanguage("he", "עברית", rtl=True),
-    ScreenLanguage("yi", "ייִדיש", rtl=True),
-    ScreenLanguage("ht", "Kreyòl ayisyen"),
-    ScreenLanguage("vi", "Tiếng Việt"),
-    ScreenLanguage("tl", "Tagalog"),
-    ScreenLanguage("sq", "Shqip"),
-    ScreenLanguage("sr", "Српски"),
-    ScreenLanguage("so", "Soomaali"),
-    ScreenLanguage("am", "አማርኛ"),
-    ScreenLanguage("wo", "Wolof"),
-    ScreenLanguage("ff", "Pulaar"),
-)
-BY_CODE: Mapping[str, ScreenLanguage] = {lang.code: lang for lang in LANGUAGES}
-_BY_LOWER = {code.lower(): code for code in BY_CODE}
-_TRADITIONAL = {"zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk"}
 
 
 def N_(message: str) -> str:
@@ -97,14 +53,7 @@ def N_(message: str) -> str:
 
 def language_for(tag: str | None) -> str | None:
     """The screen language for a BCP 47 tag (itself, Traditional Chinese, its base), or None."""
-    if not tag:
-        return None
-    lower = tag.strip().lower()
-    if lower in _BY_LOWER:
-        return _BY_LOWER[lower]
-    if lower in _TRADITIONAL:
-        return "zh-Hant"
-    return _BY_LOWER.get(lower.split("-", 1)[0])
+    return match(tag, BY_CODE) if tag else None
 
 
 def po_path(code: str, base: Path = TRANSLATIONS_DIR) -> Path:

@@ -167,7 +167,7 @@ LANGUAGE_COOKIE = "citycard_terminal_lang"
 """Where the staff member's language choice is kept (the screen and its event stream read it)."""
 
 
-def screen_language(terminal: Terminal) -> i18n.ScreenLanguage:
+def screen_language(terminal: Terminal) -> i18n.Language:
     """`?lang=`, else the staff member's earlier choice, else the venue's language, else English."""
     for tag in (
         request.args.get("lang"),
@@ -180,7 +180,7 @@ def screen_language(terminal: Terminal) -> i18n.ScreenLanguage:
     return i18n.BY_CODE[i18n.SOURCE_LANGUAGE]
 
 
-def use_language(terminal: Terminal) -> i18n.ScreenLanguage:
+def use_language(terminal: Terminal) -> i18n.Language:
     """Pick this request's screen language; the templates' `_` and `pgettext` follow it."""
     lang = screen_language(terminal)
     g.terminal_language = lang.code
