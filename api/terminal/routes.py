@@ -8,7 +8,8 @@ Routes (all refuse clients that are not on this machine, see `local_only`):
                  most `StreamSlots.limit` at once (each holds a worker thread), beyond that
                  503 with Retry-After, so streams never starve /verify and /health
   POST /verify   for venue systems: {"qr": "CC1:..."} (application/json) or the credential's
-                 COSE bytes (application/cbor); answers the verdict and what the venue may see
+                 COSE bytes (application/cbor); answers the verdict and what the venue may see;
+                 a phone wallet's answer comes with its venue request: {"qr", "request": "CCQ1:..."}
   POST /scan     the staff screen's QR input (a keyboard-wedge scanner types the text and
                  Enter; the camera button posts what it decoded): the verdict goes on the screen
   POST /sync     refresh the trust and status lists now (the screen's button, technicians)
@@ -40,6 +41,7 @@ from flask import (
 )
 
 from cardio.cbor import MAX_INPUT
+from cardio.errors import MalformedError
 from cardio.verify import COMPARE_PRINTED_CARD
 from cardio.web_errors import ApiError
 
@@ -308,7 +310,13 @@ def verify() -> Response:
             raise ApiError(
                 400, "bad_request", 'Send {"qr": "CC1:..."} with the text of the QR code.'
             )
-        view = terminal.verify_qr(body["qr"])
+        request_qr = body.get("request")  # the venue request (CCQ1:) a phone wallet answered
+        if request_qr is not None and not isinstance(request_qr, str):
+            raise ApiError(400, "bad_request", 'Send "request" as the text of the request QR.')
+        try:
+            view = terminal.verify_qr(body["qr"], request_qr)
+        except MalformedError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from exc
     elif mimetype in ("application/cbor", "application/cose", "application/octet-stream"):
         data = request.get_data(cache=False)
         if len(data) > MAX_INPUT:

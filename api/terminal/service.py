@@ -19,6 +19,7 @@ from typing import Any
 from cardio.chip import read_card
 from cardio.connection import Connection
 from cardio.errors import CitycardError
+from cardio.presentation import wallet_verdict
 from cardio.published import published_dir
 from cardio.terminal_config import TerminalConfig
 from cardio.trust_sync import Backoff, TrustSync, pinned_root_key
@@ -138,9 +139,12 @@ class Terminal:
         self.board.show(view)
         return view
 
-    def verify_qr(self, text: str) -> VerdictView:
-        """A QR text as a scanner typed it: its one trailing line ending is not part of it."""
-        res = self._verifier().verify_qr(scanned_qr_text(text), self.config.clock())
+    def verify_qr(self, text: str, request_qr: str | None = None) -> VerdictView:
+        """A QR text as a scanner typed it: its one trailing line ending is not part of it.
+        A phone wallet's answer (CCS1:, CCM1:, CCP1: parts one per line) is checked against
+        the venue request `request_qr` (CCQ1:) it answers; MalformedError for a bad request."""
+        verifier, now, scanned = self._verifier(), self.config.clock(), scanned_qr_text(text)
+        res = wallet_verdict(verifier, scanned, request_qr, now) or verifier.verify_qr(scanned, now)
         return self.publish(res, "qr")
 
     def verify_bytes(self, data: bytes) -> VerdictView:
