@@ -55,6 +55,7 @@ from .registry import (
 )
 from .registry.schema import SUPERSEDED
 from .slots import SlotOrder, slot_key
+from .successors import RENEWAL, REPLACEMENT, check_successor, supersede_earlier
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -63,8 +64,6 @@ STATUS_NAMES = {VALID: Status.VALID, REVOKED: Status.INVALID, SUSPENDED: Status.
 """The statuses a person may set (a card becomes superseded only by its renewal)."""
 STATUS_VALUES = {**STATUS_NAMES, SUPERSEDED: int(SUPERSEDED_VALUE)}
 """Every status a card can have, with its status list value."""
-RENEWAL, REPLACEMENT = "renewal", "replacement"
-"""The kinds of successor card (`CardRegistry.allocate_successor`)."""
 _ALLOCATION_ATTEMPTS = 5
 
 
@@ -509,7 +508,8 @@ class CardRegistry:
             current = queries.card(s, number)
             if current is None:
                 raise UnknownCardError(f"There is no card {number}; check the document number.")
-            revoked = self._check_successor(s, current, kind, kiosk_id, now)
+            revoked_card = check_successor(s, current, kind, kiosk_id, now)
+            revoked = None if revoked_card is None else CardInfo.of(revoked_card)
             list_id, idx = self._take_slot(s, opened)
             generation = queries.next_generation(s, number)
             queries.add_allocated_card(
@@ -520,40 +520,6 @@ class CardRegistry:
             card = queries.card_at(s, list_id, idx)
             assert card is not None
             return self._slot_allocation(card, request_id, code, False), revoked
-
-    def _check_successor(
-        self, s: Session, current: CardRecord, kind: str, kiosk_id: str, now: int
-    ) -> CardInfo | None:
-        """Refuse a successor the current card does not allow; revoke it for a replacement."""
-        number = current.document_number
-        if current.state != ISSUED:
-            raise CardStateError(
-                f"Card {number} was never completed, so it cannot be renewed or replaced; "
-                "make a new card instead."
-            )
-        newest = queries.newest_card(s, number)
-        if newest is not None and newest.state == ALLOCATED:
-            raise CardStateError(
-                f"A new card for {number} is being made at kiosk {newest.kiosk_id}; finish or "
-                "cancel it there first."
-            )
-        if kind == RENEWAL:
-            if current.status == SUSPENDED:
-                raise CardStateError(
-                    f"Card {number} is suspended, so it cannot be renewed; the holder should "
-                    "contact the city card office."
-                )
-            if current.status != VALID:
-                raise CardStateError(
-                    f"Card {number} is {current.status}, so it cannot be renewed; a lost or "
-                    "stolen card is replaced instead."
-                )
-            return None
-        if current.status == REVOKED:
-            return None  # reported lost already: nothing more to revoke
-        queries.set_status(current, REVOKED, now)
-        queries.audit(s, now, "kiosk", "replace-revoke", kiosk_id, number, REVOKED)
-        return CardInfo.of(current)
 
     def _slot_allocation(
         self, card: CardRecord, request_id: str, code: str, replayed: bool
@@ -606,24 +572,8 @@ class CardRegistry:
                 )
             queries.mark_issued(card, issued_at, expires_at, code_hash, now)
             queries.audit(s, now, "kiosk", "issued", kiosk_id, number)
-            self._supersede_earlier(s, card, kiosk_id, now)
+            supersede_earlier(s, card, kiosk_id, now)
             return CardInfo.of(card)
-
-    @staticmethod
-    def _supersede_earlier(s: Session, card: CardRecord, kiosk_id: str, now: int) -> None:
-        """The new card `card` is made: the number's earlier cards still in use (a renewed
-        card) become superseded. Revoked and voided ones stay as they are. A card on a list of
-        1 bit per card (an early issuer's) cannot say superseded there: it is revoked."""
-        for earlier in queries.cards_of(s, card.document_number):
-            if (
-                earlier.generation < card.generation
-                and earlier.state == ISSUED
-                and earlier.status in (VALID, SUSPENDED)
-            ):
-                row = queries.status_list_row(s, earlier.status_list)
-                status = SUPERSEDED if row is None or row.bits >= 2 else REVOKED
-                queries.set_status(earlier, status, now)
-                queries.audit(s, now, "kiosk", "superseded", kiosk_id, card.document_number, status)
 
     def replace_code_hash(self, kiosk_id: str, number: str, code_hash: str, now: int) -> CardInfo:
         """A new revocation code for a card (its receipt was printed again): only the new
