@@ -231,3 +231,22 @@ def test_an_unreachable_database_is_a_sentence(tmp_path: Path) -> None:
     with pytest.raises(RegistryError):
         Issuer.init(tmp_path / "issuer", database_url=str(registry.url.render_as_string(False)))
     assert not (tmp_path / "issuer" / "issuer.json").exists()
+
+
+def test_sqlite_overwrites_what_it_deletes(tmp_path: Path) -> None:
+    """A deleted row (a picked-up wallet package's ciphertext) leaves no bytes in free pages."""
+    from sqlalchemy import text
+
+    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    marker = b"CIPHERTEXT-" + bytes(range(32)) * 8
+    with registry.engine.begin() as conn:
+        assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1
+        conn.execute(text("CREATE TABLE t (b BLOB)"))
+        conn.execute(text("INSERT INTO t VALUES (:b)"), {"b": marker})
+    with registry.engine.begin() as conn:
+        conn.execute(text("DELETE FROM t"))
+    with registry.engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    registry.engine.dispose()
+    for path in tmp_path.iterdir():
+        assert marker not in path.read_bytes(), path.name

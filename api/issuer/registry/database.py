@@ -88,6 +88,9 @@ def _sqlite_tuning(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows (a picked-up wallet package's ciphertext) are overwritten with zeros,
+        # not left in free pages until SQLite reuses them.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
