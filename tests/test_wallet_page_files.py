@@ -119,3 +119,10 @@ def test_pages_run_no_inline_code_and_are_served_with_a_strict_policy() -> None:
         assert client.get(f"/wallet/{name}").status_code == 200, name
     venue = client.get("/verify/venue.html")
     assert venue.status_code == 200 and "unsafe" not in venue.headers["Content-Security-Policy"]
+
+
+def test_nginx_serves_every_kind_of_file_of_the_phone_pages_with_its_type() -> None:
+    conf = (PAGE_DIR.parents[2] / "deploy" / "nginx" / "citycard.conf").read_text("utf-8")
+    types = conf.split("location ~ \"^/verify/", 1)[1].split("types {", 1)[1].split("}", 1)[0]
+    served = {ext for line in types.splitlines() for ext in line.split("#")[0].strip(" ;").split()[1:]}
+    assert {p.suffix.lstrip(".") for p in PAGE_DIR.iterdir()} <= served
