@@ -79,6 +79,21 @@ def tampered(parts: list[str]) -> str:
     return response_qr(SdJwt(sd.jwt, swapped, sd.kb_jwt).compact())
 
 
+def added(parts: list[str], extra: Disclosure) -> str:
+    """The answer with one more disclosure the issuer signed but the holder did not share."""
+    text = answer_text(parts)
+    sd = SdJwt.parse(zlib.decompress(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii"))
+    return response_qr(SdJwt(sd.jwt, (*sd.disclosures, extra), sd.kb_jwt).compact())
+
+
+STORED_SD_JWT = """async () => {
+  const db = await new Promise((ok, ko) => {
+    const r = indexedDB.open("citycard-wallet"); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+  return await new Promise((ok) => {
+    const q = db.transaction("card").objectStore("card").get("card"); q.onsuccess = () => ok(q.result.sd_jwt); });
+}"""
+
+
 @pytest.fixture
 def env(tmp_path: Path, holder: Holder) -> Iterator[WalletIssuer]:
     zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
@@ -190,6 +205,10 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
 
         # a disclosure changed after the holder signed: refused, typed
         assert check(venue, tampered(parts)) == ("BAD_SIGNATURE", "unsigned_disclosure")
+        # a disclosure of the stored credential added after the holder signed: refused
+        issued = SdJwt.parse(wallet.evaluate(STORED_SD_JWT))
+        name = next(d for d in issued.disclosures if d.name == "given_name")
+        assert check(venue, added(parts, name)) == ("BAD_SIGNATURE", "disclosures_changed")
         # the same answer to a new request (another nonce): a replay
         venue.click("#new-request")
         assert check(venue, "\n".join(parts)) == ("CLONE_SUSPECTED", "wrong_nonce")
