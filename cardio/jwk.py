@@ -78,10 +78,41 @@ def from_jwk(obj: object) -> ec.EllipticCurvePublicKey:
         raise MalformedError("The key is not a P-256 JWK.")
     if "d" in obj:
         raise MalformedError("The public key carries its private part; it was refused.")
-    x, y = b64u_decode(obj.get("x"), "JWK x"), b64u_decode(obj.get("y"), "JWK y")
+    texts = (obj.get("x"), obj.get("y"))
+    # strict base64url has one text per value, so the texts name the point exactly
+    key = _jwk_cache.get(texts) if type(texts[0]) is str and type(texts[1]) is str else None
+    if key is not None:
+        return key
+    x, y = b64u_decode(texts[0], "JWK x"), b64u_decode(texts[1], "JWK y")
     if len(x) != 32 or len(y) != 32:
         raise MalformedError("The JWK coordinates are not 32 bytes each.")
-    return p256_from_xy(x, y)
+    key = p256_cached(x + y)
+    if len(_jwk_cache) >= _P256_CACHE_SIZE:
+        _jwk_cache.clear()
+    _jwk_cache[(texts[0], texts[1])] = key  # both text: b64u_decode accepted them
+    return key
+
+
+_P256_CACHE_SIZE = 1024
+_p256_cache: dict[bytes, ec.EllipticCurvePublicKey] = {}
+_jwk_cache: dict[tuple[Any, Any], ec.EllipticCurvePublicKey] = {}
+
+
+def p256_cached(xy: bytes) -> ec.EllipticCurvePublicKey:
+    """The P-256 key of the 64 coordinate bytes `xy`, from a small cache keyed by those bytes.
+
+    Loading a point (with its on-curve check) costs a tenth of a verify; a venue sees the same
+    holders and issuers again and again. Keyed by the full key bytes, never by a key id, so a
+    changed or revoked key can never be served in another's place (only points that passed
+    the check are cached).
+    """
+    key = _p256_cache.get(xy)
+    if key is None:
+        key = p256_from_xy(xy[:32], xy[32:])
+        if len(_p256_cache) >= _P256_CACHE_SIZE:
+            _p256_cache.clear()  # bounded: a flood of fresh keys costs loads, never memory
+        _p256_cache[xy] = key
+    return key
 
 
 def thumbprint(key: ec.EllipticCurvePublicKey) -> str:

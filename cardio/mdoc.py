@@ -21,6 +21,7 @@ section 8 shows one.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -36,7 +37,8 @@ from .cbor import head
 from .cose import sig_structure
 from .credential import Credential
 from .errors import MalformedError
-from .keys import ES256, Signer, cose_key, from_cose_key, kid_for, point_bytes, verify_es256
+from .jwk import p256_cached
+from .keys import ES256, KID_LENGTH, Signer, cose_key, point_bytes, verify_es256
 from .presentation_errors import PresentationError, PresentationReason
 from .wallet_claims import ITEMS, WalletClaims, personal_values
 
@@ -48,6 +50,8 @@ ENTITLEMENT_ELEMENT = "entitlement_"
 MAX_MDOC = 64 * 1024
 _X5CHAIN = 33
 _ALG, _KID = 1, 4
+_COSE_KEY_LABELS = frozenset({1, -1, -2, -3})  # kty, crv, x, y
+_CERT_CACHE_SIZE = 64
 _R = PresentationReason
 
 
@@ -60,6 +64,37 @@ def _loads(data: bytes, what: str) -> Any:
         )
     except Exception as exc:  # cbor2 raises several types on hostile input
         raise PresentationError(_R.MALFORMED, f"The {what} is not valid CBOR.") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _loads_header(data: bytes) -> Any:
+    return _loads(data, "COSE header")
+
+
+def _header(data: object) -> Any:
+    """A COSE protected header, decoded once per distinct bytes (every card of a kiosk key
+    carries the same few bytes); the caller gets its own copy."""
+    if type(data) is not bytes or len(data) > 64:
+        return _loads(data, "COSE header")  # type: ignore[arg-type]
+    obj = _loads_header(data)
+    return dict(obj) if isinstance(obj, dict) else obj
+
+
+def _embedded(data: bytes, what: str) -> bytes:
+    """The bytes inside `data` = #6.24(bstr): read straight from the heads when `data` is
+    exactly one such item (the common encoding), else through the CBOR decoder as before."""
+    if len(data) > 3 and data[0] == 0xD8 and data[1] == 24 and data[2] >> 5 == 2:
+        info = data[2] & 0x1F
+        start, length = 3, info
+        if 24 <= info <= 27:
+            start = 3 + (1 << (info - 24))
+            length = int.from_bytes(data[3:start], "big") if len(data) >= start else -1
+        if info <= 27 and length == len(data) - start:
+            return data[start:]
+    wrapped = _loads(data, what)
+    if not (isinstance(wrapped, cbor2.CBORTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
+        raise PresentationError(_R.MALFORMED, f"The {what} is not tagged CBOR bytes.")
+    return wrapped.value
 
 
 def _dumps(obj: Any) -> bytes:
@@ -188,6 +223,16 @@ class IssuerSigned:
     def to_cbor(self) -> dict[str, Any]:
         return {"nameSpaces": {NAMESPACE: list(self.items.values())}, "issuerAuth": self.issuer_auth}
 
+    def chain_points(self) -> list[bytes]:
+        """The P-256 point of each certificate in `x5chain` (b"" for another key type),
+        document signer first; each certificate is parsed once per process (cached by its
+        DER bytes), and one that cannot be read is MALFORMED as in `x5chain`."""
+        chain = self.issuer_auth[1].get(_X5CHAIN)
+        ders = [chain] if isinstance(chain, bytes) else chain if isinstance(chain, list) else []
+        if not all(type(d) is bytes for d in ders):
+            raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.")
+        return [_cert_point(d) for d in ders]
+
     def x5chain(self) -> list[x509.Certificate]:
         chain = self.issuer_auth[1].get(_X5CHAIN)
         ders = [chain] if isinstance(chain, bytes) else chain if isinstance(chain, list) else []
@@ -212,32 +257,28 @@ def read_issuer_signed(
     Returns the claims of the elements present and the holder's (device) key.
     """
     protected_raw, _unprotected, payload, signature = signed.issuer_auth
-    protected = _loads(protected_raw, "issuerAuth header")
+    protected = _header(protected_raw)
     if not isinstance(protected, dict) or protected.get(_ALG) != ES256:
         raise PresentationError(_R.MALFORMED, "The mdoc is not signed with ES256.")
     kid = protected.get(_KID)
-    chain = signed.x5chain()
+    chain = signed.chain_points()
     if kid is None and chain:
-        leaf = chain[0].public_key()
-        if not isinstance(leaf, ec.EllipticCurvePublicKey):
+        if not chain[0]:
             raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not a P-256 key.")
-        kid = kid_for(leaf)
+        kid = hashlib.sha256(chain[0]).digest()[:KID_LENGTH]  # as cardio.keys.kid_for
     if not isinstance(kid, bytes):
         raise PresentationError(_R.UNKNOWN_KEY)
     key = issuer_key(kid)
-    if chain and _point(chain[0]) != point_bytes(key):
+    if chain and chain[0] != point_bytes(key):
         raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not the signing key's.")
     if not verify_es256(key, signature, sig_structure(protected_raw, payload)):
         raise PresentationError(_R.BAD_ISSUER_SIGNATURE)
-    wrapped = _loads(payload, "MSO")
-    if not (isinstance(wrapped, cbor2.CBORTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
-        raise PresentationError(_R.MALFORMED, "The MSO is not tagged CBOR bytes.")
-    mso = _loads(wrapped.value, "MSO")
+    mso = _loads(_embedded(payload, "MSO"), "MSO")
     try:
         if mso["docType"] != DOCTYPE or mso["digestAlgorithm"] != "SHA-256":
             raise PresentationError(_R.WRONG_FORMAT)
         digests = mso["valueDigests"][NAMESPACE]
-        device_key = from_cose_key(mso["deviceKeyInfo"]["deviceKey"])
+        device_key = _device_key(mso["deviceKeyInfo"]["deviceKey"])
         valid = mso["validityInfo"]
         issued, expires = _epoch(valid["validFrom"]), _epoch(valid["validUntil"])
         status = mso["status"]["status_list"]
@@ -274,17 +315,45 @@ def read_issuer_signed(
     return claims, device_key
 
 
-def _point(cert: x509.Certificate) -> bytes:
-    key = cert.public_key()
+@functools.lru_cache(maxsize=_CERT_CACHE_SIZE)
+def _cert_point(der: bytes) -> bytes:
+    """The P-256 point of a document-signer certificate (b"" for another key type), cached by
+    the certificate's DER bytes: parsing X.509 on every presentation costs more than the
+    digests. Keyed by the whole certificate, so another certificate is always parsed."""
+    try:
+        key = x509.load_der_x509_certificate(der).public_key()
+    except (ValueError, TypeError) as exc:
+        raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.") from exc
     return point_bytes(key) if isinstance(key, ec.EllipticCurvePublicKey) else b""
+
+
+def _device_key(obj: object) -> ec.EllipticCurvePublicKey:
+    """The holder's P-256 key from its COSE_Key (as `cardio.keys.from_cose_key` reads it),
+    loaded through the cache keyed by its coordinate bytes."""
+    if not isinstance(obj, dict) or set(obj) != _COSE_KEY_LABELS:
+        raise MalformedError("The public key is not an EC2 COSE_Key.")
+    x, y = obj[-2], obj[-3]
+    if obj[1] != 2 or obj[-1] != 1:
+        raise MalformedError("The public key is not a P-256 key.")
+    if not (type(x) is bytes and type(y) is bytes and len(x) == 32 and len(y) == 32):
+        raise MalformedError("The public key coordinates are not 32 bytes each.")
+    return p256_cached(x + y)
 
 
 def _epoch(value: object) -> int:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return int(value.timestamp())
     if isinstance(value, cbor2.CBORTag) and value.tag == 0 and isinstance(value.value, str):
-        return int(datetime.fromisoformat(value.value.replace("Z", "+00:00")).timestamp())
+        return _tdate_epoch(value.value)
     raise MalformedError("An MSO time is not a tdate.")
+
+
+@functools.lru_cache(maxsize=256)
+def _tdate_epoch(text: str) -> int:
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError as exc:
+        raise MalformedError("An MSO time is not a tdate.") from exc
 
 
 def _shown(name: str, value: Any) -> Any:
@@ -371,12 +440,13 @@ def read_device_response(
     claims, device_key = read_issuer_signed(signed, issuer_key)
     if not (isinstance(namespaces, cbor2.CBORTag) and namespaces.tag == 24
             and isinstance(namespaces.value, bytes)
-            and _loads(namespaces.value, "device namespaces") == {}):  # fmt: skip
+            and (namespaces.value == b"\xa0"  # {}, as citycard's wallets encode it
+                 or _loads(namespaces.value, "device namespaces") == {})):  # fmt: skip
         raise PresentationError(_R.MALFORMED, "The device signed elements citycard never asks of it.")
     if not (isinstance(device_sig, list) and len(device_sig) == 4 and device_sig[2] is None
             and isinstance(device_sig[0], bytes) and isinstance(device_sig[3], bytes)):  # fmt: skip
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not a detached COSE_Sign1.")
-    if _loads(device_sig[0], "device signature header") != {_ALG: ES256}:
+    if _header(device_sig[0]) != {_ALG: ES256}:
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not ES256.")
     protected, signature = device_sig[0], device_sig[3]
 
