@@ -356,13 +356,14 @@ def _verify(
     if binding is not None:
         return _refused(binding, p.format)
     only = None if request is None else set(request.items)
-    if only is not None and claims.items() - only:
+    items = claims.items()  # once: it builds a set
+    if only is not None and items - only:
         # citycard's wallet sends exactly what was asked: more is someone else's doing (an
         # mdoc's device signature does not cover which issuer-signed elements ride along)
         return _refused(_R.UNREQUESTED_DISCLOSURE, p.format)
     shown = claims.display(only)
     warnings = list(base.warnings)
-    missing = tuple(i for i in request.items if i not in claims.items()) if request else ()
+    missing = tuple(i for i in request.items if i not in items) if request else ()
     if missing:
         warnings.append("The holder did not share: " + ", ".join(missing) + ".")
     if not bound:
