@@ -52,6 +52,7 @@ _X5CHAIN = 33
 _ALG, _KID = 1, 4
 _COSE_KEY_LABELS = frozenset({1, -1, -2, -3})  # kty, crv, x, y
 _CERT_CACHE_SIZE = 64
+_ITEM_MEMBERS = frozenset({"digestID", "random", "elementIdentifier", "elementValue"})
 _R = PresentationReason
 
 
@@ -199,9 +200,7 @@ class IssuerSigned:
             if not (isinstance(raw, cbor2.CBORTag) and raw.tag == 24 and isinstance(raw.value, bytes)):
                 raise PresentationError(_R.MALFORMED, "An mdoc element is not tagged CBOR bytes.")
             item = _loads(raw.value, "mdoc element")
-            if not isinstance(item, dict) or set(item) != {
-                "digestID", "random", "elementIdentifier", "elementValue"
-            }:  # fmt: skip
+            if not isinstance(item, dict) or item.keys() != _ITEM_MEMBERS:
                 raise PresentationError(_R.MALFORMED, "An mdoc element has the wrong members.")
             name = item["elementIdentifier"]
             if not isinstance(name, str) or name in items:

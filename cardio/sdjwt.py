@@ -226,7 +226,7 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                 continue
             if name in _RESERVED:
                 raise PresentationError(PresentationReason.MALFORMED, f"The SD-JWT misplaces {name!r}.")
-            out[name] = _unfold(value, by_digest, used, seen) if _nests(value) else value
+            out[name] = _unfold(value, by_digest, used, seen) if isinstance(value, dict | list) else value
         for item in digests:
             found = by_digest.get(_take(item, seen))
             if found is None:
