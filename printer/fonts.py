@@ -123,6 +123,10 @@ class FontFace:
 def _char_script(ch: str) -> str:
     if not unicodedata.category(ch).startswith(("L", "M")):
         return "common"
+    if ord(ch) < 0x250:
+        # Latin-1 and Latin Extended: includes º and ª, whose names ("MASCULINE ORDINAL
+        # INDICATOR") name no script ("Nº 12" on a Spanish card).
+        return "latin"
     name = unicodedata.name(ch, "")
     for prefix, script in _NAME_PREFIX:
         if name.startswith(prefix):
