@@ -1,7 +1,7 @@
 """Our mdoc presentations verified by `@auth0/mdl` under Node: issuer signature up to the
 IACA, element digests, and the device signature over our QR flow's SessionTranscript.
 
-Needs `npm ci --prefix tests/node` (the Makefile's test set-up runs it)."""
+Needs `npm install --prefix tests/node` (the Makefile's test set-up runs it)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .test_mdoc import Pki, _credential
 NODE_DIR = Path(__file__).resolve().parent / "node"
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (NODE_DIR / "node_modules" / "@auth0" / "mdl").is_dir(),
-    reason="@auth0/mdl is not installed: run `npm ci --prefix tests/node`",
+    reason="@auth0/mdl is not installed: run `npm install --prefix tests/node`",
 )
 
 

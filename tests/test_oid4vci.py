@@ -2,7 +2,7 @@
 kiosk's offer, and the credentials it receives verify offline like every city card.
 
 The wallet is @openid4vc/openid4vci (OpenWallet Foundation) under Node, from tests/node
-(`npm ci` there). The refusals (wrong, replayed or expired codes, bad proofs, throttling) are
+(`npm install --prefix tests/node`). The refusals (wrong, replayed or expired codes, bad proofs, throttling) are
 driven from Python against the same server."""
 
 from __future__ import annotations
