@@ -39,7 +39,7 @@ from .wallet_server import NODE_DIR, WalletIssuer, offer_object, pre_authorized_
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(
     NODE is None or not (NODE_DIR / "node_modules" / "@openid4vc" / "openid4vci").is_dir(),
-    reason="node or tests/node/node_modules missing (cd tests/node && npm ci)",
+    reason="node or tests/node/node_modules missing (npm install --prefix tests/node)",
 )
 
 
