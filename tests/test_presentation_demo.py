@@ -5,8 +5,6 @@ against the published jwks.json and iaca.pem."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,23 +20,23 @@ from cardio.keys import load_public_pem
 from cardio.mdoc import DOCTYPE
 from cardio.presentation import VenueRequest, present_mdoc, present_sdjwt, response_qr
 from cardio.x509_iaca import check_document_signer, load_pem
+from kiosk.cli import main as kiosk
 from tests.pcsc_fixtures import requires_pcscd
 
 pytestmark = [requires_pcscd, pytest.mark.timeout(300)]
 
-KIOSK = Path(sys.executable).with_name("citycard-kiosk")
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_out(tmp_path_factory: pytest.TempPathFactory, pcscd_service: object) -> Path:
+    # In this process: the session's pcscd holds the vpcd slots' machine lock, which a
+    # subprocess would wait for in vain; the lock is reentrant within the process.
     base = tmp_path_factory.mktemp("wallet-demo")
     out = base / "out"
-    run = subprocess.run(
-        [str(KIOSK), "demo", "--program", "zurich", "--data", str(base / "data"), "--out",
-         str(out)],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = CliRunner().invoke(
+        kiosk, ["demo", "--program", "zurich", "--data", str(base / "data"), "--out", str(out)]
+    )
+    assert run.exit_code == 0, run.output
     return out
 
 
