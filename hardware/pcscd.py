@@ -246,8 +246,9 @@ class PcscdService:
 
     @property
     def running(self) -> bool:
-        if self.process is not None:
-            return self.process.poll() is None
+        """Ours: is our process alive (False once stopped). A reused one: does pcscd answer."""
+        if self.started:
+            return self.process is not None and self.process.poll() is None
         return _reachable_readers() is not None
 
     def readers(self) -> list[str]:
