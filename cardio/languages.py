@@ -105,8 +105,8 @@ def _traditional_chinese(language: str) -> bool:
     return "hant" in rest or bool(_TRADITIONAL_REGIONS.intersection(rest))
 
 
-def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tuple[str, ...]:
-    """The tags to try for `language`, best first (see the module documentation)."""
+def _own_tags(language: str) -> list[str]:
+    """Steps 1 and 2 of the rule: the tag itself, Traditional Chinese, its base language."""
     chain = [language]
     traditional = _traditional_chinese(language)
     if traditional:
@@ -114,13 +114,19 @@ def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tu
     base = language.split("-", 1)[0]
     if base != language and not traditional:
         chain.append(base)
-    if programme_languages:
-        chain.append(programme_languages[0])
-    chain.append(SOURCE_LANGUAGE)
+    return chain
+
+
+def _unique(tags: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
-    for tag in chain:
+    for tag in tags:
         seen.setdefault(tag.lower(), tag)
     return tuple(seen.values())
+
+
+def fallback_chain(language: str, programme_languages: Sequence[str] = ()) -> tuple[str, ...]:
+    """The tags to try for `language`, best first (see the module documentation)."""
+    return _unique([*_own_tags(language), *programme_languages[:1], SOURCE_LANGUAGE])
 
 
 def best_available(
@@ -138,7 +144,8 @@ def match(tag: str, available: Iterable[str]) -> str | None:
     """The language of `available` that answers `tag` by steps 1 and 2 of the rule (no
     programme, no English), as `available` spells it; None when none does."""
     by_lower = {a.lower(): a for a in available}
-    for candidate in fallback_chain(tag.strip().replace("_", "-"))[:-1]:
+    # Not fallback_chain()[:-1]: for English itself that would drop the tag asked for.
+    for candidate in _unique(_own_tags(tag.strip().replace("_", "-"))):
         if candidate.lower() in by_lower:
             return by_lower[candidate.lower()]
     return None

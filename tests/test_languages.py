@@ -24,6 +24,22 @@ def test_traditional_chinese_never_gets_simplified() -> None:
         assert best_available(tag, available) == "zh", tag
 
 
+def test_english_asked_for_is_english_not_nothing() -> None:
+    # A staff member who switched to English kept the screen in their earlier language: the
+    # match for the source language itself came back empty and the cookie's choice won.
+    assert match("en", BY_CODE) == "en"
+    assert match("en-GB", BY_CODE) == "en"
+    assert match("EN", ["de", "en"]) == "en"
+    assert match("en", ["de", "fr"]) is None  # no English offered: steps 1-2 only, no fallback
+    assert match("xx", BY_CODE) is None
+
+
+def test_english_on_the_staff_screen_overrides_an_earlier_choice() -> None:
+    from api.terminal.i18n import language_for
+
+    assert language_for("en") == "en"
+
+
 def test_profile_texts_follow_the_same_rule() -> None:
     names = Localized((("en", "Library"), ("zh-Hant", "圖書館"), ("zh-Hans", "图书馆")))
     assert names.get("zh-TW") == "圖書館"
