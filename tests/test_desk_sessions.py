@@ -50,6 +50,15 @@ def test_every_desk_page_has_the_security_headers(api: Api) -> None:
         assert_page_headers(res)
 
 
+def test_citycard_api_has_the_desk_commands(api: Api) -> None:
+    from api.issuer.cli import main as citycard_api
+
+    result = CliRunner().invoke(citycard_api, ["desk", "admin", "--dir", str(api.dir), "desk-1"])
+    assert result.exit_code == 0, result.output
+    account = api.issuer.accounts.staff_account("desk-1")
+    assert account is not None and account.admin
+
+
 def test_the_first_admin_from_the_command_line(api: Api, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(admin_cli.desk, ["admin", "--dir", str(api.dir), "desk-1"])

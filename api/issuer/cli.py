@@ -474,3 +474,13 @@ def db_upgrade(directory: Path) -> None:
         click.echo(
             f"The registry {registry.display_url} was migrated from revision {before or 'none'} to {after}."
         )
+
+
+def _add_desk() -> None:
+    # Imported here: the desk's module imports this package's accounts and service.
+    from .desk.admin_cli import desk
+
+    main.add_command(desk)
+
+
+_add_desk()
