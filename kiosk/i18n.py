@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import functools
 import gettext
-import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
+from cardio import gettext_po
 from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, Language, best_available
 
 __all__ = [
@@ -56,17 +53,7 @@ def po_path(code: str, base: Path = TRANSLATIONS_DIR) -> Path:
 
 def compile_po(path: Path) -> gettext.GNUTranslations:
     """A `.po` file as gettext translations, compiled in memory (fuzzy entries left out)."""
-    return _compiled(path.resolve(), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(path: Path, _mtime_ns: int) -> gettext.GNUTranslations:
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=path.parent.parent.name.replace("-", "_"), domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    return gettext_po.compile_po(path, DOMAIN)
 
 
 class Catalogues:

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import functools
 import gettext
-import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import request
 
+from cardio.gettext_po import compile_po
 from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, match
 
 __all__ = [
@@ -81,9 +79,4 @@ def translations(code: str) -> gettext.NullTranslations:
     path = po_path(code)
     if not path.is_file():
         return gettext.NullTranslations()
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=code.replace("-", "_"), domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    return compile_po(path, DOMAIN)

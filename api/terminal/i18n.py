@@ -17,14 +17,10 @@ reader driver, say) is shown as it is.
 
 from __future__ import annotations
 
-import functools
 import gettext
-import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
+from cardio.gettext_po import compile_po
 from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, Language, match
 
 __all__ = [
@@ -60,19 +56,9 @@ def po_path(code: str, base: Path = TRANSLATIONS_DIR) -> Path:
     return base / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(path: Path, _mtime_ns: int) -> gettext.GNUTranslations:
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=path.parent.parent.name.replace("-", "_"), domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
-
-
 def translations(code: str) -> gettext.NullTranslations:
     """The compiled catalogue of a screen language (English: the msgids themselves)."""
     path = po_path(code)
     if code == SOURCE_LANGUAGE or code not in BY_CODE or not path.is_file():
         return gettext.NullTranslations()
-    return _compiled(path.resolve(), path.stat().st_mtime_ns)
+    return compile_po(path, DOMAIN)
