@@ -37,7 +37,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
@@ -257,7 +257,12 @@ LANGUAGE_SEPARATOR = " / "
 def each_language(printed: Sequence[str], text_in: Callable[[str], str]) -> str:
     """One text in every printed language, joined ("Sex / Sexe"); a language that words it the
     same (or has no translation yet, so falls back) is not repeated."""
-    return LANGUAGE_SEPARATOR.join(dict.fromkeys(text_in(lang) for lang in printed))
+    return _joined(text_in(lang) for lang in printed)
+
+
+def _joined(texts: Iterable[str]) -> str:
+    """The same text in several languages, joined, a repeated wording once."""
+    return LANGUAGE_SEPARATOR.join(dict.fromkeys(texts))
 
 
 @dataclass(frozen=True)
@@ -274,11 +279,11 @@ def _card_words(printed: Sequence[str]) -> _CardWords:
     each = [_labels_in(t) for t in ts]
     labels = CardLabels(
         **{
-            f.name: LANGUAGE_SEPARATOR.join(dict.fromkeys(getattr(words, f.name) for words in each))
+            f.name: _joined(getattr(words, f.name) for words in each)
             for f in dataclass_fields(CardLabels)
         }
     )
-    disclaimer = LANGUAGE_SEPARATOR.join(dict.fromkeys(_disclaimer(t) for t in ts))
+    disclaimer = _joined(_disclaimer(t) for t in ts)
     return _CardWords(labels, disclaimer)
 
 
