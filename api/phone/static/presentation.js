@@ -33,24 +33,33 @@
   const ENTITLEMENT = "entitlement:";
   const CODE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
+  // Marks a msgid: the venue page shows these sentences translated (api/phone/catalogue.py).
+  function N_(msgid) {
+    return msgid;
+  }
   // The typed reasons of cardio.presentation_errors, their verdicts and sentences.
   const REASONS = {
-    malformed: ["MALFORMED", "The phone's answer cannot be read; ask the holder to show it again or use the card."],
-    wrong_format: ["MALFORMED", "This is not a citycard wallet credential or presentation; ask the holder for the citycard."],
-    unknown_key: ["UNKNOWN_KEY", "The credential was signed by a key the reader does not know; refresh the trust list, and if it persists do not accept it."],
-    unrequested_disclosure: ["MALFORMED", "The answer holds details this venue did not ask for, which a citycard wallet never sends; do not accept it, and show the request QR again."],
-    bad_issuer_signature: ["BAD_SIGNATURE", "The credential's signature is not genuine; do not accept it."],
-    unsigned_disclosure: ["BAD_SIGNATURE", "The answer holds a detail the city did not sign (changed or added); do not accept it."],
-    repeated_disclosure: ["BAD_SIGNATURE", "The answer holds the same detail twice, which a genuine wallet never sends; do not accept it."],
-    disclosures_changed: ["BAD_SIGNATURE", "The details were changed after the holder's phone signed them; do not accept them."],
-    no_key_binding: ["CLONE_SUSPECTED", "The answer is not signed by the holder's phone, so it may be a copy; ask the holder to answer this venue's request."],
-    bad_key_binding: ["CLONE_SUSPECTED", "The holder's signature on the answer is not genuine, so it may be a copy; do not accept it."],
-    wrong_nonce: ["CLONE_SUSPECTED", "The answer was made for another request (a replay or a copy); ask the holder to scan this venue's request again."],
-    wrong_audience: ["CLONE_SUSPECTED", "The answer was made for another venue; ask the holder to scan this venue's request."],
-    outside_time_window: ["CLONE_SUSPECTED", "The answer is too old or dated in the future; show a new request and check the reader's clock."],
+    malformed: ["MALFORMED", N_("The phone's answer cannot be read; ask the holder to show it again or use the card.")],
+    wrong_format: ["MALFORMED", N_("This is not a citycard wallet credential or presentation; ask the holder for the citycard.")],
+    unknown_key: ["UNKNOWN_KEY", N_("The credential was signed by a key the reader does not know; refresh the trust list, and if it persists do not accept it.")],
+    unrequested_disclosure: ["MALFORMED", N_("The answer holds details this venue did not ask for, which a citycard wallet never sends; do not accept it, and show the request QR again.")],
+    bad_issuer_signature: ["BAD_SIGNATURE", N_("The credential's signature is not genuine; do not accept it.")],
+    unsigned_disclosure: ["BAD_SIGNATURE", N_("The answer holds a detail the city did not sign (changed or added); do not accept it.")],
+    repeated_disclosure: ["BAD_SIGNATURE", N_("The answer holds the same detail twice, which a genuine wallet never sends; do not accept it.")],
+    disclosures_changed: ["BAD_SIGNATURE", N_("The details were changed after the holder's phone signed them; do not accept them.")],
+    no_key_binding: ["CLONE_SUSPECTED", N_("The answer is not signed by the holder's phone, so it may be a copy; ask the holder to answer this venue's request.")],
+    bad_key_binding: ["CLONE_SUSPECTED", N_("The holder's signature on the answer is not genuine, so it may be a copy; do not accept it.")],
+    wrong_nonce: ["CLONE_SUSPECTED", N_("The answer was made for another request (a replay or a copy); ask the holder to scan this venue's request again.")],
+    wrong_audience: ["CLONE_SUSPECTED", N_("The answer was made for another venue; ask the holder to scan this venue's request.")],
+    outside_time_window: ["CLONE_SUSPECTED", N_("The answer is too old or dated in the future; show a new request and check the reader's clock.")],
   };
   const STRONGER_THAN_BINDING = new Set(["REVOKED", "SUSPENDED", "SUPERSEDED", "KEY_REVOKED", "MALFORMED", "WRONG_ISSUER"]);
-  const REFRESH_WARNING = "The revocation list is due for a refresh; connect the reader soon.";
+  const REFRESH_WARNING = N_("The revocation list is due for a refresh; connect the reader soon.");
+  const NO_LISTS = N_("No trust list is loaded on this phone yet; connect it once to load the city's lists.");
+  // The warning for items asked for but not shared; the venue page writes it in its language.
+  function missingWarning(missing) {
+    return "The holder did not share: " + missing.join(", ") + ".";
+  }
 
   class Refused extends Error {
     constructor(reason, detail) {
@@ -538,7 +547,7 @@
   async function verifyAnswer(text, request, lists, now) {
     now = now === undefined ? Date.now() / 1000 : now;
     try {
-      if (!lists || !lists.trust) return { verdict: "STATUS_UNAVAILABLE", reason: null, message: "No trust list is loaded on this phone yet; connect it once to load the city's lists.", claims: null, warnings: [], missing: [] };
+      if (!lists || !lists.trust) return { verdict: "STATUS_UNAVAILABLE", reason: null, message: NO_LISTS, claims: null, warnings: [], missing: [] };
       const sd = await parseSdJwt(await answerText(text));
       const { claims, holderJwk } = await readVc(sd, lists.trust);
       let binding = null;
@@ -562,7 +571,7 @@
       shown.entitlements = claims.entitlements.slice();
       const missing = request.items.filter((i) => !got.includes(i));
       const warnings = (base.warnings || []).slice();
-      if (missing.length) warnings.push("The holder did not share: " + missing.join(", ") + ".");
+      if (missing.length) warnings.push(missingWarning(missing));
       return { verdict: "VALID", reason: null, message: null, claims: shown, warnings, missing };
     } catch (e) {
       if (e instanceof Refused) return refused(e.reason);
@@ -573,6 +582,6 @@
   window.citycardPresentation = {
     REQUEST_PREFIX, SDJWT_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
-    drawQr, verifyAnswer, b64u, fromB64u,
+    drawQr, verifyAnswer, b64u, fromB64u, missingWarning,
   };
 })();

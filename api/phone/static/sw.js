@@ -1,13 +1,14 @@
 /*
  * Service worker of the citycard phone verification page: the page keeps working offline.
- * The page, its script and the last lists fetched (trust list, status lists, root key) are
- * cached; every request goes to the network first (so lists stay fresh) and falls back to the
+ * The page, its script, its words (texts.json) and the last lists fetched (trust list, status
+ * lists, root key) are cached; every request goes to the network first (so lists stay fresh) and falls back to the
  * cache when there is no network. Signatures are checked by the page, never trusted here.
  */
 "use strict";
-const CACHE = "citycard-verify-v3";
+const CACHE = "citycard-verify-v4"; // a new name when the shell changes: the old cache goes
 const SHELL = ["./", "./index.html", "./verify.js", "./jsQR.js", "./names.json",
-  "./venue.html", "./venue.css", "./venue.js", "./presentation.js", "./qrcode.js", "./venues.json"];
+  "./venue.html", "./venue.css", "./venue.js", "./presentation.js", "./qrcode.js", "./venues.json",
+  "./texts.json"]; // the pages' words in every language (api/phone/catalogue.py)
 const LISTS = /^\/(\.well-known\/citycard\/(trust-list|root-key)|status\/[A-Za-z0-9._-]+)$/;
 
 self.addEventListener("install", (event) => {

@@ -4,11 +4,32 @@
  * the request QR with a fresh nonce, scans or takes the pasted answer, and checks it offline
  * with presentation.js against the lists verify.js keeps (the pinned root key, the trust list,
  * the status lists). It shows the verdict and exactly what the holder disclosed, nothing else.
+ * Its words are verify.js's t(): msgids translated through texts.json in the page's language.
  * window.citycardVenue exposes the current request and the last result for automation.
  */
 "use strict";
 (function () {
   const P = window.citycardPresentation;
+  const V = window.citycard; // verify.js: the lists, the language and its words
+  const t = V.t;
+  const N_ = V.N_;
+  // The words staff read for an item a venue may ask for (cardio.venues.LABELS and
+  // api/phone/venue_requests.py ITEM_WORDS); an entitlement is named by the venue's profile.
+  const ITEM_WORDS = {
+    given_name: N_("Given name"),
+    family_name: N_("Family name"),
+    birth_date: N_("Born"),
+    sex: N_("Sex"),
+    document_number: N_("Card number"),
+    expires: N_("Valid until"),
+    issued: N_("Issued"),
+    languages: N_("Languages"),
+    program: N_("Programme"),
+    photo: N_("Photo"),
+    age_over_18: N_("Over 18"),
+    age_over_65: N_("Over 65"),
+    resident_of: N_("Resident of"),
+  };
   const $ = (id) => document.getElementById(id);
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -16,7 +37,7 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  const venue = { types: [], request: null, labels: {}, result: null };
+  const venue = { types: [], request: null, labels: {}, result: null, type: null, progress: null };
 
   async function loadTypes() {
     const response = await fetch("venues.json", { credentials: "omit" });
@@ -29,7 +50,8 @@
     if (!type) return;
     venue.request = P.newRequest(type.name, type.items.map((i) => i.item));
     venue.labels = Object.fromEntries(type.items.map((i) => [i.item, i.label]));
-    $("request-words").textContent = type.title + " asks for: " + type.items.map((i) => i.label).join(", ") + ".";
+    venue.type = type;
+    requestWords();
     $("request-qr").replaceChildren(P.drawQr(venue.request.qr, 6));
     $("request").hidden = false;
     $("request").setAttribute("data-nonce", venue.request.nonce);
@@ -43,7 +65,12 @@
     return "image/jpeg";
   }
   function label(item) {
-    return venue.labels[item] || item;
+    return ITEM_WORDS[item] ? t(ITEM_WORDS[item]) : venue.labels[item] || item;
+  }
+  function requestWords() {
+    const type = venue.type;
+    if (!type) return;
+    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: type.title, items: type.items.map((i) => label(i.item)).join(", ") }));
   }
   function render(res) {
     const box = $("verdict");
@@ -52,10 +79,12 @@
     box.setAttribute("data-verdict", res.verdict);
     box.setAttribute("data-reason", res.reason || "");
     box.className = valid ? "valid" : "invalid";
-    const sentences = (window.citycard && window.citycard.SENTENCES) || {};
-    const parts = [el("div", { class: "big", id: "verdict-big" }, valid ? "VALID" : "NOT VALID")];
-    if (!valid) parts.push(el("div", { class: "code", id: "verdict-code" }, res.verdict.replace(/_/g, " ")));
-    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, res.message || sentences[res.verdict] || ""));
+    const sentences = V.SENTENCES || {};
+    const words = V.verdictWords(res.verdict);
+    const parts = [el("div", { class: "big", id: "verdict-big" }, words.big)];
+    if (!valid) parts.push(el("div", { class: "code", id: "verdict-code" }, words.name));
+    const sentence = res.message || sentences[res.verdict] || "";
+    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, sentence ? t(sentence) : ""));
     if (valid && res.claims) {
       const c = res.claims;
       const shown = el("div", { id: "disclosed" });
@@ -65,32 +94,36 @@
       const dl = el("dl", { class: "claims" });
       for (const [key, value] of Object.entries(c)) {
         if (["format", "issued", "expires", "photo_base64", "entitlements"].includes(key)) continue;
-        const text = typeof value === "boolean" ? (value ? "yes" : "no") : Array.isArray(value) ? value.join(", ") : String(value);
+        const text = typeof value === "boolean" ? (value ? t("yes") : t("no")) : Array.isArray(value) ? value.join(", ") : String(value);
         dl.append(el("dt", {}, label(key)), el("dd", { "data-item": key }, text));
       }
       for (const code of c.entitlements) {
-        dl.append(el("dt", {}, label(P.ENTITLEMENT + code)), el("dd", { "data-item": P.ENTITLEMENT + code }, "yes"));
+        dl.append(el("dt", {}, label(P.ENTITLEMENT + code)), el("dd", { "data-item": P.ENTITLEMENT + code }, t("yes")));
       }
-      dl.append(el("dt", {}, "Valid until"), el("dd", { "data-item": "expires" }, c.expires));
+      dl.append(el("dt", {}, t("Valid until")), el("dd", { "data-item": "expires" }, c.expires));
       shown.append(dl);
       parts.push(shown);
     }
     if (res.warnings.length) {
       const ul = el("ul", { class: "warnings" });
-      for (const w of res.warnings) ul.append(el("li", {}, w));
+      const notShared = res.missing && res.missing.length ? P.missingWarning(res.missing) : null;
+      for (const w of res.warnings) {
+        const text = w === notShared ? t("The holder did not share: {items}.", { items: res.missing.map(label).join(", ") }) : t(w);
+        ul.append(el("li", {}, text));
+      }
       parts.push(ul);
     }
     box.replaceChildren(...parts);
   }
   async function lists() {
-    const verify = window.citycard;
+    const verify = V;
     await verify.ready;
     if (!verify.state.trust) await verify.refresh();
     return { trust: verify.state.trust, status: verify.state.status };
   }
   async function check() {
     if (!venue.request) {
-      render({ verdict: "MALFORMED", reason: "no_request", message: "Show a request first: the answer must be made for this venue's request.", claims: null, warnings: [] });
+      render({ verdict: "MALFORMED", reason: "no_request", message: N_("Show a request first: the answer must be made for this venue's request."), claims: null, warnings: [] });
       return venue.result;
     }
     const res = await P.verifyAnswer($("answer").value, venue.request, await lists());
@@ -117,6 +150,16 @@
       return found ? found.data : null;
     };
   }
+  function progress(msgid, values) {
+    venue.progress = { msgid, values };
+    $("scan-progress").textContent = t(msgid, values);
+  }
+  // Another language chosen: the words already shown are written again in it.
+  function redraw() {
+    requestWords();
+    if (venue.result) render(venue.result);
+    if (venue.progress) progress(venue.progress.msgid, venue.progress.values);
+  }
   function setupCamera() {
     const decode = decoder();
     if (!decode || !navigator.mediaDevices) return;
@@ -136,7 +179,7 @@
           let answer = null;
           if (text && text.startsWith(P.SDJWT_PREFIX)) answer = [text];
           else if (text) answer = collector.add(text);
-          if (text && collector.count) $("scan-progress").textContent = collector.parts.size + " of " + collector.count + " codes scanned.";
+          if (text && collector.count) progress(N_("{n} of {total} codes scanned."), { n: collector.parts.size, total: collector.count });
           if (answer) {
             $("answer").value = answer.join("\n");
             await check();
@@ -145,7 +188,7 @@
           await new Promise((r) => setTimeout(r, 100));
         }
       } catch (e) {
-        $("scan-progress").textContent = "The camera cannot be used here (" + (e.message || e) + "); paste the answer's text instead.";
+        progress(N_("The camera cannot be used here ({problem}); paste the answer's text instead."), { problem: (e && e.message) || String(e) });
       } finally {
         if (stream) stream.getTracks().forEach((t) => t.stop());
         video.hidden = true;
@@ -156,6 +199,7 @@
     $("new-request").addEventListener("click", newRequest);
     $("check-answer").addEventListener("click", check);
     setupCamera();
+    V.onLanguage.push(redraw);
     await loadTypes();
     document.body.setAttribute("data-ready", "1");
   }

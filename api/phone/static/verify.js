@@ -11,33 +11,159 @@
  * cached by a service worker (sw.js), so the page keeps working without a network once loaded.
  * No build step. The only third-party code is jsQR (jsQR.js, vendored from npm, see
  * api/phone/jsQR.vendor.json), used for the camera where the browser has no BarcodeDetector.
- * window.citycard exposes verifyText() for automation.
+ * Every text a person reads is a msgid (marked by t() or N_(), data-t in the HTML) translated
+ * through texts.json (api/phone/translations/<language>/LC_MESSAGES/phone.po, written by
+ * `python -m api.phone.wallet.files`); the language is ?lang=, else the browser's.
+ * window.citycard exposes verifyText() for automation, and t() for the venue page.
  */
 "use strict";
 (function () {
+  // -- words -----------------------------------------------------------------------------------
+  function N_(msgid) {
+    return msgid; // marks a msgid that is translated where it is shown
+  }
+  let texts = { order: ["en"], languages: { en: { dir: "ltr", name: "English", texts: {} } } };
+  let language = "en";
+  const onLanguage = []; // what redraws its words when the language changes
+  function t(msgid, values) {
+    const table = (texts.languages[language] || {}).texts || {};
+    let s = table[msgid] || msgid;
+    for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(shownValue(v));
+    return s;
+  }
+  // A value may itself be words ({msgid, values}), translated with the rest.
+  function shownValue(v) {
+    return v && typeof v === "object" && typeof v.msgid === "string" ? t(v.msgid, v.values) : String(v);
+  }
+  // t() as nodes: each value in a <bdi data-value>, data shown as it is (a name, a number, a
+  // date), isolated so that a right-to-left sentence keeps it whole.
+  function tn(msgid, values) {
+    const text = t(msgid);
+    const out = document.createDocumentFragment();
+    const slot = /\{(\w+)\}/g;
+    let at = 0;
+    for (let m = slot.exec(text); m; m = slot.exec(text)) {
+      if (!(m[1] in values)) continue;
+      const value = document.createElement("bdi");
+      value.setAttribute("data-value", m[1]);
+      value.textContent = shownValue(values[m[1]]);
+      out.append(text.slice(at, m.index), value);
+      at = slot.lastIndex;
+    }
+    out.append(text.slice(at));
+    return out;
+  }
+  // A problem whose words are a msgid and its values, translated where it is shown.
+  class Shown extends Error {
+    constructor(msgid, values) {
+      super(t(msgid, values));
+      this.msgid = msgid;
+      this.values = values || {};
+    }
+  }
+  // cardio.languages.match: the tag, then Traditional Chinese (zh-Hant, zh-TW, zh-HK, zh-MO) or
+  // else the base language; never zh (Simplified) for Traditional.
+  function matchLanguage(tag) {
+    const byLower = new Map(Object.keys(texts.languages).map((c) => [c.toLowerCase(), c]));
+    const parts = String(tag || "").trim().replace(/_/g, "-").toLowerCase().split("-");
+    if (!parts[0]) return null;
+    const traditional =
+      parts[0] === "zh" && !parts.includes("hans") && (parts.includes("hant") || parts.some((p) => ["tw", "hk", "mo"].includes(p)));
+    for (const c of [parts.join("-"), traditional ? "zh-hant" : parts[0]]) if (byLower.has(c)) return byLower.get(c);
+    return null;
+  }
+  function chooseLanguage() {
+    const asked = new URLSearchParams(location.search).get("lang");
+    for (const tag of [asked, ...(navigator.languages || [navigator.language])]) {
+      const found = tag ? matchLanguage(tag) : null;
+      if (found) return found;
+    }
+    return "en";
+  }
+  const ATTRIBUTES = ["title", "placeholder", "aria-label", "alt"];
+  function applyLanguage(code) {
+    language = texts.languages[code] ? code : "en";
+    const root = document.documentElement;
+    root.lang = language;
+    root.dir = (texts.languages[language] || {}).dir || "ltr";
+    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.getAttribute("data-t"));
+    for (const name of ATTRIBUTES) {
+      for (const node of document.querySelectorAll("[data-t-" + name + "]")) node.setAttribute(name, t(node.getAttribute("data-t-" + name)));
+    }
+    const select = document.getElementById("language");
+    if (select) {
+      select.replaceChildren(
+        ...(texts.order || Object.keys(texts.languages)).filter((c) => texts.languages[c]).map((c) => {
+          const option = document.createElement("option");
+          option.value = c;
+          option.lang = c;
+          option.textContent = texts.languages[c].name || c;
+          return option;
+        })
+      );
+      select.value = language;
+    }
+    for (const redraw of onLanguage) redraw();
+  }
+  function setupLanguageList() {
+    const select = document.getElementById("language");
+    if (!select) return;
+    select.addEventListener("change", () => {
+      const url = new URL(location.href);
+      url.searchParams.set("lang", select.value);
+      history.replaceState(null, "", url);
+      applyLanguage(select.value);
+    });
+  }
+  const textsLoaded = fetch("texts.json")
+    .then((r) => (r.ok ? r.json() : null))
+    .then((loaded) => {
+      if (loaded && loaded.languages && loaded.languages.en) texts = loaded;
+    })
+    .catch(() => {})
+    .then(() => applyLanguage(chooseLanguage()));
+
   // -- verdicts: exactly cardio.verdict --------------------------------------------------------
   const SENTENCES = {
-    VALID: "This card is valid.",
-    EXPIRED: "This card has expired; the holder can renew it at any enrolment kiosk.",
-    NOT_YET_VALID: "This card is not valid yet; check the reader's clock, then try again.",
-    REVOKED: "This card has been revoked; do not accept it.",
-    SUSPENDED: "This card is suspended; the holder should contact the city card office.",
+    VALID: N_("This card is valid."),
+    EXPIRED: N_("This card has expired; the holder can renew it at any enrolment kiosk."),
+    NOT_YET_VALID: N_("This card is not valid yet; check the reader's clock, then try again."),
+    REVOKED: N_("This card has been revoked; do not accept it."),
+    SUSPENDED: N_("This card is suspended; the holder should contact the city card office."),
     SUPERSEDED:
-      "This card has been replaced by a newer card; do not accept it — the holder has the new one.",
-    UNKNOWN_KEY: "Card of another city — not accepted here.",
-    KEY_REVOKED: "This card was made by a kiosk whose key has been withdrawn; do not accept it.",
-    KEY_EXPIRED: "This card was made outside its kiosk key's validity period; do not accept it.",
-    BAD_SIGNATURE: "This card's signature is not genuine; do not accept it.",
+      N_("This card has been replaced by a newer card; do not accept it — the holder has the new one."),
+    UNKNOWN_KEY: N_("Card of another city — not accepted here."),
+    KEY_REVOKED: N_("This card was made by a kiosk whose key has been withdrawn; do not accept it."),
+    KEY_EXPIRED: N_("This card was made outside its kiosk key's validity period; do not accept it."),
+    BAD_SIGNATURE: N_("This card's signature is not genuine; do not accept it."),
     MALFORMED:
-      "This card's data cannot be read; ask the holder to try again or use the printed QR.",
-    WRONG_ISSUER: "This card was issued by another city; this reader cannot accept it.",
+      N_("This card's data cannot be read; ask the holder to try again or use the printed QR."),
+    WRONG_ISSUER: N_("This card was issued by another city; this reader cannot accept it."),
     STALE_STATUS:
-      "The revocation list on this reader is too old to trust; connect the reader to refresh it.",
+      N_("The revocation list on this reader is too old to trust; connect the reader to refresh it."),
     STATUS_UNAVAILABLE:
-      "The reader has no revocation list for this card; connect the reader to refresh it.",
-    CLONE_SUSPECTED: "This card's data was copied from another chip; do not accept it.",
+      N_("The reader has no revocation list for this card; connect the reader to refresh it."),
+    CLONE_SUSPECTED: N_("This card's data was copied from another chip; do not accept it."),
   };
-  const REFRESH_WARNING = "The revocation list is due for a refresh; connect the reader soon.";
+  const REFRESH_WARNING = N_("The revocation list is due for a refresh; connect the reader soon.");
+  // What staff read as the verdict's name (the staff screen's words, api/terminal/screen_text.py).
+  const VERDICT_NAMES = {
+    VALID: N_("VALID"),
+    EXPIRED: N_("EXPIRED"),
+    NOT_YET_VALID: N_("NOT YET VALID"),
+    REVOKED: N_("REVOKED"),
+    SUSPENDED: N_("SUSPENDED"),
+    SUPERSEDED: N_("REPLACED BY A NEWER CARD"),
+    UNKNOWN_KEY: N_("CARD OF ANOTHER CITY"), // a key the trust list does not name
+    KEY_REVOKED: N_("KIOSK KEY WITHDRAWN"),
+    KEY_EXPIRED: N_("KIOSK KEY EXPIRED"),
+    BAD_SIGNATURE: N_("FORGED"),
+    MALFORMED: N_("UNREADABLE"),
+    WRONG_ISSUER: N_("CARD OF ANOTHER CITY"),
+    STALE_STATUS: N_("LISTS TOO OLD"),
+    STATUS_UNAVAILABLE: N_("NO REVOCATION LIST"),
+    CLONE_SUSPECTED: N_("COPIED CHIP"),
+  };
   const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400 };
 
   const QR_PREFIX = "CC1:";
@@ -449,7 +575,7 @@
     const msg = parseSign1(data, MAX_TRUST_LIST);
     if (msg.typ !== TRUST_TYP) throw new Malformed("The file is not a citycard trust list.");
     if (!equalBytes(msg.kid, root.kid) || !(await verifySign1(root.key, msg))) {
-      throw new Error("The trust list is not signed by the pinned city root key; it was refused.");
+      throw new Shown(N_("The trust list is not signed by the pinned city root key; it was refused."));
     }
     const obj = decodeCbor(msg.payload, true);
     if (!isMap(obj) || !keysAre(obj, [1, 2, 3, 4, 5], [1, 2, 3, 4, 5])) throw new Malformed("The trust list has missing or unexpected fields.");
@@ -563,22 +689,24 @@
     const token = await parseStatusToken(data);
     const key = trust.keys.get(hex(token.kid));
     if (!key || key.purpose !== "status" || key.state === "revoked") {
-      throw new Error("The status list is not signed by one of the city's status keys; it was refused.");
+      throw new Shown(N_("The status list is not signed by one of the city's status keys; it was refused."));
     }
-    if (!(await verifySign1(key.key, token.msg))) throw new Error("The status list's signature is not genuine; it was refused.");
+    if (!(await verifySign1(key.key, token.msg))) throw new Shown(N_("The status list's signature is not genuine; it was refused."));
     if (!(key.notBefore <= token.iat && token.iat <= key.notAfter)) {
-      throw new Error("The status list was signed outside its key's validity; it was refused.");
+      throw new Shown(N_("The status list was signed outside its key's validity; it was refused."));
     }
-    if (!trust.statusLists.includes(token.uri)) throw new Error("The trust list does not name the status list " + token.uri + "; it was refused.");
+    if (!trust.statusLists.includes(token.uri)) {
+      throw new Shown(N_("The trust list does not name the status list {uri}; it was refused."), { uri: token.uri });
+    }
     if (token.iat > now + POLICY.clockSkew) {
-      throw new Error(
-        "The status list is dated " + Math.floor(token.iat - now) + " s in the future, more than the " +
-          POLICY.clockSkew + " s this reader's clock may be behind; it was refused. Check the reader's clock."
+      throw new Shown(
+        N_("The status list is dated {ahead} s in the future, more than the {skew} s this reader's clock may be behind; it was refused. Check the reader's clock."),
+        { ahead: Math.floor(token.iat - now), skew: POLICY.clockSkew }
       );
     }
     const before = held.get(token.uri);
     if (before && token.iat < before.iat && before.iat <= now + POLICY.clockSkew) {
-      throw new Error("The status list offered is older than the one held; it was refused.");
+      throw new Shown(N_("The status list offered is older than the one held; it was refused."));
     }
     held.set(token.uri, token);
     return token;
@@ -744,7 +872,7 @@
 
   // -- loading and keeping the lists -------------------------------------------------------------
   const STORE = "citycard.verify.";
-  const state = { root: null, trust: null, status: new Map(), problems: [], loadedAt: null, offline: false };
+  const state = { root: null, trust: null, status: new Map(), problems: [], problemWords: [], loadedAt: null, offline: false };
   function meta(name) {
     const el = document.querySelector('meta[name="' + name + '"]');
     return el ? el.getAttribute("content") || "" : "";
@@ -767,15 +895,15 @@
   }
   async function fetchBytes(path, limit) {
     const response = await fetch(new URL(path, API), { cache: "no-cache", credentials: "omit" });
-    if (!response.ok) throw new Error("The city API answered " + response.status + " for " + path + ".");
+    if (!response.ok) throw new Shown(N_("The city API answered {status} for {path}."), { status: response.status, path });
     if (response.headers.get("X-Citycard-Offline")) state.offline = true;
     const body = new Uint8Array(await response.arrayBuffer());
-    if (body.length > limit) throw new Error("The city API sent too much data for " + path + ".");
+    if (body.length > limit) throw new Shown(N_("The city API sent too much data for {path}."), { path });
     return body;
   }
   function pemToDer(pem) {
     const m = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(pem);
-    if (!m) throw new Error("The city root key is not a PEM public key.");
+    if (!m) throw new Shown(N_("The city root key is not a PEM public key."));
     return fromBase64(m[1].replace(/\s+/g, ""));
   }
   function groupFingerprint(fp) {
@@ -797,15 +925,18 @@
       const root = await rootFromPem(pinned);
       if (expected && root.fingerprint !== expected) {
         store("root-key", null);
-        throw new Error("The pinned city root key does not match this page's fingerprint; reload the page.");
+        throw new Shown(N_("The pinned city root key does not match this page's fingerprint; reload the page."));
       }
       return root;
     }
     const response = await fetch(new URL(".well-known/citycard/root-key", API), { cache: "no-cache", credentials: "omit" });
-    if (!response.ok) throw new Error("The city root key could not be fetched (" + response.status + ").");
+    if (!response.ok) throw new Shown(N_("The city root key could not be fetched ({status})."), { status: response.status });
     const root = await rootFromPem(await response.text());
     if (expected && root.fingerprint !== expected) {
-      throw new Error("The city API offered a root key with fingerprint " + root.fingerprint + ", not " + expected + "; it was refused.");
+      throw new Shown(N_("The city API offered a root key with fingerprint {offered}, not {expected}; it was refused."), {
+        offered: root.fingerprint,
+        expected,
+      });
     }
     store("root-key", root.pem);
     return root;
@@ -817,11 +948,17 @@
       const held = fromBase64(heldRaw);
       const heldVersion = BigInt(stored("trust-version") || "0");
       if (trust.version < heldVersion) {
-        problems.push("The trust list offered (version " + trust.version + ") is older than the one this page has (version " + heldVersion + "); it was refused.");
+        problems.push({
+          msgid: N_("The trust list offered (version {offered}) is older than the one this page has (version {held}); it was refused."),
+          values: { offered: trust.version, held: heldVersion },
+        });
         return null;
       }
       if (trust.version === heldVersion && !equalBytes(held, data)) {
-        problems.push("Two different trust lists claim version " + trust.version + "; the new one was refused. Tell the city IT team.");
+        problems.push({
+          msgid: N_("Two different trust lists claim version {version}; the new one was refused. Tell the city IT team."),
+          values: { version: trust.version },
+        });
         return null;
       }
     }
@@ -839,16 +976,28 @@
     const last = path.replace(/\/+$/, "").split("/").pop();
     return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(last) ? last : null;
   }
+  // The words of a problem met while loading the lists (see Shown).
+  function problemWords(e) {
+    if (e instanceof Shown) return { msgid: e.msgid, values: e.values };
+    const detail = (e && e.message) || String(e);
+    if (e instanceof Malformed) return { msgid: N_("The data is not in the form citycard uses ({detail})."), values: { detail } };
+    return { msgid: N_("The city API cannot be reached ({detail})."), values: { detail } };
+  }
+  function setProblems(words) {
+    state.problemWords = words;
+    state.problems = words.map((w) => t(w.msgid, w.values));
+  }
   async function refresh() {
+    await textsLoaded;
     const problems = [];
     state.offline = false;
-    setListsState("loading", "Loading the city's lists…");
+    setListsState("loading", { msgid: N_("Loading the city's lists…") });
     try {
       state.root = state.root || (await loadRoot());
     } catch (e) {
-      problems.push(e.message || String(e));
-      state.problems = problems;
-      setListsState("error", problems.join(" "));
+      problems.push(problemWords(e));
+      setProblems(problems);
+      setListsState("error", { msgid: "{problems}", values: { problems: joined(problems) } });
       return state;
     }
     const root = state.root;
@@ -856,19 +1005,19 @@
     try {
       trust = await acceptTrust(await fetchBytes(".well-known/citycard/trust-list", MAX_TRUST_LIST), root, problems);
     } catch (e) {
-      problems.push(e.message || String(e));
+      problems.push(problemWords(e));
     }
     if (!trust && stored("trust-list")) {
       try {
         trust = await parseTrustList(fromBase64(stored("trust-list")), root);
       } catch (e) {
-        problems.push("The stored trust list cannot be used: " + (e.message || e));
+        problems.push({ msgid: N_("The stored trust list cannot be used: {problem}"), values: { problem: problemWords(e) } });
       }
     }
     if (!trust) {
       state.trust = null;
-      state.problems = problems;
-      setListsState("error", "No trust list: " + problems.join(" "));
+      setProblems(problems);
+      setListsState("error", { msgid: N_("No trust list: {problems}"), values: { problems: joined(problems) } });
       return state;
     }
     const held = new Map();
@@ -880,7 +1029,7 @@
         try {
           await acceptStatus(trust, held, fromBase64(keep), Date.now() / 1000);
         } catch (e) {
-          problems.push("Stored revocation list " + id + ": " + (e.message || e));
+          problems.push({ msgid: N_("Stored revocation list {id}: {problem}"), values: { id, problem: problemWords(e) } });
         }
       }
       try {
@@ -888,16 +1037,20 @@
         await acceptStatus(trust, held, data, Date.now() / 1000);
         store("status." + id, toBase64(data));
       } catch (e) {
-        problems.push("Revocation list " + id + ": " + (e.message || e));
+        problems.push({ msgid: N_("Revocation list {id}: {problem}"), values: { id, problem: problemWords(e) } });
       }
     }
-    if (state.offline) problems.unshift("No network: using the lists kept on this phone (see their dates).");
+    if (state.offline) problems.unshift({ msgid: N_("No network: using the lists kept on this phone (see their dates).") });
     state.trust = trust;
     state.status = held;
-    state.problems = problems;
+    setProblems(problems);
     state.loadedAt = Date.now() / 1000;
     renderLists();
     return state;
+  }
+  // Several problems as one text, each translated when shown.
+  function joined(words) {
+    return { msgid: words.map((_, i) => "{p" + i + "}").join(" "), values: Object.fromEntries(words.map((w, i) => ["p" + i, w])) };
   }
 
   // -- the page ------------------------------------------------------------------------------------
@@ -910,80 +1063,115 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  function setListsState(kind, text) {
+  // What the lists box shows: "ready" (renderLists) or a state and its words, redrawn in
+  // another language when the language changes.
+  let listsView = null;
+  function setListsState(kind, words) {
+    listsView = { kind, words };
     const box = $("lists");
     if (!box) return;
     box.setAttribute("data-state", kind);
-    box.replaceChildren(el("p", {}, text));
+    box.replaceChildren(el("p", {}, t(words.msgid, words.values)));
   }
   function fmtTime(seconds) {
     return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
   }
   function renderLists() {
+    listsView = { kind: "ready" };
     const box = $("lists");
     if (!box) return;
-    const t = state.trust;
+    const tr = state.trust;
     const items = [];
-    items.push(el("p", { id: "fingerprint" }, "City root key fingerprint (pinned): " + groupFingerprint(state.root.fingerprint)));
-    items.push(el("p", {}, "Trust list of " + t.issuer + ", version " + t.version + ", signed " + fmtTime(t.issuedAt) + "."));
-    for (const uri of t.statusLists) {
+    const line = (attrs, msgid, values) => {
+      const p = el("p", attrs);
+      p.append(tn(msgid, values));
+      return p;
+    };
+    items.push(line({ id: "fingerprint" }, N_("City root key fingerprint (pinned): {fingerprint}"), { fingerprint: groupFingerprint(state.root.fingerprint) }));
+    items.push(line({}, N_("Trust list of {issuer}, version {version}, signed {when}."), { issuer: tr.issuer, version: tr.version, when: fmtTime(tr.issuedAt) }));
+    for (const uri of tr.statusLists) {
       const token = state.status.get(uri);
-      items.push(el("p", {}, "Revocation list " + (listId(uri) || uri) + ": " + (token ? "from " + fmtTime(token.iat) : "missing") + "."));
+      const id = listId(uri) || uri;
+      items.push(token ? line({}, N_("Revocation list {id}: from {when}."), { id, when: fmtTime(token.iat) }) : line({}, N_("Revocation list {id}: missing."), { id }));
     }
     for (const p of state.problems) items.push(el("p", { class: "problem" }, p));
     box.replaceChildren(...items);
     box.setAttribute("data-state", "ready");
   }
+  function redrawLists() {
+    if (!listsView) return;
+    if (state.problemWords) setProblems(state.problemWords);
+    if (listsView.kind === "ready") renderLists();
+    else setListsState(listsView.kind, listsView.words);
+  }
+  onLanguage.push(redrawLists);
   // What the page shows of a valid card: what anyone checking it needs to match it to its
   // holder and to know what it entitles to. Never the birth date or sex (a venue that needs
   // more uses a reader terminal, whose venue profile decides).
   const LABELS = [
-    ["given_name", "Given name"],
-    ["family_name", "Family name"],
-    ["document_number", "Card number"],
-    ["expires", "Valid until"],
-    ["program", "Programme"],
-    ["entitlements", "Entitlements"],
+    ["given_name", N_("Given name")],
+    ["family_name", N_("Family name")],
+    ["document_number", N_("Card number")],
+    ["expires", N_("Valid until")],
+    ["program", N_("Programme")],
+    ["entitlements", N_("Entitlements")],
   ];
   // Programme and entitlement names from the programme profiles (names.json beside the page,
-  // written by api/phone/names.py); a code without a name is shown as it is.
+  // written by api/phone/names.py); a code without a name is shown as it is. A names.json with
+  // {"languages": {tag: {programmes, entitlements}}} gives them in the page's language.
   let names = { programmes: {}, entitlements: {} };
   const namesLoaded = fetch("names.json")
     .then((r) => (r.ok ? r.json() : null))
-    .then((n) => { if (n && n.programmes && n.entitlements) names = n; })
+    .then((n) => { if (n && ((n.programmes && n.entitlements) || n.languages)) names = n; })
     .catch(() => {});
+  function namesHere() {
+    if (!names.languages) return names;
+    const own = names.languages[language] || names.languages[language.split("-")[0]] || names.languages.en || {};
+    return { programmes: own.programmes || {}, entitlements: own.entitlements || {} };
+  }
   function shown(key, claims) {
     const v = claims[key];
-    if (key === "program") return names.programmes[v] || v;
+    const here = namesHere();
+    if (key === "program") return here.programmes[v] || v;
     if (key === "entitlements") {
-      const own = names.entitlements[claims.program] || {};
+      const own = here.entitlements[claims.program] || {};
       return v.map((code) => own[code] || code).join(", ");
     }
     return Array.isArray(v) ? v.join(", ") : v;
   }
+  // The verdict's big word and name, as staff read them.
+  function verdictWords(verdict) {
+    return { big: verdict === "VALID" ? t("VALID") : t("NOT VALID"), name: t(VERDICT_NAMES[verdict] || verdict.replace(/_/g, " ")) };
+  }
+  let lastResult = null;
   function renderResult(res) {
+    lastResult = res;
     const box = $("result");
     box.setAttribute("data-verdict", res.verdict);
     box.className = res.valid ? "valid" : "invalid";
-    const parts = [el("div", { class: "big", id: "verdict-big" }, res.valid ? "VALID" : "NOT VALID")];
-    if (!res.valid) parts.push(el("div", { class: "code", id: "verdict-code" }, res.verdict.replace(/_/g, " ")));
-    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, res.message));
+    const words = verdictWords(res.verdict);
+    const parts = [el("div", { class: "big", id: "verdict-big" }, words.big)];
+    if (!res.valid) parts.push(el("div", { class: "code", id: "verdict-code" }, words.name));
+    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, t(res.message)));
     if (res.claims) {
       const dl = el("dl", { class: "claims" });
       for (const [key, label] of LABELS) {
         const v = res.claims[key];
         if (v === null || v === undefined || (Array.isArray(v) && !v.length)) continue;
-        dl.append(el("dt", {}, label), el("dd", { "data-claim": key }, String(shown(key, res.claims))));
+        dl.append(el("dt", {}, t(label)), el("dd", { "data-claim": key }, String(shown(key, res.claims))));
       }
       parts.push(dl);
     }
     if (res.warnings.length) {
       const ul = el("ul", { class: "warnings" });
-      for (const w of res.warnings) ul.append(el("li", {}, w));
+      for (const w of res.warnings) ul.append(el("li", {}, t(w)));
       parts.push(ul);
     }
     box.replaceChildren(...parts);
   }
+  onLanguage.push(() => {
+    if (lastResult && $("result")) renderResult(lastResult);
+  });
   async function check(text) {
     if (!state.trust) await refresh();
     if (!state.trust) return null;
@@ -1039,8 +1227,16 @@
           await new Promise((r) => setTimeout(r, 100));
         }
       } catch (e) {
-        setListsState("error", "The camera cannot be used here (" + (e.message || e) + "); paste the QR text instead.");
-        renderLists();
+        const words = {
+          msgid: N_("The camera cannot be used here ({problem}); paste the QR text instead."),
+          values: { problem: (e && e.message) || String(e) },
+        };
+        if (state.trust) {
+          setProblems([...state.problemWords, words]);
+          renderLists();
+        } else {
+          setListsState("error", words);
+        }
       } finally {
         if (stream) stream.getTracks().forEach((t) => t.stop());
         video.hidden = true;
@@ -1056,6 +1252,7 @@
       check($("qr").value.replace(/(?:\r\n|\n|\r)$/, ""));
     });
     $("refresh").addEventListener("click", () => refresh());
+    setupLanguageList();
     setupCamera();
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("sw.js").catch(() => {});
@@ -1063,7 +1260,10 @@
   }
 
   const ready = refresh();
-  window.citycard = { verifyText, verifyBytes, refresh, ready, state, SENTENCES };
+  window.citycard = {
+    verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, onLanguage, verdictWords,
+    language: () => language,
+  };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
