@@ -12,6 +12,8 @@
  * claims(data)   the credential claims (docs/credential.md) decoded and checked in one pass
  *                over deterministic CBOR, all three variants (print, chip, compact chip);
  *                ValueError with a reason for anything else.
+ * b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or None.
+ * der_signature  the DER form of a 64-byte ES256 signature, or None.
  *
  * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
  * canonical (length-first) order, no tags, nothing after the map. The rules are those of
@@ -743,6 +745,73 @@ static PyObject *fastpath_name_ok(PyObject *module, PyObject *arg) {
     return PyBool_FromLong(name_ok(arg));
 }
 
+/* ---- the wallet formats: strict base64url and ES256 signatures ------------------------------ */
+
+/* base64url's alphabet (RFC 4648 section 5); -1 for every other byte. Filled at import. */
+static int8_t B64U_VALUE[256];
+
+static void fill_b64u_table(void) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    memset(B64U_VALUE, -1, sizeof B64U_VALUE);
+    for (int i = 0; i < 64; i++) B64U_VALUE[(uint8_t)alphabet[i]] = (int8_t)i;
+}
+
+/* Strict base64url without padding, as cardio.jwk.b64u_decode reads it: only the alphabet, no
+ * length of 4k+1, zero unused bits in the last character (one value, one text). In C because
+ * binascii's strict decoder goes byte by byte and an SD-JWT presentation carries a 5 KB photo
+ * disclosure; None for any text that is not such base64url, so the caller says why. */
+static PyObject *fastpath_b64u_decode(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg)) Py_RETURN_NONE;
+    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg);
+    size_t n = (size_t)PyUnicode_GET_LENGTH(arg);
+    size_t tail = n % 4, whole = n - tail;
+    if (tail == 1) Py_RETURN_NONE;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(whole / 4 * 3 + (tail ? tail - 1 : 0)));
+    if (out == NULL) return NULL;
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int bad = 0;
+    for (size_t i = 0; i < whole; i += 4) {
+        int a = B64U_VALUE[s[i]], b = B64U_VALUE[s[i + 1]], c = B64U_VALUE[s[i + 2]], d = B64U_VALUE[s[i + 3]];
+        bad |= a | b | c | d; /* any -1 sets the sign bit */
+        uint32_t v = ((uint32_t)(a & 63) << 18) | ((uint32_t)(b & 63) << 12) | ((uint32_t)(c & 63) << 6) | (uint32_t)(d & 63);
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
+    if (tail) {
+        int a = B64U_VALUE[s[whole]], b = B64U_VALUE[s[whole + 1]];
+        int c = tail == 3 ? B64U_VALUE[s[whole + 2]] : 0;
+        bad |= a | b | c;
+        /* the bits after the last whole byte must be zero: 4 of the second character's, or 2 of
+         * the third's */
+        if (tail == 2 ? (b & 0x0f) : (c & 0x03)) bad = -1;
+        *o++ = (uint8_t)(((a & 63) << 2) | ((b & 63) >> 4));
+        if (tail == 3) *o++ = (uint8_t)(((b & 0x0f) << 4) | ((c & 63) >> 2));
+    }
+    if (bad < 0) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* The DER ECDSA-Sig-Value of a JOSE/COSE signature (r || s, 32 bytes each), what OpenSSL's
+ * verify takes; None for anything but 64 bytes. */
+static PyObject *fastpath_der_signature(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_Check(arg) || PyBytes_GET_SIZE(arg) != 64) Py_RETURN_NONE;
+    const uint8_t *sig = (const uint8_t *)PyBytes_AS_STRING(arg);
+    uint8_t der[72];
+    size_t der_len = 2;
+    der_len += der_integer(der + der_len, sig);
+    der_len += der_integer(der + der_len, sig + 32);
+    der[0] = 0x30;
+    der[1] = (uint8_t)(der_len - 2);
+    return PyBytes_FromStringAndSize((const char *)der, (Py_ssize_t)der_len);
+}
+
 /* ---- module --------------------------------------------------------------------------------- */
 
 static PyMethodDef fastpath_methods[] = {
@@ -756,6 +825,12 @@ static PyMethodDef fastpath_methods[] = {
     {"name_ok", fastpath_name_ok, METH_O,
      "name_ok(text) -> True for a printable name: 1 to 100 characters, not only white space, "
      "no control, format, surrogate, private-use or line-separator characters."},
+    {"b64u_decode", fastpath_b64u_decode, METH_O,
+     "b64u_decode(text) -> bytes of strict base64url without padding (alphabet only, no length "
+     "4k+1, zero unused bits), or None for anything else."},
+    {"der_signature", fastpath_der_signature, METH_O,
+     "der_signature(raw) -> the DER ECDSA-Sig-Value of a 64-byte r || s, or None for anything "
+     "else."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -766,6 +841,7 @@ static struct PyModuleDef fastpath_module = {
 };
 
 PyMODINIT_FUNC PyInit__fastpath(void) {
+    fill_b64u_table();
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL) return NULL;
     ClaimsType = PyStructSequence_NewType(&claims_desc);

@@ -13,10 +13,13 @@ claims(data)   the credential claims (docs/credential.md) decoded and checked in
                with a reason for anything else.
 iso_day(days)  'YYYY-MM-DD' of a day number since 1970-01-01.
 name_ok(text)  whether a text may be printed as a family or given name.
+b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or None.
+der_signature  the DER form of a 64-byte ES256 signature, or None.
 """
 
 from __future__ import annotations
 
+import binascii
 import operator
 import re
 from collections.abc import Callable, Iterable
@@ -600,3 +603,37 @@ def iso_day(days: int, /) -> str:
     if not _FIRST_DAY <= value <= _LAST_DAY:
         raise ValueError("the day is outside the years 1 to 9999")
     return (_EPOCH + timedelta(days=value)).isoformat()
+
+
+# ---- the wallet formats: strict base64url and ES256 signatures ------------------------------
+
+_B64U_VALUE: Final = {
+    c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
+_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+
+
+def b64u_decode(text: object, /) -> bytes | None:
+    """b64u_decode(text) -> bytes of strict base64url without padding (alphabet only, no length
+    4k+1, zero unused bits), or None for anything else."""
+    if not isinstance(text, str) or not text.isascii() or "+" in text or "/" in text or "=" in text:
+        return None
+    tail = len(text) % 4
+    if tail == 1:
+        return None
+    last = _B64U_VALUE.get(text[-1]) if text else 0
+    if last is None or (tail and last & (0x0F if tail == 2 else 0x03)):
+        return None
+    try:  # strict mode refuses any character outside the alphabet (whitespace too)
+        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + b"=" * (-tail % 4), strict_mode=True)
+    except binascii.Error:
+        return None
+
+
+def der_signature(raw: object, /) -> bytes | None:
+    """der_signature(raw) -> the DER ECDSA-Sig-Value of a 64-byte r || s, or None for anything
+    else."""
+    if not isinstance(raw, bytes) or len(raw) != 64:
+        return None
+    der = _der_integer(raw[:32]) + _der_integer(raw[32:])
+    return bytes([0x30, len(der)]) + der

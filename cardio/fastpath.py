@@ -35,10 +35,21 @@ _module, IMPLEMENTATION = _choose()
 
 if TYPE_CHECKING:
     # One interface for both; the Python module is the typed statement of it.
-    from ._fastpath_py import ENTITLEMENT_CODES, Claims, claims, iso_day, name_ok, sign1
+    from ._fastpath_py import (
+        ENTITLEMENT_CODES,
+        Claims,
+        b64u_decode,
+        claims,
+        der_signature,
+        iso_day,
+        name_ok,
+        sign1,
+    )
 else:
     ENTITLEMENT_CODES = _module.ENTITLEMENT_CODES
     Claims = _module.Claims
+    b64u_decode = _module.b64u_decode
+    der_signature = _module.der_signature
     claims = _module.claims
     iso_day = _module.iso_day
     name_ok = _module.name_ok
@@ -49,7 +60,9 @@ __all__ = [
     "IMPLEMENTATION",
     "PURE_PYTHON_ENV",
     "Claims",
+    "b64u_decode",
     "claims",
+    "der_signature",
     "iso_day",
     "name_ok",
     "sign1",
