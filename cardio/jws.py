@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from . import fastpath
 from .errors import MalformedError
-from .jwk import b64u, b64u_decode
-from .keys import Signer, verify_es256
+from .jwk import b64u
+from .keys import ECDSA_SHA256, Signer
 
 MAX_JWS = 64 * 1024
 
@@ -75,6 +77,28 @@ class Jws:
         return verify_es256(key, self.signature, self.signing_input)
 
 
+def verify_es256(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> bool:
+    """True when `signature` (raw r || s) is a valid ES256 signature of `data` under `key`
+    (as cardio.keys.verify_es256, with the DER form built by the fast path)."""
+    der = fastpath.der_signature(signature)
+    if der is None:
+        return False
+    try:
+        key.verify(der, data, ECDSA_SHA256)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def b64u_decode(text: object, what: str) -> bytes:
+    """Strict base64url without padding (cardio.jwk.b64u_decode's rules, by the fast path);
+    MalformedError for anything else."""
+    data = fastpath.b64u_decode(text)
+    if data is None:
+        raise MalformedError(f"The {what} is not base64url text.")
+    return data
+
+
 def sign(signer: Signer, header: dict[str, Any], payload: dict[str, Any]) -> str:
     """A compact JWS over `payload`, `alg` ES256 added to `header`."""
     head = b64u(json_bytes({"alg": "ES256", **header}))
@@ -90,16 +114,26 @@ def parse(token: object, what: str = "token") -> Jws:
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedError(f"The {what} is not a compact JWS (three parts).")
-    header = loads_json(b64u_decode(parts[0], f"{what} header"), f"{what} header")
-    payload = loads_json(b64u_decode(parts[1], f"{what} payload"), f"{what} payload")
-    signature = b64u_decode(parts[2], f"{what} signature")
-    if not isinstance(header, dict) or header.get("alg") != "ES256":
+    head, body, sig = parts
+    # the fast path's decoder returns None instead of raising: the message is built only then
+    raw = fastpath.b64u_decode(head)
+    if raw is None:
+        raise MalformedError(f"The {what} header is not base64url text.")
+    header = loads_json(raw, f"{what} header")
+    raw = fastpath.b64u_decode(body)
+    if raw is None:
+        raise MalformedError(f"The {what} payload is not base64url text.")
+    payload = loads_json(raw, f"{what} payload")
+    signature = fastpath.b64u_decode(sig)
+    if signature is None:
+        raise MalformedError(f"The {what} signature is not base64url text.")
+    if type(header) is not dict or header.get("alg") != "ES256":
         raise MalformedError(f"The {what} is not signed with ES256.")
     if "crit" in header:
         raise MalformedError(f"The {what} names critical extensions citycard does not know.")
-    if not isinstance(payload, dict):
+    if type(payload) is not dict:
         raise MalformedError(f"The {what} payload is not a JSON object.")
     if len(signature) != 64:
         raise MalformedError(f"The {what} signature is not 64 bytes.")
     # the signing input is the token up to its second dot: sliced, not rebuilt
-    return Jws(header, payload, token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii"), signature)
+    return Jws(header, payload, token[: len(head) + 1 + len(body)].encode("ascii"), signature)

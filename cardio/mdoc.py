@@ -38,7 +38,8 @@ from .cose import sig_structure
 from .credential import Credential
 from .errors import MalformedError
 from .jwk import p256_cached
-from .keys import ES256, KID_LENGTH, Signer, cose_key, point_bytes, verify_es256
+from .jws import verify_es256
+from .keys import ES256, KID_LENGTH, Signer, cose_key, point_bytes
 from .presentation_errors import PresentationError, PresentationReason
 from .wallet_claims import ITEMS, WalletClaims, personal_values
 
@@ -272,6 +273,52 @@ def read_issuer_signed(
         raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not the signing key's.")
     if not verify_es256(key, signature, sig_structure(protected_raw, payload)):
         raise PresentationError(_R.BAD_ISSUER_SIGNATURE)
+    read = _mso_cache.get(payload)
+    if read is None:
+        read = _read_mso(payload)
+        if len(_mso_cache) >= _MSO_CACHE_SIZE:
+            _mso_cache.clear()  # bounded: a flood of new credentials costs reads, never memory
+        _mso_cache[payload] = read
+    digests, device_key, issued, expires, idx, uri = read
+    disclosed: dict[str, Any] = {}
+    entitlements: list[str] = []
+    seen_ids: set[int] = set()
+    sha256 = hashlib.sha256
+    for name, raw in signed.items.items():
+        item = signed.elements[name]
+        digest_id = item["digestID"]
+        expected = digests.get(digest_id) if type(digest_id) is int else None
+        value_bytes = raw.value
+        tagged = b"\xd8\x18" + head(2, len(value_bytes)) + value_bytes  # #6.24(bstr), as digested
+        if expected is None or sha256(tagged).digest() != expected:
+            raise PresentationError(_R.UNSIGNED_DISCLOSURE)
+        if digest_id in seen_ids:
+            raise PresentationError(_R.REPEATED_DISCLOSURE)
+        seen_ids.add(digest_id)
+        value = item["elementValue"]
+        if name.startswith(ENTITLEMENT_ELEMENT):
+            if value is True:
+                entitlements.append(name[len(ENTITLEMENT_ELEMENT) :])
+            continue
+        if name not in ITEMS:
+            raise PresentationError(_R.MALFORMED, f"The mdoc carries {name!r}, which a citycard never holds.")
+        disclosed[name] = _shown(name, value)
+    # The MSO names no issuer: it is the trust list's whose key signed it (the caller's).
+    claims = WalletClaims(FORMAT, "", issued, expires, idx, uri, kid, disclosed, tuple(entitlements))
+    return claims, device_key
+
+
+_MSO_CACHE_SIZE = 256
+_mso_cache: dict[bytes, tuple[dict[Any, Any], ec.EllipticCurvePublicKey, int, int, int, str]] = {}
+"""What `_read_mso` found in an issuerAuth payload, keyed by those exact bytes: a pure function
+of them, read after their signature was checked (as it is on every presentation). Only MSOs
+that passed every check are here; another payload is another entry, read in full."""
+
+
+def _read_mso(
+    payload: bytes,
+) -> tuple[dict[Any, Any], ec.EllipticCurvePublicKey, int, int, int, str]:
+    """The MSO's value digests, the holder's key, validity and status entry, checked."""
     mso = _loads(_embedded(payload, "MSO"), "MSO")
     try:
         if mso["docType"] != DOCTYPE or mso["digestAlgorithm"] != "SHA-256":
@@ -288,30 +335,7 @@ def read_issuer_signed(
         raise PresentationError(_R.MALFORMED, str(exc)) from exc
     if not (isinstance(digests, dict) and type(idx) is int and isinstance(uri, str)):
         raise PresentationError(_R.MALFORMED, "The MSO's members have wrong types.")
-    disclosed: dict[str, Any] = {}
-    entitlements: list[str] = []
-    seen_ids: set[int] = set()
-    for name, raw in signed.items.items():
-        item = signed.elements[name]
-        digest_id = item["digestID"]
-        expected = digests.get(digest_id) if type(digest_id) is int else None
-        tagged = b"\xd8\x18" + head(2, len(raw.value)) + raw.value  # #6.24(bstr), as digested
-        if expected is None or hashlib.sha256(tagged).digest() != expected:
-            raise PresentationError(_R.UNSIGNED_DISCLOSURE)
-        if digest_id in seen_ids:
-            raise PresentationError(_R.REPEATED_DISCLOSURE)
-        seen_ids.add(digest_id)
-        value = item["elementValue"]
-        if name.startswith(ENTITLEMENT_ELEMENT):
-            if value is True:
-                entitlements.append(name[len(ENTITLEMENT_ELEMENT) :])
-            continue
-        if name not in ITEMS:
-            raise PresentationError(_R.MALFORMED, f"The mdoc carries {name!r}, which a citycard never holds.")
-        disclosed[name] = _shown(name, value)
-    # The MSO names no issuer: it is the trust list's whose key signed it (the caller's).
-    claims = WalletClaims(FORMAT, "", issued, expires, idx, uri, kid, disclosed, tuple(entitlements))
-    return claims, device_key
+    return digests, device_key, issued, expires, idx, uri
 
 
 @functools.lru_cache(maxsize=_CERT_CACHE_SIZE)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import jws
 from .errors import MalformedError
-from .jwk import b64u, b64u_decode, from_jwk
+from .jwk import b64u, from_jwk
 from .keys import Signer
 from .presentation_errors import PresentationError, PresentationReason
 
@@ -33,6 +33,12 @@ KB_TYP = "kb+jwt"
 SALT_BYTES = 16
 MAX_DISCLOSURES = 64
 _RESERVED = frozenset({"_sd", "...", "_sd_alg"})
+_CACHE_SIZE = 256
+_parsed: dict[str, tuple[str, tuple[Disclosure, ...]]] = {}
+"""SdJwt.parse's reading of `<JWT>~<disclosure>~...~`, keyed by exactly that text: a holder
+shows the same issued disclosures again and again, and reading them (base64url, JSON, SHA-256
+of a 5 KB photo) is a pure function of the text. Nothing is verified here, so the cache
+decides nothing: a different text is a different entry, read in full."""
 
 
 def digest(text: str) -> str:
@@ -65,7 +71,7 @@ class Disclosure:
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
         """A disclosure from its text; MalformedError when it is not one."""
-        parts = jws.loads_json(b64u_decode(encoded, "disclosure"), "disclosure")
+        parts = jws.loads_json(jws.b64u_decode(encoded, "disclosure"), "disclosure")
         if not isinstance(parts, list) or len(parts) not in (2, 3):
             raise MalformedError("A disclosure is not an array of two or three items.")
         salt = parts[0]
@@ -86,9 +92,14 @@ class SdJwt:
     jwt: str
     disclosures: tuple[Disclosure, ...]
     kb_jwt: str | None = None
+    # the parsed text before the KB-JWT; not an argument, so an SdJwt built or replaced from
+    # parts always rebuilds it from them
+    signed: str | None = field(default=None, init=False, compare=False, repr=False)
 
     def without_key_binding(self) -> str:
         """`<JWT>~<disclosure>~...~`: what `sd_hash` covers (and the issued form)."""
+        if self.signed is not None:
+            return self.signed
         return "".join([self.jwt, "~", *(d.encoded + "~" for d in self.disclosures)])
 
     def compact(self) -> str:
@@ -99,13 +110,22 @@ class SdJwt:
         """Split a compact SD-JWT (with or without KB-JWT); MalformedError when it is not one."""
         if not isinstance(text, str) or len(text) > jws.MAX_JWS or "~" not in text:
             raise MalformedError("This is not an SD-JWT in compact form.")
-        parts = text.split("~")
-        if len(parts) - 2 > MAX_DISCLOSURES:
-            raise MalformedError("The SD-JWT carries too many disclosures.")
-        if any(not p for p in parts[1:-1]):
-            raise MalformedError("The SD-JWT has an empty disclosure.")
-        disclosures = tuple(Disclosure.parse(p) for p in parts[1:-1])
-        return cls(parts[0], disclosures, parts[-1] or None)
+        cut = text.rfind("~") + 1
+        signed = text[:cut]
+        found = _parsed.get(signed)
+        if found is None:
+            parts = signed.split("~")  # the JWT, the disclosures, and "" after the last ~
+            if len(parts) - 2 > MAX_DISCLOSURES:
+                raise MalformedError("The SD-JWT carries too many disclosures.")
+            if any(not p for p in parts[1:-1]):
+                raise MalformedError("The SD-JWT has an empty disclosure.")
+            found = parts[0], tuple(Disclosure.parse(p) for p in parts[1:-1])
+            if len(_parsed) >= _CACHE_SIZE:
+                _parsed.clear()  # bounded: a flood of new texts costs reads, never memory
+            _parsed[signed] = found
+        out = cls(found[0], found[1], text[cut:] or None)
+        object.__setattr__(out, "signed", signed)
+        return out
 
     def present(
         self,
@@ -167,6 +187,7 @@ class Verified:
     claims: dict[str, Any]
     disclosed: tuple[Disclosure, ...]
     issuer_payload: dict[str, Any]
+    token: jws.Jws | None = None  # the issuer-signed JWT, as parsed
 
 
 def verify(
@@ -199,7 +220,7 @@ def verify(
     if used != set(by_digest):
         raise PresentationError(PresentationReason.UNSIGNED_DISCLOSURE)
     used_in_order = tuple(d for d in sd_jwt.disclosures if d.digest in used)
-    return Verified(token.header, claims, used_in_order, payload)
+    return Verified(token.header, claims, used_in_order, payload, token)
 
 
 def _take(digest_text: object, seen: set[str]) -> str:

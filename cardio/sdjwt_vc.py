@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import sdjwt
+from . import jws, sdjwt
 from .credential import Credential
 from .errors import MalformedError
 from .jwk import kid_bytes, kid_text, public_jwk
@@ -31,6 +31,13 @@ FORMAT = "sd-jwt-vc"
 DECOYS = 3
 _VISIBLE = frozenset({"iss", "iat", "exp", "vct", "status", "cnf", "entitlements"})
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
+_CACHE_SIZE = 256
+_read: dict[str, tuple[jws.Jws, WalletClaims, dict[str, Any]]] = {}
+"""What read_vc found in a presentation's issued part (`sdjwt.SdJwt.signed`, the exact text
+before the KB-JWT) once it passed every check: the parsed issuer JWT, the claims and the
+holder's JWK, all functions of that text alone. The issuer's key (by kid, from the trust list
+as it is now) and its signature are still checked on every read; a text that never passed is
+never here."""
 
 
 def issue_vc(
@@ -94,6 +101,12 @@ def read_vc(
         except MalformedError as exc:
             raise PresentationError(PresentationReason.UNKNOWN_KEY) from exc
 
+    hit = None if sd.signed is None else _read.get(sd.signed)
+    if hit is not None:
+        token, found, jwk = hit
+        if not token.verify(key_for(token.header, token.payload)):
+            raise PresentationError(PresentationReason.BAD_ISSUER_SIGNATURE)
+        return found, jwk
     verified = sdjwt.verify(sd, key_for)
     signed = verified.issuer_payload
     if any(d.name in _VISIBLE for d in verified.disclosed):
@@ -132,6 +145,10 @@ def read_vc(
         FORMAT, iss, iat, exp, idx, uri, kid_bytes(verified.header.get("kid")), disclosed,
         tuple(entitlements),
     )  # fmt: skip
+    if sd.signed is not None and verified.token is not None:
+        if len(_read) >= _CACHE_SIZE:
+            _read.clear()  # bounded: a flood of new credentials costs reads, never memory
+        _read[sd.signed] = (verified.token, claims, holder_jwk)
     return claims, holder_jwk
 
 

@@ -1,0 +1,225 @@
+"""The wallet verifier's fast path and caches (docs/benchmarks.md, "Wallet presentations").
+
+`b64u_decode` and `der_signature` of cardio/_fastpath.c and cardio/_fastpath_py.py are held to
+their readable references (`cardio.jwk.b64u_decode`, `cardio.keys.der_from_raw`) and to each
+other, on well-formed and malformed input. The caches of what a presentation's issued part says
+(keyed by its exact text or bytes) must never let another text pass, nor skip the issuer's key
+and signature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.issuer.service import Issuer
+from cardio import _fastpath_py, mdoc, sdjwt, sdjwt_vc
+from cardio.credential import Holder
+from cardio.errors import MalformedError
+from cardio.jwk import b64u, b64u_decode
+from cardio.keys import SoftwareSigner, der_from_raw
+from cardio.presentation import VenueRequest, present_mdoc, present_sdjwt
+from cardio.presentation_errors import PresentationError, PresentationReason
+from cardio.verdict import Verdict
+
+from .conftest import NOW
+from .test_presentation import Wallet, pool_request
+
+try:
+    from cardio import _fastpath as _compiled
+except ImportError:  # built without a compiler: only the Python implementation is there
+    _compiled = None  # type: ignore[assignment]
+
+IMPLEMENTATIONS = [
+    pytest.param(
+        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
+    ),
+    pytest.param(_fastpath_py, id="python"),
+]
+over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# base64url texts, and texts with what a hostile token puts in them: padding, the standard
+# alphabet's + and /, white space, non-ASCII, NUL
+_texts = (
+    st.text(_ALPHABET, max_size=40)
+    | st.text(_ALPHABET + "+/= \n\t\x00é€\ud800", max_size=24)
+    | st.text(max_size=24)
+    | st.binary(max_size=200).map(b64u)
+)
+
+
+def _reference(text: object) -> bytes | None:
+    try:
+        return b64u_decode(text)
+    except MalformedError:
+        return None
+
+
+@over_implementations
+@settings(max_examples=600)
+@given(text=_texts)
+def test_b64u_decode_matches_the_reference(impl: ModuleType, text: str) -> None:
+    assert impl.b64u_decode(text) == _reference(text)
+
+
+@over_implementations
+@given(data=st.binary(max_size=3000))
+def test_b64u_decode_reads_back_what_b64u_wrote(impl: ModuleType, data: bytes) -> None:
+    assert impl.b64u_decode(b64u(data)) == data
+
+
+@over_implementations
+def test_b64u_decode_refuses_every_non_canonical_last_character(impl: ModuleType) -> None:
+    for prefix in ("", "QUJD"):
+        for tail in (2, 3):
+            for last in _ALPHABET:
+                text = prefix + "A" * (tail - 1) + last
+                value = _ALPHABET.index(last)
+                canonical = not value & (0x0F if tail == 2 else 0x03)
+                assert (impl.b64u_decode(text) is not None) is canonical, text
+    for odd in (None, b"QUJD", 5, ["QUJD"], "QUJD=", "QUJ", "Q", "QUJD\n"):
+        assert impl.b64u_decode(odd) == _reference(odd)
+
+
+@over_implementations
+@given(
+    raw=st.binary(min_size=64, max_size=64)
+    | st.tuples(st.integers(0, 31), st.integers(0, 31), st.binary(min_size=64, max_size=64)).map(
+        lambda t: b"\x00" * t[0] + t[2][t[0] : 32] + b"\x00" * t[1] + t[2][32 + t[1] :]
+    )
+)
+def test_der_signature_matches_the_reference(impl: ModuleType, raw: bytes) -> None:
+    assert impl.der_signature(raw) == der_from_raw(raw)
+
+
+@over_implementations
+def test_der_signature_refuses_other_lengths_and_types(impl: ModuleType) -> None:
+    for odd in (b"", b"\x01" * 63, b"\x01" * 65, bytearray(64), "x" * 64, None, 64):
+        assert impl.der_signature(odd) is None
+    assert impl.der_signature(b"\x00" * 64) == der_from_raw(b"\x00" * 64) == bytes.fromhex("3006020100020100")
+    assert impl.der_signature(b"\xff" * 64) == der_from_raw(b"\xff" * 64)
+
+
+@needs_compiled
+@settings(max_examples=600)
+@given(value=_texts | st.binary(max_size=80) | st.none() | st.integers())
+def test_both_implementations_agree(value: object) -> None:
+    assert _compiled.b64u_decode(value) == _fastpath_py.b64u_decode(value)
+    assert _compiled.der_signature(value) == _fastpath_py.der_signature(value)
+
+
+# -- the caches of a presentation's issued part ---------------------------------------------
+
+
+@pytest.fixture
+def wallet(issuer: Issuer, holder: Holder) -> Wallet:
+    return Wallet(issuer, holder)
+
+
+def _sd_answer(wallet: Wallet, request: VenueRequest | None = None) -> str:
+    return present_sdjwt(wallet.sd_jwt, request or pool_request(), wallet.device, NOW + 40)
+
+
+def _issuer_lookup(key: ec.EllipticCurvePublicKey) -> Callable[[bytes], ec.EllipticCurvePublicKey]:
+    return lambda _kid: key
+
+
+def test_sdjwt_cache_still_checks_the_issuer_signature(wallet: Wallet) -> None:
+    answer = sdjwt.SdJwt.parse(_sd_answer(wallet))
+    good = _issuer_lookup(wallet.kiosk.public_key)
+    claims, _ = sdjwt_vc.read_vc(answer, good)
+    assert answer.signed in sdjwt_vc._read  # the issued part is now cached
+    # the same text, but the trust list now gives another key for the kid: refused
+    other = _issuer_lookup(SoftwareSigner.generate().public_key)
+    with pytest.raises(PresentationError) as refused:
+        sdjwt_vc.read_vc(answer, other)
+    assert refused.value.reason is PresentationReason.BAD_ISSUER_SIGNATURE
+    # and a key the trust list no longer has is unknown, cached or not
+    def gone(_kid: bytes) -> ec.EllipticCurvePublicKey:
+        raise PresentationError(PresentationReason.UNKNOWN_KEY)
+
+    with pytest.raises(PresentationError) as unknown:
+        sdjwt_vc.read_vc(answer, gone)
+    assert unknown.value.reason is PresentationReason.UNKNOWN_KEY
+    assert sdjwt_vc.read_vc(answer, good)[0] == claims
+
+
+def test_sdjwt_edits_after_a_cached_verify_are_refused(wallet: Wallet) -> None:
+    request = pool_request()
+    answer = _sd_answer(wallet, request)
+    assert wallet.check(answer, request).verdict is Verdict.VALID  # now cached
+    jwt, *disclosures, kb = answer.split("~")
+    photo = max(disclosures, key=len)
+    rest = [*(d for d in disclosures if d != photo), kb]
+    # one character of the photo disclosure changed: its digest is no longer signed
+    flipped = photo[:100] + ("A" if photo[100] != "A" else "B") + photo[101:]
+    changed = wallet.check("~".join([jwt, flipped, *rest]), request)
+    assert changed.verdict is not Verdict.VALID
+    # a disclosure dropped after the holder signed: sd_hash no longer matches
+    dropped = wallet.check("~".join([jwt, *rest]), request)
+    assert dropped.reason is PresentationReason.DISCLOSURES_CHANGED
+    # the issuer's signature changed in its last character
+    head, body, sig = jwt.split(".")
+    forged = ".".join([head, body, sig[:-2] + ("AA" if sig[-2:] != "AA" else "BA")])
+    bad = wallet.check("~".join([forged, photo, *rest]), request)
+    assert bad.verdict is not Verdict.VALID
+    assert wallet.check(answer, request).verdict is Verdict.VALID
+
+
+def test_sdjwt_built_from_parts_never_reuses_a_parsed_text(wallet: Wallet) -> None:
+    answer = sdjwt.SdJwt.parse(_sd_answer(wallet))
+    assert answer.signed is not None and answer.without_key_binding() == answer.signed
+    fewer = dataclasses.replace(answer, disclosures=answer.disclosures[1:])
+    assert fewer.signed is None
+    assert fewer.without_key_binding() == "".join(
+        [answer.jwt, "~", *(d.encoded + "~" for d in answer.disclosures[1:])]
+    )
+    rebuilt = sdjwt.SdJwt(answer.jwt, answer.disclosures, answer.kb_jwt)
+    assert rebuilt.without_key_binding() == answer.signed and rebuilt == answer
+
+
+def test_mdoc_cache_still_checks_the_issuer_signature(wallet: Wallet) -> None:
+    signed = mdoc.IssuerSigned.parse(wallet.mdoc)
+    good = _issuer_lookup(wallet.kiosk.public_key)
+    claims, _ = mdoc.read_issuer_signed(signed, good)
+    assert signed.issuer_auth[2] in mdoc._mso_cache
+    other = _issuer_lookup(SoftwareSigner.generate().public_key)
+    with pytest.raises(PresentationError) as refused:
+        mdoc.read_issuer_signed(signed, other)
+    assert refused.value.reason is PresentationReason.BAD_ISSUER_SIGNATURE
+    assert mdoc.read_issuer_signed(signed, good)[0] == claims
+
+
+def test_mdoc_element_swapped_after_a_cached_verify_is_refused(wallet: Wallet) -> None:
+    request = pool_request()
+    answer = present_mdoc(wallet.mdoc, request, wallet.device)
+    assert wallet.check(answer, request).verdict is Verdict.VALID  # MSO now cached
+    # another card's photo element (a digest this MSO never signed) in this card's answer
+    other = Wallet(wallet.issuer, dataclasses.replace(wallet.cred.holder, given_name="Erika"))
+    theirs = mdoc.IssuerSigned.parse(other.mdoc)
+    mine = mdoc.IssuerSigned.parse(wallet.mdoc)
+    mixed = mdoc.IssuerSigned(
+        {**mine.items, "photo": theirs.items["photo"]}, mine.issuer_auth,
+        {**mine.elements, "photo": theirs.elements["photo"]},
+    )  # fmt: skip
+    swapped = mdoc.device_response(mixed, lambda item: item in request.items, wallet.device,
+                                   request.transcript())  # fmt: skip
+    result = wallet.check(swapped, request)
+    assert result.reason is PresentationReason.UNSIGNED_DISCLOSURE
+
+
+def test_caches_stay_bounded(wallet: Wallet) -> None:
+    jwt = wallet.sd_jwt.split("~")[0]
+    for i in range(sdjwt._CACHE_SIZE + 10):  # distinct issued parts, each read once
+        sdjwt.SdJwt.parse(f"{jwt}~{sdjwt.Disclosure.new('n', i).encoded}~")
+        assert len(sdjwt._parsed) <= sdjwt._CACHE_SIZE
+    parsed = sdjwt.SdJwt.parse(f"{jwt}~{sdjwt.Disclosure.new('n', -1).encoded}~")
+    assert sdjwt._parsed[parsed.without_key_binding()] == (parsed.jwt, parsed.disclosures)
