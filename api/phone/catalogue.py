@@ -31,6 +31,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANGUAGES: tuple[tuple[str, bool], ...] = tuple((lang.code, lang.rtl) for lang in ALL_LANGUAGES)
 """(BCP 47 tag, written right to left): every language citycard offers, in the kiosk's order."""
 REVIEW_NOTE = "# Machine-assisted translation; needs review by a native speaker."
+NOTES = {", ": 'Between the items of a list: a comma and a space (Arabic "، ", Chinese "、").'}
+"""Translator comments (`#.`) for msgids that do not explain themselves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,8 @@ def render_po(language: str, msgids: Iterable[str], translations: Mapping[str, s
     ]
     for msgid in msgids:
         msgstr = msgid if language == SOURCE_LANGUAGE else translations.get(msgid, "")
-        lines += ["", f"msgid {_quote(msgid)}", f"msgstr {_quote(msgstr)}"]
+        note = [f"#. {NOTES[msgid]}"] if msgid in NOTES else []
+        lines += ["", *note, f"msgid {_quote(msgid)}", f"msgstr {_quote(msgstr)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -70,7 +70,7 @@
   function requestWords() {
     const type = venue.type;
     if (!type) return;
-    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: type.title, items: type.items.map((i) => label(i.item)).join(", ") }));
+    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: type.title, items: V.list(type.items.map((i) => label(i.item))) }));
   }
   function render(res) {
     const box = $("verdict");
@@ -94,7 +94,7 @@
       const dl = el("dl", { class: "claims" });
       for (const [key, value] of Object.entries(c)) {
         if (["format", "issued", "expires", "photo_base64", "entitlements"].includes(key)) continue;
-        const text = typeof value === "boolean" ? (value ? t("yes") : t("no")) : Array.isArray(value) ? value.join(", ") : String(value);
+        const text = typeof value === "boolean" ? (value ? t("yes") : t("no")) : Array.isArray(value) ? V.list(value) : String(value);
         dl.append(el("dt", {}, label(key)), el("dd", { "data-item": key }, text));
       }
       for (const code of c.entitlements) {
@@ -108,7 +108,7 @@
       const ul = el("ul", { class: "warnings" });
       const notShared = res.missing && res.missing.length ? P.missingWarning(res.missing) : null;
       for (const w of res.warnings) {
-        const text = w === notShared ? t("The holder did not share: {items}.", { items: res.missing.map(label).join(", ") }) : t(w);
+        const text = w === notShared ? t("The holder did not share: {items}.", { items: V.list(res.missing.map(label)) }) : t(w);
         ul.append(el("li", {}, text));
       }
       parts.push(ul);

@@ -35,6 +35,10 @@
   function shownValue(v) {
     return v && typeof v === "object" && typeof v.msgid === "string" ? t(v.msgid, v.values) : String(v);
   }
+  // Items as the page's language separates them: the msgid ", " is translated ("، ", "、").
+  function list(items) {
+    return items.map(String).join(t(", "));
+  }
   // t() as nodes: each value in a <bdi data-value>, data shown as it is (a name, a number, a
   // date), isolated so that a right-to-left sentence keeps it whole.
   function tn(msgid, values) {
@@ -1135,9 +1139,9 @@
     if (key === "program") return here.programmes[v] || v;
     if (key === "entitlements") {
       const own = here.entitlements[claims.program] || {};
-      return v.map((code) => own[code] || code).join(", ");
+      return list(v.map((code) => own[code] || code));
     }
-    return Array.isArray(v) ? v.join(", ") : v;
+    return Array.isArray(v) ? list(v) : v;
   }
   // The verdict's big word and name, as staff read them.
   function verdictWords(verdict) {
@@ -1261,7 +1265,7 @@
 
   const ready = refresh();
   window.citycard = {
-    verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, onLanguage, verdictWords,
+    verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
