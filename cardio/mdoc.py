@@ -406,6 +406,19 @@ def _device_authentication(transcript: list[Any], namespaces_bytes: cbor2.CBORTa
     return _dumps(tag24(["DeviceAuthentication", transcript, DOCTYPE, namespaces_bytes]))
 
 
+_DEVICE_AUTH_HEAD = b"\x84" + _dumps("DeviceAuthentication")
+_DOCTYPE_CBOR = _dumps(DOCTYPE)
+
+
+def _device_authentication_bytes(transcript_cbor: bytes, namespaces: bytes) -> bytes:
+    """`_device_authentication` put together from its parts' bytes (the same bytes: an array's
+    deterministic encoding is its head and its items'), for the verifier: two encoder calls
+    fewer on every presentation."""
+    inner = b"".join((_DEVICE_AUTH_HEAD, transcript_cbor, _DOCTYPE_CBOR, b"\xd8\x18",
+                      head(2, len(namespaces)), namespaces))  # fmt: skip
+    return b"\xd8\x18" + head(2, len(inner)) + inner
+
+
 def device_response(
     issuer_signed: bytes | IssuerSigned,
     keep: Callable[[str], bool],
@@ -469,12 +482,13 @@ def read_device_response(
     if not (isinstance(device_sig, list) and len(device_sig) == 4 and device_sig[2] is None
             and isinstance(device_sig[0], bytes) and isinstance(device_sig[3], bytes)):  # fmt: skip
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not a detached COSE_Sign1.")
-    if _header(device_sig[0]) != {_ALG: ES256}:
+    # {1: -7} as citycard's wallets encode it, else decoded and compared
+    if device_sig[0] != b"\xa1\x01\x26" and _header(device_sig[0]) != {_ALG: ES256}:
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not ES256.")
-    protected, signature = device_sig[0], device_sig[3]
+    protected, signature, namespaces_value = device_sig[0], device_sig[3], namespaces.value
 
     def bound_to(transcript: list[Any]) -> bool:
-        signed_bytes = _device_authentication(transcript, namespaces)
+        signed_bytes = _device_authentication_bytes(_dumps(transcript), namespaces_value)
         return verify_es256(device_key, signature, sig_structure(protected, signed_bytes))
 
     return claims, bound_to

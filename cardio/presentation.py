@@ -344,15 +344,11 @@ def _verify(
             if binding is None and not bound_to(request.transcript()):
                 binding = _R.BAD_KEY_BINDING
             bound = True
-    if not claims.issuer:  # an mdoc names none: the trust list's whose key signed it
-        c = claims  # built directly: dataclasses.replace costs more than the status check
-        claims = WalletClaims(c.format, verifier.trust.issuer, c.issued_at, c.expires_at,
-                              c.status_index, c.status_uri, c.kid, c.disclosed, c.entitlements)  # fmt: skip
-    base = _status_verdict(verifier, claims, now)
-    if base.verdict in _STRONGER_THAN_BINDING or (
-        base.verdict is not Verdict.VALID and binding is None
-    ):
-        return base
+    # an mdoc names no issuer: it is the trust list's whose key signed it
+    issuer = claims.issuer or verifier.trust.issuer
+    base, base_warnings = _status_verdict(verifier, claims, issuer, now)
+    if base in _STRONGER_THAN_BINDING or (base is not Verdict.VALID and binding is None):
+        return PresentationResult(base, base.sentence, None, base_warnings, format=claims.format)
     if binding is not None:
         return _refused(binding, p.format)
     only = None if request is None else set(request.items)
@@ -362,7 +358,7 @@ def _verify(
         # mdoc's device signature does not cover which issuer-signed elements ride along)
         return _refused(_R.UNREQUESTED_DISCLOSURE, p.format)
     shown = claims.display(only)
-    warnings = list(base.warnings)
+    warnings = list(base_warnings)
     missing = tuple(i for i in request.items if i not in items) if request else ()
     if missing:
         warnings.append("The holder did not share: " + ", ".join(missing) + ".")
@@ -386,17 +382,19 @@ def _binding_problem(
     return None
 
 
-def _status_verdict(verifier: Verifier, c: WalletClaims, now: float) -> PresentationResult:
-    """The chip's checks after the signature, in the chip's order (cardio.verify)."""
+def _status_verdict(
+    verifier: Verifier, c: WalletClaims, issuer: str, now: float
+) -> tuple[Verdict, tuple[str, ...]]:
+    """The chip's checks after the signature, in the chip's order (cardio.verify): the verdict
+    and its warnings (the caller builds one result, not two, for a valid answer)."""
     key = verifier.trust.by_kid[c.kid]
-    fmt = c.format
 
-    def verdict(v: Verdict, *warnings: str) -> PresentationResult:
-        return PresentationResult(v, v.sentence, None, warnings, format=fmt)
+    def verdict(v: Verdict, *warnings: str) -> tuple[Verdict, tuple[str, ...]]:
+        return v, warnings
 
     if key.state is KeyState.REVOKED:
         return verdict(Verdict.KEY_REVOKED)
-    if c.issuer != verifier.trust.issuer:
+    if issuer != verifier.trust.issuer:
         return verdict(Verdict.WRONG_ISSUER)
     if not key.covers(c.issued_at):
         return verdict(Verdict.KEY_EXPIRED)
