@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from api.issuer import Issuer
+from api.issuer.cards import SlotAllocation
 from api.issuer.errors import CardStateError, UnknownCardError
 from api.issuer.keys import ROOT_LABEL
 from cardio.errors import CitycardError
@@ -52,6 +53,20 @@ def publish_trust(issuer: Issuer, trust_dir: Path) -> None:
     write_wallet_trust(trust_dir, issuer.keystore.signer(ROOT_LABEL))  # jwks.json, iaca.pem
 
 
+def _allocation(got: SlotAllocation) -> Allocation:
+    """The issuer's slot as the kiosk's `Allocation`."""
+    return Allocation(
+        request_id=got.request_id,
+        document_number=got.document_number,
+        status_list=got.status_list,
+        status_uri=got.status_uri,
+        status_index=got.status_index,
+        kid=got.kid,
+        revocation_code=got.revocation_code,
+        replayed=got.replayed,
+    )
+
+
 class IssuerAllocator:
     """A kiosk `Allocator` over an `Issuer` in this process."""
 
@@ -78,16 +93,7 @@ class IssuerAllocator:
             got = self.issuer.allocate(self.kiosk_id, request_id, int(time.time()))
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
-        return Allocation(
-            request_id=got.request_id,
-            document_number=got.document_number,
-            status_list=got.status_list,
-            status_uri=got.status_uri,
-            status_index=got.status_index,
-            kid=got.kid,
-            revocation_code=got.revocation_code,
-            replayed=got.replayed,
-        )
+        return _allocation(got)
 
     def fetch_published(self, directory: Path, status_lists: list[str]) -> None:
         """Publish, then copy the published files into `directory` (kiosk.renewal.PublishedFilesSource)."""
@@ -110,16 +116,7 @@ class IssuerAllocator:
             raise SuccessorRefusedError(str(exc)) from exc
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
-        return Allocation(
-            request_id=got.request_id,
-            document_number=got.document_number,
-            status_list=got.status_list,
-            status_uri=got.status_uri,
-            status_index=got.status_index,
-            kid=got.kid,
-            revocation_code=got.revocation_code,
-            replayed=got.replayed,
-        )
+        return _allocation(got)
 
     def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
         try:
