@@ -176,7 +176,7 @@ def main() -> None:
 
 
 FIRST_SEEN = 1100
-"""More cards than the largest cache (1024 holder keys; 256 issued parts and MSOs)."""
+"""More cards than the largest cache (1024 holder keys; 32 issued parts and MSOs)."""
 
 
 @dataclass(frozen=True)

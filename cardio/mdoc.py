@@ -308,7 +308,7 @@ def read_issuer_signed(
     return claims, device_key
 
 
-_MSO_CACHE_SIZE = 256
+_MSO_CACHE_SIZE = 32  # small on purpose, as sdjwt._CACHE_SIZE
 _mso_cache: dict[bytes, tuple[dict[Any, Any], ec.EllipticCurvePublicKey, int, int, int, str]] = {}
 """What `_read_mso` found in an issuerAuth payload, keyed by those exact bytes: a pure function
 of them, read after their signature was checked (as it is on every presentation). Only MSOs

@@ -33,7 +33,9 @@ KB_TYP = "kb+jwt"
 SALT_BYTES = 16
 MAX_DISCLOSURES = 64
 _RESERVED = frozenset({"_sd", "...", "_sd_alg"})
-_CACHE_SIZE = 256
+_CACHE_SIZE = 32
+"""Small on purpose: a card is seen again within moments (a re-scan) or not for hours, and
+entries freed long after they were made are cold; at 256 they cost a first-seen verify ~10 µs."""
 _parsed: dict[str, tuple[str, tuple[Disclosure, ...]]] = {}
 """SdJwt.parse's reading of `<JWT>~<disclosure>~...~`, keyed by exactly that text: a holder
 shows the same issued disclosures again and again, and reading them (base64url, JSON, SHA-256

@@ -31,7 +31,7 @@ FORMAT = "sd-jwt-vc"
 DECOYS = 3
 _VISIBLE = frozenset({"iss", "iat", "exp", "vct", "status", "cnf", "entitlements"})
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
-_CACHE_SIZE = 256
+_CACHE_SIZE = 32  # small on purpose, as sdjwt._CACHE_SIZE
 _read: dict[str, tuple[jws.Jws, WalletClaims, dict[str, Any]]] = {}
 """What read_vc found in a presentation's issued part (`sdjwt.SdJwt.signed`, the exact text
 before the KB-JWT) once it passed every check: the parsed issuer JWT, the claims and the
