@@ -1120,9 +1120,10 @@
     ["program", N_("Programme")],
     ["entitlements", N_("Entitlements")],
   ];
-  // Programme and entitlement names from the programme profiles (names.json beside the page,
-  // written by api/phone/names.py); a code without a name is shown as it is. A names.json with
-  // {"languages": {tag: {programmes, entitlements}}} gives them in the page's language.
+  // Programme and entitlement names from the programme profiles and the kiosk's catalogues
+  // (names.json beside the page, written by api/phone/names.py); a code without a name is shown
+  // as it is. names.json is {"languages": {tag: {programmes, entitlements}}}: English in full,
+  // another language only the names that differ, so a name missing there is English's.
   let names = { programmes: {}, entitlements: {} };
   const namesLoaded = fetch("names.json")
     .then((r) => (r.ok ? r.json() : null))
@@ -1130,8 +1131,15 @@
     .catch(() => {});
   function namesHere() {
     if (!names.languages) return names;
-    const own = names.languages[language] || names.languages[language.split("-")[0]] || names.languages.en || {};
-    return { programmes: own.programmes || {}, entitlements: own.entitlements || {} };
+    // `language` is already one of texts.json's tags (matched by the fallback rule): no base
+    // language here, which would give Traditional Chinese the Simplified names.
+    const en = names.languages.en || {};
+    const own = names.languages[language] || {};
+    const entitlements = { ...(en.entitlements || {}) };
+    for (const [programme, codes] of Object.entries(own.entitlements || {})) {
+      entitlements[programme] = { ...(entitlements[programme] || {}), ...codes };
+    }
+    return { programmes: { ...(en.programmes || {}), ...(own.programmes || {}) }, entitlements };
   }
   function shown(key, claims) {
     const v = claims[key];
