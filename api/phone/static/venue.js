@@ -14,7 +14,8 @@
   const t = V.t;
   const N_ = V.N_;
   // The words staff read for an item a venue may ask for (cardio.venues.LABELS and
-  // api/phone/venue_requests.py ITEM_WORDS); an entitlement is named by the venue's profile.
+  // api/phone/venue_requests.py ITEM_WORDS); an entitlement is named by the venue's profile,
+  // in the page's language from venues.json's "languages" (the reader terminal's catalogue).
   const ITEM_WORDS = {
     given_name: N_("Given name"),
     family_name: N_("Family name"),
@@ -39,11 +40,25 @@
   }
   const venue = { types: [], request: null, labels: {}, result: null, type: null, progress: null };
 
+  // A venue type's title and entitlement labels in the page's language; English where
+  // venues.json has no translation (`V.language()` is already one of texts.json's tags).
+  function typeWords(type) {
+    return (type && type.languages && type.languages[V.language()]) || {};
+  }
+  function title(type) {
+    return typeWords(type).title || type.title;
+  }
   async function loadTypes() {
     const response = await fetch("venues.json", { credentials: "omit" });
     venue.types = response.ok ? await response.json() : [];
     const select = $("venue-type");
-    for (const t of venue.types) select.append(el("option", { value: t.name }, t.title));
+    for (const t of venue.types) select.append(el("option", { value: t.name }, title(t)));
+  }
+  function typeTitles() {
+    for (const option of $("venue-type").options) {
+      const type = venue.types.find((t) => t.name === option.value);
+      if (type) option.textContent = title(type);
+    }
   }
   function newRequest() {
     const type = venue.types.find((t) => t.name === $("venue-type").value);
@@ -65,12 +80,13 @@
     return "image/jpeg";
   }
   function label(item) {
-    return ITEM_WORDS[item] ? t(ITEM_WORDS[item]) : venue.labels[item] || item;
+    if (ITEM_WORDS[item]) return t(ITEM_WORDS[item]);
+    return (typeWords(venue.type).labels || {})[item] || venue.labels[item] || item;
   }
   function requestWords() {
     const type = venue.type;
     if (!type) return;
-    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: type.title, items: V.list(type.items.map((i) => label(i.item))) }));
+    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: title(type), items: V.list(type.items.map((i) => label(i.item))) }));
   }
   function render(res) {
     const box = $("verdict");
@@ -156,6 +172,7 @@
   }
   // Another language chosen: the words already shown are written again in it.
   function redraw() {
+    typeTitles();
     requestWords();
     if (venue.result) render(venue.result);
     if (venue.progress) progress(venue.progress.msgid, venue.progress.values);
