@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 
 from api.issuer.service import Issuer
-from api.phone import catalogue
+from api.phone import catalogue, names
 from api.phone.wallet import files
 from cardio.credential import Holder, to_qr
 from cardio.languages import LANGUAGES, Language
+from cardio.venues import programme_texts
 
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .terminal_fixtures import city_api, live_issuer
@@ -171,6 +172,102 @@ def test_the_pages_choose_the_language_asked_for_or_the_browsers(tmp_path: Path)
         assert page.inner_text("h1") == catalogue.read_po(catalogue.po_path("ar", "phone")).get(
             "Ask for a phone card", "Ask for a phone card"
         )
+
+
+# -- names shown in the page's language (names.json, venues.json) -----------------------------
+
+
+def _kiosk_entitlement_names(programme: str) -> dict[str, dict[str, str]]:
+    """{code: {tag: name}}: the kiosk's own rule (the city's words, else its catalogue)."""
+    from kiosk.profile_texts import ENTITLEMENT, complete
+    from kiosk.programs import load_all
+
+    return {
+        e.code: complete(e.names, ENTITLEMENT).as_dict() for e in load_all()[programme].entitlements
+    }
+
+
+def _terminal_venue_words(code: str) -> dict[str, str]:
+    """The reader terminal's translations of venue titles and labels (msgctxt "venue")."""
+    from babel.messages.pofile import read_po
+
+    path = Path(catalogue.__file__).parent.parent / "terminal" / "translations"
+    with (path / code / "LC_MESSAGES" / "terminal.po").open("rb") as f:
+        return {
+            m.id: m.string
+            for m in read_po(f)
+            if m.context == "venue" and isinstance(m.id, str) and isinstance(m.string, str)
+        }
+
+
+def test_names_json_names_entitlements_as_the_kiosk_does() -> None:
+    """Every entitlement name of names.json in every language is the one the kiosk shows (the
+    page falls back to English name by name); a programme's name is the profile's own."""
+    from kiosk.programs import load_all
+
+    shown = json.loads(names.render())["languages"]
+    english = shown["en"]
+    for programme in load_all():
+        kiosk = _kiosk_entitlement_names(programme)
+        own_names = programme_texts(programme)
+        assert own_names is not None
+        for lang in LANGUAGES:
+            here = shown.get(lang.code, {})
+            for code, wording in kiosk.items():
+                name = here.get("entitlements", {}).get(programme, {}).get(code)
+                name = name or english["entitlements"][programme][code]
+                assert name == wording.get(lang.code, wording["en"]), (programme, lang.code, code)
+            title = here.get("programmes", {}).get(programme) or english["programmes"][programme]
+            assert title == own_names.names.get(lang.code, own_names.names["en"])
+
+
+@requires_chromium
+def test_the_pages_show_programme_entitlement_and_venue_names_in_their_language(
+    tmp_path: Path, holder: Holder
+) -> None:
+    live = live_issuer(tmp_path / "issuer")
+    zurich = Holder(
+        program="zurich",
+        family_name=holder.family_name,
+        given_name=holder.given_name,
+        birth_date=holder.birth_date,
+        sex="X",
+        entitlements=("pool", "culture-discount"),
+    )
+    qr = to_qr(live.issue(zurich, now=int(time.time()) - 60).print_cose)
+    live.publish()
+    kiosk = _kiosk_entitlement_names("zurich")
+    with city_api(live) as api, chromium() as browser:
+        page = browser.new_page()
+        for code in ("de", "ar", "zh", "zh-Hant"):
+            page.goto(f"{api.url}/verify/?lang={code}")
+            page.wait_for_selector('#lists[data-state="ready"]', timeout=15_000)
+            assert _check(page, qr) == "VALID", code
+            shown = page.inner_text('dd[data-claim="entitlements"]')
+            for entitlement in zurich.entitlements:
+                assert kiosk[entitlement][code] in shown, (code, shown)
+                assert kiosk[entitlement]["en"] not in shown, (code, shown)
+            # a proper name: the city's own in German, its English elsewhere
+            programme = "Züri City Card" if code == "de" else "Zurich City Card"
+            assert page.inner_text('dd[data-claim="program"]') == programme, code
+
+        words = _terminal_venue_words("de")
+        page.goto(f"{api.url}/verify/venue.html?lang=de")
+        page.wait_for_selector('body[data-ready="1"]', timeout=10_000)
+        titles = page.eval_on_selector_all(
+            "#venue-type option", "(os) => os.map((o) => o.textContent)"
+        )
+        assert words["City Library"] in titles and "City Library" not in titles
+        page.select_option("#venue-type", "library")
+        page.click("#new-request")
+        request = page.inner_text("#request-words")
+        assert words["City Library"] in request, request
+        assert words["Library card: borrow books and media"] in request, request
+        assert "borrow books" not in request
+        page.select_option("#language", "ar")  # chosen on the page: the names change at once
+        arabic = _terminal_venue_words("ar")
+        assert arabic["City Library"] in page.inner_text("#request-words")
+        assert arabic["City Library"] in page.inner_text("#venue-type")
 
 
 # -- the catalogue tool ------------------------------------------------------------------------
