@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from api.phone import blueprint as phone_blueprint
+from api.phone.venue_requests import VENUES_FILE
 from api.phone.wallet import blueprint as wallet_blueprint
 from api.phone.wallet.files import TEXTS_FILE
 from cardio import base45, cose
@@ -33,7 +34,12 @@ from cardio.verdict import Verdict
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .wallet_server import WalletIssuer, fragment
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 def read_qr(page: Any, selector: str) -> str:
@@ -73,7 +79,8 @@ def tampered(parts: list[str]) -> str:
     text = answer_text(parts)
     sd = SdJwt.parse(zlib.decompress(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii"))
     swapped = tuple(
-        Disclosure.new(None, "culture-discount", d.salt) if d.name is None else d for d in sd.disclosures
+        Disclosure.new(None, "culture-discount", d.salt) if d.name is None else d
+        for d in sd.disclosures
     )
     assert swapped != sd.disclosures
     return response_qr(SdJwt(sd.jwt, swapped, sd.kb_jwt).compact())
@@ -132,11 +139,18 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         assert wallet.evaluate("document.documentElement.lang") == "de"
         assert wallet.inner_text("#name") == "Mira Beispiel-Musterfrau"
         assert wallet.inner_text("#show-venue") == texts["Show to a venue"]
-        assert wallet.get_attribute("#photo", "src", timeout=5_000).startswith("data:image/jpeg;base64,")
-        codes = wallet.eval_on_selector_all("#entitlements li", "els => els.map(e => e.dataset.code)")
+        assert wallet.get_attribute("#photo", "src", timeout=5_000).startswith(
+            "data:image/jpeg;base64,"
+        )
+        codes = wallet.eval_on_selector_all(
+            "#entitlements li", "els => els.map(e => e.dataset.code)"
+        )
         assert codes == ["pool", "culture-discount"]
         # by the programme's own names in the holder's language, not by code
-        assert wallet.inner_text("#entitlements").split("\n") == ["Badi-Eintritt", "Ermässigung Kultur"]
+        assert wallet.inner_text("#entitlements").split("\n") == [
+            "Badi-Eintritt",
+            "Ermässigung Kultur",
+        ]
         assert wallet.inner_text("#programme") == "Demo City Card"  # as the kiosk printed it
         # the holder key: in IndexedDB as a private, non-extractable CryptoKey; no JWK anywhere
         stored = wallet.evaluate(
@@ -174,10 +188,17 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         wallet.fill("#request-text", request_text)
         wallet.click("#read-request")
         wallet.wait_for_selector("#consent:not([hidden])")
-        items = wallet.eval_on_selector_all("#consent-items li", "els => els.map(e => e.dataset.item)")
+        items = wallet.eval_on_selector_all(
+            "#consent-items li", "els => els.map(e => e.dataset.item)"
+        )
         assert items == ["photo", "entitlement:pool"]
         assert texts["Your photo"] in wallet.inner_text("#consent-items")
-        assert "City Pool" in wallet.inner_text("#consent-title")
+        venue_words = next(
+            v for v in json.loads(VENUES_FILE.read_text("utf-8")) if v["name"] == "pool"
+        )
+        # the venue's title in the holder's language, not the English one
+        assert venue_words["languages"]["de"]["title"] in wallet.inner_text("#consent-title")
+        assert "City Pool" not in wallet.inner_text("#consent-title")
         assert "Badi-Eintritt" in wallet.inner_text("#consent-items")
         wallet.screenshot(path=str(ARTIFACTS / "wallet-consent.png"), full_page=True)
         wallet.click("#agree")
@@ -188,7 +209,11 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         # the venue: VALID, and exactly the photo and pool entry
         verdict, _reason = check(venue, "\n".join(parts))
         assert verdict == "VALID"
-        shown = set(venue.eval_on_selector_all("#verdict [data-item]", "els => els.map(e => e.dataset.item)"))
+        shown = set(
+            venue.eval_on_selector_all(
+                "#verdict [data-item]", "els => els.map(e => e.dataset.item)"
+            )
+        )
         assert shown == {"photo", "entitlement:pool", "expires"}
         page_text = venue.inner_text("#verdict")
         for kept_back in ("Mira", "Beispiel", "1990", "culture", "Kultur", "Zurich", "Züri"):
@@ -200,7 +225,13 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         reference = verify_wallet(verifier, answer_text(parts), request)
         assert reference.verdict is Verdict.VALID
         assert reference.claims is not None
-        assert set(reference.claims) == {"format", "issued", "expires", "photo_base64", "entitlements"}
+        assert set(reference.claims) == {
+            "format",
+            "issued",
+            "expires",
+            "photo_base64",
+            "entitlements",
+        }
         assert reference.claims["entitlements"] == ["pool"]
 
         # a disclosure changed after the holder signed: refused, typed

@@ -204,7 +204,9 @@
     if (stopCamera) stopCamera();
     wallet.request = request;
     const known = venues.find((v) => v.name === request.venue);
-    $("consent-title").textContent = t("{venue} asks for:", { venue: known ? known.title : request.venue });
+    // the venue's title in the holder's language (venues.json, from the terminal's catalogue)
+    const title = known && (((known.languages || {})[wallet.language] || {}).title || known.title);
+    $("consent-title").textContent = t("{venue} asks for:", { venue: title || request.venue });
     $("consent-items").replaceChildren(...request.items.map((item) => {
       const li = document.createElement("li");
       li.setAttribute("data-item", item);
