@@ -14,6 +14,7 @@ claim; anything else is refused with a typed `PresentationReason`, never half-re
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
@@ -45,7 +46,12 @@ decides nothing: a different text is a different entry, read in full."""
 
 def digest(text: str) -> str:
     """The digest of a disclosure (or of a presentation, for `sd_hash`): sha-256, base64url."""
-    return b64u(hashlib.sha256(text.encode("ascii")).digest())
+    # b64u of the 32 bytes, inline: 44 base64 characters, the last one "=" (dropped)
+    raw = binascii.b2a_base64(hashlib.sha256(text.encode("ascii")).digest(), newline=False)
+    return raw[:43].translate(_TO_URL).decode("ascii")
+
+
+_TO_URL = bytes.maketrans(b"+/", b"-_")
 
 
 def decoy_digest() -> str:
@@ -234,11 +240,12 @@ def _take(digest_text: object, seen: set[str]) -> str:
     return digest_text
 
 
-def _nests(value: Any) -> bool:  # only containers can hold digests
-    return isinstance(value, dict | list)
+_NESTS = (dict, list)  # only containers can hold digests
 
 
 def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: set[str]) -> Any:
+    # _take's checks are written out in the loops: this runs for every digest of every
+    # presentation, and a call per digest was a tenth of it
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         digests = node.get("_sd", [])
@@ -249,9 +256,12 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                 continue
             if name in _RESERVED:
                 raise PresentationError(PresentationReason.MALFORMED, f"The SD-JWT misplaces {name!r}.")
-            out[name] = _unfold(value, by_digest, used, seen) if isinstance(value, dict | list) else value
+            out[name] = _unfold(value, by_digest, used, seen) if isinstance(value, _NESTS) else value
         for item in digests:
-            found = by_digest.get(_take(item, seen))
+            if not isinstance(item, str) or item in seen:
+                _take(item, seen)  # raises its refusal
+            seen.add(item)
+            found = by_digest.get(item)
             if found is None:
                 continue  # undisclosed, or a decoy
             if found.name is None:
@@ -264,7 +274,7 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                 )
             used.add(found.digest)
             value = found.value
-            out[found.name] = _unfold(value, by_digest, used, seen) if _nests(value) else value
+            out[found.name] = _unfold(value, by_digest, used, seen) if isinstance(value, _NESTS) else value
         return out
     if isinstance(node, list):
         items: list[Any] = []
@@ -274,7 +284,11 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                     raise PresentationError(
                         PresentationReason.MALFORMED, "An SD-JWT array element digest has other members."
                     )
-                found = by_digest.get(_take(element["..."], seen))
+                item = element["..."]
+                if not isinstance(item, str) or item in seen:
+                    _take(item, seen)  # raises its refusal
+                seen.add(item)
+                found = by_digest.get(item)
                 if found is None:
                     continue
                 if found.name is not None:
@@ -283,10 +297,10 @@ def _unfold(node: Any, by_digest: dict[str, Disclosure], used: set[str], seen: s
                     )
                 used.add(found.digest)
                 value = found.value
-                items.append(_unfold(value, by_digest, used, seen) if _nests(value) else value)
+                items.append(_unfold(value, by_digest, used, seen) if isinstance(value, _NESTS) else value)
             else:
                 items.append(
-                    _unfold(element, by_digest, used, seen) if _nests(element) else element
+                    _unfold(element, by_digest, used, seen) if isinstance(element, _NESTS) else element
                 )
         return items
     return node

@@ -18,6 +18,7 @@ from cardio.credential import ChipBinding, Credential, Holder, Variant
 from cardio.errors import MalformedError
 from cardio.jwk import (
     b64u,
+    b64u_decode,
     from_jwk,
     kid_text,
     private_jwk,
@@ -105,6 +106,27 @@ def test_jwk_round_trips_and_thumbprint() -> None:
         from_jwk(jwk)  # a public key slot must not carry a private part
     # RFC 7638's thumbprint agrees with jwcrypto's
     assert JWK.from_json(json.dumps(public_jwk(signer.public_key))).thumbprint() == jwk["kid"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.one_of(st.text(alphabet="AQgw-_+/= \n", max_size=46), st.none(), st.integers()))
+def test_jwk_coordinates_refused_as_b64u_decode_refuses(x: object) -> None:
+    """from_jwk reads x and y by the fast path; a text it refuses is refused with the message
+    of cardio.jwk.b64u_decode, and one it accepts is the same bytes."""
+    good = public_jwk(SoftwareSigner.generate().public_key)
+    try:
+        want: bytes | str = b64u_decode(x, "JWK x")
+    except MalformedError as exc:
+        want = str(exc)
+    try:
+        from_jwk({**good, "x": x})
+        got: str | None = None
+    except MalformedError as exc:
+        got = str(exc)
+    if isinstance(want, str):
+        assert got == want
+    else:  # decoded: refused for its length or as a point, or accepted as the key itself
+        assert got in (None, "The JWK coordinates are not 32 bytes each.", "The public key is not a point on P-256.")
 
 
 def test_jws_refuses_duplicate_members_and_alg_none() -> None:
