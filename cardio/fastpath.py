@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         claims,
         der_signature,
         iso_day,
+        mso,
         name_ok,
         sign1,
     )
@@ -52,6 +53,7 @@ else:
     der_signature = _module.der_signature
     claims = _module.claims
     iso_day = _module.iso_day
+    mso = _module.mso
     name_ok = _module.name_ok
     sign1 = _module.sign1
 
@@ -64,6 +66,7 @@ __all__ = [
     "claims",
     "der_signature",
     "iso_day",
+    "mso",
     "name_ok",
     "sign1",
 ]

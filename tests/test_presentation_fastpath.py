@@ -2,7 +2,8 @@
 
 `b64u_decode` and `der_signature` of cardio/_fastpath.c and cardio/_fastpath_py.py are held to
 their readable references (`cardio.jwk.b64u_decode`, `cardio.keys.der_from_raw`) and to each
-other, on well-formed and malformed input. The caches of what a presentation's issued part says
+other, on well-formed and malformed input; `mso` to cbor2's reading of an MSO and, through
+`mdoc._read_mso`, to the verdicts without it. The caches of what a presentation's issued part says
 (keyed by its exact text or bytes) must never let another text pass, nor skip the issuer's key
 and signature.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from types import ModuleType
 
+import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
@@ -23,7 +26,7 @@ from cardio import _fastpath_py, mdoc, sdjwt, sdjwt_vc
 from cardio.credential import Holder
 from cardio.errors import MalformedError
 from cardio.jwk import b64u, b64u_decode
-from cardio.keys import SoftwareSigner, der_from_raw
+from cardio.keys import SoftwareSigner, der_from_raw, p256_xy
 from cardio.presentation import VenueRequest, present_mdoc, present_sdjwt
 from cardio.presentation_errors import PresentationError, PresentationReason
 from cardio.verdict import Verdict
@@ -223,3 +226,93 @@ def test_caches_stay_bounded(wallet: Wallet) -> None:
         assert len(sdjwt._parsed) <= sdjwt._CACHE_SIZE
     parsed = sdjwt.SdJwt.parse(f"{jwt}~{sdjwt.Disclosure.new('n', -1).encoded}~")
     assert sdjwt._parsed[parsed.without_key_binding()] == (parsed.jwt, parsed.disclosures)
+
+
+# -- an mdoc's MSO read without cbor2 ---------------------------------------------------------
+
+def _tdate(d: datetime) -> str:
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
+
+
+_tdates = st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)).map(_tdate)
+
+
+_POINTS = [p256_xy(SoftwareSigner.generate().public_key) for _ in range(3)]
+_points = st.sampled_from(_POINTS) | st.tuples(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32))
+
+
+@st.composite
+def _msos(draw: st.DrawFn) -> bytes:
+    """issuerAuth payloads of MSOs in the shape mdoc.issue_mdoc writes, their parts drawn."""
+    mso = {
+        "version": "1.0",
+        "digestAlgorithm": "SHA-256",
+        "docType": mdoc.DOCTYPE,
+        "valueDigests": {mdoc.NAMESPACE: draw(st.dictionaries(st.integers(0, 2**64 - 1), st.binary(max_size=40), max_size=20))},
+        "deviceKeyInfo": {"deviceKey": {1: 2, -1: 1, **dict(zip((-2, -3), draw(_points), strict=True))}},
+        "validityInfo": {k: cbor2.CBORTag(0, draw(_tdates)) for k in ("signed", "validFrom", "validUntil")},
+        "status": {"status_list": {"idx": draw(st.integers(0, 2**64 - 1)), "uri": draw(st.text(max_size=60))}},
+    }  # fmt: skip
+    return cbor2.dumps(cbor2.CBORTag(24, cbor2.dumps(mso, canonical=True)), canonical=True)
+
+
+@st.composite
+def _mangled_msos(draw: st.DrawFn) -> bytes:
+    """An MSO payload with one byte changed, a piece cut out or bytes put in."""
+    data = bytearray(draw(_msos()))
+    at = draw(st.integers(0, len(data) - 1))
+    how = draw(st.sampled_from(["set", "cut", "insert"]))
+    if how == "set":
+        data[at] = draw(st.integers(0, 255))
+    elif how == "cut":
+        del data[at : at + draw(st.integers(1, 8))]
+    else:
+        data[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+def _cbor2_reading(payload: bytes) -> tuple[object, ...]:
+    mso = cbor2.loads(cbor2.loads(payload).value)
+    key = mso["deviceKeyInfo"]["deviceKey"]
+    valid = mso["validityInfo"]
+    status = mso["status"]["status_list"]
+    return (mso["valueDigests"][mdoc.NAMESPACE], key[-2], key[-3],
+            *(_tdate(valid[k]) for k in ("signed", "validFrom", "validUntil")),
+            status["idx"], status["uri"])  # fmt: skip
+
+
+@over_implementations
+@settings(max_examples=300, deadline=None)
+@given(payload=_msos())
+def test_mso_reads_what_cbor2_reads(impl: ModuleType, payload: bytes) -> None:
+    assert impl.mso(payload) == _cbor2_reading(payload)
+
+
+@needs_compiled
+@settings(max_examples=800, deadline=None)
+@given(payload=_mangled_msos() | _msos() | st.binary(max_size=120) | st.none() | st.text(max_size=8))
+def test_mso_both_implementations_agree(payload: object) -> None:
+    assert _compiled.mso(payload) == _fastpath_py.mso(payload)
+
+
+def _read_mso_outcome(payload: bytes) -> object:
+    try:
+        digests, key, *rest = mdoc._read_mso(payload)
+    except PresentationError as exc:
+        return exc.reason
+    return (digests, key.public_numbers(), *rest)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=_mangled_msos() | _msos())
+def test_mso_fast_path_decides_as_cbor2_does(payload: bytes) -> None:
+    """Whatever the fast path reads, _read_mso returns what it returns through cbor2 (the same
+    values, or a refusal for the same reason): it can only be faster, never another verdict."""
+    fast = _read_mso_outcome(payload)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(mdoc.fastpath, "mso", lambda _payload: None)
+    try:
+        slow = _read_mso_outcome(payload)
+    finally:
+        patch.undo()
+    assert fast == slow
