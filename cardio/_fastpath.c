@@ -14,6 +14,7 @@
  *                ValueError with a reason for anything else.
  * b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or None.
  * der_signature  the DER form of a 64-byte ES256 signature, or None.
+ * json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
  * mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
  *
  * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
@@ -813,6 +814,163 @@ static PyObject *fastpath_der_signature(PyObject *module, PyObject *arg) {
     return PyBytes_FromStringAndSize((const char *)der, (Py_ssize_t)der_len);
 }
 
+/* ---- JSON in the form citycard writes it ---------------------------------------------------- */
+
+/* json(data) -> (value,) for UTF-8 JSON in the subset cardio.jws.json_bytes writes for
+ * citycard's own tokens and disclosures: no white space between tokens, strings without
+ * escapes or control characters, integers of at most 18 digits, true/false/null, objects
+ * (no member named twice) and arrays nested at most 32 deep. None for anything else:
+ * cardio.jws.loads_json then reads it with the json module, which decides. In C because the
+ * json module calls its duplicate-key hook in Python for every object, and an SD-JWT verify
+ * reads six JSON texts right after signature checks. */
+
+#define JSON_MAX_DEPTH 32
+
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+    int depth;
+} JReader;
+
+static PyObject *json_value(JReader *r);
+
+/* NULL without an exception set: not in the subset (the caller returns None). */
+static PyObject *json_string(JReader *r) {
+    const uint8_t *start = ++r->p; /* after the quote */
+    while (r->p < r->end && *r->p != '"') {
+        if (*r->p == '\\' || *r->p < 0x20) return NULL;
+        r->p++;
+    }
+    if (r->p >= r->end) return NULL;
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)start, r->p - start, "strict");
+    r->p++; /* the closing quote */
+    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) PyErr_Clear();
+    return text;
+}
+
+static PyObject *json_number(JReader *r) {
+    int negative = 0;
+    if (*r->p == '-') {
+        negative = 1;
+        r->p++;
+    }
+    const uint8_t *start = r->p;
+    uint64_t value = 0; /* unsigned: wraps (defined) past 18 digits, which are refused anyway */
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') value = value * 10 + (uint64_t)(*r->p++ - '0');
+    Py_ssize_t digits = r->p - start;
+    if (digits == 0 || digits > 18 || (digits > 1 && *start == '0')) return NULL;
+    if (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E')) return NULL;
+    return PyLong_FromLongLong(negative ? -(long long)value : (long long)value);
+}
+
+static PyObject *json_literal(JReader *r, const char *word, size_t n, PyObject *value) {
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0) return NULL;
+    r->p += n;
+    return Py_NewRef(value);
+}
+
+static PyObject *json_array(JReader *r) {
+    r->p++;
+    PyObject *list = PyList_New(0);
+    if (list == NULL) return NULL;
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return list;
+    }
+    for (;;) {
+        PyObject *item = json_value(r);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(item);
+        if (r->p >= r->end) break;
+        if (*r->p == ']') {
+            r->p++;
+            return list;
+        }
+        if (*r->p++ != ',') break;
+    }
+    Py_DECREF(list);
+    return NULL;
+}
+
+static PyObject *json_object(JReader *r) {
+    r->p++;
+    PyObject *dict = PyDict_New();
+    if (dict == NULL) return NULL;
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return dict;
+    }
+    for (;;) {
+        if (r->p >= r->end || *r->p != '"') break;
+        PyObject *key = json_string(r);
+        if (key == NULL) break;
+        int seen = PyDict_Contains(dict, key);
+        if (seen != 0 || r->p >= r->end || *r->p++ != ':') { /* a member named twice: refused */
+            Py_DECREF(key);
+            break;
+        }
+        PyObject *value = json_value(r);
+        int bad = value == NULL || PyDict_SetItem(dict, key, value) < 0;
+        Py_DECREF(key);
+        Py_XDECREF(value);
+        if (bad || r->p >= r->end) break;
+        if (*r->p == '}') {
+            r->p++;
+            return dict;
+        }
+        if (*r->p++ != ',') break;
+    }
+    Py_DECREF(dict);
+    return NULL;
+}
+
+static PyObject *json_value(JReader *r) {
+    if (r->p >= r->end) return NULL;
+    PyObject *out;
+    switch (*r->p) {
+    case '"':
+        return json_string(r);
+    case '{':
+    case '[':
+        if (++r->depth > JSON_MAX_DEPTH) return NULL;
+        out = *r->p == '{' ? json_object(r) : json_array(r);
+        r->depth--;
+        return out;
+    case 't':
+        return json_literal(r, "true", 4, Py_True);
+    case 'f':
+        return json_literal(r, "false", 5, Py_False);
+    case 'n':
+        return json_literal(r, "null", 4, Py_None);
+    default:
+        if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9')) return json_number(r);
+        return NULL;
+    }
+}
+
+static PyObject *fastpath_json(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_CheckExact(arg)) Py_RETURN_NONE;
+    JReader r = {(const uint8_t *)PyBytes_AS_STRING(arg), NULL, 0};
+    r.end = r.p + PyBytes_GET_SIZE(arg);
+    PyObject *value = json_value(&r);
+    if (value == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (r.p != r.end) {
+        Py_DECREF(value);
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyTuple_Pack(1, value);
+    Py_DECREF(value);
+    return out;
+}
+
 /* ---- an mdoc's MobileSecurityObject ----------------------------------------------------------- */
 
 /* The MSO inside an issuerAuth payload, #6.24(bstr .cbor MSO), when it is exactly the one
@@ -942,6 +1100,10 @@ static PyMethodDef fastpath_methods[] = {
     {"der_signature", fastpath_der_signature, METH_O,
      "der_signature(raw) -> the DER ECDSA-Sig-Value of a 64-byte r || s, or None for anything "
      "else."},
+    {"json", fastpath_json, METH_O,
+     "json(data) -> (value,) for UTF-8 JSON in the subset citycard writes (no white space, no "
+     "string escapes, integers of up to 18 digits, no member named twice, nesting up to 32), "
+     "or None for anything else."},
     {"mso", fastpath_mso, METH_O,
      "mso(payload) -> (digests, x, y, signed, validFrom, validUntil, idx, uri) of an issuerAuth "
      "payload holding citycard's MSO in its one deterministic shape, or None for any other bytes."},

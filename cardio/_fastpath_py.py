@@ -15,6 +15,7 @@ iso_day(days)  'YYYY-MM-DD' of a day number since 1970-01-01.
 name_ok(text)  whether a text may be printed as a family or given name.
 b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or None.
 der_signature  the DER form of a 64-byte ES256 signature, or None.
+json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
 """
 
@@ -752,3 +753,116 @@ def mso(payload: object, /) -> tuple[dict[int, bytes], bytes, bytes, str, str, s
     if r.at != len(payload):
         return None
     return digests, x, y, signed, valid_from, valid_until, idx, uri
+
+
+_JSON_MAX_DEPTH: Final = 32
+_JSON_DIGITS = re.compile(rb"-?([0-9]*)")
+_JSON_WORDS: Final = {ord("t"): (b"true", True), ord("f"): (b"false", False), ord("n"): (b"null", None)}
+
+
+class _Json:
+    """The subset reader of `json`: every method raises _Refused for what it does not take."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at, self.depth = data, 0, 0
+
+    def value(self) -> object:
+        data, at = self.data, self.at
+        if at >= len(data):
+            raise _Refused
+        c = data[at]
+        if c == 0x22:  # "
+            return self.string()
+        if c in (0x7B, 0x5B):  # { [
+            self.depth += 1
+            if self.depth > _JSON_MAX_DEPTH:
+                raise _Refused
+            out = self.object() if c == 0x7B else self.array()
+            self.depth -= 1
+            return out
+        if c in _JSON_WORDS:
+            word, value = _JSON_WORDS[c]
+            if data[at : at + len(word)] != word:
+                raise _Refused
+            self.at += len(word)
+            return value
+        if c == 0x2D or 0x30 <= c <= 0x39:  # - or a digit
+            return self.number()
+        raise _Refused
+
+    def string(self) -> str:
+        start = self.at + 1
+        end = self.data.find(b'"', start)
+        if end < 0:
+            raise _Refused
+        raw = self.data[start:end]
+        if b"\\" in raw or any(b < 0x20 for b in raw):
+            raise _Refused
+        self.at = end + 1
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Refused from None
+
+    def number(self) -> int:
+        match = _JSON_DIGITS.match(self.data, self.at)
+        assert match is not None  # the pattern matches the empty text too
+        digits = match.group(1)
+        self.at = match.end()
+        if not 1 <= len(digits) <= 18 or (len(digits) > 1 and digits[:1] == b"0"):
+            raise _Refused
+        if self.data[self.at : self.at + 1] in (b".", b"e", b"E"):
+            raise _Refused
+        return int(match.group(0))
+
+    def array(self) -> list[object]:
+        self.at += 1
+        out: list[object] = []
+        if self.data[self.at : self.at + 1] == b"]":
+            self.at += 1
+            return out
+        while True:
+            out.append(self.value())
+            sep = self.data[self.at : self.at + 1]
+            self.at += 1
+            if sep == b"]":
+                return out
+            if sep != b",":
+                raise _Refused
+
+    def object(self) -> dict[str, object]:
+        self.at += 1
+        out: dict[str, object] = {}
+        if self.data[self.at : self.at + 1] == b"}":
+            self.at += 1
+            return out
+        while True:
+            if self.data[self.at : self.at + 1] != b'"':
+                raise _Refused
+            key = self.string()
+            if key in out or self.data[self.at : self.at + 1] != b":":  # a member named twice
+                raise _Refused
+            self.at += 1
+            out[key] = self.value()
+            sep = self.data[self.at : self.at + 1]
+            self.at += 1
+            if sep == b"}":
+                return out
+            if sep != b",":
+                raise _Refused
+
+
+def json(data: object, /) -> tuple[object] | None:
+    """json(data) -> (value,) for UTF-8 JSON in the subset citycard writes (no white space, no
+    string escapes, integers of up to 18 digits, no member named twice, nesting up to 32), or
+    None for anything else."""
+    if type(data) is not bytes:
+        return None
+    reader = _Json(data)
+    try:
+        value = reader.value()
+    except _Refused:
+        return None
+    if reader.at != len(data):
+        return None
+    return (value,)

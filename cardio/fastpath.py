@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         claims,
         der_signature,
         iso_day,
+        json,
         mso,
         name_ok,
         sign1,
@@ -53,6 +54,7 @@ else:
     der_signature = _module.der_signature
     claims = _module.claims
     iso_day = _module.iso_day
+    json = _module.json
     mso = _module.mso
     name_ok = _module.name_ok
     sign1 = _module.sign1
@@ -66,6 +68,7 @@ __all__ = [
     "claims",
     "der_signature",
     "iso_day",
+    "json",
     "mso",
     "name_ok",
     "sign1",

@@ -11,6 +11,7 @@ and signature.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -22,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.issuer.service import Issuer
-from cardio import _fastpath_py, mdoc, sdjwt, sdjwt_vc
+from cardio import _fastpath_py, jws, mdoc, sdjwt, sdjwt_vc
 from cardio.credential import Holder
 from cardio.errors import MalformedError
 from cardio.jwk import b64u, b64u_decode
@@ -313,6 +314,82 @@ def test_mso_fast_path_decides_as_cbor2_does(payload: bytes) -> None:
     patch.setattr(mdoc.fastpath, "mso", lambda _payload: None)
     try:
         slow = _read_mso_outcome(payload)
+    finally:
+        patch.undo()
+    assert fast == slow
+
+
+# -- JSON in the form citycard writes, read in one pass ------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**19), 10**19) | st.text(max_size=12)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@st.composite
+def _json_texts(draw: st.DrawFn) -> bytes:
+    """JSON as citycard writes it, sometimes with a byte changed, cut or put in."""
+    data = bytearray(jws.json_bytes(draw(_json_values)))
+    if data and draw(st.booleans()):
+        at = draw(st.integers(0, len(data) - 1))
+        how = draw(st.sampled_from(["set", "cut", "insert"]))
+        if how == "set":
+            data[at] = draw(st.sampled_from(b'{}[],:"\\ -0123456789.eEtrufalsn\x00\x1f\xc3\xa9\xff'))
+        elif how == "cut":
+            del data[at : at + draw(st.integers(1, 4))]
+        else:
+            data[at:at] = draw(st.sampled_from([b" ", b",", b'"a":1,', b"\\", b"{", b"]", b"\xed\xa0\x80"]))
+    return bytes(data)
+
+
+def _loads_outcome(data: bytes) -> str:
+    try:
+        return repr(jws.loads_json(data))  # repr: True is not 1, and members keep their order
+    except MalformedError as exc:
+        return f"refused: {exc}"
+
+
+@over_implementations
+@settings(max_examples=500, deadline=None)
+@given(value=_json_values)
+def test_json_reads_what_the_json_module_reads(impl: ModuleType, value: object) -> None:
+    text = jws.json_bytes(value)
+    read = impl.json(text)
+    if read is not None:
+        assert repr(read[0]) == repr(json.loads(text))
+
+
+@over_implementations
+def test_json_reads_citycard_tokens(impl: ModuleType) -> None:
+    for value in ({"alg": "ES256", "typ": "kb+jwt"}, ["salt", "photo", "QUJD"], [],
+                  {"a": [1, -2, True, False, None, {"b": "Müller 名"}]}, 123456789012345678, "x"):  # fmt: skip
+        assert impl.json(jws.json_bytes(value)) == (value,)
+    for odd in (b'{"a":1,"a":2}', b'{"a": 1}', b'"a\\u0041"', b"1.5", b"01", b"1234567890123456789",
+                b"NaN", b"[1,]", b'{"a":1}x', b"", b'"\xed\xa0\x80"', b"[" * 33 + b"]" * 33):  # fmt: skip
+        assert impl.json(odd) is None, odd
+    assert impl.json(b"[" * 32 + b"]" * 32) is not None
+
+
+@needs_compiled
+@settings(max_examples=1500, deadline=None)
+@given(data=_json_texts() | st.binary(max_size=40) | st.none() | st.text(max_size=8))
+def test_json_both_implementations_agree(data: object) -> None:
+    assert repr(_compiled.json(data)) == repr(_fastpath_py.json(data))
+
+
+@settings(max_examples=800, deadline=None)
+@given(data=_json_texts())
+def test_loads_json_decides_as_the_json_module_does(data: bytes) -> None:
+    """jws.loads_json returns the same value, or refuses with the same message, with the fast
+    path and without it."""
+    fast = _loads_outcome(data)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(jws.fastpath, "json", lambda _data: None)
+    try:
+        slow = _loads_outcome(data)
     finally:
         patch.undo()
     assert fast == slow
