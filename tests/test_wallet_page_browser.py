@@ -42,6 +42,12 @@ PHONE = {
 }
 
 
+def venue_title(venue: str, language: str) -> str:
+    """A venue type's title as venues.json gives it in `language` (the terminal's catalogue's)."""
+    found = next(v for v in json.loads(VENUES_FILE.read_text("utf-8")) if v["name"] == venue)
+    return str(found["languages"][language]["title"])
+
+
 def read_qr(page: Any, selector: str) -> str:
     """The text of the QR code drawn in `selector`, read from a screenshot as a camera would."""
     import zxingcpp
@@ -193,11 +199,8 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         )
         assert items == ["photo", "entitlement:pool"]
         assert texts["Your photo"] in wallet.inner_text("#consent-items")
-        venue_words = next(
-            v for v in json.loads(VENUES_FILE.read_text("utf-8")) if v["name"] == "pool"
-        )
         # the venue's title in the holder's language, not the English one
-        assert venue_words["languages"]["de"]["title"] in wallet.inner_text("#consent-title")
+        assert venue_title("pool", "de") in wallet.inner_text("#consent-title")
         assert "City Pool" not in wallet.inner_text("#consent-title")
         assert "Badi-Eintritt" in wallet.inner_text("#consent-items")
         wallet.screenshot(path=str(ARTIFACTS / "wallet-consent.png"), full_page=True)

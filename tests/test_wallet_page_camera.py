@@ -22,7 +22,7 @@ from cardio.verdict import Verdict
 
 from .browser import ARTIFACTS, requires_chromium
 from .qr_camera import NO_BARCODE_DETECTOR, chromium_with_camera, qr_video
-from .test_wallet_page_browser import PHONE, answer_parts, answer_text
+from .test_wallet_page_browser import PHONE, answer_parts, answer_text, venue_title
 from .wallet_server import WalletIssuer
 
 
@@ -52,9 +52,12 @@ def test_the_wallet_scans_the_request_with_the_camera_and_answers_only_it(
         page.click("#show-venue")  # the camera opens and films the venue's code
         page.wait_for_selector("#consent:not([hidden])", timeout=30_000)
         assert page.input_value("#request-text") == request.to_qr()
-        items = page.eval_on_selector_all("#consent-items li", "els => els.map(e => e.dataset.item)")
+        items = page.eval_on_selector_all(
+            "#consent-items li", "els => els.map(e => e.dataset.item)"
+        )
         assert items == ["age_over_18", "photo"]
-        assert "Age-restricted event" in page.inner_text("#consent-title")
+        # the venue's title in the wallet's language (the holder's package says de)
+        assert venue_title("event", "de") in page.inner_text("#consent-title")
         page.click("#agree")
         page.wait_for_selector("#answer-qr img")
         parts = answer_parts(page)
