@@ -126,7 +126,11 @@ def test_jwk_coordinates_refused_as_b64u_decode_refuses(x: object) -> None:
     if isinstance(want, str):
         assert got == want
     else:  # decoded: refused for its length or as a point, or accepted as the key itself
-        assert got in (None, "The JWK coordinates are not 32 bytes each.", "The public key is not a point on P-256.")
+        assert got in (
+            None,
+            "The JWK coordinates are not 32 bytes each.",
+            "The public key is not a point on P-256.",
+        )
 
 
 def test_jws_refuses_duplicate_members_and_alg_none() -> None:
