@@ -757,6 +757,7 @@ def mso(payload: object, /) -> tuple[dict[int, bytes], bytes, bytes, str, str, s
 
 _JSON_MAX_DEPTH: Final = 32
 _JSON_DIGITS = re.compile(rb"-?([0-9]*)")
+_JSON_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')
 _JSON_WORDS: Final = {ord("t"): (b"true", True), ord("f"): (b"false", False), ord("n"): (b"null", None)}
 
 
@@ -792,15 +793,14 @@ class _Json:
 
     def string(self) -> str:
         start = self.at + 1
-        end = self.data.find(b'"', start)
-        if end < 0:
-            raise _Refused
-        raw = self.data[start:end]
-        if b"\\" in raw or any(b < 0x20 for b in raw):
+        match = _JSON_PLAIN.match(self.data, start)
+        assert match is not None  # the pattern matches the empty text too
+        end = match.end()  # the first quote, backslash or control character, or the end
+        if self.data[end : end + 1] != b'"':
             raise _Refused
         self.at = end + 1
         try:
-            return raw.decode("utf-8")
+            return self.data[start:end].decode("utf-8")
         except UnicodeDecodeError:
             raise _Refused from None
 

@@ -49,7 +49,9 @@ def loads_json(data: bytes, what: str = "JSON") -> Any:
     """Strict JSON from UTF-8 bytes; MalformedError for anything else."""
     if len(data) > MAX_JWS:
         raise MalformedError(f"The {what} is too large.")
-    fast = fastpath.json(data)  # the form citycard writes, read in one pass; else as below
+    # the form citycard writes, read in one pass by the compiled fast path (its Python twin is
+    # slower than the json module); anything else as below
+    fast = fastpath.json(data) if fastpath.IMPLEMENTATION == "c" else None
     if fast is not None:
         return fast[0]
     try:
