@@ -1,0 +1,241 @@
+"""The pure-Python twins of cardio/_fastpath.c's wallet readers (re-exported by
+cardio/_fastpath_py.py, which holds the rest of the fast path).
+
+mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
+json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
+
+Each accepts exactly what the C accepts and returns the same values
+(tests/test_presentation_fastpath.py holds them equal, and to cbor2's and the json module's
+readings).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_MSO_HEAD: Final = b"\xa7\x66status\xa1\x6bstatus_list\xa2\x63idx"
+_MSO_DOCTYPE_AND_VERSION: Final = (
+    b"\x67docType\x77org.citycard.resident.1\x67version\x631.0\x6cvalidityInfo\xa3"
+)
+_MSO_TDATE_KEYS: Final = (b"\x66signed", b"\x69validFrom", b"\x6avalidUntil")
+_MSO_DIGESTS: Final = b"\x6cvalueDigests\xa1\x77org.citycard.resident.1"
+_MSO_DEVICE_KEY: Final = b"\x6ddeviceKeyInfo\xa1\x69deviceKey\xa4\x01\x02\x20\x01\x21\x58\x20"
+_MSO_TAIL: Final = b"\x6fdigestAlgorithm\x67SHA-256"
+_TDATE: Final = re.compile(rb"\xc0\x74[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_UINT_BELOW = (24, 0x100, 0x10000, 0x100000000)
+
+
+class _Refused(Exception):
+    """The bytes are not the template (mso returns None)."""
+
+
+class _Bytes:
+    """A cursor over deterministic CBOR that refuses (with _Refused) anything unexpected."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def head(self) -> tuple[int, int]:
+        if self.at >= len(self.data):
+            raise _Refused
+        b = self.data[self.at]
+        self.at += 1
+        info = b & 0x1F
+        if info < 24:
+            return b >> 5, info
+        if info > 27:
+            raise _Refused
+        n = 1 << (info - 24)
+        if len(self.data) - self.at < n:
+            raise _Refused
+        value = int.from_bytes(self.data[self.at : self.at + n], "big")
+        self.at += n
+        if value < _UINT_BELOW[info - 24]:
+            raise _Refused
+        return b >> 5, value
+
+    def expect(self, major: int) -> int:
+        got, value = self.head()
+        if got != major:
+            raise _Refused
+        return value
+
+    def span(self, length: int) -> bytes:
+        if len(self.data) - self.at < length:
+            raise _Refused
+        self.at += length
+        return self.data[self.at - length : self.at]
+
+    def literal(self, want: bytes) -> None:
+        if self.data[self.at : self.at + len(want)] != want:
+            raise _Refused
+        self.at += len(want)
+
+    def tdate(self, key: bytes) -> str:
+        self.literal(key)
+        text = self.data[self.at : self.at + 22]
+        if not _TDATE.fullmatch(text):
+            raise _Refused
+        t = text[2:]
+        month, day, hour, minute, second = (int(t[i : i + 2]) for i in (5, 8, 11, 14, 17))
+        if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
+            raise _Refused
+        self.at += 22
+        return t.decode("ascii")
+
+
+def mso(payload: object, /) -> tuple[dict[int, bytes], bytes, bytes, str, str, str, int, str] | None:
+    """mso(payload) -> (digests, x, y, signed, validFrom, validUntil, idx, uri) of an issuerAuth
+    payload holding citycard's MSO in its one deterministic shape, or None for any other bytes."""
+    if type(payload) is not bytes or payload[:2] != b"\xd8\x18":
+        return None
+    r = _Bytes(payload)
+    r.at = 2
+    try:
+        if r.expect(2) != len(payload) - r.at:
+            return None
+        r.literal(_MSO_HEAD)
+        idx = r.expect(0)
+        r.literal(b"\x63uri")
+        try:
+            uri = r.span(r.expect(3)).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        r.literal(_MSO_DOCTYPE_AND_VERSION)
+        signed, valid_from, valid_until = (r.tdate(k) for k in _MSO_TDATE_KEYS)
+        r.literal(_MSO_DIGESTS)
+        major, count = r.head()
+        if major != 5 or count > len(payload) - r.at:
+            return None
+        digests: dict[int, bytes] = {}
+        previous = -1
+        for _ in range(count):
+            digest_id = r.expect(0)
+            if digest_id <= previous:  # unsigned keys strictly increasing: canonical, none twice
+                return None
+            previous = digest_id
+            digests[digest_id] = r.span(r.expect(2))
+        r.literal(_MSO_DEVICE_KEY)
+        x = r.span(32)
+        r.literal(b"\x22\x58\x20")
+        y = r.span(32)
+        r.literal(_MSO_TAIL)
+    except _Refused:
+        return None
+    if r.at != len(payload):
+        return None
+    return digests, x, y, signed, valid_from, valid_until, idx, uri
+
+
+_JSON_MAX_DEPTH: Final = 32
+_JSON_DIGITS = re.compile(rb"-?([0-9]*)")
+_JSON_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')
+_JSON_WORDS: Final = {ord("t"): (b"true", True), ord("f"): (b"false", False), ord("n"): (b"null", None)}
+
+
+class _Json:
+    """The subset reader of `json`: every method raises _Refused for what it does not take."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at, self.depth = data, 0, 0
+
+    def value(self) -> object:
+        data, at = self.data, self.at
+        if at >= len(data):
+            raise _Refused
+        c = data[at]
+        if c == 0x22:  # "
+            return self.string()
+        if c in (0x7B, 0x5B):  # { [
+            self.depth += 1
+            if self.depth > _JSON_MAX_DEPTH:
+                raise _Refused
+            out = self.object() if c == 0x7B else self.array()
+            self.depth -= 1
+            return out
+        if c in _JSON_WORDS:
+            word, value = _JSON_WORDS[c]
+            if data[at : at + len(word)] != word:
+                raise _Refused
+            self.at += len(word)
+            return value
+        if c == 0x2D or 0x30 <= c <= 0x39:  # - or a digit
+            return self.number()
+        raise _Refused
+
+    def string(self) -> str:
+        start = self.at + 1
+        match = _JSON_PLAIN.match(self.data, start)
+        assert match is not None  # the pattern matches the empty text too
+        end = match.end()  # the first quote, backslash or control character, or the end
+        if self.data[end : end + 1] != b'"':
+            raise _Refused
+        self.at = end + 1
+        try:
+            return self.data[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Refused from None
+
+    def number(self) -> int:
+        match = _JSON_DIGITS.match(self.data, self.at)
+        assert match is not None  # the pattern matches the empty text too
+        digits = match.group(1)
+        self.at = match.end()
+        if not 1 <= len(digits) <= 18 or (len(digits) > 1 and digits[:1] == b"0"):
+            raise _Refused
+        if self.data[self.at : self.at + 1] in (b".", b"e", b"E"):
+            raise _Refused
+        return int(match.group(0))
+
+    def array(self) -> list[object]:
+        self.at += 1
+        out: list[object] = []
+        if self.data[self.at : self.at + 1] == b"]":
+            self.at += 1
+            return out
+        while True:
+            out.append(self.value())
+            sep = self.data[self.at : self.at + 1]
+            self.at += 1
+            if sep == b"]":
+                return out
+            if sep != b",":
+                raise _Refused
+
+    def object(self) -> dict[str, object]:
+        self.at += 1
+        out: dict[str, object] = {}
+        if self.data[self.at : self.at + 1] == b"}":
+            self.at += 1
+            return out
+        while True:
+            if self.data[self.at : self.at + 1] != b'"':
+                raise _Refused
+            key = self.string()
+            if key in out or self.data[self.at : self.at + 1] != b":":  # a member named twice
+                raise _Refused
+            self.at += 1
+            out[key] = self.value()
+            sep = self.data[self.at : self.at + 1]
+            self.at += 1
+            if sep == b"}":
+                return out
+            if sep != b",":
+                raise _Refused
+
+
+def json(data: object, /) -> tuple[object] | None:
+    """json(data) -> (value,) for UTF-8 JSON in the subset citycard writes (no white space, no
+    string escapes, integers of up to 18 digits, no member named twice, nesting up to 32), or
+    None for anything else."""
+    if type(data) is not bytes:
+        return None
+    reader = _Json(data)
+    try:
+        value = reader.value()
+    except _Refused:
+        return None
+    if reader.at != len(data):
+        return None
+    return (value,)
