@@ -55,7 +55,6 @@ TOOL = CatalogueTool(
     options=OPTIONS,
     keywords=KEYWORDS,
     needs=_needs,
-    fuzzy_header_allowed=True,
 )
 POT = TOOL.pot
 template_catalog = TOOL.template_catalog
