@@ -16,6 +16,8 @@
  * der_signature  the DER form of a 64-byte ES256 signature, or None.
  * json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
  * mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
+ * device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
+ *                None (cbor2 then decides).
  *
  * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
  * canonical (length-first) order, no tags, nothing after the map. The rules are those of
@@ -28,6 +30,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -1081,6 +1084,184 @@ done:
     return out;
 }
 
+/* ---- an mdoc DeviceResponse ----------------------------------------------------------------- */
+
+/* device_response(data) -> (issuer_auth, elements, device_signature) of a DeviceResponse in
+ * the one deterministic shape citycard's wallets write (cardio.mdoc.device_response): one
+ * document, no device-signed elements, the device signature {1: -7} detached and 64 bytes;
+ * issuerAuth's unprotected header {} or {33: one certificate}; every IssuerSignedItem
+ * {random: bstr, digestID: uint, elementValue, elementIdentifier: tstr} with a value of the
+ * kinds citycard issues (text, bytes, a boolean, a full-date, an array of texts), no element
+ * named twice. issuer_auth is the COSE_Sign1 array as cbor2 reads it, elements are
+ * (elementIdentifier, digestID, elementValue, #6.24 item bytes as digested). None for anything
+ * else: cardio.mdoc.read_device_response then decodes it with cbor2 and decides, so this can
+ * only be faster, never another verdict. */
+
+static const char DR_HEAD[] =
+    "\xa3" "\x66" "status" "\x00" "\x67" "version" "\x63" "1.0" "\x69" "documents" "\x81"
+    "\xa3" "\x67" "docType" "\x77" "org.citycard.resident.1"
+    "\x6c" "deviceSigned" "\xa2" "\x6a" "deviceAuth" "\xa1" "\x6f" "deviceSignature"
+    "\x84" "\x43" "\xa1\x01\x26" "\xa0" "\xf6" "\x58\x40";
+static const char DR_MIDDLE[] =
+    "\x6a" "nameSpaces" "\xd8\x18\x41\xa0"
+    "\x6c" "issuerSigned" "\xa2" "\x6a" "issuerAuth" "\x84";
+static const char DR_NAMESPACES[] = "\x6a" "nameSpaces" "\xa1" "\x77" "org.citycard.resident.1";
+
+/* The text string whose head (of `len` bytes) was just read, strict UTF-8; NULL without an
+ * exception when it is not one. */
+static PyObject *dr_text_of(Reader *r, uint64_t len) {
+    const uint8_t *s;
+    if (span(r, len, &s) < 0) return NULL;
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)s, (Py_ssize_t)len, "strict");
+    if (text == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) PyErr_Clear();
+    return text;
+}
+
+static PyObject *dr_text(Reader *r) {
+    uint64_t len;
+    if (expect(r, 3, &len, "mdoc") < 0) return NULL;
+    return dr_text_of(r, len);
+}
+
+/* An elementValue of a kind citycard issues; NULL without an exception for any other. */
+static PyObject *dr_value(Reader *r) {
+    if (r->p >= r->end) return NULL;
+    uint8_t b = *r->p;
+    if (b == 0xf4 || b == 0xf5) {
+        r->p++;
+        return Py_NewRef(b == 0xf5 ? Py_True : Py_False);
+    }
+    if (b == 0xd9) { /* #6.1004("YYYY-MM-DD"), a full-date; the date type decides the calendar */
+        const uint8_t *t = r->p + 4;
+        if (r->end - r->p < 14 || r->p[1] != 0x03 || r->p[2] != 0xec || r->p[3] != 0x6a) return NULL;
+        for (int i = 0; i < 10; i++)
+            if (i == 4 || i == 7 ? t[i] != '-' : (t[i] < '0' || t[i] > '9')) return NULL;
+        r->p += 14;
+        int year = (t[0] - '0') * 1000 + (t[1] - '0') * 100 + (t[2] - '0') * 10 + (t[3] - '0');
+        PyObject *day = PyDate_FromDate(year, (t[5] - '0') * 10 + (t[6] - '0'), (t[8] - '0') * 10 + (t[9] - '0'));
+        if (day == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) PyErr_Clear();
+        return day;
+    }
+    int major;
+    uint64_t len;
+    const uint8_t *s;
+    if (head(r, &major, &len) < 0) return NULL;
+    if (major == 2) {
+        if (span(r, len, &s) < 0) return NULL;
+        return PyBytes_FromStringAndSize((const char *)s, (Py_ssize_t)len);
+    }
+    if (major == 3) return dr_text_of(r, len);
+    if (major != 4 || len > (uint64_t)(r->end - r->p)) return NULL;
+    PyObject *list = PyList_New((Py_ssize_t)len);
+    if (list == NULL) return NULL;
+    for (uint64_t i = 0; i < len; i++) {
+        PyObject *text = dr_text(r);
+        if (text == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, text);
+    }
+    return list;
+}
+
+/* One #6.24(bstr .cbor IssuerSignedItem) as an element tuple; NULL without an exception when
+ * it is not in the shape. */
+static PyObject *dr_element(Reader *r) {
+    uint64_t len, id;
+    const uint8_t *start = r->p, *s;
+    if (r->end - r->p < 2 || r->p[0] != 0xd8 || r->p[1] != 24) return NULL;
+    r->p += 2;
+    if (expect(r, 2, &len, "mdoc") < 0 || len > (uint64_t)(r->end - r->p)) return NULL;
+    Reader item = {r->p, r->p + len, NULL};
+    r->p += len;
+    if (LITERAL(&item, "\xa4" "\x66" "random", "mdoc") < 0 || expect(&item, 2, &len, "mdoc") < 0
+        || span(&item, len, &s) < 0 || LITERAL(&item, "\x68" "digestID", "mdoc") < 0
+        || expect(&item, 0, &id, "mdoc") < 0 || LITERAL(&item, "\x6c" "elementValue", "mdoc") < 0)
+        return NULL;
+    PyObject *value = dr_value(&item), *name = NULL, *digest_id = NULL, *tagged = NULL, *out = NULL;
+    if (value == NULL || LITERAL(&item, "\x71" "elementIdentifier", "mdoc") < 0) goto done;
+    if ((name = dr_text(&item)) == NULL || item.p != item.end) goto done;
+    digest_id = PyLong_FromUnsignedLongLong(id);
+    tagged = PyBytes_FromStringAndSize((const char *)start, r->p - start);
+    if (digest_id != NULL && tagged != NULL) out = PyTuple_Pack(4, name, digest_id, value, tagged);
+done:
+    Py_XDECREF(value);
+    Py_XDECREF(name);
+    Py_XDECREF(digest_id);
+    Py_XDECREF(tagged);
+    return out;
+}
+
+static PyObject *fastpath_device_response(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_CheckExact(arg) || PyBytes_GET_SIZE(arg) > CC_MAX_INPUT) Py_RETURN_NONE;
+    Reader r = {(const uint8_t *)PyBytes_AS_STRING(arg), NULL, NULL};
+    r.end = r.p + PyBytes_GET_SIZE(arg);
+    uint64_t count;
+    int major;
+    PyObject *device_sig = NULL, *protected = NULL, *unprotected = NULL, *payload = NULL;
+    PyObject *signature = NULL, *elements = NULL, *names = NULL, *auth = NULL, *out = NULL;
+    if (LITERAL(&r, DR_HEAD, "mdoc") < 0 || r.end - r.p < 64) Py_RETURN_NONE;
+    if ((device_sig = PyBytes_FromStringAndSize((const char *)r.p, 64)) == NULL) return NULL;
+    r.p += 64;
+    if (LITERAL(&r, DR_MIDDLE, "mdoc") < 0) goto none;
+    if ((protected = read_bytes(&r, 0, UINT64_MAX, "mdoc")) == NULL) goto none_or_error;
+    if ((unprotected = PyDict_New()) == NULL) goto error;
+    if (r.p < r.end && *r.p == 0xa0) {
+        r.p++;
+    } else if (r.end - r.p >= 3 && r.p[0] == 0xa1 && r.p[1] == 0x18 && r.p[2] == 33) { /* x5chain */
+        r.p += 3;
+        PyObject *cert = read_bytes(&r, 0, UINT64_MAX, "mdoc"), *label = NULL;
+        int bad = cert == NULL || (label = PyLong_FromLong(33)) == NULL
+                  || PyDict_SetItem(unprotected, label, cert) < 0;
+        Py_XDECREF(cert);
+        Py_XDECREF(label);
+        if (bad) goto none_or_error;
+    } else {
+        goto none;
+    }
+    if ((payload = read_bytes(&r, 0, UINT64_MAX, "mdoc")) == NULL) goto none_or_error;
+    if ((signature = read_bytes(&r, 0, UINT64_MAX, "mdoc")) == NULL) goto none_or_error;
+    if (LITERAL(&r, DR_NAMESPACES, "mdoc") < 0) goto none;
+    if (head(&r, &major, &count) < 0 || major != 4 || count > (uint64_t)(r.end - r.p)) goto none;
+    if ((elements = PyList_New((Py_ssize_t)count)) == NULL || (names = PySet_New(NULL)) == NULL) goto error;
+    for (uint64_t i = 0; i < count; i++) {
+        PyObject *element = dr_element(&r);
+        if (element == NULL) goto none_or_error;
+        PyList_SET_ITEM(elements, (Py_ssize_t)i, element);
+        PyObject *name = PyTuple_GET_ITEM(element, 0);
+        int seen = PySet_Contains(names, name);
+        if (seen < 0 || (seen == 0 && PySet_Add(names, name) < 0)) goto error;
+        if (seen) goto none; /* an element named twice: the general path says so */
+    }
+    if (r.p != r.end) goto none;
+    if ((auth = PyList_New(4)) == NULL) goto error;
+    PyList_SET_ITEM(auth, 0, Py_NewRef(protected));
+    PyList_SET_ITEM(auth, 1, Py_NewRef(unprotected));
+    PyList_SET_ITEM(auth, 2, Py_NewRef(payload));
+    PyList_SET_ITEM(auth, 3, Py_NewRef(signature));
+    out = PyTuple_Pack(3, auth, elements, device_sig);
+    goto done;
+none_or_error:
+    if (PyErr_Occurred()) goto error;
+none:
+    out = Py_NewRef(Py_None);
+    goto done;
+error:
+    out = NULL;
+done:
+    Py_XDECREF(device_sig);
+    Py_XDECREF(protected);
+    Py_XDECREF(unprotected);
+    Py_XDECREF(payload);
+    Py_XDECREF(signature);
+    Py_XDECREF(elements);
+    Py_XDECREF(names);
+    Py_XDECREF(auth);
+    return out;
+}
+
 /* ---- module --------------------------------------------------------------------------------- */
 
 static PyMethodDef fastpath_methods[] = {
@@ -1107,6 +1288,10 @@ static PyMethodDef fastpath_methods[] = {
     {"mso", fastpath_mso, METH_O,
      "mso(payload) -> (digests, x, y, signed, validFrom, validUntil, idx, uri) of an issuerAuth "
      "payload holding citycard's MSO in its one deterministic shape, or None for any other bytes."},
+    {"device_response", fastpath_device_response, METH_O,
+     "device_response(data) -> (issuer_auth, elements, device_signature) of an mdoc "
+     "DeviceResponse in the one deterministic shape citycard's wallets write, or None for any "
+     "other bytes."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1118,6 +1303,8 @@ static struct PyModuleDef fastpath_module = {
 
 PyMODINIT_FUNC PyInit__fastpath(void) {
     fill_b64u_table();
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL) return NULL;
     ClaimsType = PyStructSequence_NewType(&claims_desc);

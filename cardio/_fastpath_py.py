@@ -17,6 +17,8 @@ b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or No
 der_signature  the DER form of a 64-byte ES256 signature, or None.
 json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
+device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
+               None (cbor2 then decides).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from datetime import date, timedelta
 from typing import Final, Generic, NoReturn, TypeVar, cast, overload
 
 # the wallet formats' readers (an mdoc's MSO, citycard's JSON), in their own module for size
+from ._fastpath_wallet_py import device_response as device_response
 from ._fastpath_wallet_py import json as json
 from ._fastpath_wallet_py import mso as mso
 

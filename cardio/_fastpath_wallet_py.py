@@ -3,6 +3,8 @@ cardio/_fastpath_py.py, which holds the rest of the fast path).
 
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
 json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
+device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, as
+               (issuer_auth, elements, device_signature), or None (cbor2 then decides).
 
 Each accepts exactly what the C accepts and returns the same values
 (tests/test_presentation_fastpath.py holds them equal, and to cbor2's and the json module's
@@ -12,7 +14,8 @@ readings).
 from __future__ import annotations
 
 import re
-from typing import Final
+from datetime import date
+from typing import Any, Final
 
 _MSO_HEAD: Final = b"\xa7\x66status\xa1\x6bstatus_list\xa2\x63idx"
 _MSO_DOCTYPE_AND_VERSION: Final = (
@@ -239,3 +242,105 @@ def json(data: object, /) -> tuple[object] | None:
     if reader.at != len(data):
         return None
     return (value,)
+
+
+_DR_HEAD: Final = (
+    b"\xa3\x66status\x00\x67version\x631.0\x69documents\x81"
+    b"\xa3\x67docType\x77org.citycard.resident.1"
+    b"\x6cdeviceSigned\xa2\x6adeviceAuth\xa1\x6fdeviceSignature\x84\x43\xa1\x01\x26\xa0\xf6\x58\x40"
+)
+_DR_MIDDLE: Final = b"\x6anameSpaces\xd8\x18\x41\xa0\x6cissuerSigned\xa2\x6aissuerAuth\x84"
+_DR_NAMESPACES: Final = b"\x6anameSpaces\xa1\x77org.citycard.resident.1"
+_FULL_DATE: Final = re.compile(rb"\xd9\x03\xec\x6a([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+Element = tuple[str, int, Any, bytes]
+
+
+def _text(r: _Bytes, length: int) -> str:
+    try:
+        return r.span(length).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused from None
+
+
+def _element_value(r: _Bytes) -> Any:
+    """An elementValue of a kind citycard issues (text, bytes, a boolean, a full-date, an array
+    of texts); _Refused for any other."""
+    first = r.data[r.at : r.at + 1]
+    if first in (b"\xf4", b"\xf5"):
+        r.at += 1
+        return first == b"\xf5"
+    if first == b"\xd9":
+        match = _FULL_DATE.match(r.data, r.at)
+        if match is None:
+            raise _Refused
+        r.at = match.end()
+        try:  # the date type decides the calendar
+            return date(*(int(part) for part in match.groups()))
+        except ValueError:
+            raise _Refused from None
+    major, length = r.head()
+    if major == 2:
+        return r.span(length)
+    if major == 3:
+        return _text(r, length)
+    if major != 4 or length > len(r.data) - r.at:
+        raise _Refused
+    return [_text(r, r.expect(3)) for _ in range(length)]
+
+
+def _element(r: _Bytes) -> Element:
+    """One #6.24(bstr .cbor IssuerSignedItem) in citycard's shape, as an element tuple."""
+    start = r.at
+    r.literal(b"\xd8\x18")
+    item = _Bytes(r.span(r.expect(2)))
+    item.literal(b"\xa4\x66random")
+    item.span(item.expect(2))
+    item.literal(b"\x68digestID")
+    digest_id = item.expect(0)
+    item.literal(b"\x6celementValue")
+    value = _element_value(item)
+    item.literal(b"\x71elementIdentifier")
+    name = _text(item, item.expect(3))
+    if item.at != len(item.data):
+        raise _Refused
+    return name, digest_id, value, r.data[start : r.at]
+
+
+def device_response(data: object, /) -> tuple[list[Any], list[Element], bytes] | None:
+    """device_response(data) -> (issuer_auth, elements, device_signature) of an mdoc
+    DeviceResponse in the one deterministic shape citycard's wallets write (see the C), or None
+    for any other bytes."""
+    if type(data) is not bytes or len(data) > 64 * 1024:
+        return None
+    r = _Bytes(data)
+    try:
+        r.literal(_DR_HEAD)
+        device_signature = r.span(64)
+        r.literal(_DR_MIDDLE)
+        protected = r.span(r.expect(2))
+        unprotected: dict[int, bytes] = {}
+        if data[r.at : r.at + 1] == b"\xa0":
+            r.at += 1
+        else:
+            r.literal(b"\xa1\x18\x21")  # {33: one certificate}, x5chain
+            unprotected[33] = r.span(r.expect(2))
+        payload = r.span(r.expect(2))
+        signature = r.span(r.expect(2))
+        r.literal(_DR_NAMESPACES)
+        major, count = r.head()
+        if major != 4 or count > len(data) - r.at:
+            return None
+        elements: list[Element] = []
+        names: set[str] = set()
+        for _ in range(count):
+            element = _element(r)
+            if element[0] in names:  # an element named twice: the general path says so
+                return None
+            names.add(element[0])
+            elements.append(element)
+    except _Refused:
+        return None
+    if r.at != len(data):
+        return None
+    return [protected, unprotected, payload, signature], elements, device_signature

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         b64u_decode,
         claims,
         der_signature,
+        device_response,
         iso_day,
         json,
         mso,
@@ -52,6 +53,7 @@ else:
     Claims = _module.Claims
     b64u_decode = _module.b64u_decode
     der_signature = _module.der_signature
+    device_response = _module.device_response
     claims = _module.claims
     iso_day = _module.iso_day
     json = _module.json
@@ -67,6 +69,7 @@ __all__ = [
     "b64u_decode",
     "claims",
     "der_signature",
+    "device_response",
     "iso_day",
     "json",
     "mso",

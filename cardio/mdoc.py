@@ -55,7 +55,14 @@ _ALG, _KID = 1, 4
 _COSE_KEY_LABELS = frozenset({1, -1, -2, -3})  # kty, crv, x, y
 _CERT_CACHE_SIZE = 64
 _ITEM_MEMBERS = frozenset({"digestID", "random", "elementIdentifier", "elementValue"})
+_ES256_HEADER = b"\xa1\x01\x26"  # {1: -7}, as citycard's wallets encode it
 _R = PresentationReason
+
+Element = tuple[str, Any, Any, bytes]
+"""An element read: (elementIdentifier, digestID, elementValue, its #6.24 bytes as digested)."""
+FastResponse = tuple[list[Any], list[Element], bytes]
+"""A DeviceResponse in the one shape citycard's wallets write, as `cardio.fastpath` reads it:
+(issuerAuth, the elements, the device signature)."""
 
 
 def _loads(data: bytes, what: str) -> Any:
@@ -225,14 +232,14 @@ class IssuerSigned:
         return {"nameSpaces": {NAMESPACE: list(self.items.values())}, "issuerAuth": self.issuer_auth}
 
     def chain_points(self) -> list[bytes]:
-        """The P-256 point of each certificate in `x5chain` (b"" for another key type),
-        document signer first; each certificate is parsed once per process (cached by its
-        DER bytes), and one that cannot be read is MALFORMED as in `x5chain`."""
-        chain = self.issuer_auth[1].get(_X5CHAIN)
-        ders = [chain] if isinstance(chain, bytes) else chain if isinstance(chain, list) else []
-        if not all(type(d) is bytes for d in ders):
-            raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.")
-        return [_cert_point(d) for d in ders]
+        """The P-256 point of each certificate in `x5chain` (see `_chain_points`)."""
+        return _chain_points(self.issuer_auth[1])
+
+    def rows(self) -> list[Element]:
+        """Each element as (identifier, digestID, value, its #6.24 bytes as digested)."""
+        return [(name, self.elements[name]["digestID"], self.elements[name]["elementValue"],
+                 b"\xd8\x18" + head(2, len(raw.value)) + raw.value)
+                for name, raw in self.items.items()]  # fmt: skip
 
     def x5chain(self) -> list[x509.Certificate]:
         chain = self.issuer_auth[1].get(_X5CHAIN)
@@ -250,6 +257,17 @@ def element_item(name: str) -> str:
     return name
 
 
+def _chain_points(unprotected: dict[Any, Any]) -> list[bytes]:
+    """The P-256 point of each certificate in `x5chain` (b"" for another key type), document
+    signer first; each certificate is parsed once per process (cached by its DER bytes), and
+    one that cannot be read is MALFORMED as in `x5chain`."""
+    chain = unprotected.get(_X5CHAIN)
+    ders = [chain] if isinstance(chain, bytes) else chain if isinstance(chain, list) else []
+    if not all(type(d) is bytes for d in ders):
+        raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.")
+    return [_cert_point(d) for d in ders]
+
+
 def read_issuer_signed(
     signed: IssuerSigned, issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
 ) -> tuple[WalletClaims, ec.EllipticCurvePublicKey]:
@@ -257,12 +275,19 @@ def read_issuer_signed(
 
     Returns the claims of the elements present and the holder's (device) key.
     """
-    protected_raw, _unprotected, payload, signature = signed.issuer_auth
+    return _read_signed(signed.issuer_auth, signed.rows(), issuer_key)
+
+
+def _read_signed(
+    issuer_auth: list[Any], elements: list[Element], issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+) -> tuple[WalletClaims, ec.EllipticCurvePublicKey]:
+    """`read_issuer_signed` of an issuerAuth and its elements, however they were read."""
+    protected_raw, unprotected, payload, signature = issuer_auth
     protected = _header(protected_raw)
     if not isinstance(protected, dict) or protected.get(_ALG) != ES256:
         raise PresentationError(_R.MALFORMED, "The mdoc is not signed with ES256.")
     kid = protected.get(_KID)
-    chain = signed.chain_points()
+    chain = _chain_points(unprotected)
     if kid is None and chain:
         if not chain[0]:
             raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not a P-256 key.")
@@ -285,18 +310,13 @@ def read_issuer_signed(
     entitlements: list[str] = []
     seen_ids: set[int] = set()
     sha256 = hashlib.sha256
-    for name, raw in signed.items.items():
-        item = signed.elements[name]
-        digest_id = item["digestID"]
+    for name, digest_id, value, tagged in elements:
         expected = digests.get(digest_id) if type(digest_id) is int else None
-        value_bytes = raw.value
-        tagged = b"\xd8\x18" + head(2, len(value_bytes)) + value_bytes  # #6.24(bstr), as digested
         if expected is None or sha256(tagged).digest() != expected:
             raise PresentationError(_R.UNSIGNED_DISCLOSURE)
         if digest_id in seen_ids:
             raise PresentationError(_R.REPEATED_DISCLOSURE)
         seen_ids.add(digest_id)
-        value = item["elementValue"]
         if name.startswith(ENTITLEMENT_ELEMENT):
             if value is True:
                 entitlements.append(name[len(ENTITLEMENT_ELEMENT) :])
@@ -461,14 +481,44 @@ def without_x5chain(response: bytes) -> bytes:
     return _dumps(obj)
 
 
+def fast_response(data: bytes) -> FastResponse | None:
+    """A DeviceResponse's bytes read in one compiled pass when they are in the one shape
+    citycard's wallets write, else None (cbor2 then reads them and decides; the pure-Python
+    reader is held equal by the tests but is no faster than cbor2, so it is not used here)."""
+    return fastpath.device_response(data) if fastpath.IMPLEMENTATION == "c" else None
+
+
 def read_device_response(
-    data: bytes | dict[str, Any], issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+    data: bytes | dict[str, Any] | FastResponse,
+    issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey],
 ) -> tuple[WalletClaims, Callable[[list[Any]], bool]]:
-    """Verify a DeviceResponse (its bytes, or them decoded)'s issuerAuth and digests.
+    """Verify a DeviceResponse (its bytes, them decoded, or `fast_response`'s reading)'s
+    issuerAuth and digests.
 
     Returns the claims and `bound_to(transcript)`: whether the device signature holds over
     that SessionTranscript (the caller's request decides which one).
     """
+    fast = data if isinstance(data, tuple) else fast_response(data) if isinstance(data, bytes) else None
+    if fast is not None:  # no device-signed elements, the device signature {1: -7}, detached
+        issuer_auth, elements, signature = fast
+        claims, device_key = _read_signed(issuer_auth, elements, issuer_key)
+        protected, namespaces_value = _ES256_HEADER, b"\xa0"
+    else:
+        assert not isinstance(data, tuple)
+        claims, device_key, protected, signature, namespaces_value = _read_decoded(data, issuer_key)
+
+    def bound_to(transcript: list[Any]) -> bool:
+        signed_bytes = _device_authentication_bytes(_dumps(transcript), namespaces_value)
+        return verify_es256(device_key, signature, sig_structure(protected, signed_bytes))
+
+    return claims, bound_to
+
+
+def _read_decoded(
+    data: bytes | dict[str, Any], issuer_key: Callable[[bytes], ec.EllipticCurvePublicKey]
+) -> tuple[WalletClaims, ec.EllipticCurvePublicKey, bytes, bytes, bytes]:
+    """`read_device_response` through cbor2: the claims, the device key, and the device
+    signature's protected header, signature and signed namespaces' bytes."""
     response = _loads(data, "mdoc response") if isinstance(data, bytes | bytearray) else data
     try:
         documents = response["documents"]
@@ -493,12 +543,6 @@ def read_device_response(
             and isinstance(device_sig[0], bytes) and isinstance(device_sig[3], bytes)):  # fmt: skip
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not a detached COSE_Sign1.")
     # {1: -7} as citycard's wallets encode it, else decoded and compared
-    if device_sig[0] != b"\xa1\x01\x26" and _header(device_sig[0]) != {_ALG: ES256}:
+    if device_sig[0] != _ES256_HEADER and _header(device_sig[0]) != {_ALG: ES256}:
         raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not ES256.")
-    protected, signature, namespaces_value = device_sig[0], device_sig[3], namespaces.value
-
-    def bound_to(transcript: list[Any]) -> bool:
-        signed_bytes = _device_authentication_bytes(_dumps(transcript), namespaces_value)
-        return verify_es256(device_key, signature, sig_structure(protected, signed_bytes))
-
-    return claims, bound_to
+    return claims, device_key, device_sig[0], device_sig[3], namespaces.value

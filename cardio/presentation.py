@@ -231,7 +231,7 @@ class _Parsed:
     format: str
     sd: sdjwt.SdJwt | None = None
     issuer_signed: mdoc.IssuerSigned | None = None
-    response: bytes | dict[str, Any] | None = None
+    response: bytes | dict[str, Any] | mdoc.FastResponse | None = None
     claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
 
 
@@ -251,6 +251,9 @@ def is_wallet_data(data: bytes) -> bool:
 
 def _parse(data: str | bytes) -> _Parsed:
     if isinstance(data, bytes) and data[:1] in (b"\xa2", b"\xa3"):
+        fast = mdoc.fast_response(data)
+        if fast is not None:  # a DeviceResponse in the shape citycard's wallets write
+            return _Parsed(mdoc.FORMAT, response=fast)
         obj = mdoc._loads(data, "mdoc")
         if isinstance(obj, dict) and "issuerAuth" in obj:
             return _Parsed(mdoc.FORMAT, issuer_signed=mdoc.IssuerSigned.parse(obj))
