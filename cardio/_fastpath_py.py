@@ -19,6 +19,8 @@ json(data)     JSON in the subset citycard writes, as (value,), or None (json th
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
                None (cbor2 then decides).
+unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
+               the digests used, or None (cardio.sdjwt._unfold then decides).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Final, Generic, NoReturn, TypeVar, cast, overload
 from ._fastpath_wallet_py import device_response as device_response
 from ._fastpath_wallet_py import json as json
 from ._fastpath_wallet_py import mso as mso
+from ._fastpath_wallet_py import unfold as unfold
 
 # ---- limits (cardio/credential.py) ----------------------------------------------------------
 

@@ -5,6 +5,8 @@ mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then
 json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, as
                (issuer_auth, elements, device_signature), or None (cbor2 then decides).
+unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
+               the digests used, or None (cardio.sdjwt._unfold then decides).
 
 Each accepts exactly what the C accepts and returns the same values
 (tests/test_presentation_fastpath.py holds them equal, and to cbor2's and the json module's
@@ -344,3 +346,94 @@ def device_response(data: object, /) -> tuple[list[Any], list[Element], bytes] |
     if r.at != len(data):
         return None
     return [protected, unprotected, payload, signature], elements, device_signature
+
+
+_UNFOLD_MAX_DEPTH: Final = 32
+
+
+class _Unfold:
+    """The walk of `unfold`: every method raises _Refused where cardio.sdjwt._unfold would
+    refuse (or the nesting is too deep)."""
+
+    def __init__(self, by_digest: dict[str, Any]) -> None:
+        self.by_digest, self.used, self.seen, self.depth = by_digest, set[str](), set[str](), 0
+
+    def nested(self, value: Any) -> Any:
+        if type(value) is dict or type(value) is list:
+            return self.node(value)
+        if isinstance(value, dict | list):  # not JSON's: _unfold decides
+            raise _Refused
+        return value
+
+    def take(self, item: object) -> Any:
+        """The disclosure of a digest seen for the first time (None: there is none)."""
+        if type(item) is not str or item in self.seen:
+            raise _Refused
+        self.seen.add(item)
+        return self.by_digest.get(item)
+
+    def use(self, found: Any) -> tuple[Any, Any]:
+        try:
+            name, value, digest = found.name, found.value, found.digest
+            self.used.add(digest)
+        except (AttributeError, TypeError):
+            raise _Refused from None
+        return name, value
+
+    def node(self, node: dict[Any, Any] | list[Any]) -> Any:
+        self.depth += 1
+        if self.depth > _UNFOLD_MAX_DEPTH:
+            raise _Refused
+        out = self.obj(node) if type(node) is dict else self.array(node)  # type: ignore[arg-type]
+        self.depth -= 1
+        return out
+
+    def obj(self, node: dict[Any, Any]) -> dict[str, Any]:
+        digests = node.get("_sd", [])
+        if type(digests) is not list:
+            raise _Refused
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if type(key) is not str or key in ("...", "_sd_alg"):
+                raise _Refused
+            if key != "_sd":
+                out[key] = self.nested(value)
+        for item in digests:
+            found = self.take(item)
+            if found is None:
+                continue
+            name, value = self.use(found)
+            if type(name) is not str or name in out:  # an element's disclosure, or an overwrite
+                raise _Refused
+            out[name] = self.nested(value)
+        return out
+
+    def array(self, node: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for element in node:
+            if type(element) is dict and "..." in element:
+                if len(element) != 1:
+                    raise _Refused
+                found = self.take(element["..."])
+                if found is None:
+                    continue
+                name, value = self.use(found)
+                if name is not None:  # a member's disclosure as an element
+                    raise _Refused
+                out.append(self.nested(value))
+            else:
+                out.append(self.nested(element))
+        return out
+
+
+def unfold(node: object, by_digest: object, /) -> tuple[Any, set[str]] | None:
+    """unfold(node, by_digest) -> (claims, used) as cardio.sdjwt._unfold reads an SD-JWT
+    payload when it does not refuse, or None (it refuses, or nests too deep)."""
+    if type(by_digest) is not dict or not (type(node) is dict or type(node) is list):
+        return None
+    walk = _Unfold(by_digest)
+    try:
+        claims = walk.node(node)
+    except _Refused:
+        return None
+    return claims, walk.used

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         mso,
         name_ok,
         sign1,
+        unfold,
     )
 else:
     ENTITLEMENT_CODES = _module.ENTITLEMENT_CODES
@@ -60,6 +61,7 @@ else:
     mso = _module.mso
     name_ok = _module.name_ok
     sign1 = _module.sign1
+    unfold = _module.unfold
 
 __all__ = [
     "ENTITLEMENT_CODES",
@@ -75,4 +77,5 @@ __all__ = [
     "mso",
     "name_ok",
     "sign1",
+    "unfold",
 ]

@@ -1,0 +1,148 @@
+"""An SD-JWT payload's digests replaced in one compiled walk (`unfold` of cardio/_fastpath.c and
+of its twin cardio/_fastpath_wallet_py.py; docs/benchmarks.md, "Wallet presentations").
+
+`cardio.sdjwt._unfold` decides every refusal: the fast walk returns what it returns, and the
+digests it used, whenever it does not refuse, and None whenever it does. Held here on payloads
+and disclosures drawn with digests in every place RFC 9901 allows them and in places it does
+not (named twice, decoys, reserved names, an element's disclosure for a member, overwrites).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cardio import _fastpath_py, sdjwt
+from cardio.presentation_errors import PresentationError
+
+try:
+    from cardio import _fastpath as _compiled
+except ImportError:  # built without a compiler: only the Python implementation is there
+    _compiled = None  # type: ignore[assignment]
+
+IMPLEMENTATIONS = [
+    pytest.param(
+        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
+    ),
+    pytest.param(_fastpath_py, id="python"),
+]
+over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
+
+_member_names = st.sampled_from(["a", "x", "y", "z"])
+_odd_member_names = _member_names | st.sampled_from(["...", "_sd_alg", "_sd"])
+_disclosure_names = st.sampled_from([None, None, "a", "b", "c", "name", "given_name"])
+_leaves = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3)
+
+
+class _Draw:
+    """A payload and its disclosures, drawn together: a disclosure's value and the payload can
+    reference the digests of the disclosures drawn before them."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw, self.disclosures = draw, list[sdjwt.Disclosure]()
+        self.odd = draw(st.booleans())  # else mostly what a walk takes
+        self.taken = set[str]()
+
+    def digest(self, member: bool) -> object:
+        if self.odd:
+            known = [d.digest for d in self.disclosures]
+            odd = st.sampled_from(["decoy", "", None, 7, ["x"]])
+            return self.draw(st.sampled_from(known) | odd if known else odd)
+        # each digest once, of a disclosure of the right kind (a walk then takes them all)
+        fits = [d.digest for d in self.disclosures if (d.name is not None) is member and d.digest not in self.taken]
+        chosen = self.draw(st.sampled_from([*fits, f"decoy {len(self.taken)}"]))
+        self.taken.add(chosen)
+        return chosen
+
+    def tree(self, depth: int) -> Any:
+        kind = self.draw(st.sampled_from(["leaf", "object", "array"] if depth < 4 else ["leaf"]))
+        if kind == "leaf":
+            return self.draw(_leaves)
+        if kind == "object":
+            names = _odd_member_names if self.odd else _member_names
+            out = {self.draw(names): self.tree(depth + 1) for _ in range(self.draw(st.integers(0, 3)))}
+            if self.draw(st.booleans()):
+                out["_sd"] = [self.digest(True) for _ in range(self.draw(st.integers(0, 4)))]
+            return out
+        items: list[Any] = []
+        for _ in range(self.draw(st.integers(0, 3))):
+            how = self.draw(st.sampled_from(["tree", "digest", "digest", "digest and more"][: 4 if self.odd else 3]))
+            if how == "tree":
+                items.append(self.tree(depth + 1))
+            else:
+                items.append({"...": self.digest(False), **({"b": 1} if how == "digest and more" else {})})
+        return items
+
+
+@st.composite
+def _payloads(draw: st.DrawFn) -> tuple[Any, dict[str, sdjwt.Disclosure]]:
+    d = _Draw(draw)
+    for _ in range(draw(st.integers(0, 5))):
+        d.disclosures.append(sdjwt.Disclosure.new(draw(_disclosure_names), d.tree(2), salt="s"))
+    node = d.tree(0) if draw(st.booleans()) else {"iss": "x", "_sd": [d.digest(True) for _ in range(3)],
+                                                   "list": d.tree(1)}  # fmt: skip
+    return node, {x.digest: x for x in d.disclosures}
+
+
+def _general(node: Any, by_digest: dict[str, sdjwt.Disclosure]) -> tuple[str, set[str]] | None:
+    used: set[str] = set()
+    try:
+        claims = sdjwt._unfold(node, by_digest, used, set())
+    except PresentationError:
+        return None
+    return repr(claims), used
+
+
+def _fast(impl: ModuleType, node: Any, by_digest: dict[str, sdjwt.Disclosure]) -> tuple[str, set[str]] | None:
+    read = impl.unfold(node, by_digest)
+    return None if read is None else (repr(read[0]), read[1])
+
+
+@over_implementations
+@settings(max_examples=1500, deadline=None)
+@given(drawn=_payloads())
+def test_unfold_returns_what_the_general_walk_returns_and_refuses_what_it_refuses(
+    impl: ModuleType, drawn: tuple[Any, dict[str, sdjwt.Disclosure]]
+) -> None:
+    node, by_digest = drawn
+    if not isinstance(node, dict | list):
+        assert impl.unfold(node, by_digest) is None
+        return
+    assert _fast(impl, node, by_digest) == _general(node, by_digest)
+
+
+@over_implementations
+def test_unfold_of_a_citycard_payload(impl: ModuleType) -> None:
+    top, disclosures = sdjwt.conceal({"given_name": "Mira", "photo": "QUJD" * 50}, decoys=3)
+    elements, more = sdjwt.conceal_elements(["pool", "library"])
+    payload = {"iss": "x", "status": {"status_list": {"idx": 1, "uri": "u"}}, **top, "entitlements": elements}
+    by_digest = {d.digest: d for d in [*disclosures, more[1]]}
+    claims, used = impl.unfold(payload, by_digest)
+    assert claims == {"iss": "x", "status": {"status_list": {"idx": 1, "uri": "u"}}, "entitlements": ["library"],
+                      "given_name": "Mira", "photo": "QUJD" * 50}  # fmt: skip
+    assert used == set(by_digest)
+    for refused in ({**payload, "_sd": [*top["_sd"], top["_sd"][0]]},  # a digest twice
+                    {**payload, "entitlements": [{"...": more[1].digest, "b": 1}]},
+                    {**payload, "given_name": "Erika"},  # a disclosure would overwrite it
+                    {**payload, "_sd": None}, {**payload, "nested": {"_sd_alg": "sha-256"}}):  # fmt: skip
+        assert impl.unfold(refused, by_digest) is None
+        assert _general(refused, by_digest) is None
+    deep: Any = payload
+    for _ in range(40):  # deeper than the fast walk goes: the general walk decides
+        deep = {"a": deep}
+    assert impl.unfold(deep, by_digest) is None and _general(deep, by_digest) is not None
+    assert impl.unfold(payload, dict(by_digest.items()) | {"odd": 1}) is not None
+    assert impl.unfold(payload, list(by_digest)) is None and impl.unfold("x", by_digest) is None
+
+
+@needs_compiled
+@settings(max_examples=1500, deadline=None)
+@given(drawn=_payloads())
+def test_unfold_both_implementations_agree(drawn: tuple[Any, dict[str, sdjwt.Disclosure]]) -> None:
+    node, by_digest = drawn
+    assert _fast(_compiled, node, by_digest) == _fast(_fastpath_py, node, by_digest)
