@@ -18,6 +18,7 @@
  * mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
  * device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
  *                None (cbor2 then decides).
+ * jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
  * unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
  *                the digests used, or None (cardio.sdjwt._unfold then decides).
  *
@@ -768,11 +769,16 @@ static void fill_b64u_table(void) {
  * length of 4k+1, zero unused bits in the last character (one value, one text). In C because
  * binascii's strict decoder goes byte by byte and an SD-JWT presentation carries a 5 KB photo
  * disclosure; None for any text that is not such base64url, so the caller says why. */
+static PyObject *b64u_span(const uint8_t *s, size_t n);
+
 static PyObject *fastpath_b64u_decode(PyObject *module, PyObject *arg) {
     (void)module;
     if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg)) Py_RETURN_NONE;
-    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg);
-    size_t n = (size_t)PyUnicode_GET_LENGTH(arg);
+    return b64u_span((const uint8_t *)PyUnicode_DATA(arg), (size_t)PyUnicode_GET_LENGTH(arg));
+}
+
+/* b64u_decode of the n ASCII characters at s: bytes, or None. */
+static PyObject *b64u_span(const uint8_t *s, size_t n) {
     size_t tail = n % 4, whole = n - tail;
     if (tail == 1) Py_RETURN_NONE;
     PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(whole / 4 * 3 + (tail ? tail - 1 : 0)));
@@ -973,6 +979,65 @@ static PyObject *fastpath_json(PyObject *module, PyObject *arg) {
     }
     PyObject *out = PyTuple_Pack(1, value);
     Py_DECREF(value);
+    return out;
+}
+
+/* ---- a compact JWS ---------------------------------------------------------------------------- */
+
+/* jws(token) -> (header, payload, signing_input, signature) of a compact ES256 JWS as
+ * cardio.jws.parse reads it when it does not refuse and both its JSON texts are in the form
+ * json() reads (header an object with alg ES256 and no crit, payload an object, a 64-byte
+ * signature); None for anything else: cardio.jws.parse then reads it and decides. In C because
+ * a presentation holds two JWS, and their split, three decodes and two reads were a dozen Python
+ * calls each. */
+
+/* The JSON object in `data` (bytes) when json() reads one there; NULL without an exception for
+ * anything else. */
+static PyObject *jws_object(PyObject *data) {
+    JReader r = {(const uint8_t *)PyBytes_AS_STRING(data), NULL, 0};
+    r.end = r.p + PyBytes_GET_SIZE(data);
+    if (r.p >= r.end || *r.p != '{') return NULL;
+    PyObject *value = json_value(&r);
+    if (value != NULL && r.p != r.end) Py_CLEAR(value);
+    return value;
+}
+
+static PyObject *fastpath_jws(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyUnicode_CheckExact(arg) || !PyUnicode_IS_ASCII(arg) || PyUnicode_GET_LENGTH(arg) > CC_MAX_INPUT)
+        Py_RETURN_NONE;
+    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg);
+    size_t n = (size_t)PyUnicode_GET_LENGTH(arg);
+    const uint8_t *dot1 = memchr(s, '.', n), *dot2 = NULL;
+    if (dot1 != NULL) dot2 = memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - s));
+    if (dot2 == NULL || memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - s)) != NULL) Py_RETURN_NONE;
+    PyObject *head = NULL, *body = NULL, *sig = NULL, *header = NULL, *payload = NULL, *out = NULL;
+    if ((head = b64u_span(s, (size_t)(dot1 - s))) == NULL || head == Py_None) goto done;
+    if ((body = b64u_span(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL || body == Py_None) goto done;
+    if ((sig = b64u_span(dot2 + 1, n - (size_t)(dot2 + 1 - s))) == NULL || sig == Py_None) goto done;
+    if (PyBytes_GET_SIZE(sig) != 64 || PyBytes_GET_SIZE(head) > CC_MAX_INPUT) goto done;
+    if ((header = jws_object(head)) == NULL || (payload = jws_object(body)) == NULL) goto done;
+    PyObject *alg = PyDict_GetItemString(header, "alg"); /* borrowed; str keys cannot raise */
+    if (alg == NULL || !PyUnicode_CheckExact(alg) || PyUnicode_CompareWithASCIIString(alg, "ES256") != 0
+        || PyDict_GetItemString(header, "crit") != NULL)
+        goto done;
+    PyObject *signing_input = PyBytes_FromStringAndSize((const char *)s, dot2 - s);
+    if (signing_input == NULL) goto error;
+    out = PyTuple_Pack(4, header, payload, signing_input, sig);
+    Py_DECREF(signing_input);
+    goto finish;
+done: /* not read here (or an error from a decode or a read, which the caller gets) */
+    if (PyErr_Occurred()) goto error;
+    out = Py_NewRef(Py_None);
+    goto finish;
+error:
+    out = NULL;
+finish:
+    Py_XDECREF(head);
+    Py_XDECREF(body);
+    Py_XDECREF(sig);
+    Py_XDECREF(header);
+    Py_XDECREF(payload);
     return out;
 }
 
@@ -1480,6 +1545,10 @@ static PyMethodDef fastpath_methods[] = {
      "device_response(data) -> (issuer_auth, elements, device_signature) of an mdoc "
      "DeviceResponse in the one deterministic shape citycard's wallets write, or None for any "
      "other bytes."},
+    {"jws", fastpath_jws, METH_O,
+     "jws(token) -> (header, payload, signing_input, signature) of a compact ES256 JWS whose "
+     "JSON texts json() reads (header with alg ES256 and no crit, payload an object, a 64-byte "
+     "signature), or None for anything else."},
     {"unfold", (PyCFunction)(void (*)(void))fastpath_unfold, METH_FASTCALL,
      "unfold(node, by_digest) -> (claims, used) as cardio.sdjwt._unfold reads an SD-JWT payload "
      "when it does not refuse, or None (it refuses, or nests too deep)."},

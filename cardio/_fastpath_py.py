@@ -19,6 +19,7 @@ json(data)     JSON in the subset citycard writes, as (value,), or None (json th
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
                None (cbor2 then decides).
+jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
 unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
                the digests used, or None (cardio.sdjwt._unfold then decides).
 """
@@ -35,6 +36,7 @@ from typing import Final, Generic, NoReturn, TypeVar, cast, overload
 # the wallet formats' readers (an mdoc's MSO, citycard's JSON), in their own module for size
 from ._fastpath_wallet_py import device_response as device_response
 from ._fastpath_wallet_py import json as json
+from ._fastpath_wallet_py import jws as jws
 from ._fastpath_wallet_py import mso as mso
 from ._fastpath_wallet_py import unfold as unfold
 

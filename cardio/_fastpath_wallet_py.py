@@ -5,6 +5,7 @@ mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then
 json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, as
                (issuer_auth, elements, device_signature), or None (cbor2 then decides).
+jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
 unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
                the digests used, or None (cardio.sdjwt._unfold then decides).
 
@@ -437,3 +438,29 @@ def unfold(node: object, by_digest: object, /) -> tuple[Any, set[str]] | None:
     except _Refused:
         return None
     return claims, walk.used
+
+
+def jws(token: object, /) -> tuple[dict[str, object], dict[str, object], bytes, bytes] | None:
+    """jws(token) -> (header, payload, signing_input, signature) of a compact ES256 JWS whose
+    JSON texts json() reads (header with alg ES256 and no crit, payload an object, a 64-byte
+    signature), or None for anything else."""
+    from ._fastpath_py import b64u_decode  # that module imports this one
+
+    if type(token) is not str or not token.isascii() or len(token) > 64 * 1024:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    head, body, signature = (b64u_decode(part) for part in parts)
+    if head is None or body is None or signature is None or len(signature) != 64:
+        return None
+    read_header, read_payload = (json(text) if text[:1] == b"{" else None for text in (head, body))
+    if read_header is None or read_payload is None:
+        return None
+    header, payload = read_header[0], read_payload[0]
+    if type(header) is not dict or type(payload) is not dict:  # (a text starting "{" is one)
+        return None
+    alg = header.get("alg")
+    if type(alg) is not str or alg != "ES256" or "crit" in header:
+        return None
+    return header, payload, token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii"), signature

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         device_response,
         iso_day,
         json,
+        jws,
         mso,
         name_ok,
         sign1,
@@ -58,6 +59,7 @@ else:
     claims = _module.claims
     iso_day = _module.iso_day
     json = _module.json
+    jws = _module.jws
     mso = _module.mso
     name_ok = _module.name_ok
     sign1 = _module.sign1
@@ -74,6 +76,7 @@ __all__ = [
     "device_response",
     "iso_day",
     "json",
+    "jws",
     "mso",
     "name_ok",
     "sign1",

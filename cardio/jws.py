@@ -114,6 +114,11 @@ def sign(signer: Signer, header: dict[str, Any], payload: dict[str, Any]) -> str
 
 def parse(token: object, what: str = "token") -> Jws:
     """Parse a compact ES256 JWS with a JSON object payload; MalformedError otherwise."""
+    # the compiled reader when it reads the token (its Python twin is slower than what
+    # follows); what follows decides everything else
+    fast = fastpath.jws(token) if fastpath.IMPLEMENTATION == "c" else None
+    if fast is not None:
+        return Jws(*fast)
     if not isinstance(token, str) or len(token) > MAX_JWS:
         raise MalformedError(f"The {what} is not a JWS of acceptable size.")
     parts = token.split(".")

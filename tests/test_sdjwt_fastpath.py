@@ -1,5 +1,6 @@
 """An SD-JWT payload's digests replaced in one compiled walk (`unfold` of cardio/_fastpath.c and
-of its twin cardio/_fastpath_wallet_py.py; docs/benchmarks.md, "Wallet presentations").
+of its twin cardio/_fastpath_wallet_py.py; docs/benchmarks.md, "Wallet presentations"), and
+its JWS read in one pass (`jws`, held to cardio.jws.parse the same way, at the end).
 
 `cardio.sdjwt._unfold` decides every refusal: the fast walk returns what it returns, and the
 digests it used, whenever it does not refuse, and None whenever it does. Held here on payloads
@@ -9,6 +10,7 @@ not (named twice, decoys, reserved names, an element's disclosure for a member, 
 
 from __future__ import annotations
 
+import json
 from types import ModuleType
 from typing import Any
 
@@ -16,7 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardio import _fastpath_py, sdjwt
+from cardio import _fastpath_py, fastpath, jws, sdjwt
+from cardio.errors import MalformedError
+from cardio.jwk import b64u, b64u_decode
+from cardio.keys import SoftwareSigner
 from cardio.presentation_errors import PresentationError
 
 try:
@@ -146,3 +151,79 @@ def test_unfold_of_a_citycard_payload(impl: ModuleType) -> None:
 def test_unfold_both_implementations_agree(drawn: tuple[Any, dict[str, sdjwt.Disclosure]]) -> None:
     node, by_digest = drawn
     assert _fast(_compiled, node, by_digest) == _fast(_fastpath_py, node, by_digest)
+
+
+# -- a compact JWS read in one pass ---------------------------------------------------------------
+
+_SIGNER = SoftwareSigner.generate()
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.text(max_size=6) | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_headers = st.dictionaries(st.sampled_from(["typ", "kid", "alg", "crit", "x"]), _json, max_size=3)
+
+
+@st.composite
+def _tokens(draw: st.DrawFn) -> str:
+    """A JWS as jws.sign writes it (its header's members drawn, alg among them at times), or
+    its parts' JSON written otherwise, or the token with a character changed, cut or put in."""
+    header, payload = draw(_headers), draw(_json | st.dictionaries(st.text(max_size=5), _json, max_size=4))
+    how = draw(st.sampled_from(["signed", "signed", "spaced", "mangled"]))
+    if how == "spaced":
+        head, body = (b64u(json.dumps(x).encode()) for x in ({"alg": "ES256", **header}, payload))
+        return f"{head}.{body}.{b64u(bytes(64))}"
+    token = jws.sign(_SIGNER, header, payload)  # type: ignore[arg-type]  # not an object: refused
+    if how == "mangled":
+        at = draw(st.integers(0, len(token) - 1))
+        piece = draw(st.text(_ALPHABET + ".=+/ é", min_size=0, max_size=2))
+        token = token[:at] + piece + token[at + draw(st.integers(0, 2)) :]
+    return token
+
+
+def _parsed(token: object) -> str:
+    try:
+        return repr(jws.parse(token))
+    except MalformedError as exc:
+        return f"refused: {exc}"
+
+
+@over_implementations
+@settings(max_examples=600, deadline=None)
+@given(token=_tokens())
+def test_jws_reads_what_jws_parse_reads(impl: ModuleType, token: str) -> None:
+    read = impl.jws(token)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(fastpath, "jws", lambda _token: None)
+    try:
+        general = _parsed(token)
+    finally:
+        patch.undo()
+    if read is not None:
+        assert repr(jws.Jws(*read)) == general
+    assert _parsed(token) == general  # and jws.parse decides as it does without the reader
+
+
+@over_implementations
+def test_jws_reads_citycard_tokens(impl: ModuleType) -> None:
+    for header, payload in (({"typ": "kb+jwt"}, {"nonce": "n", "aud": "pool", "iat": 1, "sd_hash": "x"}),
+                            ({"typ": "dc+sd-jwt", "kid": "00" * 8}, {"iss": "Müller", "_sd": ["a", "b"]})):  # fmt: skip
+        token = jws.sign(_SIGNER, header, payload)
+        assert impl.jws(token) == (
+            {"alg": "ES256", **header}, payload, token.rsplit(".", 1)[0].encode(), b64u_decode(token.rsplit(".", 1)[1])
+        )  # fmt: skip
+    good = jws.sign(_SIGNER, {}, {"a": 1})
+    head, body, sig = good.split(".")
+    array = f"{head}.{b64u(b'[1]')}.{sig}"
+    for odd in (good + ".", f"{head}.{body}", f"{head}.{body}.{sig}A", f"{head} .{body}.{sig}", good.encode(), None,
+                jws.sign(_SIGNER, {"alg": "none"}, {}), jws.sign(_SIGNER, {"crit": []}, {}),
+                array, f"{b64u(b'[]')}.{body}.{sig}", f"{head}.{b64u(b' {}')}.{sig}"):  # fmt: skip
+        assert impl.jws(odd) is None, odd
+
+
+@needs_compiled
+@settings(max_examples=1500, deadline=None)
+@given(token=_tokens() | st.text(_ALPHABET + ".", max_size=30) | st.none() | st.binary(max_size=8))
+def test_jws_both_implementations_agree(token: object) -> None:
+    assert repr(_compiled.jws(token)) == repr(_fastpath_py.jws(token))
