@@ -19,6 +19,7 @@
  * device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
  *                None (cbor2 then decides).
  * jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
+ * disclosures(signed)  an SD-JWT's issued part as cardio.sdjwt.SdJwt.parse reads it, or None.
  * unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
  *                the digests used, or None (cardio.sdjwt._unfold then decides).
  *
@@ -1041,6 +1042,72 @@ finish:
     return out;
 }
 
+/* ---- an SD-JWT's disclosures ------------------------------------------------------------------ */
+
+/* disclosures(signed) -> (jwt, [(encoded, salt, name, value), ...]) of the issued part of an
+ * SD-JWT, `<JWT>~<disclosure>~...~`, as cardio.sdjwt.SdJwt.parse reads it when it does not
+ * refuse and every disclosure's JSON is in the form json() reads (name None for an array
+ * element's); None for anything else: SdJwt.parse then reads it and decides. In C because each
+ * disclosure was a base64url decode, a JSON read and their checks in Python calls. */
+
+#define MAX_DISCLOSURES 64
+
+/* One disclosure's (encoded, salt, name, value); NULL without an exception when it is not read
+ * here. */
+static PyObject *disclosure_of(const uint8_t *s, size_t n) {
+    static const char *const reserved[] = {"_sd", "...", "_sd_alg"};
+    if (n == 0) return NULL;
+    PyObject *raw = b64u_span(s, n), *parts = NULL, *encoded = NULL, *out = NULL;
+    if (raw == NULL || raw == Py_None) goto done;
+    JReader r = {(const uint8_t *)PyBytes_AS_STRING(raw), NULL, 0};
+    r.end = r.p + PyBytes_GET_SIZE(raw);
+    if (r.p >= r.end || *r.p != '[' || (parts = json_value(&r)) == NULL || r.p != r.end) goto done;
+    Py_ssize_t count = PyList_GET_SIZE(parts);
+    if (count != 2 && count != 3) goto done;
+    PyObject *salt = PyList_GET_ITEM(parts, 0), *name = count == 3 ? PyList_GET_ITEM(parts, 1) : Py_None;
+    if (!PyUnicode_CheckExact(salt) || PyUnicode_GET_LENGTH(salt) == 0) goto done;
+    if (name != Py_None) {
+        if (!PyUnicode_CheckExact(name)) goto done;
+        for (size_t i = 0; i < 3; i++)
+            if (PyUnicode_CompareWithASCIIString(name, reserved[i]) == 0) goto done;
+    }
+    if ((encoded = PyUnicode_DecodeASCII((const char *)s, (Py_ssize_t)n, "strict")) == NULL) goto done;
+    out = PyTuple_Pack(4, encoded, salt, name, PyList_GET_ITEM(parts, count - 1));
+done:
+    Py_XDECREF(raw);
+    Py_XDECREF(parts);
+    Py_XDECREF(encoded);
+    return out;
+}
+
+static PyObject *fastpath_disclosures(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyUnicode_CheckExact(arg) || !PyUnicode_IS_ASCII(arg)) Py_RETURN_NONE;
+    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg), *end = s + PyUnicode_GET_LENGTH(arg);
+    if (s == end || end[-1] != '~') Py_RETURN_NONE;
+    const uint8_t *cut = memchr(s, '~', (size_t)(end - s));
+    PyObject *list = PyList_New(0), *jwt = NULL, *out = NULL;
+    if (list == NULL) return NULL;
+    for (const uint8_t *p = cut + 1; p < end;) {
+        const uint8_t *next = memchr(p, '~', (size_t)(end - p));
+        if (PyList_GET_SIZE(list) >= MAX_DISCLOSURES) goto done;
+        PyObject *one = disclosure_of(p, (size_t)(next - p));
+        if (one == NULL || PyList_Append(list, one) < 0) {
+            Py_XDECREF(one);
+            goto done;
+        }
+        Py_DECREF(one);
+        p = next + 1;
+    }
+    if ((jwt = PyUnicode_DecodeASCII((const char *)s, cut - s, "strict")) != NULL)
+        out = PyTuple_Pack(2, jwt, list);
+done:
+    if (out == NULL && !PyErr_Occurred()) out = Py_NewRef(Py_None);
+    Py_DECREF(list);
+    Py_XDECREF(jwt);
+    return out;
+}
+
 /* ---- an mdoc's MobileSecurityObject ----------------------------------------------------------- */
 
 /* The MSO inside an issuerAuth payload, #6.24(bstr .cbor MSO), when it is exactly the one
@@ -1549,6 +1616,9 @@ static PyMethodDef fastpath_methods[] = {
      "jws(token) -> (header, payload, signing_input, signature) of a compact ES256 JWS whose "
      "JSON texts json() reads (header with alg ES256 and no crit, payload an object, a 64-byte "
      "signature), or None for anything else."},
+    {"disclosures", fastpath_disclosures, METH_O,
+     "disclosures(signed) -> (jwt, [(encoded, salt, name, value), ...]) of an SD-JWT's issued "
+     "part `<JWT>~<disclosure>~...~` whose disclosures' JSON json() reads, or None."},
     {"unfold", (PyCFunction)(void (*)(void))fastpath_unfold, METH_FASTCALL,
      "unfold(node, by_digest) -> (claims, used) as cardio.sdjwt._unfold reads an SD-JWT payload "
      "when it does not refuse, or None (it refuses, or nests too deep)."},

@@ -20,6 +20,7 @@ mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
                None (cbor2 then decides).
 jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
+disclosures(signed)  an SD-JWT's issued part as cardio.sdjwt.SdJwt.parse reads it, or None.
 unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
                the digests used, or None (cardio.sdjwt._unfold then decides).
 """
@@ -35,6 +36,7 @@ from typing import Final, Generic, NoReturn, TypeVar, cast, overload
 
 # the wallet formats' readers (an mdoc's MSO, citycard's JSON), in their own module for size
 from ._fastpath_wallet_py import device_response as device_response
+from ._fastpath_wallet_py import disclosures as disclosures
 from ._fastpath_wallet_py import json as json
 from ._fastpath_wallet_py import jws as jws
 from ._fastpath_wallet_py import mso as mso

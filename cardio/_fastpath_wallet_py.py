@@ -6,6 +6,7 @@ json(data)     JSON in the subset citycard writes, as (value,), or None (json th
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, as
                (issuer_auth, elements, device_signature), or None (cbor2 then decides).
 jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it then decides).
+disclosures(signed)  an SD-JWT's issued part as cardio.sdjwt.SdJwt.parse reads it, or None.
 unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
                the digests used, or None (cardio.sdjwt._unfold then decides).
 
@@ -464,3 +465,35 @@ def jws(token: object, /) -> tuple[dict[str, object], dict[str, object], bytes, 
     if type(alg) is not str or alg != "ES256" or "crit" in header:
         return None
     return header, payload, token[: len(parts[0]) + 1 + len(parts[1])].encode("ascii"), signature
+
+
+_MAX_DISCLOSURES: Final = 64
+_RESERVED_NAMES: Final = ("_sd", "...", "_sd_alg")
+
+Disclosed = tuple[str, str, str | None, object]
+
+
+def disclosures(signed: object, /) -> tuple[str, list[Disclosed]] | None:
+    """disclosures(signed) -> (jwt, [(encoded, salt, name, value), ...]) of an SD-JWT's issued
+    part `<JWT>~<disclosure>~...~` whose disclosures' JSON json() reads, or None."""
+    from ._fastpath_py import b64u_decode  # that module imports this one
+
+    if type(signed) is not str or not signed.isascii() or not signed.endswith("~"):
+        return None
+    jwt, *encoded, _ = signed.split("~")
+    if len(encoded) > _MAX_DISCLOSURES:
+        return None
+    out: list[Disclosed] = []
+    for text in encoded:
+        raw = b64u_decode(text)
+        read = json(raw) if raw is not None and raw[:1] == b"[" else None
+        parts = None if read is None else read[0]
+        if type(parts) is not list or len(parts) not in (2, 3):
+            return None
+        salt, name = parts[0], parts[1] if len(parts) == 3 else None
+        if type(salt) is not str or not salt:
+            return None
+        if name is not None and (type(name) is not str or name in _RESERVED_NAMES):
+            return None
+        out.append((text, salt, name, parts[-1]))
+    return jwt, out

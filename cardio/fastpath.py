@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         claims,
         der_signature,
         device_response,
+        disclosures,
         iso_day,
         json,
         jws,
@@ -56,6 +57,7 @@ else:
     b64u_decode = _module.b64u_decode
     der_signature = _module.der_signature
     device_response = _module.device_response
+    disclosures = _module.disclosures
     claims = _module.claims
     iso_day = _module.iso_day
     json = _module.json
@@ -74,6 +76,7 @@ __all__ = [
     "claims",
     "der_signature",
     "device_response",
+    "disclosures",
     "iso_day",
     "json",
     "jws",

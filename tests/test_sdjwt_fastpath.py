@@ -227,3 +227,71 @@ def test_jws_reads_citycard_tokens(impl: ModuleType) -> None:
 @given(token=_tokens() | st.text(_ALPHABET + ".", max_size=30) | st.none() | st.binary(max_size=8))
 def test_jws_both_implementations_agree(token: object) -> None:
     assert repr(_compiled.jws(token)) == repr(_fastpath_py.jws(token))
+
+
+# -- an SD-JWT's disclosures read in one pass ----------------------------------------------------
+
+_names_or_none = st.none() | st.sampled_from(["photo", "given_name", "_sd", "...", "_sd_alg", ""]) | st.text(max_size=4)
+
+
+@st.composite
+def _issued_parts(draw: st.DrawFn) -> str:
+    """`<JWT>~<disclosure>~...~` with drawn disclosures (some with salts, names or JSON no
+    citycard disclosure has), sometimes with a character changed, cut or put in."""
+    texts = []
+    for _ in range(draw(st.integers(0, 4))):
+        salt, name, value = draw(st.text(max_size=3) | st.integers()), draw(_names_or_none), draw(_json)
+        parts = [salt, value] if name is None else [salt, name, value]
+        how = draw(st.sampled_from(["compact", "compact", "spaced", "not an array"]))
+        text = json.dumps(parts, separators=(",", ":") if how == "compact" else (", ", ": "), ensure_ascii=False)
+        texts.append(b64u((text if how != "not an array" else json.dumps({"a": parts})).encode()))
+    signed = "".join(["eyJ.e30.sig~", *(t + "~" for t in texts)])
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(signed) - 1))
+        signed = signed[:at] + draw(st.text(_ALPHABET + "~=é", max_size=2)) + signed[at + draw(st.integers(0, 2)) :]
+    return signed
+
+
+def _issued_reading(signed: str) -> str:
+    try:
+        jwt, found = sdjwt._read_issued(signed)
+    except MalformedError as exc:
+        return f"refused: {exc}"
+    return repr((jwt, [(d.encoded, d.salt, d.name, d.value) for d in found]))
+
+
+@over_implementations
+@settings(max_examples=800, deadline=None)
+@given(signed=_issued_parts())
+def test_disclosures_reads_what_sdjwt_reads(impl: ModuleType, signed: str) -> None:
+    read = impl.disclosures(signed)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(fastpath, "disclosures", lambda _signed: None)
+    try:
+        general = _issued_reading(signed)
+    finally:
+        patch.undo()
+    if read is not None:
+        assert repr(read) == general
+    assert _issued_reading(signed) == general  # and SdJwt.parse decides as it does without it
+
+
+@over_implementations
+def test_disclosures_of_citycard_sd_jwts(impl: ModuleType) -> None:
+    made = [sdjwt.Disclosure.new("photo", "QUJD" * 40), sdjwt.Disclosure.new(None, "pool"),
+            sdjwt.Disclosure.new("languages", ["de", "en"])]  # fmt: skip
+    signed = "".join(["eyJ.e30.sig~", *(d.encoded + "~" for d in made)])
+    assert impl.disclosures(signed) == ("eyJ.e30.sig", [(d.encoded, d.salt, d.name, d.value) for d in made])
+    assert impl.disclosures("eyJ.e30.sig~") == ("eyJ.e30.sig", [])
+    too_many = "eyJ~" + (made[1].encoded + "~") * (sdjwt.MAX_DISCLOSURES + 1)
+    for odd in (signed[:-1], signed + "~", signed.replace("~", "~~", 1), too_many, signed.encode(), None,
+                "eyJ~" + sdjwt.Disclosure.new("_sd", 1).encoded + "~", "eyJ~" + b64u(b'["", "a", 1]') + "~"):  # fmt: skip
+        assert impl.disclosures(odd) is None
+    assert impl.disclosures("eyJ~" + (made[1].encoded + "~") * sdjwt.MAX_DISCLOSURES) is not None
+
+
+@needs_compiled
+@settings(max_examples=1500, deadline=None)
+@given(signed=_issued_parts() | st.text(_ALPHABET + "~.", max_size=30) | st.none())
+def test_disclosures_both_implementations_agree(signed: object) -> None:
+    assert repr(_compiled.disclosures(signed)) == repr(_fastpath_py.disclosures(signed))
