@@ -101,10 +101,7 @@ def from_jwk(obj: object) -> ec.EllipticCurvePublicKey:
     return key
 
 
-_P256_CACHE_SIZE = 32
-"""Small on purpose, as sdjwt._CACHE_SIZE: at 1024 the holder keys of cards seen once, freed
-long after they were loaded, cost a first-seen verify ~2.5 µs; a card shown again within
-moments still finds its key."""
+_P256_CACHE_SIZE = 1024
 _p256_cache: dict[bytes, ec.EllipticCurvePublicKey] = {}
 _jwk_cache: dict[tuple[Any, Any], ec.EllipticCurvePublicKey] = {}
 
