@@ -234,6 +234,47 @@ def test_chip_credential_without_its_chip_gets_one_verdict_from_cli_and_post_ver
     assert body["verdict"] == "MALFORMED"
 
 
+def test_cli_verifies_a_file_holding_printed_qr_text(
+    tmp_path: Path, live: Issuer, holder: Holder
+) -> None:
+    """`citycard-reader verify FILE` called the kiosk demo's qr.txt (a printed QR code's text)
+    MALFORMED: it read every file as credential bytes. Now the text is checked as --qr checks
+    it, with or without the one line ending an editor leaves, and a mangled text is MALFORMED."""
+    issued = _issue(live, holder)
+    qr = to_qr(issued.print_cose)
+    trust = live.dir  # an issuer directory, as --trust accepts
+    for name, text in (("qr.txt", qr), ("qr-lf.txt", qr + "\n"), ("qr-crlf.txt", qr + "\r\n")):
+        path = tmp_path / name
+        path.write_text(text, "ascii", newline="")
+        cli = CliRunner().invoke(
+            reader_cli.main, ["verify", "--trust", str(trust), "--json", str(path)]
+        )
+        assert cli.exit_code == 0, (name, cli.output)
+        body = json.loads(cli.stdout)
+        assert body["verdict"] == "VALID", name
+        assert body["claims"]["document_number"] == issued.credential.document_number
+        assert not any("chip binding" in w for w in body["warnings"])  # a print credential
+    for name, text in (
+        ("cut.txt", qr[:-3]),
+        ("two.txt", qr + "\n\n"),
+        ("chip.txt", to_qr(issued.chip_cose or b"")),
+    ):
+        path = tmp_path / name
+        path.write_text(text, "ascii", newline="")
+        cli = CliRunner().invoke(
+            reader_cli.main, ["verify", "--trust", str(trust), "--json", str(path)]
+        )
+        assert cli.exit_code == 1, name
+        assert json.loads(cli.stdout)["verdict"] == "MALFORMED", name
+    # not ASCII after the prefix: one typed verdict, no traceback
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"CC1:\xff\xfe")
+    cli = CliRunner().invoke(
+        reader_cli.main, ["verify", "--trust", str(trust), "--json", str(path)]
+    )
+    assert cli.exit_code == 1 and json.loads(cli.stdout)["verdict"] == "MALFORMED"
+
+
 def test_verify_without_trust_list_is_not_ready(tmp_path: Path, live: Issuer) -> None:
     # provisioned (root key pinned) but never synced and the API unreachable
     terminal = _terminal(tmp_path, live, "http://127.0.0.1:9")

@@ -18,7 +18,7 @@ from cardio.published import load_verifier
 from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
 
-from .inputs import credential_bytes, scanned_qr_text
+from .inputs import credential_bytes, file_qr_text, scanned_qr_text
 
 SERVE_THREADS = 8  # = server.DEFAULT_THREADS; `verify` and `read` do not import the web server
 
@@ -101,8 +101,9 @@ def verify(
     """Verify CRED_FILE or --qr TEXT. Exit status 0 only for VALID.
 
     CRED_FILE holds the credential's bytes, or a chip's NDEF message (the kiosk demo's
-    chip.ndef), or a wallet credential or presentation (SD-JWT VC, mdoc; docs/credential.md
-    sections 7-9), bound to --request when given. A chip credential checked from a file gets the verdict of its signature and
+    chip.ndef), or the text of a printed QR code (the kiosk demo's qr.txt), or a wallet
+    credential or presentation (SD-JWT VC, mdoc; docs/credential.md sections 7-9), bound to
+    --request when given. A chip credential checked from a file gets the verdict of its signature and
     claims, with a warning that its chip binding was not checked (read the card for that).
     """
     if (cred_file is None) == (qr_text is None):
@@ -117,9 +118,13 @@ def verify(
         # around it (a header of at most 34 bytes). Anything longer is MALFORMED either way.
         with cred_file.open("rb") as fh:
             data = fh.read(MAX_INPUT + 64)
-        res = wallet_verdict(verifier, data, request_qr) or verifier.verify_without_chip(
-            credential_bytes(data)
-        )
+        qr_in_file = file_qr_text(data)  # the kiosk demo's qr.txt
+        if qr_in_file is not None:
+            res = verifier.verify_qr(qr_in_file)
+        else:
+            res = wallet_verdict(verifier, data, request_qr) or verifier.verify_without_chip(
+                credential_bytes(data)
+            )
     _show(res, problems, as_json)
 
 

@@ -10,16 +10,23 @@ bytes of `POST /verify`) are the COSE_Sign1 itself or, as the kiosk demo writes 
 NDEF message read from a chip, holding one `application/vnd.citycard+cwt` record. Told apart by
 content: the one accepted COSE_Sign1 encoding starts `d2 84`; an NDEF record never does (its
 second byte is the type length, 28 for the citycard type).
+
+`file_qr_text`: a file given to `citycard-reader verify FILE` may also hold the text of a
+printed QR code, as the kiosk demo writes `qr.txt` (and as `citycard-kiosk demo --renew` takes
+it): text starting `CC1:`, checked as `--qr` would check it.
 """
 
 from __future__ import annotations
 
+from cardio.credential import QR_PREFIX
 from cardio.errors import CitycardError
 from cardio.type4 import credential_from_ndef
 
 _COSE_SIGN1_START = b"\xd2\x84"  # tag 18, array of 4 (docs/credential.md 1.4)
 
 _SCANNER_ENDINGS = ("\r\n", "\n", "\r")  # CR LF first: it is one ending, not two
+
+_QR_START = QR_PREFIX.encode("ascii")
 
 
 def scanned_qr_text(text: str) -> str:
@@ -41,3 +48,14 @@ def credential_bytes(data: bytes) -> bytes:
         return credential_from_ndef(data)
     except CitycardError:
         return data
+
+
+def file_qr_text(data: bytes) -> str | None:
+    """The printed QR code's text a file holds (one trailing line ending, as an editor or a
+    scanner leaves it, is not part of it), or None when `data` does not start as that text."""
+    if not data.startswith(_QR_START):
+        return None  # a COSE_Sign1 or an NDEF message never starts with these ASCII bytes
+    try:
+        return scanned_qr_text(data.decode("ascii"))
+    except UnicodeDecodeError:
+        return None  # not QR text after all: the verifier calls the bytes MALFORMED
