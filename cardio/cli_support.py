@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,9 +18,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILURE = 2  # a command that could not do its job (1 is left for "not valid")
 
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for `yes | head -1`'s yes
+
 
 def friendly_errors(func: F) -> F:
-    """Turn citycard errors and OS errors into one line on stderr and exit status 2."""
+    """Turn citycard errors and OS errors into one line on stderr and exit status 2; a closed
+    output pipe ends the command quietly, as it ends `yes`."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -27,6 +32,13 @@ def friendly_errors(func: F) -> F:
         except CitycardError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(EXIT_FAILURE)
+        except BrokenPipeError:
+            # Whoever read our output has gone (`| head -1`, a pager closed): not a fault of a
+            # path or a permission, and nothing more to say. stdout goes to /dev/null so that
+            # the interpreter's last flush at exit cannot raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             click.echo(
