@@ -70,6 +70,9 @@ NO_CARD_ON_WRITER = (
     "There is no card on the card writer; please put your old card on it, or scan the QR code "
     "printed on it."
 )
+# Data that does not even parse (a QR code scanned in part, a blank chip, a photo of the card)
+# is no proof of forgery: the resident is asked to show it again, not told it is not genuine.
+_NOT_READ = "The card could not be read. Please scan its QR code again or put it on the card writer."
 _NOT_GENUINE = (
     "This is not a genuine card of this city, so it cannot be renewed; apply for a new card or "
     "ask the attendant."
@@ -90,7 +93,7 @@ class PublishedFilesSource(Protocol):
 class OldCardRefused(CitycardError):
     """The card presented for renewal cannot be renewed; the message says why, in one sentence.
 
-    `code` names the reason (revoked, suspended, superseded, status, not_yet_valid,
+    `code` names the reason (revoked, suspended, superseded, status, not_yet_valid, not_read,
     not_genuine, other_programme, expired, no_writer, no_card, unreachable, unsupported) and
     `params` its values (expired: `date`, ISO, and `days`), for a UI that says it in the
     resident's language."""
@@ -153,6 +156,8 @@ def check_old_card(
     verdict = result.verdict
     if verdict in _REFUSED:
         raise OldCardRefused(*_REFUSED[verdict])
+    if verdict is Verdict.MALFORMED:
+        raise OldCardRefused("not_read", _NOT_READ)
     if verdict not in (Verdict.VALID, Verdict.EXPIRED):
         raise OldCardRefused("not_genuine", _NOT_GENUINE)
     claims = fastpath.claims(cose.prepare_sign1(credential, "card data")[3])

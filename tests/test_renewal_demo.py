@@ -86,13 +86,18 @@ def test_renewal_from_qr_text_refusals_and_replacement(tmp_path: Path) -> None:
     text = (tmp_path / "b" / "qr.txt").read_text("ascii")
     forged = tmp_path / "forged.txt"
     forged.write_text(text[:-8] + ("A" if text[-8] != "A" else "B") + text[-7:] + "\n", "ascii")
+    cut = tmp_path / "cut.txt"
+    cut.write_text(text[: len(text) // 2] + "\n", "ascii")
     (tmp_path / "other").mkdir()
     assert demo(tmp_path / "other", tmp_path / "o", "--profile", "print").exit_code == 0
     refusals = {
         old_qr: "This card has already been replaced by a newer card; renew the newer card instead.",
         forged: "This is not a genuine card of this city, so it cannot be renewed;",
         tmp_path / "o" / "qr.txt": "This is not a genuine card of this city, so it cannot be renewed;",
-        tmp_path / "a" / "card-front.png": "This is not a genuine card of this city",
+        # data that is no card at all, or a QR code scanned in part: show it again, it is no
+        # proof of forgery (this said "not a genuine card of this city")
+        tmp_path / "a" / "card-front.png": "The card could not be read. Please scan its QR code again",
+        cut: "The card could not be read. Please scan its QR code again",
     }
     for old, sentence in refusals.items():
         refused = demo(data, tmp_path / "x", "--profile", "print", "--renew", str(old))

@@ -202,10 +202,10 @@ def test_the_old_card_read_on_the_writer(tmp_path: Path) -> None:
         with pytest.raises(OldCardRefused) as cloned:
             jobs.check_old_card(None, program)
         assert cloned.value.code == "not_genuine"
-        writer.card = VirtualType4Card("t4t")  # a blank card: nothing to renew
+        writer.card = VirtualType4Card("t4t")  # a blank card: nothing to read, no forgery
         with pytest.raises(OldCardRefused) as blank:
             jobs.check_old_card(None, program)
-        assert blank.value.code == "not_genuine"
+        assert blank.value.code == "not_read"
         writer.card = None
         with pytest.raises(OldCardRefused) as none:
             jobs.check_old_card(None, program)

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from api.issuer.card_status import card_history
 from cardio.chip import CardProfile
-from cardio.credential import Holder, to_qr
+from cardio.credential import Holder, from_qr, to_qr
 from kiosk.demo_application import load_known_program
 from kiosk.web.adapters import StationJobs, program_view
 from kiosk.web.flow import old_card
@@ -97,8 +97,17 @@ def test_renewal_at_the_web_kiosk(station: Station) -> None:
 def test_replacement_and_refusals_at_the_web_kiosk(station: Station) -> None:
     number, qr = _old_card(station)
     kiosk = _resident(station)
-    _walk(kiosk, "renewal", {"qr": "CC1:NOT-A-CARD"})
-    assert kiosk.page is not None and kiosk.page.status_code == 422
+    # Not a card's data (this said "not a genuine card"), nor is half a scan: show it again.
+    for scanned in ("CC1:NOT-A-CARD", qr[: len(qr) // 2]):
+        _walk(kiosk, "renewal", {"qr": scanned})
+        assert kiosk.page is not None and kiosk.page.status_code == 422
+        assert tr("en", old_card.NOT_READ) in kiosk.text()
+        assert tr("en", old_card.REFUSALS["not_genuine"]) not in kiosk.text()
+    # A genuine-looking card signed by no key of this city: not genuine.
+    signed = bytearray(from_qr(qr))
+    signed[-1] ^= 1  # the signature's last byte
+    forged = to_qr(bytes(signed))
+    _walk(kiosk, "renewal", {"qr": forged})
     assert tr("en", old_card.REFUSALS["not_genuine"]) in kiosk.text()
     assert tr("en", old_card.NOT_READ) in kiosk.post("/old-card", {"qr": ""}).get_data(as_text=True)
 

@@ -59,6 +59,7 @@ REFUSALS = {
         "This card has already been replaced by a newer card; renew the newer card instead."
     ),
     "status": N_("The kiosk cannot check this card right now; please try again later or ask the attendant."),
+    "not_read": NOT_READ,
     "not_genuine": N_(
         "This is not a genuine card of this city, so it cannot be renewed; apply for a new card "
         "or ask the attendant."
