@@ -9,6 +9,7 @@ kiosk may import the issuer.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from api.issuer.cards import SlotAllocation
 from api.issuer.errors import CardStateError, UnknownCardError
 from api.issuer.keys import ROOT_LABEL
 from cardio.errors import CitycardError
+from cardio.files import write_atomic
+from cardio.keys import fingerprint
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
 from cardio.wallet_trust import write_wallet_trust
 from kiosk.allocator import (
@@ -39,6 +42,28 @@ def open_issuer(issuer_dir: Path, program_id: str) -> Issuer:
     prefix = "".join(c for c in program_id.upper() if c.isalnum())[:3] or "DEV"
     return Issuer.init(issuer_dir, issuer_id=f"{program_id}-demo", program=program_id,
                        doc_prefix=prefix)  # fmt: skip
+
+
+def register_demo_kiosk(issuer_dir: Path, served_root: str, credential_file: Path) -> str | None:
+    """Register a kiosk account for a demo that reaches the issuer under `issuer_dir` over its
+    API (`citycard-kiosk demo --api URL` with no --kiosk-credential), as `citycard-api kiosk add`
+    would, and write its credential to `credential_file` (mode 0600). Returns the new kiosk id,
+    or None when `issuer_dir` holds no issuer or not the one whose root key the API serves
+    (`served_root`, its SHA-256 fingerprint). Its signing key goes to `issuer_dir`/keys."""
+    if not (issuer_dir / "issuer.json").is_file():
+        return None
+    issuer = Issuer(issuer_dir)
+    try:
+        if fingerprint(issuer.keystore.signer(ROOT_LABEL).public_key) != served_root:
+            return None
+        kiosk_id = f"demo-{secrets.token_hex(3)}"  # a fresh id: an old demo's may be revoked
+        _account, credential = issuer.add_kiosk(kiosk_id)
+        assert credential is not None  # no API key was given, so one was made for it
+        credential_file.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(credential_file, (credential.to_json() + "\n").encode("ascii"), 0o600)
+    finally:
+        issuer.close()
+    return kiosk_id
 
 
 def publish_trust(issuer: Issuer, trust_dir: Path) -> None:

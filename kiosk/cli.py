@@ -107,12 +107,19 @@ def demo(
 
     With --api, the card is also offered for the phone as the kiosk offers it (docs/wallet.md):
     OUT_DIR/wallet/offer.txt holds the openid-credential-offer:// URI, then the transaction
-    code, redeemable for 15 minutes. Without --api there is no offer.txt."""
+    code, redeemable for 15 minutes. Without --api there is no offer.txt. With --api and no
+    --kiosk-credential, DATA_DIR/issuer must be the issuer the API serves: the demo registers
+    itself there as a kiosk once (DATA_DIR/kiosk/api-kiosk.json)."""
     from .demo import run_demo
 
     if renew is not None and replace_number is not None:
         raise click.UsageError("Give --renew or --replace, not both.")
-    registry = registry_from(api, kiosk_credential, kiosk_key)
+    if api is not None and kiosk_credential is None and kiosk_key is None:
+        from .demo import demo_registry
+
+        registry = demo_registry(api, data_dir, click.echo)  # DATA_DIR/issuer is the API's
+    else:
+        registry = registry_from(api, kiosk_credential, kiosk_key)
 
     outcome = run_demo(
         program_id,

@@ -38,6 +38,7 @@ import json
 import logging
 import random
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -47,9 +48,17 @@ from typing import Any
 
 from cardio.chip import CardProfile, read_card
 from cardio.credential import Holder, Variant, to_qr
-from cardio.published import load_verifier
+from cardio.errors import CitycardError
+from cardio.keys import fingerprint
+from cardio.published import load_root_key, load_verifier
 from hardware.kiosk_devices import CardFeeder
-from hardware.local_issuer import KIOSK_ID, IssuerAllocator, open_issuer, publish_trust
+from hardware.local_issuer import (
+    KIOSK_ID,
+    IssuerAllocator,
+    open_issuer,
+    publish_trust,
+    register_demo_kiosk,
+)
 from printer.card_printer import CardPrinter, FileCardPrinter
 
 from .allocator import (
@@ -181,6 +190,38 @@ def _file_log(path: Path) -> Iterator[None]:
         handler.close()
 
 
+DEMO_CREDENTIAL = "api-kiosk.json"
+"""Under DATA_DIR/kiosk: the account `demo_registry` registered for `demo --api` (mode 0600)."""
+
+
+def demo_registry(api: str, data_dir: Path, echo: Callable[[str], None] = print) -> RegistryOptions:
+    """`demo --api URL` with no kiosk credential: when DATA_DIR/issuer is the issuer behind
+    URL (the root key it serves is this issuer's), the demo is a kiosk of it, registered there
+    once as `citycard-api kiosk add` would and kept in DATA_DIR/kiosk/api-kiosk.json, signing
+    with the development key DATA_DIR/issuer/keys holds. Otherwise CitycardError saying what
+    to give instead."""
+    issuer_dir = Path(data_dir) / "issuer"
+    credential = Path(data_dir) / "kiosk" / DEMO_CREDENTIAL
+    if credential.is_file():
+        return RegistryOptions(api, credential, issuer_dir / "keys")
+    from .http_allocator import fetch_published
+
+    with tempfile.TemporaryDirectory(prefix="citycard-demo-root-") as tmp:
+        fetch_published(api, Path(tmp), [])
+        served = fingerprint(load_root_key(Path(tmp)))
+    kiosk_id = register_demo_kiosk(issuer_dir, served, credential)
+    if kiosk_id is None:
+        raise CitycardError(
+            f"{issuer_dir} is not the issuer at {api}, so this demo cannot register itself there; "
+            "give --kiosk-credential FILE and --kiosk-key KEY (from 'citycard-api kiosk add --dir "
+            "ISSUER_DIR ID --out FILE'; the key is ISSUER_DIR/keys in development), or --data with "
+            "the directory whose issuer/ the API serves."
+        )
+    echo(f"Registered as kiosk {kiosk_id!r} of the issuer at {api} ({issuer_dir}); its credential "
+         f"is kept in {credential}.")  # fmt: skip
+    return RegistryOptions(api, credential, issuer_dir / "keys")
+
+
 def run_demo(
     program_id: str,
     data_dir: Path,
@@ -305,11 +346,16 @@ def run_demo(
                     from .wallet_offer import demo_offer
 
                     assert registry is not None and registry.api is not None
-                    offer = demo_offer(
+                    offer, public = demo_offer(
                         out_dir, registry.api, remote.credential, signer.inner.signer,
                         signer.print_cose, programme=program.name(), language=program.languages[0],
                     )  # fmt: skip
                     echo(f"Wallet offer (redeemable for 15 minutes): {offer}")
+                    if public != registry.api.rstrip("/"):
+                        # the offer names the issuer's configured address (docs/wallet.md)
+                        echo(f"Note: the offer sends wallets to the issuer's public address "
+                             f"{public} (its base_url, set by 'citycard-api init --base-url'), "
+                             f"not to {registry.api}: a wallet must reach it there.")  # fmt: skip
             finally:
                 if feeder is not None:
                     feeder.close()

@@ -68,7 +68,8 @@ def registry_from(
         return RegistryOptions()
     if kiosk_credential is None:
         raise click.UsageError(
-            "--api needs --kiosk-credential FILE (from 'citycard-api kiosk add')."
+            "--api needs --kiosk-credential FILE (from 'citycard-api kiosk add --dir ISSUER_DIR "
+            "ID --out FILE')."
         )
     if signing and kiosk_key is None:
         raise click.UsageError(

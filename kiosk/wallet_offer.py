@@ -73,6 +73,7 @@ class WalletOffer:
     offer_uri: str
     tx_code: str
     expires_at: int
+    issuer_url: str = ""  # the issuer's public address, where phones and wallets go
 
 
 def make_package(
@@ -171,6 +172,7 @@ def make_offer(
         offer_uri=credential_offer_uri(public, secrets),
         tx_code=secrets.tx_code,
         expires_at=expires,
+        issuer_url=public,
     )
 
 
@@ -225,9 +227,10 @@ def demo_offer(
     *,
     programme: str,
     language: str,
-) -> Path:
+) -> tuple[Path, str]:
     """`citycard-kiosk demo --api`: leave the offer with the issuer and write
-    OUT_DIR/wallet/offer.txt (the offer URI, then the transaction code)."""
+    OUT_DIR/wallet/offer.txt (the offer URI, then the transaction code). Returns the file and
+    the issuer's public address the offer names."""
     from cardio.published import load_root_key
     from cardio.wallet_trust import document_signer_chain
 
@@ -245,7 +248,7 @@ def demo_offer(
         language=language,
         chain=chain,
     )
-    return write_offer_file(out_dir / "wallet", offer)
+    return write_offer_file(out_dir / "wallet", offer), offer.issuer_url
 
 
 # -- the web kiosk: offers kept in memory per request, until the resident leaves -------------

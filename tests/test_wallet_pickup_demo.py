@@ -47,3 +47,40 @@ def test_demo_with_api_writes_a_redeemable_offer(tmp_path: Path, holder: Holder)
         demo(tmp_path / "data2", out)
         assert not offer_file.exists()
         assert (out / "wallet" / "card.sd-jwt").is_file()
+
+
+def test_demo_with_api_alone_registers_itself_with_its_own_issuer(tmp_path: Path, holder: Holder) -> None:
+    """`demo --api URL` with no --kiosk-credential stopped at "--api needs --kiosk-credential",
+    although DATA_DIR/issuer was the very issuer the API served. Now the demo registers itself
+    there once as a kiosk (as 'citycard-api kiosk add' would) and keeps the credential; a data
+    directory with another issuer gets a sentence saying what to give instead, and no card."""
+    with WalletIssuer(tmp_path, holder) as env:  # serves tmp_path/issuer
+        kiosks = len(env.issuer.kiosks())
+        out = tmp_path / "out"
+        output = demo(tmp_path, out, "--api", env.url)
+        assert any(line.startswith("Registered as kiosk 'demo-") for line in output), output
+        credential = tmp_path / "kiosk" / "api-kiosk.json"
+        assert credential.stat().st_mode & 0o777 == 0o600
+        assert len(env.issuer.kiosks()) == kiosks + 1
+        uri, tx_code = (out / "wallet" / "offer.txt").read_text("ascii").splitlines()
+        assert offer_object(uri)["credential_issuer"] == env.url and len(tx_code) == 6
+        assert not any(line.startswith("Note: the offer sends wallets") for line in output)
+        assert env.store.waiting() == 1
+        # the second card: the same account, no new one
+        again = demo(tmp_path, tmp_path / "out2", "--api", env.url)
+        assert not any(line.startswith("Registered as kiosk") for line in again)
+        assert len(env.issuer.kiosks()) == kiosks + 1
+        assert env.store.waiting() == 2
+
+        # another issuer's data directory: refused before any number, with what to give
+        other = tmp_path / "other"
+        demo(other, tmp_path / "o")  # makes other/issuer, a development issuer of its own
+        res = CliRunner().invoke(kiosk_main, [
+            "demo", "--program", "zurich", "--profile", "print", "--data", str(other),
+            "--out", str(tmp_path / "o2"), "--api", env.url,
+        ])  # fmt: skip
+        assert res.exit_code != 0
+        assert f"{other / 'issuer'} is not the issuer at {env.url}" in res.output
+        assert "--kiosk-credential FILE and --kiosk-key KEY" in res.output
+        assert "Traceback" not in res.output and not (tmp_path / "o2" / "verdict.json").exists()
+        assert env.store.waiting() == 2
