@@ -9,6 +9,7 @@ with its own policy; everything else from the API. A reader's trust sync must wo
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -150,6 +151,24 @@ def test_phone_page_with_its_own_policy(site: Site) -> None:
             assert ours.headers[header] == api.headers[header], (path, header)
         etag = ours.headers["ETag"]
         assert get(site.nginx.url + path, **{"If-None-Match": etag}).status == 304
+
+
+def test_phone_page_text_goes_gzipped_to_a_browser_that_accepts_it(site: Site) -> None:
+    """A phone's first visit fetched ~1 MB of uncompressed text (every language's words, the QR
+    decoder); nginx and the API now both gzip it for a browser that asks, and only then."""
+    for name in ("texts.json", "jsQR.js", "verify.js", "names.json"):
+        original = (PAGE_DIR / name).read_bytes()
+        for base in (site.nginx.url, site.api):
+            packed = get(f"{base}/verify/{name}", **{"Accept-Encoding": "gzip, deflate, br"})
+            assert packed.status == 200, (base, name)
+            assert packed.headers["Content-Encoding"] == "gzip", (base, name)
+            assert gzip.decompress(packed.body) == original
+            assert len(packed.body) < len(original) // 2
+            assert "Accept-Encoding" in packed.headers["Vary"]
+            assert packed.headers["Content-Security-Policy"] == content_security_policy()
+            plain = get(f"{base}/verify/{name}")
+            assert "Content-Encoding" not in plain.headers and plain.body == original
+            assert plain.headers["Content-Type"] == packed.headers["Content-Type"]
 
 
 def test_everything_else_goes_to_the_api(site: Site) -> None:

@@ -17,7 +17,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, abort
+
+from .compressed import send_page
 
 PAGE_DIR = Path(__file__).resolve().parent / "static"
 URL_PREFIX = "/verify"
@@ -55,7 +57,7 @@ def blueprint() -> Blueprint:
     def page(name: str = "index.html") -> Response:
         if "/" in name or name.startswith(".") or not (PAGE_DIR / name).is_file():
             abort(404)
-        return send_from_directory(PAGE_DIR, name, max_age=300)
+        return send_page(PAGE_DIR, name, max_age=300)
 
     policy = content_security_policy()
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, abort
 
 from .. import PAGE_DIR as PHONE_DIR
 from .. import SECURITY_HEADERS
+from ..compressed import send_page
 
 WALLET_DIR = Path(__file__).resolve().parent / "static"
 URL_PREFIX = "/wallet"
@@ -50,7 +51,7 @@ def blueprint() -> Blueprint:
         directory = PHONE_DIR if name in SHARED else WALLET_DIR
         if not (directory / name).is_file():
             abort(404)
-        response = send_from_directory(directory, name, max_age=300)
+        response = send_page(directory, name, max_age=300)
         kind = TYPES.get(Path(name).suffix)
         if kind:
             response.headers["Content-Type"] = kind
