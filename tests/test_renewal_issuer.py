@@ -187,6 +187,11 @@ def test_status_set_by_document_number_acts_on_the_current_card(api: Api) -> Non
     res = runner.invoke(cli_main, ["status", "set", "--dir", directory, "DEV99999990", "revoked"])
     assert res.exit_code == 2 and "There is no card DEV99999990" in res.output
     assert "Traceback" not in res.output
+    # nothing typed (this said "There is no card ; check the document number.")
+    for blank in ("", "  "):
+        res = runner.invoke(cli_main, ["status", "set", "--dir", directory, blank, "revoked"])
+        assert res.exit_code == 2, res.output
+        assert "Give the card's document number as printed, or its status index." in res.output
 
 
 @BOTH

@@ -214,6 +214,8 @@ def status_set(directory: Path, card: str, value: str, list_id: str | None) -> N
     """
     issuer = Issuer(directory)
     typed = re.sub(r"\s+", "", card).upper()
+    if not typed:
+        raise IssuerError("Give the card's document number as printed, or its status index.")
     if typed.isdigit():
         number = issuer.set_status(int(typed), value, list_id)
     else:
