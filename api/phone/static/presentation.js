@@ -1,11 +1,12 @@
 /*
  * citycard presentations in the browser: the venue's request, the holder's answer, and the
  * venue's offline check of that answer (docs/credential.md section 9; the reference is
- * cardio/presentation.py, cardio/sdjwt.py and cardio/sdjwt_vc.py, whose checks, order,
- * verdicts and typed reasons this file follows).
+ * cardio/presentation.py, cardio/sdjwt.py, cardio/sdjwt_vc.py and cardio/mdoc.py, whose
+ * checks, order, verdicts and typed reasons this file follows).
  *
  *   request QR  CCQ1:<base64url(JSON {v, aud, nonce, iat, items})>
- *   answer QR   CCS1:<base45(zlib(SD-JWT presentation))>, or CCP1:<i>/<n>:<piece> parts
+ *   answer QR   CCS1:<base45(zlib(SD-JWT presentation))> or CCM1:<base45(zlib(CBOR [aud,
+ *               nonce, iat, DeviceResponse]))>, or CCP1:<i>/<n>:<piece> parts
  *
  * Used by the wallet page (the holder's side: `present`) and by the venue page (venue.html:
  * `newRequest`, `verifyAnswer`). No build step, no third-party code except the vendored
@@ -518,18 +519,206 @@
     if (token.ttl !== null && now > token.iat + token.ttl) return { verdict: "VALID", warnings: [REFRESH_WARNING] };
     return { verdict: "VALID" };
   }
+  // -- an mdoc answer (CCM1:), as cardio.mdoc.read_device_response reads it -----------------
+  // The CBOR and COSE readers are verify.js's (window.citycard.cbor): only the venue page,
+  // which loads verify.js, checks answers; the wallet page only makes them.
+  const MDOC = "org.citycard.resident.1"; // docType and namespace
+  const HANDOVER = "org.citycard.qr-handover.1";
+  const ENTITLEMENT_ELEMENT = "entitlement_";
+  const ITEM_MEMBERS = ["digestID", "random", "elementIdentifier", "elementValue"];
+  const ES256_HEADER = Uint8Array.of(0xa1, 0x01, 0x26); // {1: -7}, as citycard's wallets encode it
+  const X5CHAIN = 33;
+  function cborText(C, text) {
+    const b = encoder.encode(text);
+    return C.concat([C.head(3, b.length), b]);
+  }
+  function embedded(C, bytes) {
+    return C.concat([Uint8Array.of(0xd8, 0x18), C.head(2, bytes.length), bytes]);
+  }
+  function mdocShown(C, name, value) {
+    if (name === "photo" && value instanceof Uint8Array) {
+      const text = b64u(value).replace(/-/g, "+").replace(/_/g, "/");
+      return text + "===".slice((text.length + 3) % 4); // as the SD-JWT VC's photo: base64
+    }
+    if (name === "birth_date" && value instanceof C.CborTag && value.tag === 1004 && typeof value.value === "string") return value.value;
+    if ((name === "age_over_18" || name === "age_over_65") && typeof value === "boolean") return value;
+    if (name === "languages" && Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+    if (typeof value === "string" && !["photo", "birth_date", "languages"].includes(name)) return value;
+    throw new Refused("malformed", "The mdoc's " + name + " has the wrong type.");
+  }
+  function tdate(C, v) {
+    const ms = v instanceof C.CborTag && v.tag === 0 && typeof v.value === "string" ? Date.parse(v.value) : NaN;
+    if (!Number.isFinite(ms)) throw new Refused("malformed", "An MSO time is not a tdate.");
+    return Math.floor(ms / 1000);
+  }
+  function member(map, ...path) {
+    let v = map;
+    for (const k of path) {
+      if (!(v instanceof Map) || !v.has(k)) throw new Refused("malformed", "The mdoc lacks a member every citycard has.");
+      v = v.get(k);
+    }
+    return v;
+  }
+  // The envelope [aud, nonce, iat, DeviceResponse]: the claims, the request the answer names,
+  // and `boundTo(request)`: whether the device signature holds over that request's transcript.
+  async function readMdoc(bytes, trust) {
+    const C = window.citycard && window.citycard.cbor;
+    if (!C) throw new Refused("wrong_format");
+    const decode = (data, tags) => {
+      try {
+        return C.decodeCbor(data, false, false, tags);
+      } catch (e) {
+        throw new Refused("malformed", "The mdoc answer is not valid CBOR.");
+      }
+    };
+    const envelope = decode(bytes);
+    if (!(Array.isArray(envelope) && envelope.length === 4 && typeof envelope[0] === "string" && typeof envelope[1] === "string"
+      && isInt(envelope[2]) && envelope[3] instanceof Uint8Array)) {
+      throw new Refused("malformed", "The mdoc answer's QR is not citycard's.");
+    }
+    const [aud, nonce, iat, responseBytes] = envelope;
+    const tagged = (v) => v instanceof C.CborTag && v.tag === 24 && v.value instanceof Uint8Array;
+    const response = decode(responseBytes, new Set([24]));
+    const documents = member(response, "documents");
+    if (member(response, "version") !== "1.0" || !Array.isArray(documents) || documents.length !== 1) {
+      throw new Refused("malformed", "The mdoc response holds not exactly one document.");
+    }
+    const doc = documents[0];
+    if (member(doc, "docType") !== MDOC) throw new Refused("wrong_format");
+    const signed = member(doc, "issuerSigned");
+    if (!C.keysAre(signed, ["issuerAuth"], ["nameSpaces", "issuerAuth"])) throw new Refused("malformed", "This is not an mdoc IssuerSigned.");
+    const spaces = signed.has("nameSpaces") ? signed.get("nameSpaces") : new Map();
+    if (!C.keysAre(spaces, [], [MDOC])) throw new Refused("wrong_format");
+    const rawItems = spaces.has(MDOC) ? spaces.get(MDOC) : [];
+    const elements = [];
+    const names = new Set();
+    for (const raw of Array.isArray(rawItems) ? rawItems : [null]) {
+      if (!tagged(raw)) throw new Refused("malformed", "An mdoc element is not tagged CBOR bytes.");
+      const it = decode(raw.value, new Set([1004]));
+      if (!C.keysAre(it, ITEM_MEMBERS, ITEM_MEMBERS)) throw new Refused("malformed", "An mdoc element has the wrong members.");
+      const name = it.get("elementIdentifier");
+      if (typeof name !== "string" || names.has(name)) throw new Refused("repeated_disclosure");
+      names.add(name);
+      elements.push({ name, id: it.get("digestID"), value: it.get("elementValue"), bytes: embedded(C, raw.value) });
+    }
+    const deviceSigned = member(doc, "deviceSigned");
+    const ns = member(deviceSigned, "nameSpaces");
+    const deviceSig = member(deviceSigned, "deviceAuth", "deviceSignature");
+    const auth = member(signed, "issuerAuth");
+    if (!(Array.isArray(auth) && auth.length === 4 && auth[0] instanceof Uint8Array && auth[1] instanceof Map
+      && auth[2] instanceof Uint8Array && auth[3] instanceof Uint8Array)) {
+      throw new Refused("malformed", "The mdoc's issuerAuth is not a COSE_Sign1.");
+    }
+    const [protectedRaw, unprotected, payload, signature] = auth;
+    const protectedHeader = decode(protectedRaw);
+    if (!(protectedHeader instanceof Map) || !C.pyEq(protectedHeader.get(1), -7)) throw new Refused("malformed", "The mdoc is not signed with ES256.");
+    const kid = protectedHeader.get(4);
+    // a QR answer leaves the certificate out (docs/credential.md section 9): the kid finds the key
+    if (!(kid instanceof Uint8Array)) throw new Refused("unknown_key");
+    const key = trust.keys.get(C.hex(kid));
+    if (!key || key.purpose !== "issue") throw new Refused("unknown_key");
+    if (unprotected.has(X5CHAIN)) {
+      const chain = unprotected.get(X5CHAIN);
+      const first = Array.isArray(chain) ? chain[0] : chain;
+      const point = new Uint8Array(await crypto.subtle.exportKey("raw", key.key));
+      if (!(first instanceof Uint8Array) || !includes(first, point)) {
+        throw new Refused("malformed", "The mdoc's certificate is not the signing key's.");
+      }
+    }
+    if (signature.length !== 64 || !(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key.key, signature, C.sigStructure(protectedRaw, payload)))) {
+      throw new Refused("bad_issuer_signature");
+    }
+    const wrapped = decode(payload, new Set([24]));
+    if (!tagged(wrapped)) throw new Refused("malformed", "The MSO is not tagged CBOR bytes.");
+    const mso = decode(wrapped.value, new Set([0]));
+    if (member(mso, "docType") !== MDOC || member(mso, "digestAlgorithm") !== "SHA-256") throw new Refused("wrong_format");
+    const digests = member(mso, "valueDigests", MDOC);
+    let deviceKey;
+    try {
+      deviceKey = (await C.keyFromCose(member(mso, "deviceKeyInfo", "deviceKey"))).key;
+    } catch (e) {
+      if (e instanceof Refused) throw e;
+      throw new Refused("malformed", "The MSO's device key is not a P-256 key.");
+    }
+    tdate(C, member(mso, "validityInfo", "signed"));
+    const issued = tdate(C, member(mso, "validityInfo", "validFrom"));
+    const expires = tdate(C, member(mso, "validityInfo", "validUntil"));
+    const idx = member(mso, "status", "status_list", "idx");
+    const uri = member(mso, "status", "status_list", "uri");
+    if (!(digests instanceof Map && timeOk(idx) && typeof uri === "string")) throw new Refused("malformed", "The MSO's members have wrong types.");
+    const disclosed = {};
+    const entitlements = [];
+    const seen = new Set();
+    for (const e of elements) {
+      const expected = isInt(e.id) ? digests.get(e.id) : undefined;
+      if (!(expected instanceof Uint8Array) || !C.equalBytes(await sha256(e.bytes), expected)) throw new Refused("unsigned_disclosure");
+      if (seen.has(e.id)) throw new Refused("repeated_disclosure");
+      seen.add(e.id);
+      if (e.name.startsWith(ENTITLEMENT_ELEMENT)) {
+        const code = e.name.slice(ENTITLEMENT_ELEMENT.length);
+        if (e.value === true) {
+          if (!CODE.test(code)) throw new Refused("malformed", "An entitlement is not a short code.");
+          entitlements.push(code);
+        }
+        continue;
+      }
+      if (!ITEMS.includes(e.name)) throw new Refused("malformed", "The mdoc carries an element a citycard never holds.");
+      disclosed[e.name] = mdocShown(C, e.name, e.value);
+    }
+    // the device's part: nothing device-signed, a detached ES256 signature
+    if (!(tagged(ns) && (C.equalBytes(ns.value, Uint8Array.of(0xa0)) || isEmptyMap(decode(ns.value))))) {
+      throw new Refused("malformed", "The device signed elements citycard never asks of it.");
+    }
+    if (!(Array.isArray(deviceSig) && deviceSig.length === 4 && deviceSig[2] === null && deviceSig[0] instanceof Uint8Array && deviceSig[3] instanceof Uint8Array)) {
+      throw new Refused("bad_key_binding", "The device signature is not a detached COSE_Sign1.");
+    }
+    if (!C.equalBytes(deviceSig[0], ES256_HEADER)) {
+      const h = decode(deviceSig[0]);
+      if (!(h instanceof Map && h.size === 1 && C.pyEq(h.get(1), -7))) throw new Refused("bad_key_binding", "The device signature is not ES256.");
+    }
+    async function boundTo(request) {
+      // DeviceAuthenticationBytes = #6.24(["DeviceAuthentication", SessionTranscript, DocType,
+      // #6.24(nameSpaces)]), SessionTranscript = [null, null, [HANDOVER, aud, nonce, iat]]
+      const transcript = C.concat([Uint8Array.of(0x83, 0xf6, 0xf6, 0x84), cborText(C, HANDOVER), cborText(C, request.venue),
+        cborText(C, request.nonce), C.head(0, request.iat)]);
+      const inner = C.concat([Uint8Array.of(0x84), cborText(C, "DeviceAuthentication"), transcript, cborText(C, MDOC), embedded(C, ns.value)]);
+      const toSign = C.sigStructure(deviceSig[0], embedded(C, inner));
+      try {
+        return deviceSig[3].length === 64 && (await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, deviceKey, deviceSig[3], toSign));
+      } catch (e) {
+        return false;
+      }
+    }
+    const kidHex = C.hex(kid);
+    return {
+      // an mdoc names no issuer: it is the trust list's whose key signed it
+      claims: { format: "mdoc", issuer: trust.issuer, iat: issued, exp: expires, idx, uri, kid: kidHex, disclosed, entitlements },
+      named: { nonce, audience: aud, iat },
+      boundTo,
+    };
+  }
+  function isEmptyMap(v) {
+    return v instanceof Map && v.size === 0;
+  }
+  function includes(haystack, needle) {
+    outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+      for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+      return true;
+    }
+    return false;
+  }
+
   function day(seconds) {
     return new Date(Math.floor(seconds / 86400) * 86400000).toISOString().slice(0, 10);
   }
   function refused(reason) {
     return { verdict: REASONS[reason][0], reason, message: REASONS[reason][1], claims: null, warnings: [], missing: [] };
   }
+  // An answer's QR text: {compact} of an SD-JWT presentation, or {mdoc} the CBOR envelope.
   async function answerText(text) {
     text = String(text).replace(/(?:\r\n|\n|\r)+$/, "");
     if (text.startsWith(PART_PREFIX)) text = joinQr(text.split(/\r?\n/).filter((l) => l));
-    if (text.startsWith(MDOC_PREFIX)) {
-      throw new Refused("wrong_format", "This page checks the citycard wallet page's answers (CCS1:); check an mdoc answer (CCM1:) on the venue's reader.");
-    }
+    if (text.startsWith(MDOC_PREFIX)) return { mdoc: await inflate(base45Decode(text.slice(MDOC_PREFIX.length))) };
     if (!text.startsWith(SDJWT_PREFIX)) throw new Refused("wrong_format");
     const bytes = await inflate(base45Decode(text.slice(SDJWT_PREFIX.length)));
     let compact;
@@ -538,7 +727,7 @@
     } catch (e) {
       throw new Refused("malformed");
     }
-    return compact;
+    return { compact };
   }
 
   // The verdict on a holder's answer (its QR text, or its parts one per line) to `request`,
@@ -548,15 +737,25 @@
     now = now === undefined ? Date.now() / 1000 : now;
     try {
       if (!lists || !lists.trust) return { verdict: "STATUS_UNAVAILABLE", reason: null, message: NO_LISTS, claims: null, warnings: [], missing: [] };
-      const sd = await parseSdJwt(await answerText(text));
-      const { claims, holderJwk } = await readVc(sd, lists.trust);
+      const answer = await answerText(text);
+      let claims;
       let binding = null;
-      try {
-        const kb = await keyBinding(sd, holderJwk);
-        binding = bindingProblem(kb, request, now);
-      } catch (e) {
-        if (!(e instanceof Refused) || REASONS[e.reason][0] !== "CLONE_SUSPECTED") throw e;
-        binding = e.reason;
+      if (answer.mdoc) {
+        const read = await readMdoc(answer.mdoc, lists.trust);
+        claims = read.claims;
+        binding = bindingProblem(read.named, request, now);
+        if (binding === null && !(await read.boundTo(request))) binding = "bad_key_binding";
+      } else {
+        const sd = await parseSdJwt(answer.compact);
+        const vc = await readVc(sd, lists.trust);
+        claims = vc.claims;
+        try {
+          const kb = await keyBinding(sd, vc.holderJwk);
+          binding = bindingProblem(kb, request, now);
+        } catch (e) {
+          if (!(e instanceof Refused) || REASONS[e.reason][0] !== "CLONE_SUSPECTED") throw e;
+          binding = e.reason;
+        }
       }
       const base = statusVerdict(lists, claims, now);
       if (STRONGER_THAN_BINDING.has(base.verdict) || (base.verdict !== "VALID" && binding === null)) {
@@ -566,7 +765,7 @@
       const only = new Set(request.items);
       const got = Object.keys(claims.disclosed).concat(claims.entitlements.map((e) => ENTITLEMENT + e));
       if (got.some((i) => !only.has(i))) return refused("unrequested_disclosure");
-      const shown = { format: "sd-jwt-vc", issued: day(claims.iat), expires: day(claims.exp - 1) };
+      const shown = { format: claims.format || "sd-jwt-vc", issued: day(claims.iat), expires: day(claims.exp - 1) };
       for (const [name, value] of Object.entries(claims.disclosed)) shown[name === "photo" ? "photo_base64" : name] = value;
       shown.entitlements = claims.entitlements.slice();
       const missing = request.items.filter((i) => !got.includes(i));
@@ -580,7 +779,7 @@
   }
 
   window.citycardPresentation = {
-    REQUEST_PREFIX, SDJWT_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
+    REQUEST_PREFIX, SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
     drawQr, verifyAnswer, b64u, fromB64u, missingWarning,
   };

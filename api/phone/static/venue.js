@@ -194,7 +194,7 @@
         for (let i = 0; i < 1200; i++) {
           const text = await decode(video);
           let answer = null;
-          if (text && text.startsWith(P.SDJWT_PREFIX)) answer = [text];
+          if (text && (text.startsWith(P.SDJWT_PREFIX) || text.startsWith(P.MDOC_PREFIX))) answer = [text];
           else if (text) answer = collector.add(text);
           if (text && collector.count) progress(N_("{n} of {total} codes scanned."), { n: collector.parts.size, total: collector.count });
           if (answer) {

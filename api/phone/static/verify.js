@@ -272,7 +272,14 @@
   // arrays Arrays, maps Map. Map keys are normalised as Python compares them (true == 1, 1.0 ==
   // 1), so that "exactly these keys" means the same here as in the reference. `strict` also
   // requires what the reference's re-encoding check requires: shortest heads, 64-bit floats, no
-  // tags, nothing after the item.
+  // tags, nothing after the item. `tags` (non-strict only) names the tags read as CborTag
+  // (an mdoc's #6.24 embedded CBOR, #6.0 tdate, #6.1004 full-date); any other is refused.
+  class CborTag {
+    constructor(tag, value) {
+      this.tag = tag;
+      this.value = value;
+    }
+  }
   class CborFloat {
     constructor(value) {
       this.value = value;
@@ -313,7 +320,7 @@
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
     return 0;
   }
-  function decodeCbor(bytes, strict, canonical) {
+  function decodeCbor(bytes, strict, canonical, tags) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let pos = 0;
     function need(n) {
@@ -422,6 +429,7 @@
         }
         case 6: {
           const tag = arg(info);
+          if (!strict && tags && tags.has(tag)) return new CborTag(tag, item(depth + 1));
           if (strict || (tag !== 2 && tag !== 3)) throw new Malformed("The data holds a CBOR tag.");
           const b = item(depth);
           if (!(b instanceof Uint8Array)) throw new Malformed("A bignum is not a byte string.");
@@ -1273,6 +1281,8 @@
 
   const ready = refresh();
   window.citycard = {
+    // the CBOR and COSE readers, for presentation.js's check of an mdoc answer
+    cbor: { decodeCbor, CborTag, Malformed, head, concat, equalBytes, hex, isMap, keysAre, pyEq, sigStructure, keyFromCose },
     verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
   };
