@@ -114,7 +114,7 @@ def _trouble(design: CardDesign, data: CardData) -> CardLayoutError | None:
         if qr_text is None:
             continue
         try:
-            render_card(design, replace(data, qr_text=qr_text))
+            render_card(design, replace(data, qr_text=qr_text), layout_only=True)
         except CardLayoutError as exc:
             return exc
     return None

@@ -130,6 +130,13 @@ def _svg_fit(svg: str, box: tuple[int, int]) -> tuple[int | None, int | None]:
 
 def qr_matrix(text: str) -> list[list[bool]]:
     """The QR modules of `text` (level M, alphanumeric mode, smallest version), no quiet zone."""
+    return [list(row) for row in _qr_modules(text)]
+
+
+@lru_cache(maxsize=16)
+def _qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
+    """`qr_matrix`, made once per text: checking that a card fits lays it out a dozen times
+    beside the same stand-in QR codes, and choosing a QR mask costs ~45 ms."""
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0)
     try:
         data = qrcode.util.QRData(text, mode=qrcode.util.MODE_ALPHA_NUM)
@@ -142,12 +149,12 @@ def qr_matrix(text: str) -> list[list[bool]]:
         qr.make(fit=True)
     except (ValueError, qrcode.exceptions.DataOverflowError) as exc:
         raise CardLayoutError("The QR text is too long for a QR code.") from exc
-    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
+    return tuple(tuple(bool(cell) for cell in row) for row in qr.get_matrix())
 
 
 def qr_image(text: str, box: int) -> Image.Image:
     """The QR code of `text` with its quiet zone, the largest whole-pixel module within `box`."""
-    matrix = qr_matrix(text)
+    matrix = _qr_modules(text)
     n = len(matrix)
     module = box // (n + 2 * QR_QUIET_MODULES)
     if module < MIN_QR_MODULE_PX:

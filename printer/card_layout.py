@@ -134,7 +134,10 @@ class RenderedCard:
 class _Canvas:
     """One side: draws in trim coordinates (0..1011, 0..638); bands may run into the bleed."""
 
-    def __init__(self, bleed: bool, dpi: int) -> None:
+    def __init__(self, bleed: bool, dpi: int, *, measure_only: bool = False) -> None:
+        # measure_only: texts are laid out, not drawn (a fit check, a scratch measurement):
+        # drawing shaped text is most of a card's cost, and where it ends does not need it
+        self.measure_only = measure_only
         self.w, self.h = card_size_px(False, dpi)
         self.b = mm_to_px(BLEED_MM, dpi) if bleed else 0
         self.margin = mm_to_px(SAFE_MARGIN_MM, dpi)
@@ -174,7 +177,8 @@ class _Canvas:
     ) -> int:
         bx, by = self.xy(x, y)
         self.texts.append(" ".join(fitted.lines))
-        return draw_fitted(self.draw, fitted, bx, by, width, fill, align=align) - self.b
+        draw = None if self.measure_only else self.draw
+        return draw_fitted(draw, fitted, bx, by, width, fill, align=align) - self.b
 
     def label(self, text: str, x: int, y: int, width: int, fill: Color) -> int:
         return self.text(_fit_label(text, width), x, y, width, fill, align="left")
@@ -323,9 +327,9 @@ _PHOTO_W = 300
 
 
 def _front(
-    design: CardDesign, data: CardData, bleed: bool, dpi: int
+    design: CardDesign, data: CardData, bleed: bool, dpi: int, layout_only: bool = False
 ) -> tuple[Image.Image, tuple[str, ...]]:
-    c = _Canvas(bleed, dpi)
+    c = _Canvas(bleed, dpi, measure_only=layout_only)
     labels = design.labels
     m = c.margin
     _header(c, design)
@@ -523,7 +527,7 @@ def _rows_natural_height(rows: list[list[_Item]], width: int) -> int:
     if not rows:
         return 0
     try:
-        return _extra_fields(_Canvas(False, DPI), rows, 0, 0, width, _FOOTER_Y)
+        return _extra_fields(_Canvas(False, DPI, measure_only=True), rows, 0, 0, width, _FOOTER_Y)
     except CardLayoutError:
         return _rows_min_height(rows, width)  # they cannot fit anyway: the layout says so
 
@@ -541,9 +545,9 @@ def _rows_min_height(rows: list[list[_Item]], width: int, *, least: bool = False
 
 
 def _back(
-    design: CardDesign, data: CardData, bleed: bool, dpi: int
+    design: CardDesign, data: CardData, bleed: bool, dpi: int, layout_only: bool = False
 ) -> tuple[Image.Image, tuple[str, ...]]:
-    c = _Canvas(bleed, dpi)
+    c = _Canvas(bleed, dpi, measure_only=layout_only)
     labels = design.labels
     m = c.margin
     c.band(0, 26, design.primary_rgb)
@@ -631,12 +635,16 @@ def _back(
 
 
 def render_card(
-    design: CardDesign, data: CardData, *, bleed: bool = False, dpi: int = DPI
+    design: CardDesign, data: CardData, *, bleed: bool = False, dpi: int = DPI,
+    layout_only: bool = False,
 ) -> RenderedCard:
-    """Draw both sides. Raises CardLayoutError (or FontNotFoundError) with a sentence."""
+    """Draw both sides. Raises CardLayoutError (or FontNotFoundError) with a sentence.
+
+    `layout_only` lays the card out exactly as drawing it would, and raises the same errors,
+    but leaves the texts undrawn: for checking that a card fits (`printer.card_fit`)."""
     if dpi != DPI:
         raise CardLayoutError(f"The card layout is drawn at {DPI} dpi; scale the images for other printers.")
     _check_fields(design, data)
-    front, front_texts = _front(design, data, bleed, dpi)
-    back, back_texts = _back(design, data, bleed, dpi)
+    front, front_texts = _front(design, data, bleed, dpi, layout_only)
+    back, back_texts = _back(design, data, bleed, dpi, layout_only)
     return RenderedCard(front, back, bleed, dpi, {"front": front_texts, "back": back_texts})

@@ -58,6 +58,14 @@ def is_rtl(text: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1 << 15)
+def _length(font: ImageFont.FreeTypeFont, text: str) -> float:
+    """The advance of `text` in `font`, measured once per process: checking whether a card
+    fits lays it out again and again with the same texts (a bisection over one field's
+    length, two QR widths), and a shaped measurement costs ~40 µs."""
+    return font.getlength(text)
+
+
 _TOKEN = re.compile(r"(\s*)(\S+?-(?=\S)|\S+)")
 
 
@@ -67,7 +75,7 @@ def _split_long(token: str, font: ImageFont.FreeTypeFont, width: int) -> list[st
     current = ""
     for ch in token:
         trial = current + ch
-        if current and unicodedata.combining(ch) == 0 and font.getlength(trial) > width:
+        if current and unicodedata.combining(ch) == 0 and _length(font, trial) > width:
             parts.append(current)
             current = ch
         else:
@@ -82,11 +90,11 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     line = ""
     for match in _TOKEN.finditer(text):
         space, token = match.group(1), match.group(2)
-        pieces = [token] if font.getlength(token) <= width else _split_long(token, font, width)
+        pieces = [token] if _length(font, token) <= width else _split_long(token, font, width)
         for i, piece in enumerate(pieces):
             joiner = " " if (space and i == 0 and line) else ""
             trial = line + joiner + piece
-            if not line or font.getlength(trial) <= width:
+            if not line or _length(font, trial) <= width:
                 line = trial
             else:
                 lines.append(line)
@@ -156,7 +164,7 @@ def fit_text(
     for size in range(max_size, min_size - 1, -1):
         font = _font_for(text, size, bold)
         lh = _line_height(font)
-        if font.getlength(text) <= width and lh <= height:
+        if _length(font, text) <= width and lh <= height:
             return FittedText([text], font, lh)
     if max_lines > 1:
         smaller = range(min_size, max(8, min_size * 2 // 3) - 1, -1)
@@ -171,7 +179,7 @@ def fit_text(
 
 
 def draw_fitted(
-    draw: ImageDraw.ImageDraw,
+    draw: ImageDraw.ImageDraw | None,
     fitted: FittedText,
     x: int,
     y: int,
@@ -180,7 +188,10 @@ def draw_fitted(
     *,
     align: Align = "auto",
 ) -> int:
-    """Draw the lines from (x, y); returns the y below the last line."""
+    """Draw the lines from (x, y); returns the y below the last line. With no `draw`, only
+    where they end (a layout measured, not drawn)."""
+    if draw is None:
+        return y + len(fitted.lines) * fitted.line_height
     right = align == "right" or (align == "auto" and is_rtl(" ".join(fitted.lines)))
     for line in fitted.lines:
         if right:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import ImageDraw
 
 from cardio.chip import CardProfile
 from cardio.credential import MAX_NAME
@@ -19,7 +20,7 @@ from kiosk.printing import PRINTED_ONLY_FIELDS, card_design, fit_problem_sentenc
 from kiosk.programs import Program, load_all, load_program
 from kiosk.web.adapters import field_spec
 from kiosk.web.ports import FieldKind
-from printer.card_design import CardData, CardDesign, FieldTooLongError
+from printer.card_design import CardData, CardDesign, CardLayoutError, FieldTooLongError
 from printer.card_fit import PLACEHOLDER_QR, WIDE_QR, FitProblem, check_fit, draft_data
 from printer.card_images import qr_image
 from printer.card_layout import QR_NARROW_PX, render_card
@@ -184,3 +185,39 @@ def test_a_card_either_fits_or_says_so_before_allocation(
     for p in problems:
         name, _, rest = fit_problem_sentence(p, "en").partition(": ")
         assert name and "card" in rest, p  # the field named first, then what to do
+
+
+@settings(
+    max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(card=_card(), qr_text=st.sampled_from(QR_TEXTS))
+def test_a_layout_measured_is_the_layout_drawn(card: tuple[CardDesign, CardData], qr_text: str) -> None:
+    # The fit check lays cards out without drawing their texts: it must place every text,
+    # and refuse, exactly as drawing the card does.
+    design, draft = card
+    data = replace(draft, qr_text=qr_text)
+    outcomes: list[object] = []
+    for layout_only in (False, True):
+        try:
+            outcomes.append(dict(render_card(design, data, layout_only=layout_only).texts))
+        except CardLayoutError as exc:
+            outcomes.append((type(exc), str(exc)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_checking_the_fit_draws_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the details step drew the whole card (shaped text, the slowest part) some twenty
+    # times to bisect a too-long address: 5-7 s before the resident saw the refusal.
+    drawn: list[str] = []
+    real = ImageDraw.ImageDraw.text
+
+    def counting(self: ImageDraw.ImageDraw, xy: object, text: str, *args: object, **kwargs: object) -> None:
+        drawn.append(text)
+        real(self, xy, text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", counting)
+    data = replace(new_york_card("W" * 200), qr_text=PLACEHOLDER_QR)
+    [problem] = check_fit(new_york(), data)
+    assert problem.field == "address" and drawn == []
+    render_card(new_york(), new_york_card("Langstrasse 1"))
+    assert drawn  # the same counter sees a card that is drawn
