@@ -112,8 +112,8 @@ def draw_signature(page: Any) -> None:
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(x + w * 0.1, y + h * 0.7)
     page.mouse.down()
-    for i in range(1, 20):
-        page.mouse.move(x + w * (0.1 + i * 0.04), y + h * (0.5 + 0.25 * (-1) ** i), steps=3)
+    for i in range(1, 9):  # a zigzag: enough ink for the kiosk's check, few browser round trips
+        page.mouse.move(x + w * (0.1 + i * 0.09), y + h * (0.5 + 0.25 * (-1) ** i), steps=2)
     page.mouse.up()
 
 
