@@ -315,6 +315,28 @@ def test_a_kiosk_full_of_residents_refuses_newcomers_with_a_busy_page() -> None:
     assert newcomer.language("en").location == "/about"
 
 
+def test_a_resident_who_has_their_card_gives_way_to_a_newcomer() -> None:
+    """A visit whose card is made is over (the resident was forgotten); only the done page's
+    timer was still to end it. Found by the every-language browser walk: its 33rd resident
+    met the busy page while 32 finished visits were not yet idle for two minutes."""
+    app = make_app(clock=Clock())
+    finished = Kiosk(app)
+    finished.walk_to_review()
+    finished.post("/personalise", {"request_id": finished.review()})
+    finished.wait_done()
+    assert finished.get("/done").status_code == 200
+    residents = [Kiosk(app) for _ in range(MAX_SESSIONS - 1)]
+    for resident in residents:
+        resident.language("en")
+    newcomer = Kiosk(app)
+    assert newcomer.get("/").status_code == 200
+    assert newcomer.language("en").location == "/about"
+    # The finished visit gave way, and no visit in progress did.
+    assert finished.session() is None
+    for resident in residents:
+        assert resident.get("/about").status_code == 200
+
+
 def test_flask_cookie_session_cannot_hold_data(kiosk: Kiosk) -> None:
     with kiosk.app.test_request_context("/"):
         from flask import session

@@ -146,16 +146,17 @@ class SessionStore:
         return session
 
     def _make_room_locked(self) -> None:
-        """Drop the expired sessions, else the least recently seen one that never started;
-        raise KioskBusy if every session is a visit in progress."""
+        """Drop the expired sessions, else the least recently seen one that never started or
+        whose card is made (that resident is already forgotten; only the done page's timer was
+        still to end the visit); raise KioskBusy if every session is a visit in progress."""
         for sid in [s.sid for s in self._sessions.values() if self.expired(s)]:
             self._drop_locked(sid)
         if len(self._sessions) < self.max_sessions:
             return
-        unstarted = [s for s in self._sessions.values() if not s.started]
-        if not unstarted:
+        over = [s for s in self._sessions.values() if not s.started or s.finished]
+        if not over:
             raise KioskBusy
-        self._drop_locked(min(unstarted, key=lambda s: s.last_seen).sid)
+        self._drop_locked(min(over, key=lambda s: s.last_seen).sid)
 
     def get(self, sid: str | None) -> KioskSession | None:
         """The live session with this id (None if unknown); does not touch `last_seen`."""
