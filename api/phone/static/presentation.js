@@ -463,7 +463,7 @@
     const entitlements = c.entitlements || [];
     if (!entitlements.every((e) => typeof e === "string" && CODE.test(e))) throw new Refused("malformed", "An entitlement is not a short code.");
     return {
-      claims: { issuer: c.iss, iat: c.iat, exp: c.exp, idx: sl.idx, uri: sl.uri, kid, disclosed, entitlements },
+      claims: { format: "sd-jwt-vc", issuer: c.iss, iat: c.iat, exp: c.exp, idx: sl.idx, uri: sl.uri, kid, disclosed, entitlements },
       holderJwk,
     };
   }
@@ -536,10 +536,7 @@
     return C.concat([Uint8Array.of(0xd8, 0x18), C.head(2, bytes.length), bytes]);
   }
   function mdocShown(C, name, value) {
-    if (name === "photo" && value instanceof Uint8Array) {
-      const text = b64u(value).replace(/-/g, "+").replace(/_/g, "/");
-      return text + "===".slice((text.length + 3) % 4); // as the SD-JWT VC's photo: base64
-    }
+    if (name === "photo" && value instanceof Uint8Array) return C.toBase64(value); // as the SD-JWT VC's
     if (name === "birth_date" && value instanceof C.CborTag && value.tag === 1004 && typeof value.value === "string") return value.value;
     if ((name === "age_over_18" || name === "age_over_65") && typeof value === "boolean") return value;
     if (name === "languages" && Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
@@ -615,7 +612,8 @@
     const kid = protectedHeader.get(4);
     // a QR answer leaves the certificate out (docs/credential.md section 9): the kid finds the key
     if (!(kid instanceof Uint8Array)) throw new Refused("unknown_key");
-    const key = trust.keys.get(C.hex(kid));
+    const kidHex = C.hex(kid);
+    const key = trust.keys.get(kidHex);
     if (!key || key.purpose !== "issue") throw new Refused("unknown_key");
     if (unprotected.has(X5CHAIN)) {
       const chain = unprotected.get(X5CHAIN);
@@ -625,9 +623,7 @@
         throw new Refused("malformed", "The mdoc's certificate is not the signing key's.");
       }
     }
-    if (signature.length !== 64 || !(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key.key, signature, C.sigStructure(protectedRaw, payload)))) {
-      throw new Refused("bad_issuer_signature");
-    }
+    if (!(await C.verifySign1(key.key, { protected: protectedRaw, payload, signature }))) throw new Refused("bad_issuer_signature");
     const wrapped = decode(payload, new Set([24]));
     if (!tagged(wrapped)) throw new Refused("malformed", "The MSO is not tagged CBOR bytes.");
     const mso = decode(wrapped.value, new Set([0]));
@@ -682,14 +678,8 @@
       const transcript = C.concat([Uint8Array.of(0x83, 0xf6, 0xf6, 0x84), cborText(C, HANDOVER), cborText(C, request.venue),
         cborText(C, request.nonce), C.head(0, request.iat)]);
       const inner = C.concat([Uint8Array.of(0x84), cborText(C, "DeviceAuthentication"), transcript, cborText(C, MDOC), embedded(C, ns.value)]);
-      const toSign = C.sigStructure(deviceSig[0], embedded(C, inner));
-      try {
-        return deviceSig[3].length === 64 && (await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, deviceKey, deviceSig[3], toSign));
-      } catch (e) {
-        return false;
-      }
+      return C.verifySign1(deviceKey, { protected: deviceSig[0], payload: embedded(C, inner), signature: deviceSig[3] });
     }
-    const kidHex = C.hex(kid);
     return {
       // an mdoc names no issuer: it is the trust list's whose key signed it
       claims: { format: "mdoc", issuer: trust.issuer, iat: issued, exp: expires, idx, uri, kid: kidHex, disclosed, entitlements },
@@ -765,7 +755,7 @@
       const only = new Set(request.items);
       const got = Object.keys(claims.disclosed).concat(claims.entitlements.map((e) => ENTITLEMENT + e));
       if (got.some((i) => !only.has(i))) return refused("unrequested_disclosure");
-      const shown = { format: claims.format || "sd-jwt-vc", issued: day(claims.iat), expires: day(claims.exp - 1) };
+      const shown = { format: claims.format, issued: day(claims.iat), expires: day(claims.exp - 1) };
       for (const [name, value] of Object.entries(claims.disclosed)) shown[name === "photo" ? "photo_base64" : name] = value;
       shown.entitlements = claims.entitlements.slice();
       const missing = request.items.filter((i) => !got.includes(i));

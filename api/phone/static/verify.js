@@ -1282,7 +1282,7 @@
   const ready = refresh();
   window.citycard = {
     // the CBOR and COSE readers, for presentation.js's check of an mdoc answer
-    cbor: { decodeCbor, CborTag, Malformed, head, concat, equalBytes, hex, isMap, keysAre, pyEq, sigStructure, keyFromCose },
+    cbor: { decodeCbor, CborTag, head, concat, equalBytes, hex, toBase64, keysAre, pyEq, verifySign1, keyFromCose },
     verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
   };
