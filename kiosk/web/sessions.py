@@ -103,6 +103,12 @@ class KioskSession:
             or self.high_contrast
         )
 
+    @property
+    def in_progress(self) -> bool:
+        """A visit someone would lose: started, and the card not yet made (once it is, the
+        resident is already forgotten and only the done page's timer is left)."""
+        return self.started and not self.finished
+
     def forget_resident(self) -> None:
         """Drop every personal value; the display preferences and the language stay."""
         self.enrolment = EnrolmentDraft()
@@ -146,17 +152,16 @@ class SessionStore:
         return session
 
     def _make_room_locked(self) -> None:
-        """Drop the expired sessions, else the least recently seen one that never started or
-        whose card is made (that resident is already forgotten; only the done page's timer was
-        still to end the visit); raise KioskBusy if every session is a visit in progress."""
+        """Drop the expired sessions, else the least recently seen one that is not a visit in
+        progress; raise KioskBusy if every session is one."""
         for sid in [s.sid for s in self._sessions.values() if self.expired(s)]:
             self._drop_locked(sid)
         if len(self._sessions) < self.max_sessions:
             return
-        over = [s for s in self._sessions.values() if not s.started or s.finished]
-        if not over:
+        spare = [s for s in self._sessions.values() if not s.in_progress]
+        if not spare:
             raise KioskBusy
-        self._drop_locked(min(over, key=lambda s: s.last_seen).sid)
+        self._drop_locked(min(spare, key=lambda s: s.last_seen).sid)
 
     def get(self, sid: str | None) -> KioskSession | None:
         """The live session with this id (None if unknown); does not touch `last_seen`."""
