@@ -53,9 +53,16 @@ def read_qr(page: Any, selector: str) -> str:
     import zxingcpp
     from PIL import Image
 
-    shot = Image.open(io.BytesIO(page.locator(selector).screenshot()))
-    found = zxingcpp.read_barcodes(shot)
-    assert len(found) == 1, f"expected one QR code in {selector}, found {len(found)}"
+    # Two screenshots in a row that agree: a code caught while the page swaps parts is no read.
+    before, shot_bytes = b"", page.locator(selector).screenshot()
+    for _ in range(10):
+        if shot_bytes == before:
+            break
+        before, shot_bytes = shot_bytes, page.locator(selector).screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot_bytes)))
+    assert len(found) == 1, (
+        f"expected one QR code in {selector}, found {[f.text[:40] for f in found]}"
+    )
     return str(found[0].text)
 
 
