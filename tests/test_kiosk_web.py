@@ -1144,6 +1144,27 @@ def test_progress_events_stream_until_done(kiosk: Kiosk) -> None:
     assert tr("ar", msg.PROGRESS_STEPS["done"]) in events[-1]
 
 
+def test_progress_events_end_with_done_when_the_job_ends_between_two_events(kiosk: Kiosk) -> None:
+    """The job may end while the stream is sending a view that is not yet done: the stream
+    still sends the done view before it ends, so the page goes on at once (before, it ended
+    without it and the page waited for its 2 s reload)."""
+    kiosk.job.pause_at = "print_card"
+    kiosk.walk_to_review(lang="en")
+    kiosk.post("/personalise", {"request_id": kiosk.review()})
+    assert kiosk.job.paused.wait(5)
+    response = kiosk.client.get("/progress/events", buffered=False)
+    chunks = iter(response.response)
+    first = next(chunks)
+    first_text = first.decode() if isinstance(first, bytes) else first
+    assert '"done": false' in first_text and '"percent": 80' in first_text
+    kiosk.job.resume.set()  # the job ends while the stream is between two events
+    kiosk.wait_done()
+    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    response.close()
+    events = [line for line in rest.splitlines() if line.startswith("data: ")]
+    assert events and '"done": true' in events[-1], f"the stream ended without done: {rest!r}"
+
+
 # -- idle timeout, cancel, zero retention ----------------------------------------------------
 
 

@@ -95,14 +95,16 @@ def progress_events() -> ResponseReturnValue:
                 if job.events == seen:
                     job.changed.wait(15)
                 current = job.events
+                # Read under the lock and end on what was sent: a job that ends after this
+                # view still gets its done event (the page would otherwise wait for a reload).
+                view = progress_view(job, lang) if current != seen else None
             store.touch(session)
-            if current == seen:
+            if view is None:
                 yield ": still working\n\n"
                 continue
             seen = current
-            view = progress_view(job, lang)
             yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
-            if job.done or job.failed:
+            if view["done"] or view["failed"]:
                 return
 
     return Response(
