@@ -1153,13 +1153,12 @@ def test_progress_events_end_with_done_when_the_job_ends_between_two_events(kios
     kiosk.post("/personalise", {"request_id": kiosk.review()})
     assert kiosk.job.paused.wait(5)
     response = kiosk.client.get("/progress/events", buffered=False)
-    chunks = iter(response.response)
+    chunks = (chunk.decode() for chunk in response.response)  # the WSGI body: bytes
     first = next(chunks)
-    first_text = first.decode() if isinstance(first, bytes) else first
-    assert '"done": false' in first_text and '"percent": 80' in first_text
+    assert '"done": false' in first and '"percent": 80' in first
     kiosk.job.resume.set()  # the job ends while the stream is between two events
     kiosk.wait_done()
-    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    rest = "".join(chunks)
     response.close()
     events = [line for line in rest.splitlines() if line.startswith("data: ")]
     assert events and '"done": true' in events[-1], f"the stream ended without done: {rest!r}"

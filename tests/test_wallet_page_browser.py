@@ -54,12 +54,13 @@ def read_qr(page: Any, selector: str) -> str:
     from PIL import Image
 
     # Two screenshots in a row that agree: a code caught while the page swaps parts is no read.
-    before, shot_bytes = b"", page.locator(selector).screenshot()
+    shot = page.locator(selector).screenshot()
     for _ in range(10):
-        if shot_bytes == before:
+        again = page.locator(selector).screenshot()
+        if again == shot:
             break
-        before, shot_bytes = shot_bytes, page.locator(selector).screenshot()
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot_bytes)))
+        shot = again
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
     assert len(found) == 1, (
         f"expected one QR code in {selector}, found {[f.text[:40] for f in found]}"
     )
