@@ -22,6 +22,8 @@
  * disclosures(signed)  an SD-JWT's issued part as cardio.sdjwt.SdJwt.parse reads it, or None.
  * unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
  *                the digests used, or None (cardio.sdjwt._unfold then decides).
+ * sd_presentation(text)  a citycard SD-JWT VC presentation read in one pass up to its signature
+ *                checks, or None (cardio.presentation then reads and decides in full).
  *
  * Only deterministic encoding is accepted: definite lengths, minimal heads, map keys in
  * canonical (length-first) order, no tags, nothing after the map. The rules are those of
@@ -846,9 +848,28 @@ typedef struct {
 
 static PyObject *json_value(JReader *r);
 
+/* Nonzero when one of the 8 bytes of w is a quote, a backslash, a control character or not
+ * ASCII: what ends json_string's quick scan. */
+static int json_special(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w) & high ? 1 : 0;
+}
+
 /* NULL without an exception set: not in the subset (the caller returns None). */
 static PyObject *json_string(JReader *r) {
     const uint8_t *start = ++r->p; /* after the quote */
+    /* a photo's 4 KB of base64 is one string: plain ASCII is checked 8 bytes at a time and
+     * copied, not decoded */
+    uint64_t w;
+    while (r->end - r->p >= 8 && (memcpy(&w, r->p, 8), !json_special(w))) r->p += 8;
+    while (r->p < r->end && *r->p >= 0x20 && *r->p < 0x80 && *r->p != '"' && *r->p != '\\') r->p++;
+    if (r->p < r->end && *r->p == '"') {
+        PyObject *text = PyUnicode_New(r->p - start, 127);
+        if (text != NULL) memcpy(PyUnicode_DATA(text), start, (size_t)(r->p - start));
+        r->p++;
+        return text;
+    }
     while (r->p < r->end && *r->p != '"') {
         if (*r->p == '\\' || *r->p < 0x20) return NULL;
         r->p++;
@@ -1003,12 +1024,17 @@ static PyObject *jws_object(PyObject *data) {
     return value;
 }
 
+static PyObject *jws_span(const uint8_t *s, size_t n);
+
 static PyObject *fastpath_jws(PyObject *module, PyObject *arg) {
     (void)module;
     if (!PyUnicode_CheckExact(arg) || !PyUnicode_IS_ASCII(arg) || PyUnicode_GET_LENGTH(arg) > CC_MAX_INPUT)
         Py_RETURN_NONE;
-    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg);
-    size_t n = (size_t)PyUnicode_GET_LENGTH(arg);
+    return jws_span((const uint8_t *)PyUnicode_DATA(arg), (size_t)PyUnicode_GET_LENGTH(arg));
+}
+
+/* jws() of the n ASCII characters at s (at most CC_MAX_INPUT). */
+static PyObject *jws_span(const uint8_t *s, size_t n) {
     const uint8_t *dot1 = memchr(s, '.', n), *dot2 = NULL;
     if (dot1 != NULL) dot2 = memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - s));
     if (dot2 == NULL || memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - s)) != NULL) Py_RETURN_NONE;
@@ -1052,30 +1078,43 @@ finish:
 
 #define MAX_DISCLOSURES 64
 
+/* One disclosure's JSON array [salt, name, value] or [salt, value], its salt non-empty text and
+ * its name text that is not reserved; NULL without an exception when it is not read here. */
+static PyObject *disclosure_parts(const uint8_t *s, size_t n) {
+    static const char *const reserved[] = {"_sd", "...", "_sd_alg"};
+    if (n == 0) return NULL;
+    PyObject *raw = b64u_span(s, n), *parts = NULL;
+    if (raw == NULL || raw == Py_None) goto refused;
+    JReader r = {(const uint8_t *)PyBytes_AS_STRING(raw), NULL, 0};
+    r.end = r.p + PyBytes_GET_SIZE(raw);
+    if (r.p >= r.end || *r.p != '[' || (parts = json_value(&r)) == NULL || r.p != r.end) goto refused;
+    Py_ssize_t count = PyList_GET_SIZE(parts);
+    if (count != 2 && count != 3) goto refused;
+    PyObject *salt = PyList_GET_ITEM(parts, 0), *name = count == 3 ? PyList_GET_ITEM(parts, 1) : Py_None;
+    if (!PyUnicode_CheckExact(salt) || PyUnicode_GET_LENGTH(salt) == 0) goto refused;
+    if (name != Py_None) {
+        if (!PyUnicode_CheckExact(name)) goto refused;
+        for (size_t i = 0; i < 3; i++)
+            if (PyUnicode_CompareWithASCIIString(name, reserved[i]) == 0) goto refused;
+    }
+    Py_DECREF(raw);
+    return parts;
+refused:
+    Py_XDECREF(raw);
+    Py_XDECREF(parts);
+    return NULL;
+}
+
 /* One disclosure's (encoded, salt, name, value); NULL without an exception when it is not read
  * here. */
 static PyObject *disclosure_of(const uint8_t *s, size_t n) {
-    static const char *const reserved[] = {"_sd", "...", "_sd_alg"};
-    if (n == 0) return NULL;
-    PyObject *raw = b64u_span(s, n), *parts = NULL, *encoded = NULL, *out = NULL;
-    if (raw == NULL || raw == Py_None) goto done;
-    JReader r = {(const uint8_t *)PyBytes_AS_STRING(raw), NULL, 0};
-    r.end = r.p + PyBytes_GET_SIZE(raw);
-    if (r.p >= r.end || *r.p != '[' || (parts = json_value(&r)) == NULL || r.p != r.end) goto done;
+    PyObject *parts = disclosure_parts(s, n), *encoded = NULL, *out = NULL;
+    if (parts == NULL) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(parts);
-    if (count != 2 && count != 3) goto done;
-    PyObject *salt = PyList_GET_ITEM(parts, 0), *name = count == 3 ? PyList_GET_ITEM(parts, 1) : Py_None;
-    if (!PyUnicode_CheckExact(salt) || PyUnicode_GET_LENGTH(salt) == 0) goto done;
-    if (name != Py_None) {
-        if (!PyUnicode_CheckExact(name)) goto done;
-        for (size_t i = 0; i < 3; i++)
-            if (PyUnicode_CompareWithASCIIString(name, reserved[i]) == 0) goto done;
-    }
-    if ((encoded = PyUnicode_DecodeASCII((const char *)s, (Py_ssize_t)n, "strict")) == NULL) goto done;
-    out = PyTuple_Pack(4, encoded, salt, name, PyList_GET_ITEM(parts, count - 1));
-done:
-    Py_XDECREF(raw);
-    Py_XDECREF(parts);
+    if ((encoded = PyUnicode_DecodeASCII((const char *)s, (Py_ssize_t)n, "strict")) != NULL)
+        out = PyTuple_Pack(4, encoded, PyList_GET_ITEM(parts, 0), count == 3 ? PyList_GET_ITEM(parts, 1) : Py_None,
+                           PyList_GET_ITEM(parts, count - 1));
+    Py_DECREF(parts);
     Py_XDECREF(encoded);
     return out;
 }
@@ -1413,6 +1452,7 @@ typedef struct {
     PyObject *by_digest, *used, *seen;
     PyObject *s_sd, *s_dots, *s_sd_alg, *s_name, *s_value, *s_digest; /* interned names */
     int depth;
+    int tuples; /* by_digest holds (name, value, digest) tuples (sd_presentation's own map) */
 } Unfold;
 
 static PyObject *unfold_node(Unfold *u, PyObject *node);
@@ -1436,6 +1476,14 @@ static PyObject *unfold_take(Unfold *u, PyObject *item) {
 
 /* The disclosure's name, value and digest (new references), and the digest marked used. */
 static int unfold_use(Unfold *u, PyObject *found, PyObject **name, PyObject **value) {
+    if (u->tuples) {
+        *name = Py_NewRef(PyTuple_GET_ITEM(found, 0));
+        *value = Py_NewRef(PyTuple_GET_ITEM(found, 1));
+        if (PySet_Add(u->used, PyTuple_GET_ITEM(found, 2)) == 0) return 0;
+        Py_CLEAR(*name);
+        Py_CLEAR(*value);
+        return -1;
+    }
     PyObject *digest = PyObject_GetAttr(found, u->s_digest);
     *name = PyObject_GetAttr(found, u->s_name);
     *value = PyObject_GetAttr(found, u->s_value);
@@ -1557,7 +1605,7 @@ static PyObject *fastpath_unfold(PyObject *module, PyObject *const *args, Py_ssi
     Unfold u = {args[1], PySet_New(NULL), PySet_New(NULL),
                 PyUnicode_InternFromString("_sd"), PyUnicode_InternFromString("..."),
                 PyUnicode_InternFromString("_sd_alg"), PyUnicode_InternFromString("name"),
-                PyUnicode_InternFromString("value"), PyUnicode_InternFromString("digest"), 0};
+                PyUnicode_InternFromString("value"), PyUnicode_InternFromString("digest"), 0, 0};
     PyObject *out = NULL;
     if (u.used != NULL && u.seen != NULL && u.s_sd != NULL && u.s_dots != NULL && u.s_sd_alg != NULL
         && u.s_name != NULL && u.s_value != NULL && u.s_digest != NULL) {
@@ -1579,6 +1627,220 @@ static PyObject *fastpath_unfold(PyObject *module, PyObject *const *args, Py_ssi
     Py_XDECREF(u.s_name);
     Py_XDECREF(u.s_value);
     Py_XDECREF(u.s_digest);
+    return out;
+}
+
+/* ---- an SD-JWT VC presentation, read in one pass ---------------------------------------------- */
+
+/* sd_presentation(text) -> (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed,
+ * entitlements, jwk, kb_input, kb_der, nonce, aud, kb_iat) of a citycard SD-JWT VC presentation
+ * `<JWT>~<disclosure>~...~<KB-JWT>` when cardio.sdjwt and cardio.sdjwt_vc read it without
+ * refusing anything they can decide without a key: disclosures() and jws() read it, `typ`
+ * dc+sd-jwt, sha-256 digests, no disclosure twice, each used by exactly one digest (unfold),
+ * none standing for an always-visible claim, every claim read_vc requires with its type, the
+ * disclosed items' types, the entitlements short codes, and a KB-JWT (`typ` kb+jwt) whose
+ * sd_hash is the digest of everything before it and whose nonce, aud and iat have their types.
+ * None for anything else, and the general path then reads it and decides. Left to the caller:
+ * the issuer key by kid (the kid's form too), both signatures (given in DER), the holder's JWK,
+ * the binding to a request, the status. In C because the same steps as a dozen Python calls
+ * and small objects cost a first-seen presentation more than a third of a raw ES256 verify. */
+
+static PyObject *SHA256; /* hashlib.sha256 (OpenSSL's) */
+static PyObject *S_SD, *S_DOTS, *S_SD_ALG, *S_NAME, *S_VALUE, *S_DIGEST; /* interned */
+static PyObject *SD_VISIBLE, *SD_ITEMS; /* frozensets: cardio.sdjwt_vc._VISIBLE, wallet_claims.ITEMS */
+
+/* base64url(SHA-256(the n bytes at s)) without padding, as cardio.sdjwt.digest: 43 characters. */
+static PyObject *sd_digest(const uint8_t *s, size_t n) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    PyObject *view = PyMemoryView_FromMemory((char *)s, (Py_ssize_t)n, PyBUF_READ);
+    if (view == NULL) return NULL;
+    PyObject *hash = PyObject_CallOneArg(SHA256, view);
+    Py_DECREF(view);
+    if (hash == NULL) return NULL;
+    PyObject *raw = PyObject_CallMethodNoArgs(hash, S_DIGEST);
+    Py_DECREF(hash);
+    if (raw == NULL) return NULL;
+    if (!PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) != 32) {
+        Py_DECREF(raw);
+        PyErr_SetString(PyExc_SystemError, "sha256 gave no 32-byte digest");
+        return NULL;
+    }
+    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(raw);
+    char out[43];
+    size_t o = 0;
+    for (size_t i = 0; i < 30; i += 3) {
+        uint32_t v = ((uint32_t)d[i] << 16) | ((uint32_t)d[i + 1] << 8) | d[i + 2];
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    uint32_t v = ((uint32_t)d[30] << 16) | ((uint32_t)d[31] << 8);
+    out[o++] = alphabet[v >> 18];
+    out[o++] = alphabet[(v >> 12) & 63];
+    out[o++] = alphabet[(v >> 6) & 63];
+    Py_DECREF(raw);
+    return PyUnicode_DecodeASCII(out, 43, "strict");
+}
+
+/* The member `key` of dict `d` when it is exactly the ASCII text `want`. */
+static int is_text(PyObject *d, const char *key, const char *want) {
+    PyObject *v = PyDict_GetItemString(d, key); /* borrowed */
+    return v != NULL && PyUnicode_CheckExact(v) && PyUnicode_CompareWithASCIIString(v, want) == 0;
+}
+
+/* read_vc's _int: an exact int in [0, 2**40). */
+static int small_uint(PyObject *v) {
+    if (v == NULL || !PyLong_CheckExact(v)) return 0;
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(v, &overflow);
+    return !overflow && n >= 0 && n < (1LL << 40);
+}
+
+/* read_vc's _checked: 1 when the disclosed `name` may hold `value`. */
+static int disclosed_ok(PyObject *name, PyObject *value) {
+    if (PyUnicode_CompareWithASCIIString(name, "age_over_18") == 0
+        || PyUnicode_CompareWithASCIIString(name, "age_over_65") == 0)
+        return PyBool_Check(value);
+    if (PyUnicode_CompareWithASCIIString(name, "languages") == 0) {
+        if (!PyList_CheckExact(value)) return 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
+            if (!PyUnicode_CheckExact(PyList_GET_ITEM(value, i))) return 0;
+        return 1;
+    }
+    if (!PyUnicode_CheckExact(value)) return 0;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(value);
+    if (PyUnicode_CompareWithASCIIString(name, "photo") == 0) return len % 4 == 0;
+    return len > 0 && len <= 100;
+}
+
+/* The holder's disclosed items (read_vc's `disclosed`) and entitlements of the unfolded claims
+ * `c` of `payload`, or 0 (not read here; an error is set only for a failure of Python itself). */
+static int sd_items(PyObject *c, PyObject *payload, PyObject **disclosed, PyObject **entitlements) {
+    PyObject *name, *value;
+    Py_ssize_t pos = 0;
+    if ((*disclosed = PyDict_New()) == NULL) return 0;
+    while (PyDict_Next(c, &pos, &name, &value)) {
+        int visible = PySet_Contains(SD_VISIBLE, name);
+        if (visible < 0) goto refused;
+        if (visible) continue;
+        if (PySet_Contains(SD_ITEMS, name) != 1 || !disclosed_ok(name, value)) goto refused;
+        if (PyDict_SetItem(*disclosed, name, value) < 0) goto refused;
+    }
+    PyObject *signed_list = PyDict_GetItemString(payload, "entitlements");
+    if (signed_list != NULL && !PyList_CheckExact(signed_list)) goto refused;
+    PyObject *list = PyDict_GetItemString(c, "entitlements");
+    if (list == NULL) {
+        *entitlements = PyTuple_New(0);
+    } else {
+        if (!PyList_CheckExact(list)) goto refused;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+            PyObject *e = PyList_GET_ITEM(list, i);
+            if (!PyUnicode_CheckExact(e) || !PyUnicode_IS_ASCII(e)
+                || !code_ok((const uint8_t *)PyUnicode_DATA(e), (size_t)PyUnicode_GET_LENGTH(e)))
+                goto refused;
+        }
+        *entitlements = PyList_AsTuple(list);
+    }
+    if (*entitlements != NULL) return 1;
+refused:
+    Py_CLEAR(*disclosed);
+    return 0;
+}
+
+static PyObject *der_of(PyObject *raw) {
+    return fastpath_der_signature(NULL, raw); /* 64 bytes: jws() read it */
+}
+
+static PyObject *fastpath_sd_presentation(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyUnicode_CheckExact(arg) || !PyUnicode_IS_ASCII(arg) || PyUnicode_GET_LENGTH(arg) > CC_MAX_INPUT)
+        Py_RETURN_NONE;
+    const uint8_t *s = (const uint8_t *)PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), cut = n;
+    while (cut > 0 && s[cut - 1] != '~') cut--;
+    if (cut == 0 || cut == n) Py_RETURN_NONE; /* not an SD-JWT, or no KB-JWT */
+    PyObject *by_digest = NULL, *token = NULL, *node = NULL, *claims = NULL, *disclosed = NULL;
+    PyObject *entitlements = NULL, *kb = NULL, *sd_hash = NULL, *issuer_der = NULL, *kb_der = NULL;
+    PyObject *out = NULL;
+    Unfold u = {NULL, NULL, NULL, S_SD, S_DOTS, S_SD_ALG, S_NAME, S_VALUE, S_DIGEST, 0, 1};
+
+    /* the disclosures, as disclosures() reads them, each under its digest */
+    const uint8_t *first = memchr(s, '~', (size_t)cut);
+    if ((by_digest = PyDict_New()) == NULL) goto done;
+    for (const uint8_t *p = first + 1, *end = s + cut; p < end;) {
+        const uint8_t *next = memchr(p, '~', (size_t)(end - p));
+        if (PyDict_GET_SIZE(by_digest) >= MAX_DISCLOSURES) goto done;
+        PyObject *parts = disclosure_parts(p, (size_t)(next - p));
+        if (parts == NULL) goto done;
+        Py_ssize_t count = PyList_GET_SIZE(parts);
+        PyObject *name = count == 3 ? PyList_GET_ITEM(parts, 1) : Py_None, *digest = NULL, *entry = NULL;
+        int bad = name != Py_None && PySet_Contains(SD_VISIBLE, name) != 0; /* always visible */
+        if (!bad) bad = (digest = sd_digest(p, (size_t)(next - p))) == NULL || PyDict_Contains(by_digest, digest) != 0;
+        if (!bad) bad = (entry = PyTuple_Pack(3, name, PyList_GET_ITEM(parts, count - 1), digest)) == NULL
+                        || PyDict_SetItem(by_digest, digest, entry) < 0;
+        Py_DECREF(parts);
+        Py_XDECREF(digest);
+        Py_XDECREF(entry);
+        if (bad) goto done;
+        p = next + 1;
+    }
+    if ((token = jws_span(s, (size_t)(first - s))) == NULL || token == Py_None) goto done;
+    PyObject *header = PyTuple_GET_ITEM(token, 0), *payload = PyTuple_GET_ITEM(token, 1);
+    PyObject *kid = PyDict_GetItemString(header, "kid");
+    if (!is_text(header, "typ", "dc+sd-jwt") || kid == NULL) goto done;
+    if (PyDict_GetItemString(payload, "_sd_alg") != NULL && !is_text(payload, "_sd_alg", "sha-256")) goto done;
+    if ((node = PyDict_Copy(payload)) == NULL) goto done;
+    if (PyDict_GetItemString(node, "_sd_alg") != NULL && PyDict_DelItemString(node, "_sd_alg") < 0) goto done;
+    u.by_digest = by_digest;
+    if ((u.used = PySet_New(NULL)) == NULL || (u.seen = PySet_New(NULL)) == NULL) goto done;
+    if ((claims = unfold_node(&u, node)) == NULL) {
+        if (PyErr_Occurred() && (PyErr_ExceptionMatches(PyExc_AttributeError)
+                                 || PyErr_ExceptionMatches(PyExc_TypeError)))
+            PyErr_Clear();
+        goto done;
+    }
+    if (PySet_GET_SIZE(u.used) != PyDict_GET_SIZE(by_digest)) goto done; /* one the issuer never signed */
+    /* read_vc: what every citycard has, with its type */
+    PyObject *status = PyDict_GetItemString(claims, "status"), *cnf = PyDict_GetItemString(claims, "cnf");
+    PyObject *list_ref = status != NULL && PyDict_CheckExact(status) ? PyDict_GetItemString(status, "status_list") : NULL;
+    if (list_ref == NULL || !PyDict_CheckExact(list_ref) || cnf == NULL || !PyDict_CheckExact(cnf)) goto done;
+    PyObject *idx = PyDict_GetItemString(list_ref, "idx"), *uri = PyDict_GetItemString(list_ref, "uri");
+    PyObject *iss = PyDict_GetItemString(claims, "iss"), *iat = PyDict_GetItemString(claims, "iat");
+    PyObject *exp = PyDict_GetItemString(claims, "exp"), *jwk = PyDict_GetItemString(cnf, "jwk");
+    if (!is_text(claims, "vct", "urn:citycard:resident-card:1") || jwk == NULL) goto done;
+    if (!small_uint(iat) || !small_uint(exp) || !small_uint(idx)) goto done;
+    if (uri == NULL || !PyUnicode_CheckExact(uri) || iss == NULL || !PyUnicode_CheckExact(iss)) goto done;
+    if (!sd_items(claims, payload, &disclosed, &entitlements)) goto done;
+    /* the key binding */
+    if ((kb = jws_span(s + cut, (size_t)(n - cut))) == NULL || kb == Py_None) goto done;
+    PyObject *kb_payload = PyTuple_GET_ITEM(kb, 1);
+    if (!is_text(PyTuple_GET_ITEM(kb, 0), "typ", "kb+jwt")) goto done;
+    if ((sd_hash = sd_digest(s, (size_t)cut)) == NULL) goto done;
+    PyObject *claimed = PyDict_GetItemString(kb_payload, "sd_hash");
+    if (claimed == NULL || !PyUnicode_CheckExact(claimed) || PyUnicode_Compare(claimed, sd_hash) != 0) goto done;
+    PyObject *nonce = PyDict_GetItemString(kb_payload, "nonce"), *aud = PyDict_GetItemString(kb_payload, "aud");
+    PyObject *kb_iat = PyDict_GetItemString(kb_payload, "iat");
+    if (nonce == NULL || !PyUnicode_CheckExact(nonce) || aud == NULL || !PyUnicode_CheckExact(aud)) goto done;
+    if (kb_iat == NULL || !PyLong_CheckExact(kb_iat)) goto done;
+    if ((issuer_der = der_of(PyTuple_GET_ITEM(token, 3))) == NULL || (kb_der = der_of(PyTuple_GET_ITEM(kb, 3))) == NULL)
+        goto done;
+    out = PyTuple_Pack(16, kid, PyTuple_GET_ITEM(token, 2), issuer_der, iss, iat, exp, idx, uri, disclosed,
+                       entitlements, jwk, PyTuple_GET_ITEM(kb, 2), kb_der, nonce, aud, kb_iat);
+done:
+    if (out == NULL && !PyErr_Occurred()) out = Py_NewRef(Py_None);
+    Py_XDECREF(by_digest);
+    Py_XDECREF(token);
+    Py_XDECREF(node);
+    Py_XDECREF(u.used);
+    Py_XDECREF(u.seen);
+    Py_XDECREF(claims);
+    Py_XDECREF(disclosed);
+    Py_XDECREF(entitlements);
+    Py_XDECREF(kb);
+    Py_XDECREF(sd_hash);
+    Py_XDECREF(issuer_der);
+    Py_XDECREF(kb_der);
     return out;
 }
 
@@ -1622,8 +1884,41 @@ static PyMethodDef fastpath_methods[] = {
     {"unfold", (PyCFunction)(void (*)(void))fastpath_unfold, METH_FASTCALL,
      "unfold(node, by_digest) -> (claims, used) as cardio.sdjwt._unfold reads an SD-JWT payload "
      "when it does not refuse, or None (it refuses, or nests too deep)."},
+    {"sd_presentation", fastpath_sd_presentation, METH_O,
+     "sd_presentation(text) -> (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, "
+     "disclosed, entitlements, jwk, kb_input, kb_der, nonce, aud, kb_iat) of a citycard SD-JWT "
+     "VC presentation that cardio.sdjwt_vc and cardio.sdjwt read without refusing anything "
+     "they decide without a key, or None for anything else."},
     {NULL, NULL, 0, NULL},
 };
+
+/* sd_presentation's names and hash; the two sets are also the module's SD_VISIBLE and SD_ITEMS,
+ * which tests hold equal to cardio.sdjwt_vc's and cardio.wallet_claims's. */
+static int sd_presentation_init(PyObject *m) {
+    PyObject *hashlib = PyImport_ImportModule("hashlib");
+    if (hashlib == NULL) return -1;
+    SHA256 = PyObject_GetAttrString(hashlib, "sha256");
+    Py_DECREF(hashlib);
+    if (SHA256 == NULL) return -1;
+    S_SD = PyUnicode_InternFromString("_sd");
+    S_DOTS = PyUnicode_InternFromString("...");
+    S_SD_ALG = PyUnicode_InternFromString("_sd_alg");
+    S_NAME = PyUnicode_InternFromString("name");
+    S_VALUE = PyUnicode_InternFromString("value");
+    S_DIGEST = PyUnicode_InternFromString("digest");
+    if (!S_SD || !S_DOTS || !S_SD_ALG || !S_NAME || !S_VALUE || !S_DIGEST) return -1;
+    SD_VISIBLE = Py_BuildValue("(sssssss)", "iss", "iat", "exp", "vct", "status", "cnf", "entitlements");
+    SD_ITEMS = Py_BuildValue("(sssssssssss)", "family_name", "given_name", "birth_date", "sex", "photo",
+                             "languages", "program", "document_number", "age_over_18", "age_over_65",
+                             "resident_of");
+    if (SD_VISIBLE == NULL || SD_ITEMS == NULL) return -1;
+    PyObject *visible = PyFrozenSet_New(SD_VISIBLE), *items = PyFrozenSet_New(SD_ITEMS);
+    Py_SETREF(SD_VISIBLE, visible);
+    Py_SETREF(SD_ITEMS, items);
+    if (SD_VISIBLE == NULL || SD_ITEMS == NULL) return -1;
+    if (PyModule_AddObjectRef(m, "SD_VISIBLE", SD_VISIBLE) < 0) return -1;
+    return PyModule_AddObjectRef(m, "SD_ITEMS", SD_ITEMS);
+}
 
 static struct PyModuleDef fastpath_module = {
     PyModuleDef_HEAD_INIT, "cardio._fastpath",
@@ -1658,7 +1953,7 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     }
     int added = PyModule_AddObjectRef(m, "ENTITLEMENT_CODES", codes);
     Py_DECREF(codes);
-    if (added < 0) {
+    if (added < 0 || sd_presentation_init(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

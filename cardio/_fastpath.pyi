@@ -42,6 +42,8 @@ class Claims(tuple[object, ...]):
     def chip_key(self) -> tuple[bytes, bytes] | None: ...
 
 ENTITLEMENT_CODES: Final[tuple[str, ...]]
+SD_VISIBLE: Final[frozenset[str]]
+SD_ITEMS: Final[frozenset[str]]
 
 def sign1(data: object, /) -> tuple[bytes, bytes, bytes, bytes] | None: ...
 def claims(payload: bytes | bytearray | memoryview, /) -> Claims: ...
@@ -57,3 +59,9 @@ def unfold(node: object, by_digest: object, /) -> tuple[Any, set[str]] | None: .
 def device_response(
     data: object, /
 ) -> tuple[list[Any], list[tuple[str, int, Any, bytes]], bytes] | None: ...
+def sd_presentation(
+    text: object, /
+) -> tuple[
+    object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], object, bytes,
+    bytes, str, str, int,
+] | None: ...

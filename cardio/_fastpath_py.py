@@ -23,6 +23,8 @@ jws(token)     a compact ES256 JWS as cardio.jws.parse reads it, or None (it the
 disclosures(signed)  an SD-JWT's issued part as cardio.sdjwt.SdJwt.parse reads it, or None.
 unfold(node, by_digest)  an SD-JWT payload with its digests replaced by the disclosures, and
                the digests used, or None (cardio.sdjwt._unfold then decides).
+sd_presentation(text)  a citycard SD-JWT VC presentation read in one pass up to its signature
+               checks, or None (cardio.presentation then reads and decides in full).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Final, Generic, NoReturn, TypeVar, cast, overload
 
-# the wallet formats' readers (an mdoc's MSO, citycard's JSON), in their own module for size
+# the wallet formats' readers (an SD-JWT VC presentation in one pass; an mdoc's MSO,
+# citycard's JSON), in their own modules for size
+from ._fastpath_sdjwt_py import SD_ITEMS as SD_ITEMS
+from ._fastpath_sdjwt_py import SD_VISIBLE as SD_VISIBLE
+from ._fastpath_sdjwt_py import sd_presentation as sd_presentation
 from ._fastpath_wallet_py import device_response as device_response
 from ._fastpath_wallet_py import disclosures as disclosures
 from ._fastpath_wallet_py import json as json

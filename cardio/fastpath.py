@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         jws,
         mso,
         name_ok,
+        sd_presentation,
         sign1,
         unfold,
     )
@@ -64,6 +65,7 @@ else:
     jws = _module.jws
     mso = _module.mso
     name_ok = _module.name_ok
+    sd_presentation = _module.sd_presentation
     sign1 = _module.sign1
     unfold = _module.unfold
 
@@ -82,6 +84,7 @@ __all__ = [
     "jws",
     "mso",
     "name_ok",
+    "sd_presentation",
     "sign1",
     "unfold",
 ]

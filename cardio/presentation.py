@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import base45, jws, mdoc, sdjwt, sdjwt_vc
+from . import base45, fastpath, jws, mdoc, sdjwt, sdjwt_vc
 from .errors import MalformedError
-from .jwk import b64u, b64u_decode
-from .keys import Signer
+from .jwk import b64u, b64u_decode, from_jwk, kid_bytes
+from .keys import ECDSA_SHA256, Signer
 from .presentation_errors import PresentationError, PresentationReason
 from .statuslist import SUPERSEDED, Status
 from .trustlist import KeyPurpose, KeyState
@@ -229,7 +230,7 @@ def _inflate(data: bytes) -> bytes:
 @dataclass(frozen=True)
 class _Parsed:
     format: str
-    sd: sdjwt.SdJwt | None = None
+    sd_text: str | None = None  # an SD-JWT in compact form, read by _verify_sd_jwt
     issuer_signed: mdoc.IssuerSigned | None = None
     response: bytes | dict[str, Any] | mdoc.FastResponse | None = None
     claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
@@ -276,7 +277,7 @@ def _parse(data: str | bytes) -> _Parsed:
             raise PresentationError(_R.MALFORMED, "The mdoc answer's QR is not citycard's.")
         return _Parsed(mdoc.FORMAT, response=envelope[3],
                        claimed=(envelope[0], envelope[1], envelope[2]))  # fmt: skip
-    return _Parsed(sdjwt_vc.FORMAT, sd=sdjwt.SdJwt.parse(text))
+    return _Parsed(sdjwt_vc.FORMAT, sd_text=text)
 
 
 def verify_wallet(
@@ -293,7 +294,14 @@ def verify_wallet(
     """
     when = time.time() if now is None else now
     try:
-        return _verify(verifier, _parse(data), request, when)
+        parsed = _parse(data)
+        if parsed.sd_text is not None and fastpath.IMPLEMENTATION == "c":
+            # the compiled pass when it reads the presentation and both signatures hold (its
+            # Python twin is slower than what follows); anything else is read and decided below
+            fast = _verify_sd_jwt_fast(verifier, parsed.sd_text, request, when)
+            if fast is not None:
+                return fast
+        return _verify(verifier, parsed, request, when)
     except PresentationError as exc:
         return _refused(exc.reason)
     except MalformedError:
@@ -315,17 +323,50 @@ def _issuer_key(verifier: Verifier) -> Any:
     return find
 
 
+def _verify_sd_jwt_fast(
+    verifier: Verifier, text: str, request: VenueRequest | None, now: float
+) -> PresentationResult | None:
+    """The verdict on an SD-JWT VC presentation that `fastpath.sd_presentation` reads (every
+    check of `sdjwt_vc.read_vc` and `sdjwt.verify_key_binding` that needs no key) and whose
+    issuer key, holder key and both signatures hold; None for anything else, which `_verify`
+    then reads and decides in full."""
+    read = fastpath.sd_presentation(text)
+    if read is None:
+        return None
+    (kid_text, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, jwk,
+     kb_input, kb_der, nonce, aud, kb_iat) = read  # fmt: skip
+    try:
+        kid = kid_bytes(kid_text)
+        holder = from_jwk(jwk)
+    except MalformedError:
+        return None
+    key = verifier.trust.by_kid.get(kid)
+    if key is None or key.purpose is not KeyPurpose.ISSUE:
+        return None
+    try:
+        key.public_key.verify(issuer_der, issuer_input, ECDSA_SHA256)
+        holder.verify(kb_der, kb_input, ECDSA_SHA256)
+    except (InvalidSignature, ValueError):
+        return None
+    claims = WalletClaims(sdjwt_vc.FORMAT, iss, iat, exp, idx, uri, kid, disclosed, entitlements)
+    binding = None
+    if request is not None:
+        binding = _binding_problem(nonce, aud, kb_iat, request, now, verifier.policy.clock_skew)
+    return _conclude(verifier, claims, binding, request is not None, request, now)
+
+
 def _verify(
     verifier: Verifier, p: _Parsed, request: VenueRequest | None, now: float
 ) -> PresentationResult:
     find = _issuer_key(verifier)
     binding: PresentationReason | None = None
     bound = False
-    if p.sd is not None:
-        claims, holder_jwk = sdjwt_vc.read_vc(p.sd, find)
-        if p.sd.kb_jwt is not None or request is not None:
+    if p.sd_text is not None:
+        sd = sdjwt.SdJwt.parse(p.sd_text)
+        claims, holder_jwk = sdjwt_vc.read_vc(sd, find)
+        if sd.kb_jwt is not None or request is not None:
             try:
-                kb = sdjwt.verify_key_binding(p.sd, holder_jwk)
+                kb = sdjwt.verify_key_binding(sd, holder_jwk)
                 bound = request is not None
                 if request is not None:
                     binding = _binding_problem(kb.nonce, kb.audience, kb.issued_at, request, now,
@@ -347,19 +388,32 @@ def _verify(
             if binding is None and not bound_to(request.transcript()):
                 binding = _R.BAD_KEY_BINDING
             bound = True
+    return _conclude(verifier, claims, binding, bound, request, now)
+
+
+def _conclude(
+    verifier: Verifier,
+    claims: WalletClaims,
+    binding: PresentationReason | None,
+    bound: bool,
+    request: VenueRequest | None,
+    now: float,
+) -> PresentationResult:
+    """The verdict on verified claims: the status checks, then the binding's problem, then
+    what was asked for against what was disclosed."""
     # an mdoc names no issuer: it is the trust list's whose key signed it
     issuer = claims.issuer or verifier.trust.issuer
     base, base_warnings = _status_verdict(verifier, claims, issuer, now)
     if base in _STRONGER_THAN_BINDING or (base is not Verdict.VALID and binding is None):
         return PresentationResult(base, base.sentence, None, base_warnings, format=claims.format)
     if binding is not None:
-        return _refused(binding, p.format)
+        return _refused(binding, claims.format)
     only = None if request is None else set(request.items)
     items = claims.items()  # once: it builds a set
     if only is not None and items - only:
         # citycard's wallet sends exactly what was asked: more is someone else's doing (an
         # mdoc's device signature does not cover which issuer-signed elements ride along)
-        return _refused(_R.UNREQUESTED_DISCLOSURE, p.format)
+        return _refused(_R.UNREQUESTED_DISCLOSURE, claims.format)
     shown = claims.display(only)
     warnings = list(base_warnings)
     missing = tuple(i for i in request.items if i not in items) if request else ()
@@ -368,7 +422,7 @@ def _verify(
     if not bound:
         warnings.insert(0, NOT_BOUND)
     return PresentationResult(
-        Verdict.VALID, Verdict.VALID.sentence, shown, tuple(warnings), format=p.format,
+        Verdict.VALID, Verdict.VALID.sentence, shown, tuple(warnings), format=claims.format,
         missing=missing,
     )  # fmt: skip
 
