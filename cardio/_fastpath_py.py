@@ -15,6 +15,7 @@ iso_day(days)  'YYYY-MM-DD' of a day number since 1970-01-01.
 name_ok(text)  whether a text may be printed as a family or given name.
 b64u_decode(t) strict base64url (the wallet formats' JWS and disclosures), or None.
 der_signature  the DER form of a 64-byte ES256 signature, or None.
+b64encode(data)  standard base64 text of bytes (a photo as a reader shows it).
 json(data)     JSON in the subset citycard writes, as (value,), or None (json then decides).
 mso(payload)   an mdoc MSO in the one shape citycard issues, or None (cbor2 then decides).
 device_response(data)  an mdoc DeviceResponse in the one shape citycard's wallets write, or
@@ -650,6 +651,14 @@ def b64u_decode(text: object, /) -> bytes | None:
         return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + b"=" * (-tail % 4), strict_mode=True)
     except binascii.Error:
         return None
+
+
+def b64encode(data: bytes, /) -> str:
+    """b64encode(data) -> the standard base64 text of bytes, with padding (TypeError for
+    anything but bytes)."""
+    if type(data) is not bytes:
+        raise TypeError("b64encode() takes bytes")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def der_signature(raw: object, /) -> bytes | None:

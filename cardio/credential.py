@@ -10,7 +10,6 @@ layout is specified in docs/credential.md. This module encodes it; decoding is d
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -376,7 +375,7 @@ def display(c: Claims) -> dict[str, Any]:
         "variant": "chip" if c.variant else "print",
     }
     if c.photo is not None:
-        out["photo_base64"] = base64.b64encode(c.photo).decode("ascii")
+        out["photo_base64"] = fastpath.b64encode(c.photo)
     return out
 
 

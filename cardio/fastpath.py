@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._fastpath_py import (
         ENTITLEMENT_CODES,
         Claims,
+        b64encode,
         b64u_decode,
         claims,
         der_signature,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 else:
     ENTITLEMENT_CODES = _module.ENTITLEMENT_CODES
     Claims = _module.Claims
+    b64encode = _module.b64encode
     b64u_decode = _module.b64u_decode
     der_signature = _module.der_signature
     device_response = _module.device_response
@@ -74,6 +76,7 @@ __all__ = [
     "IMPLEMENTATION",
     "PURE_PYTHON_ENV",
     "Claims",
+    "b64encode",
     "b64u_decode",
     "claims",
     "der_signature",

@@ -412,7 +412,7 @@ def _tdate_epoch(text: str) -> int:
 def _shown(name: str, value: Any) -> Any:
     """An element's value as a venue shows it (the SD-JWT VC's JSON types)."""
     if name == "photo" and isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+        return fastpath.b64encode(bytes(value))
     if name == "birth_date":
         if isinstance(value, date):
             return value.isoformat()

@@ -99,6 +99,10 @@ class Verifier:
     def status_lists(self) -> dict[str, StatusListToken]:
         return dict(self._status)
 
+    def status_token(self, uri: str) -> StatusListToken | None:
+        """The status list token held for `uri` (a lookup: `status_lists` copies them all)."""
+        return self._status.get(uri)
+
     def add_status_list(self, data: bytes, now: float | None = None) -> StatusListToken:
         """Accept a status list token signed by one of the trust list's status keys.
 

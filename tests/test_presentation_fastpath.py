@@ -1,8 +1,8 @@
 """The wallet verifier's fast path and caches (docs/benchmarks.md, "Wallet presentations").
 
-`b64u_decode` and `der_signature` of cardio/_fastpath.c and cardio/_fastpath_py.py are held to
-their readable references (`cardio.jwk.b64u_decode`, `cardio.keys.der_from_raw`) and to each
-other, on well-formed and malformed input; `mso` to cbor2's reading of an MSO and, through
+`b64u_decode`, `der_signature` and `b64encode` of cardio/_fastpath.c and cardio/_fastpath_py.py
+are held to their readable references (`cardio.jwk.b64u_decode`, `cardio.keys.der_from_raw`,
+`base64.b64encode`) and to each other, on well-formed and malformed input; `mso` to cbor2's reading of an MSO and, through
 `mdoc._read_mso`, to the verdicts without it. The caches of what a presentation's issued part says
 (keyed by its exact text or bytes) must never let another text pass, nor skip the issuer's key
 and signature.
@@ -10,6 +10,7 @@ and signature.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from collections.abc import Callable
@@ -110,6 +111,19 @@ def test_der_signature_refuses_other_lengths_and_types(impl: ModuleType) -> None
         assert impl.der_signature(odd) is None
     assert impl.der_signature(b"\x00" * 64) == der_from_raw(b"\x00" * 64) == bytes.fromhex("3006020100020100")
     assert impl.der_signature(b"\xff" * 64) == der_from_raw(b"\xff" * 64)
+
+
+@over_implementations
+@given(data=st.binary(max_size=5000))
+def test_b64encode_is_the_base64_modules(impl: ModuleType, data: bytes) -> None:
+    assert impl.b64encode(data) == base64.b64encode(data).decode("ascii")
+
+
+@over_implementations
+def test_b64encode_takes_only_bytes(impl: ModuleType) -> None:
+    for other in (bytearray(b"ab"), memoryview(b"ab"), "ab", None, 5):
+        with pytest.raises(TypeError):
+            impl.b64encode(other)
 
 
 @needs_compiled
