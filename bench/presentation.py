@@ -5,7 +5,8 @@ pool entitlement), are verified offline by `cardio.presentation.verify_wallet` (
 issuer signature, digests, key binding to the request, status list). Each holds two ES256
 signatures (issuer and holder), so each is measured against two raw `cryptography` verifies,
 interleaved in rounds so that frequency scaling and noise hit them alike. Two cases: the same
-answer verified again and again (every cache keyed by a card's issued part hits), and, per format, 1100
+answer verified again and again (every cache keyed by exact bytes hits: the holder's key, an
+mdoc's MSO; an SD-JWT goes through its one compiled pass each time), and, per format, 1100
 distinct cards with their own holder keys, each answering its own request, in turn (more than
 any cache holds: each card is read as if seen for the first time, as at a venue's door). Ends
 with `ratio: X.XX` = the lower of the two formats' first-seen rates / the raw rate of the same
@@ -79,7 +80,7 @@ def main() -> None:
         typical = Holder("demo", "Müller", "Anna", date(1985, 6, 15), "F", ("library", "pool"),
                          ("de",), _photo())  # fmt: skip
         kiosk = issuer.keystore.signer("kiosk-1")
-        # one card shown again and again (the caches keyed by the issued part all hit), then
+        # one card shown again and again (the caches keyed by exact bytes all hit), then
         # FIRST_SEEN distinct cards with their own holder keys for each format (two decks: a
         # card's two answers share its holder key), each answering its own request, shown in
         # turn: more than any cache holds, so each verify reads its card afresh

@@ -230,7 +230,7 @@ def _inflate(data: bytes) -> bytes:
 @dataclass(frozen=True)
 class _Parsed:
     format: str
-    sd_text: str | None = None  # an SD-JWT in compact form, read by _verify_sd_jwt
+    sd_text: str | None = None  # an SD-JWT in compact form (or its QR form unwrapped)
     issuer_signed: mdoc.IssuerSigned | None = None
     response: bytes | dict[str, Any] | mdoc.FastResponse | None = None
     claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
