@@ -1,7 +1,7 @@
 """`sd_presentation` of cardio/_fastpath.c in pure Python: a citycard SD-JWT VC presentation
-read in one pass, returning None wherever cardio.sdjwt or cardio.sdjwt_vc would refuse (or
-reads something citycard never writes). Its own module for size; cardio._fastpath_py exports
-it. The constants are the C module's too, which tests hold equal to cardio.sdjwt_vc's."""
+read in one pass, None wherever cardio.sdjwt or cardio.sdjwt_vc would refuse and for anything
+citycard never writes. Its own module for size; cardio._fastpath_py exports it. The constants
+are the C module's too, which tests hold equal to cardio.sdjwt_vc's and cardio.wallet_claims's."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ SdPresentation = tuple[
     object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], object, bytes,
     bytes, str, str, int,
 ]  # fmt: skip
-"""(kid (the header's, not yet checked), issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, jwk,
-kb_input, kb_der, nonce, aud, kb_iat)"""
+"""(kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, jwk,
+kb_input, kb_der, nonce, aud, kb_iat): the kid and the JWK as the credential has them, for the
+caller to check."""
 
 
 class _Disclosure(NamedTuple):  # what unfold reads of a cardio.sdjwt.Disclosure
