@@ -759,14 +759,16 @@ static PyObject *fastpath_name_ok(PyObject *module, PyObject *arg) {
 
 /* ---- the wallet formats: strict base64url and ES256 signatures ------------------------------ */
 
-/* base64url's alphabet (RFC 4648 section 5); -1 for every other byte. Filled at import. */
+/* The alphabets of base64 and base64url (RFC 4648 sections 4 and 5). */
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64U[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Each base64url character's value; -1 for every other byte. Filled at import. */
 static int8_t B64U_VALUE[256];
 
 static void fill_b64u_table(void) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     memset(B64U_VALUE, -1, sizeof B64U_VALUE);
-    for (int i = 0; i < 64; i++) B64U_VALUE[(uint8_t)alphabet[i]] = (int8_t)i;
+    for (int i = 0; i < 64; i++) B64U_VALUE[(uint8_t)B64U[i]] = (int8_t)i;
 }
 
 /* Strict base64url without padding, as cardio.jwk.b64u_decode reads it: only the alphabet, no
@@ -817,34 +819,37 @@ static PyObject *b64u_span(const uint8_t *s, size_t n) {
 /* b64encode(data) -> standard base64 with padding, as base64.b64encode(data).decode("ascii"):
  * how a reader shows a photo (`photo_base64`). In C because binascii encodes bit by bit and
  * a verify that shows the chip's 3 KB photo spent more on that than on its claim checks. */
-static PyObject *fastpath_b64encode(PyObject *module, PyObject *arg) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    (void)module;
-    if (!PyBytes_CheckExact(arg)) {
-        PyErr_SetString(PyExc_TypeError, "b64encode() takes bytes");
-        return NULL;
-    }
-    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(arg);
-    Py_ssize_t n = PyBytes_GET_SIZE(arg), whole = n - n % 3;
-    if (n > PY_SSIZE_T_MAX / 4 * 3 - 3) return PyErr_NoMemory();
-    PyObject *out = PyUnicode_New((n + 2) / 3 * 4, 127);
-    if (out == NULL) return NULL;
-    uint8_t *o = (uint8_t *)PyUnicode_DATA(out);
-    for (Py_ssize_t i = 0; i < whole; i += 3) {
+/* The n bytes at d in `alphabet` (B64 or B64U) at o: 4 characters per 3 bytes, the last group
+ * cut short (pad 0: (4n + 2) / 3 characters) or filled with '=' (pad 1: 4 * ceil(n / 3)). */
+static void b64_encode(const uint8_t *d, size_t n, uint8_t *o, const char *alphabet, int pad) {
+    size_t whole = n - n % 3;
+    for (size_t i = 0; i < whole; i += 3, o += 4) {
         uint32_t v = ((uint32_t)d[i] << 16) | ((uint32_t)d[i + 1] << 8) | d[i + 2];
         o[0] = (uint8_t)alphabet[v >> 18];
         o[1] = (uint8_t)alphabet[(v >> 12) & 63];
         o[2] = (uint8_t)alphabet[(v >> 6) & 63];
         o[3] = (uint8_t)alphabet[v & 63];
-        o += 4;
     }
-    if (n > whole) {
-        uint32_t v = (uint32_t)d[whole] << 16 | (n - whole == 2 ? (uint32_t)d[whole + 1] << 8 : 0);
-        o[0] = (uint8_t)alphabet[v >> 18];
-        o[1] = (uint8_t)alphabet[(v >> 12) & 63];
-        o[2] = n - whole == 2 ? (uint8_t)alphabet[(v >> 6) & 63] : '=';
-        o[3] = '=';
+    if (n == whole) return;
+    uint32_t v = (uint32_t)d[whole] << 16 | (n - whole == 2 ? (uint32_t)d[whole + 1] << 8 : 0);
+    *o++ = (uint8_t)alphabet[v >> 18];
+    *o++ = (uint8_t)alphabet[(v >> 12) & 63];
+    if (n - whole == 2) *o++ = (uint8_t)alphabet[(v >> 6) & 63];
+    else if (pad) *o++ = '=';
+    if (pad) *o = '=';
+}
+
+static PyObject *fastpath_b64encode(PyObject *module, PyObject *arg) {
+    (void)module;
+    if (!PyBytes_CheckExact(arg)) {
+        PyErr_SetString(PyExc_TypeError, "b64encode() takes bytes");
+        return NULL;
     }
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    if (n > PY_SSIZE_T_MAX / 4 * 3 - 3) return PyErr_NoMemory();
+    PyObject *out = PyUnicode_New((n + 2) / 3 * 4, 127);
+    if (out != NULL)
+        b64_encode((const uint8_t *)PyBytes_AS_STRING(arg), (size_t)n, PyUnicode_DATA(out), B64, 1);
     return out;
 }
 
@@ -1483,9 +1488,10 @@ done:
 
 #define UNFOLD_MAX_DEPTH 32
 
+static PyObject *S_SD, *S_DOTS, *S_SD_ALG, *S_NAME, *S_VALUE, *S_DIGEST; /* interned at import */
+
 typedef struct {
     PyObject *by_digest, *used, *seen;
-    PyObject *s_sd, *s_dots, *s_sd_alg, *s_name, *s_value, *s_digest; /* interned names */
     int depth;
     int tuples; /* by_digest holds (name, value, digest) tuples (sd_presentation's own map) */
 } Unfold;
@@ -1519,9 +1525,9 @@ static int unfold_use(Unfold *u, PyObject *found, PyObject **name, PyObject **va
         Py_CLEAR(*value);
         return -1;
     }
-    PyObject *digest = PyObject_GetAttr(found, u->s_digest);
-    *name = PyObject_GetAttr(found, u->s_name);
-    *value = PyObject_GetAttr(found, u->s_value);
+    PyObject *digest = PyObject_GetAttr(found, S_DIGEST);
+    *name = PyObject_GetAttr(found, S_NAME);
+    *value = PyObject_GetAttr(found, S_VALUE);
     int bad = digest == NULL || *name == NULL || *value == NULL || PySet_Add(u->used, digest) < 0;
     Py_XDECREF(digest);
     if (bad) {
@@ -1533,7 +1539,7 @@ static int unfold_use(Unfold *u, PyObject *found, PyObject **name, PyObject **va
 }
 
 static PyObject *unfold_dict(Unfold *u, PyObject *node) {
-    PyObject *digests = PyDict_GetItemWithError(node, u->s_sd); /* borrowed */
+    PyObject *digests = PyDict_GetItemWithError(node, S_SD); /* borrowed */
     if (digests == NULL && PyErr_Occurred()) return NULL;
     if (digests != NULL && !PyList_CheckExact(digests)) return NULL;
     PyObject *out = PyDict_New(), *key, *value;
@@ -1541,8 +1547,8 @@ static PyObject *unfold_dict(Unfold *u, PyObject *node) {
     Py_ssize_t pos = 0;
     while (PyDict_Next(node, &pos, &key, &value)) {
         if (!PyUnicode_CheckExact(key)) goto refused; /* JSON's member names are text */
-        if (PyUnicode_Compare(key, u->s_sd) == 0) continue;
-        if (PyUnicode_Compare(key, u->s_dots) == 0 || PyUnicode_Compare(key, u->s_sd_alg) == 0) goto refused;
+        if (PyUnicode_Compare(key, S_SD) == 0) continue;
+        if (PyUnicode_Compare(key, S_DOTS) == 0 || PyUnicode_Compare(key, S_SD_ALG) == 0) goto refused;
         PyObject *copy = unfold_nested(u, value);
         int bad = copy == NULL || PyDict_SetItem(out, key, copy) < 0;
         Py_XDECREF(copy);
@@ -1583,11 +1589,11 @@ static PyObject *unfold_list(Unfold *u, PyObject *node) {
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(node); i++) {
         PyObject *element = PyList_GET_ITEM(node, i), *copy;
-        int has_dots = PyDict_CheckExact(element) ? PyDict_Contains(element, u->s_dots) : 0;
+        int has_dots = PyDict_CheckExact(element) ? PyDict_Contains(element, S_DOTS) : 0;
         if (has_dots < 0) goto refused;
         if (has_dots) {
             if (PyDict_GET_SIZE(element) != 1) goto refused;
-            PyObject *item = PyDict_GetItemWithError(element, u->s_dots);
+            PyObject *item = PyDict_GetItemWithError(element, S_DOTS);
             if (item == NULL) goto refused;
             Py_INCREF(item); /* the element's dict holds it only while the element is unchanged */
             PyObject *found = unfold_take(u, item), *name, *disclosed;
@@ -1637,13 +1643,9 @@ static PyObject *fastpath_unfold(PyObject *module, PyObject *const *args, Py_ssi
     PyObject *node = args[0];
     if (!PyDict_CheckExact(args[1])) Py_RETURN_NONE;
     if (!PyDict_CheckExact(node) && !PyList_CheckExact(node)) Py_RETURN_NONE;
-    Unfold u = {args[1], PySet_New(NULL), PySet_New(NULL),
-                PyUnicode_InternFromString("_sd"), PyUnicode_InternFromString("..."),
-                PyUnicode_InternFromString("_sd_alg"), PyUnicode_InternFromString("name"),
-                PyUnicode_InternFromString("value"), PyUnicode_InternFromString("digest"), 0, 0};
+    Unfold u = {args[1], PySet_New(NULL), PySet_New(NULL), 0, 0};
     PyObject *out = NULL;
-    if (u.used != NULL && u.seen != NULL && u.s_sd != NULL && u.s_dots != NULL && u.s_sd_alg != NULL
-        && u.s_name != NULL && u.s_value != NULL && u.s_digest != NULL) {
+    if (u.used != NULL && u.seen != NULL) {
         PyObject *claims = unfold_node(&u, node);
         if (claims != NULL) {
             out = PyTuple_Pack(2, claims, u.used);
@@ -1656,12 +1658,6 @@ static PyObject *fastpath_unfold(PyObject *module, PyObject *const *args, Py_ssi
     }
     Py_XDECREF(u.used);
     Py_XDECREF(u.seen);
-    Py_XDECREF(u.s_sd);
-    Py_XDECREF(u.s_dots);
-    Py_XDECREF(u.s_sd_alg);
-    Py_XDECREF(u.s_name);
-    Py_XDECREF(u.s_value);
-    Py_XDECREF(u.s_digest);
     return out;
 }
 
@@ -1681,12 +1677,10 @@ static PyObject *fastpath_unfold(PyObject *module, PyObject *const *args, Py_ssi
  * and small objects cost a first-seen presentation more than a third of a raw ES256 verify. */
 
 static PyObject *SHA256; /* hashlib.sha256 (OpenSSL's) */
-static PyObject *S_SD, *S_DOTS, *S_SD_ALG, *S_NAME, *S_VALUE, *S_DIGEST; /* interned */
 static PyObject *SD_VISIBLE, *SD_ITEMS; /* frozensets: cardio.sdjwt_vc._VISIBLE, wallet_claims.ITEMS */
 
 /* base64url(SHA-256(the n bytes at s)) without padding, as cardio.sdjwt.digest: 43 characters. */
 static PyObject *sd_digest(const uint8_t *s, size_t n) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     PyObject *view = PyMemoryView_FromMemory((char *)s, (Py_ssize_t)n, PyBUF_READ);
     if (view == NULL) return NULL;
     PyObject *hash = PyObject_CallOneArg(SHA256, view);
@@ -1700,22 +1694,10 @@ static PyObject *sd_digest(const uint8_t *s, size_t n) {
         PyErr_SetString(PyExc_SystemError, "sha256 gave no 32-byte digest");
         return NULL;
     }
-    const uint8_t *d = (const uint8_t *)PyBytes_AS_STRING(raw);
-    char out[43];
-    size_t o = 0;
-    for (size_t i = 0; i < 30; i += 3) {
-        uint32_t v = ((uint32_t)d[i] << 16) | ((uint32_t)d[i + 1] << 8) | d[i + 2];
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    uint32_t v = ((uint32_t)d[30] << 16) | ((uint32_t)d[31] << 8);
-    out[o++] = alphabet[v >> 18];
-    out[o++] = alphabet[(v >> 12) & 63];
-    out[o++] = alphabet[(v >> 6) & 63];
+    PyObject *out = PyUnicode_New(43, 127);
+    if (out != NULL) b64_encode((const uint8_t *)PyBytes_AS_STRING(raw), 32, PyUnicode_DATA(out), B64U, 0);
     Py_DECREF(raw);
-    return PyUnicode_DecodeASCII(out, 43, "strict");
+    return out;
 }
 
 /* The member `key` of dict `d` when it is exactly the ASCII text `want`. */
@@ -1783,10 +1765,6 @@ refused:
     return 0;
 }
 
-static PyObject *der_of(PyObject *raw) {
-    return fastpath_der_signature(NULL, raw); /* 64 bytes: jws() read it */
-}
-
 static PyObject *fastpath_sd_presentation(PyObject *module, PyObject *arg) {
     (void)module;
     if (!PyUnicode_CheckExact(arg) || !PyUnicode_IS_ASCII(arg) || PyUnicode_GET_LENGTH(arg) > CC_MAX_INPUT)
@@ -1798,7 +1776,7 @@ static PyObject *fastpath_sd_presentation(PyObject *module, PyObject *arg) {
     PyObject *by_digest = NULL, *token = NULL, *node = NULL, *claims = NULL, *disclosed = NULL;
     PyObject *entitlements = NULL, *kb = NULL, *sd_hash = NULL, *issuer_der = NULL, *kb_der = NULL;
     PyObject *out = NULL;
-    Unfold u = {NULL, NULL, NULL, S_SD, S_DOTS, S_SD_ALG, S_NAME, S_VALUE, S_DIGEST, 0, 1};
+    Unfold u = {NULL, NULL, NULL, 0, 1};
 
     /* the disclosures, as disclosures() reads them, each under its digest */
     const uint8_t *first = memchr(s, '~', (size_t)cut);
@@ -1858,7 +1836,9 @@ static PyObject *fastpath_sd_presentation(PyObject *module, PyObject *arg) {
     PyObject *kb_iat = PyDict_GetItemString(kb_payload, "iat");
     if (nonce == NULL || !PyUnicode_CheckExact(nonce) || aud == NULL || !PyUnicode_CheckExact(aud)) goto done;
     if (kb_iat == NULL || !PyLong_CheckExact(kb_iat)) goto done;
-    if ((issuer_der = der_of(PyTuple_GET_ITEM(token, 3))) == NULL || (kb_der = der_of(PyTuple_GET_ITEM(kb, 3))) == NULL)
+    /* both 64 bytes: jws() read them */
+    if ((issuer_der = fastpath_der_signature(NULL, PyTuple_GET_ITEM(token, 3))) == NULL
+        || (kb_der = fastpath_der_signature(NULL, PyTuple_GET_ITEM(kb, 3))) == NULL)
         goto done;
     out = PyTuple_Pack(16, kid, PyTuple_GET_ITEM(token, 2), issuer_der, iss, iat, exp, idx, uri, disclosed,
                        entitlements, jwk, PyTuple_GET_ITEM(kb, 2), kb_der, nonce, aud, kb_iat);
@@ -1930,7 +1910,7 @@ static PyMethodDef fastpath_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* sd_presentation's names and hash; the two sets are also the module's SD_VISIBLE and SD_ITEMS,
+/* The digest walk's names, sd_presentation's hash; the two sets are also the module's SD_VISIBLE and SD_ITEMS,
  * which tests hold equal to cardio.sdjwt_vc's and cardio.wallet_claims's. */
 static int sd_presentation_init(PyObject *m) {
     PyObject *hashlib = PyImport_ImportModule("hashlib");
