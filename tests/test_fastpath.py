@@ -46,18 +46,8 @@ from cardio.credential import (
 from cardio.errors import MalformedError
 from cardio.keys import SoftwareSigner, der_from_raw
 
-try:
-    from cardio import _fastpath as _compiled
-except ImportError:  # built without a compiler: only the Python implementation is there
-    _compiled = None  # type: ignore[assignment]
-
-IMPLEMENTATIONS = [
-    pytest.param(
-        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
-    ),
-    pytest.param(_fastpath_py, id="python"),
-]
-over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+from .fastpath_impls import compiled as _compiled
+from .fastpath_impls import over_implementations
 
 ENTITLEMENT_CODES = _fastpath_py.ENTITLEMENT_CODES
 SIGNER = SoftwareSigner.generate()

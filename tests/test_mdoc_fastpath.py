@@ -37,21 +37,9 @@ from cardio.verdict import Verdict
 from cardio.verify import Verifier
 
 from .conftest import NOW
+from .fastpath_impls import compiled as _compiled
+from .fastpath_impls import needs_compiled, over_implementations
 from .test_presentation import Wallet
-
-try:
-    from cardio import _fastpath as _compiled
-except ImportError:  # built without a compiler: only the Python implementation is there
-    _compiled = None  # type: ignore[assignment]
-
-IMPLEMENTATIONS = [
-    pytest.param(
-        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
-    ),
-    pytest.param(_fastpath_py, id="python"),
-]
-over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
 
 # -- responses in citycard's shape, their parts drawn -----------------------------------------
 

@@ -34,21 +34,9 @@ from cardio.presentation_errors import PresentationError, PresentationReason
 from cardio.verdict import Verdict
 
 from .conftest import NOW
+from .fastpath_impls import compiled as _compiled
+from .fastpath_impls import needs_compiled, over_implementations
 from .test_presentation import Wallet, pool_request
-
-try:
-    from cardio import _fastpath as _compiled
-except ImportError:  # built without a compiler: only the Python implementation is there
-    _compiled = None  # type: ignore[assignment]
-
-IMPLEMENTATIONS = [
-    pytest.param(
-        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
-    ),
-    pytest.param(_fastpath_py, id="python"),
-]
-over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # base64url texts, and texts with what a hostile token puts in them: padding, the standard

@@ -24,19 +24,8 @@ from cardio.jwk import b64u, b64u_decode
 from cardio.keys import SoftwareSigner
 from cardio.presentation_errors import PresentationError
 
-try:
-    from cardio import _fastpath as _compiled
-except ImportError:  # built without a compiler: only the Python implementation is there
-    _compiled = None  # type: ignore[assignment]
-
-IMPLEMENTATIONS = [
-    pytest.param(
-        _compiled, id="c", marks=pytest.mark.skipif(_compiled is None, reason="C extension not built")
-    ),
-    pytest.param(_fastpath_py, id="python"),
-]
-over_implementations = pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-needs_compiled = pytest.mark.skipif(_compiled is None, reason="C extension not built")
+from .fastpath_impls import compiled as _compiled
+from .fastpath_impls import needs_compiled, over_implementations
 
 _member_names = st.sampled_from(["a", "x", "y", "z"])
 _odd_member_names = _member_names | st.sampled_from(["...", "_sd_alg", "_sd"])
