@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -51,3 +52,29 @@ def friendly_errors(func: F) -> F:
 
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what systemd sends on stop
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[Callable[[float], bool]]:
+    """Hold SIGINT and SIGTERM back in the calling (main) thread and in every thread it starts
+    inside the block; yields `stopped(timeout)`, True once one of them has arrived.
+
+    A long-running command waits for its stop signal this way instead of catching
+    KeyboardInterrupt. Python raises KeyboardInterrupt wherever the main thread happens to be,
+    and where that is a finaliser or compiled code that cannot pass an exception on, it is
+    printed ("Exception ignored in ...") and lost: `publish --watch` then ran on after its
+    Ctrl-C (seen in CI). A held signal stays pending until `sigtimedwait` takes it, so none is
+    lost, and SIGTERM gets the same orderly stop as Ctrl-C.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    def stopped(timeout: float) -> bool:
+        return signal.sigtimedwait(STOP_SIGNALS, timeout) is not None
+
+    try:
+        yield stopped
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -205,3 +205,30 @@ def test_publish_watch_holds_the_lock_and_publishes(tmp_path: Path) -> None:
         if watch.stdout is not None:
             watch.stdout.close()
     env.issuer.close()
+
+
+def test_publish_watch_stops_in_order_on_sigterm(tmp_path: Path) -> None:
+    """A supervisor stops a worker with SIGTERM: it used to die of it (status -15) mid-publish;
+    now it stops as on Ctrl-C, says so, exits 0 and gives the lock up."""
+    env = make_api(tmp_path / "issuer", None)
+    env.app.extensions["citycard"].issuer.close()
+    watch = subprocess.Popen(
+        [sys.executable, "-c", "from api.issuer.cli import main; main()", "publish", "--watch", "--dir", str(env.dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = "", ""
+    try:
+        assert watch.stdout is not None and "Publishing for" in watch.stdout.readline()
+        watch.send_signal(signal.SIGTERM)
+        out, err = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    assert watch.returncode == 0 and out == "Stopped.\n" and err == "", (watch.returncode, err)
+    other = PublisherWorker(env.issuer)
+    assert other.lock.acquire()  # given up: the next publisher takes it
+    other.lock.release()
+    env.issuer.close()

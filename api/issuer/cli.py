@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cardio.cli_support import echo_json, friendly_errors
+from cardio.cli_support import echo_json, friendly_errors, stop_signals
 from cardio.credential import ChipBinding, Variant, to_qr
 from cardio.errors import CitycardError, MalformedError
 from cardio.files import write_atomic
@@ -256,15 +256,17 @@ def _publish_watch(directory: Path, issuer: Issuer) -> None:
     from .server import load_config
 
     worker = PublisherWorker(issuer, load_config(directory).status_refresh)
-    click.echo(f"Publishing for {issuer.config['issuer']} from {issuer.dir} (Ctrl-C to stop).")
-    sys.stdout.flush()
-    try:
-        worker.run()
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
-    finally:
-        worker.stop()
-        issuer.close()
+    with stop_signals() as stopped:  # before the worker's thread starts: it inherits the mask
+        worker.start()
+        click.echo(f"Publishing for {issuer.config['issuer']} from {issuer.dir} (Ctrl-C to stop).")
+        sys.stdout.flush()
+        try:
+            while worker.running and not stopped(0.5):
+                pass
+        finally:
+            worker.stop()
+            issuer.close()
+    click.echo("Stopped.")
 
 
 def _pem_option(path: Path | None, what: str) -> Any:

@@ -54,6 +54,12 @@ class PublisherWorker:
         return self._refresh or max(60, int(self.issuer.config["status_ttl"]) // 2)
 
     @property
+    def running(self) -> bool:
+        """True while the thread `start()` began is publishing (it ends when the issuer
+        directory goes away)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def leader(self) -> bool:
         return self.lock.held
 
@@ -84,10 +90,6 @@ class PublisherWorker:
     def nudge(self) -> None:
         """Look for owed lists now rather than at the next interval."""
         self._wake.set()
-
-    def run(self) -> None:
-        """Publish until stopped, in this thread (`citycard-api publish --watch`)."""
-        self._run()
 
     def _run(self) -> None:
         backoff = 0.0
