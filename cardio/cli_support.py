@@ -67,14 +67,26 @@ def stop_signals() -> Iterator[Callable[[float], bool]]:
     and where that is a finaliser or compiled code that cannot pass an exception on, it is
     printed ("Exception ignored in ...") and lost: `publish --watch` then ran on after its
     Ctrl-C (seen in CI). A held signal stays pending until `sigtimedwait` takes it, so none is
-    lost, and SIGTERM gets the same orderly stop as Ctrl-C.
+    lost, and SIGTERM gets the same orderly stop as Ctrl-C. A thread started before the block
+    does not hold them back and may be the one the kernel hands a signal to: for that, the
+    block's own handler notes the signal instead of raising, and `stopped` sees the note.
     """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    noted: list[int] = []
+
+    def note(signum: int, _frame: object) -> None:
+        noted.append(signum)  # no lock taken: this may run inside any code of the main thread
+
+    handlers = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
     def stopped(timeout: float) -> bool:
-        return signal.sigtimedwait(STOP_SIGNALS, timeout) is not None
+        if noted:
+            return True
+        return signal.sigtimedwait(STOP_SIGNALS, timeout) is not None or bool(noted)
 
     try:
         yield stopped
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one still pending goes to `note`
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)

@@ -58,6 +58,14 @@ _INTERRUPTED_IN_A_FINALISER = textwrap.dedent(
 
     if sys.argv[1] == "plain":
         interrupted_while_finalising()
+    elif sys.argv[1] == "older-thread":
+        from cardio.cli_support import stop_signals
+
+        older = threading.Thread(target=time.sleep, args=(3,), daemon=True)
+        older.start()  # before the block: it does not hold the signals back
+        with stop_signals() as stopped:
+            signal.pthread_kill(older.ident, signal.{sig})  # the kernel's pick, made certain
+            print("stopped" if stopped(5) else "lost", flush=True)
     else:
         from cardio.cli_support import stop_signals
 
@@ -89,3 +97,12 @@ def test_stop_signals_holds_ctrl_c_and_sigterm_until_asked() -> None:
         assert result.returncode == 0 and result.stderr == "", (sig, result.stderr)
         # the mask is given back when the block ends
         assert result.stdout == "ran on\nstopped\nmask []\n", (sig, result.stdout)
+
+
+def test_stop_signals_hears_a_signal_handed_to_an_older_thread() -> None:
+    for sig in ("SIGINT", "SIGTERM"):
+        script = _INTERRUPTED_IN_A_FINALISER.format(sig=sig)
+        result = subprocess.run(
+            [sys.executable, "-c", script, "older-thread"], capture_output=True, text=True, timeout=60
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (0, "stopped\n", ""), sig

@@ -1261,6 +1261,7 @@ def _no_threads_left() -> Iterator[None]:
 
 def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
     """`citycard-kiosk serve` on a print-only programme (no chip writer needed), port 0."""
+    import signal
     import subprocess
     import sys
     import urllib.request
@@ -1288,8 +1289,12 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
         assert "Simulated hardware" in page  # every page of a simulated kiosk says so
         # The hash was given, so no one-time PIN line comes between the URL and this one.
         assert proc.stdout.readline() == "Press Ctrl+C to stop.\n"
+        # a supervisor's stop (SIGTERM) ends it in order, as Ctrl-C does: it used to die of it
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(10)
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from cardio.cli_support import stop_signals
 from kiosk.job import Station
 from kiosk.registry_options import RegistryOptions
 from kiosk.station_config import StationConfig
@@ -82,13 +83,18 @@ def serve_kiosk(
         echo(f"Kiosk for {program.name('en')} at {server.url}")
         if one_time_pin is not None:
             echo(f"Attendant PIN for this run: {one_time_pin}")
-        echo("Press Ctrl+C to stop.")
-        with state_of(app).store.sweeper(config.sweep_interval or 5.0):
+        # Ctrl-C and SIGTERM are waited for, never raised (cardio.cli_support.stop_signals): a
+        # lost Ctrl-C would leave `make demo` waiting on `timeout -s INT` for ever
+        with stop_signals() as stopped, state_of(app).store.sweeper(config.sweep_interval or 5.0):
+            server.start()
+            echo("Press Ctrl+C to stop.")
             try:
-                server.serve_forever()
-            except KeyboardInterrupt:
-                pass
+                while server.running and not stopped(0.5):
+                    pass
             finally:
+                server.stop()
                 state_of(app).store.clear()
+        if server.failure is not None:
+            raise server.failure
 
 

@@ -118,6 +118,8 @@ class KioskServer:
                 server.channel_class = KioskChannel
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.failure: OSError | None = None
+        """What ended the serving thread `start()` began, when it was not `stop()`."""
 
     @property
     def host(self) -> str:
@@ -140,10 +142,20 @@ class KioskServer:
                 raise
 
     def start(self) -> KioskServer:
-        """Serve in a background thread (tests, the demo)."""
-        self._thread = threading.Thread(target=self.serve_forever, name="kiosk-http", daemon=True)
+        """Serve in a background thread (`citycard-kiosk serve`, tests, the demo)."""
+        self._thread = threading.Thread(target=self._serve_in_thread, name="kiosk-http", daemon=True)
         self._thread.start()
         return self
+
+    def _serve_in_thread(self) -> None:
+        try:
+            self.serve_forever()
+        except OSError as exc:  # handed to whoever waits on `running`, not printed as a traceback
+            self.failure = exc
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         self._stopping = True
