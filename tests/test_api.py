@@ -21,9 +21,11 @@ from click.testing import CliRunner
 from werkzeug.test import TestResponse
 
 from api.issuer import cli
+from api.issuer.publishing import PublisherWorker
 from api.issuer.registry import publication_queries
 from api.issuer.routes_public import FastPath
 from api.issuer.server import create_app, load_config
+from api.issuer.service import Issuer
 from cardio import codes
 from cardio.keys import fingerprint, load_public_pem
 from cardio.kiosk_auth import SCHEME, KioskCredential
@@ -730,6 +732,7 @@ def test_waitress_serves_the_trust_list(tmp_path: Path) -> None:
     directory = tmp_path / "issuer"
     env = make_api(directory, None)
     env.issuer.close()
+    env.app.extensions["citycard"].issuer.close()  # its publisher lets the lock go
     exe = Path(sys.executable).with_name("citycard-api")
     proc = subprocess.Popen(
         [str(exe), "serve", "--dir", str(directory), "--host", "127.0.0.1", "--port", "0"],
@@ -756,8 +759,17 @@ def test_waitress_serves_the_trust_list(tmp_path: Path) -> None:
             urllib.request.urlopen(base + "/nothing-here", timeout=10)
         assert info.value.code == 404
         assert json.loads(info.value.read())["code"] == "not_found"
-    finally:
+        # a supervisor's stop (SIGTERM) ends it in order, as Ctrl-C does (it used to die of it)
         proc.terminate()
+        out, _err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out == "Stopped.\n", (proc.returncode, out)
+        publisher = PublisherWorker(Issuer(directory))
+        assert publisher.lock.acquire()  # its publisher gave the lock up
+        publisher.lock.release()
+        publisher.issuer.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()

@@ -294,36 +294,38 @@ def _pem_option(path: Path | None, what: str) -> Any:
 )
 @friendly_errors
 def serve(directory: Path, host: str | None, port: int | None, threads: int | None) -> None:
-    """Run the issuer API (waitress) for the issuer in DIR until interrupted."""
-    from waitress.server import create_server
+    """Run the issuer API (waitress) for the issuer in DIR until Ctrl-C or SIGTERM."""
+    from cardio.serving import BackgroundServer
 
     from .server import create_app, load_config
+    from .web import EXTENSION
 
     config = load_config(directory, host=host, port=port, threads=threads)
     # Pages hosted beside the API (the phone pages) are composed in by api/cli.py.
     root = click.get_current_context().find_root()
     pages = (root.obj or {}).get("pages", ())
     app = create_app(config, pages=pages)
+    issuer = app.extensions[EXTENSION].issuer
     try:
-        server = create_server(
-            app, host=config.host, port=config.port, threads=config.threads, ident="citycard"
+        server = BackgroundServer(
+            app, config.host, config.port, threads=config.threads, ident="citycard"
         )
     except OSError as exc:
+        issuer.close()
         raise IssuerError(
             f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); pick another --port or --host."
         ) from exc
-    issuer_id = Issuer(directory).config["issuer"]
-    click.echo(
-        f"Serving the citycard API of {issuer_id} on http://{config.host}:{server.effective_port}/ "  # type: ignore[union-attr]
-        "(Ctrl-C to stop).",
-    )
-    sys.stdout.flush()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
-    finally:
-        server.close()
+    with stop_signals() as stopped:
+        click.echo(
+            f"Serving the citycard API of {issuer.config['issuer']} on "
+            f"http://{config.host}:{server.port}/ (Ctrl-C to stop).",
+        )
+        sys.stdout.flush()
+        try:
+            server.serve_until(stopped)
+        finally:
+            issuer.close()  # the publisher finishes what it signs and gives its lock up
+    click.echo("Stopped.")
 
 
 @main.group()

@@ -10,7 +10,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 from cardio.cbor import MAX_INPUT
-from cardio.cli_support import echo_json, friendly_errors
+from cardio.cli_support import echo_json, friendly_errors, stop_signals
 from cardio.connection import Connection
 from cardio.keys import load_public_pem
 from cardio.presentation import wallet_verdict
@@ -224,12 +224,12 @@ def serve(
     """Run the reader terminal: reader loop, trust sync, staff screen and POST /verify."""
     import logging
 
-    import waitress
-
+    from cardio.serving import BackgroundServer
     from cardio.terminal_config import TerminalConfig, load_terminal_config
 
     from .routes import terminal_of
     from .server import create_terminal_app
+    from .service import TerminalError
 
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
@@ -260,18 +260,26 @@ def serve(
         config = TerminalConfig(**{k: v for k, v in overrides.items() if v is not None})
     app = create_terminal_app(config, threads=threads)
     terminal = terminal_of(app)
-    terminal.start()
-    click.echo(
-        f"citycard reader terminal for {terminal.venue.title}: staff screen at "
-        f"http://{config.host}:{config.port}/ (Ctrl-C stops it)",
-        err=True,
-    )
     try:
-        waitress.serve(
-            app, host=config.host, port=config.port, threads=threads, ident="citycard-reader"
+        server = BackgroundServer(
+            app, config.host, config.port, threads=threads, ident="citycard-reader"
         )
-    finally:
-        terminal.stop()
+    except OSError as exc:
+        raise TerminalError(
+            f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
+            "pick another --port or --host."
+        ) from exc
+    with stop_signals() as stopped:  # the reader loop's and trust sync's threads hold them back
+        terminal.start()
+        click.echo(
+            f"citycard reader terminal for {terminal.venue.title}: staff screen at "
+            f"http://{config.host}:{server.port}/ (Ctrl-C stops it)",
+            err=True,
+        )
+        try:
+            server.serve_until(stopped)
+        finally:
+            terminal.stop()
 
 
 if __name__ == "__main__":  # python -m api.terminal.cli

@@ -86,15 +86,8 @@ def serve_kiosk(
         # Ctrl-C and SIGTERM are waited for, never raised (cardio.cli_support.stop_signals): a
         # lost Ctrl-C would leave `make demo` waiting on `timeout -s INT` for ever
         with stop_signals() as stopped, state_of(app).store.sweeper(config.sweep_interval or 5.0):
-            server.start()
             echo("Press Ctrl+C to stop.")
             try:
-                while server.running and not stopped(0.5):
-                    pass
+                server.serve_until(stopped)
             finally:
-                server.stop()
                 state_of(app).store.clear()
-        if server.failure is not None:
-            raise server.failure
-
-

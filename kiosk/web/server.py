@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.server import BaseWSGIServer, create_server
+from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask, Task, WSGITask
 from waitress.utilities import RequestEntityTooLarge
+
+from cardio.serving import BackgroundServer
 
 from .app import BODY_TOO_LARGE
 from .config import KioskConfig
@@ -105,72 +106,13 @@ class KioskChannel(HTTPChannel):
         return result
 
 
-class KioskServer:
-    """A waitress server for the kiosk app on host:port (port 0 picks a free one)."""
+class KioskServer(BackgroundServer):
+    """A waitress server for the kiosk app on host:port (port 0 picks a free one), with the
+    adjustments and the channel above."""
 
     def __init__(self, app: Any, config: KioskConfig, host: str, port: int) -> None:
-        self._server: Any = create_server(
-            app, host=host, port=port, **waitress_adjustments(config)
-        )
+        super().__init__(app, host, port, **waitress_adjustments(config))
         servers = [self._server, *getattr(self._server, "map", {}).values()]
         for server in servers:
             if isinstance(server, BaseWSGIServer):
                 server.channel_class = KioskChannel
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self.failure: OSError | None = None
-        """What ended the serving thread `start()` began, when it was not `stop()`."""
-
-    @property
-    def host(self) -> str:
-        return str(self._server.effective_host)
-
-    @property
-    def port(self) -> int:
-        return int(self._server.effective_port)
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
-
-    def serve_forever(self) -> None:
-        try:
-            self._server.run()
-        except OSError:
-            if not self._stopping:
-                raise
-
-    def start(self) -> KioskServer:
-        """Serve in a background thread (`citycard-kiosk serve`, tests, the demo)."""
-        self._thread = threading.Thread(target=self._serve_in_thread, name="kiosk-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def _serve_in_thread(self) -> None:
-        try:
-            self.serve_forever()
-        except OSError as exc:  # handed to whoever waits on `running`, not printed as a traceback
-            self.failure = exc
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def stop(self) -> None:
-        self._stopping = True
-        server = self._server
-        # Close the listening socket and every open channel, then the worker threads.
-        while server._map:
-            for channel in list(server._map.values()):
-                channel.handle_close()
-        server.maintenance(0)
-        server.task_dispatcher.shutdown(timeout=5)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> KioskServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()

@@ -1,0 +1,86 @@
+"""An HTTP service's waitress server in a background thread, stopped in order.
+
+The kiosk, the issuer API and the reader terminal serve this way so that their main thread is
+free to wait for Ctrl-C and SIGTERM (`cli_support.stop_signals`) instead of catching a
+KeyboardInterrupt inside waitress's loop, where Python can lose it. For the deployables that
+serve HTTP (waitress is in their extras, not in cardio's own dependencies).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from waitress.server import create_server
+
+
+class BackgroundServer:
+    """waitress serving `app` on host:port (port 0 picks a free one); `adjustments` are
+    waitress's. Listening starts here, serving at `start()`."""
+
+    def __init__(self, app: Any, host: str, port: int, **adjustments: Any) -> None:
+        self._server: Any = create_server(app, host=host, port=port, **adjustments)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.failure: OSError | None = None
+        """What ended the serving thread, when it was not `stop()`."""
+
+    @property
+    def host(self) -> str:
+        return str(self._server.effective_host)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> BackgroundServer:
+        self._thread = threading.Thread(target=self._serve, name="http-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except OSError as exc:  # handed to whoever waits on `running`, not printed as a traceback
+            if not self._stopping:
+                self.failure = exc
+
+    def stop(self) -> None:
+        self._stopping = True
+        server = self._server
+        # Close the listening socket and every open channel, then the worker threads.
+        while server._map:
+            for channel in list(server._map.values()):
+                channel.handle_close()
+        server.maintenance(0)
+        server.task_dispatcher.shutdown(timeout=5)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def serve_until(self, stopped: Callable[[float], bool]) -> None:
+        """Serve until `stopped(timeout)` (from `stop_signals`) says so, then stop in order;
+        raises the OSError that ended serving early, if one did."""
+        self.start()
+        try:
+            while self.running and not stopped(0.5):
+                pass
+        finally:
+            self.stop()
+        if self.failure is not None:
+            raise self.failure
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
