@@ -47,6 +47,13 @@ _INTERRUPTED_IN_A_FINALISER = textwrap.dedent(
     """
     import os, signal, sys, threading, time
 
+    # Python raises KeyboardInterrupt on SIGINT only when it did not inherit SIGINT ignored; a
+    # shell's background job (make test under nohup ... &) inherits it ignored. Set each case.
+    if sys.argv[1] == "plain":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job: still stops
+
     class Finaliser:
         def __del__(self):
             os.kill(os.getpid(), signal.{sig})
