@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 
@@ -58,10 +59,15 @@ class BackgroundServer:
     def stop(self) -> None:
         self._stopping = True
         server = self._server
-        # Close the listening socket and every open channel, then the worker threads.
+        # Close the listening socket and every open channel, then the worker threads. A
+        # channel closes through handle_close (its own clean-up); the listening socket and the
+        # wake-up trigger have none, and their default one logs "unhandled close event".
         while server._map:
-            for channel in list(server._map.values()):
-                channel.handle_close()
+            for dispatcher in list(server._map.values()):
+                if isinstance(dispatcher, HTTPChannel):
+                    dispatcher.handle_close()
+                else:
+                    dispatcher.close()
         server.maintenance(0)
         server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:

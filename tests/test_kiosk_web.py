@@ -1292,6 +1292,7 @@ def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
         # a supervisor's stop (SIGTERM) ends it in order, as Ctrl-C does: it used to die of it
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+        assert proc.stderr is not None and "unhandled close event" not in proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
