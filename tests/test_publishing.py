@@ -12,7 +12,6 @@ published_cache), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -167,16 +166,20 @@ def test_two_hosts_serve_the_same_bytes_and_etags(
     one.issuer.close()
 
 
+def _publish_watch(env: Api, stderr: int) -> subprocess.Popen[str]:
+    """`citycard-api publish --watch` on env's issuer, its stdout piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from api.issuer.cli import main; main()", "publish", "--watch", "--dir", str(env.dir)],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+
+
 def test_publish_watch_holds_the_lock_and_publishes(tmp_path: Path) -> None:
     env = make_api(tmp_path / "issuer", None)
     env.app.extensions["citycard"].issuer.close()  # its publisher lets the lock go
-    watch = subprocess.Popen(
-        [sys.executable, "-c", "from api.issuer.cli import main; main()", "publish", "--watch", "--dir", str(env.dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=os.environ.copy(),
-    )
+    watch = _publish_watch(env, subprocess.DEVNULL)
     try:
         assert watch.stdout is not None and "Publishing for" in watch.stdout.readline()
         server = create_app(load_config(env.dir))
@@ -212,12 +215,7 @@ def test_publish_watch_stops_in_order_on_sigterm(tmp_path: Path) -> None:
     now it stops as on Ctrl-C, says so, exits 0 and gives the lock up."""
     env = make_api(tmp_path / "issuer", None)
     env.app.extensions["citycard"].issuer.close()
-    watch = subprocess.Popen(
-        [sys.executable, "-c", "from api.issuer.cli import main; main()", "publish", "--watch", "--dir", str(env.dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    watch = _publish_watch(env, subprocess.PIPE)
     out, err = "", ""
     try:
         assert watch.stdout is not None and "Publishing for" in watch.stdout.readline()

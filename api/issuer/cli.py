@@ -317,8 +317,7 @@ def serve(directory: Path, host: str | None, port: int | None, threads: int | No
         ) from exc
     with stop_signals() as stopped:
         click.echo(
-            f"Serving the citycard API of {issuer.config['issuer']} on "
-            f"http://{config.host}:{server.port}/ (Ctrl-C to stop).",
+            f"Serving the citycard API of {issuer.config['issuer']} on {server.url} (Ctrl-C to stop)."
         )
         sys.stdout.flush()
         try:

@@ -272,8 +272,8 @@ def serve(
     with stop_signals() as stopped:  # the reader loop's and trust sync's threads hold them back
         terminal.start()
         click.echo(
-            f"citycard reader terminal for {terminal.venue.title}: staff screen at "
-            f"http://{config.host}:{server.port}/ (Ctrl-C stops it)",
+            f"citycard reader terminal for {terminal.venue.title}: staff screen at {server.url} "
+            "(Ctrl-C stops it)",
             err=True,
         )
         try:
