@@ -15,13 +15,25 @@ from typing import Any
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
+from .errors import CitycardError
+
+
+class ListenError(CitycardError):
+    """The address could not be listened on (taken, or not this machine's)."""
+
 
 class BackgroundServer:
     """waitress serving `app` on host:port (port 0 picks a free one); `adjustments` are
-    waitress's. Listening starts here, serving at `start()`."""
+    waitress's. Listening starts here (ListenError when it cannot), serving at `start()`."""
 
     def __init__(self, app: Any, host: str, port: int, **adjustments: Any) -> None:
-        self._server: Any = create_server(app, host=host, port=port, **adjustments)
+        try:
+            self._server: Any = create_server(app, host=host, port=port, **adjustments)
+        except OSError as exc:
+            raise ListenError(
+                f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "pick another --port or --host."
+            ) from exc
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.failure: OSError | None = None

@@ -1259,6 +1259,27 @@ def _no_threads_left() -> Iterator[None]:
 # -- citycard-kiosk serve --------------------------------------------------------------------
 
 
+def test_serve_on_a_taken_port_says_what_to_do(tmp_path: Any) -> None:
+    """It said "Address already in use; check the path and permissions.": no path was wrong."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve"]
+        command += ["--program", "new-york", "--data", str(tmp_path / "data"), "--port", str(port)]
+        result = subprocess.run(
+            [*command, "--simulate"], capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: Cannot listen on 127.0.0.1:{port} (")
+    assert last.endswith("); pick another --port or --host.") and "Traceback" not in result.stderr
+
+
 def test_serve_prints_the_url_and_serves_the_kiosk(tmp_path: Any) -> None:
     """`citycard-kiosk serve` on a print-only programme (no chip writer needed), port 0."""
     import signal

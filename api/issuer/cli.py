@@ -295,7 +295,7 @@ def _pem_option(path: Path | None, what: str) -> Any:
 @friendly_errors
 def serve(directory: Path, host: str | None, port: int | None, threads: int | None) -> None:
     """Run the issuer API (waitress) for the issuer in DIR until Ctrl-C or SIGTERM."""
-    from cardio.serving import BackgroundServer
+    from cardio.serving import BackgroundServer, ListenError
 
     from .server import create_app, load_config
     from .web import EXTENSION
@@ -310,11 +310,9 @@ def serve(directory: Path, host: str | None, port: int | None, threads: int | No
         server = BackgroundServer(
             app, config.host, config.port, threads=config.threads, ident="citycard"
         )
-    except OSError as exc:
+    except ListenError:
         issuer.close()
-        raise IssuerError(
-            f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); pick another --port or --host."
-        ) from exc
+        raise
     with stop_signals() as stopped:
         click.echo(
             f"Serving the citycard API of {issuer.config['issuer']} on {server.url} (Ctrl-C to stop)."

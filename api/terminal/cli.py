@@ -229,7 +229,6 @@ def serve(
 
     from .routes import terminal_of
     from .server import create_terminal_app
-    from .service import TerminalError
 
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
@@ -260,15 +259,7 @@ def serve(
         config = TerminalConfig(**{k: v for k, v in overrides.items() if v is not None})
     app = create_terminal_app(config, threads=threads)
     terminal = terminal_of(app)
-    try:
-        server = BackgroundServer(
-            app, config.host, config.port, threads=threads, ident="citycard-reader"
-        )
-    except OSError as exc:
-        raise TerminalError(
-            f"Cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
-            "pick another --port or --host."
-        ) from exc
+    server = BackgroundServer(app, config.host, config.port, threads=threads, ident="citycard-reader")
     with stop_signals() as stopped:  # the reader loop's and trust sync's threads hold them back
         terminal.start()
         click.echo(
