@@ -63,6 +63,6 @@ def device_response(
 def sd_presentation(
     text: object, /
 ) -> tuple[
-    object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], object, bytes,
+    object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], bytes, bytes,
     bytes, str, str, int,
 ] | None: ...

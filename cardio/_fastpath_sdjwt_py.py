@@ -24,12 +24,12 @@ _CODE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _TO_URL: Final = bytes.maketrans(b"+/", b"-_")
 
 SdPresentation = tuple[
-    object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], object, bytes,
+    object, bytes, bytes, str, int, int, int, str, dict[str, Any], tuple[str, ...], bytes, bytes,
     bytes, str, str, int,
 ]  # fmt: skip
-"""(kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, jwk,
-kb_input, kb_der, nonce, aud, kb_iat): the kid and the JWK as the credential has them, for the
-caller to check."""
+"""(kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, holder_xy,
+kb_input, kb_der, nonce, aud, kb_iat): the kid as the credential has it, for the caller to
+check, and the holder key's 64 coordinate bytes, for the caller to load."""
 
 
 class _Disclosure(NamedTuple):  # what unfold reads of a cardio.sdjwt.Disclosure
@@ -62,9 +62,27 @@ def _disclosed_ok(name: str, value: object) -> bool:
     return len(value) % 4 == 0 if name == "photo" else 0 < len(value) <= 100
 
 
+def _holder_xy(jwk: object) -> bytes | None:
+    """x || y of a holder JWK that cardio.jwk.from_jwk reads (P-256, no private part, x and y
+    strict base64url of 32 bytes), None for any other; the point's check is the caller's."""
+    from ._fastpath_py import b64u_decode  # that module imports this one
+
+    if type(jwk) is not dict or "d" in jwk:
+        return None
+    if not (_is_text(jwk.get("kty"), "EC") and _is_text(jwk.get("crv"), "P-256")):
+        return None
+    x, y = jwk.get("x"), jwk.get("y")
+    if type(x) is not str or type(y) is not str:
+        return None
+    xb, yb = b64u_decode(x), b64u_decode(y)
+    if xb is None or yb is None or len(xb) != 32 or len(yb) != 32:
+        return None
+    return xb + yb
+
+
 def sd_presentation(text: object, /) -> SdPresentation | None:
     """sd_presentation(text) -> (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri,
-    disclosed, entitlements, jwk, kb_input, kb_der, nonce, aud, kb_iat) of a citycard SD-JWT VC
+    disclosed, entitlements, holder_xy, kb_input, kb_der, nonce, aud, kb_iat) of a citycard SD-JWT VC
     presentation that cardio.sdjwt_vc and cardio.sdjwt read without refusing anything they
     decide without a key, or None for anything else."""
     from ._fastpath_py import der_signature  # that module imports this one
@@ -118,6 +136,9 @@ def sd_presentation(text: object, /) -> SdPresentation | None:
         return None
     if type(listed) is not list or not all(type(e) is str and _CODE.fullmatch(e) for e in listed):
         return None
+    holder_xy = _holder_xy(cnf["jwk"])
+    if holder_xy is None:
+        return None
     kb = jws(text[cut:])
     if kb is None or not _is_text(kb[0].get("typ"), "kb+jwt"):
         return None
@@ -130,4 +151,4 @@ def sd_presentation(text: object, /) -> SdPresentation | None:
     issuer_der, kb_der = der_signature(issuer_signature), der_signature(kb[3])
     assert issuer_der is not None and kb_der is not None  # jws() read 64 bytes
     return (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, tuple(listed),
-            cnf["jwk"], kb[2], kb_der, nonce, aud, kb_iat)  # fmt: skip
+            holder_xy, kb[2], kb_der, nonce, aud, kb_iat)  # fmt: skip

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import base45, fastpath, jws, mdoc, sdjwt, sdjwt_vc
 from .errors import MalformedError
-from .jwk import b64u, b64u_decode, from_jwk, kid_bytes
+from .jwk import b64u, b64u_decode, kid_bytes, p256_cached
 from .keys import ECDSA_SHA256, Signer
 from .presentation_errors import PresentationError, PresentationReason
 from .statuslist import SUPERSEDED, Status
@@ -339,12 +339,12 @@ def _verify_sd_jwt_fast(
     read = fastpath.sd_presentation(text)
     if read is None:
         return None
-    (kid_text, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, jwk,
-     kb_input, kb_der, nonce, aud, kb_iat) = read  # fmt: skip
+    (kid_text, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements,
+     holder_xy, kb_input, kb_der, nonce, aud, kb_iat) = read  # fmt: skip
     try:
         kid = kid_bytes(kid_text)
-        holder = from_jwk(jwk)
-    except MalformedError:
+        holder = p256_cached(holder_xy)  # the reader checked the JWK as from_jwk does
+    except MalformedError:  # a kid of another form, a point off the curve
         return None
     key = verifier.trust.by_kid.get(kid)
     if key is None or key.purpose is not KeyPurpose.ISSUE:

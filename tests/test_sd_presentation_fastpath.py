@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from api.issuer.service import Issuer
 from cardio import _fastpath_py, cose, fastpath, jws, presentation, sdjwt, sdjwt_vc, wallet_claims
 from cardio.credential import ChipBinding, Credential, Holder
-from cardio.jwk import b64u, public_jwk
-from cardio.keys import Signer, SoftwareSigner, der_from_raw
+from cardio.jwk import b64u, from_jwk, public_jwk
+from cardio.keys import Signer, SoftwareSigner, der_from_raw, p256_xy
 from cardio.presentation import PresentationResult, VenueRequest, present_sdjwt, verify_wallet
 from cardio.presentation_errors import PresentationError, PresentationReason
 from cardio.published import load_verifier
@@ -180,6 +180,18 @@ FORGERIES: dict[str, Forgery] = {
     "jwk P-384": Forgery(payload=lambda p: p["cnf"]["jwk"].update(crv="P-384")),
     "jwk x not base64url": Forgery(payload=lambda p: p["cnf"]["jwk"].update(x="a+b=")),
     "jwk of another key": Forgery(payload=_set(cnf={"jwk": public_jwk(OTHER_KEY.public_key)})),
+    # the reader hands over the holder key's coordinates, so it checks the JWK as from_jwk does
+    "jwk kty OKP": Forgery(payload=lambda p: p["cnf"]["jwk"].update(kty="OKP")),
+    "jwk crv missing": Forgery(payload=lambda p: p["cnf"]["jwk"].pop("crv")),
+    "jwk x 31 bytes": Forgery(payload=lambda p: p["cnf"]["jwk"].update(x=b64u(b"\1" * 31))),
+    "jwk y 33 bytes": Forgery(payload=lambda p: p["cnf"]["jwk"].update(y=b64u(b"\1" * 33))),
+    "jwk y missing": Forgery(payload=lambda p: p["cnf"]["jwk"].pop("y")),
+    "jwk y a number": Forgery(payload=lambda p: p["cnf"]["jwk"].update(y=5)),
+    "jwk x not ASCII": Forgery(payload=lambda p: p["cnf"]["jwk"].update(x="é" * 43)),
+    "jwk x unused bits set": Forgery(payload=lambda p: p["cnf"]["jwk"].update(x=p["cnf"]["jwk"]["x"][:-1] + "B")),
+    "jwk point off the curve": Forgery(
+        payload=lambda p: p["cnf"]["jwk"].update(x=b64u(b"\1" * 32), y=b64u(b"\2" * 32))),  # fmt: skip
+    "jwk with a kid": Forgery(payload=lambda p: p["cnf"]["jwk"].update(kid="holder-1")),
     "visible claim unknown": Forgery(payload=_set(nationality="xx")),
     "visible claim an item": Forgery(payload=_set(given_name="Mira")),
     "entitlements a dict": Forgery(payload=_set(entitlements={"a": 1})),
@@ -258,7 +270,7 @@ def test_verdict_is_the_general_paths(
     res = _both_paths_agree(card, forged[name], monkeypatch)
     # each edit is refused, except those that change nothing a verifier checks and a holder
     # sharing less than was asked (which the result says)
-    valid = ("genuine", "sd_alg missing", "disclosure dropped", "no disclosures")
+    valid = ("genuine", "sd_alg missing", "disclosure dropped", "no disclosures", "jwk with a kid")
     assert (res.verdict is Verdict.VALID) == (name in valid), res
 
 
@@ -286,15 +298,29 @@ def test_reader_reads_only_what_the_general_path_accepts(
             assert exc.reason in KEYED or holder_key, (name, exc)
         return
     assert read is not None, name
-    (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, read_jwk,
+    (kid, issuer_input, issuer_der, iss, iat, exp, idx, uri, disclosed, entitlements, holder_xy,
      kb_input, kb_der, nonce, aud, kb_iat) = read  # fmt: skip
-    assert (bytes.fromhex(kid), iss, iat, exp, idx, uri, disclosed, entitlements, read_jwk) == (
+    assert (bytes.fromhex(kid), iss, iat, exp, idx, uri, disclosed, entitlements, holder_xy) == (
         claims.kid, claims.issuer, claims.issued_at, claims.expires_at, claims.status_index,
-        claims.status_uri, claims.disclosed, claims.entitlements, jwk)  # fmt: skip
+        claims.status_uri, claims.disclosed, claims.entitlements, b"".join(p256_xy(from_jwk(jwk))))  # fmt: skip
     assert (nonce, aud, kb_iat) == (kb.nonce, kb.audience, kb.issued_at)
     issuer_token, kb_token = jws.parse(sd.jwt), jws.parse(sd.kb_jwt)
     assert (issuer_input, kb_input) == (issuer_token.signing_input, kb_token.signing_input)
     assert (issuer_der, kb_der) == (der_from_raw(issuer_token.signature), der_from_raw(kb_token.signature))
+
+
+@over_implementations
+@pytest.mark.parametrize("name", sorted(n for n in FORGERIES if n.startswith("jwk")))
+def test_reader_hands_over_only_coordinates_from_jwk_reads(
+    impl: ModuleType, forged: dict[str, str], name: str
+) -> None:
+    """The holder key leaves the reader as its 64 coordinate bytes, so the reader reads only a
+    JWK that from_jwk reads; whether the point is on the curve stays the caller's load."""
+    read = impl.sd_presentation(forged[name])
+    if name in ("jwk of another key", "jwk with a kid", "jwk point off the curve"):
+        assert read is not None and len(read[10]) == 64
+    else:
+        assert read is None
 
 
 @needs_compiled
