@@ -410,27 +410,37 @@ def _conclude(
     # an mdoc names no issuer: it is the trust list's whose key signed it
     issuer = claims.issuer or verifier.trust.issuer
     base, base_warnings = _status_verdict(verifier, claims, issuer, now)
-    if base in _STRONGER_THAN_BINDING or (base is not Verdict.VALID and binding is None):
+    if base is not Verdict.VALID and (base in _STRONGER_THAN_BINDING or binding is None):
         return PresentationResult(base, base.sentence, None, base_warnings, format=claims.format)
     if binding is not None:
         return _refused(binding, claims.format)
-    only = None if request is None else set(request.items)
     items = claims.items()  # once: it builds a set
-    if only is not None and items - only:
-        # citycard's wallet sends exactly what was asked: more is someone else's doing (an
-        # mdoc's device signature does not cover which issuer-signed elements ride along)
-        return _refused(_R.UNREQUESTED_DISCLOSURE, claims.format)
-    shown = claims.display(only)
-    warnings = list(base_warnings)
-    missing = tuple(i for i in request.items if i not in items) if request else ()
-    if missing:
-        warnings.append("The holder did not share: " + ", ".join(missing) + ".")
-    if not bound:
-        warnings.insert(0, NOT_BOUND)
+    missing: tuple[str, ...] = ()
+    if request is None:
+        shown = claims.display(None)
+    else:
+        asked = request.items
+        if not items.issubset(asked):
+            # citycard's wallet sends exactly what was asked: more is someone else's doing (an
+            # mdoc's device signature does not cover which issuer-signed elements ride along)
+            return _refused(_R.UNREQUESTED_DISCLOSURE, claims.format)
+        shown = claims.display(asked)
+        if len(items) != len(asked):  # equal: everything asked for was shared
+            missing = tuple(i for i in asked if i not in items)
+    warnings = base_warnings
+    if missing or not bound:  # the common answer, bound and complete, builds no list
+        more = list(base_warnings)
+        if missing:
+            more.append("The holder did not share: " + ", ".join(missing) + ".")
+        if not bound:
+            more.insert(0, NOT_BOUND)
+        warnings = tuple(more)
     return PresentationResult(
-        Verdict.VALID, Verdict.VALID.sentence, shown, tuple(warnings), format=claims.format,
-        missing=missing,
-    )  # fmt: skip
+        Verdict.VALID, _VALID_SENTENCE, shown, warnings, format=claims.format, missing=missing
+    )
+
+
+_VALID_SENTENCE = Verdict.VALID.sentence
 
 
 def _binding_problem(
@@ -451,40 +461,34 @@ def _status_verdict(
     """The chip's checks after the signature, in the chip's order (cardio.verify): the verdict
     and its warnings (the caller builds one result, not two, for a valid answer)."""
     key = verifier.trust.by_kid[c.kid]
-
-    def verdict(v: Verdict, *warnings: str) -> tuple[Verdict, tuple[str, ...]]:
-        return v, warnings
-
     if key.state is KeyState.REVOKED:
-        return verdict(Verdict.KEY_REVOKED)
+        return Verdict.KEY_REVOKED, ()
     if issuer != verifier.trust.issuer:
-        return verdict(Verdict.WRONG_ISSUER)
+        return Verdict.WRONG_ISSUER, ()
     if not key.covers(c.issued_at):
-        return verdict(Verdict.KEY_EXPIRED)
+        return Verdict.KEY_EXPIRED, ()
     token = verifier.status_token(c.status_uri)
     status: int | None = None
     if token is not None and c.status_index < token.status_list.size:
         status = token.status_list.get(c.status_index)
     if status == Status.SUSPENDED:
-        return verdict(Verdict.SUSPENDED)
+        return Verdict.SUSPENDED, ()
     if status == SUPERSEDED:
-        return verdict(Verdict.SUPERSEDED)
+        return Verdict.SUPERSEDED, ()
     if status is not None and status != Status.VALID:
-        return verdict(Verdict.REVOKED)
+        return Verdict.REVOKED, ()
     policy = verifier.policy
     if c.issued_at > now + policy.clock_skew:
-        return verdict(Verdict.NOT_YET_VALID)
+        return Verdict.NOT_YET_VALID, ()
     if now >= c.expires_at:
-        return verdict(Verdict.EXPIRED)
+        return Verdict.EXPIRED, ()
     if token is None or status is None:
-        return verdict(Verdict.STATUS_UNAVAILABLE)
+        return Verdict.STATUS_UNAVAILABLE, ()
     if now - token.iat > policy.max_status_age or (token.exp is not None and now > token.exp):
-        return verdict(Verdict.STALE_STATUS)
+        return Verdict.STALE_STATUS, ()
     if token.ttl is not None and now > token.iat + token.ttl:
-        return verdict(
-            Verdict.VALID, "The revocation list is due for a refresh; connect the reader soon."
-        )
-    return verdict(Verdict.VALID)
+        return Verdict.VALID, ("The revocation list is due for a refresh; connect the reader soon.",)
+    return Verdict.VALID, ()
 
 
 def wallet_verdict(

@@ -13,6 +13,7 @@ An *item* is what a venue can ask for and a holder can disclose: a claim name, o
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -107,7 +108,7 @@ class WalletClaims:
     def items(self) -> set[str]:
         return set(self.disclosed) | {entitlement_item(e) for e in self.entitlements}
 
-    def display(self, only: set[str] | None = None) -> dict[str, Any]:
+    def display(self, only: Collection[str] | None = None) -> dict[str, Any]:
         """What a reader may show: the disclosed items (those in `only`, when given), the
         validity, and nothing the holder kept back."""
         out: dict[str, Any] = {
