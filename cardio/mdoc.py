@@ -299,13 +299,44 @@ def _read_signed(
         raise PresentationError(_R.MALFORMED, "The mdoc's certificate is not the signing key's.")
     if not verify_es256(key, signature, sig_structure(protected_raw, payload)):
         raise PresentationError(_R.BAD_ISSUER_SIGNATURE)
+    digests, device_key, issued, expires, idx, uri = read_signed_mso(payload)
+    disclosed, entitlements = read_elements(digests, elements)
+    # The MSO names no issuer: it is the trust list's whose key signed it (the caller's).
+    claims = WalletClaims(FORMAT, "", issued, expires, idx, uri, kid, disclosed, entitlements)
+    return claims, device_key
+
+
+def signed_kid(protected: bytes) -> bytes | None:
+    """The kid of an issuerAuth protected header in the one shape citycard's kiosks write,
+    {1: -7, 4: kid}; None for any other bytes (`_header` decodes them)."""
+    if len(protected) == len(_CITYCARD_PROTECTED) + KID_LENGTH and protected.startswith(_CITYCARD_PROTECTED):
+        return protected[len(_CITYCARD_PROTECTED) :]
+    return None
+
+
+_CITYCARD_PROTECTED = b"\xa2\x01\x26\x04\x48"  # {1: -7, 4: h'...'} with 8 bytes to come
+
+
+def read_signed_mso(
+    payload: bytes,
+) -> tuple[dict[Any, Any], ec.EllipticCurvePublicKey, int, int, int, str]:
+    """`_read_mso` of an issuerAuth payload whose signature the caller has just checked,
+    through the cache of MSOs read before."""
     read = _mso_cache.get(payload)
     if read is None:
         read = _read_mso(payload)
         if len(_mso_cache) >= _MSO_CACHE_SIZE:
             _mso_cache.clear()  # bounded: a flood of new credentials costs reads, never memory
         _mso_cache[payload] = read
-    digests, device_key, issued, expires, idx, uri = read
+    return read
+
+
+def read_elements(
+    digests: dict[Any, Any], elements: list[Element]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The disclosed items (as a venue shows them) and entitlements of `elements`, each checked
+    against the MSO's value `digests`; PresentationError for one the issuer did not sign, one
+    given twice, or one no citycard holds."""
     disclosed: dict[str, Any] = {}
     entitlements: list[str] = []
     seen_ids: set[int] = set()
@@ -324,9 +355,7 @@ def _read_signed(
         if name not in ITEMS:
             raise PresentationError(_R.MALFORMED, f"The mdoc carries {name!r}, which a citycard never holds.")
         disclosed[name] = _shown(name, value)
-    # The MSO names no issuer: it is the trust list's whose key signed it (the caller's).
-    claims = WalletClaims(FORMAT, "", issued, expires, idx, uri, kid, disclosed, tuple(entitlements))
-    return claims, device_key
+    return disclosed, tuple(entitlements)
 
 
 _MSO_CACHE_SIZE = 32  # small on purpose, as sdjwt._CACHE_SIZE
@@ -508,10 +537,15 @@ def read_device_response(
         claims, device_key, protected, signature, namespaces_value = _read_decoded(data, issuer_key)
 
     def bound_to(transcript: list[Any]) -> bool:
-        signed_bytes = _device_authentication_bytes(_dumps(transcript), namespaces_value)
-        return verify_es256(device_key, signature, sig_structure(protected, signed_bytes))
+        return verify_es256(device_key, signature, device_signed(transcript, protected, namespaces_value))
 
     return claims, bound_to
+
+
+def device_signed(transcript: list[Any], protected: bytes = _ES256_HEADER, namespaces: bytes = b"\xa0") -> bytes:
+    """The Sig_structure a holder's device signature covers (detached): DeviceAuthentication
+    over `transcript` with the device-signed `namespaces` (none, as citycard's wallets sign)."""
+    return sig_structure(protected, _device_authentication_bytes(_dumps(transcript), namespaces))
 
 
 def _read_decoded(

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.issuer.service import Issuer
-from cardio import _fastpath_py, mdoc
+from cardio import _fastpath_py, mdoc, presentation
 from cardio.credential import Holder
 from cardio.presentation import (
     PresentationResult,
@@ -289,3 +289,61 @@ def test_verdicts_of_mangled_responses_are_the_general_paths(
     venue: _Venue, impl: ModuleType, data: st.DataObject
 ) -> None:
     _same_with_and_without(venue, impl, data.draw(_mangled_of(venue.answer)))
+
+
+# -- the lean verify of citycard's own shape (presentation._verify_mdoc_fast) ------------------
+
+
+def _requests(venue: _Venue) -> dict[str, tuple[VenueRequest, float]]:
+    """The venue's request and others the same answer meets, with the venue's time."""
+    r = venue.request
+    return {
+        "its request": (r, NOW + 60),
+        "asked for more": (dataclasses.replace(r, items=(*r.items, "given_name")), NOW + 60),
+        "asked for less": (dataclasses.replace(r, items=r.items[:2]), NOW + 60),
+        "another nonce": (dataclasses.replace(r, nonce="A" * 22), NOW + 60),
+        "another venue": (dataclasses.replace(r, venue="library"), NOW + 60),
+        "answered too late": (r, r.issued_at + 3600),
+        "request from the future": (dataclasses.replace(r, issued_at=NOW + 7200), NOW + 60),
+    }
+
+
+@over_implementations
+@pytest.mark.parametrize("form", ["bytes", "qr"])
+def test_the_lean_verify_gives_the_general_paths_verdict(venue: _Venue, impl: ModuleType, form: str) -> None:
+    """It decides only what it can decide as the general path would (the request's binding
+    intact; more or less asked than shared is _conclude's, shared), and otherwise leaves it."""
+    decided = set()
+    for name, (request, when) in _requests(venue).items():
+        data: bytes | str = venue.answer if form == "bytes" else response_qr(venue.answer, venue.request)
+        general = _general_verdict(venue, data, request, when)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mdoc, "fast_response", impl.device_response)
+            parsed = presentation._parse(data)
+            lean = presentation._verify_mdoc_fast(venue.verifier, parsed.response, parsed.claimed, request, when)
+            assert verify_wallet(venue.verifier, data, request, when) == general, name
+        assert lean is None or lean == general, name
+        if lean is not None:
+            decided.add(name)
+    # the binding's problems (nonce, venue, time) are the general path's to name
+    assert decided == {"its request", "asked for more", "asked for less"}, decided
+
+
+def _general_verdict(venue: _Venue, data: bytes | str, request: VenueRequest, when: float) -> PresentationResult:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mdoc, "fast_response", lambda _data: None)
+        return verify_wallet(venue.verifier, data, request, when)
+
+
+@over_implementations
+def test_the_lean_verify_leaves_a_certificate_to_the_general_path(venue: _Venue, impl: ModuleType) -> None:
+    """A document-signer certificate beside issuerAuth is compared with the signing key by the
+    general path only."""
+    doc = cbor2.loads(venue.answer)
+    auth = doc["documents"][0]["issuerSigned"]["issuerAuth"]
+    read = impl.device_response(venue.answer)
+    assert read is not None and read[0][1] == {}  # the answer as the wallet sends it: none
+    auth[1] = {33: b"0\x82"}
+    edited = impl.device_response(_dumps(doc))
+    assert edited is not None
+    assert presentation._verify_mdoc_fast(venue.verifier, edited, None, venue.request, NOW + 60) is None
