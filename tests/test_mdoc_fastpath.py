@@ -311,8 +311,9 @@ def _requests(venue: _Venue) -> dict[str, tuple[VenueRequest, float]]:
 @over_implementations
 @pytest.mark.parametrize("form", ["bytes", "qr"])
 def test_the_lean_verify_gives_the_general_paths_verdict(venue: _Venue, impl: ModuleType, form: str) -> None:
-    """It decides only what it can decide as the general path would (the request's binding
-    intact; more or less asked than shared is _conclude's, shared), and otherwise leaves it."""
+    """It decides an answer whose binding to the request holds, with the general path's
+    verdict (what was asked against what was shared is decided by the _conclude both use), and
+    leaves every answer whose binding has a problem to the general path."""
     decided = set()
     for name, (request, when) in _requests(venue).items():
         data: bytes | str = venue.answer if form == "bytes" else response_qr(venue.answer, venue.request)
