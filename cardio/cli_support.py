@@ -69,7 +69,8 @@ def stop_signals() -> Iterator[Callable[[float], bool]]:
     Ctrl-C (seen in CI). A held signal stays pending until `sigtimedwait` takes it, so none is
     lost, and SIGTERM gets the same orderly stop as Ctrl-C. A thread started before the block
     does not hold them back and may be the one the kernel hands a signal to: for that, the
-    block's own handler notes the signal instead of raising, and `stopped` sees the note.
+    block's own handler notes the signal instead of raising, and `stopped` sees the note when
+    its wait ends (the wait is not woken), which is why callers wait in short slices.
     The handler goes in even where SIGINT was inherited ignored (a shell's background job):
     these commands say "Ctrl-C to stop", and supervisors and tests send SIGINT to stop them.
     """

@@ -72,7 +72,11 @@ _INTERRUPTED_IN_A_FINALISER = textwrap.dedent(
         older.start()  # before the block: it does not hold the signals back
         with stop_signals() as stopped:
             signal.pthread_kill(older.ident, signal.{sig})  # the kernel's pick, made certain
-            print("stopped" if stopped(5) else "lost", flush=True)
+            # heard at the end of a wait, so the commands wait in short slices, as here
+            heard, deadline = False, time.monotonic() + 5
+            while not heard and time.monotonic() < deadline:
+                heard = stopped(0.2)
+            print("stopped" if heard else "lost", flush=True)
     else:
         from cardio.cli_support import stop_signals
 
