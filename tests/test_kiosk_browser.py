@@ -355,7 +355,8 @@ def test_still_there_dialog_keeps_the_visit_and_the_timeout_still_ends_it() -> N
     server); left alone, the visit ends at the timeout (no job: a stand-in that never runs)."""
     from .test_kiosk_web import CATALOGUES, make_app
 
-    app = make_app("zurich", idle_timeout=23)  # the dialog after 3 s, the wipe after 23 s
+    # up to 20 s the dialog comes at half the timeout (kiosk.js): after 5 s, the wipe after 10 s
+    app = make_app("zurich", idle_timeout=10)
     config = state_of(app).config
     with KioskServer(app, config, "127.0.0.1", 0) as server, chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT)
@@ -373,7 +374,7 @@ def test_still_there_dialog_keeps_the_visit_and_the_timeout_still_ends_it() -> N
             page.click("#still-there-keep")
         assert answer.value.status == 204
         assert not page.evaluate("document.getElementById('still-there').open")
-        page.wait_for_timeout(4_000)  # past the first warning: it comes again, the page stays
+        page.wait_for_timeout(6_000)  # past the dialog's time: it comes again, the page stays
         dialog.wait_for(state="visible", timeout=8_000)
         assert page.url.endswith("/about")
         # Left alone: the visit ends at the timeout, and the start page says why.
