@@ -36,7 +36,7 @@ from .jwk import b64u, b64u_decode, kid_bytes, p256_cached
 from .keys import ECDSA_SHA256, Signer
 from .presentation_errors import PresentationError, PresentationReason
 from .statuslist import SUPERSEDED, Status
-from .trustlist import KeyPurpose, KeyState
+from .trustlist import KeyPurpose, KeyState, TrustedKey
 from .venues import VenueProfile
 from .verdict import Verdict, VerificationResult
 from .verify import Verifier
@@ -274,7 +274,8 @@ def _parse(data: str | bytes) -> _Parsed:
                 and isinstance(envelope[0], str) and isinstance(envelope[1], str)
                 and type(envelope[2]) is int and isinstance(envelope[3], bytes)):  # fmt: skip
             raise PresentationError(_R.MALFORMED, "The mdoc answer's QR is not citycard's.")
-        return _Parsed(mdoc.FORMAT, response=envelope[3],
+        # read once here, as a DeviceResponse file is above: the lean and general paths share it
+        return _Parsed(mdoc.FORMAT, response=mdoc.fast_response(envelope[3]) or envelope[3],
                        claimed=(envelope[0], envelope[1], envelope[2]))  # fmt: skip
     return _Parsed(sdjwt_vc.FORMAT, sd_text=text)
 
@@ -300,10 +301,6 @@ def verify_wallet(
         else:
             parsed = _parse(data)
             text = parsed.sd_text
-            if parsed.response is not None and request is not None:
-                fast_mdoc = _verify_mdoc_fast(verifier, parsed.response, parsed.claimed, request, when)
-                if fast_mdoc is not None:
-                    return fast_mdoc
         if text is not None and fastpath.IMPLEMENTATION == "c":
             # the compiled pass when it reads the presentation and both signatures hold (its
             # Python twin is slower than what follows); anything else is read and decided below
@@ -322,10 +319,16 @@ def verify_wallet(
         return _refused(_R.MALFORMED)
 
 
+def _issuing_key(verifier: Verifier, kid: bytes) -> TrustedKey | None:
+    """The trust list's key `kid` when it is one that issues credentials."""
+    key = verifier.trust.by_kid.get(kid)
+    return key if key is not None and key.purpose is KeyPurpose.ISSUE else None
+
+
 def _issuer_key(verifier: Verifier) -> Any:
     def find(kid: bytes) -> ec.EllipticCurvePublicKey:
-        key = verifier.trust.by_kid.get(kid)
-        if key is None or key.purpose is not KeyPurpose.ISSUE:
+        key = _issuing_key(verifier, kid)
+        if key is None:
             raise PresentationError(_R.UNKNOWN_KEY)
         return key.public_key
 
@@ -349,8 +352,8 @@ def _verify_sd_jwt_fast(
         holder = p256_cached(holder_xy)  # the reader checked the JWK as from_jwk does
     except MalformedError:  # a kid of another form, a point off the curve
         return None
-    key = verifier.trust.by_kid.get(kid)
-    if key is None or key.purpose is not KeyPurpose.ISSUE:
+    key = _issuing_key(verifier, kid)
+    if key is None:
         return None
     try:
         key.public_key.verify(issuer_der, issuer_input, ECDSA_SHA256)
@@ -366,7 +369,7 @@ def _verify_sd_jwt_fast(
 
 def _verify_mdoc_fast(
     verifier: Verifier,
-    response: bytes | dict[str, Any] | mdoc.FastResponse,
+    fast: mdoc.FastResponse,
     claimed: tuple[str, str, int] | None,
     request: VenueRequest,
     now: float,
@@ -376,15 +379,12 @@ def _verify_mdoc_fast(
     protected header without a certificate beside it, bound to `request` without a problem,
     whose elements, issuer signature and device signature all hold; None for anything else,
     which `_verify` then reads and decides in full (as `_verify_sd_jwt_fast` for SD-JWT)."""
-    fast = mdoc.fast_response(response) if isinstance(response, bytes) else response
-    if not isinstance(fast, tuple):
-        return None
     (protected, unprotected, payload, signature), elements, device_signature = fast
     kid = mdoc.signed_kid(protected)
     if kid is None or unprotected:  # a certificate beside the signature: the general path compares it
         return None
-    key = verifier.trust.by_kid.get(kid)
-    if key is None or key.purpose is not KeyPurpose.ISSUE:
+    key = _issuing_key(verifier, kid)
+    if key is None:
         return None
     aud, nonce, iat = claimed or (request.venue, request.nonce, request.issued_at)
     if _binding_problem(nonce, aud, iat, request, now, verifier.policy.clock_skew) is not None:
@@ -429,6 +429,10 @@ def _verify(
             binding = _R.NO_KEY_BINDING
     else:
         assert p.response is not None
+        if request is not None and isinstance(p.response, tuple):
+            lean = _verify_mdoc_fast(verifier, p.response, p.claimed, request, now)
+            if lean is not None:
+                return lean
         claims, bound_to = mdoc.read_device_response(p.response, find)
         if request is not None:
             aud, nonce, iat = p.claimed or (request.venue, request.nonce, request.issued_at)
