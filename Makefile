@@ -53,6 +53,7 @@ bench: deps
 	$(PY) bench/kiosk.py
 	$(PY) bench/allocate.py
 	$(PY) bench/revocation.py
+	$(PY) bench/presentation.py
 
 deps: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/node
 
