@@ -113,7 +113,7 @@ def parse_authorization(value: str | None) -> SignedHeader:
         raise KioskAuthError("The Authorization header needs exactly id, ts, nonce and sig.")
     if not _KIOSK_ID.match(params["id"]) or not _NONCE.match(params["nonce"]):
         raise KioskAuthError("The Authorization header has a malformed id or nonce.")
-    if not params["ts"].isdigit() or len(params["ts"]) > 12:
+    if not (params["ts"].isascii() and params["ts"].isdigit()) or len(params["ts"]) > 12:
         raise KioskAuthError("The Authorization header's ts must be unix seconds.")
     try:
         sig = _unb64(params["sig"])

@@ -20,6 +20,7 @@ with a warning that no holder binding was checked (as a chip credential read fro
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 import zlib
@@ -176,6 +177,9 @@ def response_qr(presentation: str | bytes, request: VenueRequest | None = None) 
 
 
 PART_PREFIX = "CCP1:"
+_PART_NUMBERS = re.compile(r"([1-9][0-9]{0,3})/([1-9][0-9]{0,3})")
+"""A part's `<i>/<n>`: ASCII digits only (str.isdigit takes "²", which int() refuses), and
+few of them (int() refuses more than 4300)."""
 QR_CHARS = 600
 """Alphanumeric characters a version 15 QR holds at level M."""
 
@@ -201,13 +205,14 @@ def join_qr(parts: list[str]) -> str:
     total = None
     for part in parts:
         head, sep, piece = part[len(PART_PREFIX) :].partition(":")
-        number, slash, count = head.partition("/")
-        if not (part.startswith(PART_PREFIX) and sep and slash and number.isdigit() and count.isdigit()):
+        numbers = _PART_NUMBERS.fullmatch(head)
+        if not (part.startswith(PART_PREFIX) and sep and numbers):
             raise MalformedError("A scanned code is not part of a citycard answer (CCP1:).")
-        if total not in (None, int(count)) or int(number) in pieces or not 0 < int(number) <= int(count):
+        number, count = int(numbers[1]), int(numbers[2])
+        if total not in (None, count) or number in pieces or not number <= count:
             raise MalformedError("The scanned parts do not belong to one answer; scan them again.")
-        total = int(count)
-        pieces[int(number)] = piece
+        total = count
+        pieces[number] = piece
     if total is None or len(pieces) != total:
         raise MalformedError("Some parts of the answer are missing; scan every code the phone shows.")
     return "".join(pieces[i] for i in range(1, total + 1))

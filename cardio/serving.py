@@ -8,18 +8,61 @@ serve HTTP (waitress is in their extras, not in cardio's own dependencies).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
 
 from .errors import CitycardError
 
 
 class ListenError(CitycardError):
     """The address could not be listened on (taken, or not this machine's)."""
+
+
+_TRANSPORT_ERRORS = {
+    400: ("bad_request", "The HTTP request is malformed; send a well-formed request."),
+    413: ("too_large", "The request is too large; send a smaller one."),
+    431: ("headers_too_large", "The request's headers are too large; send fewer or shorter ones."),
+    501: ("not_implemented", "The request's transfer encoding is not supported; send it plain."),
+    500: ("internal_error", "The request failed unexpectedly; try again."),
+}
+_TRANSPORT_HEADERS = (
+    ("Content-Type", "application/json"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+
+
+class _JsonErrorTask(ErrorTask):
+    """A request waitress itself cannot read (a malformed header, a bad Content-Length) never
+    reaches the app: answer it as the app answers errors, JSON `{code, message}` with the
+    security headers, instead of waitress's plain text. The message is ours, never an echo
+    of the request."""
+
+    def execute(self) -> None:
+        request: Any = self.request  # waitress's stubs do not know its `error`
+        error = request.error
+        status = int(error.code)
+        code, message = _TRANSPORT_ERRORS.get(status, _TRANSPORT_ERRORS[400 if status < 500 else 500])
+        body = json.dumps({"code": code, "message": message}).encode("ascii")
+        self.status = f"{status} {error.reason}"
+        headers: Any = self.response_headers  # a list; the stubs say Sequence
+        headers.extend(_TRANSPORT_HEADERS)
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _Channel(HTTPChannel):
+    error_task_class = _JsonErrorTask
 
 
 class BackgroundServer:
@@ -29,6 +72,10 @@ class BackgroundServer:
     def __init__(self, app: Any, host: str, port: int, **adjustments: Any) -> None:
         try:
             self._server: Any = create_server(app, host=host, port=port, **adjustments)
+            # one listening server, or several (a host name with more than one address)
+            for server in (self._server, *getattr(self._server, "map", {}).values()):
+                if getattr(server, "channel_class", None) is HTTPChannel:
+                    server.channel_class = _Channel
         except OSError as exc:
             raise ListenError(
                 f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "

@@ -158,7 +158,8 @@ def _host_port(value: object, fail: Any) -> tuple[str, int] | None:
         return None
     text = value if isinstance(value, str) else ""
     host, _, port = text.rpartition(":") if ":" in text else (text, "", "9100")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    digits = port.isascii() and port.isdigit() and len(port) <= 5  # not "²", not 5000 digits
+    if not host or not digits or not 0 < int(port) < 65536:
         raise fail("receipt_printer.network", "must be HOST or HOST:PORT, e.g. \"192.0.2.10:9100\".")
     return host.strip("[]"), int(port)
 

@@ -166,7 +166,8 @@ class EvolisPrinter:
         except RibbonError:
             ribbon_left: int | None = 0
         else:
-            ribbon_left = int(ribbon) if ribbon.isdigit() else None
+            digits = ribbon.isascii() and ribbon.isdigit() and len(ribbon) < 10
+            ribbon_left = int(ribbon) if digits else None
         return _Sensors(position, cover_open, feeder_empty, ribbon_left)
 
     def status(self) -> PrinterStatus:

@@ -235,6 +235,9 @@ def test_unauthenticated_kiosk_calls_are_refused(api: Api) -> None:
         f'{SCHEME} id="kiosk-2"',
         f'{SCHEME} id="kiosk-2", ts="1", nonce="aaaaaaaaaaaaaaaaaaaa", sig="!!"',
         f'{SCHEME} id="kiosk-2", id="kiosk-2", ts="1", nonce="aaaaaaaaaaaaaaaaaaaa", sig="AA"',
+        # str.isdigit takes "²" (a 500 from int()) and other scripts' digits
+        f'{SCHEME} id="kiosk-2", ts="\u00b2", nonce="aaaaaaaaaaaaaaaaaaaa", sig="{"A" * 86}"',
+        f'{SCHEME} id="kiosk-2", ts="\u0661\u0662", nonce="aaaaaaaaaaaaaaaaaaaa", sig="{"A" * 86}"',
     ):
         assert_json_error(
             api.client.post(ALLOCATE, json=body, headers={"Authorization": header}), 401

@@ -450,6 +450,10 @@ def test_status_set_unknown_index(issuer_dir: Path, resident_file: Path) -> None
     result = api("status", "set", "--dir", issuer_dir, other, "revoked")
     assert result.exit_code == 2
     assert f"No card uses index {other} of status list 1" in one_error_line(result)
+    # digits SQLite cannot hold (an OverflowError traceback), and "²", which isdigit takes
+    for odd in ("9" * 23, "\u00b2"):
+        result = api("status", "set", "--dir", issuer_dir, odd, "revoked")
+        assert result.exit_code == 2 and "There is no card" in one_error_line(result), result.output
     result = api("status", "set", "--dir", issuer_dir, card.index, "lost")
     assert result.exit_code == 2  # not a status at all: click refuses it
     assert cards_in_registry(issuer_dir)[card.number]["status"] == "valid"

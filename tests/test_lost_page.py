@@ -163,3 +163,16 @@ def test_missing_fields_get_a_sentence(api: Api) -> None:
     number, code = issued_card(api)
     res = report(api, number, code, action="")
     assert res.status_code == 400 and "suspend or to revoke" in text_of(res)
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[", "https://[zz]:x", "http://]"])
+def test_an_origin_no_browser_sends_is_refused_as_cross_site(api: Api, origin: str) -> None:
+    """urlsplit raises on an unclosed IPv6 bracket: that was a 500, on /lost and /desk/login."""
+    number, code = issued_card(api)
+    token = csrf_of(api.client.get("/lost"))
+    data = {"csrf": token, "doc": number, "code": code, "action": "revoke"}
+    res = api.client.post("/lost", data=data, headers={"Origin": origin})
+    assert res.status_code == 403, res.status_code
+    login = api.client.post("/desk/login", data={"method": "password"}, headers={"Origin": origin})
+    assert login.status_code == 403, login.status_code
+    assert api.issuer.card(number).status == "valid"

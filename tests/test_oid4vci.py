@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from api.issuer.oid4vci import NONCE_TTL, _Nonces
 from api.terminal.cli import main as reader_main
 from cardio import jws
 from cardio.credential import Holder
@@ -170,6 +171,9 @@ def test_proofs_are_checked(env: WalletIssuer) -> None:
         proof(wallet, "https://other.example", nonce(env)): "invalid_proof",
         proof(wallet, env.url, "not-a-nonce-of-ours"): "invalid_nonce",
         proof(wallet, env.url, nonce(env), iat=time.time() - 3600): "invalid_proof",
+        # an iat no float holds: `now - iat` raised OverflowError, a 500
+        proof(wallet, env.url, nonce(env), iat=10**400): "invalid_proof",
+        proof(wallet, env.url, nonce(env), iat=-(10**400)): "invalid_proof",
         proof(wallet, env.url, fresh)[:-4] + "AAAA": "invalid_proof",
         "not a jwt": "invalid_proof",
     }
@@ -189,6 +193,34 @@ def test_proofs_are_checked(env: WalletIssuer) -> None:
         env, token, proof(wallet, env.url, nonce(env)), MDOC_CONFIGURATION
     )
     assert status == 200 and env.store.waiting() == 0
+
+
+def test_a_credential_request_nested_too_deep_is_refused(env: WalletIssuer) -> None:
+    """Flask's get_json(silent=True) lets the parser's RecursionError through: it was a 500."""
+    token = redeem(env, env.offer())
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for body in (b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000, b"\xff{}"):
+        status, got = env.request("POST", "/oid4vci/credential", body, headers)
+        assert (status, got["error"]) == (400, "invalid_credential_request"), got
+
+
+def test_nonces_are_good_once_and_handing_them_out_keeps_nothing() -> None:
+    """The open nonce endpoint stored every nonce and swept them all on each call: its cost
+    grew with every call (a way to starve the issuer's threads). Now only a nonce used in a
+    proof is remembered, until it expires."""
+    now = [1_790_000_000.0]
+    nonces = _Nonces(lambda: now[0])
+    handed = [nonces.new() for _ in range(1000)]
+    assert nonces.remembered() == 0 and len(set(handed)) == 1000
+    assert nonces.use(handed[0]) and not nonces.use(handed[0])  # good once
+    assert nonces.remembered() == 1
+    assert not nonces.use(_Nonces(lambda: now[0]).new())  # another process's
+    forged = handed[1][:-2] + ("AA" if handed[1][-2:] != "AA" else "AB")
+    for bad in (forged, "", "x" * 54, None, 7, handed[2] + "A", handed[2][:-1]):
+        assert not nonces.use(bad), bad
+    now[0] += NONCE_TTL
+    assert not nonces.use(handed[3])  # expired
+    assert nonces.use(nonces.new()) and nonces.remembered() == 1  # the expired use is forgotten
 
 
 def test_wrong_transaction_codes_are_refused_and_throttled(env: WalletIssuer) -> None:

@@ -163,6 +163,18 @@ def test_presentation_as_several_small_qr_codes(wallet: Wallet, fmt: str) -> Non
         join_qr([*parts, parts[0]])
 
 
+@pytest.mark.parametrize(
+    "head", ["\u00b2/1", "1/\u00b2", "1/" + "9" * 5000, "0/1", "2/1", "1/-1", "+1/1", "1/1 "]
+)
+def test_a_part_with_odd_numbers_is_not_part_of_an_answer(wallet: Wallet, head: str) -> None:
+    """str.isdigit took "²", which int() refuses, and int() refuses 5000 digits: both raised
+    ValueError past the verifier (a traceback for `citycard-reader verify --qr`)."""
+    with pytest.raises(MalformedError):
+        join_qr([f"CCP1:{head}:ABC"])
+    result = wallet.check(f"CCP1:{head}:ABC", pool_request())
+    assert result.verdict is Verdict.MALFORMED
+
+
 @pytest.mark.parametrize("fmt", ["sd-jwt", "mdoc"])
 def test_replay_with_another_nonce_is_never_valid(wallet: Wallet, fmt: str) -> None:
     first = pool_request()

@@ -96,6 +96,9 @@ _PRINTERS = '[card_printer]\nipp = "ipp://p/ipp/print"\n[receipt_printer]\nseria
         ('[card_printer]\nipp = "lpr://p"\n[receipt_printer]\nnetwork = "h"\n', "card_printer.ipp", "ipp://"),
         ('[card_printer]\ndirectory = "cards"\n[receipt_printer]\nnetwork = "h"\n', "card_printer.directory", "absolute"),
         ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nnetwork = "h:99999"\n', "receipt_printer.network", "HOST:PORT"),
+        # str.isdigit takes "²", which int() refuses (a traceback, not this sentence)
+        ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nnetwork = "h:\u00b2"\n', "receipt_printer.network", "HOST:PORT"),
+        ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nnetwork = "h:' + "9" * 5000 + '"\n', "receipt_printer.network", "HOST:PORT"),
         ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nusb = "4b8:e15"\n', "receipt_printer.usb", "VID:PID"),
         ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nserial = "COM1"\n', "receipt_printer.serial", "/dev/ttyUSB0"),
         ('[card_printer]\nipp = "ipp://p"\n[receipt_printer]\nnetwork = "h"\npaper = 70\n', "receipt_printer.paper", "80 or 58"),

@@ -153,6 +153,7 @@ def test_verify_credential_bytes_and_json_errors(
     assert bad.get_json()["verdict"] == "BAD_SIGNATURE"
     assert client.post("/verify", json={"qr": "hello"}).get_json()["verdict"] == "MALFORMED"
 
+    too_deep = "[" * 5000 + "]" * 5000
     for response, status, code in (
         (
             client.post("/verify", data="CC1:xyz", content_type="text/plain"),
@@ -168,11 +169,16 @@ def test_verify_credential_bytes_and_json_errors(
         (client.get("/verify"), 405, "method_not_allowed"),
         (client.get("/nowhere"), 404, "not_found"),
         (client.post("/verify", data=b"\0" * 70000, content_type="application/cbor"), 413, None),
+        # nested deeper than the parser goes: get_json(silent=True) let RecursionError out (500)
+        (client.post("/verify", data=too_deep, content_type="application/json"), 400, "bad_request"),
+        (client.post("/verify", data=b"\xff", content_type="application/json"), 400, "bad_request"),
     ):
         assert response.status_code == status
         body = response.get_json()
         assert set(body) == {"code", "message"} and body["message"]
         assert code is None or body["code"] == code
+    # a 405 says what the route takes, as RFC 9110 asks (the terminal's answer dropped it)
+    assert "POST" in client.put("/verify").headers.get("Allow", "").split(", ")
 
 
 SCANNER_ENDINGS = ("\n", "\r\n", "\r")
@@ -417,6 +423,21 @@ def test_bad_venue_profiles_are_refused(tmp_path: Path) -> None:
 
 
 # -- trust sync -----------------------------------------------------------------------------
+
+
+def test_a_sync_another_site_asks_for_is_refused(tmp_path: Path, live: Issuer, api: Any) -> None:
+    """Any page the staff browser opened could make it post /sync (it had no check), and keep
+    the terminal asking the city for its lists; the screen's button and curl still can."""
+    terminal = _terminal(tmp_path, live, api.url, venue="library")
+    client = _client(terminal)
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    refused = client.post("/sync", data={"from": "screen"}, headers=evil)
+    assert refused.status_code == 403 and refused.get_json()["code"] == "cross_site"
+    assert terminal.sync.status()["last_success"] is None
+    screen = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/sync", data={"from": "screen"}, headers=screen).status_code == 303
+    assert client.post("/sync").get_json()["ok"]  # a technician's curl sends neither header
+    assert terminal.sync.status()["last_success"] is not None
 
 
 def test_sync_uses_etags_and_304(tmp_path: Path, live: Issuer, api: Any, holder: Holder) -> None:

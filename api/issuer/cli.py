@@ -216,7 +216,7 @@ def status_set(directory: Path, card: str, value: str, list_id: str | None) -> N
     typed = re.sub(r"\s+", "", card).upper()
     if not typed:
         raise IssuerError("Give the card's document number as printed, or its status index.")
-    if typed.isdigit():
+    if typed.isascii() and typed.isdigit() and len(typed) <= 9:
         number = issuer.set_status(int(typed), value, list_id)
     else:
         if list_id is not None:

@@ -16,9 +16,11 @@ issuing key of its own key store that the trust list publishes. Errors are OAuth
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,6 +41,7 @@ from cardio.wallet_package import (
     SD_JWT_CONFIGURATION,
 )
 from cardio.wallet_trust import document_signer_chain
+from cardio.web_errors import json_object
 
 from .routes_wallet import check_throttle, pickup_store
 from .schemas import ErrorSchema
@@ -188,24 +191,63 @@ def token() -> Response:
 
 
 class _Nonces:
-    """c_nonces this process handed out, each good once for NONCE_TTL seconds."""
+    """c_nonces this process hands out, each good once for NONCE_TTL seconds.
 
-    def __init__(self) -> None:
+    Handing one out stores nothing: a nonce carries its expiry and this process's MAC over
+    it, so the endpoint anyone may call costs neither memory nor a sweep (a store of every
+    nonce handed out grew without bound and slowed each call down). Only a nonce used in a
+    proof, behind an access token, is remembered, until it expires, so that it is good once.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._issued: dict[str, float] = {}
+        self._used: dict[bytes, int] = {}  # nonce -> its expiry, in the order of use
 
     def new(self) -> str:
-        nonce = b64u(secrets.token_bytes(16))
-        now = time.time()
-        with self._lock:
-            self._issued = {n: t for n, t in self._issued.items() if t > now}
-            self._issued[nonce] = now + NONCE_TTL
-        return nonce
+        body = (int(self._clock()) + NONCE_TTL).to_bytes(8, "big") + secrets.token_bytes(16)
+        return b64u(body + self._mac(body))
 
     def use(self, nonce: object) -> bool:
+        raw = _nonce_bytes(nonce)
+        if raw is None or not hmac.compare_digest(raw[24:], self._mac(raw[:24])):
+            return False
+        now, until = self._clock(), int.from_bytes(raw[:8], "big")
+        if until <= now:
+            return False
         with self._lock:
-            until = self._issued.pop(nonce, None) if isinstance(nonce, str) else None
-        return until is not None and until > time.time()
+            # forget what has expired since: the oldest uses first, expiries differ by at
+            # most NONCE_TTL, so what stays behind an unexpired one is gone on a later use
+            expired = []
+            for old, expiry in self._used.items():
+                if expiry > now:
+                    break
+                expired.append(old)
+            for old in expired:
+                del self._used[old]
+            if raw in self._used:
+                return False
+            self._used[raw] = until
+        return True
+
+    def remembered(self) -> int:
+        """How many used nonces are kept (until they expire)."""
+        return len(self._used)
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, "sha256").digest()[:16]
+
+
+def _nonce_bytes(nonce: object) -> bytes | None:
+    """The 40 bytes of a nonce of ours (expiry, random, MAC); None for any other text."""
+    if not isinstance(nonce, str) or len(nonce) != 54:
+        return None
+    try:
+        raw = b64u_decode(nonce, "c_nonce")
+    except MalformedError:
+        return None
+    return raw if len(raw) == 40 else None
 
 
 def _nonces() -> _Nonces:
@@ -259,7 +301,9 @@ def holder_key(proof_text: str, now: float) -> ec.EllipticCurvePublicKey:
     aud, iat = proof.payload.get("aud"), proof.payload.get("iat")
     if aud != issuer_url() and not (isinstance(aud, list) and issuer_url() in aud):
         raise OAuthError(400, "invalid_proof", "The proof is addressed to another issuer.")
-    if not isinstance(iat, int | float) or abs(now - iat) > PROOF_SKEW:
+    # compared, not subtracted: a JSON integer too large for a float must not raise
+    in_time = isinstance(iat, int | float) and now - PROOF_SKEW <= iat <= now + PROOF_SKEW
+    if not in_time or isinstance(iat, bool):
         raise OAuthError(400, "invalid_proof", "The proof's iat is missing or too far off.")
     if not _nonces().use(proof.payload.get("nonce")):
         raise OAuthError(
@@ -323,8 +367,8 @@ def _chain(signer: Signer) -> list[bytes]:
 def credential() -> Response:
     """One credential of the offered configurations, bound to the wallet's proof key."""
     token = _bearer()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    body = json_object(request.get_data(cache=False)) if request.is_json else None
+    if body is None:
         raise OAuthError(400, "invalid_credential_request", "Send the request as a JSON object.")
     configuration = body.get("credential_configuration_id")
     if configuration not in (SD_JWT_CONFIGURATION, MDOC_CONFIGURATION):

@@ -117,7 +117,10 @@ def same_site_request() -> bool:
     proxy the app itself may see plain HTTP."""
     origin = request.headers.get("Origin")
     if origin is not None:
-        parts = urlsplit(origin)
+        try:
+            parts = urlsplit(origin)
+        except ValueError:  # no browser sends one it cannot parse (e.g. "http://[::1")
+            return False
         if origin == "null" or parts.scheme not in ("http", "https"):
             return False
         if parts.netloc.lower() != request.host.lower():

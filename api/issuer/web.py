@@ -21,7 +21,6 @@ that answers bytes. Validation errors become `{code, message}` in api.issuer.ser
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
@@ -33,7 +32,7 @@ from flask import current_app, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
-from cardio.web_errors import ApiError
+from cardio.web_errors import ApiError, json_object
 
 if TYPE_CHECKING:
     from .published_cache import PublishedFiles
@@ -109,16 +108,8 @@ def _check_json_object(optional: bool) -> None:
         return
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the request body as application/json.")
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_json", "The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "The request body must be a JSON object.")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    if json_object(raw) is None:
+        raise ApiError(400, "bad_json", "The request body is not a valid JSON object.")
 
 
 def path_arguments(schema: type[Schema]) -> Callable[[F], F]:

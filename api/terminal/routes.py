@@ -43,7 +43,7 @@ from flask import (
 from cardio.cbor import MAX_INPUT
 from cardio.errors import MalformedError
 from cardio.verify import COMPARE_PRINTED_CARD
-from cardio.web_errors import ApiError
+from cardio.web_errors import ApiError, json_object
 
 from . import i18n
 from .screen_state import ScreenState
@@ -228,15 +228,16 @@ def screen() -> Response:
     return response
 
 
-def same_origin_form() -> None:
+def same_origin_form(what_to_do: str) -> None:
     """Refuse a form another web site makes the staff's browser post (it could put a verdict
-    of another card on the screen while the holder shows theirs)."""
+    of another card on the screen while the holder shows theirs, or keep the terminal busy
+    asking the city for its lists)."""
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
     if site not in (None, "same-origin", "none") or (
         origin is not None and origin != request.host_url.rstrip("/")
     ):
-        raise ApiError(403, "cross_site", "Scan the card on the terminal's own staff screen.")
+        raise ApiError(403, "cross_site", what_to_do)
 
 
 @bp.post("/scan")
@@ -244,7 +245,7 @@ def scan() -> Any:
     """The staff screen's QR input: the verdict goes on the screen (as from POST /verify)."""
     terminal = current_terminal()
     local_only(terminal, screen=True)
-    same_origin_form()
+    same_origin_form("Scan the card on the terminal's own staff screen.")
     text = request.form.get("qr")
     if not isinstance(text, str) or not text.strip():
         raise ApiError(400, "bad_request", "Scan the QR code printed on the card into the box.")
@@ -305,8 +306,8 @@ def verify() -> Response:
     local_only(terminal)
     mimetype = request.mimetype
     if mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("qr"), str):
+        body = json_object(request.get_data(cache=False))
+        if body is None or not isinstance(body.get("qr"), str):
             raise ApiError(
                 400, "bad_request", 'Send {"qr": "CC1:..."} with the text of the QR code.'
             )
@@ -336,6 +337,7 @@ def verify() -> Response:
 def sync_now() -> Any:
     terminal = current_terminal()
     local_only(terminal, screen=True)
+    same_origin_form("Refresh the lists from the terminal's own staff screen.")
     report = terminal.sync.sync_once()
     if request.form.get("from") == "screen":  # the staff screen's button: back to it
         return redirect("/", code=303)

@@ -90,7 +90,11 @@ def create_terminal_app(
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _error(exc.code or 500, code, exc.description or exc.name or "error")
+        response = _error(exc.code or 500, code, exc.description or exc.name or "error")
+        allow = exc.get_response().headers.get("Allow")  # a 405 says what the route takes
+        if allow:
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(TerminalError)
     def terminal_error(exc: TerminalError) -> Response:
