@@ -81,6 +81,11 @@ class BackgroundServer:
                 f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "
                 "pick another --port or --host."
             ) from exc
+        except ValueError as exc:  # waitress: a host that is no address ("999.1.1.1")
+            raise ListenError(
+                f"Cannot listen on {host}:{port}: that is not an address of this machine; "
+                "pick another --host."
+            ) from exc
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.failure: OSError | None = None

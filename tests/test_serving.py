@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cardio.serving import BackgroundServer
+from cardio.serving import BackgroundServer, ListenError
 
 
 def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -56,3 +56,11 @@ def test_a_request_waitress_cannot_read_gets_our_json_error(
         # a readable request on the same server still reaches the app
         ok, _, reached = _exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert (ok, reached) == (200, b"reached the app")
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "not a host", "1.2.3"])
+def test_a_host_that_is_no_address_is_a_listen_error(host: str) -> None:
+    """waitress raises ValueError("Invalid host/port specified."): it was a traceback for
+    `--host` of citycard-kiosk serve and citycard-reader serve."""
+    with pytest.raises(ListenError, match="--host"):
+        BackgroundServer(_app, host, 0)
