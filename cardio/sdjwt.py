@@ -345,7 +345,9 @@ def verify_key_binding(sd_jwt: SdJwt, holder_jwk: object) -> KeyBinding:
     try:
         token = jws.parse(sd_jwt.kb_jwt, "key binding JWT")
     except MalformedError as exc:
-        raise PresentationError(PresentationReason.BAD_KEY_BINDING, str(exc)) from exc
+        # text that is no JWS at all (a truncated file ends in half a disclosure) cannot be
+        # read; only a readable key binding that fails says "a copy"
+        raise PresentationError(PresentationReason.MALFORMED, str(exc)) from exc
     if token.header.get("typ") != KB_TYP:
         raise PresentationError(PresentationReason.BAD_KEY_BINDING, "The key binding JWT is not a kb+jwt.")
     if not token.verify(key):

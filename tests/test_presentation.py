@@ -163,6 +163,20 @@ def test_presentation_as_several_small_qr_codes(wallet: Wallet, fmt: str) -> Non
         join_qr([*parts, parts[0]])
 
 
+def test_a_truncated_card_or_answer_cannot_be_read_and_is_never_called_a_copy(wallet: Wallet) -> None:
+    """Cut short, the text ends in half a disclosure, which the SD-JWT grammar reads as its
+    KB-JWT: that was CLONE_SUSPECTED ("it may be a copy") for a file that was only cut."""
+    request = pool_request()
+    answer = present_sdjwt(wallet.sd_jwt, request, wallet.device)
+    for text, asked in ((wallet.sd_jwt, None), (answer, request)):
+        cuts = sorted({*range(len(text) // 2, len(text) - 1, 97), len(text) - 2})
+        for cut in cuts:
+            if text[cut - 1] == "~":
+                continue  # a whole SD-JWT without its tail: another case, tested elsewhere
+            result = wallet.check(text[:cut], asked)
+            assert result.verdict is Verdict.MALFORMED, (cut, result.verdict, result.reason)
+
+
 @pytest.mark.parametrize(
     "head", ["\u00b2/1", "1/\u00b2", "1/" + "9" * 5000, "0/1", "2/1", "1/-1", "+1/1", "1/1 "]
 )
