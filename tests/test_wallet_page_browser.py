@@ -111,6 +111,14 @@ def added(parts: list[str], extra: Disclosure) -> str:
     return response_qr(SdJwt(sd.jwt, (*sd.disclosures, extra), sd.kb_jwt).compact())
 
 
+def cut_short(parts: list[str]) -> str:
+    """The answer cut inside its last disclosure (no KB-JWT left): what the grammar then reads
+    as the KB-JWT is half a disclosure."""
+    text = answer_text(parts)
+    sd = SdJwt.parse(zlib.decompress(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii"))
+    return response_qr(sd.without_key_binding()[:-10])
+
+
 STORED_SD_JWT = """async () => {
   const db = await new Promise((ok, ko) => {
     const r = indexedDB.open("citycard-wallet"); r.onsuccess = () => ok(r.result); r.onerror = ko; });
@@ -255,6 +263,9 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
         issued = SdJwt.parse(wallet.evaluate(STORED_SD_JWT))
         name = next(d for d in issued.disclosures if d.name == "given_name")
         assert check(venue, added(parts, name)) == ("BAD_SIGNATURE", "disclosures_changed")
+        # cut short: it cannot be read (it was "a copy": half a disclosure read as the KB-JWT)
+        assert check(venue, cut_short(parts)) == ("MALFORMED", "malformed")
+        assert verify_wallet(verifier, cut_short(parts), request).verdict is Verdict.MALFORMED
         # the same answer to a new request (another nonce): a replay
         venue.click("#new-request")
         assert check(venue, "\n".join(parts)) == ("CLONE_SUSPECTED", "wrong_nonce")

@@ -480,7 +480,9 @@
     } catch (e) {
       throw new Refused("malformed", "The credential names no usable holder key.");
     }
-    const kb = parseJws(sd.kb, "bad_key_binding");
+    // no JWS at all (a truncated answer ends in half a disclosure) cannot be read; only a
+    // readable key binding that fails says "a copy" (as cardio.sdjwt.verify_key_binding)
+    const kb = parseJws(sd.kb, "malformed");
     if (kb.header.typ !== KB_TYP) throw new Refused("bad_key_binding", "The key binding JWT is not a kb+jwt.");
     if (!(await jwsVerifies(key, kb))) throw new Refused("bad_key_binding");
     const p = kb.payload;
