@@ -114,6 +114,9 @@ def demo(
 
     if renew is not None and replace_number is not None:
         raise click.UsageError("Give --renew or --replace, not both.")
+    if replace_number is not None and not replace_number.strip():
+        # an empty number would otherwise make a first card, not the replacement asked for
+        raise click.UsageError("--replace needs the document number of the card to replace.")
     if api is not None and kiosk_credential is None and kiosk_key is None:
         from .demo import demo_registry
 

@@ -245,6 +245,8 @@ def run_demo(
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     kiosk_dir = data_dir / "kiosk"
+    if replace_number is not None and not replace_number.strip():
+        raise CitycardError("A replacement needs the document number of the card to replace.")
     # Everything that may stop the card comes before any number is allocated.
     program = load_known_program(program_id, CardProfile(profile_name) if profile_name else None)
     profile = program.card.profile
@@ -252,7 +254,7 @@ def run_demo(
         resident = sample_resident(program_id)
         echo(f"Resident: the programme's fictional sample ({resident}).")
     today = datetime.now(UTC).date()
-    kind = RENEWAL if renew is not None else REPLACEMENT if replace_number else "first"
+    kind = RENEWAL if renew is not None else REPLACEMENT if replace_number is not None else "first"
     old_data = renew.read_bytes() if renew is not None else None
     app = build_application(program, resident, today, echo, card_kind=kind)
     if kind != "first":
@@ -272,8 +274,8 @@ def run_demo(
     shutil.rmtree(out_dir / "trust", ignore_errors=True)
     (out_dir / "wallet" / "offer.txt").unlink(missing_ok=True)  # only --api makes an offer
 
-    use_escpos_cache(kiosk_dir / "cache")
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
+        use_escpos_cache(kiosk_dir / "cache")  # in the log: a damaged cache is rebuilt
         allocator: Allocator
         local: IssuerAllocator | None = None
         if registry is not None and registry.api is not None:
@@ -313,7 +315,7 @@ def run_demo(
                 successor: Successor | None = None
                 if old_data is not None:
                     successor = _renewal(old_data, program, allocator, echo)
-                elif replace_number:
+                elif replace_number is not None:
                     number = "".join(replace_number.split()).upper()
                     successor = Successor(REPLACEMENT, number)
                     echo(f"Replacing lost card {number}: it is revoked when the new one is asked for.")

@@ -5,8 +5,9 @@ UI shows it (`kiosk.web.adapters.program_view`), each field checked as the detai
 it (`kiosk.web.flow.details.check_field`), the application the UI hands the rules engine
 (`kiosk.web.adapters.rules_application`), `kiosk.rules.decide` itself, and the photo through
 the UI's photo port (`PipelinePhotos`). Whatever stops a card here stops it before a number is
-allocated: an unknown programme, a field that cannot be printed, a resident the rules refuse,
-a required field or end date that is missing.
+allocated: an unknown programme, an entitlement or language the programme does not offer, a
+field that cannot be printed, a resident the rules refuse, a required field or end date that is
+missing.
 
 Without `--resident` the demo enrols the programme's own sample resident,
 `programs/samples/<id>.json` (fictional people; data, not code).
@@ -22,7 +23,9 @@ from itertools import combinations
 from pathlib import Path
 
 from cardio.chip import CardProfile
+from cardio.credential import Holder
 from cardio.errors import CitycardError
+from cardio.languages import match
 from cardio.resident import ResidentApplication, read_application
 
 from . import rules
@@ -109,6 +112,7 @@ def build_application(
             f"{resident} is for programme {res.holder.program!r}, not {program.id!r}: "
             "remove its 'program' key or run the demo with that programme."
         )
+    _check_codes(program, res.holder, resident)
     view = program_view(program)
     form = replace(_form(program, view, res, resident), card_kind=card_kind)
     if res.documents is None:
@@ -136,6 +140,47 @@ def build_application(
     photo = _photo(view, res.photo) if "photo" in form.provided else None
     signature = _signature(res.signature, resident) if "signature" in form.provided else None
     return DemoApplication(view, form, decision, photo, signature, res.holder.entitlements)
+
+
+def _offers_language(program: Program, tag: str) -> bool:
+    """True when the programme offers `tag` itself, its base language, or the kiosk language
+    that answers it (cardio.languages): `pt-BR` for `pt`, `zh` or `zh-CN` for `zh-Hans`, never
+    `zh` (Simplified) for `zh-Hant`."""
+    if match(tag, program.languages) is not None:
+        return True
+    kiosk_language = match(tag, BY_CODE)
+    return kiosk_language is not None and any(
+        match(offered, BY_CODE) == kiosk_language for offered in program.languages
+    )
+
+
+def _check_codes(program: Program, holder: Holder, resident: Path) -> None:
+    """ApplicationRefused naming the entitlements and languages in `resident` that the
+    programme's profile does not define: they would be signed onto the card (entitlements) or
+    quietly replaced by English (languages)."""
+    name = program.name("en")
+    unknown = [code for code in holder.entitlements if program.entitlement(code) is None]
+    if unknown and not program.entitlements:
+        raise ApplicationRefused(
+            f"{resident}: {name} offers no entitlements, so {_quoted(unknown)} cannot be on its "
+            "card: remove 'entitlements'."
+        )
+    if unknown:
+        offered = ", ".join(e.code for e in program.entitlements)
+        raise ApplicationRefused(
+            f"{resident}: 'entitlements' has {_quoted(unknown)}, which {name} does not offer: "
+            f"use some of {offered}, or leave 'entitlements' out for all of them."
+        )
+    unknown = [tag for tag in holder.languages if not _offers_language(program, tag)]
+    if unknown:
+        raise ApplicationRefused(
+            f"{resident}: 'languages' has {_quoted(unknown)}, which {name} does not offer: "
+            f"use some of {', '.join(program.languages)}."
+        )
+
+
+def _quoted(codes: Sequence[str]) -> str:
+    return ", ".join(repr(code) for code in dict.fromkeys(codes))
 
 
 def default_documents(program: Program, form: ApplicationForm, today: date) -> tuple[str, ...]:
@@ -190,7 +235,8 @@ def _form(
         for key, value in (("photo", res.photo), ("signature", res.signature))
         if value is not None
     }
-    lang = next((code for code in holder.languages if code in BY_CODE), "en")
+    # The kiosk language that answers the resident's first one (`zh-Hans` is `zh`, `pt-BR` `pt`).
+    lang = next((m for code in holder.languages if (m := match(code, BY_CODE))), "en")
     return ApplicationForm(
         program_id=program.id,
         fields=fields,

@@ -119,6 +119,32 @@ def load_signing_key(path: Path, kiosk_id: str) -> Signer:
     return SoftwareSigner(key)
 
 
+class IssuerUrlError(CitycardError):
+    """An issuer API address that is not an http(s) base URL."""
+
+
+def issuer_base_url(url: str) -> str:
+    """`url` as the issuer API's base URL (no trailing slash); IssuerUrlError when it is not
+    an http(s) address with a host (urllib would fail later with a bare ValueError)."""
+    try:
+        parts = urlsplit(url.strip())
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise IssuerUrlError(
+            f"{url!r} is not an http(s) address; give the issuer API's base URL, "
+            "e.g. https://cards.example.city."
+        )
+    if parts.query or parts.fragment:
+        raise IssuerUrlError(
+            f"{url!r} must not have a query or a fragment; give the issuer API's base URL, "
+            "e.g. https://cards.example.city."
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
 def _is_local(host: str) -> bool:
     if host == "localhost":
         return True
@@ -137,21 +163,14 @@ class HttpAllocator:
         credential: KioskCredential | str | Path,
         timeout: float = 10,
     ) -> None:
-        parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CitycardError(
-                f"{base_url!r} is not an http(s) address; give the issuer API's base URL, "
-                "e.g. https://cards.example.city."
-            )
-        if parts.query or parts.fragment:
-            raise CitycardError(f"{base_url!r} must not have a query or a fragment.")
-        if parts.scheme == "http" and not _is_local(parts.hostname):
+        self.base_url = issuer_base_url(base_url)
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "http" and not _is_local(parts.hostname or ""):
             log.warning(
                 "the issuer API at %s is plain http: revocation codes cross the network unencrypted",
                 parts.netloc,
             )
-        self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        self._prefix = parts.path.rstrip("/")  # the server sees (and we sign) the full path
+        self._prefix = parts.path  # the server sees (and we sign) the full path
         self.credential = load_credential(credential)
         self.timeout = timeout
         self._opener = urllib.request.build_opener(_NoRedirect())
@@ -333,7 +352,7 @@ def fetch_published(
     writes them (cardio.published.load_verifier reads it)."""
     from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
 
-    base = base_url.rstrip("/")
+    base = issuer_base_url(base_url)
     files = {
         ROOT_KEY_FILE: "/.well-known/citycard/root-key",
         TRUST_LIST_FILE: "/.well-known/citycard/trust-list",

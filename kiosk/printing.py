@@ -35,6 +35,8 @@ import functools
 import gettext
 import logging
 import os
+import pickle
+import platform
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -48,6 +50,7 @@ from urllib.parse import urlencode
 from babel import Locale, UnknownLocaleError
 
 from cardio.credential import Credential, Holder, to_qr
+from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from printer.card_design import CardData, CardLabels
 from printer.card_design import CardDesign as LayoutDesign
@@ -65,6 +68,8 @@ if TYPE_CHECKING:
     from printer.escpos_printer import ReceiptPrinter
     from printer.paper_card import PaperCardText
     from printer.receipt import Contact, ReceiptLayout, ReceiptText
+
+log = logging.getLogger(__name__)
 
 RECEIPT_FILE = "receipt.escpos"
 
@@ -572,6 +577,7 @@ def use_escpos_cache(directory: Path) -> None:
     if "escpos.capabilities" in sys.modules or _PICKLE_DIR in os.environ:
         return
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _drop_damaged_cache(directory / escpos_cache_name())
     root = logging.getLogger()
     handlers = list(root.handlers)
     os.environ[_PICKLE_DIR] = str(directory)
@@ -586,6 +592,47 @@ def use_escpos_cache(directory: Path) -> None:
 
 
 _PICKLE_DIR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+class EscposCacheError(CitycardError):
+    """python-escpos's printer-database cache is damaged and cannot be removed."""
+
+
+def escpos_cache_name() -> str:
+    """The name python-escpos gives its pickle (escpos.capabilities: one per Python version)."""
+    return f"{platform.python_version()}.capabilities.pickle"
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads only plain data (dicts, lists, text, numbers): the printer database is parsed
+    YAML, so a pickle that names any class or function is not one python-escpos wrote."""
+
+    def find_class(self, module: str, name: str) -> type:
+        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+
+
+def _drop_damaged_cache(path: Path) -> None:
+    """Remove the cache at `path` unless it holds a printer database, so that python-escpos
+    rebuilds it from its own capabilities.json (it loads whatever is there, and a torn or
+    damaged file made every start fail with UnpicklingError). EscposCacheError when it
+    cannot be removed."""
+    try:
+        with path.open("rb") as f:
+            data = _PlainUnpickler(f).load()
+        if isinstance(data, dict) and {"profiles", "encodings"} <= data.keys():
+            return
+    except FileNotFoundError:
+        return  # python-escpos builds it
+    except Exception:  # any failure to read it back means it is damaged
+        pass
+    log.warning("python-escpos's printer-database cache %s is damaged; rebuilding it", path)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EscposCacheError(
+            f"The printer-database cache {path} is damaged and cannot be removed "
+            f"({exc.strerror}); delete it and start the kiosk again."
+        ) from exc
 
 
 def utc_day(timestamp: int) -> date:

@@ -46,12 +46,30 @@ def registry_options(*, signing: bool = True) -> Callable[[F], F]:
         f = click.option(
             "--api",
             metavar="URL",
+            callback=_check_api,
             help="The city's issuer API (citycard-api serve), e.g. https://cards.example.city; "
             "without it numbers come from an issuer in DATA_DIR/issuer.",
         )(f)
         return f
 
     return decorate
+
+
+def _check_api(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--api's value, once it is an http(s) address: checked while the options are read, so
+    that no command (demo's self-registration included) hands urllib something it rejects
+    with a bare ValueError."""
+    if value is None:
+        return None
+    from .http_allocator import IssuerUrlError, issuer_base_url
+
+    try:
+        issuer_base_url(value)
+    except IssuerUrlError:
+        raise click.UsageError(
+            f"--api must be the issuer's URL, e.g. https://cards.example.city, not {value!r}."
+        ) from None
+    return value
 
 
 def registry_from(

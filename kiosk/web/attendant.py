@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cardio.errors import CitycardError
+
 SCHEME = "pbkdf2-sha256"
 ITERATIONS = 200_000
 FREE_ATTEMPTS = 5  # wrong PINs in a row on one kiosk before the PIN is refused for a while
@@ -21,8 +23,9 @@ FIRST_LOCK_SECONDS = 30.0  # then doubled with each further wrong PIN...
 MAX_LOCK_SECONDS = 15 * 60.0  # ...up to this
 
 
-class PinHashError(ValueError):
-    """A configured PIN hash that cannot be used; the message says how to make one."""
+class PinHashError(CitycardError, ValueError):
+    """A configured PIN hash that cannot be used; the message says how to make one. A
+    CitycardError, so that the command lines show it as their one-line error."""
 
 
 def hash_pin(pin: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:

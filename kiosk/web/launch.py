@@ -39,10 +39,12 @@ def serve_kiosk(
 
     from . import KioskConfig, create_kiosk_app
     from .adapters import EngineRules, PipelinePhotos, StationJobs, program_view
-    from .attendant import hash_pin
+    from .attendant import check_pin_hash, hash_pin
     from .context import state_of
     from .server import KioskServer
 
+    if attendant_pin_hash:
+        check_pin_hash(attendant_pin_hash)  # a wrong one stops the kiosk before it touches anything
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     program = load_program(program_id)
     one_time_pin = None
