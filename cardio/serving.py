@@ -61,7 +61,7 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-class _Channel(HTTPChannel):
+class _JsonErrorChannel(HTTPChannel):
     error_task_class = _JsonErrorTask
 
 
@@ -75,7 +75,7 @@ class BackgroundServer:
             # one listening server, or several (a host name with more than one address)
             for server in (self._server, *getattr(self._server, "map", {}).values()):
                 if getattr(server, "channel_class", None) is HTTPChannel:
-                    server.channel_class = _Channel
+                    server.channel_class = _JsonErrorChannel
         except OSError as exc:
             raise ListenError(
                 f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "
