@@ -40,7 +40,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cardio.errors import CitycardError, KeyStoreError, StatusListError, TrustListError
 from cardio.files import write_atomic
 from cardio.keys import fingerprint, load_public_pem
-from cardio.published import ROOT_KEY_FILE, STATUS_DIR, STATUS_SUFFIX, TRUST_LIST_FILE
+from cardio.published import (
+    ROOT_KEY_FILE,
+    STATUS_DIR,
+    STATUS_SUFFIX,
+    TRUST_LIST_FILE,
+    read_root_key,
+)
 from cardio.statuslist import DEFAULT_MAX_TOKEN, FutureStatusListError
 from cardio.trustlist import MAX_TRUST_LIST, TrustCache, TrustList
 from cardio.verdict import Verdict
@@ -130,11 +136,9 @@ def pinned_root_key(
         root_fingerprint.replace(":", "").replace(" ", "").upper() if root_fingerprint else None
     )
     path = root_key_path or store / ROOT_KEY_FILE
-    if path.is_file():
-        try:
-            key = load_public_pem(path.read_bytes())
-        except KeyStoreError as exc:
-            raise TrustListError(f"{path}: {exc}") from exc
+    if path.exists():
+        # Bounded and regular files only: a device or FIFO given as the key must not hang us.
+        key = read_root_key(path)
         if expected and fingerprint(key) != expected:
             raise TrustListError(
                 f"The root key in {path} has fingerprint {fingerprint(key)}, not the pinned "
@@ -227,7 +231,13 @@ class TrustSync:
             self._cache = TrustCache(root_key, self.store)
         except TrustListError as exc:  # a damaged or foreign copy on disk: set it aside, resync
             bad = self.store / TRUST_LIST_FILE
-            bad.replace(bad.with_name(bad.name + ".refused"))
+            try:
+                bad.replace(bad.with_name(bad.name + ".refused"))
+            except OSError as err:
+                raise TrustListError(
+                    f"The stored trust list {bad} cannot be used and cannot be set aside "
+                    f"({err.strerror or err}); delete it, then start the reader again."
+                ) from err
             log.warning("the stored trust list was refused and set aside: %s", exc)
             self._cache = TrustCache(root_key, self.store)
         self._verifier: Verifier | None = None

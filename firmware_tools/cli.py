@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
+from cardio.cbor import MAX_INPUT
 from cardio.cli_support import echo_json, friendly_errors
-from cardio.files import write_atomic
+from cardio.files import read_limited, write_atomic
 from cardio.keys import FileKeyStore
 from cardio.terminal_config import DEFAULT_POLL_INTERVAL, FEEDBACK_MODES
 
@@ -21,6 +22,7 @@ from . import provlog
 from .dfu import DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
 from .dfu_protocol import PROTOCOL_DFU
 from .package import (
+    MAX_PACKAGE,
     FirmwareError,
     Package,
     build_manifest,
@@ -98,12 +100,16 @@ def _load(pkg_path: Path, keys_path: Path) -> Package:
 def pack_cmd(image: Path, usb_id: str, version: str, min_bootloader: str | None, key_dir: Path, label: str, out: Path) -> None:
     """Build a signed firmware package (for vendors, the city and tests)."""
     vid, pid = parse_vid_pid(usb_id)
-    data = image.read_bytes()
+    # Bounded like `verify` and `flash` read packages: never write one they would refuse.
+    data = read_limited(image, MAX_PACKAGE, "The image", "give the firmware image file (at most 16 MiB)")
     if not data:
         raise FirmwareError(f"The image {image} is empty; build the firmware first.")
-    manifest = build_manifest(data, vid, pid, version, min_bootloader)
+    manifest = build_manifest(data, vid, pid, version, min_bootloader)  # checks both versions
     signer = FileKeyStore(key_dir).signer(label)
-    write_atomic(out, pack(data, manifest, signer))
+    package = pack(data, manifest, signer)
+    if len(package) > MAX_PACKAGE:
+        raise FirmwareError(f"The image {image} with its manifest is larger than 16 MiB; a citycard firmware package holds at most 16 MiB.")
+    write_atomic(out, package)
     click.echo(f"Wrote {out}: {manifest.usb_id} version {version}, {len(data)} bytes, signed by kid {signer.kid.hex()}.")
 
 
@@ -209,10 +215,24 @@ def log_group() -> None:
 
 @log_group.command("show")
 @LOG_OPTION
+@click.pass_context
 @friendly_errors
-def log_show(log_path: Path) -> None:
-    """Print the provisioning log records."""
-    for rec in provlog.read(log_path):
+def log_show(ctx: click.Context, log_path: Path) -> None:
+    """Print the provisioning log records.
+
+    A --log (or $CITYCARD_PROVLOG) that does not exist is an error, so that a mistyped path
+    does not pass for an empty log. The default log not existing yet only means that nothing
+    was recorded on this machine so far: that prints "The provisioning log is empty".
+    """
+    if not log_path.exists():
+        if ctx.get_parameter_source("log_path") is not click.core.ParameterSource.DEFAULT:
+            raise provlog.ProvisioningLogError(f"There is no provisioning log at {log_path}; check the path.")
+        click.echo(f"The provisioning log is empty: nothing was recorded on this machine yet ({log_path}).", err=True)
+        return
+    records = provlog.read(log_path)
+    if not records:
+        click.echo(f"The provisioning log {log_path} is empty.", err=True)
+    for rec in records:
         rest = {k: v for k, v in rec.items() if k not in ("at", "technician", "action")}
         click.echo(f"{rec.get('at')} {rec.get('technician')} {rec.get('action')} " + " ".join(f"{k}={v}" for k, v in sorted(rest.items())))
 
@@ -307,9 +327,9 @@ def kiosk_enroll(
 @friendly_errors
 def kiosk_request_check(request: Path, out_dir: Path) -> None:
     """(City side) verify an enrolment request and extract its public keys for `citycard-api kiosk add`."""
-    from .kiosk_enroll import read_request
+    from .kiosk_enroll import ASK_AGAIN, read_request
 
-    req = read_request(request.read_bytes())
+    req = read_request(read_limited(request, MAX_INPUT, "The enrolment request", ASK_AGAIN))
     write_atomic(out_dir / "signing-key.pem", req.signing_pem.encode())
     write_atomic(out_dir / "api-key.pem", req.api_pem.encode())
     click.echo(f"Kiosk {req.kiosk_id}: signing key {req.signing_fingerprint}, API key {req.api_fingerprint}.")

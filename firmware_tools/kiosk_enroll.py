@@ -28,7 +28,7 @@ from cardio.chip import CardProfile, bind, personalise, read_card
 from cardio.connection import Connection
 from cardio.cose import parse_sign1, sign1
 from cardio.credential import Credential, Holder, Variant, sign_credential
-from cardio.errors import CitycardError
+from cardio.errors import CitycardError, KeyStoreError, MalformedError
 from cardio.files import write_atomic
 from cardio.keys import KeyStore, fingerprint, kid_for, load_public_pem, public_pem
 from cardio.kiosk_auth import KioskCredential
@@ -76,17 +76,28 @@ def enroll(store: KeyStore, kiosk_id: str, state: Path, now: int | None = None) 
     return req
 
 
+ASK_AGAIN = "ask the kiosk's technician for a new copy of its enroll-request.cose"
+
+
 def read_request(data: bytes) -> Request:
     """Parse an enrolment request and check its proof of possession."""
-    signed = parse_sign1(data, "enrolment request")
-    if signed.typ != REQUEST_TYP:
+    try:
+        signed = parse_sign1(data, "enrolment request")
+        typ = signed.typ
+        obj: Any = cbor.loads_strict(signed.payload, "enrolment request") if typ == REQUEST_TYP else None
+    except MalformedError as exc:  # not COSE, truncated in a copy, ...: the file, not the kiosk
+        raise EnrollError(f"{str(exc).rstrip('.')}; {ASK_AGAIN}.") from exc
+    if typ != REQUEST_TYP:
         raise EnrollError("The file is not a kiosk enrolment request; ask the technician for enroll-request.cose.")
-    obj: Any = cbor.loads_strict(signed.payload, "enrolment request")
     try:
         req = Request(str(obj["kiosk_id"]), str(obj["signing_key"]), str(obj["api_key"]), int(obj["created"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise EnrollError("The enrolment request lacks fields; run `kiosk enroll` on the kiosk again.") from exc
-    key = load_public_pem(req.signing_pem.encode())
+    try:
+        key = load_public_pem(req.signing_pem.encode())
+        load_public_pem(req.api_pem.encode())  # its fingerprint is shown next
+    except KeyStoreError as exc:
+        raise EnrollError(f"The enrolment request carries a key that is not a P-256 public key; {ASK_AGAIN}.") from exc
     if signed.kid != kid_for(key) or not signed.verify(key):
         raise EnrollError("The enrolment request is not signed by the key it carries; it was altered — run `kiosk enroll` again.")
     return req

@@ -51,10 +51,14 @@ class FirmwareError(CitycardError):
     """A firmware package that must not be flashed (the message says why and what to do)."""
 
 
-def parse_version(text: str, what: str = "version") -> tuple[int, int, int]:
+_ASK_VENDOR = "ask the vendor for a correctly built package"
+_GIVE_THREE_NUMBERS = "give it as three numbers, e.g. 1.2.0"
+
+
+def parse_version(text: str, what: str = "version", remedy: str = _ASK_VENDOR) -> tuple[int, int, int]:
     m = _SEMVER.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise FirmwareError(f"The {what} '{text}' is not MAJOR.MINOR.PATCH; ask the vendor for a correctly built package.")
+        raise FirmwareError(f"The {what} '{text}' is not MAJOR.MINOR.PATCH; {remedy}.")
     return int(m[1]), int(m[2]), int(m[3])
 
 
@@ -160,7 +164,11 @@ def pack(image: bytes, manifest: Manifest, signer: Signer) -> bytes:
 
 
 def build_manifest(image: bytes, vid: int, pid: int, version: str, min_bootloader: str | None = None) -> Manifest:
-    parse_version(version)
+    """A manifest for `image`, checked as `Manifest.from_obj` will check it when the package is
+    verified or flashed: a package is refused when it is made, not at every later step."""
+    parse_version(version, remedy=_GIVE_THREE_NUMBERS)
+    if min_bootloader is not None:
+        parse_version(min_bootloader, "minimum bootloader version", _GIVE_THREE_NUMBERS)
     return Manifest(vid, pid, version, hashlib.sha256(image).digest(), len(image), min_bootloader)
 
 

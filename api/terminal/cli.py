@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cardio.cbor import MAX_INPUT
 from cardio.cli_support import echo_json, friendly_errors, stop_signals
 from cardio.connection import Connection
-from cardio.keys import load_public_pem
+from cardio.errors import TrustListError
+from cardio.files import FileWriteError
 from cardio.presentation import wallet_verdict
-from cardio.published import load_verifier
+from cardio.published import load_verifier, read_root_key
 from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
 
@@ -73,7 +74,14 @@ ROOT_KEY_OPTION = click.option(
 
 def _pinned(root_key: Path | None) -> EllipticCurvePublicKey | None:
     """The root key pinned on the command line, if any (else the trust directory's)."""
-    return None if root_key is None else load_public_pem(root_key.read_bytes())
+    if root_key is None:
+        return None
+    try:
+        return read_root_key(root_key)  # bounded: a PEM public key, not /dev/urandom
+    except FileNotFoundError as exc:
+        raise TrustListError(
+            f"There is no root key file {root_key}; check the path given to --root-key."
+        ) from exc
 
 
 @main.command()
@@ -106,9 +114,14 @@ def verify(
     --request when given. A chip credential checked from a file gets the verdict of its signature and
     claims, with a warning that its chip binding was not checked (read the card for that).
     """
-    if (cred_file is None) == (qr_text is None):
+    if cred_file is None and qr_text is None:
+        raise click.UsageError("Give a credential file or --qr TEXT to verify.")
+    if cred_file is not None and qr_text is not None:
         raise click.UsageError("Give either a credential file or --qr TEXT, not both.")
-    verifier, problems = load_verifier(trust_dir, _pinned(root_key), cache=cache)
+    try:
+        verifier, problems = load_verifier(trust_dir, _pinned(root_key), cache=cache)
+    except FileWriteError as exc:  # only the cache is written
+        raise FileWriteError(exc.path, exc, "give --cache a directory you can write to") from exc
     if qr_text is not None:
         text = scanned_qr_text(qr_text)
         res = wallet_verdict(verifier, text, request_qr) or verifier.verify_qr(text)
@@ -118,7 +131,7 @@ def verify(
         # around it (a header of at most 34 bytes). Anything longer is MALFORMED either way.
         with cred_file.open("rb") as fh:
             data = fh.read(MAX_INPUT + 64)
-        qr_in_file = file_qr_text(data)  # the kiosk demo's qr.txt
+        qr_in_file = file_qr_text(data)  # the kiosk demo's qr.txt (a leading BOM dropped)
         if qr_in_file is not None:
             res = verifier.verify_qr(qr_in_file)
         else:

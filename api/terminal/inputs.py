@@ -13,7 +13,9 @@ second byte is the type length, 28 for the citycard type).
 
 `file_qr_text`: a file given to `citycard-reader verify FILE` may also hold the text of a
 printed QR code, as the kiosk demo writes `qr.txt` (and as `citycard-kiosk demo --renew` takes
-it): text starting `CC1:`, checked as `--qr` would check it.
+it): text starting `CC1:`, checked as `--qr` would check it. One leading UTF-8 byte order mark
+(EF BB BF, which Windows editors put at the start of a text file) is not part of the text; it
+is dropped for a file only, never for `--qr` or `POST /verify`, which get the code's own text.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _COSE_SIGN1_START = b"\xd2\x84"  # tag 18, array of 4 (docs/credential.md 1.4)
 _SCANNER_ENDINGS = ("\r\n", "\n", "\r")  # CR LF first: it is one ending, not two
 
 _QR_START = QR_PREFIX.encode("ascii")
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def scanned_qr_text(text: str) -> str:
@@ -51,8 +55,11 @@ def credential_bytes(data: bytes) -> bytes:
 
 
 def file_qr_text(data: bytes) -> str | None:
-    """The printed QR code's text a file holds (one trailing line ending, as an editor or a
-    scanner leaves it, is not part of it), or None when `data` does not start as that text."""
+    """The printed QR code's text a file holds (one leading byte order mark and one trailing
+    line ending, as an editor or a scanner leaves them, are not part of it), or None when
+    `data` does not start as that text."""
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
     if not data.startswith(_QR_START):
         return None  # a COSE_Sign1 or an NDEF message never starts with these ASCII bytes
     try:
