@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardio import codes
+from cardio.errors import KeyStoreError
 from cardio.keys import check_label, fingerprint, load_public_pem, public_pem
 from cardio.kiosk_auth import KioskCredential
 from cardio.trustlist import KeyState
@@ -33,6 +34,18 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 CLI: Actor = ("cli", None)
+
+
+def check_account_id(account_id: str, what: str) -> None:
+    """Kiosk and staff ids follow the key label rule (a kiosk's id labels its signing key),
+    but the person typed an id, not a key label: the sentence names what they typed."""
+    try:
+        check_label(account_id)
+    except KeyStoreError as exc:
+        raise IssuerError(
+            f"The {what} {account_id!r} is not usable: use 1 to 63 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ class Accounts:
         is recorded. Without `api_public_key` a key pair is made here and returned once, as the
         kiosk credential; without `signing_public_key` the signing key is made in this issuer's
         key store (development), or an existing kiosk key with that label is used."""
-        check_label(kiosk_id)
+        check_account_id(kiosk_id, "kiosk id")
         if kiosk_id == ROOT_LABEL:
             raise IssuerError("'root' is the city root key's label; choose another kiosk id.")
         with self.registry().read() as s:
@@ -168,7 +181,7 @@ class Accounts:
 
     def add_staff(self, staff_id: str, now: int, actor: Actor = CLI) -> str:
         """A staff account; returns its bearer token (shown once, stored only as a hash)."""
-        check_label(staff_id)
+        check_account_id(staff_id, "staff id")
         token = codes.new_staff_token()
         with self.registry().write() as s:
             if account_queries.staff(s, staff_id) is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ from cardio.files import write_atomic
 from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
 from cardio.published import load_root_key, load_trust_list
 from cardio.resident import load_resident
+from cardio.venues import PROGRAMS_DIR
 
 from .card_status import set_current_card_status
+from .config import settings_problem
 from .registry import Registry
 from .service import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
 
@@ -31,8 +35,42 @@ DIR_OPTION = click.option(
 )
 
 
+DEV_PROGRAM = "demo"
+"""The development programme: no profile in programs/, but every sample and test card uses it."""
+
+
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _known_programmes() -> list[str]:
+    """The programme ids a new issuer may name: the profiles in programs/, and the demo."""
+    return sorted({DEV_PROGRAM, *(p.stem for p in PROGRAMS_DIR.glob("*.toml"))})
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse an output file that cannot be written before anything is made: a card or kiosk
+    made for a file that then fails stays live, and a kiosk credential shown once is lost."""
+    if path.is_dir():
+        raise IssuerError(f"{path} is a directory; give a file name for {option}.")
+    if not path.parent.is_dir():
+        why = "is not a directory" if path.parent.exists() else "does not exist"
+        raise IssuerError(
+            f"{path} cannot be written: {path.parent} {why}; create that directory or give "
+            f"{option} another place."
+        )
+    try:
+        if path.exists():  # opened, not truncated; non-blocking, as a FIFO without a reader
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        else:  # a file made and removed again where the real one will go
+            fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise IssuerError(
+            f"{path} cannot be written ({exc.strerror or exc}); give {option} a file in a "
+            "directory you may write to."
+        ) from exc
 
 
 @click.group()
@@ -71,7 +109,16 @@ def init(
         if not (pkcs11_module and pkcs11_token):
             raise click.UsageError("Give both --pkcs11-module and --pkcs11-token.")
         pkcs11 = {"module": pkcs11_module, "token": pkcs11_token}
-    issuer = Issuer.init(directory, issuer_id, base_url, program, doc_prefix.upper(), pkcs11)
+    doc_prefix = doc_prefix.upper()
+    problem = settings_problem(issuer_id, base_url.rstrip("/"), program, doc_prefix)
+    if problem is not None:
+        raise IssuerError(problem)
+    known = _known_programmes()
+    if program not in known:
+        raise IssuerError(
+            f"There is no programme {program!r} (--program); use one of {', '.join(known)}."
+        )
+    issuer = Issuer.init(directory, issuer_id, base_url, program, doc_prefix, pkcs11)
     root = issuer.keystore.signer("root").public_key
     click.echo(f"Issuer {issuer_id!r} created in {directory}.")
     click.echo(f"Root key fingerprint (SHA-256): {fingerprint(root)}")
@@ -165,7 +212,16 @@ def issue(
     qr: bool,
 ) -> None:
     """Sign a credential for the resident in RESIDENT.json."""
+    if variant != "chip":  # silently dropped, they would leave a card without its chip binding
+        for given, option in ((chip_uid, "--chip-uid"), (print_out, "--print-out")):
+            if given is not None:
+                raise click.UsageError(
+                    f"{option} goes with --variant chip; add --variant chip, or drop {option}."
+                )
     issuer = Issuer(directory)
+    _check_writable(out, "--out")
+    if print_out is not None:
+        _check_writable(print_out, "--print-out")
     holder, expires = load_resident(resident, issuer.config["program"])
     binding = None
     if variant == "chip":
@@ -181,10 +237,18 @@ def issue(
         click.echo("Note: the photo is printed on the card, not in the print credential.", err=True)
     issued = issuer.issue(holder, expires, binding, kiosk_label)
     data = issued.chip_cose if variant == "chip" and issued.chip_cose else issued.print_cose
-    out.write_bytes(data)
-    if print_out is not None:
-        print_out.write_bytes(issued.print_cose)
     cred = issued.credential
+    try:
+        out.write_bytes(data)
+        if print_out is not None:
+            print_out.write_bytes(issued.print_cose)
+    except OSError as exc:  # checked above, so rare (a full disk): the card exists regardless
+        number = cred.document_number
+        raise IssuerError(
+            f"{exc.filename or out} could not be written ({exc.strerror or exc}) after card "
+            f"{number} was issued; revoke it with 'citycard-api status set --dir {directory} "
+            f"{number} revoked' and issue again."
+        ) from exc
     click.echo(f"Document number: {cred.document_number}")
     click.echo(f"Status index: {issued.status_index} (list {issued.status_list})")
     click.echo(
@@ -358,6 +422,8 @@ def kiosk_add(
     issuer = Issuer(directory)
     if out is not None and out.exists():
         raise IssuerError(f"{out} already exists; choose a new file for the credential.")
+    if out is not None:
+        _check_writable(out, "--out")
     account, credential = issuer.add_kiosk(
         kiosk_id, _pem_option(api_key, "API key"), _pem_option(signing_key, "signing key")
     )
@@ -368,7 +434,17 @@ def kiosk_add(
     click.echo(f"API key fingerprint (SHA-256): {account.auth_key_fingerprint}")
     if credential is not None:
         if out is not None:
-            write_atomic(out, (credential.to_json() + "\n").encode("ascii"), 0o600)
+            try:
+                write_atomic(out, (credential.to_json() + "\n").encode("ascii"), 0o600)
+            except OSError as exc:  # checked above, so rare: the kiosk is registered already
+                click.echo(
+                    "Kiosk credential (shown only this once; store it on the kiosk, mode 0600):"
+                )
+                click.echo(credential.to_json())
+                raise IssuerError(
+                    f"{out} could not be written ({exc.strerror or exc}); store the kiosk "
+                    "credential printed above on the kiosk instead."
+                ) from exc
             click.echo(
                 f"Kiosk credential written to {out}; move it to the kiosk and delete it here."
             )
@@ -467,6 +543,7 @@ def db_upgrade(directory: Path) -> None:
     Issuer(directory).close()  # an issuer directory, or a sentence saying it is not one
     registry = Registry.for_directory(directory)
     try:
+        registry.check_present(directory)  # only `init` starts a registry
         before = registry.revision()
         after = registry.upgrade()
     finally:

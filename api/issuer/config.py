@@ -14,13 +14,17 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cardio.files import write_atomic
+from cardio.statuslist import ALLOWED_BITS
+from cardio.trustlist import KeyPurpose, KeyState
 
 from .errors import IssuerError
 
@@ -29,14 +33,71 @@ LOCK_FILE = ".lock"
 PEPPER_FILE = "receipt-pepper.key"
 PEPPER_BYTES = 32  # 256 bits, the key of the receipt-code digests and of the slot order
 
+# The rules a new issuer's settings must meet so that its cards can be made later: the same
+# limits cardio.credential puts on a credential's issuer (1 to 64 characters), programme id
+# (a short lower-case code), document number (4 to 24 of A-Z, 0-9, '-') and status list URI
+# (at most 200 characters: the base URL, "/status/" and a list id).
+ISSUER_ID_RULE = "The issuer id (--issuer) must be 1 to 64 printable characters, not only spaces."
+BASE_URL_RULE = (
+    "The base URL (--base-url) must be an http:// or https:// address of at most 180 "
+    "characters with a host name and no query, such as https://cards.example.org."
+)
+PROGRAM_RULE = (
+    "The programme id (--program) must be 1 to 32 lower-case letters, digits or '-', "
+    "starting with a letter or digit, such as 'zurich'."
+)
+DOC_PREFIX_RULE = (
+    "The document number prefix (--doc-prefix) must be 1 to 15 capital letters, digits or "
+    "'-', at least one of them a letter, such as 'ZUR'."
+)
+_MAX_BASE_URL = 180  # leaves 20 characters of a status list URI for "/status/<list id>"
+_PROGRAM = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
+# 15, not 16: the number after it grows from 8 to 9 characters past ten million cards. A
+# letter: a number of digits only reads as a status index where either may be typed.
+_DOC_PREFIX = re.compile(r"(?=.*[A-Z])[A-Z0-9-]{1,15}\Z")
+
+
+def settings_problem(issuer_id: str, base_url: str, program: str, doc_prefix: str) -> str | None:
+    """Why a new issuer with these settings could not make cards (one sentence), or None."""
+    if not (0 < len(issuer_id) <= 64 and issuer_id.isprintable() and issuer_id.strip()):
+        return ISSUER_ID_RULE
+    if not _is_base_url(base_url):
+        return BASE_URL_RULE
+    if not _PROGRAM.match(program):
+        return PROGRAM_RULE
+    if not _DOC_PREFIX.match(doc_prefix):
+        return DOC_PREFIX_RULE
+    return None
+
+
+def _is_base_url(url: str) -> bool:
+    if not 0 < len(url) <= _MAX_BASE_URL or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+    )
+
 
 def initial_config(
     issuer_id: str, base_url: str, program: str, doc_prefix: str, pkcs11: dict[str, str] | None
 ) -> dict[str, Any]:
-    """A new issuer's configuration: no keys yet, one status list."""
+    """A new issuer's configuration: no keys yet, one status list. IssuerError when a setting
+    would make the issuer unable to issue (`settings_problem`)."""
+    base_url = base_url.rstrip("/")
+    problem = settings_problem(issuer_id, base_url, program, doc_prefix)
+    if problem is not None:
+        raise IssuerError(problem)
     return {
         "issuer": issuer_id,
-        "base_url": base_url.rstrip("/"),
+        "base_url": base_url,
         "program": program,
         "doc_prefix": doc_prefix,
         "keystore": {"type": "pkcs11", **pkcs11} if pkcs11 else {"type": "file"},
@@ -49,6 +110,85 @@ def initial_config(
         "keys": [],
         "status_lists": ["1"],
     }
+
+
+def _whole(low: int, high: int) -> Callable[[Any], bool]:
+    # bool is an int in Python, but true is no number of days
+    return lambda v: type(v) is int and low <= v <= high
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+_LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z")  # a file name under public/status/
+_PURPOSES = {"root", *(p.value for p in KeyPurpose)}
+_STATES = {s.value for s in KeyState}
+
+# What the code reads from issuer.json without a default, and what it must be. The checks stop
+# a hand-edited or half-restored file at the door instead of as a TypeError deep inside.
+_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "issuer": (lambda v: isinstance(v, str) and v != "", "a non-empty text"),
+    "base_url": (_text, "a text"),
+    "program": (_text, "a text"),
+    "doc_prefix": (_text, "a text"),
+    "status_list_size": (_whole(1, 2**32), "a positive whole number"),
+    "status_bits": (lambda v: type(v) is int and v in ALLOWED_BITS, "1, 2, 4 or 8"),
+    "status_ttl": (_whole(1, 2**31), "a positive whole number of seconds"),
+    "default_validity_days": (_whole(1, 36_500), "a whole number of days from 1 to 36500"),
+    "trust_list_version": (_whole(0, 2**63), "a whole number"),
+    "keys": (lambda v: isinstance(v, list), "a list"),
+    "status_lists": (
+        lambda v: isinstance(v, list)
+        and v != []
+        and all(isinstance(i, str) and _LIST_ID.match(i) for i in v),
+        "a non-empty list of status list ids",
+    ),
+}
+_OPTIONAL: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "published_trust_payload": (lambda v: v is None or isinstance(v, str), "a text or null"),
+    "keystore": (
+        lambda v: isinstance(v, dict)
+        and (
+            v.get("type") == "file"
+            or (v.get("type") == "pkcs11" and _text(v.get("module")) and _text(v.get("token")))
+        ),
+        'an object with "type" "file", or "pkcs11" with a "module" and a "token"',
+    ),
+}
+_KEY_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "label": (lambda v: isinstance(v, str) and v != "", "a non-empty text"),
+    "purpose": (lambda v: v in _PURPOSES, "root, issue or status"),
+    "not_before": (_whole(0, 2**63), "a time"),
+    "not_after": (_whole(0, 2**63), "a time"),
+    "state": (lambda v: v in _STATES, "active, retired or revoked"),
+}
+
+
+def shape_problem(data: Any) -> str | None:
+    """What makes `data` (parsed issuer.json) unusable, as a short phrase, or None."""
+    if not isinstance(data, dict):
+        return "it does not hold a JSON object"
+    fields = [(k, c, True) for k, c in _FIELDS.items()]
+    fields += [(k, c, False) for k, c in _OPTIONAL.items()]
+    for key, (check, what), required in fields:
+        if key not in data:
+            if required:
+                return f"{key!r} is missing"
+            continue
+        if not check(data[key]):
+            return f"{key!r} is not {what}"
+    for n, entry in enumerate(data["keys"], 1):
+        if not isinstance(entry, dict):
+            return f"key entry {n} is not an object"
+        for key, (check, what) in _KEY_FIELDS.items():
+            if key not in entry:
+                return f"key entry {n} has no {key!r}"
+            if not check(entry[key]):
+                return f"the {key!r} of key entry {n} is not {what}"
+        if "public_key" in entry and not isinstance(entry["public_key"], str):
+            return f"the 'public_key' of key entry {n} is not a text"
+    return None
 
 
 class IssuerConfig:
@@ -82,6 +222,9 @@ class IssuerConfig:
             ) from exc
         except (ValueError, OSError) as exc:
             raise IssuerError(f"{path} cannot be read ({exc}); restore it from backup.") from exc
+        problem = shape_problem(config)
+        if problem is not None:
+            raise IssuerError(f"{path} is damaged ({problem}); restore it from backup.")
         return config
 
     def _stamp(self) -> tuple[int, int, int]:

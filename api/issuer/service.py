@@ -5,6 +5,8 @@
     DIR/registry.sqlite   the registry (api.issuer.registry): document number -> status list, index,
                           key, dates, status; kiosk and staff accounts; audit trail. Or a
                           PostgreSQL database named by CITYCARD_DATABASE_URL / DIR/server.toml.
+                          Only `init` starts one: a missing or empty registry is refused, as
+                          a new one would give out document numbers already on cards.
     DIR/server.toml       optional settings of `citycard-api serve` (api.issuer.server)
     DIR/public/           what `publish` writes for readers (see cardio.published)
 
@@ -82,6 +84,7 @@ class Issuer:
         self._database_url = database_url
         self._config = IssuerConfig(self.dir)
         self._registry: Registry | None = None
+        self._new_registry = False  # only Issuer.init may start a registry (Registry.open)
         self.keys = IssuerKeys(self._config)
         self.cards = CardRegistry(self._config, self.keys, lambda: self.registry, _clock)
         self.publisher = Publisher(self._config, self.keys, lambda: self.registry)
@@ -106,6 +109,7 @@ class Issuer:
         )
         now = _now(now)
         issuer = cls(directory, database_url)
+        issuer._new_registry = True
         try:  # open the key store (PIN, module, token) and the registry before it counts
             issuer.keystore.labels()
             if issuer.cards.holds_cards():
@@ -116,6 +120,8 @@ class Issuer:
             issuer.close()
             issuer._config.remove()
             raise
+        finally:
+            issuer._new_registry = False
         issuer.keys.create_first_keys(now)
         issuer.publish(now)
         return issuer
@@ -150,6 +156,7 @@ class Issuer:
                 data["status_list_size"],
                 data["status_bits"],
                 _clock(),
+                create=self._new_registry,
             )
         return self._registry
 

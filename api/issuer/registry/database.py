@@ -18,9 +18,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from cardio.errors import CitycardError
@@ -38,6 +44,11 @@ T = TypeVar("T")
 
 class RegistryError(CitycardError):
     """The registry cannot be opened or used; the message says what to check."""
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of the database's own message (SQLAlchemy appends a long tail)."""
+    return "".join(str(getattr(exc, "orig", exc)).strip().splitlines()[0:1])
 
 
 def database_url(directory: Path, explicit: str | None = None) -> str:
@@ -126,12 +137,15 @@ class Registry:
         list_size: int,
         list_bits: int,
         now: int,
+        create: bool = False,
     ) -> Registry:
         """The registry of the issuer in `directory`, ready for use: schema migrated, the
         document counter and the configured status lists present, a pre-SQL registry.json
-        imported."""
+        imported. Only with `create` (a new issuer) may it be missing or empty."""
         registry = cls.for_directory(directory, url)
         try:
+            if not create:
+                registry.check_present(directory)
             registry.upgrade()
             with registry.write() as s:
                 queries.ensure_counter(s, DOCUMENT_COUNTER)
@@ -147,35 +161,82 @@ class Registry:
         self.engine.dispose()
 
     def _unreachable(self, exc: Exception) -> RegistryError:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1]
         return RegistryError(
-            f"The registry database {self.display_url} cannot be used ({''.join(reason)}); "
+            f"The registry database {self.display_url} cannot be used ({_reason(exc)}); "
             f"check that it runs and that {DATABASE_ENV} or server.toml names it correctly."
         )
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of the registry (None: PostgreSQL, or SQLite in memory)."""
+        name = self.url.database
+        if not self.is_sqlite or not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(name)
+
+    @contextmanager
+    def _sentences(self) -> Iterator[None]:
+        """Database errors that are no fault of the statement become sentences: a database
+        that cannot be reached, a SQLite file that is not a database (damaged, truncated).
+        Others (a unique key already taken) stay as they are, for the caller."""
+        try:
+            yield
+        except OperationalError as exc:
+            raise self._unreachable(exc) from exc
+        except DatabaseError as exc:
+            if type(exc) is not DatabaseError:  # IntegrityError, ProgrammingError, ...
+                raise
+            if self.sqlite_path is None:
+                raise self._unreachable(exc) from exc
+            raise RegistryError(
+                f"The registry {self.sqlite_path} is damaged ({_reason(exc)}); "
+                "restore it from backup."
+            ) from exc
+
+    def check_present(self, directory: Path) -> None:
+        """Refuse a registry that is missing or empty. Opening one would make it afresh, and
+        a new registry hands out the document numbers and status slots of cards already made
+        again: only a new issuer (`Issuer.init`) starts one. A pre-SQL registry.json waiting
+        to be imported (`import_legacy_json`) is the one exception."""
+        if (Path(directory) / LEGACY_JSON).is_file():
+            return
+        why = "(a new, empty one would give out the document numbers of cards already made)"
+        path = self.sqlite_path
+        if path is not None:
+            if not path.exists():  # checked before connecting: that would create it
+                raise RegistryError(
+                    f"The registry {path} is missing; restore it from backup {why}."
+                )
+            if path.is_file() and path.stat().st_size == 0:
+                raise RegistryError(
+                    f"The registry {path} is empty; restore it from backup {why}."
+                )
+        with self._sentences(), self.engine.connect() as conn:
+            tables = inspect(conn).get_table_names()
+        if not tables:
+            where = path or self.display_url
+            raise RegistryError(
+                f"The registry {where} is empty; restore it from backup {why}, or check that "
+                f"{DATABASE_ENV} or server.toml names the issuer's registry."
+            )
 
     def upgrade(self) -> str:
         """Bring the schema to the newest migration (idempotent); returns the revision.
 
         A database made before the migrations (tables, no alembic_version) is recognised and
         upgraded in place: its rows stay."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execution_options(citycard_write=True)  # one migrator at a time on SQLite
-                with conn.begin():
-                    revision = migrate.upgrade(conn)
-        except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+        with self._sentences(), self.engine.connect() as conn:
+            conn.execution_options(citycard_write=True)  # one migrator at a time on SQLite
+            with conn.begin():
+                revision = migrate.upgrade(conn)
         if self.is_sqlite and self.url.database:
             Path(self.url.database).chmod(0o600)
         return revision
 
     def revision(self) -> str | None:
         """The schema's current migration (None: not migrated yet)."""
-        try:
-            with self.engine.connect() as conn:
-                return migrate.current_revision(conn)
-        except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+        with self._sentences(), self.engine.connect() as conn:
+            return migrate.current_revision(conn)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -191,18 +252,11 @@ class Registry:
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Session]:
-        try:
-            conn = self.engine.connect()
-        except OperationalError as exc:
-            raise self._unreachable(exc) from exc
-        try:
-            with conn:
-                conn.execution_options(citycard_write=write)
-                with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
-                    yield session
-                    session.flush()
-        except OperationalError as exc:
-            raise self._unreachable(exc) from exc
+        with self._sentences(), self.engine.connect() as conn:
+            conn.execution_options(citycard_write=write)
+            with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+                session.flush()
 
     @staticmethod
     def retrying(attempts: int, work: Callable[[], T]) -> T:
