@@ -69,7 +69,13 @@ class _MachineLock:
             if self._fd is not None:
                 self._depth += 1
                 return
-            fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+            writable = True
+            try:
+                fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+                with contextlib.suppress(OSError):  # only its owner may; the umask took 0o022
+                    os.fchmod(fd, 0o666)
+            except PermissionError:  # another user's lock file: flock needs no write access
+                fd, writable = os.open(LOCK_PATH, os.O_RDONLY), False
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -85,8 +91,9 @@ class _MachineLock:
                             f"lock is {LOCK_PATH}) and try again."
                         ) from None
                     time.sleep(0.1)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            if writable:  # the holder's pid, for the message above
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             self._fd, self._depth = fd, 1
 
     def release(self) -> None:
