@@ -434,8 +434,15 @@ def test_a_sync_another_site_asks_for_is_refused(tmp_path: Path, live: Issuer, a
     refused = client.post("/sync", data={"from": "screen"}, headers=evil)
     assert refused.status_code == 403 and refused.get_json()["code"] == "cross_site"
     assert terminal.sync.status()["last_success"] is None
+    for origin, site in (("null", "cross-site"), ("null", None), ("https://evil.example", None)):
+        headers = {"Origin": origin} | ({"Sec-Fetch-Site": site} if site else {})
+        assert client.post("/sync", headers=headers).status_code == 403, headers
+    assert terminal.sync.status()["last_success"] is None
     screen = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
     assert client.post("/sync", data={"from": "screen"}, headers=screen).status_code == 303
+    # the screen's own form post as Chromium sends it under Referrer-Policy: no-referrer
+    opaque = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert client.post("/sync", data={"from": "screen"}, headers=opaque).status_code == 303
     assert client.post("/sync").get_json()["ok"]  # a technician's curl sends neither header
     assert terminal.sync.status()["last_success"] is not None
 

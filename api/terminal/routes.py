@@ -234,9 +234,12 @@ def same_origin_form(what_to_do: str) -> None:
     asking the city for its lists)."""
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    if site not in (None, "same-origin", "none") or (
-        origin is not None and origin != request.host_url.rstrip("/")
-    ):
+    # The screen's own form posts carry `Origin: null` (its Referrer-Policy is no-referrer);
+    # the browser's Sec-Fetch-Site then says whether the page was ours.
+    ours = origin is None or origin == request.host_url.rstrip("/") or (
+        origin == "null" and site == "same-origin"
+    )
+    if site not in (None, "same-origin", "none") or not ours:
         raise ApiError(403, "cross_site", what_to_do)
 
 
