@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ def api(live: Issuer) -> Iterator[Any]:
         yield server
 
 
+@contextmanager
+def running(terminal: Terminal) -> Iterator[Terminal]:
+    """The terminal's reader loop and sync, stopped however the test ends: a failed test left
+    its loop holding the virtual reader, and the next test that taps a card failed too."""
+    terminal.start()
+    try:
+        yield terminal
+    finally:
+        terminal.stop()
+
+
 def test_tap_shows_valid_live_then_revoked_after_sync(
     tmp_path: Path, vpcd_cards: VpcdCards, live: Issuer, api: Any, holder: Holder
 ) -> None:
@@ -61,8 +73,7 @@ def test_tap_shows_valid_live_then_revoked_after_sync(
     assert terminal.loop is not None
     terminal.loop.poll = 0.3
     app = create_terminal_app(terminal)
-    terminal.start()
-    with ServedApp(app) as served, chromium() as browser:
+    with running(terminal), ServedApp(app) as served, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         console: list[str] = []
         page.on("console", lambda message: console.append(message.text))
@@ -105,7 +116,6 @@ def test_tap_shows_valid_live_then_revoked_after_sync(
         vpcd_cards.remove(vcard)
         # the screen's script, style sheet, events and photo are all within its own policy
         assert not [m for m in console if "Content Security Policy" in m], console
-    terminal.stop()
 
 
 def test_screen_without_javascript_refreshes_itself(
@@ -119,8 +129,7 @@ def test_screen_without_javascript_refreshes_itself(
     terminal.sync.sync_once()
     assert terminal.loop is not None
     terminal.loop.poll = 0.3
-    terminal.start()
-    with ServedApp(create_terminal_app(terminal)) as served, chromium() as browser:
+    with running(terminal), ServedApp(create_terminal_app(terminal)) as served, chromium() as browser:
         context = browser.new_context(java_script_enabled=False)
         page = context.new_page()
         page.goto(served.url + "/")
@@ -132,4 +141,3 @@ def test_screen_without_javascript_refreshes_itself(
         page.screenshot(path=str(ARTIFACTS / "staff-screen-no-javascript.png"), full_page=True)
         vpcd_cards.remove(vcard)
         context.close()
-    terminal.stop()
