@@ -41,7 +41,7 @@ _TRANSPORT_HEADERS = (
 )
 
 
-class _JsonErrorTask(ErrorTask):
+class JsonErrorTask(ErrorTask):
     """A request waitress itself cannot read (a malformed header, a bad Content-Length) never
     reaches the app: answer it as the app answers errors, JSON `{code, message}` with the
     security headers, instead of waitress's plain text. The message is ours, never an echo
@@ -61,21 +61,30 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-class _JsonErrorChannel(HTTPChannel):
-    error_task_class = _JsonErrorTask
+class JsonErrorChannel(HTTPChannel):
+    """waitress's channel with `JsonErrorTask` for the requests it cannot read."""
+
+    error_task_class = JsonErrorTask
 
 
 class BackgroundServer:
-    """waitress serving `app` on host:port (port 0 picks a free one); `adjustments` are
-    waitress's. Listening starts here (ListenError when it cannot), serving at `start()`."""
+    """waitress serving `app` on host:port (port 0 picks a free one) through `channel_class`;
+    `adjustments` are waitress's. Listening starts here (ListenError when it cannot), serving at `start()`."""
 
-    def __init__(self, app: Any, host: str, port: int, **adjustments: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        channel_class: type[HTTPChannel] = JsonErrorChannel,
+        **adjustments: Any,
+    ) -> None:
         try:
             self._server: Any = create_server(app, host=host, port=port, **adjustments)
             # one listening server, or several (a host name with more than one address)
             for server in (self._server, *getattr(self._server, "map", {}).values()):
                 if getattr(server, "channel_class", None) is HTTPChannel:
-                    server.channel_class = _JsonErrorChannel
+                    server.channel_class = channel_class
         except OSError as exc:
             raise ListenError(
                 f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "

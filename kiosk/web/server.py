@@ -19,11 +19,10 @@ from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.server import BaseWSGIServer
-from waitress.task import ErrorTask, Task, WSGITask
+from waitress.task import Task, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
-from cardio.serving import BackgroundServer
+from cardio.serving import BackgroundServer, JsonErrorChannel, JsonErrorTask
 
 from .app import BODY_TOO_LARGE
 from .config import KioskConfig
@@ -83,10 +82,10 @@ class TooLargeTask(WSGITask):
 def _error_task(channel: HTTPChannel, request: Any) -> Task:
     if isinstance(request.error, RequestEntityTooLarge):
         return TooLargeTask(channel, request)
-    return ErrorTask(channel, request)
+    return JsonErrorTask(channel, request)  # only a raw client sends what waitress cannot read
 
 
-class KioskChannel(HTTPChannel):
+class KioskChannel(JsonErrorChannel):
     error_task_class = staticmethod(_error_task)  # type: ignore[assignment]  # a factory
     parser_class = KioskRequestParser
     dropping = 0  # bytes of a refused body still to read and drop
@@ -111,8 +110,4 @@ class KioskServer(BackgroundServer):
     adjustments and the channel above."""
 
     def __init__(self, app: Any, config: KioskConfig, host: str, port: int) -> None:
-        super().__init__(app, host, port, **waitress_adjustments(config))
-        servers = [self._server, *getattr(self._server, "map", {}).values()]
-        for server in servers:
-            if isinstance(server, BaseWSGIServer):
-                server.channel_class = KioskChannel
+        super().__init__(app, host, port, KioskChannel, **waitress_adjustments(config))
