@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -21,10 +22,20 @@ from cardio.kiosk_auth import KioskCredential
 from cardio.trustlist import KeyState
 
 from . import passwords
-from .errors import IssuerError
+from .errors import (
+    AccountExistsError,
+    AccountIdError,
+    IssuerError,
+    LastAdminError,
+    PasswordRuleError,
+    UnknownAccountError,
+)
 from .keys import ROOT_LABEL, IssuerKeys
 from .registry import ACTIVE, KioskRecord, Registry, account_queries, desk_queries, queries
 from .registry.desk_schema import ADMIN_ROLE, STAFF_ROLE, DeskAccount
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Actor = tuple[str, str | None]
 
@@ -42,9 +53,10 @@ def check_account_id(account_id: str, what: str) -> None:
     try:
         check_label(account_id)
     except KeyStoreError as exc:
-        raise IssuerError(
+        raise AccountIdError(
             f"The {what} {account_id!r} is not usable: use 1 to 63 lower-case letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit."
+            "'.', '_' or '-', starting with a letter or digit.",
+            account_id,
         ) from exc
 
 
@@ -120,8 +132,9 @@ class Accounts:
             raise IssuerError("'root' is the city root key's label; choose another kiosk id.")
         with self.registry().read() as s:
             if account_queries.kiosk(s, kiosk_id) is not None:
-                raise IssuerError(
-                    f"There is already a kiosk {kiosk_id!r}; revoke it or choose another id."
+                raise AccountExistsError(
+                    f"There is already a kiosk {kiosk_id!r}; revoke it or choose another id.",
+                    kiosk_id,
                 )
         credential = None
         if api_public_key is None:
@@ -161,8 +174,9 @@ class Accounts:
         with self.registry().write() as s:
             row = account_queries.kiosk(s, kiosk_id)
             if row is None:
-                raise IssuerError(
-                    f"There is no kiosk {kiosk_id!r}; 'citycard-api kiosk list' shows them."
+                raise UnknownAccountError(
+                    f"There is no kiosk {kiosk_id!r}; 'citycard-api kiosk list' shows them.",
+                    kiosk_id,
                 )
             account_queries.withdraw(row, now)
             label = row.key_label
@@ -185,19 +199,28 @@ class Accounts:
         token = codes.new_staff_token()
         with self.registry().write() as s:
             if account_queries.staff(s, staff_id) is not None:
-                raise IssuerError(
-                    f"There is already a staff account {staff_id!r}; revoke it or choose another id."
+                raise AccountExistsError(
+                    f"There is already a staff account {staff_id!r}; "
+                    "revoke it or choose another id.",
+                    staff_id,
                 )
             account_queries.add_staff(s, staff_id, codes.hash_staff_token(token), now)
             queries.audit(s, now, actor[0], "staff-add", actor[1] or staff_id, detail=staff_id)
         return token
 
-    def revoke_staff(self, staff_id: str, now: int, actor: Actor = CLI) -> None:
-        """Withdraw a staff account: its token, password and desk sessions stop working."""
+    def revoke_staff(
+        self, staff_id: str, now: int, actor: Actor = CLI, keep_an_admin: bool = True
+    ) -> None:
+        """Withdraw a staff account: its token, password and desk sessions stop working.
+        With `keep_an_admin`, not the last active desk admin (LastAdminError); the command
+        line's `staff revoke` passes False: cutting an account off must never wait, and on
+        the host `citycard-api desk admin` makes a new admin at once."""
         with self.registry().write() as s:
+            if keep_an_admin:
+                _keep_an_admin(s, staff_id)
             row = account_queries.staff(s, staff_id)
             if row is None:
-                raise IssuerError(f"There is no staff account {staff_id!r}.")
+                raise UnknownAccountError(f"There is no staff account {staff_id!r}.", staff_id)
             account_queries.withdraw(row, now)
             desk = desk_queries.desk_account(s, staff_id)
             if desk is not None:
@@ -242,18 +265,25 @@ class Accounts:
     def set_password(self, staff_id: str, password: str, now: int, actor: Actor = CLI) -> None:
         """Set (or replace) a staff account's desk password; its open sessions end."""
         if not passwords.acceptable(password):
-            raise IssuerError(
+            raise PasswordRuleError(
                 f"A password needs {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters; "
-                "a few unrelated words make a good one."
+                "a few unrelated words make a good one.",
+                staff_id,
             )
         digest = passwords.hash_password(password)
         with self.registry().write() as s:
             row = account_queries.staff(s, staff_id)
             if row is None or row.state != ACTIVE:
-                raise IssuerError(f"There is no active staff account {staff_id!r}.")
+                raise UnknownAccountError(
+                    f"There is no active staff account {staff_id!r}.", staff_id
+                )
             desk = desk_queries.ensure_desk_account(s, staff_id, now)
             desk.password_hash, desk.sessions_after, desk.updated_at = digest, now_ms(), now
             queries.audit(s, now, actor[0], "password-set", actor[1], detail=staff_id)
+
+    def desk_admins(self) -> list[str]:
+        """The ids of the active desk admins."""
+        return [a.staff_id for a in self.staff_accounts() if a.active and a.admin]
 
     def end_sessions(self, staff_id: str, now: int) -> None:
         """Every open desk session of the account ends (logging out ends them all)."""
@@ -264,15 +294,32 @@ class Accounts:
             desk.sessions_after, desk.updated_at = now_ms(), now
 
     def set_role(self, staff_id: str, admin: bool, now: int, actor: Actor = CLI) -> None:
-        """Make a staff account a desk admin (manages accounts) or plain desk staff."""
+        """Make a staff account a desk admin (manages accounts) or plain desk staff; not the
+        last active admin plain staff (LastAdminError), from the desk or the command line."""
         role = ADMIN_ROLE if admin else STAFF_ROLE
         with self.registry().write() as s:
+            if not admin:
+                _keep_an_admin(s, staff_id)
             row = account_queries.staff(s, staff_id)
             if row is None or row.state != ACTIVE:
-                raise IssuerError(f"There is no active staff account {staff_id!r}.")
+                raise UnknownAccountError(
+                    f"There is no active staff account {staff_id!r}.", staff_id
+                )
             desk = desk_queries.ensure_desk_account(s, staff_id, now)
             desk.role, desk.updated_at = role, now
             queries.audit(s, now, actor[0], f"role-{role}", actor[1], detail=staff_id)
+
+
+def _keep_an_admin(session: Session, staff_id: str) -> None:
+    """Refuse (LastAdminError) a change that takes away the last active desk admin: without
+    one nobody can manage accounts until someone runs `citycard-api desk admin` on the host."""
+    admins = desk_queries.active_admin_ids(session)  # locked: see active_admin_ids
+    if admins == [staff_id]:
+        raise LastAdminError(
+            f"Staff account {staff_id!r} is the last desk admin; make another account an admin "
+            "first (citycard-api desk admin STAFF_ID, or the desk's Accounts page).",
+            staff_id,
+        )
 
 
 def _staff_account(staff_id: str, state: str, desk: DeskAccount | None) -> StaffAccount:

@@ -5,8 +5,9 @@
     python -m api.issuer.catalogues check     # complete, nothing fuzzy or stale (exit 1)
 
 Extraction (`METHOD_MAP`, `KEYWORDS`): `_()` in the templates, `N_()` in the lost-card page's
-module and the desk's modules. Two parts with two promises (api.issuer.page_i18n): the lost-card
-page's messages (templates/lost, templates/base.html, routes_lost.py) are needed in every kiosk
+module, the pages' error pages and the desk's modules. Two parts with two promises
+(api.issuer.page_i18n): the lost-card page's messages (templates/lost, templates/base.html,
+routes_lost.py, page_errors.py: the error pages of both) are needed in every kiosk
 language; the desk's (templates/desk, desk/) in `DESK_LANGUAGES`. A language's catalogue holds
 exactly the messages it needs; English has msgstr = msgid. The work is
 `cardio.catalogue_tool`'s; docs/i18n.md has the workflow.
@@ -26,12 +27,13 @@ __all__ = ["POT", "TOOL", "Key", "is_lost_message", "needed", "problems", "templ
 ISSUER_DIR = Path(__file__).resolve().parent
 METHOD_MAP = [
     ("routes_lost.py", "python"),
+    ("page_errors.py", "python"),
     ("desk/**.py", "python"),
     ("templates/**.html", "jinja2"),
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 KEYWORDS = {"_": None, "N_": None}
-_LOST_PLACES = ("routes_lost.py", "templates/lost/", "templates/base.html")
+_LOST_PLACES = ("routes_lost.py", "page_errors.py", "templates/lost/", "templates/base.html")
 
 
 def is_lost_message(locations: Iterable[tuple[str, int | None]]) -> bool:

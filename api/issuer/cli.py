@@ -522,9 +522,20 @@ def staff_add(directory: Path, staff_id: str) -> None:
 def staff_revoke(directory: Path, staff_id: str) -> None:
     """Withdraw staff account STAFF_ID: its token stops working at once."""
     issuer = Issuer(directory)
-    issuer.revoke_staff(staff_id)
-    issuer.close()
+    try:
+        # Even the last desk admin: a cut-off never waits (the desk refuses it; see
+        # Accounts.revoke_staff), and the operator is told how to make a new admin.
+        was_admin = staff_id in issuer.accounts.desk_admins()
+        issuer.revoke_staff(staff_id, keep_an_admin=False)
+        admins = issuer.accounts.desk_admins()
+    finally:
+        issuer.close()
     click.echo(f"Staff account {staff_id!r} revoked.")
+    if was_admin and not admins:
+        click.echo(
+            "No active desk admin is left: make one with "
+            f"'citycard-api desk admin --dir {directory} STAFF_ID'."
+        )
 
 
 @main.group()

@@ -15,3 +15,32 @@ class UnknownCardError(IssuerError):
 
 class CardStateError(IssuerError):
     """The card's status or lifecycle does not allow the change asked for."""
+
+
+class AccountError(IssuerError):
+    """A kiosk or staff account change refused; `account_id` names the account, so that a
+    page can say the same in its own language (api.issuer.desk.routes_accounts)."""
+
+    def __init__(self, message: str, account_id: str) -> None:
+        super().__init__(message)
+        self.account_id = account_id
+
+
+class AccountIdError(AccountError):
+    """An id that breaks the account id rule."""
+
+
+class AccountExistsError(AccountError):
+    """An id already taken by an account (active or not)."""
+
+
+class UnknownAccountError(AccountError):
+    """No such account, or none that is active."""
+
+
+class PasswordRuleError(AccountError):
+    """A desk password too short or too long."""
+
+
+class LastAdminError(AccountError):
+    """The change would leave the service desk without an active admin."""

@@ -58,10 +58,11 @@ def known(tag: str, among: Iterable[str] = BY_CODE) -> str | None:
     return match(tag, among)
 
 
-def choose(among: Iterable[str] = BY_CODE) -> str:
-    """The language of this request's page (see the module docstring)."""
+def choose(among: Iterable[str] = BY_CODE, read_body: bool = True) -> str:
+    """The language of this request's page (see the module docstring). Without `read_body`
+    the form's `lang` field is not looked at (a body over the size limit is never read)."""
     codes = tuple(among)
-    asked = request.values.get("lang", "")
+    asked = (request.values if read_body else request.args).get("lang", "")
     if asked and len(asked) <= 16:
         found = known(asked, codes)
         if found:

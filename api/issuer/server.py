@@ -3,7 +3,8 @@
     app = create_app(load_config(Path("/srv/citycard/issuer")))
 
 `citycard-api serve --dir DIR` runs it under waitress. Every answer that is not a success is
-JSON `{"code": ..., "message": ...}` (never an HTML page or a traceback); the routes are in
+JSON `{"code": ..., "message": ...}` (never a traceback), except under /lost and /desk/, whose
+errors are pages in the page's language (api.issuer.page_errors); the routes are in
 api.issuer.routes_public, api.issuer.routes_kiosk and api.issuer.routes_revocation; their
 schemas (api.issuer.schemas) validate the requests and shape the answers, and APIFairy writes
 `/openapi.json` from them (api.issuer.openapi). Every answer carries strict security headers
@@ -62,6 +63,7 @@ from . import (
     desk,
     oid4vci,
     openapi,
+    page_errors,
     routes_kiosk,
     routes_lost,
     routes_public,
@@ -252,23 +254,26 @@ def create_app(
         headers = {}
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
-        return _error(status, code, message, headers)
+        return page_errors.error_page(status, headers) or _error(status, code, message, headers)
 
     @app.errorhandler(RegistryError)
     def registry_error(exc: RegistryError) -> Response:
         log.error("registry unavailable: %s", exc)
-        return _error(
+        retry = {"Retry-After": "60"}
+        return page_errors.error_page(503, retry) or _error(
             503,
             "unavailable",
             "The registry is unavailable; try again in a minute.",
-            {"Retry-After": "60"},
+            retry,
         )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         # The traceback goes to the log (it holds no request body); the client gets a sentence.
         log.exception("unexpected error on %s %s", request.method, request.url_rule)
-        return _error(500, "internal_error", "The server failed to handle the request; try again.")
+        return page_errors.error_page(500) or _error(
+            500, "internal_error", "The server failed to handle the request; try again."
+        )
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -282,8 +282,10 @@ class Issuer:
     def add_staff(self, staff_id: str, now: int | None = None) -> str:
         return self.accounts.add_staff(staff_id, _now(now))
 
-    def revoke_staff(self, staff_id: str, now: int | None = None) -> None:
-        self.accounts.revoke_staff(staff_id, _now(now))
+    def revoke_staff(
+        self, staff_id: str, now: int | None = None, keep_an_admin: bool = True
+    ) -> None:
+        self.accounts.revoke_staff(staff_id, _now(now), keep_an_admin=keep_an_admin)
 
     def staff_for_token(self, token: str) -> str | None:
         return self.accounts.staff_for_token(token)

@@ -14,13 +14,22 @@ The account rules are api.issuer.accounts' (the same as `citycard-api staff` and
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Response, request
 
 from cardio.errors import CitycardError
 
+from .. import passwords
 from ..accounts import Actor
+from ..errors import (
+    AccountExistsError,
+    AccountIdError,
+    LastAdminError,
+    PasswordRuleError,
+    UnknownAccountError,
+)
 from ..registry import audit_queries
 from ..web import state
 from .blueprint import bp
@@ -35,6 +44,22 @@ SAVED = {
     "kiosk": N_("The kiosk is disabled: cards it makes from now on are refused."),
 }
 MISMATCH = N_("The two passwords differ; type the same password twice.")
+# The account rules' refusals, as the page's sentences (the exceptions' own are English, for
+# the command line); %(id)s is the account's id.
+BAD_ID = N_(
+    "The staff id '%(id)s' is not usable: use 1 to 63 lower-case letters, digits, '.', '_' or "
+    "'-', starting with a letter or digit."
+)
+TAKEN = N_("There is already a staff account '%(id)s'; choose another id.")
+PASSWORD_RULE = N_(
+    "A password needs %(min)s to %(max)s characters; a few unrelated words make a good one."
+)
+NO_STAFF = N_("There is no active staff account '%(id)s'.")
+NO_KIOSK = N_("There is no kiosk '%(id)s'.")
+LAST_ADMIN = N_("'%(id)s' is the last desk admin. Make another staff account an admin first.")
+NOT_DONE = N_("This could not be done; try again, or ask the technician who runs the issuer.")
+
+log = logging.getLogger("citycard.desk")
 
 
 def _actor(session: DeskSession) -> Actor:
@@ -57,6 +82,26 @@ def _accounts_page(
     )
 
 
+def _refused(session: DeskSession, exc: CitycardError, kiosk: bool = False) -> Response:
+    """The accounts page saying, in its language, why the change was refused."""
+    account_id = getattr(exc, "account_id", "")
+    status, message, values = 400, NOT_DONE, {"id": account_id}
+    if isinstance(exc, AccountIdError):
+        message = BAD_ID
+    elif isinstance(exc, AccountExistsError):
+        message = TAKEN
+    elif isinstance(exc, PasswordRuleError):
+        message = PASSWORD_RULE
+        values = {"min": str(passwords.MIN_LENGTH), "max": str(passwords.MAX_LENGTH)}
+    elif isinstance(exc, UnknownAccountError):
+        status, message = 404, NO_KIOSK if kiosk else NO_STAFF
+    elif isinstance(exc, LastAdminError):
+        status, message = 409, LAST_ADMIN
+    else:  # a rule with no sentence of the page's own: the English one goes to the log
+        log.warning("desk account change refused: %s", exc)
+    return _accounts_page(session, status, message, message_values=values)
+
+
 @bp.get("/accounts")
 @login_required(admin=True)
 def accounts(session: DeskSession) -> Response:
@@ -70,7 +115,7 @@ def add_staff(session: DeskSession) -> Response:
     try:
         token = state().issuer.accounts.add_staff(staff_id, int(time.time()), _actor(session))
     except CitycardError as exc:
-        return _accounts_page(session, 400, str(exc))
+        return _refused(session, exc)
     return _accounts_page(session, new_staff=staff_id, new_token=token)
 
 
@@ -93,7 +138,7 @@ def change_staff(session: DeskSession, staff_id: str, what: str) -> Response:
         else:
             return _accounts_page(session, 404, N_("There is no such action."))
     except CitycardError as exc:
-        return _accounts_page(session, 400, str(exc))
+        return _refused(session, exc)
     return _accounts_page(session, message=SAVED[what], ok=True)
 
 
@@ -103,7 +148,7 @@ def disable_kiosk(session: DeskSession, kiosk_id: str) -> Response:
     try:
         state().issuer.accounts.revoke_kiosk(kiosk_id, int(time.time()), _actor(session))
     except CitycardError as exc:
-        return _accounts_page(session, 400, str(exc))
+        return _refused(session, exc, kiosk=True)
     return _accounts_page(session, message=SAVED["kiosk"], ok=True)
 
 

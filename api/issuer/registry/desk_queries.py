@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import queries
-from .desk_schema import STAFF_ROLE, DeskAccount
-from .schema import CardRecord, StaffRecord
+from .desk_schema import ADMIN_ROLE, STAFF_ROLE, DeskAccount
+from .schema import ACTIVE, CardRecord, StaffRecord
 
 
 def desk_account(session: Session, staff_id: str) -> DeskAccount | None:
@@ -38,6 +38,20 @@ def staff_accounts(session: Session) -> list[tuple[StaffRecord, DeskAccount | No
         .order_by(StaffRecord.staff_id)
     ).all()
     return [(staff, desk) for staff, desk in rows]
+
+
+def active_admin_ids(session: Session) -> list[str]:
+    """The ids of the active desk admins, their rows locked until the transaction ends: two
+    admins stepping down at once on PostgreSQL then queue, and the second sees the first's
+    change (SQLite's write transactions queue anyway)."""
+    rows = session.execute(
+        select(DeskAccount.staff_id)
+        .join(StaffRecord, StaffRecord.staff_id == DeskAccount.staff_id)
+        .where(DeskAccount.role == ADMIN_ROLE, StaffRecord.state == ACTIVE)
+        .order_by(DeskAccount.staff_id)
+        .with_for_update()
+    ).scalars()
+    return list(rows)
 
 
 def current_card(session: Session, number: str) -> CardRecord | None:

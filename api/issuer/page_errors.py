@@ -1,0 +1,71 @@
+"""Errors of the web layer on the issuer's HTML pages: an address under /lost or /desk/ that
+is not a page (404), a method it does not take (405), a body over `max_body` (413) or a
+failure (5xx) gets a page in the page's language with a way back, not the API's JSON error
+(api.issuer.server asks `error_page` first).
+
+    /lost, /lost/...   lost/message.html, every language, a link to /lost?lang=xx
+    /desk, /desk/...   desk/message.html, the desk's languages, a link to /desk/
+
+The sentences are the lost-card page's (api.issuer.catalogues: needed in every language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Response, request
+
+from .page_i18n import BY_CODE, DESK_LANGUAGES, choose
+from .pages import render
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalogues; it is translated when the page is made."""
+    return message
+
+
+NOT_FOUND = N_("There is no page at this address.")
+WRONG_METHOD = N_("This page cannot be used that way.")
+TOO_LARGE = N_("What was sent is too long for this page. Go back and try again.")
+FAILED = N_("Something went wrong on our side. Try again in a few minutes.")
+
+_LOST, _DESK = "/lost", "/desk"
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def is_page_path(path: str) -> bool:
+    """True for an address of the lost-card page or the desk (not /lostx, not the API)."""
+    return _under(path, _LOST) or _under(path, _DESK)
+
+
+def error_page(status: int, headers: Mapping[str, str] | None = None) -> Response | None:
+    """The page for error `status` when this request is for one of the pages, else None."""
+    path = request.path
+    if not is_page_path(path):
+        return None
+    message = (
+        NOT_FOUND
+        if status == 404
+        else TOO_LARGE
+        if status == 413
+        else FAILED
+        if status >= 500
+        else WRONG_METHOD
+    )
+    # The body is never read here: over max_body (a 413, or any error of a large body) that
+    # raises again. The language is in the address (the lost form posts to /lost?lang=xx)
+    # or the browser's.
+    if _under(path, _LOST):
+        lang = choose(BY_CODE, read_body=False)
+        response = render("lost/message.html", lang, status=status, message=message)
+    else:
+        lang = choose(DESK_LANGUAGES, read_body=False)
+        response = render(
+            "desk/message.html", lang, status=status, session=None, csrf="", message=message
+        )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
