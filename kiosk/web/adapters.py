@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import functools
+import io
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+
+from PIL import ExifTags, Image
 
 from cardio.chip import CardProfile, read_card
 from cardio.credential import Holder
@@ -61,6 +64,7 @@ EYE_COLOURS = ("brown", "blue", "green", "grey", "hazel", "black", "other")
 HAIR_COLOURS = ("black", "brown", "blond", "red", "grey", "white", "bald", "other")
 CHIP_PHOTO_BUDGET = 3072  # bytes of JPEG on the chip (docs/credential.md: ~3 KB)
 PRINT_PHOTO_BUDGET = 24 * 1024
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 
 
 def localized_list(text: Localized[tuple[str, ...]]) -> Localized[str]:
@@ -257,8 +261,27 @@ class PipelinePhotos:
             )
         except photo_pipeline.PhotoError as exc:
             message = msg.PHOTO_REASONS.get(exc.reason, msg.PHOTO_REASONS["photo"])
+            # The pipeline's "not_portrait" is a picture too wide or too tall; its message says
+            # "too wide", so a tall one gets the plain "cannot use this photo" instead.
+            if exc.reason == "not_portrait" and not shown_wider_than_tall(data):
+                message = msg.PHOTO_REASONS["photo"]
             raise PhotoRejected(ReasonView(message, code=exc.reason)) from None
         return Photo(jpeg=printed.jpeg, raw=CardPhotos(chip, printed))
+
+
+def shown_wider_than_tall(data: bytes) -> bool:
+    """Whether a picture, turned upright by its EXIF orientation as the pipeline turns it, is
+    wider than tall; from its header alone (nothing decoded), False when unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            # A PNG's EXIF may follow its pixels (reading it would decode them): then upright.
+            exif_read = image.format != "PNG" or "exif" in image.info
+            if exif_read and image.getexif().get(ExifTags.Base.Orientation) in _QUARTER_TURNS:
+                width, height = height, width
+    except Exception:  # Pillow raises many types on hostile input; the message is all at stake
+        return False
+    return width > height
 
 
 def card_language(program: Program) -> str:

@@ -3,7 +3,9 @@
 The browser holds one opaque, random session id in a cookie and nothing else. Everything the
 resident types lives in a `KioskSession` object in this process: never in a cookie, never on
 disk. A session is dropped when the resident finishes, when the idle timeout passes (checked on
-every request and by a sweeper thread) or when the app stops.
+every request and by a sweeper thread) or when the app stops. Of a session dropped at the idle
+timeout the store keeps its language alone, by its id, for `TIMED_OUT_NOTE_SECONDS`: whoever
+comes back with that cookie is told that the visit timed out, in their language.
 
 The store holds a bounded number of sessions. When it is full, a new session may take the place
 of one that never got past the start page, never of a visit in progress: strangers' requests
@@ -23,6 +25,7 @@ from datetime import date
 from typing import Any
 
 MAX_SESSIONS = 32  # a kiosk has one screen; more live sessions than this means stale ones
+TIMED_OUT_NOTE_SECONDS = 30 * 60  # how long the language of a timed-out session is kept
 
 
 class KioskBusy(Exception):
@@ -129,6 +132,10 @@ class SessionStore:
         self.clock = clock
         self.max_sessions = max_sessions
         self._sessions: dict[str, KioskSession] = {}
+        # The language of each session dropped at the idle timeout, by its id, for a while:
+        # whoever comes back with that cookie is told so in their language. A language code
+        # is all that is kept, in memory only (nothing of the resident, nothing on disk).
+        self._timed_out: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -155,7 +162,7 @@ class SessionStore:
         """Drop the expired sessions, else the least recently seen one that is not a visit in
         progress; raise KioskBusy if every session is one."""
         for sid in [s.sid for s in self._sessions.values() if self.expired(s)]:
-            self._drop_locked(sid)
+            self._drop_locked(sid, timed_out=True)
         if len(self._sessions) < self.max_sessions:
             return
         spare = [s for s in self._sessions.values() if not s.in_progress]
@@ -186,26 +193,49 @@ class SessionStore:
         with self._lock:
             self._drop_locked(sid)
 
-    def _drop_locked(self, sid: str) -> None:
+    def _drop_locked(self, sid: str, *, timed_out: bool = False) -> None:
         session = self._sessions.pop(sid, None)
         if session is not None:
             if self.on_drop is not None:
                 self.on_drop(session)
             session.forget_resident()
             session.job = None
+            if timed_out:
+                self._note_timed_out_locked(session)
+
+    def _note_timed_out_locked(self, session: KioskSession) -> None:
+        now = self.clock()
+        for sid, (when, _lang) in list(self._timed_out.items()):
+            if now - when > TIMED_OUT_NOTE_SECONDS:
+                del self._timed_out[sid]
+        while len(self._timed_out) >= 4 * self.max_sessions:  # bounded: the oldest goes
+            del self._timed_out[next(iter(self._timed_out))]
+        self._timed_out[session.sid] = (now, session.lang)
+
+    def timed_out(self, sid: str | None) -> tuple[bool, str | None]:
+        """Whether the session with this id was dropped at the idle timeout (lately), and its
+        language; the note is used once."""
+        if not sid:
+            return False, None
+        with self._lock:
+            note = self._timed_out.pop(sid, None)
+        if note is None or self.clock() - note[0] > TIMED_OUT_NOTE_SECONDS:
+            return False, None
+        return True, note[1]
 
     def sweep(self) -> int:
         """Drop every expired session; how many were dropped."""
         with self._lock:
             stale = [s.sid for s in self._sessions.values() if self.expired(s)]
             for sid in stale:
-                self._drop_locked(sid)
+                self._drop_locked(sid, timed_out=True)
         return len(stale)
 
     def clear(self) -> None:
         with self._lock:
             for sid in list(self._sessions):
                 self._drop_locked(sid)
+            self._timed_out.clear()
 
     @contextmanager
     def sweeper(self, interval: float = 5.0) -> Iterator[threading.Thread]:

@@ -8,6 +8,7 @@ is refused, because a reader cannot tell what is printed. Japanese (kanji + kana
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -108,6 +109,21 @@ def clean_text(raw: str | None, *, max_length: int, required: bool = False) -> s
     return text
 
 
+def read_number(text: str, max_digits: int) -> int | None:
+    """A whole number written in digits of any script (Arabic-Indic and Persian digits too);
+    None when it is not one, or has more than `max_digits` digits after its leading zeros.
+    Bounded because int() refuses a string of over 4300 digits with a ValueError."""
+    if not text.isdecimal():
+        return None
+    digits = list(itertools.dropwhile(lambda d: d == 0, map(unicodedata.decimal, text)))
+    if len(digits) > max_digits:
+        return None
+    value = 0
+    for digit in digits:
+        value = value * 10 + digit
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class DateParts:
     day: str
@@ -120,18 +136,20 @@ def parse_birth_date(parts: DateParts, today: date) -> date:
     raw = (parts.day.strip(), parts.month.strip(), parts.year.strip())
     if not all(raw):
         raise InputError(N_("Please write your date of birth: day, month and year."))
-    # Any script's digits count (Arabic-Indic and Persian digits too): int() reads them all.
-    if not all(p.isdecimal() for p in raw) or len(raw[2]) != 4:
+    # A day or a month has two digits at most (leading zeros aside); a year is written whole.
+    day, month = read_number(raw[0], 2), read_number(raw[1], 2)
+    year = read_number(raw[2], 4) if len(raw[2]) == 4 else None
+    if day is None or month is None or year is None:
         raise InputError(N_("Write the date with numbers, for example 31 12 1990."))
-    day, month, year = (int(p) for p in raw)
     if not 1 <= month <= 12:
         raise InputError(N_("The month must be a number from 1 to 12."))
+    # Before the calendar check: year 0 is no date at all, and the year is what is wrong.
+    if year < MIN_BIRTH_YEAR:
+        raise InputError(N_("Please check the year."))
     try:
         born = date(year, month, day)
     except ValueError:
         raise InputError(N_("This date does not exist. Please check the day and the month.")) from None
     if born > today:
         raise InputError(N_("This date is in the future. Please check the year."))
-    if year < MIN_BIRTH_YEAR:
-        raise InputError(N_("Please check the year."))
     return born

@@ -17,7 +17,14 @@ from .. import messages as msg
 from ..context import config, kiosk_session, translate
 from ..ports import FieldKind, FieldSpec
 from ..sessions import EnrolmentDraft
-from ..validation import DateParts, InputError, clean_name, clean_text, parse_birth_date
+from ..validation import (
+    DateParts,
+    InputError,
+    clean_name,
+    clean_text,
+    parse_birth_date,
+    read_number,
+)
 from .pages import (
     FieldError,
     application,
@@ -65,8 +72,9 @@ def check_field(spec: FieldSpec, raw: str) -> str:
         value = raw.strip()
         if not value and not spec.required:
             return ""
-        if value.isdecimal() and spec.min_value <= int(value) <= spec.max_value:
-            return str(int(value))
+        number = read_number(value, len(str(spec.max_value)))
+        if number is not None and spec.min_value <= number <= spec.max_value:
+            return str(number)
         raise InputError(msg.NUMBER_RANGE)
     return clean_text(raw, max_length=spec.max_length, required=spec.required)
 

@@ -21,7 +21,7 @@ from ...i18n import BY_CODE, N_
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import ApplicationForm, DecisionView, ReasonKind, ReasonView
-from ..sessions import EnrolmentDraft
+from ..sessions import EnrolmentDraft, KioskSession
 
 log = logging.getLogger(__name__)
 bp = Blueprint("kiosk", __name__)
@@ -257,8 +257,11 @@ def page(
 
 
 def error_page(code: int) -> ResponseReturnValue:
+    """The kiosk's own error page, with its way back to the start, in the resident's language."""
     if g.get("kiosk") is None:
-        return "Error", code
+        # No session opened for this request: a stand-in the store does not hold (no cookie),
+        # so the page is in the programme's language rather than a bare English word.
+        g.kiosk = KioskSession(sid="", created=0.0, last_seen=0.0, csrf="")
     return page(
         "error.html",
         None,

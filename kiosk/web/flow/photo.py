@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from werkzeug.wrappers import Response
 
 from .. import messages as msg
@@ -28,6 +28,7 @@ from .pages import (
 )
 
 MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_SIGNATURE_PIXELS = 4_000_000  # the signature pad is far smaller; more is not a drawing
 
 # ---------------------------------------------------------------------------------------------
 # photo
@@ -108,11 +109,21 @@ def read_signature(data_url: str) -> bytes:
         raise InputError(msg.BAD_SIGNATURE)
     try:
         png = base64.b64decode(data_url[len(prefix) :], validate=True)
-        with Image.open(io.BytesIO(png)) as img:
-            if img.format != "PNG" or img.width * img.height > 4_000_000:
+    except binascii.Error:
+        raise InputError(msg.BAD_SIGNATURE) from None
+    try:
+        with Image.open(io.BytesIO(png), formats=("PNG",)) as img:
+            # The size comes from the header: nothing is decoded before this check.
+            if img.width * img.height > MAX_SIGNATURE_PIXELS:
                 raise InputError(msg.BAD_SIGNATURE)
             ink = img.convert("LA").getchannel("A").getbbox()
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
+    except InputError:
+        raise
+    except Exception:
+        # Pillow raises many types on hostile input, all "not a signature" (as kiosk.photo
+        # treats a photo): DecompressionBombError from open() itself, before the size check
+        # above, for a header over twice Image.MAX_IMAGE_PIXELS; SyntaxError for a broken
+        # chunk; OSError, ValueError, ...
         raise InputError(msg.BAD_SIGNATURE) from None
     if ink is None:
         raise InputError(msg.NO_SIGNATURE)
