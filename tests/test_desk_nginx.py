@@ -52,3 +52,32 @@ def test_a_form_post_goes_through_nginx(site: Site) -> None:
         answer = exc.read().decode("utf-8")
         assert exc.code == 403, answer
         assert "do not match" in answer  # the page's answer, not a refused form
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, str]:
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, answer.headers["Content-Type"], answer.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode("utf-8", "replace")
+
+
+def test_a_form_too_large_gets_the_page_in_its_language_not_nginxs(site: Site) -> None:
+    """nginx refused bodies over the API's limit with its own English 413 page; the lost-card
+    page answers that itself, in the holder's language."""
+    body = urllib.parse.urlencode({"doc": "D" * 100_000}).encode()
+    headers = {"Origin": site.nginx.url, "Sec-Fetch-Site": "same-origin",
+               "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
+    status, kind, page = _post(site.nginx.url + "/lost?lang=de", body, headers)
+    assert status == 413 and kind.startswith("text/html"), (status, kind, page[:200])
+    assert 'lang="de"' in page and "nginx" not in page
+
+
+def test_a_pickup_upload_larger_than_other_requests_reaches_the_api(site: Site) -> None:
+    """The API takes a pickup up to its own limit; nginx's general limit refused it first."""
+    status, kind, answer = _post(
+        site.nginx.url + "/wallet/pickups", b"{" + b" " * 200_000 + b"}",
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert status == 401 and kind == "application/json", (status, answer[:200])  # no kiosk signature

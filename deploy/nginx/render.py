@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from api.issuer.routes_wallet import MAX_UPLOAD
 from api.issuer.server import load_config
 from api.phone import PAGE_DIR, content_security_policy
 from cardio.errors import CitycardError
@@ -86,6 +87,8 @@ def values_for(
         "LISTEN": listen,
         "SERVER_NAME": server_name,
         "MAX_BODY": str(config.max_body),
+        "PAGE_MAX_BODY": str(2 * config.max_body),
+        "PICKUP_MAX_BODY": str(max(config.max_body, MAX_UPLOAD)),
         "PUBLIC_DIR": str((public_dir or published_dir(issuer_dir)).resolve()),
         "PHONE_DIR": str((phone_dir or PAGE_DIR).resolve()),
         "PHONE_CSP": content_security_policy(),
