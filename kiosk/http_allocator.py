@@ -43,6 +43,7 @@ from urllib.parse import quote, urlsplit
 from cardio.errors import CitycardError, KeyStoreError
 from cardio.keys import FileKeyStore, Signer, SoftwareSigner
 from cardio.kiosk_auth import KioskCredential
+from cardio.urls import http_url
 
 from .allocator import (
     Allocation,
@@ -126,13 +127,8 @@ class IssuerUrlError(CitycardError):
 def issuer_base_url(url: str) -> str:
     """`url` as the issuer API's base URL (no trailing slash); IssuerUrlError when it is not
     an http(s) address with a host (urllib would fail later with a bare ValueError)."""
-    try:
-        parts = urlsplit(url.strip())
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        ok = False
-    if not ok:
+    parts = http_url(url.strip())
+    if parts is None:
         raise IssuerUrlError(
             f"{url!r} is not an http(s) address; give the issuer API's base URL, "
             "e.g. https://cards.example.city."

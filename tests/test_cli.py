@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +43,11 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 STATUS_LIST_SIZE = 1 << 17
 
 
-def run(command: click.Command, args: Sequence[object]) -> Result:
+def run(
+    command: click.Command, args: Sequence[object], env: Mapping[str, str | None] | None = None
+) -> Result:
     """Invoke `command`; an exception other than a deliberate exit fails the test loudly."""
-    result = CliRunner().invoke(command, [str(a) for a in args])
+    result = CliRunner().invoke(command, [str(a) for a in args], env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(
             f"{command.name} {args} raised instead of printing a sentence:\n{result.output}"
@@ -67,6 +69,17 @@ def one_error_line(result: Result) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def error_sentence(result: Result) -> str:
+    """The one 'Error: ...' line of a command that could not do its job (exit 2), whatever
+    warnings stand beside it: a sentence, without raw errno text."""
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].endswith("."), lines[0]
+    assert "Errno" not in lines[0], lines[0]
     return lines[0]
 
 

@@ -18,27 +18,16 @@ from api.issuer.errors import IssuerError
 from api.issuer.registry import SQLITE_FILE, RegistryError
 from api.issuer.service import Issuer
 from cardio.credential import Holder
+from tests import test_cli
 from tests.api_fixtures import BACKENDS, fixture_database_url  # noqa: F401 - fixture
 from tests.conftest import NOW
-from tests.test_cli import RESIDENT, api, cards_in_registry, one_error_line
+from tests.test_cli import api, cards_in_registry, one_error_line
+
+issuer_dir = test_cli.issuer_dir  # the fixtures of tests/test_cli.py, shared
+resident_file = test_cli.resident_file
 
 PROC = Path("/proc")
 needs_proc = pytest.mark.skipif(not PROC.is_dir(), reason="no /proc (not Linux)")
-
-
-@pytest.fixture
-def issuer_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "issuer"
-    result = api("init", "--dir", directory)
-    assert result.exit_code == 0, result.output
-    return directory
-
-
-@pytest.fixture
-def resident_file(tmp_path: Path) -> Path:
-    path = tmp_path / "resident.json"
-    path.write_text(json.dumps(RESIDENT), encoding="utf-8")
-    return path
 
 
 def issue_args(directory: Path, resident: Path, out: Path) -> list[object]:

@@ -15,6 +15,7 @@ import zlib
 from datetime import date
 
 import pytest
+from flask import Flask
 from PIL import Image
 
 from kiosk.web import messages as msg
@@ -249,16 +250,29 @@ def notice(lang: str, message: str) -> str:
     return CATALOGUES.gettext(lang, message)
 
 
-def test_after_the_sweeper_dropped_a_timed_out_session_the_start_page_keeps_the_language() -> None:
+IDLE = 60
+
+
+def idle_kiosk() -> tuple[Flask, Clock]:
+    """A kiosk app whose visits time out after IDLE seconds of the returned test clock."""
     clock = Clock()
-    app = make_app(clock=clock, idle_timeout=60)
+    return make_app(clock=clock, idle_timeout=IDLE), clock
+
+
+def time_out(app: Flask, clock: Clock) -> int:
+    """Let the idle timeout pass and the sweeper run; how many sessions it dropped."""
+    clock.now += IDLE + 1
+    return state_of(app).store.sweep()
+
+
+def test_after_the_sweeper_dropped_a_timed_out_session_the_start_page_keeps_the_language() -> None:
+    app, clock = idle_kiosk()
     kiosk = Kiosk(app)
     kiosk.language("fr")
     kiosk.about()
     kiosk.details()
     old = kiosk.session()
-    clock.now += 61
-    assert state_of(app).store.sweep() == 1
+    assert time_out(app, clock) == 1
     assert old.enrolment.fields == {}  # wiped as ever
     assert kiosk.get("/details").location == "/"
     page = kiosk.get("/").get_data(as_text=True)
@@ -272,21 +286,18 @@ def test_after_the_sweeper_dropped_a_timed_out_session_the_start_page_keeps_the_
 
 
 def test_still_here_after_the_sweeper_leads_to_the_timed_out_start_page() -> None:
-    clock = Clock()
-    app = make_app(clock=clock, idle_timeout=60)
+    app, clock = idle_kiosk()
     kiosk = Kiosk(app)
     kiosk.language("ru")
     kiosk.about()
-    clock.now += 61
-    state_of(app).store.sweep()
+    time_out(app, clock)
     assert kiosk.get("/still-here").status_code == 410
     page = kiosk.get("/").get_data(as_text=True)
     assert '<html lang="ru"' in page and notice("ru", msg.TIMED_OUT) in page
 
 
 def test_an_unknown_or_long_gone_session_still_just_ended() -> None:
-    clock = Clock()
-    app = make_app(clock=clock, idle_timeout=60)
+    app, clock = idle_kiosk()
     stranger = Kiosk(app)
     stranger.client.set_cookie(COOKIE, "no-such-session")
     page = stranger.get("/").get_data(as_text=True)
@@ -295,8 +306,7 @@ def test_an_unknown_or_long_gone_session_still_just_ended() -> None:
     kiosk = Kiosk(app)
     kiosk.language("fr")
     kiosk.about()
-    clock.now += 61
-    state_of(app).store.sweep()
+    time_out(app, clock)
     clock.now += 24 * 3600
     page = kiosk.get("/").get_data(as_text=True)
     assert '<html lang="de"' in page and notice("de", msg.SESSION_ENDED) in page
@@ -304,8 +314,7 @@ def test_an_unknown_or_long_gone_session_still_just_ended() -> None:
 
 def test_a_cancelled_session_leaves_no_timed_out_note() -> None:
     """Only the idle timeout is noted; a session ended any other way is not."""
-    clock = Clock()
-    app = make_app(clock=clock, idle_timeout=60)
+    app, _clock = idle_kiosk()
     kiosk = Kiosk(app)
     kiosk.language("fr")
     kiosk.about()

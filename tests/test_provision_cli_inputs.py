@@ -13,32 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from cardio.keys import FileKeyStore, public_pem
 from firmware_tools.cli import DEFAULT_LOG, main
+from tests.test_cli import error_sentence, run
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = bytes((i * 7 + 3) & 0xFF for i in range(3000))
 
 
 def cli(*args: object, env: dict[str, str | None] | None = None) -> Result:
-    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{args} raised:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def error_line(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].endswith("."), lines[0]
-    assert "Errno" not in lines[0], lines[0]
-    return lines[0]
+    return run(main, args, env)
 
 
 @pytest.fixture
@@ -85,7 +73,7 @@ def test_write_atomic_error_names_the_target_not_the_temporary_file(
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_pack_to_a_path_that_cannot_be_written(vendor: dict[str, Any]) -> None:
     """Was: `Error: No such file or directory (/proc/.x.pkg.tuu8mpaj); check the path ...`."""
-    line = error_line(cli(*pack_args(vendor, "/proc/x.pkg")))
+    line = error_sentence(cli(*pack_args(vendor, "/proc/x.pkg")))
     assert line == (
         "Error: Cannot write /proc/x.pkg (No such file or directory); choose a directory you "
         "can write to."
@@ -96,7 +84,7 @@ def test_request_check_to_an_out_dir_that_cannot_be_written(tmp_path: Path) -> N
     request = _enrolment_request(tmp_path)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
-    line = error_line(cli("kiosk", "request-check", request, "--out-dir", blocker / "keys"))
+    line = error_sentence(cli("kiosk", "request-check", request, "--out-dir", blocker / "keys"))
     assert line.startswith(f"Error: Cannot write {blocker / 'keys' / 'signing-key.pem'} (")
     assert line.endswith("; choose a directory you can write to.")
 
@@ -106,7 +94,7 @@ def test_request_check_to_an_out_dir_that_cannot_be_written(tmp_path: Path) -> N
 
 def test_pack_refuses_a_bad_min_bootloader(vendor: dict[str, Any]) -> None:
     out = vendor["tmp"] / "mb.pkg"
-    line = error_line(cli(*pack_args(vendor, out, "--min-bootloader", "x")))
+    line = error_sentence(cli(*pack_args(vendor, out, "--min-bootloader", "x")))
     assert line == (
         "Error: The minimum bootloader version 'x' is not MAJOR.MINOR.PATCH; give it as three "
         "numbers, e.g. 1.2.0."
@@ -143,8 +131,8 @@ def test_pack_refuses_an_image_that_is_not_a_regular_file(vendor: dict[str, Any]
 def test_log_show_of_a_mistyped_path_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nonexist.log"
     expected = f"Error: There is no provisioning log at {missing}; check the path."
-    assert error_line(cli("log", "show", "--log", missing)) == expected
-    assert error_line(cli("log", "show", env={"CITYCARD_PROVLOG": str(missing)})) == expected
+    assert error_sentence(cli("log", "show", "--log", missing)) == expected
+    assert error_sentence(cli("log", "show", env={"CITYCARD_PROVLOG": str(missing)})) == expected
 
 
 @pytest.mark.skipif(DEFAULT_LOG.exists(), reason="this machine has a provisioning log")
@@ -179,7 +167,7 @@ ASK_AGAIN = "ask the kiosk's technician for a new copy of its enroll-request.cos
 def test_request_check_of_a_file_that_is_not_a_request(tmp_path: Path) -> None:
     garbage = tmp_path / "g.cose"
     garbage.write_bytes(b"garbage\n")
-    line = error_line(cli("kiosk", "request-check", garbage, "--out-dir", tmp_path / "o"))
+    line = error_sentence(cli("kiosk", "request-check", garbage, "--out-dir", tmp_path / "o"))
     assert line == f"Error: The enrolment request is not a tagged COSE_Sign1; {ASK_AGAIN}"
 
 
@@ -187,7 +175,7 @@ def test_request_check_of_a_truncated_request(tmp_path: Path) -> None:
     request = _enrolment_request(tmp_path)
     cut = tmp_path / "cut.cose"
     cut.write_bytes(request.read_bytes()[:50])
-    line = error_line(cli("kiosk", "request-check", cut, "--out-dir", tmp_path / "o"))
+    line = error_sentence(cli("kiosk", "request-check", cut, "--out-dir", tmp_path / "o"))
     assert line == f"Error: The enrolment request is truncated; {ASK_AGAIN}"
     assert not (tmp_path / "o").exists()
     # the whole file still goes through

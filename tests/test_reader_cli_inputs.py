@@ -11,17 +11,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
-from click.testing import CliRunner, Result
 
 from api.issuer import cli as api_cli
-from api.terminal import cli as reader_cli
+from tests.test_cli import error_sentence, reader, run
 
 ROOT = Path(__file__).resolve().parent.parent
 RESIDENT: dict[str, Any] = {  # obviously fictional
@@ -33,28 +30,6 @@ RESIDENT: dict[str, Any] = {  # obviously fictional
     "languages": ["en"],
 }
 BOM = b"\xef\xbb\xbf"
-
-
-def run(command: click.Command, args: Sequence[object]) -> Result:
-    result = CliRunner().invoke(command, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"{args} raised:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def reader(*args: object) -> Result:
-    return run(reader_cli.main, args)
-
-
-def error_line(result: Result) -> str:
-    """The one 'Error: ...' sentence of a command that could not do its job (exit 2)."""
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].endswith("."), lines[0]
-    assert "Errno" not in lines[0], lines[0]
-    return lines[0]
 
 
 @dataclass(frozen=True)
@@ -99,7 +74,7 @@ def test_cache_that_cannot_be_written_names_the_cache_file(
     """Was: `Error: [Errno 21] Is a directory: '…/.trust-list.cose.x1y2' -> '…'`."""
     cache = tmp_path / "cache"
     (cache / "trust-list.cose").mkdir(parents=True)  # something in the way of the file
-    line = error_line(reader("verify", "--trust", trust, "--cache", cache, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--cache", cache, qr_file))
     assert line.startswith(f"Error: Cannot write {cache / 'trust-list.cose'} (")
     assert "give --cache a directory you can write to." in line
     assert ".trust-list.cose." not in line  # no temporary file
@@ -117,7 +92,7 @@ def test_cache_without_permission_names_the_cache_file(
         raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "bu9_77yg"))
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)
-    line = error_line(reader("verify", "--trust", trust, "--cache", cache, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--cache", cache, qr_file))
     assert line == (
         f"Error: Cannot write {cache / 'trust-list.cose'} (Permission denied); "
         "give --cache a directory you can write to."
@@ -127,7 +102,7 @@ def test_cache_without_permission_names_the_cache_file(
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
 def test_cache_in_a_directory_that_cannot_exist(trust: Path, qr_file: Path) -> None:
     """Was: `Error: [Errno 2] No such file or directory: '/proc/nope'`."""
-    line = error_line(reader("verify", "--trust", trust, "--cache", "/proc/nope/x", qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--cache", "/proc/nope/x", qr_file))
     assert line == (
         "Error: Cannot write /proc/nope/x/trust-list.cose (No such file or directory); "
         "give --cache a directory you can write to."
@@ -163,7 +138,7 @@ def test_damaged_cached_trust_list_that_cannot_be_set_aside_says_to_delete_it(
     cache = tmp_path / "cache"
     (cache / "trust-list.cose.refused" / "evidence").mkdir(parents=True)  # blocks the rename
     (cache / "trust-list.cose").write_bytes(b"garbage")
-    line = error_line(reader("verify", "--trust", trust, "--cache", cache, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--cache", cache, qr_file))
     assert line.startswith(f"Error: The cached trust list {cache / 'trust-list.cose'} cannot be used")
     assert line.endswith("delete it, then try again.")
 
@@ -173,7 +148,7 @@ def test_damaged_trust_list_in_the_trust_dir_says_to_copy_the_files_again(
 ) -> None:
     """Was: `Error: The trust list cannot be read: The trust list is not a tagged COSE_Sign1.`"""
     (trust / "trust-list.cose").write_bytes(b"garbage")
-    line = error_line(reader("verify", "--trust", trust, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, qr_file))
     assert line == (
         f"Error: The trust list {trust / 'trust-list.cose'} cannot be read (the trust list is "
         f"not a tagged COSE_Sign1); copy the city's published files into {trust} again."
@@ -192,7 +167,7 @@ def test_a_wrong_root_key_does_not_cost_the_reader_its_cache(
     assert run(api_cli.main, ["init", "--dir", other, "--issuer", "other-city"]).exit_code == 0
     result = reader("verify", "--trust", trust, "--cache", cache,
                     "--root-key", other / "public" / "root-key.pem", qr_file)  # fmt: skip
-    assert "not signed by the pinned city root key" in error_line(result)
+    assert "not signed by the pinned city root key" in error_sentence(result)
     assert (cache / "trust-list.cose").read_bytes() == held
     assert not (cache / "trust-list.cose.refused").exists()
 
@@ -224,10 +199,10 @@ def test_missing_trust_directory_is_named_as_missing(
         f"Error: The trust directory {missing} does not exist; check the path, or copy the "
         "city's published files there."
     )
-    assert error_line(reader("verify", "--trust", missing, qr_file)) == expected
+    assert error_sentence(reader("verify", "--trust", missing, qr_file)) == expected
     # the same when the root key is pinned on the command line
     pinned = ["--root-key", trust / "root-key.pem"]
-    assert error_line(reader("verify", "--trust", missing, *pinned, qr_file)) == expected
+    assert error_sentence(reader("verify", "--trust", missing, *pinned, qr_file)) == expected
 
 
 # -- defect 5: --root-key is read bounded, from a regular file, and named in errors -----------
@@ -269,16 +244,16 @@ def test_oversized_or_bad_root_key_file_is_named(
     big = tmp_path / "big.pem"
     with big.open("wb") as fh:  # sparse: takes no disk space
         fh.truncate(2 * 1024**3)
-    line = error_line(reader("verify", "--trust", trust, "--root-key", big, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--root-key", big, qr_file))
     assert line == f"Error: The root key file {big} is larger than 64 KiB; give the city's root-key.pem."
     # Was: "The public key file is not a PEM public key; export it again." (which file?)
-    line = error_line(reader("verify", "--trust", trust, "--root-key", qr_file, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--root-key", qr_file, qr_file))
     assert line == (
         f"Error: The root key file {qr_file} is not a P-256 PEM public key; give the city's "
         "root-key.pem."
     )
     missing = tmp_path / "nope.pem"
-    line = error_line(reader("verify", "--trust", trust, "--root-key", missing, qr_file))
+    line = error_sentence(reader("verify", "--trust", trust, "--root-key", missing, qr_file))
     assert line == f"Error: There is no root key file {missing}; check the path given to --root-key."
 
 

@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cardio.files import write_atomic
 from cardio.statuslist import ALLOWED_BITS
 from cardio.trustlist import KeyPurpose, KeyState
+from cardio.urls import http_url
 
 from .errors import IssuerError
 
@@ -73,17 +73,8 @@ def settings_problem(issuer_id: str, base_url: str, program: str, doc_prefix: st
 def _is_base_url(url: str) -> bool:
     if not 0 < len(url) <= _MAX_BASE_URL or not url.isprintable() or " " in url:
         return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and not parts.query
-        and not parts.fragment
-    )
+    parts = http_url(url)
+    return parts is not None and not parts.query and not parts.fragment
 
 
 def initial_config(

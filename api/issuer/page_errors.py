@@ -15,14 +15,8 @@ from collections.abc import Mapping
 
 from flask import Response, request
 
-from .page_i18n import BY_CODE, DESK_LANGUAGES, choose
+from .page_i18n import BY_CODE, DESK_LANGUAGES, N_, choose
 from .pages import render
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalogues; it is translated when the page is made."""
-    return message
-
 
 NOT_FOUND = N_("There is no page at this address.")
 WRONG_METHOD = N_("This page cannot be used that way.")

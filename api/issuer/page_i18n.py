@@ -48,6 +48,11 @@ DESK_LANGUAGES = ("en", "de", "fr", "es", "nl", "ca", "it")
 
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogues; it is translated when the page is made."""
+    return message
+
+
 def po_path(code: str, base: Path = TRANSLATIONS_DIR) -> Path:
     return base / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, request
 from cardio import codes
 
 from .lost_card import report_lost
-from .page_i18n import LANGUAGES, choose
+from .page_i18n import LANGUAGES, N_, choose
 from .pages import FormRefused, check_form, form_token, render, set_form_cookie
 from .ratelimit import network_key
 from .registry import REVOKED, SUSPENDED
@@ -35,11 +35,6 @@ COOKIE = "__Host-citycard-lost"
 MIN_SECONDS = 0.5
 """Every answer to a POST takes at least this long, whatever happened."""
 _ACTIONS = {"suspend": SUSPENDED, "revoke": REVOKED}
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalogues; it is translated when the page is made."""
-    return message
 
 
 NO_MATCH = N_(

@@ -23,11 +23,10 @@ from .config import KioskConfig
 from .context import EXTENSION_KEY, KioskState, translate, translate_plural
 from .flow import bp, error_page, photo_page
 from .flow.pages import guard, page
-from .sessions import KioskBusy, KioskSession, SessionStore
+from .sessions import COOKIE, KioskBusy, KioskSession
 
 __all__ = ["BODY_TOO_LARGE", "COOKIE", "create_kiosk_app"]
 
-COOKIE = "kiosk_sid"
 BODY_TOO_LARGE = "citycard.kiosk.body_too_large"
 """WSGI environ key: the server refused this request's body as too large (kiosk.web.server)."""
 BUSY_RETRY_SECONDS = 30  # the busy page tries again by itself after this
@@ -144,10 +143,7 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
     def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
         """Only a photo is ever that large: the photo step with the message, where the resident
         has reached it; else the kiosk's own error page (never a bare one)."""
-        if g.get("kiosk") is None:
-            g.kiosk = _stand_in(kiosk.store)
-            return error_page(413)
-        if guard("photo") is not None:
+        if g.get("kiosk") is None or guard("photo") is not None:
             return error_page(413)
         return photo_page(errors=[msg.PHOTO_TOO_BIG], status=413)
 
@@ -158,25 +154,11 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
-        if g.get("kiosk") is None:  # a static file: open_session opened none
-            g.kiosk = _stand_in(kiosk.store)
         return error_page(exc.code or 500)
 
     # Every page of a kiosk on simulated hardware says so (templates/base.html).
     app.jinja_env.globals.update(languages=BY_CODE, simulated=config.simulated)
     return app
-
-
-def _stand_in(store: SessionStore) -> KioskSession:
-    """A session for a page of a request that opened none (a static file), which the store
-    does not hold (so no cookie is set): in the language and display of the visitor's live
-    session if there is one, read without touching it, else in the programme's language."""
-    stand_in = KioskSession(sid="", created=0.0, last_seen=0.0, csrf="")
-    live = store.get(request.cookies.get(COOKIE))
-    if live is not None and not store.expired(live):
-        stand_in.lang, stand_in.large_text = live.lang, live.large_text
-        stand_in.high_contrast = live.high_contrast
-    return stand_in
 
 
 def _busy_page(lang: str | None) -> ResponseReturnValue:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+COOKIE = "kiosk_sid"  # the one cookie: the session's opaque id
 MAX_SESSIONS = 32  # a kiosk has one screen; more live sessions than this means stale ones
 TIMED_OUT_NOTE_SECONDS = 30 * 60  # how long the language of a timed-out session is kept
 
@@ -169,6 +170,17 @@ class SessionStore:
         if not spare:
             raise KioskBusy
         self._drop_locked(min(spare, key=lambda s: s.last_seen).sid)
+
+    def stand_in(self, sid: str | None) -> KioskSession:
+        """A session for a page of a request that opened none (a static file), which the store
+        does not hold (so no cookie is set): in the language and display of the live session
+        `sid` if there is one, read without touching it, else in the programme's language."""
+        stand_in = KioskSession(sid="", created=0.0, last_seen=0.0, csrf="")
+        live = self.get(sid)
+        if live is not None and not self.expired(live):
+            stand_in.lang, stand_in.large_text = live.lang, live.large_text
+            stand_in.high_contrast = live.high_contrast
+        return stand_in
 
     def get(self, sid: str | None) -> KioskSession | None:
         """The live session with this id (None if unknown); does not touch `last_seen`."""

@@ -9,18 +9,13 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, request
 
-from ..page_i18n import DESK_LANGUAGES, choose
+from ..page_i18n import DESK_LANGUAGES, N_, choose
 from ..pages import FormRefused, check_form, redirect, render
 from ..registry import audit_queries
 from ..web import state
 from . import sessions
 
 F = TypeVar("F", bound=Callable[..., Response])
-
-
-def N_(message: str) -> str:
-    """Mark a message for the catalogues; it is translated when the page is made."""
-    return message
 
 
 REFUSED = N_(

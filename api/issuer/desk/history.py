@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..page_i18n import N_
 from ..registry import AuditEvent
-from .common import N_
 
 # (action, detail) -> what happened; detail None matches any detail.
 _WHAT: dict[tuple[str, str | None], str] = {

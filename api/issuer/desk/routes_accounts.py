@@ -30,10 +30,11 @@ from ..errors import (
     PasswordRuleError,
     UnknownAccountError,
 )
+from ..page_i18n import N_
 from ..registry import audit_queries
 from ..web import state
 from .blueprint import bp
-from .common import N_, login_required, page
+from .common import login_required, page
 from .history import history_lines, when
 from .sessions import DeskSession
 

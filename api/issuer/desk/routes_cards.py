@@ -19,12 +19,13 @@ from cardio import codes
 
 from ..card_status import card_history, set_current_card_status
 from ..errors import CardStateError, IssuerError, UnknownCardError
+from ..page_i18n import N_
 from ..pages import redirect
 from ..registry import ISSUED, REVOKED, SUSPENDED, VALID, audit_queries, desk_queries
 from ..schemas import DOCUMENT_NUMBER
 from ..web import state
 from .blueprint import bp
-from .common import N_, audit, login_required, message_page, page
+from .common import audit, login_required, message_page, page
 from .history import history_lines, when
 from .sessions import DeskSession
 

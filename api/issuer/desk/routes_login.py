@@ -12,11 +12,12 @@ import time
 
 from flask import Response, request
 
+from ..page_i18n import N_
 from ..pages import FormRefused, check_form, form_token, redirect, set_form_cookie
 from ..web import state
 from . import sessions
 from .blueprint import bp
-from .common import N_, REFUSED, audit, login_required, page
+from .common import REFUSED, audit, login_required, page
 
 WRONG = N_("That did not work: check the staff id and password, or the token, and try again.")
 THROTTLED = N_("Too many attempts. Wait a while before you try again, or ask a desk admin.")

@@ -21,7 +21,7 @@ from ...i18n import BY_CODE, N_
 from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import ApplicationForm, DecisionView, ReasonKind, ReasonView
-from ..sessions import EnrolmentDraft, KioskSession
+from ..sessions import COOKIE, EnrolmentDraft
 
 log = logging.getLogger(__name__)
 bp = Blueprint("kiosk", __name__)
@@ -258,10 +258,8 @@ def page(
 
 def error_page(code: int) -> ResponseReturnValue:
     """The kiosk's own error page, with its way back to the start, in the resident's language."""
-    if g.get("kiosk") is None:
-        # No session opened for this request: a stand-in the store does not hold (no cookie),
-        # so the page is in the programme's language rather than a bare English word.
-        g.kiosk = KioskSession(sid="", created=0.0, last_seen=0.0, csrf="")
+    if g.get("kiosk") is None:  # no session opened for this request (a static file)
+        g.kiosk = state().store.stand_in(request.cookies.get(COOKIE))
     return page(
         "error.html",
         None,
