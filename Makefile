@@ -6,6 +6,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+INTEROP_VENV := .venv-interop
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 APT_PACKAGES := pcscd libpcsclite-dev swig vsmartcard-vpcd softhsm2 libusb-1.0-0 \
@@ -55,7 +56,7 @@ bench: deps
 	$(PY) bench/revocation.py
 	$(PY) bench/presentation.py
 
-deps: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/node
+deps: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/node $(STAMPS)/interop
 
 # The lowest versions pyproject.toml allows, installed in a throwaway venv, against the cardio
 # tests (needs PyPI; not part of make test).
@@ -91,6 +92,14 @@ $(STAMPS)/node: tests/node/package.json tests/node/package-lock.json $(STAMPS)/a
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# python-cwt, for the CWT interop tests (tests/test_cwt_interop.py), in a venv of its own: it
+# pins cbor2 below the 6.x that citycard needs. tests/interop/requirements.txt pins it.
+$(STAMPS)/interop: tests/interop/requirements.txt $(STAMPS)/apt
+	@mkdir -p $(STAMPS)
+	@[ -x $(INTEROP_VENV)/bin/python ] || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install -q -r tests/interop/requirements.txt
+	@touch $@
+
 clean:
-	rm -rf $(STAMPS) $(VENV) build *.egg-info cardio/*.so .mypy_cache .ruff_cache .pytest_cache demo-out \
+	rm -rf $(STAMPS) $(VENV) $(INTEROP_VENV) build *.egg-info cardio/*.so .mypy_cache .ruff_cache .pytest_cache demo-out \
 		tests/node/node_modules
