@@ -1,4 +1,5 @@
-"""COSE_Sign1 and CWT against RFC 8392's published examples, and our own round trips."""
+"""COSE_Sign1 and CWT against RFC 8392's and RFC 9052's published examples, and our own round
+trips."""
 
 from __future__ import annotations
 
@@ -29,6 +30,22 @@ RFC8392_SIGNED = bytes.fromhex(
     "6fa29f9179bc3d7438bacaca5acd08c8d4d4f96131680c429a01f85951ecee743a52b9b63632c57209120e"
     "1c9e30"
 )
+# RFC 9052 Appendix C.2.1: a single ECDSA signature (COSE_Sign1, ES256, kid '11'), its
+# ToBe_Signed bytes, and the public half of key '11' (the cose-wg examples' P-256 key, C.7.1).
+RFC9052_C21 = bytes.fromhex(
+    "d28443a10126a10442313154546869732069732074686520636f6e74656e742e58408eb33e4ca31d1c465ab0"
+    "5aac34cc6b23d58fef5c083106c4d25a91aef0b0117e2af9a291aa32e14ab834dc56ed2a223444547e01f11d"
+    "3b0916e5a4c345cacb36"
+)
+RFC9052_C21_TBS = bytes.fromhex(
+    "846a5369676e61747572653143a101264054546869732069732074686520636f6e74656e742e"
+)
+RFC9052_KEY_11 = {
+    1: 2,
+    -1: 1,
+    -2: bytes.fromhex("bac5b11cad8f99f9c72b05cf4b9e26d244dc189f745228255a219a86d6a09eff"),
+    -3: bytes.fromhex("20138bf82dc1b6d562be0fa54ab7804a3a64b6d72ccfed6b6fb6ed28bbfc117e"),
+}
 
 
 def _rfc_public_key():  # type: ignore[no-untyped-def]
@@ -56,6 +73,19 @@ def test_rfc8392_example_is_refused_by_our_strict_profile() -> None:
     # anyone could swap them without breaking the signature.
     with pytest.raises(MalformedError, match="unprotected"):
         cose.parse_sign1(RFC8392_SIGNED)
+
+
+def test_rfc9052_c21_sig_structure_is_byte_for_byte_and_its_signature_verifies() -> None:
+    tag = cbor2.loads(RFC9052_C21)
+    protected, unprotected, payload, signature = tag.value
+    assert tag.tag == cose.COSE_SIGN1_TAG and unprotected == {4: b"11"}
+    assert payload == b"This is the content."
+    assert cose.sig_structure(protected, payload) == RFC9052_C21_TBS
+    key = from_cose_key(RFC9052_KEY_11)
+    assert verify_es256(key, signature, RFC9052_C21_TBS)
+    assert not verify_es256(key, signature, cose.sig_structure(protected, b"This is the content!"))
+    with pytest.raises(MalformedError, match="unprotected"):  # kid outside the signature
+        cose.parse_sign1(RFC9052_C21)
 
 
 def test_sign_and_parse_round_trip() -> None:
