@@ -198,7 +198,7 @@ def read(
     help="Where the pinned root key and the last good lists are kept.",
 )
 @click.option("--api", "api_url", help="The city API's base URL, to refresh the lists.")
-@click.option("--venue", help="Venue profile: a name under venues/ (library, pool, museum) or a .toml path.")
+@click.option("--venue", help="Venue profile: a name under venues/ (library, pool, museum, event) or a .toml path.")
 @click.option("--reader", "reader_name", help="PC/SC reader name (or part of it); default: any reader.")
 @click.option("--nfc", "nfc_path", help="nfcpy device path instead of PC/SC, e.g. usb:, tty:USB0:pn532.")
 @click.option("--no-reader", is_flag=True, default=None, help="No card reader: QR checks over POST /verify only.")
