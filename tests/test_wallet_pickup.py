@@ -204,12 +204,29 @@ def test_five_wrong_transaction_codes_withdraw_the_offer(env: WalletIssuer) -> N
     for left in range(MAX_TX_CODE_FAILURES - 1, 0, -1):
         status, got = env.token(code, wrong)
         assert (status, got["error"]) == (400, "invalid_grant")
-        assert f"{left} tries left" in got["error_description"]
+        assert f"{left} {'try' if left == 1 else 'tries'} left" in got["error_description"]
     status, got = env.token(code, wrong)
     assert "withdrawn" in got["error_description"]
     assert stored_rows(env) == []
     status, got = env.token(code, offer.tx_code)  # too late, even with the right digits
     assert (status, got["error"]) == (400, "invalid_grant")
+
+
+def test_a_transaction_code_that_is_not_six_digits_costs_no_try(env: WalletIssuer) -> None:
+    """Only six digits can be right, so a typo ("12345", "abcdef", "1234567") is refused
+    without counting against the five tries; spaces typed between the digits are ignored."""
+    offer = env.offer()
+    code = pre_authorized_code(offer.offer_uri)
+    for typo in ("12345", "abcdef", "1234567", "١٢٣٤٥٦", "12345\u00b2") * 2:
+        status, got = env.token(code, typo)
+        assert (status, got["error"]) == (400, "invalid_request"), typo
+        assert "not counted" in got["error_description"]
+    wrong = "0" * 6 if offer.tx_code != "0" * 6 else "1" * 6
+    status, got = env.token(code, wrong)
+    assert f"{MAX_TX_CODE_FAILURES - 1} tries left" in got["error_description"]
+    spaced = f" {offer.tx_code[:3]} {offer.tx_code[3:]} "
+    status, got = env.token(code, spaced)
+    assert status == 200 and got["access_token"], got
 
 
 def test_the_qr_codes_name_the_issuers_public_address(env: WalletIssuer) -> None:

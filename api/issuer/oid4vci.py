@@ -171,7 +171,7 @@ def token() -> Response:
     try:
         redeemed, package = pickup_store().redeem(code, tx_code)
     except PickupError as exc:
-        raise OAuthError(400, "invalid_grant", str(exc)) from exc
+        raise OAuthError(400, exc.code, str(exc)) from exc
     try:
         _card_credential(package)  # a package no kiosk signed gets no token, and goes
     except PickupError as exc:

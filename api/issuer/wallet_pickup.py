@@ -33,6 +33,7 @@ from cardio.wallet_package import (
     NONCE_BYTES,
     PICKUP_TTL,
     TAG_BYTES,
+    TX_CODE_LENGTH,
     PackageError,
     derive_key,
     is_pickup_id,
@@ -149,6 +150,15 @@ class PickupStore:
             pickup_id, secret = split_pre_authorized_code(pre_authorized_code)
         except MalformedError as exc:
             raise PickupError("invalid_grant", str(exc)) from exc
+        # spaces people type between the digits go; a code that is not six digits could never
+        # be right, so it costs none of the five tries (a typo must not withdraw the offer)
+        tx_code = "".join(tx_code.split())
+        if not (len(tx_code) == TX_CODE_LENGTH and tx_code.isascii() and tx_code.isdigit()):
+            raise PickupError(
+                "invalid_request",
+                f"The transaction code is the {TX_CODE_LENGTH} digits the kiosk shows; "
+                "this try was not counted.",
+            )
         now = self._now()
         invalid: PickupError | None = None
         token, expires_at = "", now
@@ -184,7 +194,7 @@ class PickupStore:
                 message = "Too many wrong transaction codes: this offer is withdrawn."
             else:
                 left = MAX_TX_CODE_FAILURES - row.failures
-                message = f"The transaction code is wrong; {left} tries left."
+                message = f"The transaction code is wrong; {left} {'try' if left == 1 else 'tries'} left."
             return PickupError("invalid_grant", message), "", {}
         token = f"{row.pickup_id}.{b64u(key)}.{b64u(secrets.token_bytes(16))}"
         row.token_hash = _token_hash(token)
