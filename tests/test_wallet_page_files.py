@@ -16,20 +16,53 @@ from api.phone import PAGE_DIR, blueprint, venue_requests
 from api.phone.wallet import WALLET_DIR, files
 from api.phone.wallet import blueprint as wallet_blueprint
 from cardio.venues import VenueError, VenueProfile
+from cardio.wallet_claims import ITEMS
 from kiosk.i18n import LANGUAGES as KIOSK_LANGUAGES
 
 PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
 def page_msgids() -> set[str]:
-    """The msgids the wallet page uses: t("..."), say("..."), done("..."), Shown("..."), the
-    item words, and data-t="..." in the HTML."""
+    """The msgids the wallet page uses: t("..."), N_("..."), say("..."), done("..."),
+    Shown("..."), the item words, and data-t="..." in the HTML."""
     js = (WALLET_DIR / "wallet.js").read_text("utf-8")
     html = (WALLET_DIR / "index.html").read_text("utf-8")
-    ids = set(re.findall(r'\b(?:t|say|Shown|done)\(\s*"((?:[^"\\]|\\.)*)"', js))
+    ids = set(re.findall(r'\b(?:t|N_|say|Shown|done)\(\s*"((?:[^"\\]|\\.)*)"', js))
     ids |= set(re.findall(r'"(Your [a-z ]+|You are over \d+)"', js))
     ids |= set(re.findall(r'data-t="([^"]*)"', html))
     return ids
+
+
+def test_every_item_a_request_can_name_has_words_on_the_wallet_page() -> None:
+    js = (WALLET_DIR / "wallet.js").read_text("utf-8")
+    table = js.split("const ITEM_WORDS = {", 1)[1].split("};", 1)[0]
+    words = dict(re.findall(r'(\w+): N_\("([^"]+)"\)', table))
+    assert set(words) == set(ITEMS)  # cardio.wallet_claims: every item but entitlements
+    assert set(words.values()) <= page_msgids()
+    # and presentation.js accepts exactly those items in a request
+    shared = (PAGE_DIR / "presentation.js").read_text("utf-8")
+    personal = shared.split("const PERSONAL = [", 1)[1].split(";", 1)[0]
+    derived = shared.split("const ITEMS = PERSONAL.concat([", 1)[1].split(";", 1)[0]
+    assert set(re.findall(r'"([a-z_0-9]+)"', personal + derived)) == set(ITEMS)
+
+
+def test_the_wallet_names_entitlements_as_the_venue_pages_do() -> None:
+    """programmes.json holds names.json's names (the venue and verification pages'), per
+    programme: every language has every entitlement's name, its own or English."""
+    from api.phone.names import names
+
+    by_language = names()["languages"]
+    assert isinstance(by_language, dict)
+    programmes = json.loads(files.PROGRAMMES_FILE.read_text("utf-8"))
+    for code, _rtl in files.LANGUAGES:
+        entry = by_language.get(code, {})
+        for programme, codes in by_language["en"]["entitlements"].items():
+            for ent, english in codes.items():
+                shown = programmes[programme]["entitlements"][ent]
+                own = entry.get("entitlements", {}).get(programme, {}).get(ent)
+                assert shown.get(code, shown["en"]) == (own or english), (code, programme, ent)
+    assert programmes["zurich"]["entitlements"]["pool"]["ar"] == "مسابح المدينة"
+    assert programmes["zurich"]["entitlements"]["pool"]["de"] == "Badi-Eintritt"
 
 
 def test_the_languages_are_the_kiosks() -> None:

@@ -12,8 +12,11 @@ them as JSON files:
     python -m api.phone.wallet.files --check  # exit 1 when one differs from its sources, or
                                               # a phone.po lacks a translation
 
-`programmes.json` holds each programme's own names for itself and its entitlements, per
-language, from `programs/*.toml` (read through `cardio.venues.programme_texts`).
+`programmes.json` holds each programme's names for itself and its entitlements, per language:
+the names the verification and venue pages show (`api.phone.names`, their `names.json`): the
+profile's own wording in that language (`programs/*.toml`), else the kiosk catalogue's
+translation of its English wording, else English. English is written in full, another
+language only where it differs (the page falls back to English name by name).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any, cast
 
-from cardio.venues import PROGRAMS_DIR, programme_texts
+from cardio.venues import PROGRAMS_DIR
 
-from .. import catalogue
+from .. import catalogue, names
 from ..catalogue import LANGUAGES, TRANSLATIONS_DIR, CatalogueError, read_po
 from . import WALLET_DIR
 
@@ -46,14 +50,25 @@ def texts() -> dict[str, object]:
     return catalogue.texts(DOMAIN)
 
 
-def programmes(directory: Path = PROGRAMS_DIR) -> dict[str, object]:
-    """{programme id: {"names": {tag: name}, "entitlements": {code: {tag: name}}}}."""
-    out: dict[str, object] = {}
-    for path in sorted(directory.glob("*.toml")):
-        found = programme_texts(path.stem, directory)
-        if found is not None:
-            out[path.stem] = {"names": found.names, "entitlements": found.entitlements}
-    return out
+def programmes(
+    directory: Path = PROGRAMS_DIR, translations: Path = names.KIOSK_TRANSLATIONS
+) -> dict[str, object]:
+    """{programme id: {"names": {tag: name}, "entitlements": {code: {tag: name}}}}: what
+    `api.phone.names.names` gives per language, turned round per programme."""
+    table = names.names(directory, translations)["languages"]
+    by_language = cast(dict[str, dict[str, dict[str, Any]]], table)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def programme(name: str) -> dict[str, dict[str, Any]]:
+        return out.setdefault(name, {"names": {}, "entitlements": {}})
+
+    for tag, entry in by_language.items():
+        for name, title in entry.get("programmes", {}).items():
+            programme(name)["names"][tag] = title
+        for name, codes in entry.get("entitlements", {}).items():
+            for code, title in codes.items():
+                programme(name)["entitlements"].setdefault(code, {})[tag] = title
+    return dict(out)
 
 
 def render() -> dict[Path, str]:

@@ -1,14 +1,19 @@
 /*
  * The citycard wallet page (docs/wallet.md, "Our wallet page").
  *
- * 1. Opened from the kiosk's QR (/wallet/#p=<pickup id>&k=<key>): clears the fragment from the
- *    address bar first, fetches the sealed package once, decrypts it here (AES-256-GCM, the
- *    key from the fragment), imports the holder key as a NON-extractable ECDSA key and drops
- *    the JWK, and keeps the SD-JWT VC, the display data and that CryptoKey in IndexedDB.
+ * 1. Opened from the kiosk's QR (/wallet/#p=<pickup id>&k=<key>), on load or as a new fragment
+ *    of a wallet tab already open: clears the fragment from the address bar first, checks the
+ *    link whole (a damaged link must not spend the one-time pickup), fetches the sealed package
+ *    once, decrypts it here (AES-256-GCM, the key from the fragment), checks that the card
+ *    reads, imports the holder key as a NON-extractable ECDSA key and drops the JWK, and keeps
+ *    the SD-JWT VC, the display data and that CryptoKey in IndexedDB.
  * 2. Shows the card (photo, name, validity, entitlements by name) in the holder's language
- *    (texts.json, from api/phone/translations/*.po).
+ *    (texts.json, from api/phone/translations/*.po; programmes.json, the names the venue page
+ *    shows). A stored card that no longer reads is said so, and can be removed.
  * 3. "Show to a venue": reads the venue's request QR (camera, or its text pasted), lists what
- *    it asks for in plain words, and only when the holder agrees shows the answer QR code(s):
+ *    it asks for in plain words (a request out of date is refused, and a venue the page does
+ *    not know is named only as its code calls itself: the request is not signed), and only
+ *    when the holder agrees shows the answer QR code(s):
  *    the requested disclosures and a key binding signed with the non-extractable key
  *    (presentation.js). Nothing leaves the phone except what the holder shows on its screen.
  * window.citycardWallet exposes the page's state for automation.
@@ -23,6 +28,16 @@
   const CARD = "card";
   const ANSWER_CHARS = 600; // one version 15 QR at level M; longer answers are shown in parts
   const ADVANCE_MS = 1800;
+  // A venue takes an answer to its request for REQUEST_WINDOW seconds, and allows the phone's
+  // and its own clock to differ by CLOCK_SKEW (cardio.presentation.REQUEST_WINDOW, the
+  // verifier policy's clock_skew): a request outside that cannot be answered.
+  const REQUEST_WINDOW = 300;
+  const CLOCK_SKEW = 300;
+  // The kiosk's link: a pickup id of 16 bytes and a key of 32, base64url (docs/wallet.md).
+  const PICKUP_ID = /^[A-Za-z0-9_-]{22}$/;
+  const PACKAGE_KEY = /^[A-Za-z0-9_-]{43}$/;
+  // Characters that reorder text: a venue's own name must not turn the sentence round.
+  const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
   const wallet = { card: null, items: null, request: null, parts: [], part: 0, language: "en", problem: null };
   let texts = { languages: { en: { dir: "ltr", texts: {} } } };
   let programmes = {};
@@ -33,6 +48,14 @@
   class Shown extends Error {} // a problem whose message is one of the page's texts (msgid)
 
   // -- words -----------------------------------------------------------------------------------
+  function N_(msgid) { // marks a msgid (api/phone/catalogue.py); t() translates it when shown
+    return msgid;
+  }
+  const NO_NETWORK = N_("The card could not be opened. Check the network and scan the kiosk's code again.");
+  const DAMAGED_LINK = N_("The link to your card is damaged or incomplete. Scan the kiosk's code again.");
+  const UNREADABLE_PACKAGE = N_("The card in this code cannot be read. Ask at the kiosk or the city card office for a new code.");
+  const NO_CARD = N_("No card on this phone yet. Scan the code the kiosk shows at the end of your enrolment.");
+  const STORED_BROKEN = N_("The card kept on this phone cannot be read. Remove it, and ask at a kiosk or the city card office for a new one.");
   function t(msgid, values) {
     const table = (texts.languages[wallet.language] || {}).texts || {};
     let s = table[msgid] || msgid;
@@ -50,9 +73,11 @@
     document.documentElement.dir = (texts.languages[wallet.language] || {}).dir || "ltr";
     for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.getAttribute("data-t"));
   }
+  // A name in the holder's language, else English: the page's languages are exactly the keys
+  // these tables use (a language missing from one has the English name; zh is not zh-Hant).
   function named(names, fallback) {
     if (!names) return fallback;
-    return names[wallet.language] || names[wallet.language.split("-")[0]] || names.en || fallback;
+    return names[wallet.language] || names.en || fallback;
   }
   function say(msgid, values) {
     $("status").textContent = msgid ? t(msgid, values) : "";
@@ -87,44 +112,102 @@
   }
   const loadCard = () => dbDo("readonly", (s) => s.get(CARD));
   const saveCard = (card) => dbDo("readwrite", (s) => s.put(card, CARD));
+  const removeCard = () => dbDo("readwrite", (s) => s.delete(CARD));
+
+  function isPlainObject(v) {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+  }
+  // What the page reads of a card ({items, entitlements, expires, ...}), or an Error: the
+  // checks showCard and agree rely on, for a stored card and for a package before it is kept.
+  async function readCard(sdJwt, display) {
+    const read = await P.credentialItems(sdJwt);
+    if (!isPlainObject(read.items) || !Array.isArray(read.entitlements) || !Number.isInteger(read.expires)) {
+      throw new Error("The credential lacks what the page shows.");
+    }
+    if (!isPlainObject(display)) throw new Error("The card's display data is not an object.");
+    return read;
+  }
+  function isHolderKey(key) {
+    return key instanceof CryptoKey && key.type === "private" && key.usages.includes("sign");
+  }
 
   // -- the one-time pickup ----------------------------------------------------------------------
-  async function pickup(id, keyText) {
+  // The offer in the fragment, checked whole before anything is fetched: the first fetch
+  // deletes the pickup, so a link cut short or garbled must be refused here, while the kiosk's
+  // code still works. null when the fragment holds no offer at all.
+  function offerIn(fragmentText) {
+    const fragment = new URLSearchParams(fragmentText);
+    if (!fragment.has("p") && !fragment.has("k")) return null;
+    const ids = fragment.getAll("p");
+    const keys = fragment.getAll("k");
+    const damaged = { problem: DAMAGED_LINK };
+    if (ids.length !== 1 || keys.length !== 1 || !PICKUP_ID.test(ids[0]) || !PACKAGE_KEY.test(keys[0])) return damaged;
+    let key;
+    try {
+      key = P.fromB64u(keys[0]);
+    } catch (e) {
+      return damaged;
+    }
+    return key.length === 32 ? { id: ids[0], key } : damaged;
+  }
+  // Reads the fragment and removes it from the address bar at once: the key must not stay in
+  // the address bar, the history or a bookmark.
+  function takeFragment() {
+    const text = location.hash.slice(1);
+    if (location.hash || location.href.endsWith("#")) history.replaceState(null, "", location.pathname + location.search);
+    return text ? offerIn(text) : null;
+  }
+  async function pickup(offer) {
+    if (offer.problem) throw new Shown(offer.problem);
+    let aesKey;
+    try {
+      aesKey = await crypto.subtle.importKey("raw", offer.key, "AES-GCM", false, ["decrypt"]);
+    } catch (e) {
+      throw new Shown(DAMAGED_LINK);
+    }
     let response;
     try {
-      response = await fetch("pickups/" + encodeURIComponent(id), { cache: "no-store", credentials: "omit" });
+      response = await fetch("pickups/" + encodeURIComponent(offer.id), { cache: "no-store", credentials: "omit" });
     } catch (e) {
-      throw new Shown("The card could not be opened. Check the network and scan the kiosk's code again.");
+      throw new Shown(NO_NETWORK);
     }
     if (response.status === 404) {
       throw new Shown("This card was already taken or its time ran out. Ask at the kiosk or the city card office for a new code.");
     }
-    if (!response.ok) throw new Shown("The card could not be opened. Check the network and scan the kiosk's code again.");
+    if (!response.ok) throw new Shown(NO_NETWORK);
+    // From here on the pickup is gone from the issuer: a failure needs a new code.
     let pkg;
     try {
       const sealed = P.fromB64u((await response.json()).ciphertext);
-      const key = await crypto.subtle.importKey("raw", P.fromB64u(keyText), "AES-GCM", false, ["decrypt"]);
       const plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: sealed.slice(0, 12), additionalData: AAD }, key, sealed.slice(12)
+        { name: "AES-GCM", iv: sealed.slice(0, 12), additionalData: AAD }, aesKey, sealed.slice(12)
       );
-      pkg = JSON.parse(new TextDecoder().decode(plain));
+      pkg = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain));
     } catch (e) {
-      throw new Shown("The card could not be opened. Check the network and scan the kiosk's code again.");
+      throw new Shown(UNREADABLE_PACKAGE);
     }
-    const jwk = pkg && pkg.holder_key;
-    if (!pkg || pkg.v !== 1 || typeof pkg.sd_jwt !== "string" || !jwk) {
-      throw new Shown("The card could not be opened. Check the network and scan the kiosk's code again.");
+    const jwk = isPlainObject(pkg) ? pkg.holder_key : null;
+    const display = isPlainObject(pkg) && pkg.display !== undefined ? pkg.display : {};
+    if (!isPlainObject(pkg) || pkg.v !== 1 || typeof pkg.sd_jwt !== "string" || !isPlainObject(jwk)) {
+      throw new Shown(UNREADABLE_PACKAGE);
     }
-    // Non-extractable: the browser can sign with it, but nothing (this page included) can
-    // read it out again; only the members of a P-256 private key are passed in.
-    const holderKey = await crypto.subtle.importKey(
-      "jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d },
-      { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]
-    );
+    let read;
+    let holderKey;
+    try {
+      read = await readCard(pkg.sd_jwt, display); // it reads as the page will read it
+      // Non-extractable: the browser can sign with it, but nothing (this page included) can
+      // read it out again; only the members of a P-256 private key are passed in.
+      holderKey = await crypto.subtle.importKey(
+        "jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d },
+        { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]
+      );
+    } catch (e) {
+      throw new Shown(UNREADABLE_PACKAGE);
+    }
     delete pkg.holder_key;
-    const card = { sd_jwt: pkg.sd_jwt, mdoc: typeof pkg.mdoc === "string" ? pkg.mdoc : null, display: pkg.display || {}, key: holderKey };
+    const card = { sd_jwt: pkg.sd_jwt, mdoc: typeof pkg.mdoc === "string" ? pkg.mdoc : null, display, key: holderKey };
     await saveCard(card);
-    return card;
+    return { card, read };
   }
 
   // -- the card -------------------------------------------------------------------------------
@@ -141,24 +224,38 @@
       return when.toISOString().slice(0, 10);
     }
   }
-  function entitlementName(code) {
+  // An entitlement by its programme's name for it in the holder's language (programmes.json:
+  // the names the venue and verification pages show); one the programme does not name, by
+  // the venue's label for it (venues.json), else its code.
+  function entitlementName(code, venue) {
     const own = (programmes[wallet.items.items.program] || {}).entitlements || {};
-    return named(own[code], code);
+    if (own[code]) return named(own[code], code);
+    if (venue) {
+      const item = P.ENTITLEMENT + code;
+      const labels = ((venue.languages || {})[wallet.language] || {}).labels || {};
+      const label = labels[item] || ((venue.items || []).find((i) => i.item === item) || {}).label;
+      if (typeof label === "string" && label) return label;
+    }
+    return code;
   }
-  async function showCard() {
+  function showCard() {
     const card = wallet.card;
-    wallet.items = await P.credentialItems(card.sd_jwt);
-    applyLanguage(card.display.language);
+    const display = card.display;
+    applyLanguage(display.language);
     const items = wallet.items.items;
     const photo = $("photo");
     if (typeof items.photo === "string") {
       photo.src = "data:" + imageType(items.photo) + ";base64," + items.photo;
       photo.hidden = false;
+    } else {
+      photo.removeAttribute("src");
+      photo.hidden = true;
     }
-    $("name").textContent = [items.given_name, items.family_name].filter(Boolean).join(" ");
+    $("name").textContent = [items.given_name, items.family_name].filter((n) => typeof n === "string" && n).join(" ");
     const prog = programmes[items.program] || {};
-    $("programme").textContent = card.display.programme || named(prog.names, items.program || "");
-    const until = card.display.valid_until || wallet.items.expires;
+    const printed = typeof display.programme === "string" && display.programme;
+    $("programme").textContent = printed || named(prog.names, String(items.program || ""));
+    const until = Number.isInteger(display.valid_until) ? display.valid_until : wallet.items.expires;
     $("valid-until").textContent = day(until - 1);
     const list = $("entitlements");
     list.replaceChildren(...wallet.items.entitlements.map((code) => {
@@ -170,47 +267,107 @@
     say(null);
     show("card");
   }
+  // One section at a time; "empty" (no card on the phone) shows none of them.
   function show(section) {
-    for (const id of ["card", "scan", "consent", "answer"]) $(id).hidden = id !== section;
+    for (const id of ["card", "broken", "scan", "consent", "answer"]) $(id).hidden = id !== section;
     document.body.setAttribute("data-state", section);
+  }
+  function showEmpty() {
+    wallet.card = null;
+    wallet.items = null;
+    show("empty");
+    say(NO_CARD);
+  }
+  // The card in IndexedDB, shown; or why there is none to show.
+  async function openStored() {
+    let card;
+    try {
+      card = await loadCard();
+    } catch (e) {
+      card = undefined; // no IndexedDB here (a private window may have none)
+    }
+    if (!card) return showEmpty();
+    try {
+      if (!isHolderKey(card.key)) throw new Error("The stored card has no holder key.");
+      wallet.items = await readCard(card.sd_jwt, card.display);
+      wallet.card = card;
+      showCard();
+    } catch (e) {
+      wallet.card = null;
+      wallet.items = null;
+      show("broken"); // what is stored cannot be shown or used: offer to remove it
+      say(STORED_BROKEN);
+    }
+  }
+  async function removeStored() {
+    try {
+      await removeCard();
+    } catch (e) {
+      // nothing to remove, or no IndexedDB: either way no card is left to show
+    }
+    showEmpty();
   }
 
   // -- a venue's request ----------------------------------------------------------------------
+  // Every item a request can name (cardio.wallet_claims.ITEMS) but entitlements, in words.
   const ITEM_WORDS = {
-    photo: "Your photo",
-    given_name: "Your given name",
-    family_name: "Your family name",
-    birth_date: "Your date of birth",
-    document_number: "Your card number",
-    age_over_18: "You are over 18",
-    age_over_65: "You are over 65",
+    photo: N_("Your photo"),
+    given_name: N_("Your given name"),
+    family_name: N_("Your family name"),
+    birth_date: N_("Your date of birth"),
+    sex: N_("Your sex"),
+    languages: N_("Your languages"),
+    program: N_("Your city card programme"),
+    document_number: N_("Your card number"),
+    age_over_18: N_("You are over 18"),
+    age_over_65: N_("You are over 65"),
+    resident_of: N_("Your city of residence"),
   };
-  function itemWords(item) {
-    if (item.startsWith(P.ENTITLEMENT)) return entitlementName(item.slice(P.ENTITLEMENT.length));
-    return ITEM_WORDS[item] ? t(ITEM_WORDS[item]) : t("Another detail of your card: {item}", { item });
+  function itemWords(item, venue) {
+    if (item.startsWith(P.ENTITLEMENT)) return entitlementName(item.slice(P.ENTITLEMENT.length), venue);
+    return Object.hasOwn(ITEM_WORDS, item) ? t(ITEM_WORDS[item]) : t("Another detail of your card: {item}", { item });
   }
   function held(item) {
     if (item.startsWith(P.ENTITLEMENT)) return wallet.items.entitlements.includes(item.slice(P.ENTITLEMENT.length));
     return item in wallet.items.items;
   }
+  // Whether the venue would still take an answer to `request` made now (its rule, with the
+  // clock skew it allows: this phone's clock is not the venue's).
+  function inTime(request) {
+    const now = Date.now() / 1000;
+    return request.iat <= now + CLOCK_SKEW && now - request.iat <= REQUEST_WINDOW + CLOCK_SKEW;
+  }
+  const STALE_REQUEST = N_("This code is too old or its time is wrong. Ask the venue to show a new code, and check that this phone's clock is right.");
+  // true when the consent list is shown; else the scan section says why not.
   function readRequest(text) {
     let request;
     try {
       request = P.parseRequest(String(text).trim());
     } catch (e) {
       $("scan-problem").textContent = t("This is not a venue's request code. Scan the code the venue shows.");
-      return;
+      return false;
+    }
+    if (!inTime(request)) {
+      $("scan-problem").textContent = t(STALE_REQUEST);
+      return false;
     }
     if (stopCamera) stopCamera();
     wallet.request = request;
     const known = venues.find((v) => v.name === request.venue);
-    // the venue's title in the holder's language (venues.json, from the terminal's catalogue)
-    const title = known && (((known.languages || {})[wallet.language] || {}).title || known.title);
-    $("consent-title").textContent = t("{venue} asks for:", { venue: title || request.venue });
+    if (known) {
+      // the venue's title in the holder's language (venues.json, from the terminal's catalogue)
+      const title = ((known.languages || {})[wallet.language] || {}).title || known.title || known.name;
+      $("consent-title").textContent = t("{venue} asks for:", { venue: title });
+    } else {
+      // The request is not signed: a name no venue type has is only what the code calls
+      // itself. It is shown quoted and isolated, without characters that reorder text.
+      const own = "\u2068" + request.venue.replace(BIDI_CONTROLS, "") + "\u2069";
+      $("consent-title").textContent = t("A venue that calls itself “{venue}” asks for:", { venue: own });
+    }
     $("consent-items").replaceChildren(...request.items.map((item) => {
       const li = document.createElement("li");
       li.setAttribute("data-item", item);
-      li.textContent = itemWords(item);
+      li.textContent = itemWords(item, known);
       if (!held(item)) {
         li.className = "missing";
         li.textContent += " " + t("(not on your card)");
@@ -218,6 +375,7 @@
       return li;
     }));
     show("consent");
+    return true;
   }
   function decoder() {
     if ("BarcodeDetector" in window) {
@@ -261,8 +419,7 @@
         const text = await decode(video);
         if (text && text.startsWith(P.REQUEST_PREFIX)) {
           $("request-text").value = text;
-          readRequest(text);
-          break;
+          if (readRequest(text)) break; // else the camera stays on for the venue's next code
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -274,18 +431,39 @@
   }
 
   // -- the answer -----------------------------------------------------------------------------
+  let agreeing = false; // a second tap on Share while the answer is made does nothing
   async function agree() {
     const request = wallet.request;
-    const presentation = await P.present(wallet.card.sd_jwt, request, wallet.card.key);
-    const text = await P.responseQr(presentation);
-    wallet.parts = text.length <= ANSWER_CHARS ? [text] : P.splitQr(text, ANSWER_CHARS);
+    if (agreeing || !request || !wallet.card) return;
+    if (!inTime(request)) return done(STALE_REQUEST);
+    agreeing = true;
+    $("agree").disabled = true;
+    let parts;
+    try {
+      const presentation = await P.present(wallet.card.sd_jwt, request, wallet.card.key);
+      const text = await P.responseQr(presentation);
+      parts = text.length <= ANSWER_CHARS ? [text] : P.splitQr(text, ANSWER_CHARS);
+    } catch (e) {
+      parts = null;
+    } finally {
+      agreeing = false;
+      $("agree").disabled = false;
+    }
+    if (wallet.request !== request) return; // declined, or another card came, meanwhile
+    if (!parts || !parts.length) return done(N_("Your answer could not be made, so nothing was shared. Scan the venue's code again."));
+    stopAdvancing();
+    wallet.parts = parts;
     wallet.part = 0;
     wallet.request = null;
     $("answer-next").hidden = wallet.parts.length === 1;
-    showPart();
+    try {
+      showPart();
+    } catch (e) {
+      return done(N_("Your answer could not be made, so nothing was shared. Scan the venue's code again."));
+    }
     show("answer");
     // parts go round by themselves for a venue's camera; a tap on Next takes over
-    if (wallet.parts.length > 1) timer = setInterval(() => step(), ADVANCE_MS);
+    if (wallet.parts.length > 1) timer = setInterval(step, ADVANCE_MS);
   }
   function showPart() {
     const box = $("answer-qr");
@@ -295,6 +473,7 @@
     $("answer-counter").textContent = wallet.parts.length > 1 ? t("Code {i} of {n}", { i: wallet.part + 1, n: wallet.parts.length }) : "";
   }
   function step() {
+    if (!wallet.parts.length) return stopAdvancing();
     wallet.part = (wallet.part + 1) % wallet.parts.length;
     showPart();
   }
@@ -313,12 +492,48 @@
   }
 
   // -- start ----------------------------------------------------------------------------------
+  // Takes the card an offer leaves and shows it; else says why not (the card shown so far,
+  // if any, stays). Returns the msgid of the problem, or null.
+  async function takeCard(offer) {
+    try {
+      const taken = await pickup(offer);
+      wallet.card = taken.card;
+      wallet.items = taken.read;
+      showCard();
+      return null;
+    } catch (e) {
+      return e instanceof Shown ? e.message : UNREADABLE_PACKAGE; // (after the pickup was taken)
+    }
+  }
+  let offersHandled = 0;
+  function offerHandled() {
+    offersHandled += 1;
+    document.body.setAttribute("data-offers", String(offersHandled));
+  }
+  // A kiosk link opened in a wallet tab already open: only the fragment changes (no reload).
+  async function newOffer(offer) {
+    if (!offer) return;
+    stopAdvancing();
+    if (stopCamera) stopCamera();
+    wallet.request = null;
+    wallet.parts = [];
+    $("answer-qr").replaceChildren();
+    const state = document.body.getAttribute("data-state");
+    if (["scan", "consent", "answer"].includes(state)) show(wallet.card ? "card" : "empty");
+    say("Opening your card…");
+    const problem = await takeCard(offer);
+    if (problem) say(problem);
+    offerHandled();
+  }
   async function start() {
-    const fragment = new URLSearchParams(location.hash.slice(1));
-    const id = fragment.get("p");
-    const key = fragment.get("k");
-    // the key must not stay in the address bar, the history or a bookmark
-    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+    const offer = takeFragment(); // before anything else
+    // offers opened meanwhile in this tab wait for this one, and are taken one at a time
+    let ready;
+    let queue = new Promise((resolve) => { ready = resolve; });
+    window.addEventListener("hashchange", () => {
+      const next = takeFragment();
+      if (next) queue = queue.then(() => newOffer(next)).catch(() => {});
+    });
     [texts, programmes, venues] = await Promise.all([
       loadJson("texts.json", texts), loadJson("programmes.json", {}), loadJson("venues.json", []),
     ]);
@@ -333,15 +548,15 @@
       step();
     });
     $("answer-done").addEventListener("click", () => done(null));
+    $("remove-card").addEventListener("click", removeStored);
     try {
-      wallet.card = id && key ? await pickup(id, key) : await loadCard();
-    } catch (e) {
-      wallet.problem = e instanceof Shown ? e.message : "The card could not be opened. Check the network and scan the kiosk's code again.";
-      wallet.card = await loadCard().catch(() => null);
+      wallet.problem = offer ? await takeCard(offer) : null;
+      if (!wallet.card) await openStored();
+      if (wallet.problem) say(wallet.problem);
+      if (offer) offerHandled();
+    } finally {
+      ready();
     }
-    if (wallet.card) await showCard();
-    else say("No card on this phone yet. Scan the code the kiosk shows at the end of your enrolment.");
-    if (wallet.problem) say(wallet.problem);
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
     document.body.setAttribute("data-ready", "1");
   }
