@@ -199,8 +199,9 @@ def split_qr(text: str, chars: int = QR_CHARS) -> list[str]:
 
 
 def join_qr(parts: list[str]) -> str:
-    """The response QR text from its scanned parts, in any order; MalformedError when one is
-    missing, repeated or not a part."""
+    """The response QR text from its scanned parts, in any order, a part scanned twice taken
+    once (as a camera sees it again); MalformedError when one is missing, two differ under
+    one number, or a text is not a part."""
     pieces: dict[int, str] = {}
     total = None
     for part in parts:
@@ -209,13 +210,38 @@ def join_qr(parts: list[str]) -> str:
         if not (part.startswith(PART_PREFIX) and sep and numbers):
             raise MalformedError("A scanned code is not part of a citycard answer (CCP1:).")
         number, count = int(numbers[1]), int(numbers[2])
-        if total not in (None, count) or number in pieces or not number <= count:
+        if total not in (None, count) or pieces.get(number, piece) != piece or not number <= count:
             raise MalformedError("The scanned parts do not belong to one answer; scan them again.")
         total = count
         pieces[number] = piece
     if total is None or len(pieces) != total:
         raise MalformedError("Some parts of the answer are missing; scan every code the phone shows.")
     return "".join(pieces[i] for i in range(1, total + 1))
+
+
+_LINE_ENDS = re.compile(r"\r\n|\n|\r")
+
+
+def answer_lines(text: str) -> list[str]:
+    """The codes of an answer pasted or typed as text, one a line, as the venue page reads
+    them (presentation.js answerLines): blank lines and white space before a code go; after
+    it, everything but spaces goes, and the spaces too where its text ends a whole answer (a
+    `CCS1:`/`CCM1:` code, the last part): base45 has the space, but never ends with one."""
+    lines = []
+    for raw in _LINE_ENDS.split(text):
+        line = raw.lstrip()
+        body = line.rstrip()
+        if len(body) < len(line):
+            tail = line[len(body) :]
+            part = None
+            if body.startswith(PART_PREFIX):
+                part = _PART_NUMBERS.match(body[len(PART_PREFIX) :])
+            last_part = part is not None and part[1] == part[2]
+            ends = body.startswith((SDJWT_PREFIX, MDOC_PREFIX)) or last_part
+            line = body if ends else body + tail[: len(tail) - len(tail.lstrip(" "))]
+        if line:
+            lines.append(line)
+    return lines
 
 
 def _inflate(data: bytes) -> bytes:
@@ -240,10 +266,14 @@ class _Parsed(NamedTuple):  # a tuple: built on every verify
     claimed: tuple[str, str, int] | None = None  # an mdoc QR's (aud, nonce, request time)
 
 
+_WALLET_PREFIXES = (b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode(), PART_PREFIX.encode())
+
+
 def is_wallet_data(data: bytes) -> bool:
     """Whether `data` (a file's bytes) is a wallet credential or presentation in any of its
     forms (SD-JWT text, presentation QR text, mdoc CBOR), rather than a chip or QR credential."""
-    if data.startswith((b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode(), PART_PREFIX.encode())):
+    # white space before a code's text: a paste (answer_lines drops it)
+    if data.lstrip().startswith(_WALLET_PREFIXES):
         return True
     if data[:1] not in (b"\xa2", b"\xa3"):  # a map of two or three: IssuerSigned, DeviceResponse
         return False
@@ -266,11 +296,11 @@ def _parse(data: str | bytes) -> _Parsed:
             return _Parsed(mdoc.FORMAT, response=obj)
         raise PresentationError(_R.WRONG_FORMAT)
     try:
-        text = data.decode("ascii").rstrip("\r\n") if isinstance(data, bytes) else data
+        text = data.decode("ascii") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         raise PresentationError(_R.WRONG_FORMAT) from exc
-    if text.startswith(PART_PREFIX):  # the parts of one answer, one per line (base45 has spaces)
-        text = join_qr(text.splitlines())
+    lines = answer_lines(text)  # a code a line, as pasted (base45 has spaces)
+    text = join_qr(lines) if lines and lines[0].startswith(PART_PREFIX) else "\n".join(lines)
     if text.startswith(SDJWT_PREFIX):
         text = _inflate(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii", "replace")
     elif text.startswith(MDOC_PREFIX):

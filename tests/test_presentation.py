@@ -26,6 +26,7 @@ from cardio.presentation import (
     SDJWT_PREFIX,
     PresentationResult,
     VenueRequest,
+    answer_lines,
     is_wallet_data,
     join_qr,
     present_mdoc,
@@ -157,10 +158,25 @@ def test_presentation_as_several_small_qr_codes(wallet: Wallet, fmt: str) -> Non
     assert len(parts) > 1 and all(len(p) <= 600 for p in parts)  # version 15 at level M each
     assert join_qr(list(reversed(parts))) == text
     assert wallet.check("\n".join(parts), request).verdict is Verdict.VALID
-    with pytest.raises(MalformedError):
+    with pytest.raises(MalformedError, match="missing"):
         join_qr(parts[1:])
-    with pytest.raises(MalformedError):
-        join_qr([*parts, parts[0]])
+    # a part scanned twice is taken once (the venue page's camera and paste box agree)...
+    assert join_qr([*parts, parts[0]]) == text
+    # ...but another text under the same number is not
+    with pytest.raises(MalformedError, match="do not belong to one answer"):
+        join_qr([*parts, parts[0][:-1] + ("A" if parts[0][-1] != "A" else "B")])
+    # pasted: white space before the codes, blank lines, line endings of every kind
+    pasted = "\n  \r\n" + "\r\n\n".join("\t" + p for p in parts) + "  \t\n"
+    assert wallet.check(pasted, request).verdict is Verdict.VALID
+
+
+def test_answer_lines_keeps_the_spaces_base45_may_end_a_part_with() -> None:
+    """base45 has the space: a part cut at one keeps it, but nothing else after a code's text,
+    and no space at all after the text that ends a whole answer (base45 never ends in one)."""
+    assert answer_lines("  CCP1:1/2:AB  \t\r\n\nCCP1:2/2:CD  \n") == ["CCP1:1/2:AB  ", "CCP1:2/2:CD"]
+    assert answer_lines("\u3000CCS1:XYZ \n") == ["CCS1:XYZ"]
+    assert answer_lines("CCM1:XYZ\r") == ["CCM1:XYZ"]
+    assert answer_lines(" \n\t\r\n") == []
 
 
 def test_a_truncated_card_or_answer_cannot_be_read_and_is_never_called_a_copy(wallet: Wallet) -> None:
