@@ -93,6 +93,14 @@ def _check(page: Any, qr: str) -> str:
     return str(page.get_attribute("#result", "data-verdict"))
 
 
+def _notice(page: Any, box: str, button: str, result: str, text: str) -> str:
+    page.evaluate(f"document.querySelector('{result}').removeAttribute('data-notice')")
+    page.fill(box, text)
+    page.click(button)
+    page.wait_for_selector(f"{result}[data-notice]", timeout=10_000)
+    return str(page.get_attribute(result, "data-notice"))
+
+
 @requires_chromium
 def test_phone_pages_in_every_language_have_no_english_left(tmp_path: Path, holder: Holder) -> None:
     live = live_issuer(tmp_path / "issuer")
@@ -123,11 +131,17 @@ def test_phone_pages_in_every_language_have_no_english_left(tmp_path: Path, hold
                     page.screenshot(
                         path=str(ARTIFACTS / f"phone-page-{lang.code}.png"), full_page=True
                     )
+            # no code, or another kind of code: words and a link, no verdict
+            for kind, text in (("empty", ""), ("answer", "CCP1:1/2:AB")):
+                assert _notice(page, "#qr", "#check", "#result", text) == kind, lang.code
+                texts.append((f"notice {kind}", page.evaluate(VISIBLE_TEXT)))
             page.goto(f"{api.url}/verify/venue.html?lang={lang.code}")
             page.wait_for_selector('body[data-ready="1"]', timeout=10_000)
             page.wait_for_selector('#lists[data-state="ready"]', timeout=15_000)
             assert page.get_attribute("html", "dir") == lang.dir
             texts.append(("venue idle", page.evaluate(VISIBLE_TEXT)))
+            assert _notice(page, "#answer", "#check-answer", "#verdict", cards[0][1]) == "card"
+            texts.append(("venue card code", page.evaluate(VISIBLE_TEXT)))
             if lang.code == "en":
                 assert "Check a city resident card" in texts[0][1]
                 assert "NOT VALID" in texts[2][1]

@@ -56,6 +56,12 @@
   };
   const STRONGER_THAN_BINDING = new Set(["REVOKED", "SUSPENDED", "SUPERSEDED", "KEY_REVOKED", "MALFORMED", "WRONG_ISSUER"]);
   const REFRESH_WARNING = N_("The revocation list is due for a refresh; connect the reader soon.");
+  // What is wrong with scanned or pasted parts (cardio.presentation.join_qr's sentences): more
+  // use to staff than the reason's sentence, so the venue page shows them (translated).
+  const NOT_A_PART = N_("A scanned code is not part of a citycard answer (CCP1:).");
+  const PARTS_MIXED = N_("The scanned parts do not belong to one answer; scan them again.");
+  const PARTS_MISSING = N_("Some parts of the answer are missing; scan every code the phone shows.");
+  const SHOWN_DETAILS = new Set([NOT_A_PART, PARTS_MIXED, PARTS_MISSING]);
   const NO_LISTS = N_("No trust list is loaded on this phone yet; connect it once to load the city's lists.");
   // The warning for items asked for but not shared; the venue page writes it in its language.
   function missingWarning(missing) {
@@ -312,27 +318,30 @@
     }
     return pieces.map((p, i) => PART_PREFIX + (i + 1) + "/" + pieces.length + ":" + p);
   }
+  // A part's <i>/<n> as cardio.presentation reads it: ASCII digits, no leading zero, at most four.
   function partOf(text) {
-    const m = /^CCP1:([0-9]+)\/([0-9]+):/.exec(text);
+    const m = /^CCP1:([1-9][0-9]{0,3})\/([1-9][0-9]{0,3}):/.exec(text);
     if (!m) return null;
     const number = Number(m[1]);
     const count = Number(m[2]);
     if (!(number > 0 && number <= count)) return null;
     return { number, count, piece: text.slice(m[0].length) };
   }
+  // A part given twice is taken once, as the camera's PartCollector does (a paste of every code
+  // scanned, one a line, may hold a repeat); another text under the same number is refused.
   function joinQr(parts) {
     const pieces = new Map();
     let total = null;
     for (const text of parts) {
       const part = partOf(text);
-      if (!part) throw new Refused("malformed", "A scanned code is not part of a citycard answer (CCP1:).");
-      if ((total !== null && total !== part.count) || pieces.has(part.number)) {
-        throw new Refused("malformed", "The scanned parts do not belong to one answer; scan them again.");
+      if (!part) throw new Refused("malformed", NOT_A_PART);
+      if ((total !== null && total !== part.count) || (pieces.has(part.number) && pieces.get(part.number) !== part.piece)) {
+        throw new Refused("malformed", PARTS_MIXED);
       }
       total = part.count;
       pieces.set(part.number, part.piece);
     }
-    if (total === null || pieces.size !== total) throw new Refused("malformed", "Some parts of the answer are missing; scan every code the phone shows.");
+    if (total === null || pieces.size !== total) throw new Refused("malformed", PARTS_MISSING);
     let out = "";
     for (let i = 1; i <= total; i++) out += pieces.get(i);
     return out;
@@ -703,13 +712,36 @@
   function day(seconds) {
     return new Date(Math.floor(seconds / 86400) * 86400000).toISOString().slice(0, 10);
   }
-  function refused(reason) {
-    return { verdict: REASONS[reason][0], reason, message: REASONS[reason][1], claims: null, warnings: [], missing: [] };
+  // A refusal; its sentence is the reason's, or a detail staff can act on (SHOWN_DETAILS).
+  function refused(reason, detail) {
+    const message = SHOWN_DETAILS.has(detail) ? detail : REASONS[reason][1];
+    return { verdict: REASONS[reason][0], reason, message, claims: null, warnings: [], missing: [] };
+  }
+  // The input layer of the venue page's box and camera: the codes of a text, one a line. A paste
+  // may bring whitespace that no code holds: before a code (every code starts "CC"), and after
+  // it line endings, tabs, other spaces. The space itself is a base45 character (data,
+  // docs/credential.md 1.2), so spaces right after a code's text stay, except where its text
+  // ends a whole answer (a CCS1:/CCM1: code, the last CCP1: part): base45 never ends in a
+  // space. Blank lines go.
+  function answerLines(text) {
+    const lines = [];
+    for (let line of String(text).split(/\r\n|\n|\r/)) {
+      line = line.replace(/^\s+/, "");
+      const tail = /\s+$/.exec(line);
+      if (tail) {
+        const part = partOf(line);
+        const ends = line.startsWith(SDJWT_PREFIX) || line.startsWith(MDOC_PREFIX) || (part !== null && part.number === part.count);
+        line = line.slice(0, tail.index) + (ends ? "" : /^ */.exec(tail[0])[0]);
+      }
+      if (line) lines.push(line);
+    }
+    return lines;
   }
   // An answer's QR text: {compact} of an SD-JWT presentation, or {mdoc} the CBOR envelope.
-  async function answerText(text) {
-    text = String(text).replace(/(?:\r\n|\n|\r)+$/, "");
-    if (text.startsWith(PART_PREFIX)) text = joinQr(text.split(/\r?\n/).filter((l) => l));
+  async function answerText(input) {
+    const lines = answerLines(input);
+    let text = lines.join("\n");
+    if (text.startsWith(PART_PREFIX)) text = joinQr(lines);
     if (text.startsWith(MDOC_PREFIX)) return { mdoc: await inflate(base45Decode(text.slice(MDOC_PREFIX.length))) };
     if (!text.startsWith(SDJWT_PREFIX)) throw new Refused("wrong_format");
     const bytes = await inflate(base45Decode(text.slice(SDJWT_PREFIX.length)));
@@ -765,7 +797,7 @@
       if (missing.length) warnings.push(missingWarning(missing));
       return { verdict: "VALID", reason: null, message: null, claims: shown, warnings, missing };
     } catch (e) {
-      if (e instanceof Refused) return refused(e.reason);
+      if (e instanceof Refused) return refused(e.reason, e.message);
       return refused("malformed"); // hostile bytes must never end in an exception
     }
   }
@@ -773,6 +805,6 @@
   window.citycardPresentation = {
     REQUEST_PREFIX, SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
-    drawQr, verifyAnswer, b64u, fromB64u, missingWarning,
+    drawQr, verifyAnswer, answerLines, b64u, fromB64u, missingWarning,
   };
 })();

@@ -72,6 +72,8 @@
     $("request").setAttribute("data-nonce", venue.request.nonce);
     $("verdict").replaceChildren();
     $("verdict").setAttribute("data-verdict", "");
+    $("verdict").removeAttribute("data-notice");
+    venue.result = null;
   }
 
   function imageType(b64) {
@@ -88,12 +90,26 @@
     if (!type) return;
     $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: title(type), items: V.list(type.items.map((i) => label(i.item))) }));
   }
+  // No answer to check: a prompt (nothing given), or what the code is and where it belongs (the
+  // card's printed code: the card check page; a request: the holder's phone), no verdict.
+  const EMPTY_WORDS = { msgid: N_("Scan the code (or codes) the holder's phone shows, or paste their text.") };
+  function renderNotice(res) {
+    const box = $("verdict");
+    venue.result = res;
+    box.setAttribute("data-verdict", "");
+    box.setAttribute("data-reason", "");
+    box.setAttribute("data-notice", res.notice);
+    box.className = "notice";
+    box.replaceChildren(...V.noticeNodes(res.notice === "empty" ? EMPTY_WORDS : V.KIND_WORDS[res.notice]));
+  }
   function render(res) {
+    if (res.notice) return renderNotice(res);
     const box = $("verdict");
     const valid = res.verdict === "VALID";
     venue.result = res;
     box.setAttribute("data-verdict", res.verdict);
     box.setAttribute("data-reason", res.reason || "");
+    box.removeAttribute("data-notice");
     box.className = valid ? "valid" : "invalid";
     const sentences = V.SENTENCES || {};
     const words = V.verdictWords(res.verdict);
@@ -138,6 +154,11 @@
     return { trust: verify.state.trust, status: verify.state.status };
   }
   async function check() {
+    const kind = V.codeKind($("answer").value);
+    if (kind === "empty" || kind === "card" || kind === "request") {
+      render({ notice: kind });
+      return venue.result;
+    }
     if (!venue.request) {
       render({ verdict: "MALFORMED", reason: "no_request", message: N_("Show a request first: the answer must be made for this venue's request."), claims: null, warnings: [] });
       return venue.result;
@@ -166,46 +187,63 @@
       return found ? found.data : null;
     };
   }
-  function progress(msgid, values) {
-    venue.progress = { msgid, values };
-    $("scan-progress").textContent = t(msgid, values);
+  // What the camera has to say: parts scanned, a code of another kind, it stopped, it cannot
+  // start ({msgid, values}, and a link for a code that belongs elsewhere; null: nothing).
+  function progress(words) {
+    venue.progress = words;
+    $("scan-progress").replaceChildren(...(words ? V.noticeNodes(words) : []));
   }
   // Another language chosen: the words already shown are written again in it.
   function redraw() {
     typeTitles();
     requestWords();
     if (venue.result) render(venue.result);
-    if (venue.progress) progress(venue.progress.msgid, venue.progress.values);
+    progress(venue.progress);
   }
   function setupCamera() {
     const decode = decoder();
-    if (!decode || !navigator.mediaDevices) return;
+    // no camera API outside a secure context: the button stays, to say why it cannot work
+    if (!decode || !(navigator.mediaDevices || !window.isSecureContext)) return;
     const button = $("scan-answer");
     button.hidden = false;
     button.addEventListener("click", async () => {
       const video = $("answer-camera");
       const collector = new P.PartCollector();
       let stream;
+      progress(null);
       try {
+        if (!navigator.mediaDevices) throw new Error("no navigator.mediaDevices");
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
         video.srcObject = stream;
         video.hidden = false;
         await video.play();
+        let wrong = null;
+        let seen = 0;
         for (let i = 0; i < 1200; i++) {
           const text = await decode(video);
+          const kind = text ? V.codeKind(text) : null;
           let answer = null;
           if (text && (text.startsWith(P.SDJWT_PREFIX) || text.startsWith(P.MDOC_PREFIX))) answer = [text];
-          else if (text) answer = collector.add(text);
-          if (text && collector.count) progress(N_("{n} of {total} codes scanned."), { n: collector.parts.size, total: collector.count });
+          else if (text && text.startsWith(P.PART_PREFIX)) answer = collector.add(text);
+          else if (kind && kind !== "empty") {
+            // the card's printed code, a request, any other code: said once it stays in view
+            seen = kind === wrong ? seen + 1 : 1;
+            wrong = kind;
+            if (seen === V.SIGHTINGS) progress(V.KIND_WORDS[kind]);
+          }
+          if (text && text.startsWith(P.PART_PREFIX) && collector.count) {
+            progress({ msgid: N_("{n} of {total} codes scanned."), values: { n: collector.parts.size, total: collector.count } });
+          }
           if (answer) {
             $("answer").value = answer.join("\n");
             await check();
-            break;
+            return;
           }
           await new Promise((r) => setTimeout(r, 100));
         }
+        progress(V.CAMERA_STOPPED);
       } catch (e) {
-        progress(N_("The camera cannot be used here ({problem}); paste the answer's text instead."), { problem: (e && e.message) || String(e) });
+        progress({ msgid: V.cameraProblem(e) });
       } finally {
         if (stream) stream.getTracks().forEach((t) => t.stop());
         video.hidden = true;

@@ -170,6 +170,62 @@
   };
   const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400 };
 
+  // -- the kind of code a text is --------------------------------------------------------------
+  // Told a code of another kind (or none), a page says what it is and where it belongs rather
+  // than give a verdict: the card's printed code is this page's, a phone's answer the venue
+  // page's (venue.html), a venue's request the holder's phone's. Only for these words: each
+  // page then takes a text by its own rules (a card's code exactly as written, docs/credential.md
+  // 1.2; so " CC1:..." is a card's code here, and MALFORMED when checked).
+  function codeKind(text) {
+    const s = String(text).trim();
+    if (!s) return "empty";
+    if (s.startsWith(QR_PREFIX)) return "card";
+    if (s.startsWith("CCQ1:")) return "request";
+    if (/^CC[SMP]1:/.test(s)) return "answer"; // presentation.js: CCS1:, CCM1:, CCP1: parts
+    return "other";
+  }
+  const KIND_WORDS = {
+    card: {
+      msgid: N_("This is the QR code printed on a city resident card, not a phone's answer; check it on the card check page."),
+      href: "./",
+      link: N_("Check a city resident card"),
+    },
+    answer: {
+      msgid: N_("This is a phone wallet's answer, not the QR code printed on a card; check it on the venue page that showed the request."),
+      href: "venue.html",
+      link: N_("Ask for a phone card"),
+    },
+    request: { msgid: N_("This is a venue's request code for a phone wallet: the holder's phone scans it and answers with codes of its own.") },
+    other: { msgid: N_("This QR code is not one of the city resident card's codes.") },
+  };
+  // The camera loops give up after a while; they then say so.
+  const CAMERA_STOPPED = { msgid: N_("The camera has stopped; tap “{button}” to scan again."), values: { button: { msgid: "Scan with camera" } } };
+  // How often a camera sees a code of the wrong kind before it says so (a frame or two of
+  // another code passing by says nothing).
+  const SIGHTINGS = 3;
+  // What a person reads when the camera cannot start: what to do, never the browser's own
+  // words (those go to the console).
+  function cameraProblem(e) {
+    console.warn("citycard: the camera cannot start:", e);
+    const name = e && e.name;
+    if (!window.isSecureContext) {
+      return N_("The camera works only when this page is opened over https; open its https address, or paste the code's text instead.");
+    }
+    if (["NotAllowedError", "PermissionDeniedError", "SecurityError"].includes(name)) {
+      return N_("This page may not use the camera; allow the camera for this site in the browser's settings, or paste the code's text instead.");
+    }
+    if (["NotFoundError", "DevicesNotFoundError", "OverconstrainedError"].includes(name)) {
+      return N_("No camera was found on this phone; paste the code's text instead.");
+    }
+    if (["NotReadableError", "TrackStartError", "AbortError"].includes(name)) {
+      return N_("The camera is busy or cannot start; close other apps that use it and try again, or paste the code's text instead.");
+    }
+    return N_("The camera cannot be used here; paste the code's text instead.");
+  }
+  // The words of the page the server answers for an address under these pages that is no page
+  // (api/phone/__init__.py, from this catalogue), beside links named as the two pages are.
+  const NOT_FOUND = N_("There is no page at this address.");
+
   const QR_PREFIX = "CC1:";
   const MAX_CREDENTIAL = 64 * 1024;
   const MAX_TRUST_LIST = 256 * 1024;
@@ -989,11 +1045,12 @@
     return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(last) ? last : null;
   }
   // The words of a problem met while loading the lists (see Shown).
+  // The browser's or a parser's own words are English and technical: they go to the console.
   function problemWords(e) {
     if (e instanceof Shown) return { msgid: e.msgid, values: e.values };
-    const detail = (e && e.message) || String(e);
-    if (e instanceof Malformed) return { msgid: N_("The data is not in the form citycard uses ({detail})."), values: { detail } };
-    return { msgid: N_("The city API cannot be reached ({detail})."), values: { detail } };
+    console.warn("citycard: the lists:", e);
+    if (e instanceof Malformed) return { msgid: N_("The city API sent data that is not in the form citycard uses.") };
+    return { msgid: N_("The city API cannot be reached; check the phone's connection, then refresh the lists.") };
   }
   function setProblems(words) {
     state.problemWords = words;
@@ -1163,11 +1220,39 @@
   function verdictWords(verdict) {
     return { big: verdict === "VALID" ? t("VALID") : t("NOT VALID"), name: t(VERDICT_NAMES[verdict] || verdict.replace(/_/g, " ")) };
   }
+  // A notice's nodes: its sentence and, when it names another page, a link to that page in this
+  // page's language.
+  function noticeNodes(words) {
+    const nodes = [el("p", { class: "sentence" }, t(words.msgid, words.values))];
+    if (words.href) {
+      const url = new URL(words.href, location.href);
+      url.search = "";
+      url.hash = "";
+      url.searchParams.set("lang", language);
+      const a = el("a", { href: url.href, class: "elsewhere" }, t(words.link));
+      nodes.push(el("p", {}));
+      nodes[1].append(a);
+    }
+    return nodes;
+  }
+  // What the page shows for a text that is not a card's code to check: no verdict, a prompt
+  // (nothing given) or what the code is and where it belongs.
+  const EMPTY_WORDS = { msgid: N_("Scan the QR code printed on the card, or paste its text.") };
   let lastResult = null;
+  function renderNotice(kind) {
+    lastResult = { notice: kind };
+    const box = $("result");
+    box.setAttribute("data-verdict", "");
+    box.setAttribute("data-notice", kind);
+    box.className = "notice";
+    box.replaceChildren(...noticeNodes(kind === "empty" ? EMPTY_WORDS : KIND_WORDS[kind]));
+  }
   function renderResult(res) {
+    if (res.notice) return renderNotice(res.notice);
     lastResult = res;
     const box = $("result");
     box.setAttribute("data-verdict", res.verdict);
+    box.removeAttribute("data-notice");
     box.className = res.valid ? "valid" : "invalid";
     const words = verdictWords(res.verdict);
     const parts = [el("div", { class: "big", id: "verdict-big" }, words.big)];
@@ -1193,6 +1278,11 @@
     if (lastResult && $("result")) renderResult(lastResult);
   });
   async function check(text) {
+    const kind = codeKind(text);
+    if (kind === "empty" || kind === "answer" || kind === "request") {
+      renderNotice(kind);
+      return null;
+    }
     if (!state.trust) await refresh();
     if (!state.trust) return null;
     await namesLoaded;
@@ -1201,14 +1291,15 @@
     return res;
   }
   // The camera: BarcodeDetector where the browser has one, else the vendored jsQR (jsQR.js,
-  // loaded before this script) on frames drawn into a canvas.
+  // loaded before this script) on frames drawn into a canvas. Any code's text: the loop tells
+  // a card's code from others.
   function qrDecoder() {
     if ("BarcodeDetector" in window) {
       const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
       return async (video) => {
         const codes = await detector.detect(video);
-        const code = codes.find((c) => typeof c.rawValue === "string" && c.rawValue.startsWith(QR_PREFIX));
-        return code ? code.rawValue : null;
+        const texts = codes.map((c) => c.rawValue).filter((v) => typeof v === "string");
+        return texts.find((v) => v.startsWith(QR_PREFIX)) || texts[0] || null;
       };
     }
     if (typeof window.jsQR !== "function") return null;
@@ -1221,42 +1312,56 @@
       canvas.height = h;
       ctx.drawImage(video, 0, 0, w, h);
       const found = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "attemptBoth" });
-      return found && found.data.startsWith(QR_PREFIX) ? found.data : null;
+      return found ? found.data : null;
     };
   }
+  // What the camera has to say (a code of another kind, it has stopped, it cannot start), under
+  // the buttons; redrawn in another language.
+  let scanWords = null;
+  function scanHint(words) {
+    scanWords = words;
+    const box = $("scan-hint");
+    if (!box) return;
+    box.replaceChildren(...(words ? noticeNodes(words) : []));
+  }
+  onLanguage.push(() => scanHint(scanWords));
   function setupCamera() {
     const button = $("scan");
     const decode = qrDecoder();
-    if (!button || !decode || !navigator.mediaDevices) return;
+    // no camera API outside a secure context: the button stays, to say why it cannot work
+    if (!button || !decode || !(navigator.mediaDevices || !window.isSecureContext)) return;
     button.hidden = false;
     button.addEventListener("click", async () => {
       const video = $("camera");
       let stream;
+      scanHint(null);
       try {
+        if (!navigator.mediaDevices) throw new Error("no navigator.mediaDevices");
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
         video.srcObject = stream;
         video.hidden = false;
         await video.play();
+        let wrong = null;
+        let seen = 0;
         for (let i = 0; i < 600; i++) {
           const text = await decode(video);
-          if (text) {
+          const kind = text ? codeKind(text) : null;
+          if (kind === "card") {
             $("qr").value = text;
+            scanHint(null);
             await check(text);
-            break;
+            return;
+          }
+          if (kind && kind !== "empty") {
+            seen = kind === wrong ? seen + 1 : 1;
+            wrong = kind;
+            if (seen === SIGHTINGS) scanHint(KIND_WORDS[kind]);
           }
           await new Promise((r) => setTimeout(r, 100));
         }
+        scanHint(CAMERA_STOPPED);
       } catch (e) {
-        const words = {
-          msgid: N_("The camera cannot be used here ({problem}); paste the QR text instead."),
-          values: { problem: (e && e.message) || String(e) },
-        };
-        if (state.trust) {
-          setProblems([...state.problemWords, words]);
-          renderLists();
-        } else {
-          setListsState("error", words);
-        }
+        scanHint({ msgid: cameraProblem(e) });
       } finally {
         if (stream) stream.getTracks().forEach((t) => t.stop());
         video.hidden = true;
@@ -1285,6 +1390,8 @@
     cbor: { decodeCbor, CborTag, head, concat, equalBytes, hex, toBase64, keysAre, pyEq, verifySign1, keyFromCose },
     verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
+    // the kinds of code, their words and the camera's problems, for the venue page
+    codeKind, KIND_WORDS, CAMERA_STOPPED, SIGHTINGS, cameraProblem, noticeNodes, NOT_FOUND,
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
