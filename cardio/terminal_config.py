@@ -13,6 +13,7 @@ back. It lives here, below both, so that neither imports the other.
 
 from __future__ import annotations
 
+import math
 import time
 import tomllib
 from collections.abc import Callable
@@ -21,12 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from cardio.errors import CitycardError
+from cardio.urls import http_url
 
 DEFAULT_PORT = 8470
 
 FEEDBACK_MODES = ("auto", "acr122", "off")
 """ACR122U LED and buzzer feedback: auto (ACR122-named PC/SC readers), acr122 (every PC/SC
 reader), off."""
+
+TIME_LIMITS = {"sync_interval": 86400.0, "max_backoff": 86400.0, "display_seconds": 3600.0}
+"""The longest each time setting may be, in seconds: a day between checks of the lists, an hour
+for a verdict (and its photo) on the screen. Longer is a mistake, and `inf` or `nan` would keep
+a verdict on the screen for ever or break the sync loop's waits."""
 
 DEFAULT_POLL_INTERVAL = 0.2
 """Seconds each wait for a card, and each check whether it has left, lasts (`poll_interval`)."""
@@ -68,15 +75,41 @@ class TerminalConfig:
         if self.reader and self.nfc:
             raise TerminalConfigError("Give either a PC/SC reader or an nfcpy path, not both.")
         if not 0 < self.port < 65536:
-            raise TerminalConfigError(f"The port {self.port} is not a TCP port.")
-        if self.display_seconds <= 0 or self.sync_interval <= 0 or self.max_backoff <= 0:
-            raise TerminalConfigError("Times in the terminal configuration must be positive.")
+            raise TerminalConfigError(
+                f"The port {self.port} is not a TCP port; give a number from 1 to 65535 "
+                f"(the terminal's default is {DEFAULT_PORT})."
+            )
+        for key, limit in TIME_LIMITS.items():
+            setattr(self, key, check_seconds(key, getattr(self, key), limit))
+        if self.api is not None and http_url(self.api) is None:
+            raise TerminalConfigError(
+                f"api = {self.api!r} is not the address of the city API; give it as "
+                "http(s)://host[:port], e.g. https://cards.city.example."
+            )
         if self.feedback not in FEEDBACK_MODES:
             raise TerminalConfigError(
                 f"feedback = {self.feedback!r} is not a feedback mode; use one of "
                 f"{', '.join(FEEDBACK_MODES)}."
             )
         self.poll_interval = check_poll_interval(self.poll_interval)
+
+
+def check_seconds(key: str, value: object, limit: float) -> float:
+    """`value` as a time setting in seconds (finite, above 0, at most `limit`), or a
+    TerminalConfigError that names the key and says what to give."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or not 0 < number <= limit:
+        raise TerminalConfigError(
+            f"{key} = {value!r} is not usable; times in the terminal configuration must be "
+            f"positive: give the seconds as a number above 0 and at most {limit:g}."
+        )
+    return float(number)
+
+
+def venue_is_file(venue: str) -> bool:
+    """Whether a venue setting names a profile file (`cardio.venues.load_venue`'s rule), not a
+    profile under venues/."""
+    return venue.endswith(".toml") or "/" in venue
 
 
 def check_poll_interval(value: object) -> float:
@@ -158,6 +191,9 @@ def load_terminal_config(path: Path, **overrides: Any) -> TerminalConfig:
     for key in _PATH_KEYS:
         if isinstance(data.get(key), str):
             data[key] = base / data[key]
+    venue = data.get("venue")
+    if isinstance(venue, str) and venue_is_file(venue):
+        data["venue"] = str(base / venue)  # a profile file, like the paths: relative to the file
     data.update({k: v for k, v in overrides.items() if v is not None})
     if "trust" not in data:
         raise TerminalConfigError(
@@ -174,8 +210,11 @@ __all__ = [
     "DEFAULT_PORT",
     "FEEDBACK_MODES",
     "POLL_INTERVAL_RANGE",
+    "TIME_LIMITS",
     "TerminalConfig",
     "TerminalConfigError",
     "check_poll_interval",
+    "check_seconds",
     "load_terminal_config",
+    "venue_is_file",
 ]

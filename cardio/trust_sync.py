@@ -16,6 +16,16 @@ whole: a tap never sees half a sync.
 Failures (the API down, an error status, a list refused) leave the last good copies in use
 and retry with exponential backoff and jitter, bounded by `max_backoff`. A status list older
 than the policy's maximum age puts a warning on every verdict (`warnings()`).
+
+The terminal's own clock: every answer of the city API carries its `Date`; when the terminal's
+clock differs from it by more than the clock skew (or, offline, when the lists were last
+refreshed "in the future", or a genuine list is dated ahead of it), `clock_wrong()` is true and
+the warnings say to check the clock. A held list refused only because the terminal's clock is
+behind is kept on disk (it is fine once the clock is); one dated ahead of the city's own clock
+too is set aside.
+
+Warnings are `FilledSentence`s: English strings that keep their template and parameters, so
+that a screen can translate the template and fill in the parameters in its own language.
 """
 
 from __future__ import annotations
@@ -30,8 +40,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +70,58 @@ ROOT_KEY_PATH = "/.well-known/citycard/root-key"
 STATUS_PATH = "/status/"
 STATE_FILE = "sync.json"
 NO_TRUST_LIST = "This reader has no trust list; connect it to the city API before accepting cards."
+NO_STATUS_LIST = "The reader has no revocation list %(list)s; connect the reader to refresh it."
+STALE_STATUS_LIST = Verdict.STALE_STATUS.sentence + " (Revocation list %(list)s was issued %(ago)s.)"
+CLOCK_WRONG = (
+    "Check this terminal's clock (date, time and time zone): it does not agree with the "
+    "city's, so verdicts may be wrong."
+)
+WARNING_TEMPLATES = (NO_TRUST_LIST, NO_STATUS_LIST, STALE_STATUS_LIST, CLOCK_WRONG)
+"""Every warning `TrustSync.warnings` gives, as templates (a terminal's catalogues hold them)."""
 MAX_ROOT_KEY = 16 * 1024
 _LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 class SyncError(CitycardError):
     """One sync step failed (API unreachable, error status, oversized answer)."""
+
+
+class FilledSentence(str):
+    """A sentence filled in from a template: the English text it reads as, with the template
+    and its parameters kept, so that a screen translates the template and then fills in the
+    parameters (`params` as they are: list ids, names; `ages`, durations in seconds, in the
+    screen's own words for "3 days ago")."""
+
+    template: str
+    params: dict[str, str | int]
+    ages: dict[str, float]
+
+    def __new__(
+        cls,
+        template: str,
+        params: Mapping[str, str | int] | None = None,
+        ages: Mapping[str, float] | None = None,
+    ) -> FilledSentence:
+        values: dict[str, object] = {**(params or {})}
+        values.update({key: ago(seconds) for key, seconds in (ages or {}).items()})
+        sentence = super().__new__(cls, template % values if values else template)
+        sentence.template = template
+        sentence.params = dict(params or {})
+        sentence.ages = dict(ages or {})
+        return sentence
+
+
+def ago(seconds: float) -> str:
+    """How long ago, in English (the staff screen says it in its language:
+    `api.terminal.screen_text.ago`, whose English is this)."""
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"{s} s ago"
+    if s < 2 * 3600:
+        return f"{s // 60} min ago"
+    if s < 2 * 86400:
+        return f"{s // 3600} h ago"
+    return f"{s // 86400} days ago"
 
 
 def list_id(uri: str) -> str | None:
@@ -117,6 +174,18 @@ class _Answer:
     status: int
     body: bytes
     etag: str | None
+    date: float | None = None  # the API's clock (its Date header) when it answered
+
+
+def _date(headers: Any) -> float | None:
+    """The API's clock when it answered: its `Date`, plus the `Age` a cache in between adds."""
+    value = headers.get("Date") if headers is not None else None
+    try:
+        date = parsedate_to_datetime(value).timestamp() if value else None
+        age = headers.get("Age") if date is not None else None
+        return date + int(age) if date is not None and age and str(age).isdigit() else date
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def pinned_root_key(
@@ -166,18 +235,21 @@ def pinned_root_key(
 
 
 def _http_get(url: str, etag: str | None, timeout: float, limit: int) -> _Answer:
-    request = urllib.request.Request(url, headers={"User-Agent": "citycard-reader"})
-    if etag:
-        request.add_header("If-None-Match", etag)
     try:
+        # Built inside: urllib refuses an address it cannot parse ("not a url", "http://[::1")
+        # with a bare ValueError here, which must become a SyncError like any other failure.
+        request = urllib.request.Request(url, headers={"User-Agent": "citycard-reader"})
+        if etag:
+            request.add_header("If-None-Match", etag)
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read(limit + 1)
             if len(body) > limit:
                 raise SyncError(f"The city API sent more than {limit} bytes for {url}; refused.")
-            return _Answer(response.status, body, response.headers.get("ETag"))
+            headers = response.headers
+            return _Answer(response.status, body, headers.get("ETag"), _date(headers))
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
-            return _Answer(304, b"", etag)
+            return _Answer(304, b"", etag, _date(exc.headers))
         raise SyncError(
             f"The city API answered {exc.code} for {url}; the reader keeps its last lists."
         ) from exc
@@ -227,6 +299,8 @@ class TrustSync:
         self._etags: dict[str, str] = {}
         self._raw_status: dict[str, bytes] = {}
         self._problems: tuple[str, ...] = ()
+        self._api_clock: tuple[float, float] | None = None  # (API Date, time.monotonic() then)
+        self._ahead: frozenset[str] = frozenset()  # list ids last refused as dated ahead of us
         try:
             self._cache = TrustCache(root_key, self.store)
         except TrustListError as exc:  # a damaged or foreign copy on disk: set it aside, resync
@@ -261,27 +335,50 @@ class TrustSync:
         """Sentences about lists refused when the verifier was last built."""
         return self._problems
 
+    def clock_offset(self, now: float | None = None) -> float | None:
+        """Seconds the city API's clock is ahead of this terminal's (None: no answer yet)."""
+        if self._api_clock is None:
+            return None
+        date, then = self._api_clock
+        return date + (time.monotonic() - then) - (self.clock() if now is None else now)
+
+    def clock_wrong(self, now: float | None = None) -> bool:
+        """Whether this terminal's clock is off by more than the clock skew: measured against
+        the city API's Date when it has answered; else (offline) judged from what is held: the
+        lists were last refreshed "in the future", or a genuine list is dated ahead of it."""
+        now = self.clock() if now is None else now
+        skew = self.policy.clock_skew
+        offset = self.clock_offset(now)
+        if offset is not None:
+            return abs(offset) > skew
+        if self.last_success is not None and self.last_success > now + skew:
+            return True
+        return bool(self._ahead)
+
+    def _clock_agrees(self) -> bool:
+        offset = self.clock_offset()
+        return offset is not None and abs(offset) <= self.policy.clock_skew
+
     def warnings(self, now: float | None = None) -> list[str]:
-        """Warnings that go on every verdict: no lists, or status lists older than the policy."""
+        """Warnings that go on every verdict: no lists, status lists older than the policy, a
+        clock that does not agree with the city's (`FilledSentence`s)."""
         now = self.clock() if now is None else now
         verifier = self.verifier
+        clock_wrong = self.clock_wrong(now)
+        out: list[str] = [FilledSentence(CLOCK_WRONG)] if clock_wrong else []
         if verifier is None:
-            return [NO_TRUST_LIST]
-        out: list[str] = []
+            return [FilledSentence(NO_TRUST_LIST), *out]
         held = verifier.status_lists
         for uri in verifier.trust.status_lists:
             token = held.get(uri)
             name = list_id(uri) or uri
             if token is None:
-                out.append(
-                    f"The reader has no revocation list {name}; connect the reader to refresh it."
-                )
+                if not (clock_wrong and name in self._ahead):  # else the clock is the reason
+                    out.append(FilledSentence(NO_STATUS_LIST, {"list": name}))
                 continue
             age = now - token.iat
             if age > self.policy.max_status_age or (token.exp is not None and now > token.exp):
-                out.append(
-                    f"{Verdict.STALE_STATUS.sentence} (Revocation list {name} is {_age(age)} old.)"
-                )
+                out.append(FilledSentence(STALE_STATUS_LIST, {"list": name}, {"ago": age}))
         return out
 
     def status(self, now: float | None = None) -> dict[str, Any]:
@@ -302,6 +399,8 @@ class TrustSync:
             "last_error": self.last_error,
             "next_attempt": self.next_attempt,
             "failures": self.backoff.failures,
+            "clock_wrong": self.clock_wrong(now),
+            "clock_offset": None if (offset := self.clock_offset(now)) is None else round(offset),
             # what the last sync found unchanged (answered 304): a cheap poll, no bytes
             "not_modified": list(self.last_report.not_modified) if self.last_report else [],
         }
@@ -358,28 +457,41 @@ class TrustSync:
         problems: list[str] = []
         now = self.clock()
         verifier = Verifier(trust, self.policy)
+        ahead: set[str] = set()
         wanted = {lid for uri in trust.status_lists if (lid := list_id(uri)) is not None}
         for lid in sorted(wanted | set(self._raw_status)):
             held = self._raw_status.get(lid)
+            ahead_held: str | None = None  # a problem unless the API's copy replaces it now
             if held is not None:
                 try:
                     verifier.add_status_list(held, now)
                 except FutureStatusListError as exc:
-                    problems.append(f"Held revocation list {lid}: {exc} It was set aside.")
-                    self._set_aside(lid)
+                    ahead.add(lid)
+                    if self._clock_agrees():  # dated ahead of the city's clock too: the list's fault
+                        ahead_held = f"Held revocation list {lid}: {exc} It was set aside."
+                        self._set_aside(lid)
+                        log.warning("%s", ahead_held)
+                    else:  # maybe only our clock: keep the copy, but fetch the list whole again
+                        ahead_held = f"Held revocation list {lid}: {exc}"
+                        self._etags.pop(f"status/{lid}", None)
                     held = None
                 except CitycardError as exc:
                     if lid in wanted:
                         problems.append(f"Held revocation list {lid}: {exc}")
             new = fetched.get(lid)
             if new is None:
+                problems += [ahead_held] if ahead_held else []
                 continue
             data, etag = new
             try:
                 verifier.add_status_list(data, now)
             except StatusListError as exc:
+                if isinstance(exc, FutureStatusListError):
+                    ahead.add(lid)
+                problems += [ahead_held] if ahead_held else []
                 problems.append(f"Revocation list {lid} from the API: {exc}")
                 continue
+            ahead.discard(lid)
             if data != held:
                 write_atomic(self._status_path(lid), data)
                 self._raw_status[lid] = data
@@ -388,6 +500,7 @@ class TrustSync:
         with self._swap_lock:
             self._verifier = verifier
         self._problems = tuple(problems)
+        self._ahead = frozenset(ahead)
         return problems
 
     # -- syncing --------------------------------------------------------------------------------
@@ -395,7 +508,10 @@ class TrustSync:
     def _get(self, path: str, key: str, have_copy: bool, limit: int) -> _Answer:
         assert self.api_url is not None
         etag = self._etags.get(key) if have_copy else None
-        return _http_get(self.api_url + path, etag, self.timeout, limit)
+        answer = _http_get(self.api_url + path, etag, self.timeout, limit)
+        if answer.date is not None:
+            self._api_clock = (answer.date, time.monotonic())
+        return answer
 
     def sync_once(self) -> SyncReport:
         """Fetch the trust list and the status lists once. Never raises for network trouble."""
@@ -533,10 +649,3 @@ class TrustSync:
             self._wake.wait(delay)
             self._wake.clear()
 
-
-def _age(seconds: float) -> str:
-    if seconds >= 2 * 86400:
-        return f"{int(seconds // 86400)} days"
-    if seconds >= 2 * 3600:
-        return f"{int(seconds // 3600)} hours"
-    return f"{max(0, int(seconds // 60))} minutes"

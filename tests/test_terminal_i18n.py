@@ -5,15 +5,19 @@ programmes and languages.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import g
 
 from api.terminal import i18n
 from api.terminal.catalogues import REFRESH_DUE, load_po, problems, template_catalog
 from api.terminal.routes import LANGUAGE_COOKIE
+from api.terminal.screen_text import sentence
 from api.terminal.server import create_terminal_app
 from api.terminal.service import Terminal
 from cardio.credential import Holder, to_qr
@@ -126,3 +130,129 @@ def test_venue_profiles_name_programmes_and_refuse_bad_keys(tmp_path: Path) -> N
         bad.write_text(text)
         with pytest.raises(VenueError, match=match):
             load_venue(bad)
+
+
+# -- warnings and reader statuses with details filled in ----------------------------------------
+
+
+def test_english_ages_of_the_trust_sync_are_the_screens() -> None:
+    from api.terminal.screen_text import ago as screen_ago
+    from cardio.trust_sync import ago as sync_ago
+
+    for seconds in (0, 59, 119, 120, 7199, 7200, 172_799, 172_800, 10 * 86400):
+        assert sync_ago(seconds) == screen_ago(seconds)
+
+
+def test_reader_templates_match_what_the_card_stack_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each template of api.terminal.reader_text recognises the sentence cardio really makes."""
+    import errno
+
+    from api.terminal.reader_text import READER_SENTENCES, reader_sentence, unexpected
+    from cardio import nfc_backend, pcsc
+    from cardio.errors import ReaderNotFoundError
+    from cardio.trust_sync import FilledSentence
+
+    made: list[str] = [
+        pcsc.NOT_RUNNING,
+        str(pcsc._not_found("ACR122", [])),
+        str(pcsc._not_found("ACR122", ["Virtual PCD 00 00", "Virtual PCD 00 01"])),
+        str(nfc_backend._not_found("tty:USB0:pn532", "/dev/ttyUSB0 does not exist")),
+        str(nfc_backend._open_error("usb:001:004", OSError(errno.EACCES, "Permission denied"))),
+        str(nfc_backend._open_error("usb:001:004", OSError(errno.EBUSY, "Device or resource busy"))),
+    ]
+    monkeypatch.setattr(pcsc, "_readers", lambda context: [])
+    with pytest.raises(ReaderNotFoundError) as none_attached:
+        pcsc._wait_and_connect(0, None, 0.0)
+    made.append(str(none_attached.value))
+    # raised deep in a card wait: the sentence as nfc_backend writes it
+    source = Path(nfc_backend.__file__).read_text("utf-8")
+    assert 'f"The NFC reader at {path} stopped answering ({type(exc).__name__}: {exc}); "' in source
+    assert '"check the cable, unplug and plug it in again, and retry."' in source
+    made.append("The NFC reader at usb: stopped answering (OSError: [Errno 19] No such device); check the cable, unplug and plug it in again, and retry.")
+    templates = set()
+    for text in made:
+        found = reader_sentence(text)
+        assert isinstance(found, FilledSentence), text
+        assert found == text
+        templates.add(found.template)
+    assert templates == set(READER_SENTENCES)
+    assert reader_sentence("A driver's own words.") == "A driver's own words."
+    assert unexpected(ZeroDivisionError()) == "The reader failed unexpectedly (ZeroDivisionError); retrying."
+
+
+class _NoReader:
+    """A PC/SC backend whose reader is not attached (the named one is missing)."""
+
+    description = "PC/SC reader 'ACR122'"
+
+    def wait_card(self, timeout: float) -> Any:
+        from cardio import pcsc
+
+        time.sleep(0.01)
+        raise pcsc._not_found("ACR122", ["Virtual PCD 00 00"])
+
+    def wait_removed(self, conn: Any, timeout: float) -> bool:
+        return True
+
+
+def test_warnings_and_reader_status_are_translated_in_every_language(tmp_path: Path) -> None:
+    """Was: "The revocation list ... is too old to trust ... (Revocation list 1 is 8 days old.)",
+    "The reader has no revocation list 1; ..." and "No card reader matches 'ACR122'; ..." stayed
+    English on every screen: made with the details filled in, no catalogue held them."""
+    from api.terminal.reader_loop import ReaderLoop
+    from cardio.published import STATUS_DIR
+    from cardio.trust_sync import NO_STATUS_LIST, STALE_STATUS_LIST, FilledSentence
+
+    from .terminal_fixtures import wait_for
+
+    issuer = live_issuer(tmp_path / "issuer")
+    issuer.publish()
+    stale = provision(tmp_path / "stale", issuer)
+    missing = provision(tmp_path / "missing", issuer)
+    for store in (stale, missing):
+        for name in ("trust-list.cose", f"{STATUS_DIR}/1.cwt"):
+            (store / name).parent.mkdir(parents=True, exist_ok=True)
+            (store / name).write_bytes((issuer.dir / "public" / name).read_bytes())
+    (missing / STATUS_DIR / "1.cwt").unlink()
+    later = time.time() + 8 * 86400
+    cases = (
+        (stale, lambda: later, STALE_STATUS_LIST),
+        (missing, time.time, NO_STATUS_LIST),
+    )
+    fragments = {  # English pieces of the templates and of the reader's sentence
+        f.strip()
+        for template in (STALE_STATUS_LIST, NO_STATUS_LIST)
+        for f in PLACEHOLDER.split(template)
+        if len(f.strip()) > 3
+    } | {"No card reader matches", "the attached readers are", "Pass one of these names"}
+    left: list[str] = []
+    for store, clock, template in cases:
+        terminal = Terminal.from_config(TerminalConfig(trust=store, venue="pool", no_reader=True, clock=clock))
+        (warning,) = terminal.sync.warnings()
+        assert isinstance(warning, FilledSentence) and warning.template == template
+        loop = ReaderLoop(_NoReader(), terminal.on_card, terminal.board.set_reader_status, terminal.on_problem, retry=0.05)
+        loop.start()
+        try:
+            wait_for(lambda t=terminal: not t.board.snapshot().reader_ok)
+        finally:
+            loop.stop()
+        app = create_terminal_app(terminal)
+        client = app.test_client()
+        status = terminal.board.snapshot().reader_status
+        for lang in i18n.LANGUAGES:
+            text = html.unescape(client.get(f"/?lang={lang.code}").get_data(as_text=True))
+            with app.test_request_context():
+                g.terminal_language = lang.code
+                shown = (sentence(warning, "warning"), sentence(status))
+            for expected in shown:  # the whole translated sentence, details filled in
+                if expected not in text:
+                    left.append(f"{lang.code}: {expected!r} is not on the screen")
+            if lang.code == "en":
+                assert shown == (warning, status)
+                continue
+            assert shown[0] != warning and shown[1] != status, lang.code
+            assert "1" in shown[0] and "'Virtual PCD 00 00'" in shown[1], lang.code
+            for fragment in fragments:
+                if fragment in text:
+                    left.append(f"{lang.code}: {fragment!r}")
+    assert not left, "\n".join(left)

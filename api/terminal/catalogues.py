@@ -7,8 +7,8 @@
 Extracted: `_()`/`pgettext()` in the templates and `N_()` in the terminal's Python modules.
 Added as data, because no extractor sees them: the verdict sentences of `cardio.verdict`
 (msgctxt "verdict"), the claim labels of `cardio.venues.LABELS` ("field"), the entitlement
-labels and titles of the shipped venue profiles ("venue") and the fixed warnings a verdict can carry
-("warning"). The work is `cardio.catalogue_tool`'s; docs/reader-terminal.md ("Languages")
+labels and titles of the shipped venue profiles ("venue") and the warnings a verdict can carry
+("warning"; the trust sync's as templates with their placeholders). The work is `cardio.catalogue_tool`'s; docs/reader-terminal.md ("Languages")
 describes the workflow.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cardio.catalogue_tool import CatalogueTool, add_data
-from cardio.trust_sync import NO_TRUST_LIST
+from cardio.trust_sync import WARNING_TEMPLATES
 from cardio.venues import LABELS, VENUES_DIR
 from cardio.verdict import Verdict
 from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD
@@ -37,7 +37,9 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None, "pgettext": ((1, "c"), 2)}
 # cardio.verify's warning on a list past its ttl (a literal there; test_terminal_i18n.py
 # checks that a verdict still carries exactly this text).
 REFRESH_DUE = "The revocation list is due for a refresh; connect the reader soon."
-WARNINGS = (COMPARE_PRINTED_CARD, CHIP_NOT_CHECKED, REFRESH_DUE, NO_TRUST_LIST)
+# The trust sync's warnings are templates ("The reader has no revocation list %(list)s; ..."),
+# translated as such and filled in after (`screen_text.sentence`).
+WARNINGS = (COMPARE_PRINTED_CARD, CHIP_NOT_CHECKED, REFRESH_DUE, *WARNING_TEMPLATES)
 
 
 def data_messages() -> Iterator[tuple[str, str, str]]:

@@ -19,7 +19,7 @@ from cardio.published import load_verifier, read_root_key
 from cardio.terminal_config import FEEDBACK_MODES
 from cardio.verdict import VerificationResult
 
-from .inputs import credential_bytes, file_qr_text, scanned_qr_text
+from .inputs import bytes_verdict, scanned_qr_text
 
 SERVE_THREADS = 8  # = server.DEFAULT_THREADS; `verify` and `read` do not import the web server
 
@@ -131,13 +131,7 @@ def verify(
         # around it (a header of at most 34 bytes). Anything longer is MALFORMED either way.
         with cred_file.open("rb") as fh:
             data = fh.read(MAX_INPUT + 64)
-        qr_in_file = file_qr_text(data)  # the kiosk demo's qr.txt (a leading BOM dropped)
-        if qr_in_file is not None:
-            res = verifier.verify_qr(qr_in_file)
-        else:
-            res = wallet_verdict(verifier, data, request_qr) or verifier.verify_without_chip(
-                credential_bytes(data)
-            )
+        res = bytes_verdict(verifier, data, request_qr)  # as POST /verify reads bytes
     _show(res, problems, as_json)
 
 

@@ -15,14 +15,24 @@ second byte is the type length, 28 for the citycard type).
 printed QR code, as the kiosk demo writes `qr.txt` (and as `citycard-kiosk demo --renew` takes
 it): text starting `CC1:`, checked as `--qr` would check it. One leading UTF-8 byte order mark
 (EF BB BF, which Windows editors put at the start of a text file) is not part of the text; it
-is dropped for a file only, never for `--qr` or `POST /verify`, which get the code's own text.
+is dropped for a file only, never for `--qr` or a JSON `POST /verify`, which get the code's own
+text.
+
+`bytes_verdict`: the one reading of given bytes, shared by `citycard-reader verify FILE` and the
+bytes of `POST /verify` (application/cbor, application/octet-stream): a printed QR code's text
+(`file_qr_text`), a wallet credential or presentation (`cardio.presentation.wallet_verdict`:
+SD-JWT VC, mdoc), else a credential or a chip's NDEF message (`credential_bytes`), checked
+without its chip.
 """
 
 from __future__ import annotations
 
 from cardio.credential import QR_PREFIX
 from cardio.errors import CitycardError
+from cardio.presentation import wallet_verdict
 from cardio.type4 import credential_from_ndef
+from cardio.verdict import VerificationResult
+from cardio.verify import Verifier
 
 _COSE_SIGN1_START = b"\xd2\x84"  # tag 18, array of 4 (docs/credential.md 1.4)
 
@@ -66,3 +76,17 @@ def file_qr_text(data: bytes) -> str | None:
         return scanned_qr_text(data.decode("ascii"))
     except UnicodeDecodeError:
         return None  # not QR text after all: the verifier calls the bytes MALFORMED
+
+
+def bytes_verdict(
+    verifier: Verifier, data: bytes, request_qr: str | None = None, now: float | None = None
+) -> VerificationResult:
+    """The verdict on bytes given to the terminal (a file, a venue system's request body).
+    `request_qr`: the venue request (CCQ1:) a wallet presentation answers; MalformedError when
+    it is not one."""
+    qr = file_qr_text(data)  # the kiosk demo's qr.txt (a leading BOM dropped)
+    if qr is not None:
+        return verifier.verify_qr(qr, now)
+    return wallet_verdict(verifier, data, request_qr, now) or verifier.verify_without_chip(
+        credential_bytes(data), now
+    )

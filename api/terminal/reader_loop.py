@@ -5,6 +5,9 @@ knows: ACR122U, Omnikey, ...) or nfcpy (`cardio.nfc_backend`: PN532, RC-S380, ..
 typed error of the card stack becomes a status sentence for the staff screen and the loop
 goes on: a reader unplugged, pcscd restarted or a card pulled mid-read never ends it.
 
+The sentences go to the screen as `reader_text.reader_sentence` makes them: translatable, with
+their details (the reader's name, a device path) filled in after translation.
+
 Quiet logs: the loop asks for a card several times a second, so it logs the reader's state
 only when it changes (missing, then back, then missing for another reason), never per poll.
 """
@@ -21,6 +24,7 @@ from cardio.errors import CardRemovedError, CitycardError, NoCardError
 from cardio.terminal_config import DEFAULT_POLL_INTERVAL
 
 from .i18n import N_
+from .reader_text import reader_sentence, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +146,10 @@ class ReaderLoop:
             try:
                 self._once()
             except CitycardError as exc:
-                self._status(str(exc), False)
+                self._status(reader_sentence(str(exc)), False)
                 self._stop.wait(self.retry)
             except Exception as exc:  # a bug or a driver surprise: report, pause, go on
-                self._status(
-                    f"The reader failed unexpectedly ({type(exc).__name__}); retrying.", False
-                )
+                self._status(unexpected(exc), False)
                 self._stop.wait(self.retry)
 
     def _once(self) -> None:
@@ -163,7 +165,7 @@ class ReaderLoop:
             except CardRemovedError:
                 self.on_problem(CARD_LEFT)
             except CitycardError as exc:  # the card stopped answering, no trust list yet, ...
-                self.on_problem(str(exc))
+                self.on_problem(reader_sentence(str(exc)))
             self._wait_gone(conn)
         self._status(WAITING, True)
 

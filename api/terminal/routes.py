@@ -42,6 +42,7 @@ from flask import (
 
 from cardio.cbor import MAX_INPUT
 from cardio.errors import MalformedError
+from cardio.trust_sync import CLOCK_WRONG
 from cardio.verify import COMPARE_PRINTED_CARD
 from cardio.web_errors import ApiError, json_object
 
@@ -201,10 +202,12 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
         "pres": pres,
         "photo": _photo_url(pres["photo_base64"]) if pres else None,
         "venue": terminal.venue,
-        "notices": terminal.sync.warnings(),
+        # a wrong clock is said once, in the lists' line, not again among the notices
+        "notices": [n for n in terminal.sync.warnings() if n != CLOCK_WRONG],
         "at": _clock_text(view.at) if view else None,
         # shown as its own line above the holder, so left out of the warnings list there
         "compare_warning": COMPARE_PRINTED_CARD,
+        "clock_warning": CLOCK_WRONG,
     }
 
 

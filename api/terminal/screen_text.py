@@ -1,7 +1,10 @@
 """The staff screen's words in the language of the request (`flask.g.terminal_language`).
 
-`install(app)` gives the templates `_()` (new-style: `_("at %(time)s", time=...)`) and
-`pgettext()`; the helpers below turn the verdict's name and the lists' state into words.
+`install(app)` gives the templates `_()` (new-style: `_("at %(time)s", time=...)`),
+`pgettext()` and `sentence()`; the helpers below turn the verdict's name, the lists' state and
+the dynamic texts (warnings, the reader's status) into words. A dynamic text made from a template
+(`cardio.trust_sync.FilledSentence`: "The reader has no revocation list %(list)s; ...") is
+translated as its template and filled in after.
 Contexts: "verdict" (a cardio.verdict sentence), "warning" (a warning on a verdict), "field"
 (a venue profile's claim label), "venue" (a shipped venue profile's entitlement label).
 """
@@ -12,6 +15,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context
 
+from cardio.trust_sync import FilledSentence
 from cardio.verdict import Verdict
 
 from . import i18n
@@ -60,11 +64,32 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text % {"num": n, **params}
 
 
+def sentence(text: str, context: str | None = None) -> str:
+    """A dynamic text (a warning, the reader's status) in the screen's language. A
+    FilledSentence: its template translated, then its parameters filled in (its ages said by
+    `ago`); a plain text: looked up as it is; one the catalogue does not hold is shown as it is."""
+    if isinstance(text, FilledSentence):
+        template = str(
+            _translations().pgettext(context, text.template)
+            if context
+            else _translations().gettext(text.template)
+        )
+        values: dict[str, object] = {**text.params, **{k: ago(v) for k, v in text.ages.items()}}
+        try:
+            return template % values if values else template
+        except (KeyError, ValueError, TypeError):  # a damaged translation: the English
+            return str(text)
+    return str(
+        _translations().pgettext(context, text) if context else _translations().gettext(text)
+    )
+
+
 def install(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True, pgettext=pgettext
     )
+    app.jinja_env.globals["sentence"] = sentence
 
 
 def verdict_name(verdict: str) -> str:
@@ -74,7 +99,7 @@ def verdict_name(verdict: str) -> str:
 
 
 def ago(seconds: float) -> str:
-    """How long ago, in the screen's language."""
+    """How long ago, in the screen's language (its English is `cardio.trust_sync.ago`'s)."""
     s = max(0, int(seconds))
     if s < 120:
         return gettext("%(n)s s ago", n=s)
@@ -88,15 +113,19 @@ def ago(seconds: float) -> str:
 def lists_summary(sync: dict[str, Any], now: float) -> dict[str, Any]:
     """The lists' line of the staff screen: version, when last checked, and while the city API
     cannot be reached, how long ago the lists still in use were last confirmed current (or,
-    never confirmed by this terminal, how old the oldest status list is)."""
+    never confirmed by this terminal, how old the oldest status list is). A terminal whose clock
+    is wrong (`clock`) says so instead: its "how long ago" would be wrong too, and the lists
+    fail for that reason, not because the city API cannot be reached."""
     last = sync.get("last_success")
     ages = [entry["age"] for entry in sync.get("status_lists", {}).values()]
-    unreachable = bool(sync.get("last_error")) and sync.get("api") is not None
+    clock = bool(sync.get("clock_wrong"))
+    unreachable = bool(sync.get("last_error")) and sync.get("api") is not None and not clock
     return {
         "version": sync.get("trust_version"),
         "api": sync.get("api"),
-        "checked": ago(now - last) if last else None,
-        "fresh": last is not None and now - last <= FRESH_SECONDS and not unreachable,
+        "clock": clock,
+        "checked": ago(now - last) if last and not clock else None,
+        "fresh": last is not None and now - last <= FRESH_SECONDS and not unreachable and not clock,
         "unreachable": unreachable,
         "confirmed": ago(now - last) if last else (ago(max(ages)) if ages else None),
     }

@@ -50,6 +50,13 @@ def _error(status: int, code: str, message: str) -> Response:
     return response
 
 
+MAX_REQUEST = MAX_INPUT * 2 + 4096
+"""The largest request body the terminal reads (a QR text as JSON, a credential's bytes)."""
+TOO_LARGE = (
+    f"The request is larger than the terminal takes ({MAX_REQUEST} bytes at most); send one "
+    "credential or the text of one QR code."
+)
+
 DEFAULT_THREADS = 8
 """waitress worker threads `citycard-reader serve` runs with unless told otherwise."""
 
@@ -76,7 +83,7 @@ def create_terminal_app(
         template_folder=str(_HERE / "templates"),
         static_folder=str(_HERE / "static"),
     )
-    app.config["MAX_CONTENT_LENGTH"] = MAX_INPUT * 2 + 4096
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = terminal
     app.extensions[STREAMS_EXTENSION] = streams
@@ -89,6 +96,8 @@ def create_terminal_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        if exc.code == 413:  # larger than MAX_CONTENT_LENGTH: the documented code, a sentence
+            return _error(413, "too_large", TOO_LARGE)
         code = (exc.name or "error").lower().replace(" ", "_")
         response = _error(exc.code or 500, code, exc.description or exc.name or "error")
         allow = exc.get_response().headers.get("Allow")  # a 405 says what the route takes

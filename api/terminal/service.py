@@ -28,7 +28,7 @@ from cardio.verdict import VerificationResult
 from cardio.verify import Policy, Verifier
 
 from .i18n import N_
-from .inputs import credential_bytes, scanned_qr_text
+from .inputs import bytes_verdict, scanned_qr_text
 from .reader_feedback import ReaderFeedback
 from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
 from .screen_state import Board, VerdictView
@@ -148,10 +148,11 @@ class Terminal:
         return self.publish(res, "qr")
 
     def verify_bytes(self, data: bytes) -> VerdictView:
-        """Credential bytes (or a chip's NDEF message) from a venue system, as
-        `citycard-reader verify FILE` checks them: a chip credential gets the verdict of its
-        signature and claims, with a warning that its chip binding was not checked."""
-        res = self._verifier().verify_without_chip(credential_bytes(data), self.config.clock())
+        """Bytes from a venue system, read as `citycard-reader verify FILE` reads a file
+        (`inputs.bytes_verdict`): a printed QR code's text, a wallet credential (SD-JWT VC,
+        mdoc), a credential or a chip's NDEF message. A chip credential gets the verdict of
+        its signature and claims, with a warning that its chip binding was not checked."""
+        res = bytes_verdict(self._verifier(), data, None, self.config.clock())
         return self.publish(res, "qr")
 
     def on_card(self, conn: Connection) -> None:
