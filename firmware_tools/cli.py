@@ -67,6 +67,48 @@ def _obj(ctx: click.Context) -> dict[str, Any]:
     return obj
 
 
+def _technician(technician: str | None, what: str) -> str:
+    """The technician id, checked as the provisioning log will check it."""
+    if not technician:
+        raise FirmwareError(f"Pass --technician with your staff id so the {what} is recorded in the provisioning log.")
+    provlog.check_technician(technician)
+    return technician
+
+
+def _log_ready(technician: str | None, log_path: Path, what: str) -> str:
+    """The technician id, once it and the provisioning log are known to take the record of
+    `what`: checked before the command changes anything, so no work goes unrecorded."""
+    checked = _technician(technician, what)
+    provlog.check_ready(log_path, checked)
+    return checked
+
+
+def _record(log_path: Path, technician: str, action: str, done: str, **details: Any) -> None:
+    """Append the record of work that is done; if the log fails now (the disk filled up since
+    the check), say that the work is done and what to write down."""
+    try:
+        provlog.append(log_path, technician, action, **details)
+    except (provlog.ProvisioningLogError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).rstrip(".")
+        raise FirmwareError(
+            f"{done}, but it could not be recorded in the provisioning log ({why}); note it by hand: {action} by {technician}."
+        ) from exc
+
+
+def _confirm_fingerprint(actual: str, refused: str) -> None:
+    """Show the root key fingerprint and ask the technician to confirm it; `refused` says what
+    was left undone, for a "no" and for no answer at all (stdin closed, Ctrl-C)."""
+    click.echo(f"City root key fingerprint: {actual}")
+    try:
+        confirmed = click.confirm("Does it match the fingerprint the city gave you (read it back digit by digit)?", default=False)
+    except click.exceptions.Abort as exc:
+        raise FirmwareError(
+            f"No answer to the fingerprint question, {refused}; run the command again and confirm the fingerprint, or pass --yes-fingerprint with the fingerprint the city gave you."
+        ) from exc
+    if not confirmed:
+        raise FirmwareError(f"Root key not confirmed, {refused}; compare the fingerprint with the city and run the command again.")
+
+
 @click.group()
 @click.version_option(package_name="citycard")
 @click.pass_context
@@ -81,10 +123,14 @@ def firmware() -> None:
 
 
 def _load(pkg_path: Path, keys_path: Path) -> Package:
+    # Bounded, regular files only, as `pack` reads its image: /dev/zero or a FIFO given as the
+    # package must not fill the memory or hang the command.
     try:
-        data = pkg_path.read_bytes()
+        data = read_limited(pkg_path, MAX_PACKAGE, "The package", "give the firmware package file (.ccfw, at most 16 MiB)")
     except FileNotFoundError as exc:
         raise FirmwareError(f"The package {pkg_path} does not exist; check the file name.") from exc
+    except IsADirectoryError as exc:
+        raise FirmwareError(f"The package {pkg_path} is a directory; give the firmware package file (.ccfw).") from exc
     return read_package(data, load_trusted_keys(keys_path))
 
 
@@ -110,7 +156,7 @@ def pack_cmd(image: Path, usb_id: str, version: str, min_bootloader: str | None,
     if len(package) > MAX_PACKAGE:
         raise FirmwareError(f"The image {image} with its manifest is larger than 16 MiB; a citycard firmware package holds at most 16 MiB.")
     write_atomic(out, package)
-    click.echo(f"Wrote {out}: {manifest.usb_id} version {version}, {len(data)} bytes, signed by kid {signer.kid.hex()}.")
+    click.echo(f"Wrote {out}: {manifest.usb_id} version {version}, {len(data)} bytes, signed by key {signer.kid.hex()}.")
 
 
 @firmware.command("verify")
@@ -131,10 +177,11 @@ def verify_cmd(package: Path, keys_path: Path, as_json: bool) -> None:
                 "sha256": m.sha256.hex(),
                 "min_bootloader": m.min_bootloader,
                 "signed_by": pkg.signed_by,
+                "kid": pkg.kid.hex(),
             }
         )
         return
-    click.echo(f"OK: firmware {m.version} for {m.usb_id}, {m.size} bytes, SHA-256 {m.sha256.hex()}, signed by {pkg.signed_by}.")
+    click.echo(f"OK: firmware {m.version} for {m.usb_id}, {m.size} bytes, SHA-256 {m.sha256.hex()}, signed by {pkg.signer_text}.")
 
 
 @firmware.command("flash")
@@ -159,8 +206,7 @@ def flash_cmd(
 ) -> None:
     """Verify a signed package and flash it over USB DFU 1.1."""
     obj = _obj(ctx)
-    if not technician:
-        raise FirmwareError("Pass --technician with your staff id so the flash is recorded in the provisioning log.")
+    technician = _log_ready(technician, log_path, "flash")
     pkg = _load(package, keys_path)
     m = pkg.manifest
     vid, pid = parse_vid_pid(usb_id) if usb_id else (m.vid, m.pid)
@@ -181,23 +227,29 @@ def flash_cmd(
         from_version = f"{major}.{minor}"
     sleep = obj.get("sleep", time.sleep)
     session = DfuSession(dev, backend, sleep=sleep, reenumerate_s=float(obj.get("reenumerate_s", 5.0)))
-    with click.progressbar(length=len(pkg.image), label=f"Flashing {m.usb_id} {m.version}", file=obj.get("progress_file")) as bar:
-        report = session.flash(
-            pkg.image, progress=bar.update, retries=retries, check_bootloader=lambda d: check_bootloader(pkg, d.bcdDevice)
-        )
     details: dict[str, Any] = {
         "usb_id": m.usb_id,
         "version": m.version,
         "sha256": m.sha256.hex(),
         "signed_by": pkg.signed_by,
         "forced": force,
-        "blocks": report.blocks,
-        "result": "ok",
     }
     if from_version:
         details["from_version"] = from_version
-    provlog.append(log_path, technician, "firmware.flash", **details)
+    try:
+        with click.progressbar(length=len(pkg.image), label=f"Flashing {m.usb_id} {m.version}", file=obj.get("progress_file")) as bar:
+            report = session.flash(
+                pkg.image, progress=bar.update, retries=retries, check_bootloader=lambda d: check_bootloader(pkg, d.bcdDevice)
+            )
+    except KeyboardInterrupt:  # Ctrl-C: say what state the device is in, and record it
+        sentence = _interrupted(session, m.version, len(pkg.image))
+        try:
+            provlog.append(log_path, technician, "firmware.flash", **details, blocks=session.blocks_sent, result="interrupted")
+        except (provlog.ProvisioningLogError, OSError):
+            sentence = sentence[:-1] + " (the provisioning log could not take this record: note it by hand)."
+        raise FirmwareError(sentence) from None
     done = f"Flashed {m.usb_id} with {m.version}: {report.blocks} blocks of {report.transfer_size} bytes"
+    _record(log_path, technician, "firmware.flash", done, **details, blocks=report.blocks, result="ok")
     if report.retries_used:
         done += f", after {report.retries_used} recovered error(s)"
     if report.new_bcd_device is not None:
@@ -206,6 +258,30 @@ def flash_cmd(
     else:
         done += "; the device has not come back yet — unplug and replug it if it stays dark"
     click.echo(done + ".")
+
+
+def _interrupted(session: DfuSession, version: str, image_size: int) -> str:
+    """What a flash stopped with Ctrl-C left on the device, and what to do (docs/technician.md)."""
+    if session.phase in ("runtime", "dfu"):
+        return (
+            "Flashing was interrupted before any block was written; the device still holds its old firmware but may be "
+            "waiting in DFU mode (its bootloader): unplug and replug it to start the old firmware, or run flash again."
+        )
+    if session.phase == "download":
+        return (
+            f"Flashing was interrupted after {session.blocks_sent} of {-(-image_size // max(session.functional.transfer_size, 1))} blocks; "
+            "the device is left in DFU mode (its bootloader stays) with an incomplete image: run flash again with the same "
+            "package to recover it (unplugged meanwhile, it comes back in DFU mode and can still be flashed)."
+        )
+    if session.phase == "manifest":
+        return (
+            "Flashing was interrupted while the device was installing the image; leave it plugged in, then run flash again "
+            "with the same package (a device left with an incomplete image comes back in DFU mode)."
+        )
+    return (
+        f"Flashing was interrupted after the image was written, while the device restarted; unplug and replug it and "
+        f"check that it reports {version} (run flash again if it does not)."
+    )
 
 
 @main.group("log")
@@ -307,15 +383,14 @@ def kiosk_enroll(
     """Create this kiosk's keys and the enrolment request the city signs."""
     from .kiosk_enroll import REQUEST_FILE, enroll
 
-    if not technician:
-        raise FirmwareError("Pass --technician with your staff id so the enrolment is recorded in the provisioning log.")
+    technician = _log_ready(technician, log_path, "enrolment")
     store = _key_store(key_dir, pkcs11_module, pkcs11_token)
     try:
         req = enroll(store, kiosk_id, state)
     finally:
         store.close()
-    provlog.append(log_path, technician, "kiosk.enroll", kiosk_id=kiosk_id, fingerprint=req.signing_fingerprint,
-                   store="pkcs11" if pkcs11_module else "file")  # fmt: skip
+    _record(log_path, technician, "kiosk.enroll", f"Kiosk {kiosk_id} is enrolled (request in {state / REQUEST_FILE})",
+            kiosk_id=kiosk_id, fingerprint=req.signing_fingerprint, store="pkcs11" if pkcs11_module else "file")  # fmt: skip
     click.echo(f"Enrolment request written to {state / REQUEST_FILE}; take it to the city.")
     click.echo(f"Signing key fingerprint: {req.signing_fingerprint}")
     click.echo(f"API key fingerprint:     {req.api_fingerprint}")
@@ -355,18 +430,16 @@ def kiosk_install(
 
     from .kiosk_enroll import _credential, install
 
-    if not technician:
-        raise FirmwareError("Pass --technician with your staff id so the installation is recorded in the provisioning log.")
+    technician = _log_ready(technician, log_path, "installation")
     kiosk_id = _credential(state).kiosk_id
     root_pem = root_key.read_bytes()
     actual = fingerprint(load_public_pem(root_pem))
     if yes_fingerprint is None:
-        click.echo(f"City root key fingerprint: {actual}")
-        if not click.confirm("Does it match the fingerprint the city gave you (read it back digit by digit)?", default=False):
-            raise FirmwareError("Root key not confirmed, nothing installed; compare the fingerprint with the city and run install again.")
+        _confirm_fingerprint(actual, "nothing was installed")
         yes_fingerprint = actual
     tl = install(state, root_pem, trust_list.read_bytes(), yes_fingerprint)
-    provlog.append(log_path, technician, "kiosk.install", kiosk_id=kiosk_id, fingerprint=actual, trust_list_version=tl.version)
+    _record(log_path, technician, "kiosk.install", f"The city root key and trust list version {tl.version} are installed",
+            kiosk_id=kiosk_id, fingerprint=actual, trust_list_version=tl.version)  # fmt: skip
     click.echo(f"Installed: root key {actual[:16]}... pinned, trust list version {tl.version} lists kiosk {kiosk_id}.")
 
 
@@ -396,8 +469,7 @@ def kiosk_self_test(
 
     from .kiosk_enroll import _credential, self_test
 
-    if not technician:
-        raise FirmwareError("Pass --technician with your staff id so the self-test is recorded in the provisioning log.")
+    technician = _log_ready(technician, log_path, "self-test")
     kiosk_id = _credential(state).kiosk_id
     store = _key_store(key_dir, pkcs11_module, pkcs11_token)
     try:
@@ -407,7 +479,8 @@ def kiosk_self_test(
             verdict = self_test(state, store, conn)
     finally:
         store.close()
-    provlog.append(log_path, technician, "kiosk.self-test", kiosk_id=kiosk_id, reader=reader_name, result=verdict.value)
+    _record(log_path, technician, "kiosk.self-test", f"The self-test passed on {reader_name}",
+            kiosk_id=kiosk_id, reader=reader_name, result=verdict.value)  # fmt: skip
     click.echo(f"Self-test passed on {reader_name}: the test card was written, read back and verified ({verdict.value}).")
 
 @main.group("reader")
@@ -454,12 +527,13 @@ def reader_setup(
     """Pin the city root key (after you confirm it), fetch the lists, self-test, write the configuration."""
     from . import reader_setup as rs
 
-    if not technician:
-        raise FirmwareError("Pass --technician with your staff id so the set-up is recorded in the provisioning log.")
+    technician = _technician(technician, "set-up")
     if sum(bool(x) for x in (reader, nfc, no_reader)) > 1:
         raise FirmwareError("Give only one of --reader, --nfc and --no-reader.")
     choice = rs.ReaderChoice(reader, nfc, no_reader, feedback, buzzer, led, poll_interval)
     rs.check_venue(venue)
+    rs.check_api(api_url)
+    provlog.check_ready(log_path, technician)  # before anything is pinned or written
     actual = rs.fetch_root_fingerprint(api_url)
     if yes_fingerprint is not None:
         if rs.normalise_fingerprint(yes_fingerprint) != actual:
@@ -467,9 +541,7 @@ def reader_setup(
                 f"The city API's root key has fingerprint {actual}, not the one given with --yes-fingerprint; nothing was pinned — check the API address and the fingerprint with the city."
             )
     else:
-        click.echo(f"City root key fingerprint: {actual}")
-        if not click.confirm("Does it match the fingerprint the city gave you (read it back digit by digit)?", default=False):
-            raise FirmwareError("Root key not confirmed, nothing was pinned; compare the fingerprint with the city and run setup again.")
+        _confirm_fingerprint(actual, "nothing was pinned")
     sync = rs.pin_and_sync(trust, api_url, actual)
     tl = sync.trust_list
     click.echo(f"Root key pinned; trust list version {tl.version if tl else '?'} and status lists fetched.")
@@ -480,8 +552,8 @@ def reader_setup(
         result = rs.self_test(sync.verifier, choice, timeout)
         click.echo(f"Self-test passed: the test card reads {result}.")
     rs.write_config(config_path, trust, venue, api_url, actual, choice)
-    provlog.append(log_path, technician, "reader.setup", venue=venue, api_url=api_url, fingerprint=actual,
-                   reader=reader or nfc or "none", result=result, config=str(config_path))  # fmt: skip
+    _record(log_path, technician, "reader.setup", f"The reader is set up ({config_path} written)", venue=venue, api_url=api_url,
+            fingerprint=actual, reader=reader or nfc or "none", result=result, config=str(config_path))  # fmt: skip
     click.echo(f"Wrote {config_path}; start the terminal with `citycard-reader serve --config {config_path}`.")
 
 if __name__ == "__main__":

@@ -254,6 +254,11 @@ class DfuSession:
             )
         self.interface, self.protocol, self.functional = found
         self.counts: Counter[str] = Counter()
+        # How far `flash` got, for a command that is interrupted (Ctrl-C) to say what state the
+        # device is left in: runtime -> dfu (detached, nothing written) -> download ->
+        # manifest (the whole image sent) -> reset (done, restarting).
+        self.phase = "runtime" if self.protocol != PROTOCOL_DFU else "dfu"
+        self.blocks_sent = 0  # blocks the device acknowledged in the current download
         self._location = (dev.bus, tuple(getattr(dev, "port_numbers", None) or ()), dev.idVendor)
 
     # -- transfers -----------------------------------------------------------------------
@@ -369,9 +374,11 @@ class DfuSession:
     def download(self, image: bytes, report: FlashReport, progress: Callable[[int], None] | None) -> None:
         size = self.functional.transfer_size
         block = 0
+        self.blocks_sent = 0
         try:
             for block, start in enumerate(range(0, len(image), size)):
                 chunk = image[start : start + size]
+                self.phase = "download"
                 self._ctrl(DfuRequest.DNLOAD, block & 0xFFFF, chunk)
                 st = self._wait_status(block, report)
                 if st.state != DfuState.DNLOAD_IDLE:
@@ -380,9 +387,11 @@ class DfuSession:
                         st.state,
                         st.status,
                     )
+                self.blocks_sent = block + 1
                 if progress is not None:
                     progress(len(chunk))
             block = report.blocks
+            self.phase = "manifest"
             self._ctrl(DfuRequest.DNLOAD, block & 0xFFFF, b"")
             st = self.get_status()
             report.manifest_polls += 1
@@ -451,6 +460,7 @@ class DfuSession:
         if size == 0:
             raise DfuError("The device announces wTransferSize 0 and cannot take a download; contact the vendor.")
         self.detach()
+        self.phase = "dfu"
         if check_bootloader is not None:
             check_bootloader(self.dev)
         if not self.functional.attributes & DfuAttributes.CAN_DNLOAD:
@@ -475,6 +485,7 @@ class DfuSession:
                 self.recover()
                 self.preflight()
                 report.setup += self.counts - before
+        self.phase = "reset"
         self._usb_reset()
         if wait_runtime:
             deadline = time.monotonic() + self.reenumerate_s

@@ -20,6 +20,7 @@ than from a device at hand; a vendor-wide entry (pid None) matches any product o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,10 +67,16 @@ def identify(vid: int, pid: int) -> Known | None:
     return KNOWN_USB.get((vid, pid)) or KNOWN_USB.get((vid, None))
 
 
+_SELF_REFERRAL = re.compile(r",? (?:or|and) run [`']citycard-provision doctor[`']")
+
+
 @dataclass
 class Problem:
     what: str
-    next_step: str
+    next_step: str  # often an error's sentence: doctor itself is not a next step, nor a full stop
+
+    def __post_init__(self) -> None:
+        self.next_step = _SELF_REFERRAL.sub("", self.next_step).strip().rstrip(".")
 
     def as_dict(self) -> dict[str, str]:
         return {"what": self.what, "next_step": self.next_step}

@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cardio import cbor
 from cardio.cose import parse_sign1, sign1
 from cardio.errors import CitycardError
-from cardio.keys import Signer, fingerprint, kid_for, load_public_pem
+from cardio.files import read_limited
+from cardio.keys import Signer, kid_for, load_public_pem
 
 FORMAT = "citycard-firmware/1"
 MANIFEST_TYP = "citycard-firmware-manifest"
@@ -130,13 +131,20 @@ class FirmwareSigningKey:
         return kid_for(self.key)
 
 
+MAX_KEYS_FILE = 1024 * 1024
+"""A trusted firmware-keys file holds a few PEM public keys: a megabyte is thousands of them."""
+
+
 def load_trusted_keys(path: Path) -> list[FirmwareSigningKey]:
     try:
-        data = path.read_bytes()
+        # bounded, regular files only: /dev/zero given as --keys must not fill the memory
+        data = read_limited(path, MAX_KEYS_FILE, "The trusted firmware-keys file", "install the city's file again or pass --keys")
     except FileNotFoundError as exc:
         raise FirmwareError(
             f"The trusted firmware-keys file {path} does not exist; install it from the city's provisioning kit or pass --keys."
         ) from exc
+    except IsADirectoryError as exc:
+        raise FirmwareError(f"The trusted firmware-keys file {path} is a directory; pass --keys with the file.") from exc
     keys = []
     for m in _PEM.finditer(data):
         block = m.group(0)
@@ -145,7 +153,7 @@ def load_trusted_keys(path: Path) -> list[FirmwareSigningKey]:
             first, block = block.split(b"\n", 1)
             name = first[1:].decode("utf-8", "replace").strip()
         key = load_public_pem(block)
-        keys.append(FirmwareSigningKey(name or fingerprint(key)[:16], key))
+        keys.append(FirmwareSigningKey(name or kid_for(key).hex(), key))  # unnamed: its kid
     if not keys:
         raise FirmwareError(f"The trusted firmware-keys file {path} holds no PEM public key; install the city's file again.")
     return keys
@@ -155,7 +163,15 @@ def load_trusted_keys(path: Path) -> list[FirmwareSigningKey]:
 class Package:
     manifest: Manifest
     image: bytes
-    signed_by: str
+    signed_by: str  # the key's `# name` in the trusted firmware-keys file, else its kid in hex
+    kid: bytes = b""
+
+    @property
+    def signer_text(self) -> str:
+        """The signing key as `pack` names it ("key <kid>"), with its name when it has one."""
+        if not self.kid or self.signed_by == self.kid.hex():
+            return f"key {self.kid.hex() or self.signed_by}"
+        return f"{self.signed_by} (key {self.kid.hex()})"
 
 
 def pack(image: bytes, manifest: Manifest, signer: Signer) -> bytes:
@@ -204,7 +220,7 @@ def read_package(data: bytes, keys: list[FirmwareSigningKey]) -> Package:
     manifest = Manifest.from_obj(cbor.loads_strict(signed.payload, "firmware manifest"))
     if len(image) != manifest.size or hashlib.sha256(image).digest() != manifest.sha256:
         raise FirmwareError("The firmware image does not match its signed hash; the package was altered or damaged — download it again.")
-    return Package(manifest, image, key.name)
+    return Package(manifest, image, key.name, key.kid)
 
 
 def check_target(pkg: Package, vid: int, pid: int, bcd_device: int | None, force: bool) -> str | None:

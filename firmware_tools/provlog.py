@@ -7,13 +7,22 @@ checked against an allow-list of keys and value types, so a resident's data cann
 directory once, when the file is created). It is never rewritten: `append` refuses a log whose
 existing content is not a sequence of complete records, and the module offers no way to edit
 or truncate it.
+
+`check_ready` runs before a command does its work (flashing, enrolling, pinning): a bad
+technician id, a log that cannot be created or appended to, or a log that is torn or edited
+(its last line cut short, say by a full disk or a hand edit) is refused while nothing has been
+changed yet, so no work is ever left unrecorded. A torn log is not repaired: it is kept as
+evidence and the technician starts a new log (`--log` with a new file name).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,11 +44,15 @@ class ProvisioningLogError(CitycardError):
     """A record that may not be written, or a log that was tampered with."""
 
 
-def _record(technician: str, action: str, details: dict[str, Any], at: datetime | None) -> bytes:
+def check_technician(technician: str) -> None:
     if not _TECHNICIAN.fullmatch(technician):
         raise ProvisioningLogError(
             "The technician id must be 1-64 letters, digits, '.', '_' or '-' (your staff id, not your name); pass --technician."
         )
+
+
+def _record(technician: str, action: str, details: dict[str, Any], at: datetime | None) -> bytes:
+    check_technician(technician)
     if not _ACTION.fullmatch(action):
         raise ProvisioningLogError(f"'{action}' is not a provisioning action name.")
     unknown = set(details) - ALLOWED_DETAILS
@@ -55,40 +68,102 @@ def _record(technician: str, action: str, details: dict[str, Any], at: datetime 
     return (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
+_NEW_LOG = "keep the file as evidence and start a new log (give --log a new file name)"
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The log's bytes; opened non-blocking and refused unless a regular file (a FIFO or a
+    device given as --log must not hang the command)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ProvisioningLogError(f"The provisioning log {path} is not a regular file; give --log a file name.")
+        return fh.read()
+
+
 def read(path: Path) -> list[dict[str, Any]]:
     """All records; ProvisioningLogError when the file is not whole JSON lines."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    if data and not data.endswith(b"\n"):
+        data = _read_bytes(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # not there (yet): nothing recorded; `check_ready` says whether it can be made
+    except IsADirectoryError as exc:
+        raise ProvisioningLogError(f"The provisioning log {path} is a directory; give --log a file name.") from exc
+    except OSError as exc:
         raise ProvisioningLogError(
-            f"The provisioning log {path} ends with a torn record; keep the file as evidence and start a new log."
-        )
+            f"The provisioning log {path} cannot be read ({exc.strerror or exc}); fix its permissions or give --log another file."
+        ) from exc
+    if data and not data.endswith(b"\n"):
+        raise ProvisioningLogError(f"The provisioning log {path} ends with a torn record; {_NEW_LOG}.")
     out = []
     for n, line in enumerate(data.splitlines(), 1):
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            raise ProvisioningLogError(
-                f"Line {n} of the provisioning log {path} is not a record; keep the file as evidence and start a new log."
-            ) from exc
+            raise ProvisioningLogError(f"Line {n} of the provisioning log {path} is not a record; {_NEW_LOG}.") from exc
         if not isinstance(obj, dict):
-            raise ProvisioningLogError(f"Line {n} of the provisioning log {path} is not a record.")
+            raise ProvisioningLogError(f"Line {n} of the provisioning log {path} is not a record; {_NEW_LOG}.")
         out.append(obj)
     return out
+
+
+def _cannot_write(path: Path, exc: OSError) -> ProvisioningLogError:
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ProvisioningLogError(
+            f"The provisioning log {path} cannot be written ({why}); fix its permissions or give --log a file you can write to."
+        )
+    return ProvisioningLogError(f"The provisioning log {path} cannot be written ({why}); give --log a file in a directory you can write to.")
+
+
+def check_ready(path: Path, technician: str) -> None:
+    """Refuse now what `append` would refuse after the work: a bad technician id, a log that
+    is torn, edited or not a file, a log that cannot be appended to or created.
+
+    An existing log is opened for appending and closed again (nothing is written). A new one
+    is created and removed again, with the directories it needs, so the check leaves nothing
+    behind: no empty log, no directory."""
+    check_technician(technician)
+    read(path)
+    try:
+        if path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            return
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
+    made: list[Path] = []
+    try:
+        for parent in reversed(path.parents):
+            if not parent.exists():
+                parent.mkdir()
+                made.append(parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        path.unlink()
+    except FileExistsError:
+        pass  # made meanwhile by another command: appending to it is what we do anyway
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
+    finally:
+        for parent in reversed(made):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
 
 
 def append(path: Path, technician: str, action: str, at: datetime | None = None, **details: Any) -> dict[str, Any]:
     """Append one record, durably. Returns the record."""
     line = _record(technician, action, details, at)
     read(path)  # refuse to extend a log that was edited into something else
-    path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     try:
         os.write(fd, line)
         os.fsync(fd)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     finally:
         os.close(fd)
     if created:

@@ -9,8 +9,8 @@
 4. Self-test: read the city's test card on the configured reader (`cardio.chip.read_card`) and
    expect a VALID verdict.
 5. Write the terminal configuration (TOML, the keys `cardio.terminal_config.load_terminal_config`
-   reads, with the reader's `feedback`, `buzzer`, `led` and `poll_interval`) atomically, and read it
-   back through that loader.
+   reads, with the reader's `feedback`, `buzzer`, `led` and `poll_interval`; the trust directory
+   and a venue profile file as absolute paths) atomically, and read it back through that loader.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from cardio.terminal_config import (
     TerminalConfigError,
     check_poll_interval,
     load_terminal_config,
+    venue_is_file,
 )
 from cardio.trust_sync import MAX_ROOT_KEY, ROOT_KEY_PATH, TrustSync, pinned_root_key
+from cardio.urls import http_url
 from cardio.venues import load_venue
 from cardio.verify import Verifier
 
@@ -57,6 +59,13 @@ class ReaderChoice:
             check_poll_interval(self.poll_interval)
         except TerminalConfigError as exc:  # before anything is pinned or written
             raise SetupError(str(exc).replace("poll_interval = ", "--poll-interval ", 1)) from exc
+
+
+def check_api(api_url: str) -> None:
+    if http_url(api_url) is None:
+        raise SetupError(
+            f"The city API address {api_url!r} is not an http(s) address; give it as https://cards.city.example (ask the city for it)."
+        )
 
 
 def fetch_root_fingerprint(api_url: str, timeout: float = 10.0) -> str:
@@ -110,9 +119,13 @@ def self_test(verifier: Verifier, choice: ReaderChoice, timeout: float) -> str:
 
 
 def write_config(path: Path, trust: Path, venue: str, api_url: str, root_fp: str, choice: ReaderChoice) -> None:
+    # A venue profile file is written as an absolute path, as the trust directory is: the
+    # terminal reads it from wherever it is started (systemd starts it in /). A profile name
+    # under venues/ stays a name.
+    venue_value = str(Path(venue).resolve()) if venue_is_file(venue) else venue
     lines = [
         f"trust = {json.dumps(str(trust.resolve()))}",
-        f"venue = {json.dumps(venue)}",
+        f"venue = {json.dumps(venue_value)}",
         f"api = {json.dumps(api_url)}",
         f"root_fingerprint = {json.dumps(root_fp)}",
         f"feedback = {json.dumps(choice.feedback)}",

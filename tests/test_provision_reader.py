@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from cardio.credential import Holder
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, TRUST_LIST_FILE
 from cardio.terminal_config import load_terminal_config
+from cardio.venues import VENUES_DIR, load_venue
 from firmware_tools import provlog
 from firmware_tools.cli import main
 from hardware.pcscd import PcscdService
@@ -140,3 +142,66 @@ def test_setup_with_self_test_on_vpcd(
     rec = provlog.read(tmp_path / "prov.log")[-1]
     assert rec["result"] != "skipped" and rec["reader"] == reader
     assert "Beispiel" not in (tmp_path / "prov.log").read_text() + (tmp_path / "terminal.toml").read_text()
+
+
+# -- what is checked before anything is pinned or written --------------------------------------
+
+
+TORN = b'{"at": "2026-03-01T09:30:00Z", "technician": "T-1", "action": "reader.setup"}\n{"at": "x'
+
+
+def test_technician_and_log_are_checked_before_anything_is_pinned(tmp_path: Path, live: Issuer, api: Any) -> None:
+    """Was: the trust was pinned and terminal.toml written, then exit 2 for a bad --technician or
+    an uncreatable --log, with nothing recorded."""
+    fp = _root_fp(live)
+    args = ["reader", "setup", "--config", str(tmp_path / "terminal.toml"), "--trust", str(tmp_path / "trust"),
+            "--venue", "pool", "--api", api.url, "--no-reader", "--yes-fingerprint", fp]  # fmt: skip
+    bad_id = CliRunner().invoke(main, [*args, "--technician", "Jane Doe", "--log", str(tmp_path / "p.log")])
+    assert "staff id, not your name" in _error(bad_id)
+    _nothing_written(tmp_path)
+    (tmp_path / "a-file").write_text("x\n")
+    bad_log = CliRunner().invoke(main, [*args, "--technician", "T-5", "--log", str(tmp_path / "a-file" / "p.log")])
+    assert "cannot be written" in _error(bad_log)
+    _nothing_written(tmp_path)
+    torn = tmp_path / "torn.log"
+    torn.write_bytes(TORN)
+    torn_log = CliRunner().invoke(main, [*args, "--technician", "T-5", "--log", str(torn)])
+    assert "ends with a torn record" in _error(torn_log)
+    _nothing_written(tmp_path)
+    assert torn.read_bytes() == TORN
+    assert not (tmp_path / "p.log").exists()
+    not_a_url = CliRunner().invoke(main, [*args[:9], "not a url", *args[10:], "--technician", "T-5", "--log", str(tmp_path / "p.log")])
+    assert "is not an http(s) address" in _error(not_a_url)
+    _nothing_written(tmp_path)
+
+
+def test_no_answer_at_the_fingerprint_prompt_says_what_to_do(tmp_path: Path, live: Issuer, api: Any) -> None:
+    """Was: click's "Aborted!" with exit status 1 when stdin was closed at the prompt."""
+    r = _setup(tmp_path, api.url, "--no-reader", input="")
+    line = _error(r)
+    assert "Aborted" not in r.output
+    assert line == (
+        "Error: No answer to the fingerprint question, nothing was pinned; run the command again and confirm the "
+        "fingerprint, or pass --yes-fingerprint with the fingerprint the city gave you."
+    )
+    _nothing_written(tmp_path)
+
+
+def test_a_venue_file_is_written_as_an_absolute_path(
+    tmp_path: Path, live: Issuer, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: `--venue myvenue.toml` went into terminal.toml as typed, and the terminal started by
+    systemd (in /) found "no venue profile 'myvenue.toml'"."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "myvenue.toml").write_text((VENUES_DIR / "pool.toml").read_text("utf-8").replace('"pool"', '"my-pool"', 1))
+    monkeypatch.chdir(site)
+    config = tmp_path / "etc" / "terminal.toml"
+    r = CliRunner().invoke(main, ["reader", "setup", "--config", str(config), "--trust", str(tmp_path / "trust"),
+                                  "--venue", "myvenue.toml", "--api", api.url, "--no-reader", "--yes-fingerprint",
+                                  _root_fp(live), "--technician", "T-5", "--log", str(tmp_path / "p.log")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert f"venue = {json.dumps(str(site / 'myvenue.toml'))}\n" in config.read_text()
+    monkeypatch.chdir("/")
+    cfg = load_terminal_config(config)
+    assert load_venue(cfg.venue).name == "my-pool"
