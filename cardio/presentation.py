@@ -36,11 +36,12 @@ from .errors import MalformedError
 from .jwk import b64u, b64u_decode, kid_bytes, p256_cached
 from .keys import ECDSA_SHA256, Signer
 from .presentation_errors import PresentationError, PresentationReason
+from .sentences import FilledSentence
 from .statuslist import SUPERSEDED, Status
 from .trustlist import KeyPurpose, KeyState, TrustedKey
 from .venues import VenueProfile
 from .verdict import Verdict, VerificationResult
-from .verify import Verifier
+from .verify import REFRESH_DUE, Verifier
 from .wallet_claims import ITEMS, WalletClaims, check_item, entitlement_item
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,12 @@ NOT_BOUND = (
     "of this reader — ask the holder to answer the venue's request QR."
 )
 """The warning on a wallet credential verified without a request of this reader."""
+NOT_SHARED = "The holder did not share: %(items)s."
+"""The warning on an answer without some of the items its request asked for: a
+`FilledSentence` whose list `items` holds their codes (a screen says them in its own words)."""
+WARNINGS = (NOT_BOUND, NOT_SHARED)
+"""Every warning a wallet verdict adds to the chip's, `NOT_SHARED` as its template (a
+terminal's catalogues hold them)."""
 _R = PresentationReason
 _STRONGER_THAN_BINDING = frozenset(
     {Verdict.REVOKED, Verdict.SUSPENDED, Verdict.SUPERSEDED, Verdict.KEY_REVOKED,
@@ -512,7 +519,7 @@ def _conclude(
     if missing or not bound:  # the common answer, bound and complete, builds no list
         more = list(base_warnings)
         if missing:
-            more.append("The holder did not share: " + ", ".join(missing) + ".")
+            more.append(FilledSentence(NOT_SHARED, lists={"items": missing}))
         if not bound:
             more.insert(0, NOT_BOUND)
         warnings = tuple(more)
@@ -568,7 +575,7 @@ def _status_verdict(
     if now - token.iat > policy.max_status_age or (token.exp is not None and now > token.exp):
         return Verdict.STALE_STATUS, ()
     if token.ttl is not None and now > token.iat + token.ttl:
-        return Verdict.VALID, ("The revocation list is due for a refresh; connect the reader soon.",)
+        return Verdict.VALID, (REFRESH_DUE,)
     return Verdict.VALID, ()
 
 

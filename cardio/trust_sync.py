@@ -24,7 +24,7 @@ the warnings say to check the clock. A held list refused only because the termin
 behind is kept on disk (it is fine once the clock is); one dated ahead of the city's own clock
 too is set aside.
 
-Warnings are `FilledSentence`s: English strings that keep their template and parameters, so
+Warnings are `FilledSentence`s (`cardio.sentences`): English strings that keep their template and parameters, so
 that a screen can translate the template and fill in the parameters in its own language.
 """
 
@@ -40,7 +40,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -58,6 +58,7 @@ from cardio.published import (
     TRUST_LIST_FILE,
     read_root_key,
 )
+from cardio.sentences import FilledSentence
 from cardio.statuslist import DEFAULT_MAX_TOKEN, FutureStatusListError
 from cardio.trustlist import MAX_TRUST_LIST, TrustCache, TrustList
 from cardio.verdict import Verdict
@@ -84,44 +85,6 @@ _LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 class SyncError(CitycardError):
     """One sync step failed (API unreachable, error status, oversized answer)."""
-
-
-class FilledSentence(str):
-    """A sentence filled in from a template: the English text it reads as, with the template
-    and its parameters kept, so that a screen translates the template and then fills in the
-    parameters (`params` as they are: list ids, names; `ages`, durations in seconds, in the
-    screen's own words for "3 days ago")."""
-
-    template: str
-    params: dict[str, str | int]
-    ages: dict[str, float]
-
-    def __new__(
-        cls,
-        template: str,
-        params: Mapping[str, str | int] | None = None,
-        ages: Mapping[str, float] | None = None,
-    ) -> FilledSentence:
-        values: dict[str, object] = {**(params or {})}
-        values.update({key: ago(seconds) for key, seconds in (ages or {}).items()})
-        sentence = super().__new__(cls, template % values if values else template)
-        sentence.template = template
-        sentence.params = dict(params or {})
-        sentence.ages = dict(ages or {})
-        return sentence
-
-
-def ago(seconds: float) -> str:
-    """How long ago, in English (the staff screen says it in its language:
-    `api.terminal.screen_text.ago`, whose English is this)."""
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s} s ago"
-    if s < 2 * 3600:
-        return f"{s // 60} min ago"
-    if s < 2 * 86400:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} days ago"
 
 
 def list_id(uri: str) -> str | None:

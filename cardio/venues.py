@@ -59,6 +59,15 @@ LABELS = {
     "languages": "Languages",
     "program": "Programme",
 }
+ITEM_LABELS = {
+    **LABELS,
+    "photo": "Photo",
+    "age_over_18": "Over 18",
+    "age_over_65": "Over 65",
+    "resident_of": "Resident of",
+}
+"""What staff read for each item a venue can ask a phone wallet for (`cardio.wallet_claims`);
+for an entitlement (`entitlement:<code>`), the label its venue profile gives it."""
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
 

@@ -42,6 +42,9 @@ CHIP_NOT_CHECKED = (
 )
 """The warning on a chip credential verified without its chip (`Verifier.verify_without_chip`)."""
 
+REFRESH_DUE = "The revocation list is due for a refresh; connect the reader soon."
+"""The warning on a verdict whose status list is past its ttl but not yet too old to trust."""
+
 COMPARE_PRINTED_CARD = (
     "This chip carries no name or photo: compare the name and photo printed on the card with "
     "the holder."
@@ -281,7 +284,7 @@ class Verifier:
         ):
             return result(Verdict.STALE_STATUS), c
         if token.ttl is not None and now > token.iat + token.ttl:
-            warnings.append("The revocation list is due for a refresh; connect the reader soon.")
+            warnings.append(REFRESH_DUE)
         return (
             VerificationResult(Verdict.VALID, Verdict.VALID.sentence, display(c), tuple(warnings)),
             c,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cardio.languages import LANGUAGES, SOURCE_LANGUAGE
 from cardio.presentation import request_items
-from cardio.venues import LABELS, VENUES_DIR, load_venue
+from cardio.venues import ITEM_LABELS, VENUES_DIR, load_venue
 from cardio.wallet_claims import ENTITLEMENT_PREFIX
 
 from .names import ROOT, po_translations
@@ -32,14 +32,6 @@ from .names import ROOT, po_translations
 VENUES_FILE = Path(__file__).resolve().parent / "static" / "venues.json"
 TERMINAL_TRANSLATIONS = ROOT / "api" / "terminal" / "translations"
 VENUE = "venue"  # the terminal catalogue's msgctxt of venue titles and entitlement labels
-ITEM_WORDS = {
-    **LABELS,
-    "photo": "Photo",
-    "age_over_18": "Over 18",
-    "age_over_65": "Over 65",
-    "resident_of": "Resident of",
-}
-"""What staff read for each item a venue can ask for (entitlements: the profile's label)."""
 
 
 def venues(
@@ -59,7 +51,7 @@ def venues(
         labels = {ENTITLEMENT_PREFIX + e.code: e.label for e in profile.entitlements}
         asked = request_items(profile)
         items = [
-            {"item": item, "label": labels.get(item) or ITEM_WORDS.get(item) or item}
+            {"item": item, "label": labels.get(item) or ITEM_LABELS.get(item) or item}
             for item in asked
         ]
         languages: dict[str, object] = {}

@@ -5,10 +5,12 @@
     python -m api.terminal.catalogues check     # every message translated, nothing fuzzy
 
 Extracted: `_()`/`pgettext()` in the templates and `N_()` in the terminal's Python modules.
-Added as data, because no extractor sees them: the verdict sentences of `cardio.verdict`
-(msgctxt "verdict"), the claim labels of `cardio.venues.LABELS` ("field"), the entitlement
-labels and titles of the shipped venue profiles ("venue") and the warnings a verdict can carry
-("warning"; the trust sync's as templates with their placeholders). The work is `cardio.catalogue_tool`'s; docs/reader-terminal.md ("Languages")
+Added as data, because no extractor sees them: the verdict sentences of `cardio.verdict` and
+of a refused phone wallet answer (`cardio.presentation_errors`; msgctxt "verdict"), the labels
+of the claims and wallet items of `cardio.venues.ITEM_LABELS` ("field"), the entitlement labels
+and titles of the shipped venue profiles ("venue") and the warnings a chip or wallet verdict can
+carry ("warning"; the trust sync's and the wallet's "did not share" as templates with their
+placeholders). The work is `cardio.catalogue_tool`'s; docs/reader-terminal.md ("Languages")
 describes the workflow.
 """
 
@@ -19,11 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cardio import presentation
 from cardio.catalogue_tool import CatalogueTool, add_data
+from cardio.presentation_errors import PresentationReason
 from cardio.trust_sync import WARNING_TEMPLATES
-from cardio.venues import LABELS, VENUES_DIR
+from cardio.venues import ITEM_LABELS, VENUES_DIR
 from cardio.verdict import Verdict
-from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD
+from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD, REFRESH_DUE
 
 from .i18n import BY_CODE, DOMAIN, SOURCE_LANGUAGE, TRANSLATIONS_DIR
 
@@ -34,9 +38,6 @@ TERMINAL_DIR = Path(__file__).resolve().parent
 METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "pgettext": ((1, "c"), 2)}
-# cardio.verify's warning on a list past its ttl (a literal there; test_terminal_i18n.py
-# checks that a verdict still carries exactly this text).
-REFRESH_DUE = "The revocation list is due for a refresh; connect the reader soon."
 # The trust sync's warnings are templates ("The reader has no revocation list %(list)s; ..."),
 # translated as such and filled in after (`screen_text.sentence`).
 WARNINGS = (COMPARE_PRINTED_CARD, CHIP_NOT_CHECKED, REFRESH_DUE, *WARNING_TEMPLATES)
@@ -46,10 +47,14 @@ def data_messages() -> Iterator[tuple[str, str, str]]:
     """(context, message, where) for the texts that are data, not marked code."""
     for verdict in Verdict:
         yield "verdict", verdict.sentence, "cardio/verdict.py"
-    for label in LABELS.values():
+    for reason in PresentationReason:
+        yield "verdict", reason.sentence, "cardio/presentation_errors.py"
+    for label in ITEM_LABELS.values():
         yield "field", label, "cardio/venues.py"
     for warning in WARNINGS:
         yield "warning", warning, "cardio/verify.py"
+    for warning in presentation.WARNINGS:
+        yield "warning", warning, "cardio/presentation.py"
     for path in sorted(VENUES_DIR.glob("*.toml")):
         data = tomllib.loads(path.read_text("utf-8"))
         yield "venue", data["title"], f"venues/{path.name}"

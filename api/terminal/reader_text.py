@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from cardio.trust_sync import FilledSentence
+from cardio.sentences import FilledSentence
 
 from .i18n import N_
 

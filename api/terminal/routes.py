@@ -48,7 +48,7 @@ from cardio.web_errors import ApiError, json_object
 
 from . import i18n
 from .screen_state import ScreenState
-from .screen_text import lists_summary, verdict_name
+from .screen_text import item_words, lists_summary, verdict_name
 from .service import Terminal
 
 EXTENSION = "citycard_terminal"
@@ -202,6 +202,8 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
         "pres": pres,
         "photo": _photo_url(pres["photo_base64"]) if pres else None,
         "venue": terminal.venue,
+        # the items a phone wallet's holder did not share, as the screen names them
+        "item_word": item_words(terminal.venue),
         # a wrong clock is said once, in the lists' line, not again among the notices
         "notices": [n for n in terminal.sync.warnings() if n != CLOCK_WRONG],
         "at": _clock_text(view.at) if view else None,

@@ -3,20 +3,25 @@
 `install(app)` gives the templates `_()` (new-style: `_("at %(time)s", time=...)`),
 `pgettext()` and `sentence()`; the helpers below turn the verdict's name, the lists' state and
 the dynamic texts (warnings, the reader's status) into words. A dynamic text made from a template
-(`cardio.trust_sync.FilledSentence`: "The reader has no revocation list %(list)s; ...") is
-translated as its template and filled in after.
-Contexts: "verdict" (a cardio.verdict sentence), "warning" (a warning on a verdict), "field"
-(a venue profile's claim label), "venue" (a shipped venue profile's entitlement label).
+(`cardio.sentences.FilledSentence`: "The reader has no revocation list %(list)s; ...") is
+translated as its template and filled in after; its lists (the items a phone wallet's holder did
+not share) in the screen's words (`item_words`), joined by the screen's list separator.
+Contexts: "verdict" (a cardio.verdict or wallet refusal sentence), "warning" (a warning on a
+verdict), "field" (a claim's or wallet item's label), "venue" (a shipped venue profile's
+entitlement label).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g, has_request_context
 
-from cardio.trust_sync import FilledSentence
+from cardio.sentences import FilledSentence
+from cardio.venues import ITEM_LABELS, VenueProfile
 from cardio.verdict import Verdict
+from cardio.wallet_claims import ENTITLEMENT_PREFIX, entitlement_item
 
 from . import i18n
 from .i18n import N_
@@ -39,6 +44,10 @@ VERDICT_NAMES: dict[str, str] = {
     Verdict.STATUS_UNAVAILABLE.name: N_("NO REVOCATION LIST"),
     Verdict.CLONE_SUSPECTED.name: N_("COPIED CHIP"),
 }
+
+# Translators: between the items of a list ("Photo, Pool entry"): a comma and a space (Arabic
+# "، ", Chinese "、").
+LIST_SEPARATOR = N_(", ")
 
 FRESH_SECONDS = 60.0
 """Lists checked this recently are fresh: a revocation is seen within this time."""
@@ -64,10 +73,13 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text % {"num": n, **params}
 
 
-def sentence(text: str, context: str | None = None) -> str:
+def sentence(
+    text: str, context: str | None = None, words: Callable[[str], str] | None = None
+) -> str:
     """A dynamic text (a warning, the reader's status) in the screen's language. A
     FilledSentence: its template translated, then its parameters filled in (its ages said by
-    `ago`); a plain text: looked up as it is; one the catalogue does not hold is shown as it is."""
+    `ago`, each item of its lists by `words`, joined by the screen's list separator); a plain
+    text: looked up as it is; one the catalogue does not hold is shown as it is."""
     if isinstance(text, FilledSentence):
         template = str(
             _translations().pgettext(context, text.template)
@@ -75,6 +87,9 @@ def sentence(text: str, context: str | None = None) -> str:
             else _translations().gettext(text.template)
         )
         values: dict[str, object] = {**text.params, **{k: ago(v) for k, v in text.ages.items()}}
+        if text.lists:
+            word, separator = words or str, gettext(LIST_SEPARATOR)
+            values.update({k: separator.join(map(word, v)) for k, v in text.lists.items()})
         try:
             return template % values if values else template
         except (KeyError, ValueError, TypeError):  # a damaged translation: the English
@@ -82,6 +97,22 @@ def sentence(text: str, context: str | None = None) -> str:
     return str(
         _translations().pgettext(context, text) if context else _translations().gettext(text)
     )
+
+
+def item_words(venue: VenueProfile) -> Callable[[str], str]:
+    """How the screen names an item a venue asks a phone wallet for: an entitlement by the venue
+    profile's label (msgctxt "venue"), a claim or derived item by its label (`ITEM_LABELS`,
+    "field"); an entitlement the profile does not list by its code."""
+    entitlements = {entitlement_item(e.code): e.label for e in venue.entitlements}
+
+    def word(item: str) -> str:
+        if item in entitlements:
+            return pgettext("venue", entitlements[item])
+        if item in ITEM_LABELS:
+            return pgettext("field", ITEM_LABELS[item])
+        return item.removeprefix(ENTITLEMENT_PREFIX)
+
+    return word
 
 
 def install(app: Flask) -> None:
@@ -99,7 +130,7 @@ def verdict_name(verdict: str) -> str:
 
 
 def ago(seconds: float) -> str:
-    """How long ago, in the screen's language (its English is `cardio.trust_sync.ago`'s)."""
+    """How long ago, in the screen's language (its English is `cardio.sentences.ago`'s)."""
     s = max(0, int(seconds))
     if s < 120:
         return gettext("%(n)s s ago", n=s)
