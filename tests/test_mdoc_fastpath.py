@@ -147,7 +147,7 @@ def test_device_response_reads_citycard_responses_as_the_general_path(impl: Modu
 
 
 @over_implementations
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(data=_mangled() | _responses(odd=True))
 def test_device_response_reads_nothing_the_general_path_reads_otherwise(impl: ModuleType, data: bytes) -> None:
     read = impl.device_response(data)
@@ -178,7 +178,7 @@ def test_device_response_leaves_other_shapes_to_the_general_path(impl: ModuleTyp
 
 
 @needs_compiled
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(data=_mangled() | _responses(odd=True) | st.binary(max_size=300) | st.none() | st.text(max_size=8))
 def test_device_response_both_implementations_agree(data: object) -> None:
     assert repr(_compiled.device_response(data)) == repr(_fastpath_py.device_response(data))

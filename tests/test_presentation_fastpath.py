@@ -297,7 +297,7 @@ def test_mso_reads_what_cbor2_reads(impl: ModuleType, payload: bytes) -> None:
 
 
 @needs_compiled
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(payload=_mangled_msos() | _msos() | st.binary(max_size=120) | st.none() | st.text(max_size=8))
 def test_mso_both_implementations_agree(payload: object) -> None:
     assert _compiled.mso(payload) == _fastpath_py.mso(payload)
@@ -381,13 +381,13 @@ def test_json_reads_citycard_tokens(impl: ModuleType) -> None:
 
 
 @needs_compiled
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(data=_json_texts() | st.binary(max_size=40) | st.none() | st.text(max_size=8))
 def test_json_both_implementations_agree(data: object) -> None:
     assert repr(_compiled.json(data)) == repr(_fastpath_py.json(data))
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(data=_json_texts())
 def test_loads_json_decides_as_the_json_module_does(data: bytes) -> None:
     """jws.loads_json returns the same value, or refuses with the same message, with the fast

@@ -98,7 +98,7 @@ def _fast(impl: ModuleType, node: Any, by_digest: dict[str, sdjwt.Disclosure]) -
 
 
 @over_implementations
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(drawn=_payloads())
 def test_unfold_returns_what_the_general_walk_returns_and_refuses_what_it_refuses(
     impl: ModuleType, drawn: tuple[Any, dict[str, sdjwt.Disclosure]]
@@ -135,7 +135,7 @@ def test_unfold_of_a_citycard_payload(impl: ModuleType) -> None:
 
 
 @needs_compiled
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(drawn=_payloads())
 def test_unfold_both_implementations_agree(drawn: tuple[Any, dict[str, sdjwt.Disclosure]]) -> None:
     node, by_digest = drawn
@@ -212,7 +212,7 @@ def test_jws_reads_citycard_tokens(impl: ModuleType) -> None:
 
 
 @needs_compiled
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(token=_tokens() | st.text(_ALPHABET + ".", max_size=30) | st.none() | st.binary(max_size=8))
 def test_jws_both_implementations_agree(token: object) -> None:
     assert repr(_compiled.jws(token)) == repr(_fastpath_py.jws(token))
@@ -250,7 +250,7 @@ def _issued_reading(signed: str) -> str:
 
 
 @over_implementations
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(signed=_issued_parts())
 def test_disclosures_reads_what_sdjwt_reads(impl: ModuleType, signed: str) -> None:
     read = impl.disclosures(signed)
@@ -280,7 +280,7 @@ def test_disclosures_of_citycard_sd_jwts(impl: ModuleType) -> None:
 
 
 @needs_compiled
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(signed=_issued_parts() | st.text(_ALPHABET + "~.", max_size=30) | st.none())
 def test_disclosures_both_implementations_agree(signed: object) -> None:
     assert repr(_compiled.disclosures(signed)) == repr(_fastpath_py.disclosures(signed))

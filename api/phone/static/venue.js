@@ -219,7 +219,8 @@
         await video.play();
         let wrong = null;
         let seen = 0;
-        for (let i = 0; i < 1200; i++) {
+        // the camera looks for two minutes, then says it stopped (a tap starts it again)
+        for (const until = Date.now() + 120_000; Date.now() < until; ) {
           const text = await decode(video);
           const kind = text ? V.codeKind(text) : null;
           let answer = null;

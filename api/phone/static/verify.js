@@ -1343,7 +1343,8 @@
         await video.play();
         let wrong = null;
         let seen = 0;
-        for (let i = 0; i < 600; i++) {
+        // the camera looks for a minute, then says it stopped (a tap starts it again)
+        for (const until = Date.now() + 60_000; Date.now() < until; ) {
           const text = await decode(video);
           const kind = text ? codeKind(text) : null;
           if (kind === "card") {
