@@ -23,6 +23,7 @@ from typing import Any
 
 from cardio.errors import CitycardError
 from cardio.urls import http_url
+from cardio.venues import venue_is_file
 
 DEFAULT_PORT = 8470
 
@@ -104,12 +105,6 @@ def check_seconds(key: str, value: object, limit: float) -> float:
             f"positive: give the seconds as a number above 0 and at most {limit:g}."
         )
     return float(number)
-
-
-def venue_is_file(venue: str) -> bool:
-    """Whether a venue setting names a profile file (`cardio.venues.load_venue`'s rule), not a
-    profile under venues/."""
-    return venue.endswith(".toml") or "/" in venue
 
 
 def check_poll_interval(value: object) -> float:
@@ -216,5 +211,4 @@ __all__ = [
     "check_poll_interval",
     "check_seconds",
     "load_terminal_config",
-    "venue_is_file",
 ]

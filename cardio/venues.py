@@ -261,13 +261,15 @@ def _wallet_item(item: object) -> bool:
     return True
 
 
+def venue_is_file(venue: str) -> bool:
+    """Whether a venue setting names a profile file rather than a profile under venues/."""
+    return venue.endswith(".toml") or "/" in venue
+
+
 def load_venue(spec: str | Path, directory: Path | None = None) -> VenueProfile:
     """A venue profile by name (looked up in `directory`, default `venues/`) or by file path."""
     text = str(spec)
-    if text.endswith(".toml") or "/" in text:
-        path = Path(text)
-    else:
-        path = (directory or VENUES_DIR) / f"{text}.toml"
+    path = Path(text) if venue_is_file(text) else (directory or VENUES_DIR) / f"{text}.toml"
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:

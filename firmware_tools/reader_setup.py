@@ -32,11 +32,10 @@ from cardio.terminal_config import (
     TerminalConfigError,
     check_poll_interval,
     load_terminal_config,
-    venue_is_file,
 )
 from cardio.trust_sync import MAX_ROOT_KEY, ROOT_KEY_PATH, TrustSync, pinned_root_key
 from cardio.urls import http_url
-from cardio.venues import load_venue
+from cardio.venues import load_venue, venue_is_file
 from cardio.verify import Verifier
 
 
