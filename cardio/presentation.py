@@ -279,8 +279,8 @@ _WALLET_PREFIXES = (b"ey", SDJWT_PREFIX.encode(), MDOC_PREFIX.encode(), PART_PRE
 def is_wallet_data(data: bytes) -> bool:
     """Whether `data` (a file's bytes) is a wallet credential or presentation in any of its
     forms (SD-JWT text, presentation QR text, mdoc CBOR), rather than a chip or QR credential."""
-    # white space before a code's text: a paste (answer_lines drops it)
-    if data.lstrip().startswith(_WALLET_PREFIXES):
+    # white space before a code's text: a paste (answer_lines drops it); copied only then
+    if (data.lstrip() if data[:1].isspace() else data).startswith(_WALLET_PREFIXES):
         return True
     if data[:1] not in (b"\xa2", b"\xa3"):  # a map of two or three: IssuerSigned, DeviceResponse
         return False

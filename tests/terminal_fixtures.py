@@ -2,6 +2,8 @@
 
 - `live_issuer(dir)`: a development issuer on the real clock (a terminal verifies with it).
 - `provision(store, issuer)`: what a technician does: pin the city root key on the terminal.
+- `wallet_card(issuer, holder, now)`: the SD-JWT VC of a new card for a phone wallet, and the
+  holder's device key.
 - `personalised_card(issuer, holder)`: a VirtualType4Card personalised through cardio.chip
   (in-process, below the transport), ready to be presented through vpcd or nfcpy's radio.
 - `Acr122Firmware`: stands in for an ACR122U's firmware in front of a card: it answers the
@@ -24,9 +26,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from api.issuer.service import Issued, Issuer
+from cardio import cose
 from cardio.chip import CardProfile, bind, personalise
-from cardio.credential import Holder
+from cardio.credential import ChipBinding, Credential, Holder
+from cardio.keys import SoftwareSigner
 from cardio.published import ROOT_KEY_FILE
+from cardio.sdjwt_vc import issue_vc
 from hardware.local import LocalConnection
 from hardware.virtual_t4t import VirtualType4Card
 
@@ -46,6 +51,18 @@ def provision(store: Path, issuer: Issuer) -> Path:
     store.mkdir(parents=True, exist_ok=True)
     shutil.copy(issuer.dir / "public" / ROOT_KEY_FILE, store / ROOT_KEY_FILE)
     return store
+
+
+def wallet_card(issuer: Issuer, holder: Holder, now: int) -> tuple[str, SoftwareSigner]:
+    """The SD-JWT VC (every disclosure) of a card `issuer` makes for `holder`, with a photo, a
+    minute before `now` and publishes, and the holder's device key it is bound to."""
+    chip = ChipBinding(uid=bytes.fromhex("04A1B2C3D4E5F6"))
+    issued = issuer.issue(replace(holder, photo=synthetic_photo()), None, chip, now=now - 60)
+    issuer.publish()
+    assert issued.chip_cose is not None
+    card = Credential.from_payload(cose.parse_sign1(issued.chip_cose).payload)
+    device = SoftwareSigner.generate()
+    return issue_vc(issuer.keystore.signer("kiosk-1"), card, device.public_key).compact(), device
 
 
 def personalised_card(

@@ -21,20 +21,16 @@ from api.terminal.routes import LANGUAGE_COOKIE
 from api.terminal.screen_text import LIST_SEPARATOR, gettext, pgettext, sentence
 from api.terminal.server import create_terminal_app
 from api.terminal.service import Terminal
-from cardio import cose
-from cardio.credential import ChipBinding, Credential, Holder, to_qr
-from cardio.keys import SoftwareSigner
+from cardio.credential import Holder, to_qr
 from cardio.presentation import NOT_BOUND, NOT_SHARED, VenueRequest, present_sdjwt, response_qr
 from cardio.presentation_errors import PresentationReason
 from cardio.published import STATUS_DIR
-from cardio.sdjwt_vc import issue_vc
 from cardio.sentences import FilledSentence
 from cardio.terminal_config import TerminalConfig
 from cardio.venues import ITEM_LABELS, VenueError, load_venue
 from cardio.verify import REFRESH_DUE, Verifier
 
-from .conftest import synthetic_photo
-from .terminal_fixtures import live_issuer, provision
+from .terminal_fixtures import live_issuer, provision, wallet_card
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
 SAME_AS_ENGLISH = {", "}
@@ -283,13 +279,7 @@ def test_wallet_warnings_and_refusals_are_translated_in_every_language(
     answer was made for another request ...") stayed English on every screen."""
     issuer = live_issuer(tmp_path / "issuer")
     now = int(time.time())
-    chip = ChipBinding(uid=bytes.fromhex("04A1B2C3D4E5F6"))
-    issued = issuer.issue(replace(holder, photo=synthetic_photo()), None, chip, now=now - 60)
-    issuer.publish()
-    assert issued.chip_cose is not None
-    card = Credential.from_payload(cose.parse_sign1(issued.chip_cose).payload)
-    device = SoftwareSigner.generate()
-    sd_jwt = issue_vc(issuer.keystore.signer("kiosk-1"), card, device.public_key).compact()
+    sd_jwt, device = wallet_card(issuer, holder, now)
     store = provision(tmp_path / "terminal", issuer)
     for name in ("trust-list.cose", f"{STATUS_DIR}/1.cwt"):
         (store / name).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from cardio.verdict import Verdict
 from .browser import ARGS, ARTIFACTS, CHROMIUM, chromium, requires_chromium
 from .qr_camera import NO_BARCODE_DETECTOR, chromium_with_camera, qr_video
 from .test_wallet_page_browser import PHONE
-from .wallet_server import WalletIssuer
+from .wallet_server import WalletIssuer, serving_pages
 
 TEXTS = json.loads((PAGE_DIR / "texts.json").read_text("utf-8"))["languages"]
 MISSING = "Some parts of the answer are missing; scan every code the phone shows."
@@ -90,10 +89,7 @@ def de(msgid: str) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path, holder: Holder) -> Iterator[WalletIssuer]:
-    zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
-    served = WalletIssuer(tmp_path, zurich)
-    served.app.register_blueprint(phone_blueprint())
-    with served:
+    with serving_pages(tmp_path, holder, wallet=False) as served:
         yield served
 
 

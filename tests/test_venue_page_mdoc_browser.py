@@ -13,14 +13,12 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import cbor2
 import pytest
 
-from api.phone import blueprint as phone_blueprint
 from cardio import base45, cose, mdoc
 from cardio.credential import Credential, Holder
 from cardio.keys import SoftwareSigner
@@ -37,15 +35,12 @@ from cardio.verdict import Verdict
 
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .test_wallet_page_browser import PHONE, check
-from .wallet_server import WalletIssuer
+from .wallet_server import WalletIssuer, serving_pages
 
 
 @pytest.fixture
 def env(tmp_path: Path, holder: Holder) -> Iterator[WalletIssuer]:
-    zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
-    served = WalletIssuer(tmp_path, zurich)
-    served.app.register_blueprint(phone_blueprint())
-    with served:
+    with serving_pages(tmp_path, holder, wallet=False) as served:
         yield served
 
 

@@ -6,22 +6,17 @@ was disclosed, a replay to another request refused with a typed reason, a bad re
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from api.terminal.server import create_terminal_app
 from api.terminal.service import Terminal
-from cardio import cose
-from cardio.credential import ChipBinding, Credential, Holder
-from cardio.keys import SoftwareSigner
+from cardio.credential import Holder
 from cardio.presentation import present_sdjwt, response_qr, split_qr, venue_request
-from cardio.sdjwt_vc import issue_vc
 from cardio.terminal_config import TerminalConfig
 from cardio.venues import load_venue
 
-from .conftest import synthetic_photo
-from .terminal_fixtures import city_api, live_issuer, provision
+from .terminal_fixtures import city_api, live_issuer, provision, wallet_card
 
 
 def test_post_verify_checks_a_wallet_answer_against_its_request(
@@ -29,13 +24,7 @@ def test_post_verify_checks_a_wallet_answer_against_its_request(
 ) -> None:
     issuer = live_issuer(tmp_path / "issuer")
     now = int(time.time())
-    chip = ChipBinding(uid=bytes.fromhex("04A1B2C3D4E5F6"))
-    issued = issuer.issue(replace(holder, photo=synthetic_photo()), None, chip, now=now - 60)
-    issuer.publish()
-    assert issued.chip_cose is not None
-    card = Credential.from_payload(cose.parse_sign1(issued.chip_cose).payload)
-    device = SoftwareSigner.generate()
-    sd_jwt = issue_vc(issuer.keystore.signer("kiosk-1"), card, device.public_key).compact()
+    sd_jwt, device = wallet_card(issuer, holder, now)
     request = venue_request(load_venue("pool"), now)
     answer = "\n".join(split_qr(response_qr(present_sdjwt(sd_jwt, request, device, now))))
     with city_api(issuer) as api:

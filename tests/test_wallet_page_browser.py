@@ -14,15 +14,12 @@ import json
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.phone import blueprint as phone_blueprint
 from api.phone.venue_requests import VENUES_FILE
-from api.phone.wallet import blueprint as wallet_blueprint
 from api.phone.wallet.files import TEXTS_FILE
 from cardio import base45, cose
 from cardio.credential import Credential, Holder
@@ -32,7 +29,7 @@ from cardio.sdjwt import Disclosure, SdJwt
 from cardio.verdict import Verdict
 
 from .browser import ARTIFACTS, chromium, requires_chromium
-from .wallet_server import WalletIssuer, fragment
+from .wallet_server import WalletIssuer, fragment, serving_pages
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -129,11 +126,7 @@ STORED_SD_JWT = """async () => {
 
 @pytest.fixture
 def env(tmp_path: Path, holder: Holder) -> Iterator[WalletIssuer]:
-    zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
-    served = WalletIssuer(tmp_path, zurich)
-    served.app.register_blueprint(phone_blueprint())  # as `citycard-api serve` composes them
-    served.app.register_blueprint(wallet_blueprint())
-    with served:
+    with serving_pages(tmp_path, holder) as served:
         yield served
 
 

@@ -24,9 +24,7 @@ from typing import Any
 import pytest
 
 from api.phone import PAGE_DIR
-from api.phone import blueprint as phone_blueprint
 from api.phone.venue_requests import VENUES_FILE
-from api.phone.wallet import blueprint as wallet_blueprint
 from api.phone.wallet.files import TEXTS_FILE
 from cardio.credential import ChipBinding, Holder
 from cardio.jwk import b64u
@@ -38,7 +36,7 @@ from kiosk.wallet_offer import WalletOffer, make_offer, make_package, upload
 
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .test_wallet_page_browser import PHONE
-from .wallet_server import WalletIssuer
+from .wallet_server import WalletIssuer, serving_pages
 
 pytestmark = requires_chromium
 
@@ -96,11 +94,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def env(tmp_path: Path, holder: Holder) -> Iterator[WalletIssuer]:
-    zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
-    served = WalletIssuer(tmp_path, zurich)
-    served.app.register_blueprint(phone_blueprint())
-    served.app.register_blueprint(wallet_blueprint())
-    with served:
+    with serving_pages(tmp_path, holder) as served:
         yield served
 
 

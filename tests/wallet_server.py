@@ -11,11 +11,13 @@ resident; the offer is uploaded by the kiosk account `kiosk-2`, signed as a kios
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -27,6 +29,8 @@ from api.issuer.routes_wallet import STORE
 from api.issuer.server import create_app, load_config
 from api.issuer.service import Issuer
 from api.issuer.wallet_pickup import PickupStore
+from api.phone import blueprint as phone_blueprint
+from api.phone.wallet import blueprint as wallet_blueprint
 from cardio.credential import ChipBinding, Holder
 from cardio.jwk import b64u_decode
 from cardio.wallet_package import open_package
@@ -179,3 +183,16 @@ def pre_authorized_code(offer_uri: str) -> str:
 
 def decrypt(ciphertext: bytes, key: bytes) -> dict[str, Any]:
     return open_package(ciphertext, key)
+
+
+@contextlib.contextmanager
+def serving_pages(tmp_path: Path, holder: Holder, wallet: bool = True) -> Iterator[WalletIssuer]:
+    """A WalletIssuer for a Zurich resident (pool, culture discount) with the phone pages, and
+    the wallet page unless `wallet` is False, as `citycard-api serve` composes them."""
+    zurich = replace(holder, program="zurich", entitlements=("pool", "culture-discount"))
+    served = WalletIssuer(tmp_path, zurich)
+    served.app.register_blueprint(phone_blueprint())
+    if wallet:
+        served.app.register_blueprint(wallet_blueprint())
+    with served:
+        yield served
