@@ -11,11 +11,16 @@ with the transaction code (docs/wallet.md says who sees what):
     secrets.pre_authorized_code     # OpenID4VCI: P.S, and secrets.tx_code on the screen
 
 K = HKDF-SHA256(IKM = S || T, salt = P, info = "citycard wallet package 1"). The kiosk and the
-issuer both need this, so it lives here.
+issuer both need this, so it lives here. The wallet page takes the pickup with a proof that it
+holds K, `pickup_proof(K)` = HMAC-SHA256(K, "citycard wallet pickup proof 1"): the kiosk leaves
+it with the ciphertext, so a link whose key was garbled is refused before the one-time pickup
+is spent, and the proof tells the issuer nothing about K.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import secrets as random
@@ -33,6 +38,7 @@ from .jwk import b64u, b64u_decode
 
 PACKAGE_VERSION = 1
 KEY_INFO = b"citycard wallet package 1"
+PROOF_INFO = b"citycard wallet pickup proof 1"
 AAD = b"citycard-wallet-package-1"
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -46,6 +52,7 @@ PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 OFFER_SCHEME = "openid-credential-offer://"
 _PICKUP_ID = re.compile(r"[A-Za-z0-9_-]{22}\Z")
 _TX_CODE = re.compile(r"[0-9]{6}\Z")
+_PICKUP_PROOF = re.compile(r"[A-Za-z0-9_-]{43}\Z")
 
 
 class PackageError(CitycardError):
@@ -55,6 +62,16 @@ class PackageError(CitycardError):
 def is_pickup_id(text: object) -> bool:
     """Whether `text` has the form of a pickup id (22 base64url characters)."""
     return isinstance(text, str) and bool(_PICKUP_ID.match(text))
+
+
+def is_pickup_proof(text: object) -> bool:
+    """Whether `text` has the form of a pickup proof (43 base64url characters: 32 bytes)."""
+    return isinstance(text, str) and bool(_PICKUP_PROOF.match(text))
+
+
+def pickup_proof(key: bytes) -> str:
+    """The proof that the wallet page holds K, as it sends it (docs/wallet.md)."""
+    return b64u(hmac.new(key, PROOF_INFO, hashlib.sha256).digest())
 
 
 def derive_key(pickup_id: str, code_secret: bytes, tx_code: str) -> bytes:
@@ -81,6 +98,9 @@ class OfferSecrets:
 
     def key(self) -> bytes:
         return derive_key(self.pickup_id, self.code_secret, self.tx_code)
+
+    def pickup_proof(self) -> str:
+        return pickup_proof(self.key())
 
     @property
     def pre_authorized_code(self) -> str:

@@ -2,8 +2,9 @@
 
 At the last step the kiosk still holds the card's credential in memory. `make_offer` makes the
 SD-JWT VC and the mdoc for a holder key it draws for this card, seals them in a package
-(cardio.wallet_package) under a key K of its own, uploads only the ciphertext to the issuer
-(`POST /wallet/pickups`, signed with the kiosk's API key) and returns what the done page shows:
+(cardio.wallet_package) under a key K of its own, uploads only the ciphertext and the proof the
+wallet page must show to take it (a one-way function of K) to the issuer (`POST
+/wallet/pickups`, signed with the kiosk's API key) and returns what the done page shows:
 
 - `wallet_url`: our wallet page, P and K in the URL fragment;
 - `offer_uri`: the OpenID4VCI credential offer for a standard wallet, with `tx_code`, the six
@@ -110,12 +111,16 @@ def upload(
     pickup_id: str,
     ciphertext: bytes,
     timeout: float = 10,
+    proof: str | None = None,
 ) -> tuple[int, str]:
     """POST the ciphertext to the issuer as this kiosk: the pickup's expiry time and the
     issuer's public base URL (the kiosk may reach the issuer by another address than phones)."""
     base = api_url.rstrip("/")
     path = urlsplit(base).path + PICKUPS_PATH
-    body = json.dumps({"pickup_id": pickup_id, "ciphertext": b64u(ciphertext)}).encode()
+    fields = {"pickup_id": pickup_id, "ciphertext": b64u(ciphertext)}
+    if proof is not None:
+        fields["proof"] = proof
+    body = json.dumps(fields).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     headers.update(kiosk.headers("POST", path, body))
     req = urllib.request.Request(base + PICKUPS_PATH, data=body, headers=headers, method="POST")
@@ -166,7 +171,9 @@ def make_offer(
     package = make_package(signer, card_cose, programme=programme, language=language, chain=chain)
     ciphertext = seal(package, secrets.key())
     del package
-    expires, public = upload(api_url, kiosk, secrets.pickup_id, ciphertext, timeout)
+    expires, public = upload(
+        api_url, kiosk, secrets.pickup_id, ciphertext, timeout, secrets.pickup_proof()
+    )
     return WalletOffer(
         wallet_url=secrets.wallet_url(public),
         offer_uri=credential_offer_uri(public, secrets),

@@ -44,7 +44,9 @@ EXPECTED_COLUMNS = {
     "published_files": {"name", "body", "etag", "version", "published_at"},
     "publication_marks": {"list_id", "changed", "published"},
     "desk_accounts": {"staff_id", "password_hash", "role", "sessions_after", "updated_at"},
-    "wallet_pickups": {"pickup_id", "sealed", "expires_at", "failures", "token_hash", "delivered"},
+    "wallet_pickups": {
+        "pickup_id", "sealed", "expires_at", "failures", "token_hash", "delivered", "proof_hash"
+    },
 }  # fmt: skip
 # The one column of bytes: the signed files every reader downloads anyway (trust list, root
 # key, status lists: keys, labels and bits, never a resident's data). Nothing else may be

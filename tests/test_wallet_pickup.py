@@ -27,12 +27,20 @@ from cardio.wallet_package import (
     PackageError,
     derive_key,
     open_package,
+    pickup_proof,
     seal,
 )
 from kiosk.wallet_offer import make_offer, upload
 
 from .api_fixtures import BACKENDS, fixture_database_url  # noqa: F401 - a fixture
-from .wallet_server import WalletIssuer, decrypt, fragment, offer_object, pre_authorized_code
+from .wallet_server import (
+    WalletIssuer,
+    decrypt,
+    fragment,
+    offer_object,
+    pre_authorized_code,
+    take_path,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -90,7 +98,7 @@ def test_the_issuer_stores_only_ciphertext_and_forgets_it_on_pickup(env: WalletI
             db.execute("PRAGMA wal_checkpoint(FULL)")
     assert issuer_files_holding(env, needles) == []
 
-    status, got = env.request("GET", f"/wallet/pickups/{pickup_id}")
+    status, got = env.request("GET", take_path(offer.wallet_url))
     assert status == 200, got
     package = decrypt(b64u_decode(got["ciphertext"]), key)
     assert package["display"] == {
@@ -121,11 +129,9 @@ def test_the_issuer_stores_only_ciphertext_and_forgets_it_on_pickup(env: WalletI
 def test_a_pickup_is_gone_after_15_minutes(env: WalletIssuer) -> None:
     first, second = env.offer(), env.offer()
     env.clock.advance(PICKUP_TTL - 5)
-    pickup_id, _key = fragment(first.wallet_url)
-    assert env.request("GET", f"/wallet/pickups/{pickup_id}")[0] == 200  # in time
+    assert env.request("GET", take_path(first.wallet_url))[0] == 200  # in time
     env.clock.advance(10)
-    pickup_id, _key = fragment(second.wallet_url)
-    status, got = env.request("GET", f"/wallet/pickups/{pickup_id}")
+    status, got = env.request("GET", take_path(second.wallet_url))
     assert (status, got["code"]) == (404, "pickup_gone")
     assert stored_rows(env) == []  # swept, not only hidden
     status, token = env.token(pre_authorized_code(second.offer_uri), second.tx_code)
@@ -144,7 +150,7 @@ def test_an_expired_pickup_is_swept_by_the_next_upload(env: WalletIssuer) -> Non
 def test_a_wrong_key_cannot_open_the_package(env: WalletIssuer) -> None:
     offer = env.offer()
     pickup_id, key = fragment(offer.wallet_url)
-    _status, got = env.request("GET", f"/wallet/pickups/{pickup_id}")
+    _status, got = env.request("GET", take_path(offer.wallet_url))
     ciphertext = b64u_decode(got["ciphertext"])
     other = OfferSecrets.draw()
     wrong_digits = "0" * 6 if offer.tx_code != "0" * 6 else "1" * 6
@@ -161,6 +167,42 @@ def test_a_wrong_key_cannot_open_the_package(env: WalletIssuer) -> None:
     tampered[40] ^= 1
     with pytest.raises(PackageError):
         open_package(bytes(tampered), key)
+
+
+def test_a_damaged_key_is_refused_and_the_pickup_stays(env: WalletIssuer) -> None:
+    offer = env.offer()
+    pickup_id, key = fragment(offer.wallet_url)
+    wrong = bytearray(key)
+    wrong[0] ^= 1
+    for proof in ("", f"?proof={pickup_proof(bytes(wrong))}", "?proof=short", "?proof=" + "A" * 43):
+        status, got = env.request("GET", f"/wallet/pickups/{pickup_id}{proof}")
+        assert (status, got["code"]) == (403, "pickup_link_damaged"), proof
+        assert "scan the kiosk's code again" in got["message"]
+    assert len(stored_rows(env)) == 1  # still waiting, untouched
+    status, got = env.request("GET", take_path(offer.wallet_url))
+    assert status == 200 and decrypt(b64u_decode(got["ciphertext"]), key)["v"] == 1
+    assert stored_rows(env) == []
+    # the proof is kept only as a digest: nothing in the row is the proof or the key
+    second = env.offer()
+    _pickup_id, second_key = fragment(second.wallet_url)
+    (row,) = stored_rows(env)
+    assert pickup_proof(second_key).encode() not in row and second_key not in row
+
+
+def test_a_pickup_left_without_a_proof_is_taken_without_one(env: WalletIssuer) -> None:
+    # a kiosk of the release before proofs (or one that sends none)
+    secrets = OfferSecrets.draw()
+    upload(env.url, env.kiosk, secrets.pickup_id, seal({"v": 1}, secrets.key()))
+    status, got = env.request("GET", f"/wallet/pickups/{secrets.pickup_id}")
+    assert status == 200 and open_package(b64u_decode(got["ciphertext"]), secrets.key()) == {"v": 1}
+    # a proof that is not 43 base64url characters is refused at upload
+    other = OfferSecrets.draw()
+    body = json.dumps(
+        {"pickup_id": other.pickup_id, "ciphertext": b64u(seal({"v": 1}, other.key())), "proof": "x"}
+    ).encode()
+    headers = {"Content-Type": "application/json", **env.kiosk.headers("POST", "/wallet/pickups", body)}
+    status, got = env.request("POST", "/wallet/pickups", body, headers)
+    assert (status, got["code"]) == (400, "bad_request") and "proof" in got["message"]
 
 
 def test_uploads_need_a_kiosk_signature_and_a_fresh_id(env: WalletIssuer) -> None:

@@ -33,7 +33,7 @@ from api.phone import blueprint as phone_blueprint
 from api.phone.wallet import blueprint as wallet_blueprint
 from cardio.credential import ChipBinding, Holder
 from cardio.jwk import b64u_decode
-from cardio.wallet_package import open_package
+from cardio.wallet_package import open_package, pickup_proof
 from kiosk.wallet_offer import WalletOffer, make_offer
 
 from .conftest import synthetic_photo
@@ -167,6 +167,12 @@ def fragment(wallet_url: str) -> tuple[str, bytes]:
     """(pickup id, K) from our wallet page's URL, as the page reads them."""
     parts = parse_qs(urlsplit(wallet_url).fragment)
     return parts["p"][0], b64u_decode(parts["k"][0], "k")
+
+
+def take_path(wallet_url: str) -> str:
+    """The pickup's address with the proof our wallet page sends for the link's key."""
+    pickup_id, key = fragment(wallet_url)
+    return f"/wallet/pickups/{pickup_id}?proof={pickup_proof(key)}"
 
 
 def offer_object(offer_uri: str) -> dict[str, Any]:

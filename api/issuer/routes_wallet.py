@@ -1,11 +1,13 @@
 """Wallet pickups over HTTP: the kiosk leaves a sealed package, our wallet page takes it once.
 
-POST /wallet/pickups               kiosk-signed {"pickup_id", "ciphertext"}
+POST /wallet/pickups               kiosk-signed {"pickup_id", "ciphertext", "proof"}
                                    -> {pickup_id, expires_at, issuer_url}
-GET  /wallet/pickups/<pickup_id>   {ciphertext, expires_at}, and the pickup is deleted
+GET  /wallet/pickups/<pickup_id>?proof=<pickup_proof(K)>
+                                   {ciphertext, expires_at}, and the pickup is deleted
 
 The issuer holds no key for the ciphertext (docs/wallet.md). A pickup that was taken, has
-expired or never existed answers the same 404 `pickup_gone`, and GETs are throttled per client
+expired or never existed answers the same 404 `pickup_gone`; one asked with the wrong proof
+(the link's key was damaged) answers 403 `pickup_link_damaged` and stays, and GETs are throttled per client
 network so that ids cannot be guessed at speed (an id is 128 random bits anyway).
 """
 
@@ -26,11 +28,20 @@ from .schemas import (
     ErrorSchema,
     PickupCiphertextSchema,
     PickupPathSchema,
+    PickupProofQuerySchema,
     PickupSchema,
     PickupUploadSchema,
 )
 from .wallet_pickup import PickupError, PickupStore
-from .web import authenticate, json_body, other_responses, path_arguments, response, state
+from .web import (
+    authenticate,
+    json_body,
+    other_responses,
+    path_arguments,
+    query_arguments,
+    response,
+    state,
+)
 
 bp = Blueprint("wallet_pickups", __name__, url_prefix="/wallet/pickups")
 
@@ -38,7 +49,7 @@ STORE = "wallet_pickups"
 THROTTLE = "wallet_throttle"
 # A sealed package in base64url inside a small JSON object.
 MAX_UPLOAD = MAX_CIPHERTEXT * 4 // 3 + 1024
-_STATUS = {"bad_request": 400, "conflict": 409, "pickup_gone": 404}
+_STATUS = {"bad_request": 400, "conflict": 409, "pickup_gone": 404, "pickup_link_damaged": 403}
 
 
 def pickup_store() -> PickupStore:
@@ -100,7 +111,7 @@ def upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Keep a sealed wallet package for at most 15 minutes (docs/wallet.md)."""
     try:
         ciphertext = b64u_decode(body["ciphertext"], "ciphertext")
-        done = pickup_store().upload(body["pickup_id"], ciphertext)
+        done = pickup_store().upload(body["pickup_id"], ciphertext, body.get("proof"))
     except MalformedError as exc:
         raise api_error(PickupError("bad_request", str(exc))) from exc
     except PickupError as exc:
@@ -111,18 +122,20 @@ def upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 @bp.get("/<pickup_id>")
 @path_arguments(PickupPathSchema)
+@query_arguments(PickupProofQuerySchema)
 @response(PickupCiphertextSchema, 200, "The sealed package; the pickup is now deleted.")
 @other_responses(
     {
+        403: (ErrorSchema, "The proof does not fit: the link is damaged; the pickup stays."),
         404: (ErrorSchema, "Taken already, expired, or never there (pickup_gone)."),
         429: (ErrorSchema, "Too many attempts from this network."),
     }
 )
-def take(pickup_id: str) -> dict[str, Any]:
+def take(query: dict[str, Any], pickup_id: str) -> dict[str, Any]:
     """Hand the sealed package to our wallet page, once, and delete it."""
     check_throttle()
     try:
-        taken = pickup_store().take(pickup_id)
+        taken = pickup_store().take(pickup_id, query.get("proof"))
     except PickupError as exc:
         raise api_error(exc) from exc
     return {"ciphertext": b64u(taken.ciphertext), "expires_at": taken.expires_at}

@@ -21,12 +21,14 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 PICKUP_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+PICKUP_PROOF = re.compile(r"^[A-Za-z0-9_-]{43}$")
 # What codes.parse_digest accepts, as a pattern for the document (parse_digest still decides).
 CODE_DIGEST = re.compile(
     rf"^scrypt\${codes.LOG_N}\${codes.R}\${codes.P}\$[A-Za-z0-9_-]{{22,43}}\$[A-Za-z0-9_-]{{43}}$"
 )
 LATEST_TIME = 2**40 - 1  # seconds since 1970; far beyond any card, small enough for any client
 
+PROOF_RULE = "must be 43 base64url characters (32 bytes)."
 DOCUMENT_NUMBER_RULE = "must be 4 to 24 capital letters, digits or '-'."
 
 
@@ -113,6 +115,18 @@ class PickupPathSchema(Schema):
     )
 
 
+class PickupProofQuerySchema(Schema):
+    # Documented, not validated: a proof that does not fit is 403 pickup_link_damaged.
+    proof = fields.String(
+        load_default=None,
+        metadata={
+            "description": "pickup_proof(K): base64url HMAC-SHA256(K, 'citycard wallet pickup "
+            "proof 1') from the wallet QR's key (docs/wallet.md).",
+            "pattern": PICKUP_PROOF.pattern,
+        },
+    )
+
+
 class ListIdPathSchema(Schema):
     # Documented, not validated: an id that is not a list is 404, like any unknown address.
     list_id = fields.String(
@@ -162,6 +176,15 @@ class PickupUploadSchema(Schema):
         BASE64URL,
         "must be base64url text without padding.",
         "nonce || AES-256-GCM ciphertext || tag of the wallet package (docs/wallet.md).",
+    )
+    proof = fields.String(
+        load_default=None,
+        validate=validate.Regexp(PICKUP_PROOF, error=PROOF_RULE),
+        error_messages={"invalid": PROOF_RULE},
+        metadata={
+            "description": "pickup_proof(K), which the wallet page must show to take the pickup; "
+            "without it the page takes the pickup with no proof (docs/wallet.md)."
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """Wallet pickups: the sealed packages kiosks leave for phones, and the rules that delete them.
 
 A pickup lives at most `PICKUP_TTL` (15 minutes) and is taken once: by our wallet page (`take`,
-which hands over the ciphertext and deletes the row) or by a standard wallet through
+which checks the page's proof that it holds the key, hands over the ciphertext and deletes the
+row) or by a standard wallet through
 OpenID4VCI (`redeem` checks the transaction code by opening the package, then `open_for_token`
 and `deliver` serve the two credential requests; the row goes when both are fetched). Every
 operation first deletes what has expired, so nothing outlives its 15 minutes by more than the
@@ -37,6 +38,7 @@ from cardio.wallet_package import (
     PackageError,
     derive_key,
     is_pickup_id,
+    is_pickup_proof,
     open_package,
     split_pre_authorized_code,
 )
@@ -60,6 +62,11 @@ GONE = PickupError(
     "pickup_gone",
     "There is no card waiting here: it was already taken, or its 15 minutes are over. "
     "Ask at the kiosk or the city's office for a new offer.",
+)
+WRONG_PROOF = PickupError(
+    "pickup_link_damaged",
+    "The link's key does not fit this pickup: the link is damaged. The card is still waiting; "
+    "scan the kiosk's code again.",
 )
 
 
@@ -106,10 +113,14 @@ class PickupStore:
         with self.registry().write() as s:
             return q.sweep(s, self._now())
 
-    def upload(self, pickup_id: str, ciphertext: bytes) -> Uploaded:
-        """Keep `ciphertext` under `pickup_id` for PICKUP_TTL seconds."""
+    def upload(self, pickup_id: str, ciphertext: bytes, proof: str | None = None) -> Uploaded:
+        """Keep `ciphertext` under `pickup_id` for PICKUP_TTL seconds; `proof`, the wallet
+        page's proof that it holds the key, is kept as its SHA-256 (a kiosk that sends none
+        leaves a pickup the page takes without one)."""
         if not is_pickup_id(pickup_id):
             raise PickupError("bad_request", "The pickup id must be 22 base64url characters.")
+        if proof is not None and not is_pickup_proof(proof):
+            raise PickupError("bad_request", "The proof must be 43 base64url characters.")
         if not NONCE_BYTES + TAG_BYTES < len(ciphertext) <= MAX_CIPHERTEXT:
             raise PickupError(
                 "bad_request",
@@ -119,27 +130,34 @@ class PickupStore:
         try:
             with self.registry().write() as s:
                 q.sweep(s, now)
-                q.add(s, pickup_id, ciphertext, now + PICKUP_TTL)
+                proof_hash = None if proof is None else _token_hash(proof)
+                q.add(s, pickup_id, ciphertext, now + PICKUP_TTL, proof_hash)
         except IntegrityError as exc:
             raise PickupError(
                 "conflict", "This pickup id is taken; draw a new one and upload again."
             ) from exc
         return Uploaded(pickup_id, now + PICKUP_TTL)
 
-    def take(self, pickup_id: str) -> Taken:
-        """The ciphertext for our wallet page, deleted in the same transaction."""
+    def take(self, pickup_id: str, proof: str | None = None) -> Taken:
+        """The ciphertext for our wallet page, deleted in the same transaction. A pickup left
+        with a proof is taken only with that proof: a link whose key was damaged is refused
+        (`pickup_link_damaged`) and the pickup stays for the right one."""
         if not is_pickup_id(pickup_id):
             raise GONE
         now = self._now()
-        taken = None
+        taken: Taken | PickupError = GONE
         with self.registry().write() as s:  # errors raised after it: the sweep must commit
             q.sweep(s, now)
             row = q.live(s, pickup_id, now, lock=True)
-            if row is not None and row.token_hash is None:  # else a standard wallet has it
+            if row is None or row.token_hash is not None:  # a standard wallet has it
+                pass
+            elif row.proof_hash is not None and not _same_token(row.proof_hash, proof or ""):
+                taken = WRONG_PROOF
+            else:
                 taken = Taken(bytes(row.sealed), row.expires_at)
                 q.remove(s, row)
-        if taken is None:
-            raise GONE
+        if isinstance(taken, PickupError):
+            raise taken
         return taken
 
     def redeem(self, pre_authorized_code: str, tx_code: str) -> tuple[Redeemed, dict[str, Any]]:

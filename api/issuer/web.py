@@ -15,7 +15,8 @@ schemas); APIFairy validates the request with them, shapes the answer and writes
 `json_body` checks what webargs does not tell apart (a body that is not application/json:
 415; not JSON, NaN, or not an object: 400 `bad_json`) before the schema sees it.
 `path_arguments` validates Flask's view arguments with a schema (APIFairy's `@arguments(...,
-location="path")` would document each parameter twice). `file_response` documents a route
+location="path")` would document each parameter twice); `query_arguments` is APIFairy's own
+for the query string. `file_response` documents a route
 that answers bytes. Validation errors become `{code, message}` in api.issuer.server.
 """
 
@@ -130,6 +131,11 @@ def path_arguments(schema: type[Schema]) -> Callable[[F], F]:
         return cast(F, checked)
 
     return decorator
+
+
+def query_arguments(schema: type[Schema]) -> Callable[[F], F]:
+    """APIFairy's @arguments for the query string: the loaded values come first, positionally."""
+    return cast(Callable[[F], F], apifairy.arguments(schema()))
 
 
 def file_response(media_type: str, description: str) -> Callable[[F], F]:

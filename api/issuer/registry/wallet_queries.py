@@ -14,7 +14,9 @@ def sweep(session: Session, now: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def add(session: Session, pickup_id: str, ciphertext: bytes, expires_at: int) -> WalletPickup:
+def add(
+    session: Session, pickup_id: str, ciphertext: bytes, expires_at: int, proof_hash: str | None
+) -> WalletPickup:
     row = WalletPickup(
         pickup_id=pickup_id,
         sealed=ciphertext,
@@ -22,6 +24,7 @@ def add(session: Session, pickup_id: str, ciphertext: bytes, expires_at: int) ->
         failures=0,
         token_hash=None,
         delivered="",
+        proof_hash=proof_hash,
     )
     session.add(row)
     session.flush()

@@ -1,7 +1,7 @@
 """The holder's wallet page: the city card on the resident's own phone, served at /wallet/.
 
 An installable web app (web manifest, service worker caching its own files) that needs no
-server once opened: it takes the kiosk's sealed package once (`GET /wallet/pickups/<id>`,
+server once opened: it takes the kiosk's sealed package once (`GET /wallet/pickups/<id>?proof=…`,
 the issuer's; docs/wallet.md), decrypts it in the browser with the key in the URL fragment,
 keeps the credential in IndexedDB and the holder key as a non-extractable WebCrypto key, shows
 the card in the holder's language, and answers a venue's request QR with only what the venue

@@ -5,7 +5,7 @@
  * (/wallet/pickups/...) always goes to the network and is never cached.
  */
 "use strict";
-const CACHE = "citycard-wallet-v3";
+const CACHE = "citycard-wallet-v4";
 const SHELL = [
   "./", "./index.html", "./wallet.js", "./wallet.css", "./texts.json", "./programmes.json",
   "./manifest.webmanifest", "./icon.svg", "./presentation.js", "./qrcode.js", "./jsQR.js",

@@ -4,7 +4,8 @@
  * 1. Opened from the kiosk's QR (/wallet/#p=<pickup id>&k=<key>), on load or as a new fragment
  *    of a wallet tab already open: clears the fragment from the address bar first, checks the
  *    link whole (a damaged link must not spend the one-time pickup), fetches the sealed package
- *    once, decrypts it here (AES-256-GCM, the key from the fragment), checks that the card
+ *    once with the proof that it holds the key (a key garbled into another is refused and the
+ *    pickup stays), decrypts it here (AES-256-GCM, the key from the fragment), checks that the card
  *    reads, imports the holder key as a NON-extractable ECDSA key and drops the JWK, and keeps
  *    the SD-JWT VC, the display data and that CryptoKey in IndexedDB.
  * 2. Shows the card (photo, name, validity, entitlements by name) in the holder's language
@@ -23,6 +24,7 @@
   const P = window.citycardPresentation;
   const $ = (id) => document.getElementById(id);
   const AAD = new TextEncoder().encode("citycard-wallet-package-1");
+  const PROOF_INFO = new TextEncoder().encode("citycard wallet pickup proof 1");
   const DB_NAME = "citycard-wallet";
   const STORE = "card";
   const CARD = "card";
@@ -160,17 +162,25 @@
   async function pickup(offer) {
     if (offer.problem) throw new Shown(offer.problem);
     let aesKey;
+    let proof;
     try {
       aesKey = await crypto.subtle.importKey("raw", offer.key, "AES-GCM", false, ["decrypt"]);
+      // The proof that this page holds K (cardio.wallet_package.pickup_proof): the issuer
+      // hands the pickup over only for it, so a key garbled into another valid-looking one
+      // is refused there and the pickup stays.
+      const macKey = await crypto.subtle.importKey("raw", offer.key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      proof = P.b64u(new Uint8Array(await crypto.subtle.sign("HMAC", macKey, PROOF_INFO)));
     } catch (e) {
       throw new Shown(DAMAGED_LINK);
     }
     let response;
     try {
-      response = await fetch("pickups/" + encodeURIComponent(offer.id), { cache: "no-store", credentials: "omit" });
+      const address = "pickups/" + encodeURIComponent(offer.id) + "?proof=" + proof;
+      response = await fetch(address, { cache: "no-store", credentials: "omit" });
     } catch (e) {
       throw new Shown(NO_NETWORK);
     }
+    if (response.status === 403) throw new Shown(DAMAGED_LINK); // pickup_link_damaged: it stays
     if (response.status === 404) {
       throw new Shown("This card was already taken or its time ran out. Ask at the kiosk or the city card office for a new code.");
     }
