@@ -36,7 +36,7 @@ from kiosk.wallet_offer import WalletOffer, make_offer, make_package, upload
 
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .test_wallet_page_browser import PHONE
-from .wallet_server import WalletIssuer, serving_pages
+from .wallet_server import WalletIssuer, serving_pages, take_path
 
 pytestmark = requires_chromium
 
@@ -44,6 +44,7 @@ DAMAGED_LINK = "The link to your card is damaged or incomplete. Scan the kiosk's
 UNREADABLE_PACKAGE = (
     "The card in this code cannot be read. Ask at the kiosk or the city card office for a new code."
 )
+INSECURE_PAGE = "This page works only when it is opened over https; open its https address."
 NO_CARD = "No card on this phone yet. Scan the code the kiosk shows at the end of your enrolment."
 STORED_BROKEN = (
     "The card kept on this phone cannot be read. Remove it, and ask at a kiosk or the city card "
@@ -221,6 +222,34 @@ def test_a_damaged_link_leaves_the_pickup_alone_and_says_so(
     phone.open(offer_for(env, language="ar").wallet_url)
     assert phone.page.title() == say("ar", "City card") != "City card"
     phone.close()
+
+
+def test_over_plain_http_the_pages_say_they_need_https_and_the_pickup_stays(
+    env: WalletIssuer, browser: Any
+) -> None:
+    # Over http at any host but the phone itself the browser withholds WebCrypto. The pages
+    # used to blame the link (wallet) or the network (verification page).
+    host = "http://citycard.test"
+    fetched: list[str] = []
+
+    def proxy(route: Any) -> None:
+        fetched.append(route.request.url)
+        route.fulfill(response=route.fetch(url=route.request.url.replace(host, env.url, 1)))
+
+    context = browser.new_context(**PHONE, locale="de-DE")
+    context.route(host + "/**", proxy)
+    page = context.new_page()
+    offer = offer_for(env)
+    page.goto(host + "/wallet/#" + offer.wallet_url.split("#", 1)[1])
+    page.wait_for_selector("body[data-ready]", timeout=20_000)
+    assert page.evaluate("window.isSecureContext") is False
+    assert page.inner_text("#status").strip() == say("de", INSECURE_PAGE) != INSECURE_PAGE
+    assert [u for u in fetched if "/wallet/pickups/" in u] == []
+    assert env.request("GET", take_path(offer.wallet_url))[0] == 200  # it was still waiting
+    page.goto(host + "/verify/?lang=de")
+    page.wait_for_selector('#lists[data-state="error"]', timeout=20_000)
+    assert page.inner_text("#lists").strip() == say("de", INSECURE_PAGE)
+    context.close()
 
 
 def test_a_kiosk_link_opened_in_the_wallet_tab_is_taken_and_its_key_cleared(

@@ -225,6 +225,9 @@
   // The words of the page the server answers for an address under these pages that is no page
   // (api/phone/__init__.py, from this catalogue), beside links named as the two pages are.
   const NOT_FOUND = N_("There is no page at this address.");
+  // Over plain http (any host but this phone itself) the browser withholds WebCrypto, and with
+  // it every check: say so rather than blame the network.
+  const INSECURE_PAGE = N_("This page works only when it is opened over https; open its https address.");
 
   const QR_PREFIX = "CC1:";
   const MAX_CREDENTIAL = 64 * 1024;
@@ -1058,6 +1061,11 @@
   }
   async function refresh() {
     await textsLoaded;
+    if (!window.crypto || !crypto.subtle) {
+      state.trust = null;
+      setListsState("error", { msgid: INSECURE_PAGE });
+      return state;
+    }
     const problems = [];
     state.offline = false;
     setListsState("loading", { msgid: N_("Loading the city's lists…") });

@@ -57,6 +57,8 @@
   const DAMAGED_LINK = N_("The link to your card is damaged or incomplete. Scan the kiosk's code again.");
   const UNREADABLE_PACKAGE = N_("The card in this code cannot be read. Ask at the kiosk or the city card office for a new code.");
   const NO_CARD = N_("No card on this phone yet. Scan the code the kiosk shows at the end of your enrolment.");
+  // Over plain http the browser withholds WebCrypto: nothing can be opened, kept or shown.
+  const INSECURE_PAGE = N_("This page works only when it is opened over https; open its https address.");
   const STORED_BROKEN = N_("The card kept on this phone cannot be read. Remove it, and ask at a kiosk or the city card office for a new one.");
   function t(msgid, values) {
     const table = (texts.languages[wallet.language] || {}).texts || {};
@@ -160,6 +162,7 @@
     return text ? offerIn(text) : null;
   }
   async function pickup(offer) {
+    if (!window.crypto || !crypto.subtle) throw new Shown(INSECURE_PAGE); // the pickup stays
     if (offer.problem) throw new Shown(offer.problem);
     let aesKey;
     let proof;
@@ -562,6 +565,7 @@
     try {
       wallet.problem = offer ? await takeCard(offer) : null;
       if (!wallet.card) await openStored();
+      if (!window.crypto || !crypto.subtle) wallet.problem = INSECURE_PAGE;
       if (wallet.problem) say(wallet.problem);
       if (offer) offerHandled();
     } finally {
