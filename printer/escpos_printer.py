@@ -78,7 +78,8 @@ class EscposStatus:
         if self.cutter_error:
             raise PrinterOfflineError(
                 "The receipt printer's paper cutter is jammed: open the cover, remove the "
-                "jammed paper, close the cover, then print again.",
+                "jammed paper, close the cover, then print again."
+                + (" The last print-out may be incomplete." if during_job else ""),
                 during_job=during_job,
             )
         if self.error or not self.online:

@@ -271,6 +271,18 @@ def encode_and_print(
             rejected += 1
             last = exc
             continue
+        except Exception as exc:
+            # Not the card's fault and not the printer's (the PC/SC daemon died, a bug): the
+            # blank may be half written, so it goes to the reject bin, never to the next job.
+            log.warning("encoding failed (%s); the blank goes to the reject bin", type(exc).__name__)
+            with contextlib.suppress(CardPrinterError):
+                printer.reject()
+            raise EncodingFailedError(
+                "The chip could not be written because of a fault in the kiosk's card reader "
+                "connection; the blank card is in the reject bin. Restart the kiosk, then try "
+                "again.",
+                during_job=True,
+            ) from exc
         try:
             result = printer.print_card(front, back)
         except CardPrinterError:

@@ -222,7 +222,12 @@ class IppCardPrinter:
             if state == IppJobState.PROCESSING_STOPPED or time.monotonic() >= deadline:
                 printer = self.client.get_printer_attributes(("printer-state", "printer-state-reasons"))
                 self._cancel(job_id)
-                raise_for_reasons(strings(printer, "printer-state-reasons"), True, during_job=True)
+                # A job that is merely slow (printer and job still processing) is a timeout,
+                # not a stopped printer: only a stop or a stopped printer says "stopped".
+                stopped = state == IppJobState.PROCESSING_STOPPED or (
+                    integer(printer, "printer-state") == PrinterState.STOPPED
+                )
+                raise_for_reasons(strings(printer, "printer-state-reasons"), stopped, during_job=True)
                 raise CardPrinterError(
                     f"The card job did not finish within {self.job_timeout:g} s and was cancelled; "
                     "check the printer and print the card again.",

@@ -299,6 +299,20 @@ def test_reader_missing_is_not_the_cards_fault(
     assert len(sim.rejected) == 1 and len(sim.feeder) == 4  # one blank, not three
 
 
+def test_an_unexpected_encoding_failure_rejects_the_blank(
+    printer: EvolisPrinter, sim: EvolisSimulator, card_pngs: tuple[bytes, bytes]
+) -> None:
+    # Before, an OSError left the possibly half-written blank at the station for the next job.
+    def encode() -> None:
+        raise OSError("the PC/SC daemon went away")
+
+    with pytest.raises(EncodingFailedError, match="reject bin") as info:
+        encode_and_print(printer, encode, *card_pngs)
+    assert isinstance(info.value.__cause__, OSError) and info.value.during_job
+    assert sim.moves == ["feeder -> contactless", "contactless -> reject"]
+    assert sim.printed == [] and len(sim.feeder) == 4
+
+
 def test_print_failure_after_encoding_rejects_the_card(
     printer: EvolisPrinter, sim: EvolisSimulator, card_pngs: tuple[bytes, bytes]
 ) -> None:

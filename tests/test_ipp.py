@@ -309,6 +309,25 @@ def test_warnings_do_not_stop_a_job(card_pngs: tuple[bytes, bytes]) -> None:
     assert result.job_id == 42 and result.state == "completed"
 
 
+def test_a_slow_job_times_out_as_slow_not_as_a_stopped_printer(card_pngs: tuple[bytes, bytes]) -> None:
+    # Before, the timeout always said "The card printer is stopped (no reason given)".
+    processing = [attr("printer-state", ValueTag.ENUM, 4), *IDLE_DUPLEX[1:]]
+
+    def answer(request: IppMessage) -> ScriptedAnswer:
+        if request.code == Operation.GET_PRINTER_ATTRIBUTES:
+            return ScriptedAnswer(printer=processing)
+        if request.code == Operation.PRINT_JOB:
+            return ScriptedAnswer(job=[attr("job-id", ValueTag.INTEGER, 7), attr("job-state", ValueTag.ENUM, 5)])
+        return ScriptedAnswer(job=[attr("job-state", ValueTag.ENUM, 5)])  # processing, still
+
+    with ScriptedIppServer(answer) as server:
+        printer = IppCardPrinter(server.uri, job_timeout=0.0, sleep=lambda s: None)
+        with pytest.raises(CardPrinterError, match=r"did not finish within 0 s") as info:
+            printer.print_card(*card_pngs)
+    assert info.value.during_job and "stopped" not in str(info.value)
+    assert any(r.code == Operation.CANCEL_JOB for r in server.requests), "the job was cancelled"
+
+
 def test_refusals_carry_the_ipp_status(card_pngs: tuple[bytes, bytes]) -> None:
     refusal = ScriptedAnswer(StatusCode.CLIENT_ERROR_NOT_AUTHORIZED)
     with (

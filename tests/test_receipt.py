@@ -314,6 +314,16 @@ def test_offline_mid_job_and_cutter_jam(
         printer_for().print_receipt(receipt)
 
 
+def test_a_cutter_jam_mid_receipt_says_the_print_out_may_be_incomplete(
+    sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
+) -> None:
+    # Before, it said only "the cutter is jammed", unlike every other error during a job.
+    sim.jam_cutter(after_bytes=300)
+    with pytest.raises(PrinterOfflineError, match="cutter") as err:
+        printer_for().print_receipt(build_receipt(sample_content("en", code)))
+    assert err.value.during_job and "may be incomplete" in str(err.value)
+
+
 def test_paper_near_end_is_reported_not_raised(
     sim: EscposSimulator, printer_for: PrinterFactory, code: RevocationCode
 ) -> None:
