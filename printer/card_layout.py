@@ -26,8 +26,9 @@ Extra fields are printed only: they are in no credential, so the chip and the QR
 less than the card shows, never more. The front has no room under the dates (the disclaimer
 band is there), so they go on the back, in the right column under the entitlements: short
 values up to three to a row, a long or full-width one (an address) on its own row, shrinking
-then wrapping like a name; the programme's note gives way to them, and fields that cannot fit
-raise CardLayoutError.
+then wrapping like a name; the programme's note gives way to them. A back whose fields do not
+fit so is laid out again compact (`_COMPACT`: smaller type, a shorter signature box); fields
+that cannot fit even then raise CardLayoutError.
 
 Names in any script (`printer.card_text`): the font comes from `printer.fonts.font_for`;
 right-to-left and joining scripts are laid out by libraqm (Pillow's RAQM layout) and
@@ -184,12 +185,14 @@ class _Canvas:
         return self.text(_fit_label(text, width), x, y, width, fill, align="left")
 
 
-def _fit_label(text: str, width: int, box: int = 0) -> FittedText:
+def _fit_label(
+    text: str, width: int, box: int = 0, sizes: tuple[int, int] = (19, 12)
+) -> FittedText:
     """A label: one line when it fits, else (a label in two or three printed languages) two
     lines, shrinking only when two lines at the largest size do not fit."""
     return fit_text(
-        text, width, box or _LABEL_BOX, max_size=19, min_size=12, max_lines=2, paragraph=True,
-        what="label",
+        text, width, box or _LABEL_BOX, max_size=sizes[0], min_size=sizes[1], max_lines=2,
+        paragraph=True, what="label",
     )
 
 
@@ -352,9 +355,12 @@ def _front(
     width = c.w - m - x0
     y = py0 - 6
     y = c.label(labels.family_name, x0, y, width, _GREY)
+    # The holder's first language picks the CJK face of a Han name (Japanese, Traditional
+    # Chinese shapes); the labels' face follows the text alone.
+    language = data.languages[0] if data.languages else None
     family = fit_text(
         data.family_name, width, 100, max_size=58, min_size=30, bold=True, max_lines=3,
-        what="family name", field="family_name",
+        what="family name", field="family_name", language=language,
     )
     c.text(family, x0, y, width, _INK)
     y += 100
@@ -362,7 +368,7 @@ def _front(
     given_max = min(44, int(family.font.size))
     given = fit_text(
         data.given_name, width, 58, max_size=given_max, min_size=min(28, given_max),
-        max_lines=2, what="given name", field="given_name",
+        max_lines=2, what="given name", field="given_name", language=language,
     )
     c.text(given, x0, y, width, _INK)
     y += 58
@@ -387,13 +393,41 @@ def _front(
 
 QR_NARROW_PX = 345  # the usual print credential's QR code (version 11, 5 px modules)
 _EXTRA_GAP = 16  # between two fields on one row
-_EXTRA_ROW_H = 70  # what one row of extra fields needs at least (label and one line)
-_SHARED_ROW_BOX = 40  # the value's height on a row of two or three fields, at most
-# ... and at least: a value is put beside others only if it fits this box, so it fits
-# whatever box its row gets (a taller box only allows a larger size)
-_SHARED_ROW_MIN_BOX = 28
-_ALONE_ROW_KEPT = 58  # kept from the entitlements for a field alone: two lines at 20 px
-_ALONE_ROW_BOX = 108  # at most, for a field alone on its row (an address: up to four lines)
+
+
+@dataclass(frozen=True)
+class _BackStyle:
+    """The back's type: sizes (largest, smallest) and boxes (heights in px)."""
+
+    title: tuple[int, int, int]  # box (two lines), largest and smallest size
+    label: tuple[int, int, int]  # box (two lines), largest and smallest size
+    entitlements: tuple[int, int]
+    value: tuple[int, int, int]  # a printed field's value: on one line, and wrapped at least
+    shared_box: int  # the value's height on a row of two or three fields, at most
+    # ... and at least: a value is put beside others only if it fits this box, so it fits
+    # whatever box its row gets (a taller box only allows a larger size)
+    shared_min_box: int
+    alone_kept: int  # kept from the entitlements for a field alone: two lines
+    alone_least: int  # one line
+    alone_box: int  # at most, for a field alone on its row (an address)
+    alone_lines: int
+    languages: tuple[int, int, int]  # box, largest and smallest size
+    signature_h: int
+
+
+# The back is laid out roomy first; when the resident's printed fields do not all fit, it is
+# laid out again compact (smaller type, a shorter signature box), so that a programme's card
+# holds every field the programme collects, at the longest the kiosk accepts.
+_ROOMY = _BackStyle(
+    title=(64, 28, 18), label=(_LABEL_BOX, 19, 12), entitlements=(22, 15), value=(26, 20, 13),
+    shared_box=40, shared_min_box=28, alone_kept=58, alone_least=22, alone_box=108,
+    alone_lines=4, languages=(44, 26, 14), signature_h=96,
+)
+_COMPACT = _BackStyle(
+    title=(44, 20, 14), label=(34, 15, 11), entitlements=(16, 12), value=(17, 13, 12),
+    shared_box=25, shared_min_box=19, alone_kept=38, alone_least=19, alone_box=140,
+    alone_lines=8, languages=(30, 18, 12), signature_h=68,
+)
 
 # One printed field: (field code or label, its printed label, its value on one line).
 _Item = tuple[str, str, str]
@@ -404,31 +438,38 @@ def _one_line(value: str) -> str:
     return ", ".join(" ".join(line.split()) for line in value.splitlines() if line.strip())
 
 
-def _fit_value(item: _Item, width: int, box: int, alone: bool) -> FittedText:
+def _fit_value(item: _Item, width: int, box: int, alone: bool, s: _BackStyle) -> FittedText:
     """The one measure of a printed field's value: packing rows asks it whether a field fits
     beside others, drawing draws what it returns (same text, face, weight, size and box)."""
     key, label, value = item
     return fit_text(
-        value, width, box, max_size=26, min_size=20, bold=True,
-        max_lines=4 if alone else 1, what=label.lower(), field=key,
+        value, width, box, max_size=s.value[0], min_size=s.value[1], bold=True,
+        max_lines=s.alone_lines if alone else 1, what=label.lower(), field=key,
+        wrap_min_size=s.value[2],
     )
 
 
-def _label_height(text: str, width: int, box: int = 0) -> int:
-    fitted = _fit_label(text, width, box)
+def _back_label(text: str, width: int, s: _BackStyle) -> FittedText:
+    return _fit_label(text, width, s.label[0], s.label[1:])
+
+
+def _label_height(text: str, width: int, box: int = 0, s: _BackStyle = _ROOMY) -> int:
+    fitted = _fit_label(text, width, box or s.label[0], s.label[1:])
     return len(fitted.lines) * fitted.line_height
 
 
-def _fits_beside(item: _Item, width: int) -> bool:
+def _fits_beside(item: _Item, width: int, s: _BackStyle) -> bool:
     try:
-        _fit_label(item[1], width)
-        _fit_value(item, width, _SHARED_ROW_MIN_BOX, alone=False)
+        _back_label(item[1], width, s)
+        _fit_value(item, width, s.shared_min_box, False, s)
     except CardLayoutError:
         return False
     return True
 
 
-def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[_Item]]:
+def _extra_rows(
+    design: CardDesign, data: CardData, width: int, s: _BackStyle = _ROOMY
+) -> list[list[_Item]]:
     """The extra fields as rows: a full-width field (an address) on a row of its own, first;
     then up to three short ones side by side, a long one alone."""
     items = [(k, design.field_label(k), _one_line(v)) for k, v in data.extra_fields if _one_line(v)]
@@ -440,7 +481,7 @@ def _extra_rows(design: CardDesign, data: CardData, width: int) -> list[list[_It
         for n in (3, 2, 1):
             cw = (width - (n - 1) * _EXTRA_GAP) // n
             if n == 1 or (
-                i + n <= len(items) and all(_fits_beside(item, cw) for item in items[i : i + n])
+                i + n <= len(items) and all(_fits_beside(item, cw, s) for item in items[i : i + n])
             ):
                 rows.append(items[i : i + n])
                 i += n
@@ -455,42 +496,42 @@ def _crowded(rows: list[list[_Item]]) -> FieldTooLongError:
 
 
 def _extra_fields(
-    c: _Canvas, rows: list[list[_Item]], x0: int, y: int, width: int, bottom: int
+    c: _Canvas, rows: list[list[_Item]], x0: int, y: int, width: int, bottom: int, s: _BackStyle
 ) -> int:
     """Draw the rows of extra fields from y, above `bottom`; returns the y below them."""
     for n, row in enumerate(rows):
         # keep for the rows still to come what they need at least
-        share = bottom - y - _rows_min_height(rows[n + 1 :], width, least=True)
+        share = bottom - y - _rows_min_height(rows[n + 1 :], width, s, least=True)
         alone = len(row) == 1
         cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
-        label_h = max(_label_height(item[1], cw) for item in row)
-        box = min(_ALONE_ROW_BOX if alone else _SHARED_ROW_BOX, share - label_h - 6)
-        if box < (22 if alone else _SHARED_ROW_MIN_BOX):
+        label_h = max(_label_height(item[1], cw, s=s) for item in row)
+        box = min(s.alone_box if alone else s.shared_box, share - label_h - 6)
+        if box < (s.alone_least if alone else s.shared_min_box):
             raise _crowded(rows)
         below = y
         for j, item in enumerate(row):
             cx = x0 + j * (cw + _EXTRA_GAP)
-            c.label(item[1], cx, y, cw, _GREY)
-            fitted = _fit_value(item, cw, box, alone)
+            c.text(_back_label(item[1], cw, s), cx, y, cw, _GREY, align="left")
+            fitted = _fit_value(item, cw, box, alone, s)
             below = max(below, c.text(fitted, cx, y + label_h, cw, _INK))
         y = below + 6
     return y
 
 
-_LANGUAGES_BOX = 44
-
-
-def _fit_languages(names: list[str], width: int) -> tuple[list[FittedText], FittedText]:
+def _fit_languages(
+    names: list[str], width: int, s: _BackStyle
+) -> tuple[list[FittedText], FittedText]:
     """The holder's languages on one line, each name in its own font (names in their own
     scripts: "ትግርኛ, العربية" needs two fonts), at the largest common size that fits; with
     the comma between them (drawn with a space after it)."""
-    for size in range(26, 13, -1):
+    box, largest, smallest = s.languages
+    for size in range(largest, smallest - 1, -1):
         try:
             runs = [
-                fit_text(name, width, _LANGUAGES_BOX, max_size=size, min_size=size, what="languages")
+                fit_text(name, width, box, max_size=size, min_size=size, what="languages")
                 for name in names
             ]
-            comma = fit_text(",", width, _LANGUAGES_BOX, max_size=size, min_size=size, what="languages")
+            comma = fit_text(",", width, box, max_size=size, min_size=size, what="languages")
         except CardLayoutError:
             continue
         total = sum(r.font.getlength(r.lines[0]) for r in runs)
@@ -500,9 +541,11 @@ def _fit_languages(names: list[str], width: int) -> tuple[list[FittedText], Fitt
     raise CardLayoutError("The holder's languages do not fit on the card; choose fewer languages.")
 
 
-def _draw_languages(c: _Canvas, names: list[str], x: int, y: int, width: int) -> int:
+def _draw_languages(
+    c: _Canvas, names: list[str], x: int, y: int, width: int, s: _BackStyle
+) -> int:
     """Draw the languages' names from (x, y) on one line; returns the y below it."""
-    runs, comma = _fit_languages(names, width)
+    runs, comma = _fit_languages(names, width, s)
     below = y
     for i, run in enumerate(runs):
         w = int(run.font.getlength(run.lines[0])) + 1
@@ -518,34 +561,48 @@ def _draw_languages(c: _Canvas, names: list[str], x: int, y: int, width: int) ->
 
 def _baseline_shift(run: FittedText, comma: FittedText) -> int:
     """Where the comma goes so it sits on the name's baseline (fonts differ in ascent)."""
-    return run.font.getmetrics()[0] - comma.font.getmetrics()[0]
+    return run.ascent - comma.ascent
 
 
-def _rows_natural_height(rows: list[list[_Item]], width: int) -> int:
+def _rows_natural_height(rows: list[list[_Item]], width: int, s: _BackStyle) -> int:
     """The height the rows of printed fields take when nothing presses them (drawn on a
     scratch canvas, so it is what drawing them takes)."""
     if not rows:
         return 0
     try:
-        return _extra_fields(_Canvas(False, DPI, measure_only=True), rows, 0, 0, width, _FOOTER_Y)
+        scratch = _Canvas(False, DPI, measure_only=True)
+        return _extra_fields(scratch, rows, 0, 0, width, _FOOTER_Y, s)
     except CardLayoutError:
-        return _rows_min_height(rows, width)  # they cannot fit anyway: the layout says so
+        return _rows_min_height(rows, width, s)  # they cannot fit anyway: the layout says so
 
 
-def _rows_min_height(rows: list[list[_Item]], width: int, *, least: bool = False) -> int:
+def _rows_min_height(
+    rows: list[list[_Item]], width: int, s: _BackStyle, *, least: bool = False
+) -> int:
     """The height the rows of printed fields keep for themselves: their labels and a value
     on two lines for a field alone (an address), on one line beside others; `least`: one
     line for every field."""
     total = 0
     for row in rows:
         cw = (width - (len(row) - 1) * _EXTRA_GAP) // len(row)
-        value = (22 if least else _ALONE_ROW_KEPT) if len(row) == 1 else _SHARED_ROW_MIN_BOX
-        total += max(_label_height(item[1], cw) for item in row) + value + 6
+        alone = s.alone_least if least else s.alone_kept
+        value = alone if len(row) == 1 else s.shared_min_box
+        total += max(_label_height(item[1], cw, s=s) for item in row) + value + 6
     return total
 
 
 def _back(
     design: CardDesign, data: CardData, bleed: bool, dpi: int, layout_only: bool = False
+) -> tuple[Image.Image, tuple[str, ...]]:
+    """The back, roomy if it fits so, else compact (`_BackStyle`)."""
+    try:
+        return _back_in(_ROOMY, design, data, bleed, dpi, layout_only)
+    except CardLayoutError:
+        return _back_in(_COMPACT, design, data, bleed, dpi, layout_only)
+
+
+def _back_in(
+    s: _BackStyle, design: CardDesign, data: CardData, bleed: bool, dpi: int, layout_only: bool
 ) -> tuple[Image.Image, tuple[str, ...]]:
     c = _Canvas(bleed, dpi, measure_only=layout_only)
     labels = design.labels
@@ -567,16 +624,16 @@ def _back(
     width = c.w - m - x0
     y = m + 4
     title = fit_text(
-        design.display_name, width, 64, max_size=28, min_size=18, bold=True, max_lines=2,
-        paragraph=True, what="card title",
+        design.display_name, width, s.title[0], max_size=s.title[1], min_size=s.title[2],
+        bold=True, max_lines=2, paragraph=True, what="card title",
     )
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
-    extra_rows = _extra_rows(design, data, width)
+    extra_rows = _extra_rows(design, data, width, s)
     if "signature" in design.fields:
-        sig_h = 96
+        sig_h = s.signature_h
         bottom -= sig_h + 26
-        c.label(labels.signature, x0, bottom, width, _GREY)
+        c.text(_back_label(labels.signature, width, s), x0, bottom, width, _GREY, align="left")
         c.rect((x0, bottom + 24, x0 + width, bottom + 24 + sig_h), outline=(200, 200, 200), width=1)
         if data.signature is not None:
             sig = contain(
@@ -587,29 +644,33 @@ def _back(
         bottom -= 8
     left_free = (bottom_left := _FOOTER_Y - 12) - number_bottom
     spoken: list[str] | None = None
+    languages_box = s.languages[0]
     if "languages" in design.fields and data.languages:
         spoken = [design.language_name(code) for code in data.languages]
         # Under the document number when there is room there (the right column is the
         # crowded one), else in the right column after the entitlements.
-        if _label_height(labels.languages, qr.width) + _LANGUAGES_BOX <= left_free:
-            label_h = _label_height(labels.languages, qr.width)
-            top = c.label(labels.languages, m, bottom_left - _LANGUAGES_BOX - label_h, qr.width, _GREY)
-            _draw_languages(c, spoken, m, top, qr.width)
+        label_h = _label_height(labels.languages, qr.width, s=s)
+        if label_h + languages_box <= left_free:
+            top = bottom_left - languages_box - label_h
+            top = c.text(_back_label(labels.languages, qr.width, s), m, top, qr.width, _GREY, align="left")
+            _draw_languages(c, spoken, m, top, qr.width, s)
             spoken = None
     if "entitlements" in design.fields and data.entitlements:
-        y = c.label(labels.entitlements, x0, y, width, _GREY)
+        y = c.text(_back_label(labels.entitlements, width, s), x0, y, width, _GREY, align="left")
         names = [design.entitlement_names.get(code, code.replace("-", " ").capitalize()) for code in data.entitlements]
         text = " · ".join(names)
         # The entitlements (in two or three printed languages, long) take what the printed
         # fields leave at their natural size; failing that, what they need at least.
-        langs_h = _label_height(labels.languages, width) + _LANGUAGES_BOX + 8 if spoken else 0
+        langs_h = _label_height(labels.languages, width, s=s) + languages_box + 8 if spoken else 0
         ent = None
-        for rows_h in (_rows_natural_height(extra_rows, width), _rows_min_height(extra_rows, width)):
+        for rows_h in (
+            _rows_natural_height(extra_rows, width, s), _rows_min_height(extra_rows, width, s)
+        ):
             room = bottom - y - 8 - rows_h - langs_h
             try:
                 ent = fit_text(
-                    text, width, max(30, min(200, room)), max_size=22, min_size=15,
-                    max_lines=8, paragraph=True, what="entitlements",
+                    text, width, max(30, min(200, room)), max_size=s.entitlements[0],
+                    min_size=s.entitlements[1], max_lines=8, paragraph=True, what="entitlements",
                 )
                 break
             except CardLayoutError:
@@ -619,10 +680,10 @@ def _back(
             raise _crowded(extra_rows)  # the printed fields' rows took its room
         y = c.text(ent, x0, y, width, _INK) + 8
     if spoken is not None:
-        y = c.label(labels.languages, x0, y, width, _GREY)
-        y = _draw_languages(c, spoken, x0, y, width) + 8
+        y = c.text(_back_label(labels.languages, width, s), x0, y, width, _GREY, align="left")
+        y = _draw_languages(c, spoken, x0, y, width, s) + 8
     if extra_rows:
-        y = _extra_fields(c, extra_rows, x0, y, width, bottom)
+        y = _extra_fields(c, extra_rows, x0, y, width, bottom, s)
     if design.back_note and bottom - y >= 30:
         note = fit_text(
             design.back_note, width, bottom - y, max_size=22, min_size=13, max_lines=8,

@@ -32,6 +32,7 @@ __all__ = [
     "SYSTEM_FONT_DIRS",
     "FontFace",
     "FontNotFoundError",
+    "cjk_index",
     "face_for",
     "font_for",
     "needs_shaping",
@@ -63,6 +64,7 @@ _FAMILY = {
     "armenian": "NotoSansArmenian",
     "georgian": "NotoSansGeorgian",
     "nko": "NotoSansNKo",
+    "canadianaboriginal": "NotoSansCanadianAboriginal",
 }
 # Faces inside NotoSansCJK-*.ttc, in the order Debian's fonts-noto-cjk builds them.
 _CJK_INDEX = {"japanese": 0, "korean": 1, "han": 2}
@@ -72,6 +74,8 @@ _PACKAGE = {"cjk": "fonts-noto-cjk"}
 # First word(s) of a Unicode character name -> script.
 _NAME_PREFIX = (
     ("CJK ", "han"),
+    ("IDEOGRAPHIC", "han"),  # 々 in 佐々木
+    ("BOPOMOFO", "han"),
     ("HIRAGANA", "japanese"),
     ("KATAKANA", "japanese"),
     ("HANGUL", "korean"),
@@ -105,6 +109,10 @@ _NAME_PREFIX = (
     ("TIFINAGH", "tifinagh"),
     ("CHEROKEE", "cherokee"),
     ("CANADIAN SYLLABICS", "canadianaboriginal"),
+    # Script-neutral letters Noto Sans carries: the Hawaiian ʻokina, ʼ in Nuu-chah-nulth names.
+    ("MODIFIER LETTER", "common"),
+    ("SUPERSCRIPT", "common"),
+    ("SUBSCRIPT", "common"),
 )
 
 
@@ -121,7 +129,8 @@ class FontFace:
 
 
 def _char_script(ch: str) -> str:
-    if not unicodedata.category(ch).startswith(("L", "M")):
+    category = unicodedata.category(ch)
+    if not category.startswith(("L", "M")):
         return "common"
     if ord(ch) < 0x250:
         # Latin-1 and Latin Extended: includes º and ª, whose names ("MASCULINE ORDINAL
@@ -133,6 +142,10 @@ def _char_script(ch: str) -> str:
             return script
     if name.startswith(("FULLWIDTH", "HALFWIDTH")):
         return "han"
+    if category[0] == "M":
+        # A mark that names no script (COMBINING GRAVE ACCENT on ọ̀ in Yoruba, a variation
+        # selector) is drawn with its base letter's font: it decides nothing itself.
+        return "common"
     first = name.split(" ", 1)[0]
     return first.lower() if first else "common"
 
@@ -173,14 +186,30 @@ def _find(names: list[str]) -> Path | None:
     return None
 
 
+def cjk_index(script: str, language: str | None) -> int:
+    """The face of NotoSansCJK-*.ttc for CJK text: kana or hangul decide, else the text's
+    language (BCP 47) when known, so 直 and 骨 get Japanese or Traditional Chinese shapes."""
+    tag = (language or "").replace("_", "-").lower()
+    if script != "han" or not tag:
+        return _CJK_INDEX[script]
+    if tag.startswith(("zh-hant-hk", "zh-hk", "zh-mo")):
+        return 4
+    if tag.startswith(("zh-hant", "zh-tw")):
+        return 3
+    base = tag.split("-")[0]
+    if base == "ja":
+        return _CJK_INDEX["japanese"]
+    return _CJK_INDEX["korean"] if base == "ko" else _CJK_INDEX["han"]
+
+
 @lru_cache(maxsize=128)
-def _face(script: str, bold: bool, dirs: tuple[Path, ...]) -> FontFace:
+def _face(script: str, bold: bool, dirs: tuple[Path, ...], language: str | None = None) -> FontFace:
     weight = "Bold" if bold else "Regular"
     if script in _CJK_SCRIPTS:
         names = [f"NotoSansCJK-{weight}.ttc", "NotoSansCJK-Regular.ttc"]
         path = _find(names)
         if path is not None:
-            return FontFace(path, _CJK_INDEX[script])
+            return FontFace(path, cjk_index(script, language))
         package = _PACKAGE["cjk"]
     else:
         if script in _NOTO_SANS_SCRIPTS:
@@ -188,6 +217,11 @@ def _face(script: str, bold: bool, dirs: tuple[Path, ...]) -> FontFace:
         else:
             stem = _FAMILY.get(script, "NotoSans" + script.title().replace(" ", ""))
         names = [f"{stem}-{weight}.ttf", f"{stem}-Regular.ttf", f"{stem}-{weight}.otf"]
+        if stem.startswith("NotoSans") and script not in _NOTO_SANS_SCRIPTS:
+            # Some scripts come only as Noto Serif in Debian (fonts-noto-core has Noto Serif
+            # Tibetan, no Noto Sans Tibetan): better a serif face than no name at all.
+            serif = "NotoSerif" + stem.removeprefix("NotoSans")
+            names += [f"{serif}-{weight}.ttf", f"{serif}-Regular.ttf"]
         if script in _NOTO_SANS_SCRIPTS:
             names += [f"DejaVuSans{'-Bold' if bold else ''}.ttf", "DejaVuSans.ttf"]
         path = _find(names)
@@ -202,9 +236,10 @@ def _face(script: str, bold: bool, dirs: tuple[Path, ...]) -> FontFace:
     )
 
 
-def face_for(text: str, bold: bool = False) -> FontFace:
-    """The font file and face index that print `text` (see `font_for`)."""
-    return _face(script_of(text), bold, tuple(_dirs()))
+def face_for(text: str, bold: bool = False, language: str | None = None) -> FontFace:
+    """The font file and face index that print `text` (see `font_for`); `language`, when
+    known, picks the Chinese, Japanese or Korean shapes of Han characters (`cjk_index`)."""
+    return _face(script_of(text), bold, tuple(_dirs()), language)
 
 
 def font_for(text: str, bold: bool = False) -> Path:

@@ -33,7 +33,8 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 from cardio.errors import CitycardError
 
-from .fonts import FontFace, FontNotFoundError, face_for, needs_shaping, script_of
+from .fonts import FontFace, FontNotFoundError, cjk_index, face_for, needs_shaping, script_of
+from .graphemes import clusters
 
 __all__ = [
     "Align",
@@ -51,7 +52,9 @@ RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "ckb", "sd", "ug", "yi"
 _RTL_BIDI = frozenset({"R", "AL"})
 _NO_LINE_START = frozenset("，。、：；！？）」』】〕〉》’”・ー…,.:;!?)]}%")
 _NO_LINE_END = frozenset("（「『【〔〈《‘“([{")
-_WIDE_SCRIPTS = frozenset({"han", "japanese", "korean"})
+# Scripts a line may break between any two letters of. Not Korean: it separates words with
+# spaces, and breaking inside one ("알려 주세 / 요") is a spelling mistake.
+_WIDE_SCRIPTS = frozenset({"han", "japanese"})
 _PROBE = "\U0010fffd"  # a private-use code point no Noto font has: it shows the .notdef glyph
 
 
@@ -96,19 +99,7 @@ def _cjk_face(face: FontFace, language: str) -> FontFace:
     """The Noto Sans CJK face that matches the language (SC, TC, HK, JP or KR)."""
     if not face.path.name.startswith("NotoSansCJK"):
         return face
-    tag = language.replace("_", "-").lower()
-    index = face.index
-    if tag.startswith("ja"):
-        index = 0
-    elif tag.startswith("ko"):
-        index = 1
-    elif tag.startswith(("zh-hant-hk", "zh-hk", "zh-mo")):
-        index = 4
-    elif tag.startswith(("zh-hant", "zh-tw")):
-        index = 3
-    elif tag.startswith("zh"):
-        index = 2
-    return FontFace(face.path, index)
+    return FontFace(face.path, cjk_index("han", language))
 
 
 @lru_cache(maxsize=256)
@@ -379,23 +370,25 @@ def _is_wide(ch: str) -> bool:
 
 
 def _units(text: str) -> list[str]:
-    """Break units: words with their trailing spaces, and single CJK characters.
+    """Break units: words with their trailing spaces, and single Chinese or Japanese characters.
 
     A line may break after a space and before or after a CJK character, never before closing
     punctuation (。，) nor after opening punctuation (「（).
     """
     units: list[str] = []
     current = ""
-    for ch in text:
+    prev = ""
+    for cluster in clusters(text):  # a variation selector stays with its Han character
+        ch = cluster[0]
         if current:
-            prev = current[-1]
             boundary = (prev.isspace() and not ch.isspace()) or (
                 not ch.isspace() and (_is_wide(ch) or _is_wide(prev))
             )
             if boundary and ch not in _NO_LINE_START and prev not in _NO_LINE_END:
                 units.append(current)
                 current = ""
-        current += ch
+        current += cluster
+        prev = ch
     if current:
         units.append(current)
     return units
@@ -442,11 +435,11 @@ def wrap(text: str, style: TextStyle, width: int, language: str) -> list[str]:
 def _split_long(text: str, style: TextStyle, width: int, language: str, rtl: bool) -> list[str]:
     pieces: list[str] = []
     current = ""
-    for ch in text:
-        if current and not _fits(current + ch, style, width, language, rtl):
+    for cluster in clusters(text):  # never inside a letter (a base and its marks, a conjunct)
+        if current and not _fits(current + cluster, style, width, language, rtl):
             pieces.append(current)
             current = ""
-        current += ch
+        current += cluster
     pieces.append(current)
     return pieces
 

@@ -71,7 +71,7 @@ def test_placeholder_qr_codes_give_both_column_places() -> None:
 
 def test_a_too_long_address_is_named_with_the_length_that_fits() -> None:
     design = new_york()
-    address = "Wolfeschlegelsteinhausenbergerdorffstrasse 123, " * 6
+    address = "Wolfeschlegelsteinhausenbergerdorffstrasse 123, " * 12  # more than any card holds
     data = replace(new_york_card(address), qr_text=PLACEHOLDER_QR)
     with pytest.raises(FieldTooLongError) as exc:
         render_card(design, data)
@@ -79,31 +79,32 @@ def test_a_too_long_address_is_named_with_the_length_that_fits() -> None:
     [problem] = check_fit(design, data)
     assert problem.field == "address" and 0 < problem.max_chars < len(address)
     render_card(design, replace(new_york_card(address[: problem.max_chars]), qr_text=WIDE_QR))
+    # The kiosk words the sentence (kiosk.printing): it names the field and the length.
     sentence = fit_problem_sentence(problem, "en")
-    assert sentence == (
-        f"address: too long for the card. Please shorten it to {problem.max_chars} characters."
-    )
+    assert sentence.lower().startswith("address: ") and f" {problem.max_chars} " in sentence
     german = fit_problem_sentence(problem, "de")  # through the catalogue, the field's own name
-    assert german == f"Adresse: zu lang für die Karte. Bitte auf {problem.max_chars} Zeichen kürzen."
+    assert german.startswith("Adresse: ") and f" {problem.max_chars} " in german
 
 
 def test_a_name_that_cannot_fit_names_the_name() -> None:
     problem = FitProblem("family_name", 40, "")
-    assert "family name" in fit_problem_sentence(problem, "en")
+    assert "family name" in fit_problem_sentence(problem, "en").lower()
     [found] = check_fit(new_york(), replace(new_york_card("Langstrasse 1"), family_name="龍" * 100))
     assert found.field == "family_name" and 0 < found.max_chars < 100
 
 
 def test_the_job_refuses_too_long_details_before_allocating(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path, None)
-    long_address = "東京都千代田区丸の内一丁目" * 16  # the kiosk takes up to 200 characters
-    e = replace(enrolment(CardProfile.PRINT), printed_fields=(("address", long_address[:200]),))
+    # Longer than any card holds (the kiosk's form takes 200 characters, which fit): the job
+    # checks again what it is given.
+    long_address = "東京都千代田区丸の内一丁目" * 50
+    e = replace(enrolment(CardProfile.PRINT), printed_fields=(("address", long_address),))
     with pytest.raises(CardTextTooLongError) as exc:
         kiosk.station.job(new_request_id(), e).run()
     err = exc.value
     assert err.code == "card_text_too_long" and not err.retry and err.step is JobStep.WAIT_CARD
     assert err.voided is None and err.void_pending is None
-    assert str(err).startswith("address: too long for the card. Please shorten it to ")
+    assert str(err).lower().startswith("address: ") and "shorten it to " in str(err)
     assert "middle name" not in str(err)
     assert kiosk.cards() == []
     [history] = kiosk.station.journal.jobs().values()
@@ -216,7 +217,7 @@ def test_checking_the_fit_draws_no_text(monkeypatch: pytest.MonkeyPatch) -> None
         real(self, xy, text, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", counting)
-    data = replace(new_york_card("W" * 200), qr_text=PLACEHOLDER_QR)
+    data = replace(new_york_card("W" * 600), qr_text=PLACEHOLDER_QR)
     [problem] = check_fit(new_york(), data)
     assert problem.field == "address" and drawn == []
     render_card(new_york(), new_york_card("Langstrasse 1"))
