@@ -4,7 +4,9 @@ Revocation codes
     The one-time code printed on the resident's receipt, in the receipt's format
     (printer/receipt.py): 10 characters of Crockford base32 (50 random bits), printed as
     `XXXXX-XXXXX`. Typing is forgiving: case, spaces and hyphens do not matter, and O, I, L, U
-    are read as 0, 1, 1, V. The registry keeps only the self-describing digest
+    are read as 0, 1, 1, V. A phone's own digits, full-width forms, dashes and invisible spaces
+    are read as what they look like (`fold_typed`), so ٩ is 9 and – is -. The registry keeps
+    only the self-describing digest
 
         scrypt$15$8$1$<salt, base64url>$<32-byte hash, base64url>
 
@@ -34,13 +36,18 @@ import functools
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
+MAX_TYPED = 64  # the longest text read as a code (spaces and marks included)
 LOG_N, R, P = 15, 8, 1
 _MAXMEM = 64 * 1024 * 1024
 _DKLEN = 32
-_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None, " ": None, "\t": None})
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V", "-": None})
+# Dash-like characters that are not Unicode dash punctuation (Pd): minus sign, katakana long
+# vowel mark (what a Japanese keyboard gives for '-').
+_MORE_DASHES = frozenset("\u2212\u30fc\u2043\ufe63")
 STAFF_TOKEN_PREFIX = "ccs_"
 HMAC_SCHEME = "hmac-sha256"
 
@@ -51,9 +58,31 @@ def new_revocation_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+def fold_typed(text: str) -> str:
+    """`text` as typed on any keyboard, read as the ASCII it shows: full-width forms (NFKC),
+    any script's decimal digits (Arabic-Indic ٣ is 3), any dash as '-', and without spaces or
+    invisible characters (no-break, zero-width, direction marks). For receipt codes and
+    document numbers, which are ASCII: a holder whose phone types its own digits must not
+    spend attempts on a right code."""
+    out = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isspace() or unicodedata.category(ch) == "Cf":
+            continue
+        digit = unicodedata.decimal(ch, None)
+        if digit is not None:
+            out.append(str(digit))
+        elif ch in _MORE_DASHES or unicodedata.category(ch) == "Pd":
+            out.append("-")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def normalise_code(code: str) -> str | None:
     """The code's 10 canonical characters, or None when it cannot be a code at all."""
-    canon = code.upper().translate(_READ_AS)
+    if len(code) > MAX_TYPED:  # no typing of a code is this long; folding stays cheap
+        return None
+    canon = fold_typed(code).upper().translate(_READ_AS)
     if len(canon) != CODE_LENGTH or any(ch not in CROCKFORD for ch in canon):
         return None
     return canon

@@ -33,6 +33,9 @@ ALLOWED = {
 }
 
 
+JPEG_START = b"\xff\xd8\xff"
+"""How a JPEG file begins (SOI and the next marker): the only portrait format a chip holds."""
+
 APPLICATION_KEYS = {"signature", "documents", "guardian_present", "lived_long_enough"}
 """Keys of a kiosk application beyond ALLOWED and the programme's field codes."""
 
@@ -170,6 +173,11 @@ def _load(path: Path, allowed: set[str]) -> dict[str, Any]:
         ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResidentFileError(f"{path} is not valid UTF-8 JSON ({exc}).") from exc
+    except RecursionError as exc:  # json gives up on deep nesting this way, not as ValueError
+        raise ResidentFileError(
+            f"{path} is not valid UTF-8 JSON (it is nested too deeply); "
+            "give a resident file with one flat JSON object."
+        ) from exc
     if not isinstance(obj, dict):
         raise ResidentFileError(f"{path} must hold a JSON object.")
     unknown = sorted(set(obj) - allowed)
@@ -190,11 +198,16 @@ def _holder(
 ) -> tuple[Holder, date | None, bytes | None]:
     photo = _read_file(path, obj["photo"], "photo") if obj.get("photo") else None
     expires = _date(obj, "expires", path) if obj.get("expires") else None
+    birth_date = _date(obj, "birth_date", path)
+    if birth_date > date.today():
+        raise ResidentFileError(
+            f"{path}: 'birth_date' is in the future; give the date of birth written YYYY-MM-DD."
+        )
     fields: dict[str, Any] = {
         "program": obj.get("program") or default_program,
         "family_name": obj["family_name"],
         "given_name": obj["given_name"],
-        "birth_date": _date(obj, "birth_date", path),
+        "birth_date": birth_date,
         "sex": obj.get("sex") or None,
         "entitlements": tuple(obj.get("entitlements") or ()),
         "languages": tuple(obj.get("languages") or ()),
@@ -207,10 +220,16 @@ def _holder(
 
 
 def load_resident(path: Path, default_program: str) -> tuple[Holder, date | None]:
-    """The holder (photo included) and the requested expiry date; ResidentFileError naming the bad key."""
+    """The holder (photo included, which must be a JPEG) and the requested expiry date;
+    ResidentFileError naming the bad key."""
     holder, expires, photo = read_resident(path, default_program)
     if photo is None:
         return holder, expires
+    if not photo.startswith(JPEG_START):  # readers show the chip's portrait as a JPEG
+        raise ResidentFileError(
+            f"{Path(path)}: 'photo' is not a JPEG image; the chip holds the portrait as a JPEG "
+            "(docs/credential.md): convert it, or let a kiosk make one from the photo."
+        )
     try:
         return replace(holder, photo=photo), expires
     except MalformedError as exc:

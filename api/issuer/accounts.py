@@ -27,6 +27,7 @@ from .errors import (
     AccountIdError,
     IssuerError,
     LastAdminError,
+    PasswordCharacterError,
     PasswordRuleError,
     UnknownAccountError,
 )
@@ -128,6 +129,15 @@ class Accounts:
         kiosk credential; without `signing_public_key` the signing key is made in this issuer's
         key store (development), or an existing kiosk key with that label is used."""
         check_account_id(kiosk_id, "kiosk id")
+        if (
+            api_public_key is not None
+            and signing_public_key is not None
+            and public_pem(api_public_key) == public_pem(signing_public_key)
+        ):  # one stolen key would then both call the API and sign cards (docs/api.md)
+            raise IssuerError(
+                "The API key and the signing key are the same key; a kiosk needs two separate "
+                "key pairs: give each of --api-key and --signing-key its own."
+            )
         if kiosk_id == ROOT_LABEL:
             raise IssuerError("'root' is the city root key's label; choose another kiosk id.")
         with self.registry().read() as s:
@@ -264,6 +274,12 @@ class Accounts:
 
     def set_password(self, staff_id: str, password: str, now: int, actor: Actor = CLI) -> None:
         """Set (or replace) a staff account's desk password; its open sessions end."""
+        if passwords.has_control(password):
+            raise PasswordCharacterError(
+                "A password cannot hold control characters (such as NUL, a tab or a line "
+                "break); choose another.",
+                staff_id,
+            )
         if not passwords.acceptable(password):
             raise PasswordRuleError(
                 f"A password needs {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters; "

@@ -291,6 +291,13 @@ class CardRegistry:
 
     def set_status(self, index: int, status: str, list_id: str | None = None) -> str:
         """Set the status of the card at `index`; returns its document number."""
+        return self.set_status_at(index, status, list_id)[0]
+
+    def set_status_at(
+        self, index: int, status: str, list_id: str | None = None
+    ) -> tuple[str, bool]:
+        """Set the status of the card at `index`: its document number, and True when the
+        status changed (False: it had that status already)."""
         if status not in STATUS_NAMES:
             raise IssuerError("The status must be one of valid, revoked or suspended.")
         list_id = list_id or self.config.data["status_lists"][-1]
@@ -305,8 +312,8 @@ class CardRegistry:
                     f"The card at index {index} was renewed: card {card.document_number} has a "
                     "newer card; change that one by its document number."
                 )
-            self._change_status(s, card, status, "cli", None)
-            return card.document_number
+            changed = self._change_status(s, card, status, "cli", None)
+            return card.document_number, changed
 
     def set_card_status(
         self, number: str, status: str, actor_type: str, actor_id: str | None

@@ -223,6 +223,12 @@ def issue(
     if print_out is not None:
         _check_writable(print_out, "--print-out")
     holder, expires = load_resident(resident, issuer.config["program"])
+    known = _known_programmes()
+    if holder.program not in known:  # a card of a programme no venue or kiosk knows
+        raise IssuerError(
+            f"{resident}: there is no programme {holder.program!r} ('program'); use one of "
+            f"{', '.join(known)}, or leave it out for the issuer's own."
+        )
     binding = None
     if variant == "chip":
         if not chip_uid:
@@ -281,12 +287,15 @@ def status_set(directory: Path, card: str, value: str, list_id: str | None) -> N
     if not typed:
         raise IssuerError("Give the card's document number as printed, or its status index.")
     if typed.isascii() and typed.isdigit() and len(typed) <= 9:
-        number = issuer.set_status(int(typed), value, list_id)
+        number, changed = issuer.cards.set_status_at(int(typed), value, list_id)
     else:
         if list_id is not None:
             raise IssuerError("--list goes with a status index, not with a document number.")
-        info, _changed = set_current_card_status(issuer.cards, typed, value, "cli", None)
+        info, changed = set_current_card_status(issuer.cards, typed, value, "cli", None)
         number = info.document_number
+    if not changed:  # nothing new to tell readers
+        click.echo(f"Card {number} was {value} already; nothing changed.")
+        return
     click.echo(
         f"Card {number} is now {value}; run 'citycard-api publish --dir {directory}' to tell readers."
     )

@@ -26,7 +26,7 @@ from cardio.statuslist import ALLOWED_BITS
 from cardio.trustlist import KeyPurpose, KeyState
 from cardio.urls import http_url
 
-from .errors import IssuerError
+from .errors import IssuerError, permission_fix
 
 CONFIG_FILE = "issuer.json"
 LOCK_FILE = ".lock"
@@ -120,7 +120,11 @@ _STATES = {s.value for s in KeyState}
 # a hand-edited or half-restored file at the door instead of as a TypeError deep inside.
 _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "issuer": (lambda v: isinstance(v, str) and v != "", "a non-empty text"),
-    "base_url": (_text, "a text"),
+    "base_url": (
+        lambda v: isinstance(v, str) and _is_base_url(v),
+        f"an http:// or https:// address with a host name, no query and at most "
+        f"{_MAX_BASE_URL} characters",
+    ),
     "program": (_text, "a text"),
     "doc_prefix": (_text, "a text"),
     "status_list_size": (_whole(1, 2**32), "a positive whole number"),
@@ -211,6 +215,10 @@ class IssuerConfig:
             raise IssuerError(
                 f"{self.dir} is not an issuer directory; create one with 'citycard-api init --dir {self.dir}'."
             ) from exc
+        except PermissionError as exc:  # not damage: the file is fine, the process may not read it
+            raise IssuerError(
+                f"{path} cannot be read ({exc.strerror}); {permission_fix(path, 'read and write')}"
+            ) from exc
         except (ValueError, OSError) as exc:
             raise IssuerError(f"{path} cannot be read ({exc}); restore it from backup.") from exc
         problem = shape_problem(config)
@@ -262,11 +270,16 @@ class IssuerConfig:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 pass
+            except PermissionError as exc:  # a directory this process may not write to
+                raise IssuerError(
+                    f"{path} cannot be made ({exc.strerror}); "
+                    f"{permission_fix(self.dir, 'write to')}"
+                ) from exc
             else:  # written whole before anyone reads it: the reader below retries a short file
                 with os.fdopen(fd, "wb") as out:
                     out.write(secrets.token_bytes(PEPPER_BYTES))
             for _ in range(100):
-                pepper = path.read_bytes()
+                pepper = self._read_pepper(path)
                 if len(pepper) == PEPPER_BYTES:
                     self._pepper = pepper
                     break
@@ -274,6 +287,33 @@ class IssuerConfig:
             else:
                 raise IssuerError(f"{path} is not a {PEPPER_BYTES}-byte pepper; restore it from backup.")
         return self._pepper
+
+    @staticmethod
+    def _read_pepper(path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except PermissionError as exc:
+            raise IssuerError(
+                f"{path} cannot be read ({exc.strerror}); {permission_fix(path)} Never make "
+                "a new one: the printed receipt codes would stop working."
+            ) from exc
+        except OSError as exc:
+            raise IssuerError(
+                f"{path} cannot be read ({exc.strerror or exc}); restore it from backup."
+            ) from exc
+
+    def check_files(self) -> None:
+        """Refuse now (IssuerError) what a server would otherwise fail on at every request
+        that needs it: the pepper and the lock file, each unreadable or missing."""
+        self.pepper()
+        path = self.dir / LOCK_FILE
+        try:
+            with open(path, "a+b"):
+                pass
+        except PermissionError as exc:
+            raise IssuerError(
+                f"{path} cannot be opened ({exc.strerror}); {permission_fix(path, 'read and write')}"
+            ) from exc
 
     def status_uri(self, list_id: str) -> str:
         return f"{self.data['base_url']}/status/{list_id}"

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+from pathlib import Path
+
 from cardio.errors import CitycardError
+
+
+def this_user() -> str:
+    """The name of the user this process runs as (for a sentence about file permissions)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (a container)
+        return f"uid {os.geteuid()}"
+
+
+def permission_fix(path: Path, what: str = "read") -> str:
+    """The end of a sentence about a file this process may not use: whom to let do what."""
+    return f"let the user {this_user()!r} {what} {path} (check its owner and mode)."
 
 
 class IssuerError(CitycardError):
@@ -40,6 +57,10 @@ class UnknownAccountError(AccountError):
 
 class PasswordRuleError(AccountError):
     """A desk password too short or too long."""
+
+
+class PasswordCharacterError(PasswordRuleError):
+    """A desk password with a control character in it."""
 
 
 class LastAdminError(AccountError):

@@ -13,7 +13,7 @@ from cardio.keys import FileKeyStore, KeyStore, Signer, kid_for, load_public_pem
 from cardio.trustlist import KeyPurpose, KeyState
 
 from .config import IssuerConfig
-from .errors import IssuerError
+from .errors import IssuerError, permission_fix
 
 ROOT_LABEL = "root"
 DEFAULT_KIOSK = "kiosk-1"
@@ -45,6 +45,25 @@ class IssuerKeys:
             else:
                 self._keystore = FileKeyStore(self.config.dir / "keys")
         return self._keystore
+
+    def check_files(self) -> None:
+        """Refuse now (IssuerError) a key file of an active key this process may not read
+        (a file key store; a PKCS#11 token is checked when it is opened)."""
+        if self.config.data.get("keystore", {"type": "file"}).get("type") != "file":
+            return
+        for entry in self.config.data["keys"]:
+            if "public_key" in entry or entry["state"] != KeyState.ACTIVE.value:
+                continue
+            path = self.config.dir / "keys" / f"{entry['label']}.pem"
+            try:
+                with open(path, "rb"):
+                    pass
+            except PermissionError as exc:
+                raise IssuerError(
+                    f"The key file {path} cannot be read ({exc.strerror}); {permission_fix(path)}"
+                ) from exc
+            except FileNotFoundError:
+                pass  # said when the key is used: "There is no key labelled ..."
 
     def close(self) -> None:
         if self._keystore is not None:

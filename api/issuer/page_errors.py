@@ -24,6 +24,7 @@ TOO_LARGE = N_("What was sent is too long for this page. Go back and try again."
 FAILED = N_("Something went wrong on our side. Try again in a few minutes.")
 
 _LOST, _DESK = "/lost", "/desk"
+DESK_LANG_COOKIE = "__Host-citycard-desk-lang"  # the desk's chosen language (desk.common)
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -56,7 +57,7 @@ def error_page(status: int, headers: Mapping[str, str] | None = None) -> Respons
         lang = choose(BY_CODE, read_body=False)
         response = render("lost/message.html", lang, status=status, message=message)
     else:
-        lang = choose(DESK_LANGUAGES, read_body=False)
+        lang = choose(DESK_LANGUAGES, read_body=False, cookie=DESK_LANG_COOKIE)
         response = render(
             "desk/message.html", lang, status=status, session=None, csrf="", message=message
         )

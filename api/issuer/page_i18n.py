@@ -10,8 +10,9 @@ translated into `DESK_LANGUAGES` (English and the languages of the programmes' o
 its texts show in English in any other language.
 
 Which language answers: `?lang=` (or the form's `lang` field) when it names one of ours, else
-the browser's Accept-Language, best first, each tag matched by `cardio.languages.match`
-(itself, then its base language; Traditional Chinese to zh-Hant); English last.
+(on the desk) the language last chosen so, kept in a cookie, else the browser's
+Accept-Language, best first, each tag matched by `cardio.languages.match` (itself, then its
+base language; Traditional Chinese to zh-Hant); English last.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "LANGUAGES",
     "SOURCE_LANGUAGE",
     "TRANSLATIONS_DIR",
+    "asked_for",
     "choose",
     "known",
     "po_path",
@@ -63,15 +65,29 @@ def known(tag: str, among: Iterable[str] = BY_CODE) -> str | None:
     return match(tag, among)
 
 
-def choose(among: Iterable[str] = BY_CODE, read_body: bool = True) -> str:
-    """The language of this request's page (see the module docstring). Without `read_body`
-    the form's `lang` field is not looked at (a body over the size limit is never read)."""
-    codes = tuple(among)
-    asked = (request.values if read_body else request.args).get("lang", "")
+def asked_for(among: Iterable[str] = BY_CODE, read_body: bool = True) -> str | None:
+    """The language `?lang=` (or the form's `lang` field) names, when it is one of `among`."""
+    try:
+        asked = (request.values if read_body else request.args).get("lang", "")
+    except UnicodeDecodeError:  # ?lang=%FF: no language of ours, not a bad request
+        return None
     if asked and len(asked) <= 16:
-        found = known(asked, codes)
-        if found:
-            return found
+        return known(asked, tuple(among))
+    return None
+
+
+def choose(
+    among: Iterable[str] = BY_CODE, read_body: bool = True, cookie: str | None = None
+) -> str:
+    """The language of this request's page (see the module docstring). Without `read_body`
+    the form's `lang` field is not looked at (a body over the size limit is never read).
+    With `cookie`, a language remembered there comes after `?lang=` and before the browser's."""
+    codes = tuple(among)
+    found = asked_for(codes, read_body)
+    if found:
+        return found
+    if cookie is not None and request.cookies.get(cookie) in codes:
+        return str(request.cookies[cookie])
     for tag, _quality in request.accept_languages:
         found = known(tag, codes)
         if found:

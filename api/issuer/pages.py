@@ -102,7 +102,7 @@ def redirect(location: str) -> Response:
 def form_token(cookie: str) -> str:
     """The form token this browser has in `cookie`, or a new one (`set_form_cookie` it)."""
     current = request.cookies.get(cookie, "")
-    return current if _TOKEN.match(current) else secrets.token_urlsafe(32)
+    return current if _TOKEN.fullmatch(current) else secrets.token_urlsafe(32)
 
 
 def set_form_cookie(response: Response, cookie: str, token: str, max_age: int | None = None) -> None:
@@ -134,5 +134,5 @@ def check_form(expected: str | None) -> None:
     if not same_site_request():
         raise FormRefused("cross-site")
     sent = request.form.get(FORM_FIELD, "")
-    if not expected or not _TOKEN.match(sent) or not hmac.compare_digest(sent, expected):
+    if not expected or not _TOKEN.fullmatch(sent) or not hmac.compare_digest(sent, expected):
         raise FormRefused("token")

@@ -4,7 +4,8 @@ not the account exists.
     scrypt$14$8$1$<salt, base64url>$<32-byte hash, base64url>
 
 (N = 2^14, r = 8, p = 1: about 50 ms and 16 MiB per guess.) A password is at least
-`MIN_LENGTH` characters; what it may contain is not restricted (a passphrase is welcome).
+`MIN_LENGTH` characters; what it may contain is not restricted (a passphrase is welcome),
+except control characters.
 """
 
 from __future__ import annotations
@@ -37,8 +38,18 @@ def _derive(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(data, salt=salt, n=1 << LOG_N, r=R, p=P, maxmem=_MAXMEM, dklen=_DKLEN)
 
 
+def has_control(password: str) -> bool:
+    """True when `password` holds a control character (NUL, a tab, a line break ...): no
+    keyboard types one into a password field, and they are cut off or changed on the way."""
+    return any(unicodedata.category(ch) == "Cc" for ch in password)
+
+
 def acceptable(password: str) -> bool:
-    return MIN_LENGTH <= len(password) <= MAX_LENGTH and password.strip() != ""
+    return (
+        MIN_LENGTH <= len(password) <= MAX_LENGTH
+        and password.strip() != ""
+        and not has_control(password)
+    )
 
 
 def hash_password(password: str) -> str:

@@ -83,7 +83,7 @@ class PublicFiles:
         if not path.startswith(STATUS_PREFIX):
             return None
         list_id = path[len(STATUS_PREFIX) :]
-        if not LIST_ID.match(list_id):
+        if not LIST_ID.fullmatch(list_id):
             return None
         if list_id not in self.issuer.config["status_lists"]:
             self.issuer.refresh_config()  # a list added since (one stat() when unchanged)

@@ -26,17 +26,28 @@ PICKUP_PROOF = re.compile(r"^[A-Za-z0-9_-]{43}$")
 CODE_DIGEST = re.compile(
     rf"^scrypt\${codes.LOG_N}\${codes.R}\${codes.P}\$[A-Za-z0-9_-]{{22,43}}\$[A-Za-z0-9_-]{{43}}$"
 )
+# The patterns are written for /openapi.json (ECMA: '$' is the end). Python validates with
+# fullmatch (FullRegexp), because its '$' also matches before a trailing newline.
 LATEST_TIME = 2**40 - 1  # seconds since 1970; far beyond any card, small enough for any client
 
 PROOF_RULE = "must be 43 base64url characters (32 bytes)."
 DOCUMENT_NUMBER_RULE = "must be 4 to 24 capital letters, digits or '-'."
 
 
+class FullRegexp(validate.Regexp):
+    """marshmallow's Regexp, matching the whole value (a trailing newline does not fit)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def _text(pattern: re.Pattern[str], rule: str, description: str) -> fields.String:
     """A required string matching `pattern`; `rule` says so after the field's name."""
     return fields.String(
         required=True,
-        validate=validate.Regexp(pattern, error=rule),
+        validate=FullRegexp(pattern, error=rule),
         error_messages={"invalid": rule, "null": rule},
         metadata={"description": description},
     )
@@ -85,12 +96,35 @@ class CodeDigest(fields.String):
             raise ValidationError(self.RULE)
 
 
+def typed_document_number(text: str) -> str:
+    """A document number as a holder types it, in the form it is kept: spaces and invisible
+    characters dropped, lower case raised, any script's digits and any dash read as ASCII
+    (cardio.codes.fold_typed)."""
+    return codes.fold_typed(text[:64]).upper()
+
+
 class TypedDocumentNumber(fields.String):
-    """A document number as a holder types it: spaces dropped, lower case raised."""
+    """A document number as a holder types it (`typed_document_number`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return typed_document_number(super()._deserialize(value, attr, data, **kwargs))
+
+
+CODE_RULE = (
+    "must be the receipt's code: 10 letters and digits such as 7KQ2M-XR4PD "
+    "(case, spaces and dashes do not matter)."
+)
+
+
+class TypedCode(fields.String):
+    """A receipt code as a holder types it; text that cannot be a code at all is refused
+    before any attempt is counted (cardio.codes.normalise_code decides)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        return re.sub(r"\s+", "", text).upper()
+        if codes.normalise_code(text) is None:
+            raise ValidationError(CODE_RULE)
+        return text
 
 
 class ErrorSchema(Schema):
@@ -155,7 +189,7 @@ class AllocationRequestSchema(Schema):
         metadata={"description": "A first card (a new number), or a new card for a number."},
     )
     document_number = fields.String(
-        validate=validate.Regexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
+        validate=FullRegexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
         error_messages={"invalid": DOCUMENT_NUMBER_RULE, "null": DOCUMENT_NUMBER_RULE},
         metadata={"description": "For a renewal or replacement: the number the card keeps."},
     )
@@ -179,7 +213,7 @@ class PickupUploadSchema(Schema):
     )
     proof = fields.String(
         load_default=None,
-        validate=validate.Regexp(PICKUP_PROOF, error=PROOF_RULE),
+        validate=FullRegexp(PICKUP_PROOF, error=PROOF_RULE),
         error_messages={"invalid": PROOF_RULE},
         metadata={
             "description": "pickup_proof(K), which the wallet page must show to take the pickup; "
@@ -206,15 +240,21 @@ class CodeReportSchema(Schema):
 class SelfRevocationRequestSchema(Schema):
     document_number = TypedDocumentNumber(
         required=True,
-        validate=validate.Regexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
+        validate=FullRegexp(DOCUMENT_NUMBER, error=DOCUMENT_NUMBER_RULE),
         error_messages={"invalid": "must be text.", "null": "must be text."},
-        metadata={"description": "As printed on the card; spaces and case do not matter."},
+        metadata={
+            "description": "As printed on the card; spaces, case, dashes and the script of "
+            "its digits do not matter."
+        },
     )
-    code = fields.String(
+    code = TypedCode(
         required=True,
-        validate=validate.Length(max=64, error="must be at most 64 characters."),
+        validate=validate.Length(max=codes.MAX_TYPED, error=CODE_RULE),
         error_messages={"invalid": "must be text.", "null": "must be text."},
-        metadata={"description": "The one-time code printed on the enrolment receipt."},
+        metadata={
+            "description": "The one-time code printed on the enrolment receipt; case, spaces, "
+            "dashes and the script of its digits do not matter."
+        },
     )
 
 
@@ -234,14 +274,14 @@ class KioskSelfSchema(Schema):
 
 
 class AllocationSchema(Schema):
-    document_number = _out(validate=validate.Regexp(DOCUMENT_NUMBER))
+    document_number = _out(validate=FullRegexp(DOCUMENT_NUMBER))
     status_list = _out()
     status_uri = _out()
     status_index = _out(fields.Integer, validate=validate.Range(min=0))
-    kid = _out(validate=validate.Regexp(r"^[0-9a-f]{16}$"))
+    kid = _out(validate=FullRegexp(r"^[0-9a-f]{16}$"))
     request_id = _out()
     revocation_code = _out(
-        validate=validate.Regexp(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$"),
+        validate=FullRegexp(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$"),
         metadata={"description": "Print it on the receipt; the server keeps only a hash."},
     )
 
@@ -249,7 +289,7 @@ class AllocationSchema(Schema):
 class CardSchema(Schema):
     """What the registry knows about a card (no personal data)."""
 
-    document_number = _out(validate=validate.Regexp(DOCUMENT_NUMBER))
+    document_number = _out(validate=FullRegexp(DOCUMENT_NUMBER))
     status_list = _out()
     status_index = _out(fields.Integer, validate=validate.Range(min=0))
     kid = _out()

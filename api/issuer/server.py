@@ -191,8 +191,18 @@ def create_app(
     of static pages, such as the phone pages) mounted beside it."""
     if not isinstance(config, ServerConfig):
         config = load_config(Path(config))
+    own = issuer is None
     issuer = issuer or Issuer(config.directory, config.database_url)
-    issuer.registry  # noqa: B018 - open the database now: a bad URL fails at start, not per request
+    try:
+        issuer.registry  # noqa: B018 - open the database now: a bad URL fails at start, not per request
+        # Likewise the files requests need later (pepper, lock, keys): refused now with a
+        # sentence, not a 500 on every lost-card report.
+        issuer.cards.config.check_files()
+        issuer.keys.check_files()
+    except BaseException:
+        if own:
+            issuer.close()
+        raise
     codes.prepare()  # so that the first self-revocation takes as long as every other
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body

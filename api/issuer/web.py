@@ -13,7 +13,7 @@ schemas); APIFairy validates the request with them, shapes the answer and writes
     def issued(body, number): ...
 
 `json_body` checks what webargs does not tell apart (a body that is not application/json:
-415; not JSON, NaN, or not an object: 400 `bad_json`) before the schema sees it.
+415; not JSON, NaN, not an object, or starting with a byte order mark: 400 `bad_json`) before the schema sees it.
 `path_arguments` validates Flask's view arguments with a schema (APIFairy's `@arguments(...,
 location="path")` would document each parameter twice); `query_arguments` is APIFairy's own
 for the query string. `file_response` documents a route
@@ -109,6 +109,12 @@ def _check_json_object(optional: bool) -> None:
         return
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the request body as application/json.")
+    if raw.startswith(b"\xef\xbb\xbf"):  # JSON text has no byte order mark (RFC 8259)
+        raise ApiError(
+            400,
+            "bad_json",
+            "The request body starts with a byte order mark; send the JSON as UTF-8 without it.",
+        )
     if json_object(raw) is None:
         raise ApiError(400, "bad_json", "The request body is not a valid JSON object.")
 

@@ -9,8 +9,9 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, request
 
-from ..page_i18n import DESK_LANGUAGES, N_, choose
-from ..pages import FormRefused, check_form, redirect, render
+from ..page_errors import DESK_LANG_COOKIE
+from ..page_i18n import DESK_LANGUAGES, N_, asked_for, choose
+from ..pages import FormRefused, check_form, redirect, render, set_form_cookie
 from ..registry import audit_queries
 from ..web import state
 from . import sessions
@@ -23,15 +24,32 @@ REFUSED = N_(
     "Go back to the desk and try again."
 )
 ADMINS_ONLY = N_("Only a desk admin can do this; ask one.")
+SESSION_ENDED = N_(
+    "Your session has ended (you logged out, or your password was changed). Log in again."
+)
+
+
+LANG_COOKIE = DESK_LANG_COOKIE
+"""The language last chosen with `?lang=`: the desk's forms and redirects keep it."""
+LANG_MAX_AGE = 365 * 86400
 
 
 def desk_lang() -> str:
-    return choose(DESK_LANGUAGES)
+    return choose(DESK_LANGUAGES, cookie=LANG_COOKIE)
+
+
+def remember_lang(response: Response) -> Response:
+    """Keep a language chosen with `?lang=` for the desk's next pages (a form post, a
+    redirect), which do not carry it in their address."""
+    chosen = asked_for(DESK_LANGUAGES)
+    if chosen and request.cookies.get(LANG_COOKIE) != chosen:
+        set_form_cookie(response, LANG_COOKIE, chosen, max_age=LANG_MAX_AGE)
+    return response
 
 
 def page(template: str, session: sessions.DeskSession | None, status: int = 200, **context: Any) -> Response:
     """A desk page; `session` gives the navigation its staff id and the forms their token."""
-    return render(
+    response = render(
         template,
         desk_lang(),
         status=status,
@@ -39,10 +57,13 @@ def page(template: str, session: sessions.DeskSession | None, status: int = 200,
         csrf=session.csrf if session else "",
         **context,
     )
+    return remember_lang(response)
 
 
-def message_page(session: sessions.DeskSession | None, status: int, message: str) -> Response:
-    return page("desk/message.html", session, status, message=message)
+def message_page(
+    session: sessions.DeskSession | None, status: int, message: str, **context: Any
+) -> Response:
+    return page("desk/message.html", session, status, message=message, **context)
 
 
 def login_required(admin: bool = False) -> Callable[[F], F]:
@@ -55,9 +76,9 @@ def login_required(admin: bool = False) -> Callable[[F], F]:
         def checked(*args: Any, **kwargs: Any) -> Response:
             session = sessions.current()
             if session is None:
-                if request.method == "POST":
-                    return message_page(None, 403, REFUSED)
-                return redirect("/desk/login")
+                if request.method == "POST":  # a form of a session that ended meanwhile
+                    return message_page(None, 403, SESSION_ENDED, login_link=True)
+                return remember_lang(redirect("/desk/login"))
             if request.method == "POST":
                 try:
                     check_form(session.csrf)

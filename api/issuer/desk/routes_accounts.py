@@ -27,6 +27,7 @@ from ..errors import (
     AccountExistsError,
     AccountIdError,
     LastAdminError,
+    PasswordCharacterError,
     PasswordRuleError,
     UnknownAccountError,
 )
@@ -55,6 +56,10 @@ TAKEN = N_("There is already a staff account '%(id)s'; choose another id.")
 PASSWORD_RULE = N_(
     "A password needs %(min)s to %(max)s characters; a few unrelated words make a good one."
 )
+PASSWORD_CONTROL = N_(
+    "A password cannot hold control characters (such as a tab or a line break); choose another."
+)
+BAD_ROLE = N_("Choose one of the roles the page offers; the role was not changed.")
 NO_STAFF = N_("There is no active staff account '%(id)s'.")
 NO_KIOSK = N_("There is no kiosk '%(id)s'.")
 LAST_ADMIN = N_("'%(id)s' is the last desk admin. Make another staff account an admin first.")
@@ -91,6 +96,8 @@ def _refused(session: DeskSession, exc: CitycardError, kiosk: bool = False) -> R
         message = BAD_ID
     elif isinstance(exc, AccountExistsError):
         message = TAKEN
+    elif isinstance(exc, PasswordCharacterError):
+        message = PASSWORD_CONTROL
     elif isinstance(exc, PasswordRuleError):
         message = PASSWORD_RULE
         values = {"min": str(passwords.MIN_LENGTH), "max": str(passwords.MAX_LENGTH)}
@@ -132,7 +139,10 @@ def change_staff(session: DeskSession, staff_id: str, what: str) -> Response:
                 return _accounts_page(session, 400, MISMATCH)
             accounts_.set_password(staff_id, password, now, actor)
         elif what == "role":
-            accounts_.set_role(staff_id, request.form.get("role") == "admin", now, actor)
+            role = request.form.get("role")
+            if role not in ("admin", "staff"):  # a made-up role is no demotion
+                return _accounts_page(session, 400, BAD_ROLE)
+            accounts_.set_role(staff_id, role == "admin", now, actor)
         elif what == "disable":
             accounts_.revoke_staff(staff_id, now, actor)
             what = "disabled"

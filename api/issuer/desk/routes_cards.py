@@ -22,7 +22,7 @@ from ..errors import CardStateError, IssuerError, UnknownCardError
 from ..page_i18n import N_
 from ..pages import redirect
 from ..registry import ISSUED, REVOKED, SUSPENDED, VALID, audit_queries, desk_queries
-from ..schemas import DOCUMENT_NUMBER
+from ..schemas import DOCUMENT_NUMBER, typed_document_number
 from ..web import state
 from .blueprint import bp
 from .common import audit, login_required, message_page, page
@@ -43,8 +43,8 @@ DONE = {
 
 
 def _number(text: str) -> str | None:
-    number = text.strip().upper().replace(" ", "")
-    return number if DOCUMENT_NUMBER.match(number) else None
+    number = typed_document_number(text)
+    return number if DOCUMENT_NUMBER.fullmatch(number) else None
 
 
 @bp.get("/")

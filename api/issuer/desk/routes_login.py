@@ -17,7 +17,7 @@ from ..pages import FormRefused, check_form, form_token, redirect, set_form_cook
 from ..web import state
 from . import sessions
 from .blueprint import bp
-from .common import REFUSED, audit, login_required, page
+from .common import REFUSED, audit, login_required, page, remember_lang
 
 WRONG = N_("That did not work: check the staff id and password, or the token, and try again.")
 THROTTLED = N_("Too many attempts. Wait a while before you try again, or ask a desk admin.")
@@ -33,7 +33,7 @@ def _login_page(status: int = 200, message: str | None = None, staff_id: str = "
 @bp.get("/login")
 def login_form() -> Response:
     if sessions.current() is not None:
-        return redirect("/desk/")
+        return remember_lang(redirect("/desk/"))
     return _login_page()
 
 

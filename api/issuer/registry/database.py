@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from cardio.errors import CitycardError
 
+from ..errors import this_user
 from . import desk_schema, migrate, queries  # noqa: F401 - desk_schema: the desk's table joins the metadata
 from .schema import DOCUMENT_COUNTER, ISSUED, Base, CardRecord
 
@@ -40,6 +41,8 @@ LEGACY_JSON = "registry.json"
 SERVER_TOML = "server.toml"
 
 T = TypeVar("T")
+# SQLite's words for a file or directory it may not write or open.
+_PERMISSION_WORDS = ("readonly", "unable to open database file", "permission denied")
 
 
 class RegistryError(CitycardError):
@@ -161,6 +164,15 @@ class Registry:
         self.engine.dispose()
 
     def _unreachable(self, exc: Exception) -> RegistryError:
+        reason = _reason(exc)
+        path = self.sqlite_path
+        if path is not None and any(w in reason for w in _PERMISSION_WORDS):
+            # A SQLite file (or its directory, where the journal goes) this process may not
+            # write: its permissions are the fault, not the URL.
+            return RegistryError(
+                f"The registry {path} cannot be used ({reason}); let the user {this_user()!r} "
+                f"read and write it and its directory {path.parent} (check their owner and mode)."
+            )
         return RegistryError(
             f"The registry database {self.display_url} cannot be used ({_reason(exc)}); "
             f"check that it runs and that {DATABASE_ENV} or server.toml names it correctly."
