@@ -27,7 +27,8 @@ class CardFeeder:
 
     pcscd runs with the vpcd driver (started when none runs). Every `connect()` puts a blank
     card of `profile` on the writer (vpcd `slot`) unless an unlocked one is already there — a
-    card left half-written by a failed attempt is written again, as on a real writer — and
+    card left half-written by a failed attempt is written again, as on a real writer; one
+    pulled off the writer mid-write is gone, and a fresh blank replaces it — and
     connects to it through pcscd, the same code path as a real writer. `take()` removes the
     card and hands it over (e.g. to a simulated venue reader); `close()` removes it and stops
     what was started.
@@ -54,7 +55,10 @@ class CardFeeder:
 
     def connect(self) -> Connection:
         with self._lock:
-            if self.card is None or self.card.locked or self._vcard is None:
+            # A card pulled off mid-write is no longer on the writer (its vpcd link closed):
+            # like a person at a real writer, the feeder puts the next blank card on.
+            pulled = self._vcard is not None and not self._vcard.present
+            if self.card is None or self.card.locked or self._vcard is None or pulled:
                 self._remove()
                 self.card = VirtualType4Card(self.profile.value)
                 self._vcard = VpcdCard(self.card, self.slot).start()

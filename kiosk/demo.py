@@ -288,7 +288,7 @@ def run_demo(
             allocator = remote
             echo(f"Numbers from the city registry at {registry.api} (kiosk {remote.kiosk_id}).")
         else:
-            local = IssuerAllocator.ensure_kiosk(open_issuer(data_dir / "issuer", program_id), KIOSK_ID)
+            local = _programme_allocator(data_dir, program_id)
             allocator, kiosk_signer = local, local.kiosk_signer()
         try:
             signer = _KeepingSigner(kiosk_signer)
@@ -368,6 +368,21 @@ def run_demo(
         json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
     )
     return DemoOutcome(result, verdict, notices, out_dir)
+
+
+def _programme_allocator(data_dir: Path, program_id: str) -> IssuerAllocator:
+    """DATA_DIR's issuer (made for `program_id` on first use) as the demo kiosk's allocator.
+    One DATA_DIR serves one programme: another's issuer would give its numbers and its address
+    to this programme's card."""
+    issuer = open_issuer(data_dir / "issuer", program_id)
+    made_for = issuer.config.get("program")
+    if made_for != program_id:
+        issuer.close()
+        raise CitycardError(
+            f"{data_dir} holds the issuer of programme {made_for!r}, not {program_id!r}: run the "
+            f"demo for {program_id} with another --data directory (or with --program {made_for})."
+        )
+    return IssuerAllocator.ensure_kiosk(issuer, KIOSK_ID)
 
 
 def _renewal(

@@ -29,10 +29,12 @@ from cardio.languages import match
 from cardio.resident import ResidentApplication, read_application
 
 from . import rules
+from .card_glyphs import printable
 from .i18n import BY_CODE
+from .printing import cannot_print_sentence
 from .programs import FIELDS, PROGRAMS_DIR, Program, load_program
 from .web.adapters import PipelinePhotos, program_view, rules_application
-from .web.flow.details import check_field
+from .web.flow.details import TYPED, check_field
 from .web.ports import ApplicationForm, DecisionView, Money, Photo, PhotoRejected, ProgramView
 from .web.validation import InputError
 
@@ -230,6 +232,8 @@ def _form(
             fields[spec.id] = check_field(spec, value)
         except InputError as exc:
             raise ApplicationRefused(f"{resident}: '{spec.id}': {exc.message}") from None
+        if spec.kind in TYPED and not printable(fields[spec.id]):  # as the details page refuses it
+            raise ApplicationRefused(f"{resident}: '{spec.id}': {cannot_print_sentence('en')}")
     provided = {
         key
         for key, value in (("photo", res.photo), ("signature", res.signature))
@@ -246,6 +250,8 @@ def _form(
         lived_long_enough=res.lived_long_enough,
         provided=frozenset(provided),
         lang=lang,
+        # All of them (_check_codes: each one the programme offers), as the kiosk names them.
+        languages=tuple(dict.fromkeys(match(code, BY_CODE) or code for code in holder.languages)),
     )
 
 

@@ -125,6 +125,16 @@ class PhotoTooLargeError(PhotoError):
     )
 
 
+class PhotoTooManyPixelsError(PhotoTooLargeError):
+    """Small in bytes (a JPEG of a plain picture) but too many pixels to decode safely."""
+
+    reason = "too_many_pixels"
+    sentence = (
+        f"This picture has too many pixels (more than {MAX_PIXELS // 1_000_000} megapixels); "
+        "take a photo with the kiosk camera or upload a smaller picture."
+    )
+
+
 class PhotoTooSmallError(PhotoError):
     reason = "too_small"
     sentence = (
@@ -350,7 +360,7 @@ def _decode(data: bytes, longest_side: int) -> tuple[Image.Image, tuple[int, int
     try:
         image = Image.open(io.BytesIO(data), formats=_formats())
     except Image.DecompressionBombError as exc:
-        raise PhotoTooLargeError() from exc
+        raise PhotoTooManyPixelsError() from exc
     except Exception as exc:  # Pillow raises many types on hostile input: all mean "not a picture"
         log.debug("photo refused at open: %s", type(exc).__name__)
         raise PhotoNotImageError() from exc
@@ -359,7 +369,7 @@ def _decode(data: bytes, longest_side: int) -> tuple[Image.Image, tuple[int, int
         if source[0] <= 0 or source[1] <= 0:
             raise PhotoNotImageError()
         if source[0] * source[1] > _pixel_limit():
-            raise PhotoTooLargeError()
+            raise PhotoTooManyPixelsError()
         if image.format in _ANIMATABLE and getattr(image, "is_animated", False):
             raise PhotoAnimatedError()
         _check_shape(source)  # cheap refusals before decoding; the crop is checked again

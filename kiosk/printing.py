@@ -58,8 +58,10 @@ from printer.card_fit import FitProblem, check_fit, draft_data
 from printer.card_layout import render_card
 from printer.card_printer import CardJobResult, CardPrinter, PrinterStatus
 from printer.errors import PaperOutError, PrinterError
+from printer.fonts import FontNotFoundError
 from printer.paper import PAPER_80MM, PaperProfile
 
+from .card_glyphs import lacks_a_font
 from .i18n import BY_CODE, SOURCE_LANGUAGE, shared_catalogues
 from .i18n_rules import render
 from .programs import FIELDS, Program, Requirement
@@ -416,29 +418,60 @@ def card_fit_problems(
         languages=holder.languages,
         extra_fields=printed_values(extra_fields),
     )
-    return check_fit(design, data)
+    try:
+        return check_fit(design, data)
+    except FontNotFoundError as exc:
+        # A text no installed font draws: the field that holds it is named (the resident
+        # rewrites it), not a traceback; the technician's sentence stays in `message`.
+        texts = (("family_name", holder.family_name), ("given_name", holder.given_name))
+        found = [
+            UnprintableProblem(code, 0, str(exc))
+            for code, text in (*texts, *data.extra_fields)
+            if lacks_a_font(text)
+        ]
+        return list(found) or [FitProblem(None, 0, str(exc))]
+
+
+@dataclass(frozen=True)
+class UnprintableProblem(FitProblem):
+    """A field with characters the card's fonts cannot draw (not a length to cut it to)."""
+
+
+def cannot_print_sentence(language: str, programme_languages: Sequence[str] = ()) -> str:
+    """What a resident reads after a field's label when the card's fonts cannot draw some of
+    its characters (kiosk.card_glyphs): what they can do about it."""
+    return _translations(language, programme_languages).pgettext(
+        "card",
+        "The card cannot print some of these characters. Please write them another way, or ask "
+        "the attendant.",
+    )
 
 
 def fit_problem_sentence(
     problem: FitProblem, language: str, programme_languages: Sequence[str] = ()
 ) -> str:
-    """The sentence that says which field to shorten and to how many characters."""
+    """The sentence that says which field to change and how ("Address: This is too long ...").
+
+    Written as every other field error of the details step is (the field's label, a colon,
+    a sentence), so the resident reads one kind of message whatever found the problem."""
     if problem.field is None:
         return problem.message  # the programme's design or a photo: the layout's own words
     t = _translations(language, programme_languages)
     name = render(f"field.{problem.field}", {}, language) if problem.field in FIELDS else problem.field
-    # The field's name leads ("address: ..."), so no language has to fit it into a sentence.
-    if problem.max_chars <= 0:
-        crowded = t.pgettext(
+    label = name[:1].upper() + name[1:]  # the catalogue's label is written for inside a sentence
+    if isinstance(problem, UnprintableProblem):
+        sentence = cannot_print_sentence(language, programme_languages)
+    elif problem.max_chars <= 0:
+        sentence = t.pgettext(
             "card",
-            "{field}: there is no room for it on the card beside the other details. Please "
-            "shorten the other details or leave it out.",
+            "There is no room for this on the card beside the other details. Please shorten "
+            "the other details or leave it out.",
         )
-        return crowded.format(field=name)
-    too_long = t.pgettext(
-        "card", "{field}: too long for the card. Please shorten it to {count} characters."
-    )
-    return too_long.format(field=name, count=problem.max_chars)
+    else:
+        sentence = t.pgettext(
+            "card", "This is too long for the card. Please shorten it to {count} characters."
+        ).format(count=problem.max_chars)
+    return f"{label}: {sentence}"
 
 
 class DelayedCardPrinter:
@@ -529,10 +562,16 @@ class EscposReceiptSink:
     def __init__(self, printer: ReceiptPrinter) -> None:
         self.printer = printer
         self.printed = 0
+        # The printer's paper-near-end sensor after the last receipt: the attendant page says
+        # so (kiosk.web), so the roll is changed before a resident meets "out of paper".
+        self.paper_near_end = False
 
     def print_receipt(self, receipt: Receipt) -> None:
-        self.printer.print_receipt(receipt_document(receipt, self.printer.profile))
+        result = self.printer.print_receipt(receipt_document(receipt, self.printer.profile))
         self.printed += 1
+        if result.paper_near_end and not self.paper_near_end:
+            log.warning("the receipt roll is nearly empty: change it before it runs out")
+        self.paper_near_end = result.paper_near_end
 
 
 class FileReceiptSink:
@@ -545,6 +584,7 @@ class FileReceiptSink:
         self.directory = Path(directory)
         self.delay = delay
         self.paper = True
+        self.paper_near_end = False  # as EscposReceiptSink's; a test or simulation sets it
         self.printed = 0
 
     def print_receipt(self, receipt: Receipt) -> None:

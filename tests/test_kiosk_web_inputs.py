@@ -163,14 +163,15 @@ def test_a_signature_too_large_or_broken_is_a_message_not_a_500(png: bytes) -> N
 
 
 @pytest.mark.parametrize("size", [(30000, 30000), (20000, 20000)])
-def test_a_photo_of_huge_dimensions_is_refused_as_too_big_like_the_signature(size: tuple[int, int]) -> None:
+def test_a_photo_of_huge_dimensions_is_refused_naming_the_pixel_limit(size: tuple[int, int]) -> None:
     """The photo step refuses it from the header, as the signature step does (kiosk.photo maps
-    Pillow's DecompressionBombError and its own pixel limit to "too_large")."""
+    Pillow's DecompressionBombError and its own pixel limit to "too_many_pixels"), and says
+    the limit that was passed: the file is small, "too big" next to "at most 12 MB" misleads."""
     kiosk = _at_signature("de")
     kiosk.get("/photo")
     response = kiosk.post("/photo", {"photo": (io.BytesIO(_png(size)), "huge.png")})
     assert response.status_code == 422
-    assert _errors(kiosk) == [tr("de", msg.PHOTO_REASONS["too_large"])]
+    assert _errors(kiosk) == [tr("de", msg.PHOTO_REASONS["too_many_pixels"], megapixels="40")]
 
 
 def _jpeg(size: tuple[int, int], orientation: int | None = None) -> bytes:

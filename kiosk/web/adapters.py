@@ -265,7 +265,10 @@ class PipelinePhotos:
             # "too wide", so a tall one gets the plain "cannot use this photo" instead.
             if exc.reason == "not_portrait" and not shown_wider_than_tall(data):
                 message = msg.PHOTO_REASONS["photo"]
-            raise PhotoRejected(ReasonView(message, code=exc.reason)) from None
+            params = {"megapixels": str(photo_pipeline.MAX_PIXELS // 1_000_000)}
+            if exc.reason != "too_many_pixels":
+                params = {}
+            raise PhotoRejected(ReasonView(message, params, code=exc.reason)) from None
         return Photo(jpeg=printed.jpeg, raw=CardPhotos(chip, printed))
 
 
@@ -340,7 +343,7 @@ def holder_of(request: CardRequest) -> Holder:
         birth_date=app.birth_date,
         sex=sex,
         entitlements=entitlements,
-        languages=(app.lang,),
+        languages=app.languages or (app.lang,),
     )
 
 
@@ -354,14 +357,17 @@ def card_fate(exc: card_job.JobError) -> CardFate:
     return CardFate.NOT_MADE
 
 
-def job_failed(exc: card_job.JobError) -> JobFailed:
+def job_failed(exc: card_job.JobError, request: CardRequest | None = None) -> JobFailed:
     """The UI's failure for a job's error: what the resident reads, the attendant's sentence,
     whether a retry can work, and what became of the card."""
     fate = card_fate(exc)
-    message = msg.RECEIPT_FAILED if fate is CardFate.MADE else msg.JOB_FAILED
-    return JobFailed(
-        ReasonView(message, code=exc.code), attendant=str(exc), retry=exc.retry, card=fate
-    )
+    number = request.application.document_number if request is not None else None
+    if isinstance(exc, card_job.SuccessorRefusedJobError) and number:
+        # A number the resident typed: they can check it and correct it (kiosk.web.flow.old_card).
+        reason = ReasonView(msg.SUCCESSOR_REFUSED, {"number": number}, code=exc.code)
+    else:
+        reason = ReasonView(msg.RECEIPT_FAILED if fate is CardFate.MADE else msg.JOB_FAILED, code=exc.code)
+    return JobFailed(reason, attendant=str(exc), retry=exc.retry, card=fate)
 
 
 def busy_failure() -> JobFailed:
@@ -407,6 +413,10 @@ class StationJobs:
             successor=successor_of(request.application),
         )
 
+    def paper_near_end(self) -> bool:
+        """Whether the receipt printer said its roll is nearly empty (after its last receipt)."""
+        return bool(getattr(self.station.receipt_printer, "paper_near_end", False))
+
     def check_old_card(self, data: bytes | None, program: ProgramView) -> str:
         """The document number of the card presented for renewal, verified against the
         city's published files (kiosk.renewal); `data` is its QR text or chip data, None to
@@ -450,7 +460,7 @@ class StationJobs:
                     self._failed[request.request_id] = job
             else:
                 job.forget()
-            raise job_failed(exc) from None
+            raise job_failed(exc, request) from None
         except card_job.StationBusyError:
             raise busy_failure() from None
 

@@ -11,6 +11,10 @@ TIMED_OUT = N_("Nobody used the kiosk for a while, so we deleted everything you 
 SESSION_ENDED = N_("This session has ended and nothing was kept. Please start again.")
 CANCELLED = N_("Everything you entered is deleted.")
 STALE_PAGE = N_("This page was out of date. Please try again.")
+APPROVE_AGAIN = N_(
+    "Your details changed after the attendant approved them, so the attendant must approve "
+    "them again."
+)
 
 # The page shown when the kiosk holds as many visits in progress as it can.
 SESSIONS_FULL_TITLE = N_("The kiosk is busy")
@@ -77,6 +81,10 @@ PHOTO_REASONS: Mapping[str, str] = {
     "not_image": N_("This file is not a photo we can read. Please use a JPEG or PNG photo."),
     "animated": N_("This picture moves. Please use a still photo."),
     "too_large": N_("This file is too big. Please use a smaller photo."),
+    # Translators: %(megapixels)s is a whole number, such as 40.
+    "too_many_pixels": N_(
+        "This photo has too many pixels: at most %(megapixels)s megapixels. Please use a smaller photo."
+    ),
     "too_small": N_("This photo is too small. Please take a new photo with the camera."),
     "not_portrait": N_("This photo is too wide. Please face the camera, with your face in the middle."),
     "too_dark": N_("This photo is too dark. Please face the light and try again."),
@@ -95,12 +103,19 @@ PHOTO_TOO_BIG = N_("This file is too big. Please use a smaller photo.")
 PHOTO_UNUSABLE = N_("We cannot use this photo. Please try another one.")
 NO_SIGNATURE = N_("Please sign in the box, or choose “I cannot sign”.")
 BAD_SIGNATURE = N_("We could not read your signature. Please sign again.")
+PAPER_NEAR_END = N_("The receipt printer's paper roll is nearly empty. Please change it soon.")
 WRONG_PIN = N_("This PIN is not right.")
 # Translators: %(time)s is a duration in the page's language, such as "30 seconds" or "2 minutes".
 PIN_LOCKED = N_("Too many wrong PINs. Please wait %(time)s, then try again.")
 NO_STAFF_CARD = N_("No staff card was read. Please try again.")
 REFUSED = N_("We cannot make a card with these details.")
 JOB_FAILED = N_("Something went wrong. The card was not made. Please ask the attendant.")
+# The registry refused the number of the card to replace (none such, or it cannot be
+# replaced): the resident can correct the number without starting over.
+SUCCESSOR_REFUSED = N_(
+    "The city has no card with the number %(number)s that can be replaced. Please check the "
+    "number on your receipt and correct it."
+)
 RECEIPT_FAILED = N_("Your card was made, but the receipt was not printed. Please ask the attendant.")
 # What became of the card after a failure (kiosk.web.ports.CardFate); "unknown" says nothing more.
 CARD_FATES: Mapping[str, str] = {

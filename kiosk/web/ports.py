@@ -120,6 +120,9 @@ class ApplicationForm:
     lived_long_enough: bool | None = None  # None: not asked, or the resident is not sure
     provided: frozenset[str] = frozenset()  # photo, signature: given on later steps
     lang: str = "en"
+    # Every language the resident speaks, for the card (empty: `lang` alone, as at the kiosk,
+    # where the resident gives one; the demo's resident file may give more).
+    languages: tuple[str, ...] = ()
     # Programmes valid until a date the attendant enters (a shelter registration's end).
     valid_until: date | None = None
     # "first" (a new number), "renewal" or "replacement" (a new card for `document_number`).

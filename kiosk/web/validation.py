@@ -37,6 +37,15 @@ _SCRIPT_ALIASES = {
     "IDEOGRAPHIC": "HAN",
 }
 _SPACES = re.compile(r"\s+")
+# Format characters ordinary spelling needs in free text as in names: ZWNJ and ZWJ (Persian
+# "می‌گل", Indic conjuncts); the other Cf characters (bidi overrides) are refused.
+_TEXT_FORMAT_CHARS = frozenset("\n\u200c\u200d")
+# Modifier letters ("MODIFIER LETTER ...": the Hawaiian ʻokina U+02BB, the glottal stop
+# U+02BC) belong to no script of their own: they take the script of the letters around them.
+_NO_SCRIPT = frozenset({"MODIFIER"})
+# Word separators that are part of a script's spelling: the Tibetan tsheg (and its
+# non-breaking form) between syllables.
+_SCRIPT_SEPARATORS = {"\u0f0b": "TIBETAN", "\u0f0c": "TIBETAN"}
 
 
 class InputError(ValueError):
@@ -59,7 +68,11 @@ def script_of(char: str) -> str | None:
 
 
 def scripts_in(text: str) -> set[str]:
-    return {s for ch in text if ch not in _JOINERS and (s := script_of(ch)) is not None}
+    return {
+        s
+        for ch in text
+        if ch not in _JOINERS and (s := script_of(ch)) is not None and s not in _NO_SCRIPT
+    }
 
 
 def _mixed(scripts: set[str]) -> bool:
@@ -77,8 +90,9 @@ def clean_name(raw: str | None, *, required: bool = True) -> str:
         return ""
     if len(text) > MAX_NAME:
         raise InputError(N_("This name is too long. Please shorten it."))
+    tibetan = "TIBETAN" in scripts_in(text)
     for ch in text:
-        if ch in _JOINERS:
+        if ch in _JOINERS or (tibetan and _SCRIPT_SEPARATORS.get(ch) == "TIBETAN"):
             continue
         category = unicodedata.category(ch)
         if not (category.startswith("L") or category.startswith("M")):
@@ -104,7 +118,10 @@ def clean_text(raw: str | None, *, max_length: int, required: bool = False) -> s
         return ""
     if len(text) > max_length:
         raise InputError(N_("This is too long. Please shorten it."))
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") and ch != "\n" for ch in text):
+    if any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") and ch not in _TEXT_FORMAT_CHARS
+        for ch in text
+    ):
         raise InputError(N_("This holds characters that cannot be printed. Please retype it."))
     return text
 

@@ -10,11 +10,13 @@ from datetime import date
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from kiosk.card_glyphs import printable
+from kiosk.printing import cannot_print_sentence
 from kiosk.rules import Outcome
 
 from ...i18n import BY_CODE, N_
 from .. import messages as msg
-from ..context import config, kiosk_session, translate
+from ..context import config, current_lang, kiosk_session, translate
 from ..ports import FieldKind, FieldSpec
 from ..sessions import EnrolmentDraft
 from ..validation import (
@@ -43,6 +45,10 @@ from .pages import (
 # personal data
 
 
+# The fields a resident types (not chooses): what they type must be printable on the card.
+TYPED = frozenset({FieldKind.NAME, FieldKind.TEXT, FieldKind.MULTILINE})
+
+
 def field_label(spec: FieldSpec) -> str:
     label = msg.FIELD_LABELS.get(spec.id)
     return translate(label) if label else spec.id.replace("_", " ").capitalize()
@@ -61,6 +67,7 @@ def choice_label(choice: str) -> str:
 
 
 def check_field(spec: FieldSpec, raw: str) -> str:
+    """The value as it will be kept; InputError (a message id) when it cannot be used."""
     if spec.kind is FieldKind.NAME:
         return clean_name(raw, required=spec.required)
     if spec.kind is FieldKind.CHOICE:
@@ -159,6 +166,11 @@ def details() -> ResponseReturnValue:
             errors.append(
                 FieldError(spec.id, f"{field_label(spec)}: {translate(exc.message, **params)}")
             )
+            continue
+        if value and spec.kind in TYPED and not printable(value):
+            # What the card cannot draw would print as a box while the chip carries it.
+            sentence = cannot_print_sentence(current_lang(), config().program.languages)
+            errors.append(FieldError(spec.id, f"{field_label(spec)}: {sentence}"))
             continue
         if value:
             cleaned[spec.id] = value

@@ -21,6 +21,7 @@ from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import DecisionView, ReasonKind
 from ..sessions import EnrolmentDraft
 from .details import summary_rows
+from .old_card import REPLACEMENT, attendant_note
 from .pages import (
     FieldError,
     application,
@@ -123,6 +124,9 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         errors=errors,
         status=status,
         rows=summary_rows(enrolment),
+        old_card=attendant_note(enrolment),
+        printer_notes=[translate(msg.PAPER_NEAR_END)] if _paper_near_end() else [],
+        replacement=enrolment.card_kind == REPLACEMENT,
         documents=chosen_documents(enrolment),
         needs_attendant=decision is not None and decision.outcome is Outcome.NEEDS_ATTENDANT,
         reasons=[reason_text(r) for r in decision.reasons if r.kind is not ReasonKind.INFO]
@@ -140,6 +144,12 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         valid_until=enrolment.valid_until.isoformat() if enrolment.valid_until else "",
         tomorrow=(config().today() + timedelta(days=1)).isoformat(),
     )
+
+
+def _paper_near_end() -> bool:
+    """Whether the card-job port reports a nearly empty receipt roll (kiosk.web.adapters)."""
+    check = getattr(config().job, "paper_near_end", None)
+    return bool(check()) if callable(check) else False
 
 
 def _end_date(raw: str, today: date) -> date | None:

@@ -12,18 +12,20 @@ the old card. Only the document number is kept, in the session, until the card i
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from flask import request
+from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
+from cardio.codes import MAX_TYPED, fold_typed
 from kiosk.renewal import OldCardRefused
 
 from ...i18n import N_
 from ..context import config, kiosk_session, translate
-from ..ports import ProgramView
-from ..sessions import EnrolmentDraft
+from ..ports import ProgramView, ReasonView
+from ..sessions import EnrolmentDraft, JobState
 from .pages import (
     FieldError,
     application,
@@ -38,8 +40,9 @@ from .pages import (
 )
 
 RENEWAL, REPLACEMENT = "renewal", "replacement"
+SUCCESSOR_REFUSED_CODE = "successor_refused"  # kiosk.job.SuccessorRefusedJobError.code
 KINDS = ("first", RENEWAL, REPLACEMENT)
-DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9-]{4,24}$")
+DOCUMENT_NUMBER = re.compile(r"[A-Z0-9-]{4,24}")
 
 TITLE_RENEWAL = N_("Your old card")
 TITLE_REPLACEMENT = N_("Your lost card")
@@ -82,6 +85,16 @@ REFUSALS = {
         "ask the attendant."
     ),
 }
+# What the attendant reads before approving a renewal or a replacement: the number whose card
+# stops working. A replacement's number is only typed, so the attendant checks it against the
+# resident's proof (a typo or someone else's number would cancel another resident's card).
+ATTENDANT_REPLACEMENT = N_(
+    "Replacement of a lost or stolen card: the card %(number)s will be cancelled. Check this "
+    "number against the resident's receipt or other proof before you approve."
+)
+ATTENDANT_RENEWAL = N_(
+    "Renewal: the new card replaces the card %(number)s, which the kiosk read and checked."
+)
 DONE_SUPERSEDED = N_("Your old card is no longer valid: the new card replaces it.")
 DONE_REVOKED = N_("Your lost card has been cancelled: nobody can use it any more.")
 
@@ -105,6 +118,18 @@ def choose_kind(enrolment: EnrolmentDraft, kind: str) -> None:
     invalidate_approval(enrolment)
     if enrolment.birth_date is not None:
         enrolment.decision = decide(application(enrolment))
+
+
+def attendant_note(enrolment: EnrolmentDraft) -> str | None:
+    """What the attendant must know of a renewal or a replacement: which card it ends."""
+    number = enrolment.document_number
+    if number is None:
+        return None
+    if enrolment.card_kind == REPLACEMENT:
+        return translate(ATTENDANT_REPLACEMENT, number=number)
+    if enrolment.card_kind == RENEWAL:
+        return translate(ATTENDANT_RENEWAL, number=number)
+    return None
 
 
 def done_note(kind: str) -> str | None:
@@ -142,6 +167,36 @@ def old_card() -> ResponseReturnValue:
     )
 
 
+def can_correct(job: JobState) -> bool:
+    """Whether a failed job was a replacement whose typed number the registry refused: the
+    resident may correct the number and go on, keeping everything else they entered."""
+    reason = job.reason
+    return (
+        job.failed
+        and job.card_kind == REPLACEMENT
+        and isinstance(reason, ReasonView)
+        and reason.code == SUCCESSOR_REFUSED_CODE
+    )
+
+
+@bp.post("/old-card/correct")
+def correct_number() -> ResponseReturnValue:
+    """Back to the number after the registry refused it. The attendant approves again: the
+    number they checked is not the one the new card will cancel."""
+    session = kiosk_session()
+    job = session.job
+    if job is None or not can_correct(job):
+        return see_other(url_for("kiosk.progress"))
+    config().job.forget(job.request_id)
+    session.job = None
+    session.request_id = secrets.token_urlsafe(16)  # a new attempt is a new request
+    enrolment = session.enrolment
+    enrolment.document_number = None
+    enrolment.completed.discard("card")
+    invalidate_approval(enrolment)
+    return see_other(url_for("kiosk.old_card"))
+
+
 def _has_writer() -> bool:
     """Whether the kiosk's station has a card writer to read the old card on."""
     station = getattr(config().job, "station", None)
@@ -149,8 +204,9 @@ def _has_writer() -> bool:
 
 
 def _replacement_number() -> str | None:
-    typed = "".join(request.form.get("document_number", "").split()).upper()
-    return typed if DOCUMENT_NUMBER.match(typed) else None
+    # as the issuer reads it: a phone's or a keyboard layout's own digits and dashes count
+    typed = fold_typed(request.form.get("document_number", "")[:MAX_TYPED]).upper()
+    return typed if DOCUMENT_NUMBER.fullmatch(typed) else None
 
 
 def _renewal_number(errors: list[FieldError]) -> str | None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
-from PIL import Image
+from PIL import Image, ImageChops
 from werkzeug.wrappers import Response
 
 from .. import messages as msg
@@ -29,6 +29,11 @@ from .pages import (
 
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = 4_000_000  # the signature pad is far smaller; more is not a drawing
+# The least ink that is a signature: a stroke of about 40 px with the pad's 5 px pen (a tap
+# leaves some 20 px), spanning at least 40 px. More than half the box inked is no drawing.
+MIN_INK_PIXELS = 200
+MIN_INK_EXTENT = 40
+MAX_INK_SHARE = 0.5
 
 # ---------------------------------------------------------------------------------------------
 # photo
@@ -116,7 +121,7 @@ def read_signature(data_url: str) -> bytes:
             # The size comes from the header: nothing is decoded before this check.
             if img.width * img.height > MAX_SIGNATURE_PIXELS:
                 raise InputError(msg.BAD_SIGNATURE)
-            ink = img.convert("LA").getchannel("A").getbbox()
+            ink = _ink(img)
     except InputError:
         raise
     except Exception:
@@ -125,9 +130,28 @@ def read_signature(data_url: str) -> bytes:
         # above, for a header over twice Image.MAX_IMAGE_PIXELS; SyntaxError for a broken
         # chunk; OSError, ValueError, ...
         raise InputError(msg.BAD_SIGNATURE) from None
-    if ink is None:
-        raise InputError(msg.NO_SIGNATURE)
+    pixels, extent, share = ink
+    if share > MAX_INK_SHARE:
+        raise InputError(msg.BAD_SIGNATURE)  # a filled box (a crafted upload), not a drawing
+    if pixels < MIN_INK_PIXELS or extent < MIN_INK_EXTENT:
+        raise InputError(msg.NO_SIGNATURE)  # a tap or a speck: nobody signed
     return png
+
+
+def _ink(img: Image.Image) -> tuple[int, int, float]:
+    """(inked pixels, the longer side of their bounding box, their share of the image).
+
+    Ink is what prints dark on the card: opaque and dark. So a transparent pad drawn in black
+    (the kiosk's canvas) and an opaque white page with black strokes both count their strokes
+    only; an opaque white image has none, an opaque black one is all ink."""
+    la = img.convert("LA")
+    dark = la.getchannel("L").point(lambda v: 255 if v < 128 else 0)
+    opaque = la.getchannel("A").point(lambda v: 255 if v >= 128 else 0)
+    mask = ImageChops.multiply(dark, opaque)
+    pixels = mask.histogram()[255]
+    box = mask.getbbox()
+    extent = max(box[2] - box[0], box[3] - box[1]) if box else 0
+    return pixels, extent, pixels / max(1, img.width * img.height)
 
 
 @bp.route("/signature", methods=["GET", "POST"])

@@ -21,7 +21,7 @@ from .. import messages as msg
 from ..context import config, current_lang, kiosk_session, state, translate
 from ..ports import ReasonView
 from ..sessions import JobState
-from .old_card import done_note
+from .old_card import can_correct, done_note
 from .pages import bp, guard, next_url, page, reason_text, restart, see_other
 
 WRITING_CHIP = "write_chip"  # the job's step while the card must stay on the writer
@@ -53,6 +53,7 @@ def progress_view(job: JobState, lang: str) -> dict[str, Any]:
         "card": card,
         "attendant": job.attendant if job.failed else "",
         "retry": job.failed and job.retry,
+        "correct": can_correct(job),
     }
 
 

@@ -117,6 +117,9 @@ def personalise() -> ResponseReturnValue:
         # A double submit: the card for this request is made (or being made) once.
         return see_other(url_for("kiosk.done" if session.finished else "kiosk.progress"))
     if (redirect_to := guard("review")) is not None:
+        if "attendant" not in session.enrolment.completed and "details" in session.enrolment.completed:
+            # This review page was approved; a change since (another tab, Back) withdrew that.
+            session.notice = msg.APPROVE_AGAIN
         return redirect_to
     if request_id != session.request_id:
         session.notice = msg.STALE_PAGE

@@ -13,6 +13,7 @@
   var failed = document.getElementById("progress-failed");
   var card = document.getElementById("progress-card");
   var retry = document.getElementById("progress-retry");
+  var correct = document.getElementById("progress-correct");
   var note = document.getElementById("progress-attendant");
   var source = new EventSource(box.getAttribute("data-events-url"));
   source.onmessage = function (event) {
@@ -30,6 +31,7 @@
       card.textContent = view.card || "";
       if (view.attendant) { note.textContent = view.attendant; note.hidden = false; }
       retry.hidden = !view.retry;
+      correct.hidden = !view.correct;
       failed.hidden = false;
       var heading = document.querySelector("main h1");
       var title = box.getAttribute("data-failed-title");
