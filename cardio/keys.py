@@ -214,11 +214,12 @@ class FileKeyStore(KeyStore):
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    def _path(self, label: str) -> Path:
+    def path(self, label: str) -> Path:
+        """Where the key labelled `label` is kept."""
         return self.directory / f"{check_label(label)}.pem"
 
     def create(self, label: str) -> Signer:
-        path = self._path(label)
+        path = self.path(label)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         signer = SoftwareSigner.generate()
         try:
@@ -234,7 +235,7 @@ class FileKeyStore(KeyStore):
         return signer
 
     def signer(self, label: str) -> Signer:
-        path = self._path(label)
+        path = self.path(label)
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:

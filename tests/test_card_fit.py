@@ -146,27 +146,43 @@ def _value(draw: st.DrawFn, program: Program, field: str) -> str:
     return draw(_text(spec.max_length))
 
 
+def programme_card(
+    pid: str,
+    family: str,
+    given: str,
+    languages: tuple[str, ...],
+    extra_fields: tuple[tuple[str, str], ...],
+    photo: bytes = _PHOTO,
+) -> tuple[CardDesign, CardData]:
+    """Programme `pid`'s card design and a draft of its card: every field the design prints
+    filled (sex, signature, all entitlements), the names and extra fields as given."""
+    program, design = _PROGRAMS[pid], _DESIGNS[pid]
+    data = draft_data(
+        family,
+        given,
+        date(1990, 1, 1),
+        date(2026, 9, 21),
+        photo=photo,
+        sex="X" if "sex" in design.fields else None,
+        signature=_SIGNATURE if "signature" in design.fields else None,
+        entitlements=tuple(e.code for e in program.entitlements),
+        languages=languages,
+        extra_fields=extra_fields,
+    )
+    return design, data
+
+
 @st.composite
 def _card(draw: st.DrawFn) -> tuple[CardDesign, CardData]:
     pid = draw(st.sampled_from(sorted(_PROGRAMS)))
-    program, design = _PROGRAMS[pid], _DESIGNS[pid]
+    program = _PROGRAMS[pid]
     collected = (*program.fields.required, *program.fields.optional)
     extra = tuple(
         (code, _value(draw, program, code)) for code in collected if code in PRINTED_ONLY_FIELDS
     )
-    data = draft_data(
-        draw(_text(MAX_NAME)),
-        draw(_text(MAX_NAME)),
-        date(1990, 1, 1),
-        date(2026, 9, 21),
-        photo=_PHOTO,
-        sex="X" if "sex" in design.fields else None,
-        signature=_SIGNATURE if "signature" in design.fields else None,
-        entitlements=tuple(e.code for e in program.entitlements),
-        languages=("ar", "ti") if program.entitlements else (),
-        extra_fields=extra,
-    )
-    return design, data
+    family, given = draw(_text(MAX_NAME)), draw(_text(MAX_NAME))
+    languages = ("ar", "ti") if program.entitlements else ()
+    return programme_card(pid, family, given, languages, extra)
 
 
 @settings(

@@ -3,20 +3,18 @@ kiosk accepts (`printer.card_fit.check_fit`, as `kiosk.printing.card_fit_problem
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from cardio.credential import MAX_NAME
 from kiosk.i18n import BY_CODE
-from kiosk.printing import PRINTED_ONLY_FIELDS, card_design, printed_values
+from kiosk.printing import PRINTED_ONLY_FIELDS, printed_values
 from kiosk.programs import Program, load_all
 from kiosk.web.adapters import field_spec
 from kiosk.web.ports import FieldKind
-from printer.card_fit import check_fit, draft_data
+from printer.card_fit import check_fit
 
 from .conftest import synthetic_photo
-from .test_card_layout import signature_png
+from .test_card_fit import programme_card
 
 PROGRAMS: dict[str, Program] = load_all()
 # Long Latin words (wide letters, few breaks): the hardest text of its length to wrap.
@@ -31,7 +29,6 @@ TYPICAL = {
     "medical_info": "Penicillin allergy",
 }
 PHOTO = synthetic_photo()
-SIGNATURE = signature_png()
 
 
 def longest_text(n: int) -> str:
@@ -55,21 +52,9 @@ def longest_value(program: Program, code: str) -> str:
 
 def problems(pid: str, name: str, values: dict[str, str]) -> list[tuple[str | None, int]]:
     program = PROGRAMS[pid]
-    design = card_design(program, pid, "en")
     collected = (*program.fields.required, *program.fields.optional)
     extra = tuple((c, values[c]) for c in collected if c in PRINTED_ONLY_FIELDS)
-    data = draft_data(
-        name,
-        name,
-        date(1990, 1, 1),
-        date(2026, 9, 21),
-        photo=PHOTO,
-        sex="X" if "sex" in design.fields else None,
-        signature=SIGNATURE if "signature" in design.fields else None,
-        entitlements=tuple(e.code for e in program.entitlements),
-        languages=("en", "es"),
-        extra_fields=printed_values(extra),
-    )
+    design, data = programme_card(pid, name, name, ("en", "es"), printed_values(extra), PHOTO)
     return [(p.field, p.max_chars) for p in check_fit(design, data)]
 
 

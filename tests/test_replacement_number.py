@@ -4,28 +4,19 @@ over (the real card job on the in-process issuer)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from api.issuer.card_status import card_history
 from kiosk.web import messages as msg
 from kiosk.web.flow import old_card
 
 from .kiosk_helpers import Kiosk as Station
-from .kiosk_helpers import make_kiosk
 from .test_kiosk_web import tr
-from .test_renewal_web import _finish, _old_card, _resident, _walk
-
-
-@pytest.fixture(name="station")
-def fixture_station(tmp_path: Path) -> Iterator[Station]:
-    station = make_kiosk(tmp_path, None)
-    try:
-        yield station
-    finally:
-        station.issuer.close()
+from .test_renewal_web import (
+    _finish,
+    _old_card,
+    _resident,
+    _walk,
+    fixture_station,  # noqa: F401 - the kiosk station fixture
+)
 
 
 def test_the_attendant_sees_which_card_a_replacement_cancels(station: Station) -> None:

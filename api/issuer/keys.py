@@ -49,12 +49,14 @@ class IssuerKeys:
     def check_files(self) -> None:
         """Refuse now (IssuerError) a key file of an active key this process may not read
         (a file key store; a PKCS#11 token is checked when it is opened)."""
-        if self.config.data.get("keystore", {"type": "file"}).get("type") != "file":
+        if self.config.data.get("keystore", {}).get("type") == "pkcs11":
             return
+        store = self.keystore
+        assert isinstance(store, FileKeyStore)
         for entry in self.config.data["keys"]:
             if "public_key" in entry or entry["state"] != KeyState.ACTIVE.value:
                 continue
-            path = self.config.dir / "keys" / f"{entry['label']}.pem"
+            path = store.path(entry["label"])
             try:
                 with open(path, "rb"):
                     pass
