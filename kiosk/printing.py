@@ -219,6 +219,7 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
             disclaimer=words.disclaimer,
             labels=words.labels,
             language_names=LANGUAGE_NAMES,
+            languages=(SOURCE_LANGUAGE,),
         )
     design = program.card.design
     printed = design.languages or (language,)
@@ -249,6 +250,7 @@ def card_design(program: Program | None, program_id: str, language: str = "en") 
         issuer_name=each_language(printed, program.issuer.authority.get),
         language_names=LANGUAGE_NAMES,
         full_width_fields=FULL_WIDTH_FIELDS,
+        languages=tuple(printed),
     )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from cardio.credential import Credential
 from cardio.errors import CitycardError
 
+from .fonts import han_language
+
 __all__ = [
     "BLEED_MM",
     "CARD_HEIGHT_MM",
@@ -119,6 +121,8 @@ class CardDesign:
     language itself: "Español" for es); a code it lacks is refused rather than printed raw.
     `full_width_fields` are the extra fields (`CardData.extra_fields`) that always get a row
     of their own at the column's full width (an address), before the short ones.
+    `languages` are the printed languages, in order: the first Chinese, Japanese or Korean one
+    gives the Han characters of the design's words their shapes (`words_language`).
     """
 
     display_name: str
@@ -136,6 +140,13 @@ class CardDesign:
     issuer_name: str | None = None
     language_names: Mapping[str, str] | None = None
     full_width_fields: frozenset[str] = frozenset({"address"})
+    languages: tuple[str, ...] = ()
+
+    @property
+    def words_language(self) -> str | None:
+        """The language whose shapes the Han characters of the title, labels and disclaimer
+        take (Traditional Chinese on a card printing zh-Hant), None when none prints Han."""
+        return han_language(self.languages)
 
     def language_name(self, code: str) -> str:
         """The printed name of a language code; without `language_names` the code itself."""

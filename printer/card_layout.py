@@ -48,7 +48,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from PIL import Image, ImageDraw
@@ -181,18 +181,20 @@ class _Canvas:
         draw = None if self.measure_only else self.draw
         return draw_fitted(draw, fitted, bx, by, width, fill, align=align) - self.b
 
-    def label(self, text: str, x: int, y: int, width: int, fill: Color) -> int:
-        return self.text(_fit_label(text, width), x, y, width, fill, align="left")
+    def label(self, text: str, x: int, y: int, width: int, fill: Color, language: str | None) -> int:
+        return self.text(_fit_label(text, width, language=language), x, y, width, fill, align="left")
 
 
 def _fit_label(
-    text: str, width: int, box: int = 0, sizes: tuple[int, int] = (19, 12)
+    text: str, width: int, box: int = 0, sizes: tuple[int, int] = (19, 12),
+    language: str | None = None,
 ) -> FittedText:
     """A label: one line when it fits, else (a label in two or three printed languages) two
-    lines, shrinking only when two lines at the largest size do not fit."""
+    lines, shrinking only when two lines at the largest size do not fit. `language` is the
+    design's `words_language` (the Han shapes of "Name / 姓名")."""
     return fit_text(
         text, width, box or _LABEL_BOX, max_size=sizes[0], min_size=sizes[1], max_lines=2,
-        paragraph=True, what="label",
+        paragraph=True, what="label", language=language,
     )
 
 
@@ -250,17 +252,18 @@ def _header(c: _Canvas, design: CardDesign) -> None:
         c.paste(logo, m + (logo_box - logo.width) // 2, m + (logo_box - logo.height) // 2)
         x = m + logo_box + 20
     width = c.w - m - x
+    words = design.words_language
     if design.issuer_name:
         # The title on one line and the authority under it, when both fit; else the title
         # alone, on up to two lines (a long bilingual name comes first).
         try:
             title = fit_text(
                 design.display_name, width, 60, max_size=44, min_size=28, bold=True,
-                what="card title",
+                what="card title", language=words,
             )
             sub = fit_text(
                 design.issuer_name, width, 30, max_size=24, min_size=16,
-                what="issuing authority",
+                what="issuing authority", language=words,
             )
         except CardLayoutError:
             pass
@@ -270,7 +273,7 @@ def _header(c: _Canvas, design: CardDesign) -> None:
             return
     title = fit_text(
         design.display_name, width, _HEADER_H - m, max_size=44, min_size=22, bold=True,
-        max_lines=2, paragraph=True, what="card title",
+        max_lines=2, paragraph=True, what="card title", language=words,
     )
     c.text(title, x, m - 8, width, ink, align="left")
 
@@ -286,33 +289,39 @@ def _footer(c: _Canvas, design: CardDesign, footer_y: int = _FOOTER_Y) -> None:
     fitted = fit_text(
         design.disclaimer, width, c.h - m - top, max_size=30,
         min_size=22 if footer_y < _FOOTER_Y else 18, bold=True, max_lines=2, what="disclaimer",
+        language=design.words_language,
     )
     c.text(fitted, m, top, width, _ink_on(primary), align="auto")
 
 
 def _field(
-    c: _Canvas, label: str, value: str, x: int, y: int, width: int, label_h: int
+    c: _Canvas, label: str, value: str, x: int, y: int, width: int, label_h: int,
+    language: str | None,
 ) -> int:
     """A label over its value; labels of one row take the same height (`label_h`) so the
     values line up. Returns the y below the value."""
-    c.text(_fit_label(label, width, _ROW_LABEL_BOX), x, y, width, _GREY, align="left")
+    label_fit = _fit_label(label, width, _ROW_LABEL_BOX, language=language)
+    c.text(label_fit, x, y, width, _GREY, align="left")
     fitted = fit_text(value, width, 42, max_size=32, min_size=16, bold=True, what=label.lower())
     return c.text(fitted, x, y + label_h, width, _INK)
 
 
 def _row(
-    c: _Canvas, fields: list[tuple[str, str, int]], x0: int, y: int, width: int
+    c: _Canvas, fields: list[tuple[str, str, int]], x0: int, y: int, width: int,
+    language: str | None,
 ) -> int:
     """Fields side by side from x0 (each (label, value, width); the last takes what is left);
-    returns the y below the row."""
+    returns the y below the row. `language`: the labels' (the design's `words_language`)."""
     gap = 16
+    style = replace(_ROOMY, words_language=language)
     label_h = max(
-        _label_height(label, w, _ROW_LABEL_BOX) for label, _, w in _widths(fields, x0, width, gap)
+        _label_height(label, w, _ROW_LABEL_BOX, style)
+        for label, _, w in _widths(fields, x0, width, gap)
     )
     below = y
     col = x0
     for label, value, w in _widths(fields, x0, width, gap):
-        below = max(below, _field(c, label, value, col, y, w, label_h))
+        below = max(below, _field(c, label, value, col, y, w, label_h, language))
         col += w + gap
     return below
 
@@ -334,6 +343,7 @@ def _front(
 ) -> tuple[Image.Image, tuple[str, ...]]:
     c = _Canvas(bleed, dpi, measure_only=layout_only)
     labels = design.labels
+    words = design.words_language
     m = c.margin
     _header(c, design)
 
@@ -346,7 +356,10 @@ def _front(
         c.paste(photo, px0, py0)
     else:
         c.rect((px0, py0, px0 + pw, py0 + ph), fill=(235, 235, 235))
-        note = fit_text(labels.no_photo, pw - 20, 80, max_size=24, min_size=12, max_lines=3, what="label")
+        note = fit_text(
+            labels.no_photo, pw - 20, 80, max_size=24, min_size=12, max_lines=3, what="label",
+            language=words,
+        )
         c.text(note, px0 + 10, py0 + ph // 2 - 16, pw - 20, _GREY, align="left")
     c.rect((px0, py0, px0 + pw, py0 + ph), outline=design.secondary_rgb, width=2)
 
@@ -354,9 +367,9 @@ def _front(
     x0 = px0 + pw + 26
     width = c.w - m - x0
     y = py0 - 6
-    y = c.label(labels.family_name, x0, y, width, _GREY)
+    y = c.label(labels.family_name, x0, y, width, _GREY, words)
     # The holder's first language picks the CJK face of a Han name (Japanese, Traditional
-    # Chinese shapes); the labels' face follows the text alone.
+    # Chinese shapes); the labels' face, the printed languages'.
     language = data.languages[0] if data.languages else None
     family = fit_text(
         data.family_name, width, 100, max_size=58, min_size=30, bold=True, max_lines=3,
@@ -364,7 +377,7 @@ def _front(
     )
     c.text(family, x0, y, width, _INK)
     y += 100
-    y = c.label(labels.given_name, x0, y, width, _GREY)
+    y = c.label(labels.given_name, x0, y, width, _GREY, words)
     given_max = min(44, int(family.font.size))
     given = fit_text(
         data.given_name, width, 58, max_size=given_max, min_size=min(28, given_max),
@@ -378,9 +391,9 @@ def _front(
     if "sex" in design.fields:
         row1.append((labels.sex, data.sex or "–", 96))
     row1.append((labels.document_number, data.document_number, 0))
-    y = _row(c, row1, x0, y, width) + 1
+    y = _row(c, row1, x0, y, width, words) + 1
     row2 = [(labels.issued, data.issued.isoformat(), 206), (labels.expires, data.expires.isoformat(), 0)]
-    y = _row(c, row2, x0, y, width)
+    y = _row(c, row2, x0, y, width, words)
     if y > _FRONT_FOOTER_Y - 6:
         raise CardLayoutError(
             "The front's labels take too much room above the disclaimer band; shorten the "
@@ -413,6 +426,10 @@ class _BackStyle:
     alone_lines: int
     languages: tuple[int, int, int]  # box, largest and smallest size
     signature_h: int
+    # Whose Han shapes: the design's words (`CardDesign.words_language`) and the resident's
+    # printed values (their first language, as for their name on the front).
+    words_language: str | None = None
+    holder_language: str | None = None
 
 
 # The back is laid out roomy first; when the resident's printed fields do not all fit, it is
@@ -445,16 +462,16 @@ def _fit_value(item: _Item, width: int, box: int, alone: bool, s: _BackStyle) ->
     return fit_text(
         value, width, box, max_size=s.value[0], min_size=s.value[1], bold=True,
         max_lines=s.alone_lines if alone else 1, what=label.lower(), field=key,
-        wrap_min_size=s.value[2],
+        wrap_min_size=s.value[2], language=s.holder_language,
     )
 
 
 def _back_label(text: str, width: int, s: _BackStyle) -> FittedText:
-    return _fit_label(text, width, s.label[0], s.label[1:])
+    return _fit_label(text, width, s.label[0], s.label[1:], s.words_language)
 
 
 def _label_height(text: str, width: int, box: int = 0, s: _BackStyle = _ROOMY) -> int:
-    fitted = _fit_label(text, width, box or s.label[0], s.label[1:])
+    fitted = _fit_label(text, width, box or s.label[0], s.label[1:], s.words_language)
     return len(fitted.lines) * fitted.line_height
 
 
@@ -519,17 +536,21 @@ def _extra_fields(
 
 
 def _fit_languages(
-    names: list[str], width: int, s: _BackStyle
+    names: list[tuple[str, str]], width: int, s: _BackStyle
 ) -> tuple[list[FittedText], FittedText]:
-    """The holder's languages on one line, each name in its own font (names in their own
-    scripts: "ትግርኛ, العربية" needs two fonts), at the largest common size that fits; with
-    the comma between them (drawn with a space after it)."""
+    """The holder's languages ((code, printed name) pairs) on one line, each name in its own
+    font (names in their own scripts: "ትግርኛ, العربية" needs two fonts; 中文 in the shapes of
+    its own code), at the largest common size that fits; with the comma between them (drawn
+    with a space after it)."""
     box, largest, smallest = s.languages
     for size in range(largest, smallest - 1, -1):
         try:
             runs = [
-                fit_text(name, width, box, max_size=size, min_size=size, what="languages")
-                for name in names
+                fit_text(
+                    name, width, box, max_size=size, min_size=size, what="languages",
+                    language=code,
+                )
+                for code, name in names
             ]
             comma = fit_text(",", width, box, max_size=size, min_size=size, what="languages")
         except CardLayoutError:
@@ -542,7 +563,7 @@ def _fit_languages(
 
 
 def _draw_languages(
-    c: _Canvas, names: list[str], x: int, y: int, width: int, s: _BackStyle
+    c: _Canvas, names: list[tuple[str, str]], x: int, y: int, width: int, s: _BackStyle
 ) -> int:
     """Draw the languages' names from (x, y) on one line; returns the y below it."""
     runs, comma = _fit_languages(names, width, s)
@@ -595,10 +616,14 @@ def _back(
     design: CardDesign, data: CardData, bleed: bool, dpi: int, layout_only: bool = False
 ) -> tuple[Image.Image, tuple[str, ...]]:
     """The back, roomy if it fits so, else compact (`_BackStyle`)."""
+    words, holder = design.words_language, data.languages[0] if data.languages else None
+    roomy, compact = (
+        replace(s, words_language=words, holder_language=holder) for s in (_ROOMY, _COMPACT)
+    )
     try:
-        return _back_in(_ROOMY, design, data, bleed, dpi, layout_only)
+        return _back_in(roomy, design, data, bleed, dpi, layout_only)
     except CardLayoutError:
-        return _back_in(_COMPACT, design, data, bleed, dpi, layout_only)
+        return _back_in(compact, design, data, bleed, dpi, layout_only)
 
 
 def _back_in(
@@ -625,7 +650,7 @@ def _back_in(
     y = m + 4
     title = fit_text(
         design.display_name, width, s.title[0], max_size=s.title[1], min_size=s.title[2],
-        bold=True, max_lines=2, paragraph=True, what="card title",
+        bold=True, max_lines=2, paragraph=True, what="card title", language=s.words_language,
     )
     y = c.text(title, x0, y, width, design.primary_rgb, align="left") + 6
     bottom = _FOOTER_Y - 12
@@ -643,10 +668,10 @@ def _back_in(
             c.paste(sig, x0 + 4, bottom + 24 + 4 + (sig_h - 8 - sig.height) // 2)
         bottom -= 8
     left_free = (bottom_left := _FOOTER_Y - 12) - number_bottom
-    spoken: list[str] | None = None
+    spoken: list[tuple[str, str]] | None = None
     languages_box = s.languages[0]
     if "languages" in design.fields and data.languages:
-        spoken = [design.language_name(code) for code in data.languages]
+        spoken = [(code, design.language_name(code)) for code in data.languages]
         # Under the document number when there is room there (the right column is the
         # crowded one), else in the right column after the entitlements.
         label_h = _label_height(labels.languages, qr.width, s=s)
@@ -671,6 +696,7 @@ def _back_in(
                 ent = fit_text(
                     text, width, max(30, min(200, room)), max_size=s.entitlements[0],
                     min_size=s.entitlements[1], max_lines=8, paragraph=True, what="entitlements",
+                    language=s.words_language,
                 )
                 break
             except CardLayoutError:
@@ -687,7 +713,7 @@ def _back_in(
     if design.back_note and bottom - y >= 30:
         note = fit_text(
             design.back_note, width, bottom - y, max_size=22, min_size=13, max_lines=8,
-            paragraph=True, what="programme note",
+            paragraph=True, what="programme note", language=s.words_language,
         )
         c.text(note, x0, y, width, _GREY, align="auto")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "cjk_index",
     "face_for",
     "font_for",
+    "han_language",
     "needs_shaping",
     "script_of",
 ]
@@ -200,6 +202,15 @@ def cjk_index(script: str, language: str | None) -> int:
     if base == "ja":
         return _CJK_INDEX["japanese"]
     return _CJK_INDEX["korean"] if base == "ko" else _CJK_INDEX["han"]
+
+
+def han_language(languages: Iterable[str]) -> str | None:
+    """The first of `languages` (BCP 47) written with Han characters: Chinese, Japanese or
+    Korean. A text in several languages ("Name / 姓名") takes its Han shapes from it."""
+    for code in languages:
+        if code.replace("_", "-").split("-")[0].lower() in ("zh", "ja", "ko"):
+            return code
+    return None
 
 
 @lru_cache(maxsize=128)

@@ -22,6 +22,7 @@ the programme does not collect.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -172,6 +173,19 @@ def test_no_field_the_programme_does_not_collect(pid: str) -> None:
         sex = {_label(lang, "Sex") for lang in program.card.design.languages}
         assert not sex & set(card.texts["front"]), pid
         assert "–" not in card.texts["front"]
+
+
+def test_the_words_take_the_printed_chinese_shapes() -> None:
+    """San Francisco prints Traditional Chinese: the Han characters of its title, labels and
+    disclaimer (姓, 證件號碼, 非居留許可) take the Traditional face, not the Simplified one a
+    text alone would get; the same card without zh-Hant printed differs only in those shapes."""
+    design, data, card = rendered("san-francisco")
+    assert design.words_language == "zh-Hant"
+    assert card_design(PROGRAMS["zurich"], "zurich").words_language is None
+    simplified = render_card(dataclasses.replace(design, languages=("en", "es")), data)
+    assert simplified.texts == card.texts
+    for side in ("front", "back"):
+        assert ImageChops.difference(getattr(card, side), getattr(simplified, side)).getbbox()
 
 
 def test_a_language_without_a_kiosk_name_gets_babel_s() -> None:
