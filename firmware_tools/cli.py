@@ -19,7 +19,7 @@ from cardio.keys import FileKeyStore
 from cardio.terminal_config import DEFAULT_POLL_INTERVAL, FEEDBACK_MODES
 
 from . import provlog
-from .dfu import DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
+from .dfu import DfuError, DfuSession, bcd_version, dfu_interface, open_device, parse_vid_pid
 from .dfu_protocol import PROTOCOL_DFU
 from .package import (
     MAX_PACKAGE,
@@ -30,6 +30,7 @@ from .package import (
     check_target,
     load_trusted_keys,
     pack,
+    parse_version,
     read_package,
 )
 
@@ -41,6 +42,7 @@ KEYS_OPTION = click.option(
     "keys_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="CITYCARD_FIRMWARE_KEYS",
+    show_envvar=True,
     default=DEFAULT_KEYS,
     show_default=True,
     help="Trusted firmware-keys file (PEM public keys of the city and accepted vendors).",
@@ -48,6 +50,7 @@ KEYS_OPTION = click.option(
 TECH_OPTION = click.option(
     "--technician",
     envvar="CITYCARD_TECHNICIAN",
+    show_envvar=True,
     help="Your technician id (staff number, not your name), for the provisioning log.",
 )
 LOG_OPTION = click.option(
@@ -55,6 +58,7 @@ LOG_OPTION = click.option(
     "log_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="CITYCARD_PROVLOG",
+    show_envvar=True,
     default=DEFAULT_LOG,
     show_default=True,
     help="The append-only provisioning log.",
@@ -243,21 +247,43 @@ def flash_cmd(
             )
     except KeyboardInterrupt:  # Ctrl-C: say what state the device is in, and record it
         sentence = _interrupted(session, m.version, len(pkg.image))
-        try:
-            provlog.append(log_path, technician, "firmware.flash", **details, blocks=session.blocks_sent, result="interrupted")
-        except (provlog.ProvisioningLogError, OSError):
-            sentence = sentence[:-1] + " (the provisioning log could not take this record: note it by hand)."
-        raise FirmwareError(sentence) from None
+        raise FirmwareError(_record_unfinished(log_path, technician, details, session.blocks_sent, "interrupted", sentence)) from None
+    except (DfuError, FirmwareError) as exc:
+        if session.phase == "runtime":  # refused before the device was detached: nothing to record
+            raise
+        # The device was detached and maybe erased: the next technician must see why it is dark.
+        raise FirmwareError(_record_unfinished(log_path, technician, details, session.blocks_sent, "failed", str(exc))) from exc
+    if report.stayed_in_dfu:
+        sentence = (
+            "The image was written but the device did not start the new firmware; it is waiting in its bootloader (DFU mode): "
+            "run flash again with the same package, and if it stays in DFU mode ask the vendor whether the image suits this device."
+        )
+        raise FirmwareError(_record_unfinished(log_path, technician, details, report.blocks, "failed", sentence))
     done = f"Flashed {m.usb_id} with {m.version}: {report.blocks} blocks of {report.transfer_size} bytes"
-    _record(log_path, technician, "firmware.flash", done, **details, blocks=report.blocks, result="ok")
+    # "ok" only when the device was seen running the package's MAJOR.MINOR (all bcdDevice shows)
+    seen = bcd_version(report.new_bcd_device) if report.new_bcd_device is not None else None
+    result = "ok" if seen == parse_version(m.version)[:2] else "unconfirmed"
+    _record(log_path, technician, "firmware.flash", done, **details, blocks=report.blocks, result=result)
     if report.retries_used:
         done += f", after {report.retries_used} recovered error(s)"
-    if report.new_bcd_device is not None:
-        major, minor = bcd_version(report.new_bcd_device)
-        done += f"; the device now reports {major}.{minor}"
+    if seen is None:
+        done += f"; the device has not come back yet — unplug and replug it if it stays dark, and check that it reports {m.version}"
+    elif result == "ok":
+        done += f"; the device now reports {seen[0]}.{seen[1]}"
     else:
-        done += "; the device has not come back yet — unplug and replug it if it stays dark"
+        done += f"; but the device now reports {seen[0]}.{seen[1]}, not {m.version}: unplug and replug it, and run flash again if it still does"
+    if result != "ok":
+        done += " (recorded as unconfirmed)"
     click.echo(done + ".")
+
+
+def _record_unfinished(log_path: Path, technician: str, details: dict[str, Any], blocks: int, result: str, sentence: str) -> str:
+    """Record a flash that did not finish; `sentence`, noting it when the log fails too."""
+    try:
+        provlog.append(log_path, technician, "firmware.flash", **details, blocks=blocks, result=result)
+    except (provlog.ProvisioningLogError, OSError):
+        return sentence.rstrip(".") + " (the provisioning log could not take this record: note it by hand)."
+    return sentence
 
 
 def _interrupted(session: DfuSession, version: str, image_size: int) -> str:
@@ -298,19 +324,24 @@ def log_show(ctx: click.Context, log_path: Path) -> None:
 
     A --log (or $CITYCARD_PROVLOG) that does not exist is an error, so that a mistyped path
     does not pass for an empty log. The default log not existing yet only means that nothing
-    was recorded on this machine so far: that prints "The provisioning log is empty".
+    was recorded on this machine so far: that prints "The provisioning log is empty". A torn
+    or damaged log prints its whole records, then what is wrong with it, and exits 2.
     """
     if not log_path.exists():
         if ctx.get_parameter_source("log_path") is not click.core.ParameterSource.DEFAULT:
             raise provlog.ProvisioningLogError(f"There is no provisioning log at {log_path}; check the path.")
         click.echo(f"The provisioning log is empty: nothing was recorded on this machine yet ({log_path}).", err=True)
         return
-    records = provlog.read(log_path)
-    if not records:
+    # A damaged log is refused for writing, but its whole records are evidence: shown first,
+    # then the damage (lines that are not records are not repeated: they may hold anything).
+    records, bad = provlog.read_all(log_path)
+    if not records and not bad:
         click.echo(f"The provisioning log {log_path} is empty.", err=True)
     for rec in records:
         rest = {k: v for k, v in rec.items() if k not in ("at", "technician", "action")}
         click.echo(f"{rec.get('at')} {rec.get('technician')} {rec.get('action')} " + " ".join(f"{k}={v}" for k, v in sorted(rest.items())))
+    if bad:
+        raise provlog.ProvisioningLogError(provlog.damage(log_path, bad))
 
 
 
@@ -426,14 +457,21 @@ def kiosk_install(
     state: Path, root_key: Path, trust_list: Path, yes_fingerprint: str | None, technician: str | None, log_path: Path
 ) -> None:
     """Pin the city root key (after you confirm its fingerprint) and install the trust list."""
+    from cardio.errors import KeyStoreError
     from cardio.keys import fingerprint, load_public_pem
+    from cardio.trust_sync import MAX_ROOT_KEY
 
-    from .kiosk_enroll import _credential, install
+    from .kiosk_enroll import _credential, check_pinned_root, install
 
     technician = _log_ready(technician, log_path, "installation")
     kiosk_id = _credential(state).kiosk_id
-    root_pem = root_key.read_bytes()
-    actual = fingerprint(load_public_pem(root_pem))
+    use_published = "use the root-key.pem the city published (--root-key)"
+    root_pem = read_limited(root_key, MAX_ROOT_KEY, "The root key file", use_published)
+    try:
+        actual = fingerprint(load_public_pem(root_pem))
+    except KeyStoreError as exc:
+        raise FirmwareError(f"The root key file {root_key} is not a P-256 PEM public key; {use_published}.") from exc
+    check_pinned_root(state, actual)  # refuse another root before asking to confirm it
     if yes_fingerprint is None:
         _confirm_fingerprint(actual, "nothing was installed")
         yes_fingerprint = actual
@@ -450,7 +488,7 @@ def kiosk_install(
 @click.option("--pkcs11-module", help="PKCS#11 module of the kiosk's HSM (PIN from $CITYCARD_PKCS11_PIN).")
 @click.option("--pkcs11-token", help="Token label in the PKCS#11 module.")
 @click.option("--writer", help="PC/SC name (or part) of the card writer; default: the first reader with a card.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the blank test card.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Seconds to wait for the blank test card.")
 @TECH_OPTION
 @LOG_OPTION
 @friendly_errors
@@ -502,7 +540,7 @@ def reader_group() -> None:
 @click.option("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, show_default=True, help="Seconds between reader polls for a card (0.05 to 5).")
 @click.option("--yes-fingerprint", help="The root key fingerprint you confirmed with the city (for scripts; must match exactly).")
 @click.option("--self-test/--no-self-test", default=True, show_default=True, help="Read the city's test card before finishing.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the test card.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Seconds to wait for the test card.")
 @TECH_OPTION
 @LOG_OPTION
 @friendly_errors

@@ -15,7 +15,9 @@ The sequence (USB DFU 1.1 sections 5-7):
 5. Manifestation: a zero-length DFU_DNLOAD, then DFU_GETSTATUS (dfuMANIFEST, sleep its
    bwPollTimeout); a manifestation-tolerant device is polled once more until dfuIDLE, any
    other is left in dfuMANIFEST-WAIT-RESET without further requests.
-6. USB reset, so the device boots the new image; its runtime bcdDevice is read back.
+6. USB reset, so the device boots the new image; its runtime bcdDevice is read back, or, when
+   no runtime device appears within `reenumerate_s`, whether the device is still (or again)
+   in DFU mode: its bootloader did not start the image.
 
 On an error status or a stall during the download the host reads the status, clears it with
 DFU_CLRSTATUS and (while `retries` remain) restarts the download from block 0; a device that
@@ -151,7 +153,8 @@ class FlashReport:
     busy_polls: int = 0  # GETSTATUS answered with dfuDNBUSY (the device asked to wait)
     manifest_polls: int = 0  # GETSTATUS during manifestation
     retries_used: int = 0
-    new_bcd_device: int | None = None
+    new_bcd_device: int | None = None  # the runtime device's bcdDevice after the final reset
+    stayed_in_dfu: bool = False  # found only in DFU mode after the reset: the image did not start
 
 
 def parse_functional(extra: bytes) -> Functional | None:
@@ -495,6 +498,11 @@ class DfuSession:
                     report.new_bcd_device = dev.bcdDevice
                     break
                 self.sleep(0.05)
+            else:
+                # Still in DFU mode when the wait is over (not only just after the reset, while
+                # the old DFU-mode device may not have left the bus yet): the bootloader did
+                # not start the new image.
+                report.stayed_in_dfu = self._find_again(PROTOCOL_DFU) is not None
         return report
 
 

@@ -225,7 +225,8 @@ def check_usb(report: Report, env: Environment) -> None:
         if known.kind == "nfcpy-reader":
             entry["nfc_path"] = f"usb:{int(dev.bus or 0):03d}:{int(dev.address or 0):03d}"
         if known.kind == "usb-serial":
-            entry["hint"] = "if this is a PN532 board, run doctor with --nfc tty:ttyUSB0:pn532 (the port below)"
+            # its tty is known only from the serial port list, which gives the --nfc path
+            entry["hint"] = "a PN532 board on it is reached with --nfc and the tty:...:pn532 path of its serial port below"
 
 
 def _reader_matches(reader: str, known: Known) -> bool:
@@ -307,7 +308,10 @@ def render(report: Report) -> str:
     for u in report.usb:
         name = u["name"] or "unknown device"
         assumed = " (id assumed)" if u["assumed_id"] else ""
-        lines.append(f"  {u['usb_id']} {name}{assumed} v{u['version']} bus {u['bus']} device {u['address']}")
+        nfc = f" (--nfc {u['nfc_path']})" if u.get("nfc_path") else ""
+        lines.append(f"  {u['usb_id']} {name}{assumed} v{u['version']} bus {u['bus']} device {u['address']}{nfc}")
+        if u.get("hint"):
+            lines.append(f"    {u['hint']}")
     for n in report.nfc:
         if "error" in n:
             lines.append(f"NFC {n['path']}: not found")
@@ -315,7 +319,8 @@ def render(report: Report) -> str:
             lines.append(f"NFC {n['path']}: {n['vendor'] or ''} {n['product'] or ''} {n['chipset'] or ''}".rstrip())
     lines.append(f"serial ports: {len(report.serial)}")
     for s in report.serial:
-        lines.append(f"  {s['device']} {s.get('usb_id', '')} {s.get('name') or s['description']}".rstrip())
+        pn532 = f" (--nfc {s['nfc_path']})" if s.get("nfc_path") else ""
+        lines.append(f"  {s['device']} {s.get('usb_id', '')} {s.get('name') or s['description']}".rstrip() + pn532)
     if report.problems:
         lines.append(f"{len(report.problems)} problem(s):")
         for p in report.problems:

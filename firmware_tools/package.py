@@ -27,6 +27,7 @@ is not visible in bcdDevice, so a same-MAJOR.MINOR package is never called a dow
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardio import cbor
 from cardio.cose import parse_sign1, sign1
-from cardio.errors import CitycardError
+from cardio.errors import CitycardError, KeyStoreError
 from cardio.files import read_limited
 from cardio.keys import Signer, kid_for, load_public_pem
 
@@ -46,6 +47,9 @@ MANIFEST_TYP = "citycard-firmware-manifest"
 MAX_PACKAGE = 16 * 1024 * 1024
 _SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 _PEM = re.compile(rb"(?:^#[^\n]*\n)?-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S | re.M)
+
+
+_PACKAGE_HEAD = 0xA3  # a CBOR map of three entries: how every package starts
 
 
 class FirmwareError(CitycardError):
@@ -146,13 +150,19 @@ def load_trusted_keys(path: Path) -> list[FirmwareSigningKey]:
     except IsADirectoryError as exc:
         raise FirmwareError(f"The trusted firmware-keys file {path} is a directory; pass --keys with the file.") from exc
     keys = []
-    for m in _PEM.finditer(data):
+    for n, m in enumerate(_PEM.finditer(data), 1):
         block = m.group(0)
         name = ""
         if block.startswith(b"#"):
             first, block = block.split(b"\n", 1)
             name = first[1:].decode("utf-8", "replace").strip()
-        key = load_public_pem(block)
+        try:
+            key = load_public_pem(block)
+        except KeyStoreError as exc:
+            which = f"'{name}'" if name else f"number {n}"
+            raise FirmwareError(
+                f"The trusted firmware-keys file {path} holds a damaged key ({which}); install the city's file again or pass --keys."
+            ) from exc
         keys.append(FirmwareSigningKey(name or kid_for(key).hex(), key))  # unnamed: its kid
     if not keys:
         raise FirmwareError(f"The trusted firmware-keys file {path} holds no PEM public key; install the city's file again.")
@@ -192,12 +202,23 @@ def read_package(data: bytes, keys: list[FirmwareSigningKey]) -> Package:
     """Parse and verify a package: signature by a trusted key, image length and SHA-256."""
     if len(data) > MAX_PACKAGE:
         raise FirmwareError(f"The firmware package is larger than {MAX_PACKAGE // 1048576} MiB; it is not a citycard package.")
+    if not data:
+        raise FirmwareError("The firmware package file is empty; download it again.")
+    fp = io.BytesIO(data)
     try:
-        obj = cbor2.loads(data, allow_duplicate_keys=False, allow_indefinite=False, max_depth=4)
+        obj = cbor2.CBORDecoder(fp, allow_duplicate_keys=False, allow_indefinite=False, max_depth=4).decode()
+    except cbor2.CBORDecodeEOF as exc:
+        if data[0] == _PACKAGE_HEAD:  # began like a package: cut short (a broken download or copy)
+            raise FirmwareError("The firmware package is incomplete (cut short); download it again.") from exc
+        raise FirmwareError("The file is not a citycard firmware package (not CBOR); check you picked the right file.") from exc
     except Exception as exc:  # cbor2 raises several types on hostile input
         raise FirmwareError("The file is not a citycard firmware package (not CBOR); check you picked the right file.") from exc
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise FirmwareError("The file is not a citycard firmware package (format citycard-firmware/1); check you picked the right file.")
+    if fp.tell() != len(data):  # the format is one CBOR map, nothing after it
+        raise FirmwareError(
+            f"The firmware package has {len(data) - fp.tell()} extra byte(s) after the package (damaged in a download or copy); download it again."
+        )
     image, manifest_bytes = obj.get("image"), obj.get("manifest")
     if not isinstance(image, bytes):
         raise FirmwareError("The firmware package has no image; ask the vendor for a complete package.")

@@ -5,14 +5,18 @@ Only provisioning facts go in (device ids, versions, fingerprints, file names): 
 checked against an allow-list of keys and value types, so a resident's data cannot end up here
 (design principle 2). The file is opened with O_APPEND and every record is fsynced (and the
 directory once, when the file is created). It is never rewritten: `append` refuses a log whose
-existing content is not a sequence of complete records, and the module offers no way to edit
-or truncate it.
+existing content is not a sequence of complete records exactly as `append` writes them (the
+fixed keys, the allow-listed details, well-formed ids, action names, times and values, the same
+serialisation), and the module offers no way to edit or truncate it. The log is not signed: an
+edit that keeps every line such a record (another result, another technician id) cannot be
+told from the file alone.
 
 `check_ready` runs before a command does its work (flashing, enrolling, pinning): a bad
-technician id, a log that cannot be created or appended to, or a log that is torn or edited
-(its last line cut short, say by a full disk or a hand edit) is refused while nothing has been
-changed yet, so no work is ever left unrecorded. A torn log is not repaired: it is kept as
-evidence and the technician starts a new log (`--log` with a new file name).
+technician id, a log that cannot be created or appended to, or a log that is torn or holds a
+line `append` would not have written (its last line cut short by a full disk, a hand edit) is
+refused while nothing has been changed yet, so no work is ever left unrecorded. Such a log is
+not repaired: it is kept as evidence and the technician starts a new log (`--log` with a new
+file name); `read_all` still gives `log show` its whole records.
 """
 
 from __future__ import annotations
@@ -81,30 +85,92 @@ def _read_bytes(path: Path) -> bytes:
         return fh.read()
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """All records; ProvisioningLogError when the file is not whole JSON lines."""
+_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def _line_problem(line: bytes) -> str | None:
+    """Why `line` is not a record as `append` writes it, or None when it is one.
+
+    A record is checked the way `_record` builds it: the three fixed keys, the allow-listed
+    details with short scalar values, the id and action patterns, the UTC time to the second,
+    and the exact serialisation (sorted keys, one space after ':' and ','). So a personal-data
+    key, a reformatted line or a malformed value is found; a careful edit that keeps all of
+    this (another result, another technician id) is not: the log is not signed."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(obj, dict):
+        return "not a JSON object"
+    missing = [k for k in ("at", "technician", "action") if k not in obj]
+    if missing:
+        return f"no {', '.join(missing)}"
+    unknown = set(obj) - ALLOWED_DETAILS - {"at", "technician", "action"}
+    if unknown:
+        return f"a key the log does not take: {', '.join(sorted(unknown))}"
+    if not isinstance(obj["technician"], str) or not _TECHNICIAN.fullmatch(obj["technician"]):
+        return "a malformed technician id"
+    if not isinstance(obj["action"], str) or not _ACTION.fullmatch(obj["action"]):
+        return "a malformed action name"
+    try:
+        datetime.strptime(obj["at"] if isinstance(obj["at"], str) and _AT.fullmatch(obj["at"]) else "", "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return "a malformed time"
+    for key, value in obj.items():
+        if key not in ("at", "technician", "action") and (
+            not isinstance(value, str | int | bool) or (isinstance(value, str) and len(value) > 200)
+        ):
+            return f"a malformed value for {key}"
+    if (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8") != line + b"\n":
+        return "not written by citycard-provision (its layout was changed)"
+    return None
+
+
+def read_all(path: Path) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    """Every whole record of the log, and (line number, why) for each line that is not one (a
+    torn last line, a line `append` would not have written). For `log show`, which prints what
+    it can of a damaged log; everything that writes uses `read`, which refuses such a log."""
     try:
         data = _read_bytes(path)
     except (FileNotFoundError, NotADirectoryError):
-        return []  # not there (yet): nothing recorded; `check_ready` says whether it can be made
+        return [], []  # not there (yet): nothing recorded; `check_ready` says whether it can be made
     except IsADirectoryError as exc:
         raise ProvisioningLogError(f"The provisioning log {path} is a directory; give --log a file name.") from exc
     except OSError as exc:
         raise ProvisioningLogError(
             f"The provisioning log {path} cannot be read ({exc.strerror or exc}); fix its permissions or give --log another file."
         ) from exc
-    if data and not data.endswith(b"\n"):
-        raise ProvisioningLogError(f"The provisioning log {path} ends with a torn record; {_NEW_LOG}.")
+    lines = data.split(b"\n")
+    # a torn last line first: the likelier damage (a full disk), and what `read` names
+    bad = [(len(lines), _TORN)] if lines[-1] else []
     out = []
-    for n, line in enumerate(data.splitlines(), 1):
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ProvisioningLogError(f"Line {n} of the provisioning log {path} is not a record; {_NEW_LOG}.") from exc
-        if not isinstance(obj, dict):
-            raise ProvisioningLogError(f"Line {n} of the provisioning log {path} is not a record; {_NEW_LOG}.")
-        out.append(obj)
-    return out
+    for n, line in enumerate(lines[:-1], 1):
+        why = _line_problem(line)
+        if why is None:
+            out.append(json.loads(line))
+        else:
+            bad.append((n, why))
+    return out, bad
+
+
+_TORN = "torn"
+
+
+def damage(path: Path, bad: list[tuple[int, str]]) -> str:
+    """The sentence for the lines `read_all` found bad: the first names what to do for all."""
+    n, why = bad[0]
+    if why == _TORN:
+        return f"The provisioning log {path} ends with a torn record; {_NEW_LOG}."
+    return f"Line {n} of the provisioning log {path} is not a record ({why}); {_NEW_LOG}."
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """All records; ProvisioningLogError when a line is torn or is not a record as `append`
+    writes it."""
+    records, bad = read_all(path)
+    if bad:
+        raise ProvisioningLogError(damage(path, bad))
+    return records
 
 
 def _cannot_write(path: Path, exc: OSError) -> ProvisioningLogError:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from cardio.chip import read_card
 from cardio.connection import Connection
-from cardio.errors import CitycardError
+from cardio.errors import CitycardError, KeyStoreError
 from cardio.files import write_atomic
 from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE
@@ -61,10 +62,18 @@ class ReaderChoice:
 
 
 def check_api(api_url: str) -> None:
-    if http_url(api_url) is None:
+    if http_url(api_url) is not None:
+        return
+    # An address that is fine but for a space or a pasted newline is told so (`http_url`
+    # refuses them: http.client would fail with InvalidURL only when connecting).
+    cleaned = "".join(c for c in api_url if c.isprintable() and not c.isspace())
+    if cleaned != api_url and http_url(cleaned) is not None:
         raise SetupError(
-            f"The city API address {api_url!r} is not an http(s) address; give it as https://cards.city.example (ask the city for it)."
+            f"The city API address {api_url!r} contains spaces or control characters; give it as https://cards.city.example (ask the city for it)."
         )
+    raise SetupError(
+        f"The city API address {api_url!r} is not an http(s) address; give it as https://cards.city.example (ask the city for it)."
+    )
 
 
 def fetch_root_fingerprint(api_url: str, timeout: float = 10.0) -> str:
@@ -72,11 +81,17 @@ def fetch_root_fingerprint(api_url: str, timeout: float = 10.0) -> str:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             body: bytes = resp.read(MAX_ROOT_KEY + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        # HTTPException: a server that does not speak HTTP, or an address http.client refuses
         raise SetupError(f"The city API at {api_url} cannot be reached ({exc}); check the address and the network.") from exc
     if len(body) > MAX_ROOT_KEY:
         raise SetupError(f"The city API at {api_url} sent an oversized root key; check the address.")
-    return fingerprint(load_public_pem(body))
+    try:
+        return fingerprint(load_public_pem(body))
+    except KeyStoreError as exc:  # a captive portal's page, another service's answer
+        raise SetupError(
+            f"The city API at {api_url} did not send a root key (got something else); check the address (ask the city for it)."
+        ) from exc
 
 
 def normalise_fingerprint(text: str) -> str:
@@ -85,7 +100,13 @@ def normalise_fingerprint(text: str) -> str:
 
 def pin_and_sync(trust: Path, api_url: str, confirmed: str) -> TrustSync:
     pinned = trust / ROOT_KEY_FILE
-    if pinned.exists() and fingerprint(load_public_pem(pinned.read_bytes())) != normalise_fingerprint(confirmed):
+    try:
+        pinned_fp = fingerprint(load_public_pem(pinned.read_bytes())) if pinned.exists() else None
+    except KeyStoreError as exc:
+        raise SetupError(
+            f"{pinned} is not a PEM public key (damaged); use a fresh trust directory, or remove {pinned} on purpose and run setup again."
+        ) from exc
+    if pinned_fp is not None and pinned_fp != normalise_fingerprint(confirmed):
         raise SetupError(
             f"{trust} already holds a different pinned root key; use a fresh trust directory, or remove {pinned} on purpose if the city changed its root key."
         )

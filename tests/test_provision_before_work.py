@@ -85,7 +85,7 @@ def test_flash_with_a_bad_technician_id_leaves_the_device_alone(vendor: dict[str
 def test_flash_with_a_torn_log_leaves_the_device_and_the_log_alone(vendor: dict[str, Any]) -> None:
     log = vendor["tmp"] / "torn.log"
     log.write_bytes(TORN)
-    dev = FakeDfuDevice(vid=VID, pid=PID, bcd_device=0x0200)
+    dev = FakeDfuDevice(vid=VID, pid=PID, bcd_device=0x0200, next_bcd_device=0x0201)
     line = error_sentence(flash(vendor, dev, log=log))
     assert line == (
         f"Error: The provisioning log {log} ends with a torn record; keep the file as evidence and start a "
@@ -221,7 +221,7 @@ class InterruptedDevice(FakeDfuDevice):
 
 
 def test_ctrl_c_during_a_flash_says_how_to_recover_and_is_recorded(vendor: dict[str, Any]) -> None:
-    dev = InterruptedDevice(vid=VID, pid=PID, bcd_device=0x0200, transfer_size=1024)
+    dev = InterruptedDevice(vid=VID, pid=PID, bcd_device=0x0200, transfer_size=1024, next_bcd_device=0x0201)
     result = flash(vendor, dev)
     line = error_sentence(result)  # exit 2, not click's "Aborted!" with 1
     assert "Aborted" not in result.output
