@@ -52,11 +52,21 @@ def _tamper(data: bytes, at: int) -> bytes:
     return bytes(out)
 
 
+# The page's own sentence where the chip reader's does not fit it: cardio's MALFORMED sends the
+# holder to the printed QR, the very code this page reads.
+PAGE_SENTENCES = {
+    Verdict.MALFORMED: (
+        "The code could not be read; scan it again, holding the card flat, or type it exactly"
+        " as printed."
+    ),
+}
+
+
 def test_page_verdicts_match_cardio_names() -> None:
     script = (PAGE_DIR / "verify.js").read_text("utf-8")
     for verdict in Verdict:
         assert f"{verdict.name}: " in script or f"{verdict.name}:\n" in script, verdict
-        sentence = verdict.sentence
+        sentence = PAGE_SENTENCES.get(verdict, verdict.sentence)
         flat = script.replace('" +\n      "', "")
         assert sentence in flat, verdict
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from api.phone import PAGE_DIR, blueprint, venue_requests
-from api.phone.wallet import WALLET_DIR, files
+from api.phone.wallet import SERVER_MSGIDS, WALLET_DIR, files
 from api.phone.wallet import blueprint as wallet_blueprint
 from cardio.venues import VenueError, VenueProfile
 from cardio.wallet_claims import ITEMS
@@ -24,12 +24,14 @@ PLACEHOLDER = re.compile(r"\{\w+\}")
 
 def page_msgids() -> set[str]:
     """The msgids the wallet page uses: t("..."), N_("..."), say("..."), done("..."),
-    Shown("..."), the item words, and data-t="..." in the HTML."""
+    Shown("..."), the item words, data-t="..." in the HTML, and the server's own words (the
+    404 page, the manifest: api.phone.wallet.SERVER_MSGIDS)."""
     js = (WALLET_DIR / "wallet.js").read_text("utf-8")
     html = (WALLET_DIR / "index.html").read_text("utf-8")
     ids = set(re.findall(r'\b(?:t|N_|say|Shown|done)\(\s*"((?:[^"\\]|\\.)*)"', js))
     ids |= set(re.findall(r'"(Your [a-z ]+|You are over \d+)"', js))
     ids |= set(re.findall(r'data-t="([^"]*)"', html))
+    ids |= set(SERVER_MSGIDS)
     return ids
 
 

@@ -16,14 +16,14 @@ import base64
 import functools
 import hashlib
 import re
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, url_for
 
 from cardio.languages import LANGUAGES, SOURCE_LANGUAGE, match
 
-from .compressed import send_page
+from .compressed import send_page, send_text
 
 PAGE_DIR = Path(__file__).resolve().parent / "static"
 URL_PREFIX = "/verify"
@@ -54,19 +54,20 @@ SECURITY_HEADERS = {
 
 NOT_FOUND = "There is no page at this address."
 """The sentence of the page for an address under the pages that is none (a msgid of phone.po,
-verify.js's NOT_FOUND); its links are named as the two pages' titles are."""
+verify.js's NOT_FOUND, and of wallet.po); its links are named as the pages' titles are."""
 PAGE_LINKS = ((None, "Check a city resident card"), ("venue.html", "Ask for a phone card"))
 
 
-@functools.lru_cache(maxsize=len(LANGUAGES))
-def _words(language: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=2 * len(LANGUAGES))
+def words(language: str, domain: str = "phone") -> dict[str, str]:
+    """A language's translations of the pages' msgids ({} where it has no catalogue)."""
     from . import catalogue  # here: `python -m api.phone.catalogue` imports this package first
 
-    path = catalogue.po_path(language, catalogue.PHONE.name)
+    path = catalogue.po_path(language, domain)
     return catalogue.read_po(path) if path.is_file() else {}
 
 
-def _page_language() -> str:
+def page_language() -> str:
     """?lang=, else the browser's first language the pages have, else English."""
     codes = [lang.code for lang in LANGUAGES]
     asked = request.args.get("lang", "")
@@ -77,30 +78,75 @@ def _page_language() -> str:
     return SOURCE_LANGUAGE
 
 
-def not_found_page() -> Response:
-    """A small page in the page's language with links back to the two pages (404)."""
-    code = _page_language()
-    words = _words(code)
-    direction = next(lang.dir for lang in LANGUAGES if lang.code == code)
-    title = escape(words.get(NOT_FOUND, NOT_FOUND))
-    links = "".join(
-        f'<li><a href="{escape(url_for("phone.page", name=name) + "?lang=" + code)}">'
-        f"{escape(words.get(label, label))}</a></li>"
-        for name, label in PAGE_LINKS
+def direction(code: str) -> str:
+    return next(lang.dir for lang in LANGUAGES if lang.code == code)
+
+
+def wants_page() -> bool:
+    """A person's browser (it prefers HTML), not a script (JSON, the API's 404)."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def not_found_page(
+    endpoint: str = "phone.page",
+    links: tuple[tuple[str | None, str], ...] = PAGE_LINKS,
+    domain: str = "phone",
+    css: str = "venue.css",
+    lang_query: bool = True,
+) -> Response:
+    """A small page in the page's language with links back to the pages (404): `links` are
+    (file name or None for the index, msgid of its title) of `endpoint`, words from `domain`."""
+    code = page_language()
+    table = words(code, domain)
+    title = escape(table.get(NOT_FOUND, NOT_FOUND))
+    query = "?lang=" + code if lang_query else ""
+    items = "".join(
+        f'<li><a href="{escape(url_for(endpoint, name=name) + query)}">'
+        f"{escape(table.get(label, label))}</a></li>"
+        for name, label in links
     )
-    css = escape(url_for("phone.page", name="venue.css"))
+    stylesheet = escape(url_for(endpoint, name=css))
     html = (
-        f'<!doctype html>\n<html lang="{escape(code)}" dir="{direction}">\n<head>\n'
+        f'<!doctype html>\n<html lang="{escape(code)}" dir="{direction(code)}">\n<head>\n'
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<title>{title}</title>\n<link rel="icon" href="data:,">\n'
-        f'<link rel="stylesheet" href="{css}">\n</head>\n'
-        f"<body>\n<header><h1>{title}</h1></header>\n<main><ul>{links}</ul></main>\n</body>\n"
+        f'<link rel="stylesheet" href="{stylesheet}">\n</head>\n'
+        f"<body>\n<header><h1>{title}</h1></header>\n<main><ul>{items}</ul></main>\n</body>\n"
         "</html>\n"
     )
     response = Response(html, status=404, mimetype="text/html")
     response.headers["Content-Language"] = code
     response.vary.update(("Accept", "Accept-Language"))
+    return response
+
+
+_NOSCRIPT = re.compile(r"<noscript>.*?</noscript>", re.S)
+_MARKED = re.compile(r'(<\w+[^>]*?\bdata-t="([^"]*)"[^>]*)>([^<]*)<')
+
+
+def send_html(directory: Path, name: str, domain: str, max_age: int) -> Response:
+    """A page whose `<noscript>` sentence (`data-t`, a msgid of `domain`) is in the browser's
+    language: with scripts off nothing else translates it. The rest of the page is the file's."""
+    code = page_language()
+    table = words(code, domain)
+    html = (directory / name).read_text("utf-8")
+
+    def translated(m: re.Match[str]) -> str:
+        text = table.get(unescape(m[2]))
+        if code == SOURCE_LANGUAGE or not text:
+            return m[0]
+        return f'{m[1]} lang="{code}" dir="{direction(code)}">{escape(text)}<'
+
+    page = _NOSCRIPT.sub(lambda block: _MARKED.sub(translated, block[0]), html)
+    if page == html:  # English, or a language without these words: the file as it is
+        response = send_page(directory, name, max_age=max_age)
+    else:
+        body = page.encode("utf-8")
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        response = send_text(body, name, max_age=max_age, etag=etag)
+        response.headers["Content-Language"] = code
+    response.vary.add("Accept-Language")
     return response
 
 
@@ -113,12 +159,11 @@ def blueprint() -> Blueprint:
     def page(name: str = "index.html") -> Response:
         if "/" in name or name.startswith(".") or not (PAGE_DIR / name).is_file():
             # a person's mistyped address gets a page; a script's request the API's JSON 404
-            if (
-                request.accept_mimetypes.best_match(["application/json", "text/html"])
-                == "text/html"
-            ):
+            if wants_page():
                 return not_found_page()
             abort(404)
+        if name.endswith(".html"):
+            return send_html(PAGE_DIR, name, "phone", max_age=300)
         return send_page(PAGE_DIR, name, max_age=300)
 
     policy = content_security_policy()

@@ -36,6 +36,25 @@ def _accepts_gzip() -> bool:
     return request.accept_encodings["gzip"] > 0
 
 
+def send_text(body: bytes, name: str, max_age: int, etag: str) -> Response:
+    """`body` (a page made for this request: its words in the browser's language) as
+    `send_page` answers a file: its type from `name`, Cache-Control, the strong ETag `etag`
+    (marked `-gzip` on the compressed form) and 304, gzip-compressed when accepted."""
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    packed = len(body) >= MIN_SIZE and _accepts_gzip()
+    response = Response(
+        gzip.compress(body, compresslevel=9, mtime=0) if packed else body, mimetype=kind
+    )
+    if packed:
+        response.headers["Content-Encoding"] = "gzip"
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    response.set_etag(etag + ("-gzip" if packed else ""))
+    response.vary.add("Accept-Encoding")
+    response.make_conditional(request)  # 304 for a matching If-None-Match
+    return response
+
+
 def send_page(directory: Path, name: str, max_age: int) -> Response:
     """The file `name` of `directory` as `send_from_directory` answers it (Cache-Control,
     ETag, 304), gzip-compressed when the browser accepts gzip and the file is text of at

@@ -9,7 +9,8 @@
  *               nonce, iat, DeviceResponse]))>, or CCP1:<i>/<n>:<piece> parts
  *
  * Used by the wallet page (the holder's side: `present`) and by the venue page (venue.html:
- * `newRequest`, `verifyAnswer`). No build step, no third-party code except the vendored
+ * `newRequest`, `verifyAnswer`); every phone page (the card check page too) loads it first for
+ * the rules they share: the language of the page (`pickLanguage`) and the kind of a code. No build step, no third-party code except the vendored
  * qrcode-generator (qrcode.js) that `drawQr` uses. Exposed as window.citycardPresentation.
  */
 "use strict";
@@ -363,14 +364,15 @@
       return this.parts.size === this.count ? [...this.parts.values()] : null;
     }
   }
-  // A QR code as an <img> (a GIF data: URL, so no inline script or style is needed).
-  function drawQr(text, cell) {
+  // A QR code as an <img> (a GIF data: URL, so no inline script or style is needed); `alt`
+  // is the caller's words for it, already in the page's language.
+  function drawQr(text, cell, alt) {
     const qr = window.qrcode(0, "M");
     qr.addData(text, /^[0-9A-Z $%*+\-./:]*$/.test(text) ? "Alphanumeric" : "Byte");
     qr.make();
     const img = document.createElement("img");
     img.src = qr.createDataURL(cell || 4, 4);
-    img.alt = "QR code";
+    img.setAttribute("alt", alt);
     img.className = "qr";
     return img;
   }
@@ -802,9 +804,47 @@
     }
   }
 
+  // -- what every phone page shares ------------------------------------------------------------
+  // cardio.languages.match: the tag, then Traditional Chinese (zh-Hant, zh-TW, zh-HK, zh-MO) or
+  // else the base language; never zh (Simplified) for Traditional. `codes`: the page's
+  // languages; the one of them the tag asks for, or null.
+  function matchLanguage(tag, codes) {
+    const byLower = new Map(codes.map((c) => [c.toLowerCase(), c]));
+    const parts = String(tag || "").trim().replace(/_/g, "-").toLowerCase().split("-");
+    if (!parts[0]) return null;
+    const traditional =
+      parts[0] === "zh" && !parts.includes("hans") && (parts.includes("hant") || parts.some((p) => ["tw", "hk", "mo"].includes(p)));
+    for (const c of [parts.join("-"), traditional ? "zh-hant" : parts[0]]) if (byLower.has(c)) return byLower.get(c);
+    return null;
+  }
+  // The first of `tags` (a page's ?lang=, then navigator.languages) the page has, else English.
+  function pickLanguage(tags, codes) {
+    for (const tag of tags || []) {
+      const found = tag ? matchLanguage(tag, codes) : null;
+      if (found) return found;
+    }
+    return "en";
+  }
+  // The kind of code a text is, for the words a page shows when told a code of another kind:
+  // the card's printed code (CC1:), a venue's request, a phone's answer, the holder's whole
+  // card as the wallet keeps it (a compact SD-JWT, eyJ...~...~: never shown as a code), or none.
+  // Only for these words: each page then takes a text by its own rules (a card's code exactly
+  // as written, docs/credential.md 1.2; so " CC1:..." is a card's code, and MALFORMED there).
+  const WALLET_CARD = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:~[A-Za-z0-9_.-]*)+$/;
+  function codeKind(text) {
+    const s = String(text).trim();
+    if (!s) return "empty";
+    const head = s.slice(0, 5).toUpperCase(); // a scanner with caps lock on still names the kind
+    if (head.startsWith("CC1:")) return "card";
+    if (head.startsWith(REQUEST_PREFIX)) return "request";
+    if (/^CC[SMP]1:/.test(head)) return "answer"; // CCS1:, CCM1:, CCP1: parts
+    if (WALLET_CARD.test(s)) return "wallet_card";
+    return "other";
+  }
+
   window.citycardPresentation = {
     REQUEST_PREFIX, SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
-    drawQr, verifyAnswer, answerLines, b64u, fromB64u, missingWarning,
+    drawQr, verifyAnswer, answerLines, b64u, fromB64u, missingWarning, matchLanguage, pickLanguage, codeKind,
   };
 })();

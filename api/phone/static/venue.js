@@ -60,14 +60,24 @@
       if (type) option.textContent = title(type);
     }
   }
+  const REQUEST_ALT = N_("The QR code of this venue's request"); // the request image's alt
   function newRequest() {
     const type = venue.types.find((t) => t.name === $("venue-type").value);
     if (!type) return;
+    // Over plain http this page cannot check an answer (no WebCrypto): a request shown here
+    // would ask a holder to share for nothing.
+    if (!window.isSecureContext || !window.crypto || !crypto.subtle) {
+      venue.request = null;
+      $("request").hidden = true;
+      $("request-qr").replaceChildren();
+      progress({ msgid: V.INSECURE_PAGE });
+      return;
+    }
     venue.request = P.newRequest(type.name, type.items.map((i) => i.item));
     venue.labels = Object.fromEntries(type.items.map((i) => [i.item, i.label]));
     venue.type = type;
     requestWords();
-    $("request-qr").replaceChildren(P.drawQr(venue.request.qr, 6));
+    $("request-qr").replaceChildren(P.drawQr(venue.request.qr, 6, t(REQUEST_ALT)));
     $("request").hidden = false;
     $("request").setAttribute("data-nonce", venue.request.nonce);
     $("verdict").replaceChildren();
@@ -93,6 +103,9 @@
   // No answer to check: a prompt (nothing given), or what the code is and where it belongs (the
   // card's printed code: the card check page; a request: the holder's phone), no verdict.
   const EMPTY_WORDS = { msgid: N_("Scan the code (or codes) the holder's phone shows, or paste their text.") };
+  // The kinds this page answers with a notice, not a verdict (any other text is checked as an
+  // answer, and refused as one when it is not).
+  const NOTICES = new Set(["empty", "card", "request", "wallet_card"]);
   function renderNotice(res) {
     const box = $("verdict");
     venue.result = res;
@@ -155,7 +168,7 @@
   }
   async function check() {
     const kind = V.codeKind($("answer").value);
-    if (kind === "empty" || kind === "card" || kind === "request") {
+    if (NOTICES.has(kind)) {
       render({ notice: kind });
       return venue.result;
     }
@@ -197,6 +210,8 @@
   function redraw() {
     typeTitles();
     requestWords();
+    const image = $("request-qr").querySelector("img");
+    if (image) image.setAttribute("alt", t(REQUEST_ALT));
     if (venue.result) render(venue.result);
     progress(venue.progress);
   }

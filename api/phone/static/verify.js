@@ -65,24 +65,12 @@
       this.values = values || {};
     }
   }
-  // cardio.languages.match: the tag, then Traditional Chinese (zh-Hant, zh-TW, zh-HK, zh-MO) or
-  // else the base language; never zh (Simplified) for Traditional.
-  function matchLanguage(tag) {
-    const byLower = new Map(Object.keys(texts.languages).map((c) => [c.toLowerCase(), c]));
-    const parts = String(tag || "").trim().replace(/_/g, "-").toLowerCase().split("-");
-    if (!parts[0]) return null;
-    const traditional =
-      parts[0] === "zh" && !parts.includes("hans") && (parts.includes("hant") || parts.some((p) => ["tw", "hk", "mo"].includes(p)));
-    for (const c of [parts.join("-"), traditional ? "zh-hant" : parts[0]]) if (byLower.has(c)) return byLower.get(c);
-    return null;
-  }
+  // ?lang=, else the browser's languages in its order, by the rule every phone page shares
+  // (presentation.js, loaded before this script: cardio.languages.match).
   function chooseLanguage() {
     const asked = new URLSearchParams(location.search).get("lang");
-    for (const tag of [asked, ...(navigator.languages || [navigator.language])]) {
-      const found = tag ? matchLanguage(tag) : null;
-      if (found) return found;
-    }
-    return "en";
+    const tags = [asked, ...(navigator.languages || [navigator.language])];
+    return window.citycardPresentation.pickLanguage(tags, Object.keys(texts.languages));
   }
   const ATTRIBUTES = ["title", "placeholder", "aria-label", "alt"];
   function applyLanguage(code) {
@@ -140,8 +128,9 @@
     KEY_REVOKED: N_("This card was made by a kiosk whose key has been withdrawn; do not accept it."),
     KEY_EXPIRED: N_("This card was made outside its kiosk key's validity period; do not accept it."),
     BAD_SIGNATURE: N_("This card's signature is not genuine; do not accept it."),
+    // the chip reader's sentence sends the holder to the printed QR; this page reads that QR
     MALFORMED:
-      N_("This card's data cannot be read; ask the holder to try again or use the printed QR."),
+      N_("The code could not be read; scan it again, holding the card flat, or type it exactly as printed."),
     WRONG_ISSUER: N_("This card was issued by another city; this reader cannot accept it."),
     STALE_STATUS:
       N_("The revocation list on this reader is too old to trust; connect the reader to refresh it."),
@@ -173,17 +162,9 @@
   // -- the kind of code a text is --------------------------------------------------------------
   // Told a code of another kind (or none), a page says what it is and where it belongs rather
   // than give a verdict: the card's printed code is this page's, a phone's answer the venue
-  // page's (venue.html), a venue's request the holder's phone's. Only for these words: each
-  // page then takes a text by its own rules (a card's code exactly as written, docs/credential.md
-  // 1.2; so " CC1:..." is a card's code here, and MALFORMED when checked).
-  function codeKind(text) {
-    const s = String(text).trim();
-    if (!s) return "empty";
-    if (s.startsWith(QR_PREFIX)) return "card";
-    if (s.startsWith("CCQ1:")) return "request";
-    if (/^CC[SMP]1:/.test(s)) return "answer"; // presentation.js: CCS1:, CCM1:, CCP1: parts
-    return "other";
-  }
+  // page's (venue.html), a venue's request the holder's phone's, the holder's whole wallet card
+  // no page's (the holder answers a venue's request with it). presentation.js tells them apart.
+  const codeKind = (text) => window.citycardPresentation.codeKind(text);
   const KIND_WORDS = {
     card: {
       msgid: N_("This is the QR code printed on a city resident card, not a phone's answer; check it on the card check page."),
@@ -197,7 +178,14 @@
     },
     request: { msgid: N_("This is a venue's request code for a phone wallet: the holder's phone scans it and answers with codes of its own.") },
     other: { msgid: N_("This QR code is not one of the city resident card's codes.") },
+    wallet_card: {
+      msgid: N_("This is the holder's whole card as their phone wallet keeps it, not a code to check: show a request on the venue page, and the holder answers it from their wallet."),
+      href: "venue.html",
+      link: N_("Ask for a phone card"),
+    },
   };
+  // The kinds this page answers with a notice, not a verdict: only a card's code is checked.
+  const NOTICES = new Set(["empty", "answer", "request", "other", "wallet_card"]);
   // The camera loops give up after a while; they then say so.
   const CAMERA_STOPPED = { msgid: N_("The camera has stopped; tap “{button}” to scan again."), values: { button: { msgid: "Scan with camera" } } };
   // How often a camera sees a code of the wrong kind before it says so (a frame or two of
@@ -1287,7 +1275,7 @@
   });
   async function check(text) {
     const kind = codeKind(text);
-    if (kind === "empty" || kind === "answer" || kind === "request") {
+    if (NOTICES.has(kind)) {
       renderNotice(kind);
       return null;
     }
@@ -1400,7 +1388,7 @@
     verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
     // the kinds of code, their words and the camera's problems, for the venue page
-    codeKind, KIND_WORDS, CAMERA_STOPPED, SIGHTINGS, cameraProblem, noticeNodes, NOT_FOUND,
+    codeKind, KIND_WORDS, CAMERA_STOPPED, SIGHTINGS, cameraProblem, noticeNodes, NOT_FOUND, INSECURE_PAGE,
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -18,13 +18,22 @@ Like `api.phone.blueprint`, this is composed into the issuer by the command line
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Blueprint, Response, abort
 
 from .. import PAGE_DIR as PHONE_DIR
-from .. import SECURITY_HEADERS
-from ..compressed import send_page
+from .. import (
+    SECURITY_HEADERS,
+    direction,
+    not_found_page,
+    page_language,
+    send_html,
+    wants_page,
+    words,
+)
+from ..compressed import send_page, send_text
 
 WALLET_DIR = Path(__file__).resolve().parent / "static"
 URL_PREFIX = "/wallet"
@@ -37,21 +46,62 @@ CONTENT_SECURITY_POLICY = (
 )
 """Only the page's own files run; the photo and the QR codes are data: images."""
 TYPES = {".webmanifest": "application/manifest+json"}
+DOMAIN = "wallet"
+TITLE = "City card"
+MANIFEST = "manifest.webmanifest"
+DESCRIPTION = (
+    "Your city resident card on this phone: shown offline, shared only as far as you agree."
+)
+SERVER_MSGIDS = ("There is no page at this address.", DESCRIPTION)
+"""The msgids of wallet.po that this module shows (the 404 page, the manifest), beside the
+page's own (wallet.js, index.html)."""
+
+
+def manifest() -> Response:
+    """The web app manifest in the holder's language (?lang=, as the page asks once it knows
+    the card's language; else the browser's): the name under the home-screen icon is words a
+    person reads. The rest is the static file's."""
+    code = page_language()
+    table = words(code, DOMAIN)
+    data = json.loads((WALLET_DIR / MANIFEST).read_text("utf-8"))
+    # the file's English words are the msgids (TITLE and DESCRIPTION, in wallet.po)
+    data["name"] = data["short_name"] = table.get(data["name"], data["name"])
+    data["description"] = table.get(data["description"], data["description"])
+    data["lang"] = code
+    data["dir"] = direction(code)
+    body = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+    stat = (WALLET_DIR / MANIFEST).stat()
+    response = send_text(body, MANIFEST, max_age=300, etag=f"{stat.st_mtime_ns:x}-{code}")
+    response.headers["Content-Language"] = code
+    response.vary.add("Accept-Language")
+    return response
 
 
 def blueprint() -> Blueprint:
     """A blueprint serving the wallet page at /wallet/ (the pickups below it are the issuer's)."""
     bp = Blueprint("wallet_page", __name__, url_prefix=URL_PREFIX)
 
+    def missing() -> Response:
+        # a person's mistyped address gets a page in their language; a script the JSON 404
+        if wants_page():
+            return not_found_page("wallet_page.page", ((None, TITLE),), DOMAIN, "wallet.css", False)
+        abort(404)
+
     @bp.get("/")
-    @bp.get("/<name>")
+    @bp.get("/<path:name>")
     def page(name: str = "index.html") -> Response:
-        if name.startswith("."):
-            abort(404)
-        directory = PHONE_DIR if name in SHARED else WALLET_DIR
-        if not (directory / name).is_file():
-            abort(404)
-        response = send_page(directory, name, max_age=300)
+        if "/" in name or name.startswith("."):
+            return missing()
+        if name == MANIFEST:
+            response = manifest()
+        else:
+            directory = PHONE_DIR if name in SHARED else WALLET_DIR
+            if not (directory / name).is_file():
+                return missing()
+            if name.endswith(".html"):
+                response = send_html(directory, name, DOMAIN, max_age=300)
+            else:
+                response = send_page(directory, name, max_age=300)
         kind = TYPES.get(Path(name).suffix)
         if kind:
             response.headers["Content-Type"] = kind

@@ -5,7 +5,9 @@
  * (/wallet/pickups/...) always goes to the network and is never cached.
  */
 "use strict";
-const CACHE = "citycard-wallet-v4";
+const CACHE = "citycard-wallet-v5";
+// The manifest here is the browser's language's; the page then asks for the card's
+// (manifest.webmanifest?lang=...), kept by the fetch handler below as it is fetched.
 const SHELL = [
   "./", "./index.html", "./wallet.js", "./wallet.css", "./texts.json", "./programmes.json",
   "./manifest.webmanifest", "./icon.svg", "./presentation.js", "./qrcode.js", "./jsQR.js",
@@ -32,7 +34,8 @@ self.addEventListener("fetch", (event) => {
   if (!url.pathname.startsWith(scope.pathname) || url.pathname.startsWith(scope.pathname + "pickups/")) return;
   event.respondWith(
     caches.open(CACHE).then(async (cache) => {
-      const hit = await cache.match(request, { ignoreSearch: true });
+      // the address as asked first (the manifest differs by ?lang=), then any cached form
+      const hit = (await cache.match(request)) || (await cache.match(request, { ignoreSearch: true }));
       const fresh = fetch(request)
         .then((response) => {
           if (response.ok) cache.put(request, response.clone());

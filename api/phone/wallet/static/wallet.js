@@ -56,6 +56,10 @@
   const NO_NETWORK = N_("The card could not be opened. Check the network and scan the kiosk's code again.");
   const DAMAGED_LINK = N_("The link to your card is damaged or incomplete. Scan the kiosk's code again.");
   const UNREADABLE_PACKAGE = N_("The card in this code cannot be read. Ask at the kiosk or the city card office for a new code.");
+  // Many phones share one public address (an office's Wi-Fi, a carrier's): the issuer then
+  // asks them to wait (429); the pickup stays. A server error is not the phone's network either.
+  const TOO_MANY_TRIES = N_("Too many tries from this network right now. Wait a minute, then scan the kiosk's code again; your card is still waiting.");
+  const SERVICE_DOWN = N_("The city's card service has a problem right now. Scan the kiosk's code again in a few minutes.");
   const NO_CARD = N_("No card on this phone yet. Scan the code the kiosk shows at the end of your enrolment.");
   // Over plain http the browser withholds WebCrypto: nothing can be opened, kept or shown.
   const INSECURE_PAGE = N_("This page works only when it is opened over https; open its https address.");
@@ -66,16 +70,20 @@
     for (const [k, v] of Object.entries(values || {})) s = s.split("{" + k + "}").join(v);
     return s;
   }
-  function chooseLanguage(tag) {
-    const known = texts.languages;
-    for (const c of [tag, String(tag || "").split("-")[0], "en"]) if (c && known[c]) return c;
-    return "en";
+  // The browser's languages in its order (zh-TW is zh-Hant, never zh: presentation.js has the
+  // rule every phone page shares, cardio.languages.match's).
+  function browserLanguages() {
+    return navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
   }
-  function applyLanguage(tag) {
-    wallet.language = chooseLanguage(tag);
+  // The first of `tags` the page has (else English): its words, direction, and the installed
+  // app's name (the manifest in that language, api/phone/wallet/__init__.py).
+  function applyLanguage(tags) {
+    wallet.language = P.pickLanguage(tags, Object.keys(texts.languages));
     document.documentElement.lang = wallet.language;
     document.documentElement.dir = (texts.languages[wallet.language] || {}).dir || "ltr";
     for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.getAttribute("data-t"));
+    const manifest = document.querySelector('link[rel="manifest"]');
+    if (manifest) manifest.setAttribute("href", "manifest.webmanifest?lang=" + encodeURIComponent(wallet.language));
   }
   // A name in the holder's language, else English: the page's languages are exactly the keys
   // these tables use (a language missing from one has the English name; zh is not zh-Hant).
@@ -187,6 +195,8 @@
     if (response.status === 404) {
       throw new Shown("This card was already taken or its time ran out. Ask at the kiosk or the city card office for a new code.");
     }
+    if (response.status === 429) throw new Shown(TOO_MANY_TRIES);
+    if (response.status >= 500) throw new Shown(SERVICE_DOWN);
     if (!response.ok) throw new Shown(NO_NETWORK);
     // From here on the pickup is gone from the issuer: a failure needs a new code.
     let pkg;
@@ -254,7 +264,7 @@
   function showCard() {
     const card = wallet.card;
     const display = card.display;
-    applyLanguage(display.language);
+    applyLanguage([display.language, ...browserLanguages()]);
     const items = wallet.items.items;
     const photo = $("photo");
     if (typeof items.photo === "string") {
@@ -480,7 +490,10 @@
   }
   function showPart() {
     const box = $("answer-qr");
-    box.replaceChildren(P.drawQr(wallet.parts[wallet.part], 4));
+    const alt = wallet.parts.length > 1
+      ? t("Answer code {i} of {n}", { i: wallet.part + 1, n: wallet.parts.length })
+      : t("Your answer's code");
+    box.replaceChildren(P.drawQr(wallet.parts[wallet.part], 4, alt));
     box.setAttribute("data-part", String(wallet.part + 1));
     box.setAttribute("data-count", String(wallet.parts.length));
     $("answer-counter").textContent = wallet.parts.length > 1 ? t("Code {i} of {n}", { i: wallet.part + 1, n: wallet.parts.length }) : "";
@@ -550,7 +563,7 @@
     [texts, programmes, venues] = await Promise.all([
       loadJson("texts.json", texts), loadJson("programmes.json", {}), loadJson("venues.json", []),
     ]);
-    applyLanguage(navigator.language);
+    applyLanguage(browserLanguages());
     $("show-venue").addEventListener("click", scan);
     $("read-request").addEventListener("click", () => readRequest($("request-text").value));
     $("scan-cancel").addEventListener("click", () => done("Nothing was shared."));
