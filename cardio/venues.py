@@ -9,8 +9,17 @@ A profile is a small TOML file under `venues/` (library, pool, museum, ...):
     [programmes]                            # programme ids as staff should read them
     zurich = "Züri City Card"
     [[entitlements]]                        # the entitlements that matter here, in order
-    code = "pool"
+    code = "pool"                           # a code programmes issue (programs/*.toml)
     label = "Pool entry"
+    [[entitlements]]                        # one label for several programmes' codes
+    codes = ["sport-discount", "leisure-discount"]
+    label = "Reduced fee"
+
+An age-restricted venue shows `age_over_18` (yes, no, or None when it cannot be known: from
+the birth date of a chip or printed credential on the venue's day, else from what a phone
+wallet disclosed) and may `require = ["age_over_18"]`: a valid card whose holder is not over
+18, or whose age cannot be known, is then refused (`refusal`, `REFUSALS`). The birth date itself
+is never shown for it.
 
 Data minimisation: a pool attendant needs the photo and a first name, not the birth date or
 the document number. `VenueProfile.present()` keeps only what the profile lists; everything
@@ -21,13 +30,16 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cardio.errors import CitycardError
-from cardio.wallet_claims import check_item
+from cardio.sentences import FilledSentence
+from cardio.wallet_claims import age_on, check_item
 
 VENUES_DIR = Path(__file__).resolve().parent.parent / "venues"
 """The profiles shipped with citycard (`venues/` at the top of the repository)."""
@@ -39,6 +51,8 @@ SHOWABLE = (
     "given_name",
     "family_name",
     "birth_date",
+    "age_over_18",
+    "age_over_65",
     "sex",
     "document_number",
     "expires",
@@ -48,10 +62,28 @@ SHOWABLE = (
 )
 """Claims a profile may show, in the order the staff screen lays them out."""
 
+AGE_ITEMS = {"age_over_18": 18, "age_over_65": 65}
+"""Items a profile may show and `require`: whether the holder is over an age (True, False, or
+None when neither a birth date nor the disclosed item says it)."""
+
+UNDER_AGE = "UNDER_AGE"
+AGE_UNKNOWN = "AGE_UNKNOWN"
+REFUSALS = {
+    UNDER_AGE: "The holder is not over %(age)s; this venue admits only people over %(age)s.",
+    AGE_UNKNOWN: (
+        "This card does not show whether the holder is over %(age)s; ask for another proof "
+        "of age."
+    ),
+}
+"""A venue's own refusal of a valid card (its `require`): the verdict staff read, and its
+sentence as a template (the terminal's catalogues translate it, msgctxt "verdict")."""
+
 LABELS = {
     "given_name": "Given name",
     "family_name": "Family name",
     "birth_date": "Born",
+    "age_over_18": "Over 18",
+    "age_over_65": "Over 65",
     "sex": "Sex",
     "document_number": "Card number",
     "expires": "Valid until",
@@ -62,8 +94,6 @@ LABELS = {
 ITEM_LABELS = {
     **LABELS,
     "photo": "Photo",
-    "age_over_18": "Over 18",
-    "age_over_65": "Over 65",
     "resident_of": "Resident of",
 }
 """What staff read for each item a venue can ask a phone wallet for (`cardio.wallet_claims`);
@@ -123,8 +153,33 @@ def in_language(names: dict[str, str], language: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Entitlement:
+    """One line of the staff screen: held when the card carries any of `codes` (the codes
+    programmes issue for it); `code` is the first, by which the line is known."""
+
     code: str
     label: str
+    codes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.codes:
+            object.__setattr__(self, "codes", (self.code,))
+
+
+def age_over(claims: dict[str, Any], item: str, now: float | None = None) -> bool | None:
+    """Whether the holder is over the age of `item` (`AGE_ITEMS`) on the venue's day `now`:
+    from the birth date when the claims hold it (a chip or printed card; a wallet that shared
+    it), else the item a wallet disclosed, else None: it cannot be known."""
+    born = claims.get("birth_date")
+    if isinstance(born, str):
+        try:
+            birth = date.fromisoformat(born)
+        except ValueError:
+            birth = None
+        if birth is not None:
+            today = date.fromtimestamp(time.time() if now is None else now)
+            return age_on(birth, today) >= AGE_ITEMS[item]
+    disclosed = claims.get(item)
+    return disclosed if isinstance(disclosed, bool) else None
 
 
 @dataclass(frozen=True)
@@ -135,7 +190,10 @@ class VenueProfile:
     entitlements: tuple[Entitlement, ...] = ()
     language: str | None = None  # BCP 47 tag of the staff screen's language
     programmes: tuple[tuple[str, str], ...] = ()  # (programme id, name shown)
-    request: tuple[str, ...] = ()  # what it asks a wallet for; empty: derived from show
+    # what it asks a wallet for; empty: derived from show and each entitlement's first code
+    # (`cardio.presentation.request_items`: every code would outgrow a phone-sized QR)
+    request: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()  # AGE_ITEMS a valid card's holder must meet, else refused
 
     def programme_name(self, code: str, language: str | None = None) -> str:
         """The programme's name: as this venue writes it, else as the programme's profile
@@ -149,18 +207,38 @@ class VenueProfile:
     def shows(self, claim: str) -> bool:
         return claim in self.show
 
-    def present(self, claims: dict[str, Any] | None) -> dict[str, Any] | None:
+    def refusal(
+        self, claims: dict[str, Any] | None, now: float | None = None
+    ) -> tuple[str, FilledSentence] | None:
+        """Why this venue refuses a valid card (`UNDER_AGE` or `AGE_UNKNOWN` and its sentence),
+        or None when the card meets everything the profile `require`s."""
+        for item in self.require:
+            over = age_over(claims or {}, item, now)
+            if over is not True:
+                code = AGE_UNKNOWN if over is None else UNDER_AGE
+                return code, FilledSentence(REFUSALS[code], {"age": AGE_ITEMS[item]})
+        return None
+
+    def present(
+        self, claims: dict[str, Any] | None, now: float | None = None
+    ) -> dict[str, Any] | None:
         """The part of a valid card's claims this venue may see, or None without claims.
 
         Returns {"fields": [{"key", "label", "value"}], "photo_base64": str | None,
         "entitlements": [{"code", "label", "held"}]}: only the claims the profile lists and
-        only the entitlements that matter here (with whether the holder has each).
+        only the entitlements that matter here (with whether the holder has each). An age item
+        (`AGE_ITEMS`) is a field whose value is True, False or None (cannot be known), worked
+        out on the venue's day `now`.
         """
         if not claims:
             return None
-        fields = []
+        fields: list[dict[str, Any]] = []
         for key in SHOWABLE:
             if key == "photo" or key not in self.show:
+                continue
+            if key in AGE_ITEMS:
+                over = age_over(claims, key, now)
+                fields.append({"key": key, "label": LABELS[key], "value": over})
                 continue
             value = claims.get(key)
             if value is None or value == []:
@@ -173,7 +251,8 @@ class VenueProfile:
         photo = claims.get("photo_base64") if "photo" in self.show else None
         held = set(claims.get("entitlements") or ())
         entitlements = [
-            {"code": e.code, "label": e.label, "held": e.code in held} for e in self.entitlements
+            {"code": e.code, "label": e.label, "held": not held.isdisjoint(e.codes)}
+            for e in self.entitlements
         ]
         return {
             "fields": fields,
@@ -184,7 +263,8 @@ class VenueProfile:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "the venue profile") -> VenueProfile:
         unknown = set(data) - {
-            "name", "title", "show", "entitlements", "language", "programmes", "request"
+            "name", "title", "show", "entitlements", "language", "programmes", "request",
+            "require",
         }  # fmt: skip
         if unknown:
             raise VenueError(f"{where} has unknown keys {sorted(unknown)}; remove them.")
@@ -206,21 +286,7 @@ class VenueProfile:
         entries = data.get("entitlements", [])
         if not isinstance(entries, list):
             raise VenueError(f"{where}: 'entitlements' must be a list of tables.")
-        ents: list[Entitlement] = []
-        for entry in entries:
-            if not (
-                isinstance(entry, dict)
-                and set(entry) == {"code", "label"}
-                and isinstance(entry["code"], str)
-                and _NAME.match(entry["code"])
-                and isinstance(entry["label"], str)
-                and entry["label"].strip()
-            ):
-                raise VenueError(
-                    f"{where}: every [[entitlements]] entry needs exactly a lower-case 'code' "
-                    "and a 'label'."
-                )
-            ents.append(Entitlement(entry["code"], entry["label"]))
+        ents = [_entitlement(entry, where) for entry in entries]
         language = data.get("language")
         if language is not None and not (isinstance(language, str) and _LANGUAGE.match(language)):
             raise VenueError(f"{where}: 'language' must be a language tag such as \"de\" or \"pt-BR\".")
@@ -242,6 +308,12 @@ class VenueProfile:
                 f"{where}: 'request' lists what a wallet is asked for, e.g. "
                 '["photo", "entitlement:pool"] or ["age_over_18", "photo"].'
             )
+        require = data.get("require", [])
+        if not (isinstance(require, list) and all(r in AGE_ITEMS for r in require)):
+            raise VenueError(
+                f"{where}: 'require' lists what a valid card's holder must be, among "
+                f"{', '.join(AGE_ITEMS)}, e.g. [\"age_over_18\"]."
+            )
         return cls(
             name,
             title,
@@ -250,7 +322,30 @@ class VenueProfile:
             language,
             tuple(sorted(programmes.items())),
             tuple(dict.fromkeys(request)),
+            tuple(dict.fromkeys(require)),
         )
+
+
+def _entitlement(entry: object, where: str) -> Entitlement:
+    """An [[entitlements]] entry: a 'label' and either a 'code' or a list of 'codes'."""
+    codes: object = None
+    if isinstance(entry, dict) and isinstance(entry.get("label"), str) and entry["label"].strip():
+        if set(entry) == {"code", "label"}:
+            codes = [entry["code"]]
+        elif set(entry) == {"codes", "label"}:
+            codes = entry["codes"]
+    if not (
+        isinstance(entry, dict)
+        and isinstance(codes, list)
+        and codes
+        and all(isinstance(c, str) and _NAME.match(c) for c in codes)
+    ):
+        raise VenueError(
+            f"{where}: every [[entitlements]] entry needs a 'label' and either a lower-case "
+            "'code' or a list of 'codes' that programmes issue."
+        )
+    unique = tuple(dict.fromkeys(codes))
+    return Entitlement(unique[0], entry["label"], unique)
 
 
 def _wallet_item(item: object) -> bool:

@@ -344,7 +344,7 @@ def test_venue_requests_from_profiles() -> None:
     assert request_items(load_venue("event")) == ("age_over_18", "photo")
     assert request_items(load_venue("museum")) == (
         "photo", "given_name", "family_name", "program", "entitlement:museum",
-        "entitlement:reduced-fee",
+        "entitlement:culture-discount",
     )  # fmt: skip (no `request`: what it shows, and its entitlements)
     request = venue_request(load_venue("library"), NOW)
     again = VenueRequest.from_qr(request.to_qr())

@@ -103,8 +103,11 @@ def test_scan_refuses_a_form_posted_by_another_site(
     )
     assert evil.status_code == 403 and evil.get_json()["code"] == "cross_site"
     assert terminal.board.snapshot().view is None  # nothing reached the screen
-    empty = client.post("/scan", data={"qr": "  "})
-    assert empty.status_code == 400 and "Scan the QR code" in empty.get_json()["message"]
+    empty = client.post("/scan", data={"qr": "  "})  # the form: TRY AGAIN on the screen
+    shown = terminal.board.snapshot().view
+    assert empty.status_code == 303 and shown is not None and shown.verdict == "NOT_READ"
+    script = client.post("/scan", data={"qr": "  "}, headers={"Accept": "application/json"})
+    assert script.status_code == 400 and "Scan the QR code" in script.get_json()["message"]
     ours = client.post("/scan", data={"qr": qr + "\r\n"}, headers={"Origin": "http://localhost"})
     assert ours.status_code == 303  # a form without script: back to the screen
     view = terminal.board.snapshot().view

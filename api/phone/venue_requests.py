@@ -48,7 +48,7 @@ def venues(
     out: list[dict[str, object]] = []
     for path in sorted(directory.glob("*.toml")):
         profile = load_venue(path)
-        labels = {ENTITLEMENT_PREFIX + e.code: e.label for e in profile.entitlements}
+        labels = {ENTITLEMENT_PREFIX + c: e.label for e in profile.entitlements for c in e.codes}
         asked = request_items(profile)
         items = [
             {"item": item, "label": labels.get(item) or ITEM_LABELS.get(item) or item}

@@ -6,7 +6,8 @@
 
 Extracted: `_()`/`pgettext()` in the templates and `N_()` in the terminal's Python modules.
 Added as data, because no extractor sees them: the verdict sentences of `cardio.verdict` and
-of a refused phone wallet answer (`cardio.presentation_errors`; msgctxt "verdict"), the labels
+of a refused phone wallet answer (`cardio.presentation_errors`) and of a venue's own refusal
+(`cardio.venues.REFUSALS`, templates; msgctxt "verdict"), the labels
 of the claims and wallet items of `cardio.venues.ITEM_LABELS` ("field"), the entitlement labels
 and titles of the shipped venue profiles ("venue") and the warnings a chip or wallet verdict can
 carry ("warning"; the trust sync's and the wallet's "did not share" as templates with their
@@ -25,7 +26,7 @@ from cardio import presentation
 from cardio.catalogue_tool import CatalogueTool, add_data
 from cardio.presentation_errors import PresentationReason
 from cardio.trust_sync import WARNING_TEMPLATES
-from cardio.venues import ITEM_LABELS, VENUES_DIR
+from cardio.venues import ITEM_LABELS, REFUSALS, VENUES_DIR
 from cardio.verdict import Verdict
 from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD, REFRESH_DUE
 
@@ -49,6 +50,8 @@ def data_messages() -> Iterator[tuple[str, str, str]]:
         yield "verdict", verdict.sentence, "cardio/verdict.py"
     for reason in PresentationReason:
         yield "verdict", reason.sentence, "cardio/presentation_errors.py"
+    for refusal in REFUSALS.values():  # a venue's own refusal (its `require`), a template
+        yield "verdict", refusal, "cardio/venues.py"
     for label in ITEM_LABELS.values():
         yield "field", label, "cardio/venues.py"
     for warning in WARNINGS:

@@ -11,8 +11,8 @@ profile's `language`, else English; a tag falls back to its base language (`pt-B
 and Traditional Chinese tags to `zh-Hant`, never to Simplified `zh`.
 
 Dynamic texts (the verdict's sentence, the reader's status, a warning) are stored in English
-and translated when a screen is drawn; a text the catalogue does not hold (an error from a
-reader driver, say) is shown as it is.
+and translated when a screen is drawn; a text the catalogue does not hold would be shown as it
+is, so the reader loop puts none on the screen (`reader_text.problem_sentence`, `unexpected`).
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ def bytes_verdict(
     `request_qr`: the venue request (CCQ1:) a wallet presentation answers; MalformedError when
     it is not one."""
     qr = file_qr_text(data)  # the kiosk demo's qr.txt (a leading BOM dropped)
-    if qr is not None:
-        return verifier.verify_qr(qr, now)
+    if qr is not None:  # read as `--qr` reads it: `request_qr` checked all the same
+        return wallet_verdict(verifier, qr, request_qr, now) or verifier.verify_qr(qr, now)
     return wallet_verdict(verifier, data, request_qr, now) or verifier.verify_without_chip(
         credential_bytes(data), now
     )

@@ -21,10 +21,11 @@ from typing import Protocol
 
 from cardio.connection import Connection
 from cardio.errors import CardRemovedError, CitycardError, NoCardError
+from cardio.sentences import FilledSentence
 from cardio.terminal_config import DEFAULT_POLL_INTERVAL
 
 from .i18n import N_
-from .reader_text import reader_sentence, unexpected
+from .reader_text import problem_sentence, reader_sentence, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,11 @@ class ReaderLoop:
             try:
                 self._once()
             except CitycardError as exc:
-                self._status(reader_sentence(str(exc)), False)
+                status = reader_sentence(str(exc))
+                if not isinstance(status, FilledSentence):  # a driver's own English words
+                    log.warning("%s: %s", self.backend.description, exc)
+                    status = unexpected(exc)
+                self._status(status, False)
                 self._stop.wait(self.retry)
             except Exception as exc:  # a bug or a driver surprise: report, pause, go on
                 self._status(unexpected(exc), False)
@@ -165,7 +170,10 @@ class ReaderLoop:
             except CardRemovedError:
                 self.on_problem(CARD_LEFT)
             except CitycardError as exc:  # the card stopped answering, no trust list yet, ...
-                self.on_problem(reader_sentence(str(exc)))
+                shown = problem_sentence(str(exc))
+                if shown != str(exc):  # the detail, for the technician (no card data in it)
+                    log.info("%s: tap not read: %s", self.backend.description, exc)
+                self.on_problem(shown)
             self._wait_gone(conn)
         self._status(WAITING, True)
 

@@ -5,7 +5,9 @@ English sentence with the details filled in: the reader's name, a device path, t
 are attached. The staff screen shows it in its own language, so the terminal recognises each of
 these sentences by its template (below, extracted into the terminal's catalogues) and keeps it
 as a `FilledSentence`: the screen translates the template and fills in the details after. A
-sentence no template matches (a driver's own words) is shown as it is.
+sentence no template matches (a driver's own words) is logged, and the status line says
+`UNEXPECTED` with the error's kind; a tap that failed for a reason the terminal has no sentence
+for says `CARD_NOT_READ` (`problem_sentence`).
 
 `tests/test_terminal_i18n.py` checks that each template still matches what the card stack says.
 """
@@ -53,6 +55,15 @@ READER_SENTENCES = (
     ),
 )
 UNEXPECTED = N_("The reader failed unexpectedly (%(error)s); retrying.")
+NO_TRUST_LIST = N_(
+    "This reader has no trust list yet; connect it to the city API (or copy the published "
+    "lists into its trust directory) and try again."
+)
+CARD_NOT_READ = N_("The card could not be read; hold it flat on the reader again.")
+"""A tap's problem the terminal has no sentence of its own for (the card stack's detail is
+logged, not shown: staff could not act on it, and it would be English on any screen)."""
+KNOWN = frozenset({NO_TRUST_LIST})
+"""The terminal's own plain problem sentences (in its catalogues, shown as they are)."""
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -75,6 +86,15 @@ def reader_sentence(text: str) -> str:
         if found is not None:
             return FilledSentence(template, found.groupdict())
     return text
+
+
+def problem_sentence(text: str) -> str:
+    """What the screen says about a tap that gave no verdict: a reader sentence (translated
+    by its template), one of the terminal's own (`KNOWN`), else `CARD_NOT_READ`."""
+    sentence = reader_sentence(text)
+    if isinstance(sentence, FilledSentence) or sentence in KNOWN:
+        return sentence
+    return CARD_NOT_READ
 
 
 def unexpected(exc: BaseException) -> str:

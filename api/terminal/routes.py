@@ -2,8 +2,10 @@
 
 Routes (all refuse clients that are not on this machine, see `local_only`):
   GET  /         the staff screen: large VALID / NOT VALID, photo, name and the entitlements
-                 the venue profile allows, the verdict sentence, warnings; live over SSE, and a
-                 page that refreshes itself where JavaScript is off
+                 the venue profile allows, the verdict sentence, warnings; live over SSE, and
+                 where JavaScript is off, in a frame (/panel) that refreshes itself
+  GET  /panel    the screen's panel alone, reloading itself every 2 s (the no-JavaScript
+                 frame: the page with the scanner box never reloads and never cuts a scan)
   GET  /events   server-sent events: the screen's panel as rendered HTML, on every change; at
                  most `StreamSlots.limit` at once (each holds a worker thread), beyond that
                  503 with Retry-After, so streams never starve /verify and /health
@@ -11,7 +13,8 @@ Routes (all refuse clients that are not on this machine, see `local_only`):
                  COSE bytes (application/cbor); answers the verdict and what the venue may see;
                  a phone wallet's answer comes with its venue request: {"qr", "request": "CCQ1:..."}
   POST /scan     the staff screen's QR input (a keyboard-wedge scanner types the text and
-                 Enter; the camera button posts what it decoded): the verdict goes on the screen
+                 Enter; the camera button posts what it decoded): the verdict goes on the screen,
+                 and a scan that gets none (empty, no trust list yet) goes there as TRY AGAIN
   POST /sync     refresh the trust and status lists now (the screen's button, technicians)
   GET  /health   reader, lists and sync state (no personal data)
 """
@@ -47,9 +50,10 @@ from cardio.verify import COMPARE_PRINTED_CARD
 from cardio.web_errors import ApiError, json_object
 
 from . import i18n
+from .i18n import N_
 from .screen_state import ScreenState
 from .screen_text import item_words, lists_summary, verdict_name
-from .service import Terminal
+from .service import Terminal, TerminalError
 
 EXTENSION = "citycard_terminal"
 """Where the app keeps its Terminal: `app.extensions[EXTENSION]`."""
@@ -61,6 +65,8 @@ STREAM_RETRY_AFTER = 10
 """Seconds a refused stream is told to wait (the staff screen's script waits as long)."""
 
 bp = Blueprint("terminal", __name__)
+
+EMPTY_SCAN = N_("Scan the QR code printed on the card into the box.")
 
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 _PHOTO_TYPES = (
@@ -213,6 +219,18 @@ def _panel_context(terminal: Terminal, state: ScreenState) -> dict[str, Any]:
     }
 
 
+@bp.get("/panel")
+def panel() -> str:
+    """The panel alone, reloading itself: the no-JavaScript screen's frame."""
+    terminal = current_terminal()
+    local_only(terminal, screen=True)
+    lang = use_language(terminal)
+    state = terminal.board.snapshot()
+    return render_template(
+        "terminal/panel_page.html", lang=lang, **_panel_context(terminal, state)
+    )
+
+
 @bp.get("/")
 def screen() -> Response:
     terminal = current_terminal()
@@ -239,8 +257,9 @@ def same_origin_form(what_to_do: str) -> None:
     asking the city for its lists)."""
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    # The screen's own form posts carry `Origin: null` (its Referrer-Policy is no-referrer);
-    # the browser's Sec-Fetch-Site then says whether the page was ours.
+    # The screen's own form posts carry its origin (the page's Referrer-Policy is
+    # same-origin, also over plain http to a LAN address, where browsers send no Fetch
+    # Metadata); an `Origin: null` is ours only when Sec-Fetch-Site says so.
     ours = origin is None or origin == request.host_url.rstrip("/") or (
         origin == "null" and site == "same-origin"
     )
@@ -254,11 +273,19 @@ def scan() -> Any:
     terminal = current_terminal()
     local_only(terminal, screen=True)
     same_origin_form("Scan the card on the terminal's own staff screen.")
+    script = request.accept_mimetypes.best == "application/json"
     text = request.form.get("qr")
-    if not isinstance(text, str) or not text.strip():
-        raise ApiError(400, "bad_request", "Scan the QR code printed on the card into the box.")
-    view = terminal.verify_qr(text)
-    if request.accept_mimetypes.best == "application/json":
+    try:
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "bad_request", EMPTY_SCAN)
+        view = terminal.verify_qr(text)
+    except (ApiError, TerminalError) as exc:
+        # every scan gets an outcome on the screen, in its language: TRY AGAIN and why
+        terminal.on_problem(exc.message if isinstance(exc, ApiError) else str(exc))
+        if script:
+            raise
+        return redirect("/", code=303)
+    if script:
         return jsonify({"verdict": view.verdict, "valid": view.valid})
     return redirect("/", code=303)
 

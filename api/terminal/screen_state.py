@@ -15,6 +15,11 @@ from typing import Any
 
 from cardio.venues import VenueProfile
 
+from .i18n import N_
+
+STARTING = N_("Starting.")
+"""The reader's status before the reader loop first says anything."""
+
 
 @dataclass(frozen=True)
 class VerdictView:
@@ -63,7 +68,7 @@ class Board:
         self._seq = 0
         self._view: VerdictView | None = None
         self._until = 0.0
-        self._reader_status = "Starting."
+        self._reader_status = STARTING
         self._reader_ok = True
 
     def show(self, view: VerdictView) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, g, has_request_context
 
 from cardio.sentences import FilledSentence
-from cardio.venues import ITEM_LABELS, VenueProfile
+from cardio.venues import AGE_UNKNOWN, ITEM_LABELS, UNDER_AGE, VenueProfile
 from cardio.verdict import Verdict
 from cardio.wallet_claims import ENTITLEMENT_PREFIX, entitlement_item
 
@@ -43,7 +43,14 @@ VERDICT_NAMES: dict[str, str] = {
     Verdict.STALE_STATUS.name: N_("LISTS TOO OLD"),
     Verdict.STATUS_UNAVAILABLE.name: N_("NO REVOCATION LIST"),
     Verdict.CLONE_SUSPECTED.name: N_("COPIED CHIP"),
+    # a venue's own refusals (cardio.venues.REFUSALS): its holder is not over the venue's age,
+    # or neither the card nor the wallet's answer says whether they are
+    UNDER_AGE: N_("TOO YOUNG"),
+    AGE_UNKNOWN: N_("AGE NOT KNOWN"),
 }
+
+AGE_WORDS = {True: N_("yes"), False: N_("no"), None: N_("cannot be known")}
+"""How the screen says an age field (`cardio.venues.AGE_ITEMS`): over the age, not, unknown."""
 
 # Translators: between the items of a list ("Photo, Pool entry"): a comma and a space (Arabic
 # "، ", Chinese "、").
@@ -103,7 +110,7 @@ def item_words(venue: VenueProfile) -> Callable[[str], str]:
     """How the screen names an item a venue asks a phone wallet for: an entitlement by the venue
     profile's label (msgctxt "venue"), a claim or derived item by its label (`ITEM_LABELS`,
     "field"); an entitlement the profile does not list by its code."""
-    entitlements = {entitlement_item(e.code): e.label for e in venue.entitlements}
+    entitlements = {entitlement_item(c): e.label for e in venue.entitlements for c in e.codes}
 
     def word(item: str) -> str:
         if item in entitlements:
@@ -121,6 +128,16 @@ def install(app: Flask) -> None:
         gettext, ngettext, newstyle=True, pgettext=pgettext
     )
     app.jinja_env.globals["sentence"] = sentence
+    app.jinja_env.globals["field_value"] = field_value
+
+
+def field_value(field: dict[str, Any]) -> str:
+    """A field's value as staff read it: an age item's yes, no or "cannot be known" in the
+    screen's language, any other claim as the card has it."""
+    value = field["value"]
+    if value is None or isinstance(value, bool):
+        return gettext(AGE_WORDS[value])
+    return str(value)
 
 
 def verdict_name(verdict: str) -> str:
@@ -144,12 +161,15 @@ def ago(seconds: float) -> str:
 def lists_summary(sync: dict[str, Any], now: float) -> dict[str, Any]:
     """The lists' line of the staff screen: version, when last checked, and while the city API
     cannot be reached, how long ago the lists still in use were last confirmed current (or,
-    never confirmed by this terminal, how old the oldest status list is). A terminal whose clock
+    never confirmed by this terminal, how old the oldest status list is); without a city API
+    (`no_api`) that they are never refreshed. A terminal whose clock
     is wrong (`clock`) says so instead: its "how long ago" would be wrong too, and the lists
     fail for that reason, not because the city API cannot be reached."""
     last = sync.get("last_success")
     ages = [entry["age"] for entry in sync.get("status_lists", {}).values()]
     clock = bool(sync.get("clock_wrong"))
+    # without a city API the lists are never refreshed: said as the lists' own problem
+    no_api = sync.get("api") is None and not clock
     unreachable = bool(sync.get("last_error")) and sync.get("api") is not None and not clock
     return {
         "version": sync.get("trust_version"),
@@ -158,5 +178,6 @@ def lists_summary(sync: dict[str, Any], now: float) -> dict[str, Any]:
         "checked": ago(now - last) if last and not clock else None,
         "fresh": last is not None and now - last <= FRESH_SECONDS and not unreachable and not clock,
         "unreachable": unreachable,
+        "no_api": no_api,
         "confirmed": ago(now - last) if last else (ago(max(ages)) if ages else None),
     }

@@ -4,10 +4,13 @@ security headers.
     app = create_terminal_app(Terminal.from_config(config))   # or create_terminal_app(config)
     terminal_of(app).start()                                   # from api.terminal.routes
 
-Errors are JSON {"code", "message"} (`cardio.web_errors.ApiError`). Every response forbids
-framing, referrers and MIME sniffing; its Content-Security-Policy lets the staff screen load
-only its own script, style sheet and event stream (and the card photo as a data: URL), and
-lets nothing else (JSON, the event stream, static files) load anything at all.
+Errors are JSON {"code", "message"} (`cardio.web_errors.ApiError`). Every request, static
+files and unknown paths included, goes through `routes.local_only` first. Every response
+forbids MIME sniffing and framing (only the no-JavaScript panel, /panel, may be framed, by the
+screen itself); pages send their referrer to the terminal only (so that the screen's form posts
+carry their origin), everything else sends none. Its Content-Security-Policy lets the staff
+screen load only its own script, style sheets, event stream and panel frame (and the card photo
+as a data: URL), and lets nothing else (JSON, the event stream, static files) load anything.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from cardio.terminal_config import TerminalConfig
 from cardio.web_errors import ApiError
 
 from . import screen_text
-from .routes import EXTENSION, STREAMS_EXTENSION, StreamSlots, bp
+from .routes import EXTENSION, STREAMS_EXTENSION, StreamSlots, bp, local_only
 from .service import Terminal, TerminalError
 
 log = logging.getLogger("citycard.terminal")
@@ -32,16 +35,16 @@ _HERE = Path(__file__).resolve().parent
 
 SCREEN_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
 """The staff screen: screen.js, screen.css and /events from the terminal, the photo inline."""
+PANEL_POLICY = SCREEN_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+"""/panel, the no-JavaScript screen's frame: framed by the screen, by nothing else."""
+PANEL_PATH = "/panel"
 DATA_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 """Everything that is not a page (JSON, the event stream, static files): loads nothing."""
-SECURITY_HEADERS = (
-    ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Content-Type-Options", "nosniff"),
-)
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -90,6 +93,11 @@ def create_terminal_app(
     app.register_blueprint(bp)
     screen_text.install(app)
 
+    @app.before_request
+    def only_here() -> None:
+        # static files and unknown paths too: nothing answers a machine the screen is not for
+        local_only(terminal, screen=True)
+
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
         return _error(exc.status, exc.code, exc.message)
@@ -117,7 +125,11 @@ def create_terminal_app(
     @app.after_request
     def headers(response: Response) -> Response:
         page = response.mimetype == "text/html"
-        response.headers["Content-Security-Policy"] = SCREEN_POLICY if page else DATA_POLICY
+        framed = page and request.path == PANEL_PATH
+        policy = PANEL_POLICY if framed else SCREEN_POLICY if page else DATA_POLICY
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
+        response.headers["Referrer-Policy"] = "same-origin" if page else "no-referrer"
         for name, value in SECURITY_HEADERS:
             response.headers[name] = value
         if not request.path.startswith("/static/"):

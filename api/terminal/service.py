@@ -31,6 +31,7 @@ from .i18n import N_
 from .inputs import bytes_verdict, scanned_qr_text
 from .reader_feedback import ReaderFeedback
 from .reader_loop import CardBackend, NfcBackend, PcscBackend, ReaderLoop
+from .reader_text import NO_TRUST_LIST
 from .screen_state import Board, VerdictView
 
 log = logging.getLogger("citycard.terminal")
@@ -113,29 +114,34 @@ class Terminal:
     def _verifier(self) -> Verifier:
         verifier = self.sync.verifier
         if verifier is None:
-            raise TerminalError(
-                "This reader has no trust list yet; connect it to the city API (or copy the "
-                "published lists into its trust directory) and try again."
-            )
+            raise TerminalError(NO_TRUST_LIST)
         return verifier
 
     def publish(self, res: VerificationResult, source: str) -> VerdictView:
-        """Put a verdict on the screen, with the venue's view of the claims, and log it."""
+        """Put a verdict on the screen, with the venue's view of the claims, and log it. A
+        valid card the venue's profile refuses (`require`: the holder is not over 18, or that
+        cannot be known) is shown NOT VALID with the venue's reason, and its view of the card
+        (the photo, "Over 18: no") so that staff can tell the holder."""
         now = self.config.clock()
         warnings = list(res.warnings)
         for w in self.sync.warnings(now):
             if w not in warnings:
                 warnings.append(w)
+        verdict, valid, message = res.verdict.name, res.valid, res.message
+        refused = self.venue.refusal(res.claims, now) if res.valid else None
+        if refused is not None:
+            verdict, message = refused
+            valid = False
         view = VerdictView(
-            verdict=res.verdict.name,
-            valid=res.valid,
-            message=res.message,
+            verdict=verdict,
+            valid=valid,
+            message=message,
             warnings=tuple(warnings),
-            presentation=_presentation(self.venue, res) if res.valid else None,
+            presentation=_presentation(self.venue, res, now) if res.valid else None,
             source=source,
             at=now,
         )
-        log.info("verdict=%s venue=%s", res.verdict.name, self.venue.name)
+        log.info("verdict=%s venue=%s", verdict, self.venue.name)
         self.board.show(view)
         return view
 
@@ -184,10 +190,12 @@ class Terminal:
         }
 
 
-def _presentation(venue: VenueProfile, res: VerificationResult) -> dict[str, Any] | None:
+def _presentation(
+    venue: VenueProfile, res: VerificationResult, now: float
+) -> dict[str, Any] | None:
     """The venue's view of a valid card; for a compact chip credential (no name or photo on
     the chip) it also tells the screen to send staff to the name and photo printed on the card."""
-    pres = venue.present(res.claims)
+    pres = venue.present(res.claims, now)
     if pres is not None and res.claims and res.claims.get("compare_printed_card") is True:
         pres = {**pres, "compare_printed_card": True}
     return pres

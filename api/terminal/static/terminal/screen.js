@@ -1,6 +1,6 @@
 // The staff screen, live: the server pushes the rendered panel over server-sent events.
-// Without JavaScript the page reloads itself instead (see the <noscript> refresh), and the
-// scanner box still works as a plain form.
+// Without JavaScript a frame (/panel) reloads itself instead, while this page, with the
+// scanner box, never reloads; the box still works as a plain form.
 "use strict";
 (function () {
   var QR_PREFIX = "CC1:";
@@ -15,15 +15,27 @@
     var active = document.activeElement;
     if (!active || active === document.body) input.focus();
   }
+  var scanProblem = document.getElementById("scan-problem");
   function submitText(text) {
     // The one line ending a scanner appends is the server's to remove (api.terminal.inputs).
+    // Whatever the answer, the terminal put the outcome on the board (a verdict, or TRY AGAIN
+    // and why): shown by the event stream, or by reloading when it is not live. Only an
+    // answer that never came is said here.
     var body = new URLSearchParams();
     body.set("qr", text);
+    if (scanProblem) scanProblem.hidden = true;
     return fetch("/scan", {
       method: "POST",
       body: body,
       headers: { Accept: "application/json" },
       credentials: "same-origin",
+    }).then(function () {
+      if (!live) location.reload();
+    }, function () {
+      if (scanProblem) {
+        scanProblem.textContent = scanProblem.getAttribute("data-text");
+        scanProblem.hidden = false;
+      }
     });
   }
   if (form && input && window.fetch) {
@@ -31,7 +43,8 @@
       event.preventDefault();
       var text = input.value;
       input.value = "";
-      if (text.trim()) submitText(text).then(function (r) { return r.ok && !live ? location.reload() : null; });
+      // an empty box too: the terminal answers it with TRY AGAIN on the screen
+      submitText(text);
       input.focus();
     });
     input.addEventListener("blur", function () { setTimeout(refocus, 300); });
