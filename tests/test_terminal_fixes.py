@@ -306,3 +306,10 @@ def test_static_files_and_unknown_paths_are_local_only(city: Issuer) -> None:
     assert evil.status_code == 403
     assert client.get("/static/terminal/screen.js").status_code == 200
     assert client.get("/nope").status_code == 404
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_read_refuses_a_timeout_that_is_no_wait(tmp_path: Path, timeout: str) -> None:
+    """'No card within -1 s' after trying a reader: refused as an option, before any reader."""
+    result = CliRunner().invoke(reader_cli.main, ["read", "--trust", str(tmp_path), "--timeout", timeout])
+    assert result.exit_code == 2 and "--timeout" in result.output and "within" not in result.output

@@ -146,7 +146,10 @@ def verify(
 )
 @TRUST_OPTION
 @ROOT_KEY_OPTION
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a card.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+    help="Seconds to wait for a card.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly_errors
 def read(
