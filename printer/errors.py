@@ -12,6 +12,7 @@ from cardio.errors import CitycardError
 
 __all__ = [
     "CoverOpenError",
+    "NotEscposPrinterError",
     "PaperOutError",
     "PrinterError",
     "PrinterOfflineError",
@@ -67,4 +68,16 @@ class PrinterUnreachableError(PrinterError):
     default = (
         "The receipt printer cannot be reached: check that it is switched on and that its "
         "cable (USB, serial or network) is plugged in at both ends, then print again."
+    )
+
+
+class NotEscposPrinterError(PrinterUnreachableError):
+    """Something answers at the printer's address, but not as an ESC/POS printer does (a web
+    server or proxy at a mistyped address, a printer in another emulation, a wrong baud rate).
+    The message names the address; paper, cover and the like cannot be known."""
+
+    default = (
+        "The device at the receipt printer's address does not answer like an ESC/POS receipt "
+        "printer: check the address in the station file's [receipt_printer] section and that "
+        "the printer is set to ESC/POS mode, then print again."
     )

@@ -9,8 +9,13 @@ It wraps one python-escpos printer: `Usb`, `Serial`, `Network` or `File` (the co
 3. `GS r 1` (transmit paper sensor status), which the printer answers only once it has worked
    through everything before it: a printer that stops mid-job (paper out, cover opened, an
    error) never answers it, so while waiting we poll the real-time status, which it does
-   answer, and raise the error it shows;
+   answer, and raise the error it shows (its GS r 1 answer counts wherever it is read, also
+   amid a poll's status answers);
 4. real-time status again. Only then is a `PrintResult` returned.
+
+Before a job, the three status answers must be the first bytes the device sends: anything
+else (a web server or proxy at a mistyped address, a printer in another emulation, a serial
+line at the wrong speed) is `NotEscposPrinterError`, never read as a paper or cover state.
 
 A transport that cannot read (a file, a device node without a back channel) gets the job
 but its result says `confirmed=False`. Nothing here logs the content of a job.
@@ -31,6 +36,7 @@ from escpos.printer import Dummy, File, Network, Serial, Usb
 from .document import Document, emit
 from .errors import (
     CoverOpenError,
+    NotEscposPrinterError,
     PaperOutError,
     PrinterError,
     PrinterOfflineError,
@@ -144,6 +150,10 @@ class ReceiptPrinter:
             self._kind = _Kind.NONE
         self.can_read = self._kind is not _Kind.NONE if read_status is None else read_status
         self._open = False
+        # GS r 1 sent and not yet answered / its answer seen (by any read: see `_read`).
+        self._sync_pending = False
+        self._synced = False
+        self._job_sent = False  # a break from now on may leave a half print-out
 
     # --- constructors for the four transports ----------------------------------------------
 
@@ -217,6 +227,7 @@ class ReceiptPrinter:
             sock = self.device._device
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._open = True
+        self._sync_pending = self._synced = self._job_sent = False
 
     def close(self) -> None:
         if self._open:
@@ -253,7 +264,17 @@ class ReceiptPrinter:
             ) from exc
 
     def _read(self, timeout: float) -> bytes:
-        """Whatever the printer sent within `timeout` seconds (b'' if nothing)."""
+        """Whatever the printer sent within `timeout` seconds (b'' if nothing).
+
+        While a GS r 1 is unanswered, its answer is noted here: it may come in the middle of a
+        status poll (or be drained before one), and must not be lost there."""
+        data = self._read_raw(timeout)
+        if self._sync_pending and any(_is_sync_byte(b) for b in data):
+            self._sync_pending = False
+            self._synced = True
+        return data
+
+    def _read_raw(self, timeout: float) -> bytes:
         dev = self.device._device
         try:
             if self._kind is _Kind.NETWORK:
@@ -284,6 +305,8 @@ class ReceiptPrinter:
             raise PrinterUnreachableError(
                 "The connection to the receipt printer broke off: check its cable or network "
                 "and that it is switched on, then print again."
+                + (" The last print-out may be incomplete." if self._job_sent else ""),
+                during_job=self._job_sent,
             ) from exc
         return b""
 
@@ -291,8 +314,14 @@ class ReceiptPrinter:
         while self._read(0.001):
             pass
 
-    def _status_bytes(self, queries: bytes, count: int, timeout: float) -> bytes | None:
-        """Send DLE EOT queries and collect `count` status bytes (skipping other bytes)."""
+    def _status_bytes(
+        self, queries: bytes, count: int, timeout: float, *, strict: bool
+    ) -> bytes | None:
+        """Send DLE EOT queries and collect `count` status bytes.
+
+        `strict` (before a job): the answers must be the first bytes received; any other byte
+        means the device is no ESC/POS printer. During a job other bytes (the GS r 1 answer,
+        noted by `_read`) are skipped."""
         self._write(queries, during_job=False)
         got = bytearray()
         deadline = time.monotonic() + timeout
@@ -300,8 +329,33 @@ class ReceiptPrinter:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            got.extend(b for b in self._read(left) if _is_status_byte(b))
+            for b in self._read(left):
+                if _is_status_byte(b):
+                    got.append(b)
+                elif strict and len(got) < count:
+                    raise NotEscposPrinterError(self._not_escpos_message())
         return bytes(got[:count])
+
+    def _not_escpos_message(self) -> str:
+        """The sentence for a device that answers, but not like an ESC/POS printer."""
+        dev = self.device
+        mode = "ESC/POS mode"
+        if self._kind is _Kind.NETWORK:
+            where, what = f"The device at {dev.host}:{dev.port}", "the address"
+        elif self._kind is _Kind.USB:
+            ids = getattr(dev, "usb_args", {})
+            vid, pid = ids.get("idVendor", 0), ids.get("idProduct", 0)
+            where, what = f"The USB device {vid:04x}:{pid:04x}", "the USB ids"
+        else:  # a serial line at another speed reads as noise too
+            where = f"The device on {getattr(dev, 'devfile', 'the serial port')}"
+            what = "the device path"
+            if getattr(dev, "baudrate", None):
+                mode += f" and {dev.baudrate} baud"
+        return (
+            f"{where} does not answer like an ESC/POS receipt printer: check {what} in the "
+            f"station file's [receipt_printer] section and that the printer is set to {mode}, "
+            "then print again. Nothing was printed."
+        )
 
     # --- status ----------------------------------------------------------------------------
 
@@ -312,7 +366,7 @@ class ReceiptPrinter:
         self.open()
         self._drain()
         queries = DLE_EOT + b"\x01" + DLE_EOT + b"\x02" + DLE_EOT + b"\x04"
-        raw = self._status_bytes(queries, 3, self.status_timeout)
+        raw = self._status_bytes(queries, 3, self.status_timeout, strict=not during_job)
         if raw is None:
             raise PrinterOfflineError(
                 "The receipt printer does not answer: switch it off and on again and check its "
@@ -328,7 +382,9 @@ class ReceiptPrinter:
         cutter = unrecoverable = False
         error = bool(s2 & 0x40)
         if error:
-            s3 = self._status_bytes(DLE_EOT + b"\x03", 1, self.status_timeout)
+            s3 = self._status_bytes(
+                DLE_EOT + b"\x03", 1, self.status_timeout, strict=not during_job
+            )
             if s3 is not None:
                 cutter = bool(s3[0] & 0x08)
                 unrecoverable = bool(s3[0] & 0x20)
@@ -351,19 +407,22 @@ class ReceiptPrinter:
 
     def _wait_printed(self) -> None:
         """Send GS r 1 and wait for its answer, polling real-time status meanwhile."""
+        self._synced = False
+        self._sync_pending = True
         self._write(GS_R_PAPER, during_job=True)
         deadline = time.monotonic() + self.sync_timeout
         next_poll = time.monotonic() + self.poll_interval
-        while True:
+        while not self._synced:
             now = time.monotonic()
             if now >= deadline:
                 break
-            data = self._read(min(deadline, next_poll) - now)
-            if any(_is_sync_byte(b) for b in data):
-                return
-            if time.monotonic() >= next_poll:
+            self._read(min(deadline, next_poll) - now)
+            if not self._synced and time.monotonic() >= next_poll:
                 self.status(during_job=True).raise_for_problem(during_job=True)
                 next_poll = time.monotonic() + self.poll_interval
+        self._sync_pending = False
+        if self._synced:
+            return
         self.status(during_job=True).raise_for_problem(during_job=True)
         raise PrinterOfflineError(
             f"The receipt printer did not confirm within {self.sync_timeout:.0f} s that it "
@@ -384,6 +443,7 @@ class ReceiptPrinter:
             dummy = Dummy(profile=self.profile.escpos_profile())
             job = emit(document, dummy, self.profile)
             data = bytes(dummy.output)
+            self._job_sent = True
             self._write(data, during_job=True)
             if not self.can_read:
                 return PrintResult(

@@ -1,8 +1,11 @@
 """A card printer reached over IPP (driverless, or a CUPS queue in front of a driver).
 
 `IppCardPrinter` checks the printer (printer-state, printer-state-reasons, two-sided, document
-formats), sends both sides of the card as one job and waits for it to complete. A stopped
-printer becomes the condition errors of `printer.card_printer` (OutOfCardsError, RibbonError,
+formats), sends both sides of the card as one job and waits for it to complete, asking the
+printer's state every `printer_check` seconds meanwhile (and when the job says
+printer-stopped): a CUPS queue leaves the job pending when its printer stops (out of cards,
+cover open), so the job's state alone would tell only at the job timeout. A stopped printer
+becomes the condition errors of `printer.card_printer` (OutOfCardsError, RibbonError,
 CardCoverOpenError, CardJamError), derived from printer-state-reasons by `raise_for_reasons`.
 """
 
@@ -93,7 +96,8 @@ class IppCardPrinter:
     sides=two-sided-long-edge; a printer that cannot print two-sided is refused, since it
     would print the back on a second card. `print_card` returns once the job completed;
     a job that stops, aborts or does not complete within `job_timeout` is cancelled and
-    raised as an error, so nothing is reported printed that was not.
+    raised as an error, so nothing is reported printed that was not; so is a job whose
+    printer stopped with a blocking reason (checked every `printer_check` seconds of polling).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class IppCardPrinter:
         timeout: float = 30.0,
         job_timeout: float = 180.0,
         poll_interval: float = 0.2,
+        printer_check: float = 1.0,
         retries: int = 5,
         backoff: float = 0.5,
         formats: Sequence[str] = PREFERRED_FORMATS,
@@ -111,6 +116,7 @@ class IppCardPrinter:
         self.client = IppClient(uri, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep)
         self.job_timeout = job_timeout
         self.poll_interval = poll_interval
+        self.printer_check = printer_check
         self.formats = tuple(formats)
         self.sleep = sleep
 
@@ -211,6 +217,9 @@ class IppCardPrinter:
     def _wait(self, job_id: int, state: int | None) -> str:
         deadline = time.monotonic() + self.job_timeout
         reasons: tuple[str, ...] = ()
+        # Counted in polls, not seconds, so an injected sleep keeps the same rhythm.
+        check_every = max(1, round(self.printer_check / self.poll_interval)) if self.poll_interval > 0 else 1
+        polls = 0
         while state != IppJobState.COMPLETED:
             if state in (IppJobState.CANCELED, IppJobState.ABORTED):
                 listed = ", ".join(r for r in reasons if r != "none") or "no reason given"
@@ -237,7 +246,19 @@ class IppCardPrinter:
             job = self.client.get_job_attributes(job_id)
             state = integer(job, "job-state")
             reasons = strings(job, "job-state-reasons")
+            polls += 1
+            waiting = state in (IppJobState.PENDING, IppJobState.PENDING_HELD, IppJobState.PROCESSING)
+            if waiting and ("printer-stopped" in reasons or polls % check_every == 0):
+                self._raise_if_printer_stopped(job_id)
         return "completed"
+
+    def _raise_if_printer_stopped(self, job_id: int) -> None:
+        """Cancel the job and raise when its printer is stopped with a blocking reason."""
+        printer = self.client.get_printer_attributes(("printer-state", "printer-state-reasons"))
+        printer_reasons = strings(printer, "printer-state-reasons")
+        if integer(printer, "printer-state") == PrinterState.STOPPED and _reason_keywords(printer_reasons):
+            self._cancel(job_id)
+            raise_for_reasons(printer_reasons, True, during_job=True)
 
     def _cancel(self, job_id: int) -> None:
         try:
