@@ -30,10 +30,11 @@ then wrapping like a name; the programme's note gives way to them. A back whose 
 fit so is laid out again compact (`_COMPACT`: smaller type, a shorter signature box); fields
 that cannot fit even then raise CardLayoutError.
 
-Names in any script (`printer.card_text`): the font comes from `printer.fonts.font_for`;
-right-to-left and joining scripts are laid out by libraqm (Pillow's RAQM layout) and
-right-aligned. A long name shrinks down to a minimum size, then wraps onto more lines at no
-larger a size; text never leaves its box (a name that cannot fit even then raises
+Names in any script (`printer.card_text`): each character is drawn with a font that has it
+(font runs, as on the receipt: a Hebrew address's house number in Noto Sans, its words in
+Noto Sans Hebrew); right-to-left and joining scripts are laid out by libraqm (Pillow's RAQM
+layout) and right-aligned. A long name shrinks down to a minimum size, then wraps onto more
+lines at no larger a size; text never leaves its box (a name that cannot fit even then raises
 CardLayoutError rather than overflow).
 
 QR code (`printer.card_images`): error-correction level M, alphanumeric mode, quiet zone 4
@@ -555,7 +556,7 @@ def _fit_languages(
             comma = fit_text(",", width, box, max_size=size, min_size=size, what="languages")
         except CardLayoutError:
             continue
-        total = sum(r.font.getlength(r.lines[0]) for r in runs)
+        total = sum(r.widths[0] for r in runs)  # a name may be drawn in runs of two faces
         total += comma.font.getlength(", ") * (len(runs) - 1)
         if total <= width:
             return runs, comma
@@ -569,7 +570,7 @@ def _draw_languages(
     runs, comma = _fit_languages(names, width, s)
     below = y
     for i, run in enumerate(runs):
-        w = int(run.font.getlength(run.lines[0])) + 1
+        w = int(run.widths[0]) + 1
         below = max(below, c.text(run, x, y, w, _INK, align="left"))
         x += w
         if i < len(runs) - 1:

@@ -10,8 +10,10 @@ raises `FontNotFoundError` naming the Debian package to install; nothing falls b
 to a font that would print empty boxes instead of a resident's name.
 
 A text mixing scripts (a Latin label and an Arabic name in one string) gets the font of its
-first non-Latin letter: Noto's script fonts other than CJK do not all carry Latin letters, so
-callers render labels and names as separate runs.
+first non-Latin letter: Noto's script fonts other than CJK do not all carry Latin letters or
+digits, so what prints such texts (the card, `printer.card_text`, and the receipt,
+`printer.raster`) draws them in font runs (`printer.raster.char_faces`: each character with a
+face that has it), asking this lookup one letter at a time.
 
 `needs_shaping(text)` says whether the text needs complex layout (right-to-left or joining
 scripts): Pillow must then lay it out with libraqm (`PIL.features.check('raqm')`).

@@ -38,11 +38,16 @@ from .graphemes import clusters
 
 __all__ = [
     "Align",
+    "Run",
     "ShapingUnavailableError",
     "TextStyle",
+    "char_faces",
+    "covers",
     "draw_paragraphs",
+    "font_runs",
     "has_raqm",
     "is_rtl_language",
+    "runs_of",
     "threshold",
     "visual_runs",
     "wrap",
@@ -61,7 +66,10 @@ _PROBE = "\U0010fffd"  # a private-use code point no Noto font has: it shows the
 LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 _ISOLATES: dict[str, bool | None] = {LRI: False, RLI: True, FSI: None}
 _ISOLATE_CHARS = LRI + RLI + FSI + PDI
-_EDGE_BIDI = frozenset({"WS", "ON", "LRI", "RLI", "FSI", "PDI"})
+# Bidi classes split off a run's edges to be placed by the run reordering. CS (a comma, a full
+# stop) is there too: at a run's edge it is between no two numbers, so it is a neutral, and
+# after "4B" in a Hebrew address it goes left of "4B", not inside its left-to-right shaping.
+_EDGE_BIDI = frozenset({"WS", "ON", "CS", "LRI", "RLI", "FSI", "PDI"})
 
 
 class ShapingUnavailableError(CitycardError):
@@ -206,8 +214,11 @@ def _direction(text: str) -> bool | None:
     return False if ltr else None
 
 
-def font_runs(text: str, language: str, bold: bool = False) -> list[Run]:
-    """Cut a line (logical order) into runs that each have one font covering all glyphs."""
+def char_faces(text: str, language: str, bold: bool = False) -> list[FontFace]:
+    """The face that draws each character of `text` (a letter: its script's font when that has
+    it, else Noto Sans, else Noto CJK; digits, spaces and punctuation: the face of the letter
+    before them, else after them, when it has them, else Noto Sans). `language` picks the Han
+    shapes of Noto CJK (`printer.fonts.cjk_index`)."""
     faces = _Faces(language, bold)
     assigned: list[FontFace | None] = []
     for ch in text:
@@ -219,14 +230,28 @@ def font_runs(text: str, language: str, bold: bool = False) -> list[Run]:
         else:
             assigned.append(None)
     # Neutral characters join the run before them, else the one after, if its font has them.
+    following: list[FontFace | None] = []  # the face of the next letter after each character
+    upcoming: FontFace | None = None
+    for face in reversed(assigned):
+        following.append(upcoming)
+        upcoming = face if face is not None else upcoming
+    following.reverse()
     resolved: list[FontFace] = []
-    for i, ch in enumerate(text):
-        face = assigned[i]
+    for ch, face, after in zip(text, assigned, following, strict=True):
         if face is None:
-            before = resolved[-1] if resolved else None
-            after = next((f for f in assigned[i + 1 :] if f is not None), None)
-            face = faces.for_neutral(ch, before, after)
+            face = faces.for_neutral(ch, resolved[-1] if resolved else None, after)
         resolved.append(face)
+    return resolved
+
+
+def font_runs(text: str, language: str, bold: bool = False) -> list[Run]:
+    """Cut a line (logical order) into runs that each have one font covering all glyphs."""
+    return runs_of(text, char_faces(text, language, bold))
+
+
+def runs_of(text: str, faces: Sequence[FontFace]) -> list[Run]:
+    """A line (logical order) with a face for each character (`char_faces`, or a slice of
+    the faces of the text it was wrapped from) cut into runs of one face and one direction."""
     # Directional isolates (LRI/RLI/FSI ... PDI) around a value (a phone number, a URL) make
     # it one unit in their direction, as the bidi algorithm's isolates do.
     forced: list[bool | None] = []
@@ -243,8 +268,8 @@ def font_runs(text: str, language: str, bold: bool = False) -> list[Run]:
     runs: list[Run] = []
     start = 0
     for i in range(1, len(text) + 1):
-        if i == len(text) or (resolved[i], forced[i]) != (resolved[start], forced[start]):
-            for run in _split_edges(text[start:i], resolved[start]):
+        if i == len(text) or (faces[i], forced[i]) != (faces[start], forced[start]):
+            for run in _split_edges(text[start:i], faces[start]):
                 direction = forced[start]
                 if direction is not None and run.text.strip(_ISOLATE_CHARS):
                     run = Run(run.text, run.face, direction)
@@ -406,30 +431,57 @@ def wrap(text: str, style: TextStyle, width: int, language: str) -> list[str]:
     """Lines of `text` (paragraphs split at '\\n') that each fit `width` dots when drawn.
 
     Break units are measured once each and added up (shaping does not cross a space, and CJK
-    does not shape across characters), so wrapping is linear in the length of the text.
+    does not shape across characters), so wrapping is linear in the length of the text. A
+    directional isolate a line breaks inside (a left-to-right address in an Arabic receipt) is
+    closed at the line's end and opened again on the next line (`_carry_isolates`).
     """
     rtl = is_rtl_language(language)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         paragraph = unicodedata.normalize("NFC", paragraph.strip())
+        paragraph_lines: list[str] = []
         line: list[str] = []
         used = 0.0
         for unit in _units(paragraph):
             bare = unit.rstrip()
             bare_width = _width(bare, style, language, rtl) if bare else 0.0
             if line and used + bare_width > width:
-                lines.append("".join(line).rstrip())
+                paragraph_lines.append("".join(line).rstrip())
                 line, used = [], 0.0
             if not line and bare_width > width:
                 # One unit wider than the line (a long URL or e-mail): cut it by characters.
                 pieces = _split_long(bare, style, width, language, rtl)
-                lines.extend(pieces[:-1])
+                paragraph_lines.extend(pieces[:-1])
                 bare = pieces[-1]
                 unit = bare + unit[len(unit.rstrip()) :]
             line.append(unit)
             used += _width(unit, style, language, rtl) if unit != bare else bare_width
-        lines.append("".join(line).rstrip())
+        paragraph_lines.append("".join(line).rstrip())
+        lines.extend(_carry_isolates(paragraph_lines))
     return lines
+
+
+def _carry_isolates(lines: list[str]) -> list[str]:
+    """A paragraph's lines with every isolate (LRI, RLI, FSI) still open at a line's end closed
+    there and opened again at the next line's start. Each line is laid out alone: without its
+    opener, the continuation of a left-to-right value (an office's address) in an Arabic
+    receipt was laid out right to left, its parentheses mirrored. An FSI is reopened as the
+    LRI or RLI it resolved to, so the continuation keeps the direction of the whole value."""
+    whole = "".join(lines)
+    carried: list[str] = []
+    out: list[str] = []
+    offset = 0
+    for line in lines:
+        reopened = "".join(carried)
+        for i, ch in enumerate(line):
+            if ch in _ISOLATES:
+                rtl = _ISOLATES[ch] if ch != FSI else _first_strong(whole, offset + i + 1)
+                carried.append(RLI if rtl else LRI)
+            elif ch == PDI and carried:
+                carried.pop()
+        out.append(reopened + line + PDI * len(carried))
+        offset += len(line)
+    return out
 
 
 def _split_long(text: str, style: TextStyle, width: int, language: str, rtl: bool) -> list[str]:
