@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -95,7 +95,7 @@ class Holder:
         _check_name(self.family_name, "family name")
         _check_name(self.given_name, "given name")
         if not isinstance(self.birth_date, date) or self.birth_date < _MIN_BIRTH:
-            raise MalformedError("The birth date is not a date after 1900-01-01.")
+            raise MalformedError("The birth date is not a date on or after 1900-01-01.")
         if self.sex is not None and self.sex not in SEXES:
             raise MalformedError("Sex must be F, M or X, or left out.")
         if len(self.entitlements) > 16 or len(self.languages) > 8:
@@ -399,10 +399,33 @@ def _check_code(value: object, what: str) -> None:
         raise MalformedError(f"The {what} {value!r} is not a short lower-case code.")
 
 
+LAST_EXPIRY_DAY = date(9999, 12, 30)
+"""The last day a card can be valid through: its `exp`, 00:00 UTC of the next day, must be a
+time before the year 10000 (docs/credential.md section 2)."""
+
+
 def expiry_timestamp(expires: date) -> int:
-    """A card printed 'valid until D' is valid through the whole of day D (UTC)."""
-    end = datetime(expires.year, expires.month, expires.day, tzinfo=UTC) + timedelta(days=1)
-    return int(end.timestamp())
+    """A card printed 'valid until D' has `exp` = 00:00 UTC of the day after D (readers keep
+    it valid until D has ended everywhere on earth: cardio.verify.EXPIRY_GRACE).
+
+    MalformedError for a day after LAST_EXPIRY_DAY, which no credential can hold.
+    """
+    if expires > LAST_EXPIRY_DAY:
+        raise MalformedError(
+            f"The expiry date {expires.isoformat()} is after {LAST_EXPIRY_DAY.isoformat()}, the "
+            "last day a card can be valid through; give an earlier date."
+        )
+    return (expires.toordinal() - _EPOCH_ORDINAL + 1) * 86400  # no datetime: no overflow
+
+
+def local_day(timestamp: float) -> date:
+    """The calendar day of `timestamp` on this machine's clock and time zone.
+
+    A kiosk dates what it prints (the issue date), counts ages and the default validity by
+    this day: a station runs in its city's time zone (TZ), so an evening enrolment west of UTC
+    is dated that day, not the next (docs/credential.md section 2.1).
+    """
+    return datetime.fromtimestamp(timestamp).date()
 
 
 def sign_credential(signer: Signer, credential: Credential) -> bytes:

@@ -568,7 +568,7 @@ def _status_verdict(
     policy = verifier.policy
     if c.issued_at > now + policy.clock_skew:
         return Verdict.NOT_YET_VALID, ()
-    if now >= c.expires_at:
+    if now >= c.expires_at + policy.expiry_grace:  # the printed last day, anywhere
         return Verdict.EXPIRED, ()
     if token is None or status is None:
         return Verdict.STATUS_UNAVAILABLE, ()

@@ -11,13 +11,14 @@ guardian came along and whether the resident lived in the city long enough.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cardio.credential import Holder
+from cardio.credential import LAST_EXPIRY_DAY, Holder
 from cardio.errors import CitycardError, MalformedError
 
 ALLOWED = {
@@ -80,10 +81,17 @@ def _culprit(fields: dict[str, Any]) -> str:
     return "entitlements/languages"  # only their combined count is left
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
 def _date(obj: dict[str, Any], key: str, path: Path) -> date:
+    # Only the form the message names: date.fromisoformat also takes 19900101 and 1990-W01-1.
+    value = obj[key]
     try:
-        return date.fromisoformat(obj[key])
-    except (TypeError, ValueError) as exc:
+        if not isinstance(value, str) or not _ISO_DAY.match(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError as exc:
         raise ResidentFileError(f"{path}: '{key}' must be a date written YYYY-MM-DD.") from exc
 
 
@@ -198,6 +206,11 @@ def _holder(
 ) -> tuple[Holder, date | None, bytes | None]:
     photo = _read_file(path, obj["photo"], "photo") if obj.get("photo") else None
     expires = _date(obj, "expires", path) if obj.get("expires") else None
+    if expires is not None and expires > LAST_EXPIRY_DAY:  # refused before any number is taken
+        raise ResidentFileError(
+            f"{path}: 'expires' must be a date on or before {LAST_EXPIRY_DAY.isoformat()}, the "
+            "last day a card can be valid through."
+        )
     birth_date = _date(obj, "birth_date", path)
     if birth_date > date.today():
         raise ResidentFileError(

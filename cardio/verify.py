@@ -30,10 +30,17 @@ from .verdict import Verdict, VerificationResult, result
 log = logging.getLogger(__name__)
 
 
+EXPIRY_GRACE = 12 * 3600
+"""Seconds after `exp` before a card is EXPIRED. `exp` is 00:00 UTC after the printed last day
+D, and D ends last at UTC-12, 12 h later: a card printed "valid until D" is valid through the
+whole of D wherever it is read, "anywhere on earth" (docs/credential.md sections 2.1, 4.4)."""
+
+
 @dataclass(frozen=True)
 class Policy:
     clock_skew: int = 300  # seconds a reader's clock may be behind the kiosk's
     max_status_age: int = 7 * 86400  # a status list older than this is not trusted at all
+    expiry_grace: int = EXPIRY_GRACE  # EXPIRED from exp + this
 
 
 CHIP_NOT_CHECKED = (
@@ -275,7 +282,7 @@ class Verifier:
             return result(Verdict.REVOKED), c
         if c.issued_at > now + self.policy.clock_skew:
             return result(Verdict.NOT_YET_VALID), c
-        if now >= c.expires_at:
+        if now >= c.expires_at + self.policy.expiry_grace:
             return result(Verdict.EXPIRED), c
         if token is None or status is None:
             return result(Verdict.STATUS_UNAVAILABLE), c

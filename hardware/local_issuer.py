@@ -152,6 +152,12 @@ class IssuerAllocator:
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
 
+    def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+        try:
+            self.issuer.replace_code_hash(self.kiosk_id, document_number, code_hash)
+        except CitycardError as exc:
+            raise AllocationError(str(exc)) from exc
+
     def void(self, document_number: str) -> None:
         try:
             card, changed = self.issuer.void(self.kiosk_id, document_number)

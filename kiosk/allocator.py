@@ -6,6 +6,7 @@
     allocate(request_id)                     POST /api/v1/kiosk/allocations {"request_id"}
     report_issued(number, iat, exp)          POST /api/v1/kiosk/cards/<number>/issued
     void(number)                             POST /api/v1/kiosk/cards/<number>/void
+    replace_revocation_code(number, hash)    POST /api/v1/kiosk/cards/<number>/revocation-code
 
 `allocate` is idempotent per request id: asking again with the same id returns the same
 document number and status slot (with a fresh one-time revocation code for the receipt). A

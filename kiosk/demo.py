@@ -33,16 +33,17 @@ nothing else about the resident is written anywhere (DATA_DIR holds no personal 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ from .journal import Journal
 from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .registry_options import RegistryOptions
 from .renewal import credential_of, verify_old_card
+from .rules import station_day
 from .wallet_files import write_wallet_files
 from .web import adapters
 from .web.adapters import StationJobs
@@ -253,7 +255,7 @@ def run_demo(
     if resident is None:
         resident = sample_resident(program_id)
         echo(f"Resident: the programme's fictional sample ({resident}).")
-    today = datetime.now(UTC).date()
+    today = station_day(time.time())  # the station's day, as the web kiosk's (never UTC's)
     kind = RENEWAL if renew is not None else REPLACEMENT if replace_number is not None else "first"
     old_data = renew.read_bytes() if renew is not None else None
     app = build_application(program, resident, today, echo, card_kind=kind)
@@ -445,6 +447,6 @@ def _public(verdict: dict[str, Any]) -> dict[str, Any]:
     claims = verdict.get("claims")
     if isinstance(claims, dict) and "photo_base64" in claims:
         claims = dict(claims)
-        claims["photo_bytes"] = len(claims.pop("photo_base64")) * 3 // 4
+        claims["photo_bytes"] = len(base64.b64decode(claims.pop("photo_base64")))
         verdict = {**verdict, "claims": claims}
     return verdict

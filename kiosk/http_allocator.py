@@ -14,6 +14,7 @@ to talk to the server. The three calls map onto the kiosk endpoints (docs/api.md
                                          {"request_id", "kind", "document_number"}  (idempotent)
     report_issued(number, iat, exp)    POST /api/v1/kiosk/cards/<number>/issued
     void(number)                       POST /api/v1/kiosk/cards/<number>/void
+    replace_revocation_code(number, h) POST /api/v1/kiosk/cards/<number>/revocation-code
 
 **Errors** follow what kiosk.job expects. A 4xx answer is a definite refusal: the server looked
 at the request and did nothing (`AllocationError`, with the server's own sentence). Anything
@@ -227,6 +228,15 @@ class HttpAllocator:
 
     def void(self, document_number: str) -> None:
         self._call("POST", f"/cards/{quote(document_number, safe='')}/void", None, "void")
+
+    def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+        """A receipt printed again with a new code: only `code_hash`'s code revokes the card."""
+        self._call(
+            "POST",
+            f"/cards/{quote(document_number, safe='')}/revocation-code",
+            {"revocation_code_hash": code_hash},
+            "new revocation code",
+        )
 
     # -- more ------------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 
-from cardio.credential import Credential, Holder, to_qr
+from cardio.credential import Credential, Holder, local_day, to_qr
 from cardio.errors import CitycardError
 from cardio.files import write_atomic
 from printer.card_design import CardData, CardLabels
@@ -412,7 +412,7 @@ def card_fit_problems(
         holder.family_name,
         holder.given_name,
         holder.birth_date,
-        today or datetime.now(UTC).date(),
+        today or local_day(time.time()),
         photo=photo,
         sex=holder.sex,
         signature=signature,

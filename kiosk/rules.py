@@ -1,6 +1,6 @@
 """The rules engine: a programme profile plus an application gives a Decision.
 
-    decision = decide(program, application, today)
+    decision = decide(program, application, station_day())
     decision.outcome           # ELIGIBLE / NEEDS_ATTENDANT / REFUSED
     reasons_text(decision, "ar")  # the reasons, in the resident's language
 
@@ -23,16 +23,23 @@ Outcome rules (docs/programs.md has the full table):
   attendant looks at the documents shown; `Effect.CHECK` reasons tell them what to look at.
 
 `decide` never raises for any application: odd input becomes a reason, not an exception.
+
+`today` is the station's own calendar day (`station_day`: its clock in its time zone, which a
+deployment sets to the city's), never the UTC day: ages, residence and the expiry an evening
+enrolment west of UTC gets are counted from the day the resident sees on the wall.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from cardio.credential import local_day
 
 from .i18n_rules import MESSAGES, render
 from .programs import (
@@ -211,9 +218,17 @@ class Decision:
 # --- the engine ----------------------------------------------------------------------------
 
 
+def station_day(moment: datetime | float | None = None) -> date:
+    """The station's calendar day at `moment` (a datetime, epoch seconds, or now): in the
+    station's time zone, so 19:30 in New York is still that day there (docs/credential.md 2.1)."""
+    if isinstance(moment, datetime):
+        return moment.astimezone().date() if moment.tzinfo is not None else moment.date()
+    return local_day(time.time() if moment is None else moment)
+
+
 def decide(program: Program, application: Application, today: date) -> Decision:
-    """Apply `program`'s rules to `application` on `today`. Never raises."""
-    today = today.date() if isinstance(today, datetime) else today
+    """Apply `program`'s rules to `application` on `today` (the station's day). Never raises."""
+    today = station_day(today) if isinstance(today, datetime) else today
     reasons: list[Reason] = []
     age = _age(application.birth_date, today)
     if age is None:

@@ -15,6 +15,10 @@
     # directory = "/var/spool/citycard/receipts" # the ESC/POS bytes, for a spooler
     paper = 80                 # mm: 80 or 58
 
+There is no paper-card option: `printer.paper_card` lays out a temporary card for the receipt
+roll, but the kiosk does not print it (docs/architecture.md says why); a kiosk without a working
+card printer makes no cards.
+
 Nothing in the file is personal; `load_station_config` checks it whole and names the file, the
 key and the fix in its errors, as the programme loader does.
 """
@@ -91,6 +95,12 @@ def load_station_config(path: Path) -> StationConfig:
         if not isinstance(table, dict):
             raise fail(section, "must be a [section] table.")
         for key in table:
+            if (section, key) == ("card_printer", "paper"):
+                raise fail(
+                    "card_printer.paper",
+                    "this kiosk does not print paper cards; give the card printer with "
+                    'ipp = "ipp://…" (or a spool directory = "…") and remove paper.',
+                )
             if key not in _SECTIONS[section]:
                 allowed = ", ".join(sorted(_SECTIONS[section]))
                 raise fail(f"{section}.{key}", f"unknown key; [{section}] takes {allowed}.")

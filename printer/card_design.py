@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-from cardio.credential import Credential
+from cardio.credential import Credential, local_day
 from cardio.errors import CitycardError
 
 from .fonts import han_language
@@ -230,7 +230,7 @@ class CardData:
             given_name=h.given_name,
             birth_date=h.birth_date,
             document_number=credential.document_number,
-            issued=datetime.fromtimestamp(credential.issued_at, UTC).date(),
+            issued=local_day(credential.issued_at),  # the station's day (its time zone)
             expires=credential.expiry_date,
             qr_text=qr_text,
             photo=photo if photo is not None else h.photo,

@@ -1,7 +1,8 @@
 """The paper card: a temporary card printed on the receipt printer.
 
-For programmes without a card printer, or while it is out of order: the photo (dithered to 1
-bit), names, birth date, document number, dates, the print credential's QR code (the printer's
+A layout for a temporary card on the receipt roll (the kiosk does not print it;
+docs/architecture.md says why): the photo (dithered to 1 bit), names, birth date, document
+number, dates, the print credential's QR code (the printer's
 own QR command when its profile has one, else a drawn QR image) and the "not a residence
 permit" line. Names in any script are drawn when the printer's code pages cannot print them.
 
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from PIL import Image
 
-from cardio.credential import Credential
+from cardio.credential import Credential, local_day
 from cardio.errors import MalformedError
 
 from .document import Align, Block, Document, Picture, Qr, Rule, Style, Text
@@ -83,7 +84,7 @@ class PaperCardContent:
             given_name=holder.given_name,
             birth_date=holder.birth_date,
             document_number=credential.document_number,
-            issued=datetime.fromtimestamp(credential.issued_at, UTC).date(),
+            issued=local_day(credential.issued_at),
             expires=credential.expiry_date,
             qr_text=qr_text,
             photo=photo if photo is not None else holder.photo,

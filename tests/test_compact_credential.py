@@ -27,7 +27,7 @@ from cardio.keys import SoftwareSigner
 from cardio.published import load_verifier
 from cardio.type4 import ndef_message
 from cardio.verdict import Verdict
-from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD, Verifier
+from cardio.verify import CHIP_NOT_CHECKED, COMPARE_PRINTED_CARD, EXPIRY_GRACE, Verifier
 from kiosk.programs import Program, load_all
 
 from .conftest import NOW
@@ -176,7 +176,7 @@ def test_status_is_found_by_the_list_id(world: CompactWorld) -> None:
 def test_time_issuer_and_missing_list(world: CompactWorld) -> None:
     verifier = world.verifier()
     assert verifier.check_chip(world.cose, UID, None, NOW - 3600)[0].verdict is Verdict.NOT_YET_VALID
-    late = world.cred.expires_at + 1
+    late = world.cred.expires_at + EXPIRY_GRACE
     assert verifier.check_chip(world.cose, UID, None, late)[0].verdict is Verdict.EXPIRED
     stale = NOW + 8 * 86400
     assert verifier.check_chip(world.cose, UID, None, stale)[0].verdict is Verdict.STALE_STATUS

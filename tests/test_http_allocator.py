@@ -132,6 +132,32 @@ def test_allocate_report_and_void_over_http(server: Server, tmp_path: Path) -> N
         from_file.kiosk_signer(server.dir / "keys" / "root.pem")
 
 
+def test_a_reprinted_receipts_new_code_replaces_the_old_over_http(server: Server) -> None:
+    """A receipt torn mid-print is printed again with a new code (kiosk.job.receipt_code):
+    after the call only the new code revokes the card; the call may be repeated."""
+    from api.issuer.registry import queries
+    from cardio import codes
+    from printer.receipt import RevocationCode
+
+    alloc = server.allocator()
+    got = alloc.allocate(new_request_id())
+    alloc.report_issued(got.document_number, 1_790_000_000, 1_790_000_000 + 86400 * 730)
+    new = RevocationCode.generate()
+    alloc.replace_revocation_code(got.document_number, new.digest)
+    alloc.replace_revocation_code(got.document_number, new.digest)  # an unknown outcome, sent again
+    issuer = Issuer(server.dir)
+    try:
+        with issuer.registry.read() as s:
+            row = queries.card(s, got.document_number)
+            assert row is not None
+            stored = row.revocation_code_hash
+        pepper = issuer.cards.config.pepper()
+    finally:
+        issuer.close()
+    assert codes.check_code(new.printable, stored, pepper)
+    assert got.revocation_code and not codes.check_code(got.revocation_code, stored, pepper)
+
+
 def test_server_down_or_silent_is_an_unknown_outcome(server: Server) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -42,7 +42,7 @@ from cardio.published import load_verifier
 from cardio.sdjwt_vc import issue_vc
 from cardio.venues import load_venue
 from cardio.verdict import Verdict
-from cardio.verify import Verifier
+from cardio.verify import EXPIRY_GRACE, Verifier
 
 from .conftest import NOW, synthetic_photo
 
@@ -329,7 +329,7 @@ def test_unknown_key_and_expired(wallet: Wallet, fmt: str) -> None:
                               wallet.device)  # fmt: skip
     assert wallet.check(forged, request).verdict is Verdict.UNKNOWN_KEY
     issued = wallet.sd_jwt if fmt == "sd-jwt" else wallet.mdoc
-    assert wallet.check(issued, now=cred.expires_at + 1).verdict is Verdict.EXPIRED
+    assert wallet.check(issued, now=cred.expires_at + EXPIRY_GRACE).verdict is Verdict.EXPIRED
 
 
 def test_missing_item_is_said(wallet: Wallet) -> None:

@@ -29,7 +29,7 @@ from cardio.presentation import PresentationResult, VenueRequest, present_sdjwt,
 from cardio.presentation_errors import PresentationError, PresentationReason
 from cardio.published import load_verifier
 from cardio.verdict import Verdict
-from cardio.verify import Verifier
+from cardio.verify import EXPIRY_GRACE, Verifier
 
 from .conftest import NOW, synthetic_photo
 from .fastpath_impls import compiled as _compiled
@@ -170,7 +170,7 @@ FORGERIES: dict[str, Forgery] = {
     "iss a number": Forgery(payload=_set(iss=5)),
     "iss another city": Forgery(payload=_set(iss="elsewhere")),
     "iat text": Forgery(payload=_set(iat="1790000000")),
-    "exp past": Forgery(payload=_set(exp=NOW - 10)),
+    "exp past": Forgery(payload=_set(exp=NOW - EXPIRY_GRACE - 10)),
     "iat future": Forgery(payload=_set(iat=NOW + 86400)),
     "cnf missing": Forgery(payload=_drop("cnf")),
     "cnf a list": Forgery(payload=_set(cnf=[1])),

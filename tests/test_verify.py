@@ -30,7 +30,7 @@ from cardio.published import load_verifier
 from cardio.statuslist import StatusList, sign_token
 from cardio.trustlist import KeyState, TrustCache, parse_trust_list, sign_trust_list
 from cardio.verdict import Verdict
-from cardio.verify import CHIP_NOT_CHECKED, Policy, Verifier
+from cardio.verify import CHIP_NOT_CHECKED, EXPIRY_GRACE, Policy, Verifier
 
 from .conftest import NOW, synthetic_photo
 
@@ -119,7 +119,7 @@ def test_qr_text_is_read_exactly_as_written(world: World, change: str) -> None:
 
 
 def test_claims_shown_only_when_valid(world: World) -> None:
-    res = world.verifier().verify(world.issued.print_cose, world.cred.expires_at + 1)
+    res = world.verifier().verify(world.issued.print_cose, world.cred.expires_at + EXPIRY_GRACE)
     assert res.verdict is Verdict.EXPIRED and res.claims is None
 
 
@@ -140,8 +140,11 @@ def test_chip_credential_with_3kb_photo_fits_4kb(issuer: Issuer, holder: Holder)
 
 
 def test_time_verdicts(world: World) -> None:
-    assert world.verdict(world.issued.print_cose, world.cred.expires_at) is Verdict.EXPIRED
-    assert world.verdict(world.issued.print_cose, world.cred.expires_at - 1) is not Verdict.EXPIRED
+    # EXPIRED once the printed last day has ended everywhere: exp + 12 h (credential.md 4.4)
+    gone = world.cred.expires_at + EXPIRY_GRACE
+    assert world.verdict(world.issued.print_cose, gone) is Verdict.EXPIRED
+    assert world.verdict(world.issued.print_cose, gone - 1) is not Verdict.EXPIRED
+    assert world.verdict(world.issued.print_cose, world.cred.expires_at) is not Verdict.EXPIRED
     assert world.verdict(world.issued.print_cose, NOW - 3600) is Verdict.NOT_YET_VALID
     assert world.verdict(world.issued.print_cose, NOW - 60) is Verdict.VALID  # within clock skew
 
@@ -533,7 +536,9 @@ def test_chip_credential_without_its_chip_says_the_binding_was_not_checked(world
     res = verifier.verify_without_chip(world.issued.chip_cose, NOW + 60)
     assert res.verdict is Verdict.VALID and res.warnings[0] == CHIP_NOT_CHECKED
     assert "read the card itself" in CHIP_NOT_CHECKED
-    expired = verifier.verify_without_chip(world.issued.chip_cose, world.cred.expires_at)
+    expired = verifier.verify_without_chip(
+        world.issued.chip_cose, world.cred.expires_at + EXPIRY_GRACE
+    )
     assert expired.verdict is Verdict.EXPIRED and expired.warnings == (CHIP_NOT_CHECKED,)
     printed = verifier.verify_without_chip(world.issued.print_cose, NOW + 60)
     assert printed.verdict is Verdict.VALID and printed.warnings == ()

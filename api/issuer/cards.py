@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cardio import codes
@@ -31,6 +31,7 @@ from cardio.credential import (
     Holder,
     Variant,
     expiry_timestamp,
+    local_day,
     sign_credential,
 )
 from cardio.statuslist import SUPERSEDED as SUPERSEDED_VALUE
@@ -261,8 +262,8 @@ class CardRegistry:
         """Allocate, then sign the print credential and (with a binding) the chip credential."""
         signer = self.keys.issuing_signer(kiosk_label)
         if expires is None:
-            today = datetime.fromtimestamp(now, UTC).date()
-            expires = today + timedelta(days=self.config.data["default_validity_days"])
+            expires = local_day(now) + timedelta(days=self.config.data["default_validity_days"])
+        expires_at = expiry_timestamp(expires)  # refused before a number is taken
         opened: list[str] = []
         with self.registry().write() as s:
             number, list_id, idx = self._allocate(s, opened)
@@ -270,14 +271,18 @@ class CardRegistry:
                 issuer=self.config.data["issuer"],
                 document_number=number,
                 issued_at=now,
-                expires_at=expiry_timestamp(expires),
+                expires_at=expires_at,
                 status_index=idx,
                 status_uri=self.config.status_uri(list_id),
                 holder=replace(holder, photo=None),
             )
             print_cose = sign_credential(signer, base)
             chip_cose = None
-            if chip_binding is not None:
+            if chip_binding is not None and chip_binding.compact:
+                # a compact chip holds no name, birth date or photo (docs/card-profiles.md)
+                chip = replace(base, variant=Variant.COMPACT, binding=chip_binding)
+                chip_cose = sign_credential(signer, chip)
+            elif chip_binding is not None:
                 chip = replace(base, holder=holder, variant=Variant.CHIP, binding=chip_binding)
                 chip_cose = sign_credential(signer, chip)
             queries.add_issued_card(

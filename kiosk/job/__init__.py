@@ -25,7 +25,10 @@ the card voids the number (`Allocator.void`: its status becomes INVALID for good
 half-made chip — torn, unlocked, or complete but never printed — can never verify. The error
 is a `JobError` with one sentence for the attendant (put the card back, take another card,
 refill the printer, ...). A failure of the receipt printer does not void: the card is made;
-`run()` again prints the receipt (the job keeps it in memory until then).
+`run()` again prints the receipt (the job keeps it in memory until then). A receipt that failed
+mid-print may show its one-time revocation code, so the one printed again has a new code whose
+digest replaces the old one at the registry; when the registry cannot be told, the attendant's
+sentence says to tear up the torn receipt (`receipt_code`).
 
 **Retries never issue twice.** A request id names one enrolment. Each attempt allocates with
 its own id (`<request id>.<attempt>`), idempotent at the allocator, so a crash between the
@@ -53,8 +56,8 @@ process is the boundary.)
 
 The modules: `model` (the enrolment, steps, progress, result, notices), `errors` (a `JobError`
 per cause), `writer` (the PC/SC card writer), `personalisation` (the `Station` and its
-`PersonalisationJob`), `recovery` (voiding what a crash left half-made). Import from
-`kiosk.job`.
+`PersonalisationJob`), `receipt_code` (a torn receipt's new revocation code), `recovery`
+(voiding what a crash left half-made). Import from `kiosk.job`.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ from .errors import (
 )
 from .model import Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback, new_request_id
 from .personalisation import PersonalisationJob, Station
+from .receipt_code import CodeReplacer
 from .recovery import recover
 from .writer import CardWriter, PcscWriter
 
@@ -94,6 +98,7 @@ __all__ = [
     "CardTooSmallForCredentialError",
     "CardWriter",
     "ChipWriteFailedError",
+    "CodeReplacer",
     "Enrolment",
     "JobClosedError",
     "JobError",

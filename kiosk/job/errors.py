@@ -71,6 +71,12 @@ class JobError(CitycardError):
         self.args = (self._compose(),)
         return self
 
+    def with_note(self, sentence: str) -> JobError:
+        """Add a sentence for the attendant (what to do with a torn receipt)."""
+        self.base_message = f"{self.base_message} {sentence}"
+        self.args = (self._compose(),)
+        return self
+
 
 class NoBlankCardError(JobError):
     code = "no_card"

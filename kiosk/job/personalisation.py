@@ -9,11 +9,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from cardio.chip import CardProfile, bind, personalise
 from cardio.connection import Connection
-from cardio.credential import ChipBinding, expiry_timestamp
+from cardio.credential import ChipBinding, expiry_timestamp, local_day
 from cardio.errors import CitycardError
 from printer.card_design import CardDesign as LayoutDesign
 from printer.card_printer import CardPrinter
@@ -48,6 +48,7 @@ from .errors import (
     step_error,
 )
 from .model import STEP_SPANS, Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback
+from .receipt_code import CodeRenewal, maybe_printed
 from .recovery import COMPACT_AT, recover, recover_job, result_from
 from .writer import CardWriter, ObservedConnection
 
@@ -127,6 +128,7 @@ class PersonalisationJob:
         self._card_images: tuple[bytes, bytes] | None = None
         self._times: tuple[int, int] | None = None
         self._pending_receipt: Receipt | None = None
+        self._code_renewal = CodeRenewal()  # a torn receipt's new code (receipt_code)
         self._step = JobStep.WAIT_CARD
         self._alloc_key: str | None = None
         self._profile: CardProfile | None = None
@@ -153,6 +155,7 @@ class PersonalisationJob:
         self._signed = None
         self._card_images = None
         self._pending_receipt = None
+        self._code_renewal.forget()
         self._allocation = None
 
     def run(self) -> JobResult:
@@ -398,7 +401,7 @@ class PersonalisationJob:
         """Refuse, before a card is taken or a number allocated, details the card cannot print
         (a field too long even at the smallest type), naming the field to shorten."""
         design = self.station.design(enrolment)
-        today = datetime.fromtimestamp(self.station.clock(), UTC).date()
+        today = local_day(self.station.clock())
         problems = card_fit_problems(
             design,
             enrolment.holder,
@@ -419,7 +422,7 @@ class PersonalisationJob:
         issued_at = int(self.station.clock())
         expires = enrolment.expires
         if expires is None:
-            today = datetime.fromtimestamp(issued_at, UTC).date()
+            today = local_day(issued_at)  # the station's day, as printed
             expires = today + timedelta(days=self.station.default_validity_days)
         return issued_at, expiry_timestamp(expires)
 
@@ -432,7 +435,7 @@ class PersonalisationJob:
         return Receipt(
             programme=name,
             document_number=self._allocation.document_number,
-            issued=utc_day(issued_at),
+            issued=local_day(issued_at),
             expires=utc_day(expires_at - 1),
             language=enrolment.language,
             revocation_code=self._allocation.revocation_code,
@@ -443,6 +446,9 @@ class PersonalisationJob:
         receipt = self._pending_receipt
         assert receipt is not None and self.job_id is not None
         self._report(JobStep.PRINT_RECEIPT)
+        if self._code_renewal.pending:  # its digest was sent, unconfirmed: ask once more
+            receipt, _outcome, _sentence = self._code_renewal.renew(self.station.allocator, receipt)
+            self._pending_receipt = receipt
         try:
             self.station.receipt_printer.print_receipt(receipt)
         except Exception as exc:
@@ -451,6 +457,8 @@ class PersonalisationJob:
                 self._record("receipt_failed", outcome=error.code)
             except JournalError:
                 log.error("journal: could not record a receipt failure")
+            if maybe_printed(exc):
+                error.with_note(self._renew_code(receipt))
             raise error from exc
         self._record("receipt_printed")
         self._pending_receipt = None
@@ -462,6 +470,17 @@ class PersonalisationJob:
         result = result_from(self._history, repeated=False, notices=tuple(self._notices))
         self.result = replace(result, profile=self._profile, receipt_printed=True)
         return self.result
+
+    def _renew_code(self, receipt: Receipt) -> str:
+        """A receipt torn mid-print may show its code: give the next one a new code, its
+        digest at the registry in place of the old one; the sentence for the attendant."""
+        receipt, outcome, sentence = self._code_renewal.renew(self.station.allocator, receipt)
+        self._pending_receipt = receipt
+        try:
+            self._record("receipt_failed", outcome=outcome)
+        except JournalError:
+            log.error("journal: could not record a receipt code's renewal")
+        return sentence
 
     def _fail(self, error: JobError, cause: BaseException) -> None:
         """Void the number (the card was not confirmed printed); journal the outcome."""

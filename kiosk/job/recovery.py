@@ -14,6 +14,12 @@ from cardio.errors import CitycardError
 from ..allocator import Allocator
 from ..journal import JobHistory, Journal, Record
 from .model import JobResult, Notice
+from .receipt_code import KEPT as CODE_KEPT
+
+TORN_RECEIPT = (
+    " The receipt that was torn off half printed still shows a working revocation code: tear it "
+    "up before anyone can take it."
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +75,14 @@ def recover_job(
 
     doc = history.doc
     if history.card_made:
+        torn = history.outcome == CODE_KEPT  # a torn receipt whose code still works
         record("done", outcome="receipt_missing")
         return Notice(
             "kept",
             f"Card {doc} was printed but its receipt was not, because the kiosk stopped. The card "
             "is valid: give it to the resident. The receipt cannot be printed again, because the "
-            "kiosk keeps nothing about the resident.",
+            "kiosk keeps nothing about the resident."
+            + (TORN_RECEIPT if torn else ""),
             doc,
             history.job,
             history.req,

@@ -43,9 +43,18 @@ _TEXT_FORMAT_CHARS = frozenset("\n\u200c\u200d")
 # Modifier letters ("MODIFIER LETTER ...": the Hawaiian ʻokina U+02BB, the glottal stop
 # U+02BC) belong to no script of their own: they take the script of the letters around them.
 _NO_SCRIPT = frozenset({"MODIFIER"})
-# Word separators that are part of a script's spelling: the Tibetan tsheg (and its
-# non-breaking form) between syllables.
-_SCRIPT_SEPARATORS = {"\u0f0b": "TIBETAN", "\u0f0c": "TIBETAN"}
+# Marks that are part of one script's spelling, allowed in a name of that script only (a
+# Hebrew hyphen in a Latin name would be a look-alike of "-"): the Tibetan tsheg (and its
+# non-breaking form) between syllables; the Hebrew maqaf (hyphen), geresh (apostrophe) and
+# gershayim; the Armenian hyphen. The card's fonts for these scripts draw them.
+_SCRIPT_SEPARATORS = {
+    "\u0f0b": "TIBETAN",
+    "\u0f0c": "TIBETAN",
+    "\u05be": "HEBREW",
+    "\u05f3": "HEBREW",
+    "\u05f4": "HEBREW",
+    "\u058a": "ARMENIAN",
+}
 
 
 class InputError(ValueError):
@@ -90,9 +99,10 @@ def clean_name(raw: str | None, *, required: bool = True) -> str:
         return ""
     if len(text) > MAX_NAME:
         raise InputError(N_("This name is too long. Please shorten it."))
-    tibetan = "TIBETAN" in scripts_in(text)
+    # The scripts of the letters alone: a separator counts only beside letters of its script.
+    letters = scripts_in("".join(ch for ch in text if ch not in _SCRIPT_SEPARATORS))
     for ch in text:
-        if ch in _JOINERS or (tibetan and _SCRIPT_SEPARATORS.get(ch) == "TIBETAN"):
+        if ch in _JOINERS or _SCRIPT_SEPARATORS.get(ch, "") in letters:
             continue
         category = unicodedata.category(ch)
         if not (category.startswith("L") or category.startswith("M")):
@@ -103,7 +113,7 @@ def clean_name(raw: str | None, *, required: bool = True) -> str:
         raise InputError(
             N_("This name mixes letters from different alphabets. Write it in one alphabet.")
         )
-    if not scripts_in(text):
+    if not letters:
         raise InputError(N_("Please write this name."))
     return text
 

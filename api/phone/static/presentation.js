@@ -21,7 +21,7 @@
   const PART_PREFIX = "CCP1:";
   const QR_CHARS = 600; // alphanumeric characters of a version 15 QR at level M
   const REQUEST_WINDOW = 300;
-  const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400 };
+  const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400, expiryGrace: 12 * 3600 }; // as verify.js
   const MAX_RESPONSE = 64 * 1024;
   const MAX_JWS = 64 * 1024;
   const MAX_DISCLOSURES = 64;
@@ -526,7 +526,7 @@
     if (status === 3) return { verdict: "SUPERSEDED" };
     if (status !== null && status !== 0) return { verdict: "REVOKED" };
     if (c.iat > now + POLICY.clockSkew) return { verdict: "NOT_YET_VALID" };
-    if (now >= c.exp) return { verdict: "EXPIRED" };
+    if (now >= c.exp + POLICY.expiryGrace) return { verdict: "EXPIRED" }; // the printed last day, anywhere
     if (!token || status === null) return { verdict: "STATUS_UNAVAILABLE" };
     if (now - token.iat > POLICY.maxStatusAge || (token.exp !== null && now > token.exp)) return { verdict: "STALE_STATUS" };
     if (token.ttl !== null && now > token.iat + token.ttl) return { verdict: "VALID", warnings: [REFRESH_WARNING] };
@@ -845,6 +845,6 @@
   window.citycardPresentation = {
     REQUEST_PREFIX, SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
-    drawQr, verifyAnswer, answerLines, b64u, fromB64u, missingWarning, matchLanguage, pickLanguage, codeKind,
+    drawQr, verifyAnswer, statusVerdict, POLICY, answerLines, b64u, fromB64u, missingWarning, matchLanguage, pickLanguage, codeKind,
   };
 })();

@@ -157,7 +157,9 @@
     STATUS_UNAVAILABLE: N_("NO REVOCATION LIST"),
     CLONE_SUSPECTED: N_("COPIED CHIP"),
   };
-  const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400 };
+  // expiryGrace: exp is 00:00 UTC after the printed last day D, and D ends last at UTC-12, 12 h
+  // later; a card is EXPIRED from exp + 12 h, valid through D anywhere (cardio.verify.EXPIRY_GRACE).
+  const POLICY = { clockSkew: 300, maxStatusAge: 7 * 86400, expiryGrace: 12 * 3600 };
 
   // -- the kind of code a text is --------------------------------------------------------------
   // Told a code of another kind (or none), a page says what it is and where it belongs rather
@@ -906,7 +908,7 @@
     if (status === 3) return result("SUPERSEDED"); // citycard: renewed, the newer card replaces it
     if (status !== null && status !== 0) return result("REVOKED");
     if (cred.iat > now + POLICY.clockSkew) return result("NOT_YET_VALID");
-    if (now >= cred.exp) return result("EXPIRED");
+    if (now >= cred.exp + POLICY.expiryGrace) return result("EXPIRED");
     if (!token || status === null) return result("STATUS_UNAVAILABLE");
     if (now - token.iat > POLICY.maxStatusAge || (token.exp !== null && now > token.exp)) return result("STALE_STATUS");
     const warnings = [];
@@ -1385,7 +1387,7 @@
   window.citycard = {
     // the CBOR and COSE readers, for presentation.js's check of an mdoc answer
     cbor: { decodeCbor, CborTag, head, concat, equalBytes, hex, toBase64, keysAre, pyEq, verifySign1, keyFromCose },
-    verifyText, verifyBytes, refresh, ready, state, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
+    verifyText, verifyBytes, refresh, ready, state, POLICY, SENTENCES, VERDICT_NAMES, t, tn, N_, list, onLanguage, verdictWords,
     language: () => language,
     // the kinds of code, their words and the camera's problems, for the venue page
     codeKind, KIND_WORDS, CAMERA_STOPPED, SIGHTINGS, cameraProblem, noticeNodes, NOT_FOUND, INSECURE_PAGE,

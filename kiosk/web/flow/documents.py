@@ -13,6 +13,7 @@ from babel.dates import format_timedelta
 from flask import abort, request
 from flask.typing import ResponseReturnValue
 
+from cardio.credential import LAST_EXPIRY_DAY
 from kiosk.rules import Outcome
 
 from .. import messages as msg
@@ -158,7 +159,8 @@ def _end_date(raw: str, today: date) -> date | None:
         end = date.fromisoformat(raw.strip())
     except ValueError:
         return None
-    return end if end > today else None
+    # a date picker offers 9999-12-31; a credential's last expiry day is the day before
+    return end if today < end <= LAST_EXPIRY_DAY else None
 
 
 @bp.route("/attendant", methods=["GET", "POST"])

@@ -1,0 +1,110 @@
+"""A new revocation code for a receipt that failed mid-print.
+
+A receipt that stopped after the printer took it (paper out, cover opened: the printer error's
+`during_job`) may already show its one-time revocation code, and the torn part stays in or under
+the printer: whoever takes it could revoke the resident's card. So the receipt printed again
+carries a new code (`printer.receipt.RevocationCode`), and the registry is told its digest in
+place of the old one (the issuer API's `POST /api/v1/kiosk/cards/<number>/revocation-code`,
+docs/api.md) before it is printed: from then on the torn code no longer works.
+
+When the registry cannot be told (or the kiosk's allocator cannot tell it), the old code stays
+the one the registry knows, and the attendant is told to destroy the torn receipt. A new code
+whose digest was sent but not confirmed (the answer was lost) is sent again before the retry
+prints: it is printed only once the registry confirmed it.
+
+Zero retention: the new code and its digest live only in the job's memory (dropped when the job
+forgets the resident); the journal records only the outcome (`code_renewed`, `code_kept`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from cardio.errors import CitycardError
+from printer.errors import PrinterError
+
+from ..allocator import AllocationError, Allocator
+from ..printing import Receipt
+
+if TYPE_CHECKING:  # printer.receipt imports python-escpos: not before use_escpos_cache
+    from printer.receipt import RevocationCode
+
+log = logging.getLogger(__name__)
+
+RENEWED, KEPT = "code_renewed", "code_kept"  # journal outcomes
+
+
+@runtime_checkable
+class CodeReplacer(Protocol):
+    """An allocator that can give a card's receipt a new revocation code."""
+
+    def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+        """From now on only the code whose digest is `code_hash` revokes the card (idempotent).
+        AllocationError when the registry refused; another CitycardError when its answer is
+        unknown (sending the same digest again is safe)."""
+        ...
+
+
+def maybe_printed(exc: BaseException) -> bool:
+    """Whether a failed receipt may have come out in part (and so show its code)."""
+    if isinstance(exc, PrinterError):
+        return exc.during_job
+    return True  # a failure of unknown kind: assume the worst
+
+
+class CodeRenewal:
+    """The new code of one job's receipt, kept until the registry confirms it."""
+
+    def __init__(self) -> None:
+        self._code: RevocationCode | None = None
+
+    @property
+    def pending(self) -> bool:
+        """A new code was made but the registry has not confirmed it."""
+        return self._code is not None
+
+    def forget(self) -> None:
+        self._code = None
+
+    def renew(self, allocator: Allocator, receipt: Receipt) -> tuple[Receipt, str, str]:
+        """Tell the registry the digest of a new code (the pending one, if any): the receipt
+        to print next, the journal outcome and the sentence for the attendant."""
+        if not isinstance(allocator, CodeReplacer):
+            return receipt, KEPT, _destroy("this kiosk cannot give a receipt a new code")
+        if self._code is None:
+            from printer.receipt import RevocationCode
+
+            self._code = RevocationCode.generate()
+        number = receipt.document_number
+        try:
+            allocator.replace_revocation_code(number, self._code.digest)
+        except CitycardError as exc:
+            log.warning("new revocation code for %s not confirmed: %s", number, type(exc).__name__)
+            if isinstance(exc, AllocationError):
+                self._code = None  # refused: the old code is still the registry's
+            return (
+                receipt,
+                KEPT,
+                _destroy("the city registry could not be told of a new one", str(exc)),
+            )
+        renewed = replace(receipt, revocation_code=self._code.printable)
+        self._code = None
+        return (
+            renewed,
+            RENEWED,
+            "The receipt printed next has a new revocation code; the code on the torn receipt no "
+            "longer works, so the torn receipt can be thrown away.",
+        )
+
+
+def _destroy(reason: str, detail: str = "") -> str:
+    detail = detail.strip()
+    if detail and detail[-1] not in ".!?":
+        detail += "."
+    return (
+        f"The revocation code on the torn receipt still works, because {reason}: tear that "
+        "receipt up before anyone can take it (its code can cancel the resident's card)."
+        + (f" {detail}" if detail else "")
+    )

@@ -1,0 +1,159 @@
+"""A receipt torn mid-print may already show its one-time revocation code: the receipt printed
+again carries a new code, whose digest replaces the old one at the registry; when the
+registry cannot be told, the attendant is told to destroy the torn receipt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cardio import codes
+from cardio.errors import CitycardError
+from hardware.local_issuer import IssuerAllocator
+from hardware.virtual_t4t import VirtualType4Card
+from kiosk.job import ReceiptPrinterFailedError, new_request_id
+from kiosk.printing import Receipt
+from printer.errors import PaperOutError
+from tests.kiosk_helpers import Kiosk, LocalWriter, enrolment, make_kiosk
+
+
+class TornOnce:
+    """A receipt printer whose roll runs out in the middle of the first receipt."""
+
+    paper_near_end = False
+
+    def __init__(self, during_job: bool = True) -> None:
+        self.codes: list[str | None] = []
+        self.during_job = during_job
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        self.codes.append(receipt.revocation_code)
+        if len(self.codes) == 1:
+            raise PaperOutError(during_job=self.during_job)
+
+
+class ReplacingAllocator(IssuerAllocator):
+    """The in-process issuer, counting the calls that give a receipt a new code; the first
+    `down` of them fail (the registry cannot be reached)."""
+
+    def __init__(self, allocator: IssuerAllocator, down: int = 0) -> None:
+        super().__init__(allocator.issuer, allocator.kiosk_id)
+        self.down = down
+        self.calls = 0
+
+    def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+        self.calls += 1
+        if self.calls <= self.down:
+            raise CitycardError("The city registry at https://cards.example cannot be reached.")
+        super().replace_revocation_code(document_number, code_hash)
+
+
+def _kiosk(tmp: Path, down: int = 0, during_job: bool = True) -> tuple[Kiosk, TornOnce]:
+    kiosk = make_kiosk(tmp, LocalWriter(VirtualType4Card("t4t")))
+    kiosk.station.allocator = ReplacingAllocator(kiosk.allocator, down)
+    sink = TornOnce(during_job)
+    kiosk.station.receipt_printer = sink
+    return kiosk, sink
+
+
+def _works(kiosk: Kiosk, number: str, code: str | None) -> bool:
+    assert code is not None
+    card = kiosk.issuer.cards.card(number)
+    with kiosk.issuer.registry.read() as s:
+        from api.issuer.registry import queries
+
+        row = queries.card(s, card.document_number)
+        assert row is not None
+        stored = row.revocation_code_hash
+    return codes.check_code(code, stored, kiosk.issuer.cards.config.pepper())
+
+
+def test_a_receipt_torn_mid_print_is_printed_again_with_a_new_code(tmp_path: Path) -> None:
+    kiosk, sink = _kiosk(tmp_path)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError) as failed:
+        job.run()
+    assert "no longer works" in str(failed.value)
+    result = job.run()
+    assert result.receipt_printed
+    torn, printed = sink.codes
+    assert torn != printed
+    assert _works(kiosk, result.document_number, printed)
+    assert not _works(kiosk, result.document_number, torn)
+    journal = (tmp_path / "kiosk" / "journal.jsonl").read_text()
+    assert "code_renewed" in journal
+    for secret in (torn, printed, "scrypt$"):
+        assert secret is not None and secret not in journal
+
+
+def test_when_the_registry_cannot_be_told_the_attendant_destroys_the_torn_receipt(
+    tmp_path: Path,
+) -> None:
+    kiosk, sink = _kiosk(tmp_path, down=2)  # down at the failure and at the retry
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError) as failed:
+        job.run()
+    assert "still works" in str(failed.value) and "tear" in str(failed.value)
+    result = job.run()
+    torn, printed = sink.codes
+    assert torn == printed  # the only code the registry knows
+    assert _works(kiosk, result.document_number, printed)
+    assert job.forgotten
+
+
+def test_a_new_code_the_registry_missed_is_sent_again_before_the_retry(tmp_path: Path) -> None:
+    kiosk, sink = _kiosk(tmp_path, down=1)  # down at the failure, back for the retry
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    result = job.run()
+    torn, printed = sink.codes
+    assert torn != printed and _works(kiosk, result.document_number, printed)
+    assert not _works(kiosk, result.document_number, torn)
+
+
+def test_a_receipt_that_never_started_keeps_its_code(tmp_path: Path) -> None:
+    kiosk, sink = _kiosk(tmp_path, during_job=False)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    job.run()
+    assert sink.codes[0] == sink.codes[1]
+    allocator = kiosk.station.allocator
+    assert isinstance(allocator, ReplacingAllocator) and allocator.calls == 0
+
+
+def test_after_a_restart_the_attendant_still_hears_of_a_torn_receipt(tmp_path: Path) -> None:
+    kiosk, _sink = _kiosk(tmp_path, down=1)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    # The kiosk stops here (the job object is gone): recovery reads the journal.
+    (notice,) = kiosk.station.recover()
+    assert notice.kind == "kept" and "tear it up" in notice.message
+
+
+class PlainAllocator:
+    """An allocator that cannot change a receipt's code (only the Allocator calls)."""
+
+    def __init__(self, inner: IssuerAllocator) -> None:
+        self.allocate, self.report_issued, self.void = (
+            inner.allocate,
+            inner.report_issued,
+            inner.void,
+        )
+
+
+def test_an_allocator_that_cannot_change_codes_has_the_torn_receipt_destroyed(
+    tmp_path: Path,
+) -> None:
+    kiosk, sink = _kiosk(tmp_path)
+    kiosk.station.allocator = PlainAllocator(kiosk.allocator)  # type: ignore[assignment]
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError) as failed:
+        job.run()
+    assert "cannot give a receipt a new code" in str(failed.value)
+    assert "tear that receipt up" in str(failed.value)
+    job.run()
+    assert sink.codes[0] == sink.codes[1]
