@@ -7,7 +7,9 @@ staff read for each. A venue's title and its entitlements' labels are the profil
 "languages" gives them in every other language of `cardio.languages.LANGUAGES` where the reader
 terminal's catalogue translates them (`api/terminal/translations/<lang>/LC_MESSAGES/terminal.po`,
 msgctxt "venue", read as data; only the words that differ from English). The words of the other
-items are msgids of the page's own catalogue (`phone.po`), so they are not repeated here. The
+items are msgids of the page's own catalogue (`phone.po`), so they are not repeated here.
+"require" is the profile's `require` (the age items a valid answer must meet, else the page
+refuses it as the terminal does: presentation.js's venueVerdict), only where it has one. The
 file is static, so any host serves it beside the page:
 
     python -m api.phone.venue_requests          # writes api/phone/static/venues.json
@@ -37,9 +39,10 @@ VENUE = "venue"  # the terminal catalogue's msgctxt of venue titles and entitlem
 def venues(
     directory: Path = VENUES_DIR, translations: Path = TERMINAL_TRANSLATIONS
 ) -> list[dict[str, object]]:
-    """[{"name", "title", "items": [{"item", "label"}], "languages": {tag: {"title",
-    "labels": {item: label}}}}] for every profile, by name; "languages" holds only the
-    languages and words whose translation differs from English."""
+    """[{"name", "title", "items": [{"item", "label"}], "require": [item], "languages":
+    {tag: {"title", "labels": {item: label}}}}] for every profile, by name; "require" only
+    where the profile requires something, "languages" only the languages and words whose
+    translation differs from English."""
     catalogues = {
         lang.code: po_translations(translations / lang.code / "LC_MESSAGES" / "terminal.po", VENUE)
         for lang in LANGUAGES
@@ -69,6 +72,8 @@ def venues(
             if here:
                 languages[code] = here
         entry: dict[str, object] = {"name": profile.name, "title": profile.title, "items": items}
+        if profile.require:
+            entry["require"] = list(profile.require)
         if languages:
             entry["languages"] = languages
         out.append(entry)

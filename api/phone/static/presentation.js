@@ -804,6 +804,43 @@
     }
   }
 
+  // -- a venue's own refusal (its profile's `require`): exactly cardio.venues ------------------
+  const AGE_ITEMS = { age_over_18: 18, age_over_65: 65 };
+  // The verdict staff read and its sentence ({age}: the item's age), the reader terminal's words
+  // (api/terminal/screen_text.py, cardio.venues.REFUSALS).
+  const VENUE_REFUSALS = {
+    UNDER_AGE: { name: N_("TOO YOUNG"), sentence: N_("The holder is not over {age}; this venue admits only people over {age}.") },
+    AGE_UNKNOWN: { name: N_("AGE NOT KNOWN"), sentence: N_("This card does not show whether the holder is over {age}; ask for another proof of age.") },
+  };
+  // cardio.venues.age_over: the birth date when disclosed (the age on the venue's local day of
+  // `now`), else the disclosed item, else null: it cannot be known.
+  function ageOver(claims, item, now) {
+    const born = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof claims.birth_date === "string" ? claims.birth_date : "");
+    const [y, m, d] = born ? born.slice(1).map(Number) : [];
+    if (born && m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate()) {
+      const today = new Date(now * 1000);
+      const [ty, tm, td] = [today.getFullYear(), today.getMonth() + 1, today.getDate()];
+      return ty - y - (tm < m || (tm === m && td < d) ? 1 : 0) >= AGE_ITEMS[item];
+    }
+    return typeof claims[item] === "boolean" ? claims[item] : null;
+  }
+  // A verifyAnswer result as this venue judges it (VenueProfile.refusal): a VALID answer whose
+  // holder is not over a `require`d age is UNDER_AGE, one that does not say it AGE_UNKNOWN, with
+  // the sentence ({msgid, values}) and the claims kept, so staff see why ("Over 18: no").
+  function venueVerdict(res, require, now) {
+    if (!res || res.verdict !== "VALID") return res;
+    now = now === undefined ? Date.now() / 1000 : now;
+    for (const item of require || []) {
+      const over = item in AGE_ITEMS ? ageOver(res.claims || {}, item, now) : null;
+      if (over === true) continue;
+      const verdict = over === null ? "AGE_UNKNOWN" : "UNDER_AGE";
+      // an item this page does not know cannot be met: refused, never waved through
+      const age = AGE_ITEMS[item] || item;
+      return Object.assign({}, res, { verdict, reason: null, message: VENUE_REFUSALS[verdict].sentence, values: { age } });
+    }
+    return res;
+  }
+
   // -- what every phone page shares ------------------------------------------------------------
   // cardio.languages.match: the tag, then Traditional Chinese (zh-Hant, zh-TW, zh-HK, zh-MO) or
   // else the base language; never zh (Simplified) for Traditional. `codes`: the page's
@@ -845,6 +882,6 @@
   window.citycardPresentation = {
     REQUEST_PREFIX, SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX, ENTITLEMENT, REASONS,
     newRequest, parseRequest, present, credentialItems, responseQr, splitQr, joinQr, PartCollector,
-    drawQr, verifyAnswer, statusVerdict, POLICY, answerLines, b64u, fromB64u, missingWarning, matchLanguage, pickLanguage, codeKind,
+    drawQr, verifyAnswer, statusVerdict, venueVerdict, AGE_ITEMS, VENUE_REFUSALS, POLICY, answerLines, b64u, fromB64u, missingWarning, matchLanguage, pickLanguage, codeKind,
   };
 })();

@@ -3,7 +3,9 @@
  * needs (venues.json, written from the venue profiles by api/phone/venue_requests.py), shows
  * the request QR with a fresh nonce, scans or takes the pasted answer, and checks it offline
  * with presentation.js against the lists verify.js keeps (the pinned root key, the trust list,
- * the status lists). It shows the verdict and exactly what the holder disclosed, nothing else.
+ * the status lists). A valid answer then meets the venue type's `require` as the reader terminal
+ * sees it (presentation.js's venueVerdict: TOO YOUNG, AGE NOT KNOWN). It shows the verdict and
+ * exactly what the holder disclosed, nothing else.
  * Its words are verify.js's t(): msgids translated through texts.json in the page's language.
  * window.citycardVenue exposes the current request and the last result for automation.
  */
@@ -126,11 +128,13 @@
     box.className = valid ? "valid" : "invalid";
     const sentences = V.SENTENCES || {};
     const words = V.verdictWords(res.verdict);
+    const refusal = P.VENUE_REFUSALS[res.verdict]; // the venue's own: the terminal's words
     const parts = [el("div", { class: "big", id: "verdict-big" }, words.big)];
-    if (!valid) parts.push(el("div", { class: "code", id: "verdict-code" }, words.name));
+    if (!valid) parts.push(el("div", { class: "code", id: "verdict-code" }, refusal ? t(refusal.name) : words.name));
     const sentence = res.message || sentences[res.verdict] || "";
-    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, sentence ? t(sentence) : ""));
-    if (valid && res.claims) {
+    parts.push(el("p", { class: "sentence", id: "verdict-sentence" }, sentence ? t(sentence, res.values) : ""));
+    // a valid answer's claims, also when the venue refuses it: staff see why ("Over 18: no")
+    if (res.claims) {
       const c = res.claims;
       const shown = el("div", { id: "disclosed" });
       if (typeof c.photo_base64 === "string") {
@@ -176,7 +180,8 @@
       render({ verdict: "MALFORMED", reason: "no_request", message: N_("Show a request first: the answer must be made for this venue's request."), claims: null, warnings: [] });
       return venue.result;
     }
-    const res = await P.verifyAnswer($("answer").value, venue.request, await lists());
+    const type = venue.type || {};
+    const res = P.venueVerdict(await P.verifyAnswer($("answer").value, venue.request, await lists()), type.require);
     render(res);
     return res;
   }
