@@ -422,8 +422,9 @@ def local_day(timestamp: float) -> date:
     """The calendar day of `timestamp` on this machine's clock and time zone.
 
     A kiosk dates what it prints (the issue date), counts ages and the default validity by
-    this day: a station runs in its city's time zone (TZ), so an evening enrolment west of UTC
-    is dated that day, not the next (docs/credential.md section 2.1).
+    this day, and so does the issuer for what it issues itself (`citycard-api issue` without an
+    expiry): each runs in its city's time zone (TZ), so an evening enrolment west of UTC is
+    dated that day, not the next (docs/credential.md section 2.1).
     """
     return datetime.fromtimestamp(timestamp).date()
 

@@ -20,6 +20,7 @@ draws, for `kiosk.card_glyphs` to ask.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -74,15 +75,20 @@ def _han_language(text: str, language: str | None) -> str:
     return {"japanese": "ja", "korean": "ko"}.get(script_of(text), language or "")
 
 
+def _font_dirs() -> str:
+    """Part of the caches' keys: fonts found under other directories differ (a test's fonts)."""
+    return os.environ.get("CITYCARD_FONT_DIRS", "")
+
+
 @lru_cache(maxsize=4096)
-def _faces(text: str, bold: bool, language: str | None) -> tuple[FontFace, ...]:
+def _faces(text: str, bold: bool, language: str | None, dirs: str) -> tuple[FontFace, ...]:
     return tuple(char_faces(text, _han_language(text, language), bold))
 
 
 def card_faces(text: str, bold: bool = False, language: str | None = None) -> tuple[FontFace, ...]:
     """The face that draws each character of `text` on the card (whitespace runs taken as one
     space, as `fit_text` takes them); FontNotFoundError for a letter no installed font has."""
-    return _faces(" ".join(text.split()), bold, language)
+    return _faces(" ".join(text.split()), bold, language, _font_dirs())
 
 
 @lru_cache(maxsize=1 << 15)
@@ -96,10 +102,12 @@ def _length(font: ImageFont.FreeTypeFont, text: str, direction: str | None = Non
 
 
 @lru_cache(maxsize=1 << 14)
-def _pieces(text: str, bold: bool, language: str | None, a: int, b: int) -> tuple[Piece, ...]:
+def _pieces(
+    text: str, bold: bool, language: str | None, a: int, b: int, dirs: str
+) -> tuple[Piece, ...]:
     """Line text[a:b] of a text drawn in several faces, as pieces in visual order (left to
     right). The faces are the whole text's: a digit keeps the face its neighbours gave it."""
-    runs = runs_of(text[a:b], _faces(text, bold, language)[a:b])
+    runs = runs_of(text[a:b], _faces(text, bold, language, dirs)[a:b])
     raqm = _raqm()
     return tuple(
         (run.text, run.face, ("rtl" if rtl else "ltr") if raqm else None)
@@ -120,7 +128,7 @@ class _Text:
         self.text, self.bold, self.language = text, bold, language
         self.raqm = _raqm()
         self._sized: dict[int, ImageFont.FreeTypeFont] = {}
-        faces = _faces(text, bold, language) if text else (face_for("a", bold),)
+        faces = _faces(text, bold, language, _font_dirs()) if text else (face_for("a", bold),)
         # One face for the whole text: drawn and measured as one string (raqm orders it).
         self.single = faces.count(faces[0]) == len(faces)
         # The text's own face (its first letter's): the size and name a caller reads.
@@ -137,14 +145,16 @@ class _Text:
 
     def pieces(self, a: int, b: int) -> tuple[Piece, ...] | None:
         """None for a text drawn in one face."""
-        return None if self.single else _pieces(self.text, self.bold, self.language, a, b)
+        if self.single:
+            return None
+        return _pieces(self.text, self.bold, self.language, a, b, _font_dirs())
 
     def width(self, size: int, a: int, b: int) -> float:
         if self.single:
             return _length(self.font(size), self.text[a:b])
         return sum(
             _length(_font(face.path, face.index, size, self.raqm), text, d)
-            for text, face, d in _pieces(self.text, self.bold, self.language, a, b)
+            for text, face, d in _pieces(self.text, self.bold, self.language, a, b, _font_dirs())
         )
 
 

@@ -322,7 +322,8 @@ class ReceiptPrinter:
         `strict` (before a job): the answers must be the first bytes received; any other byte
         means the device is no ESC/POS printer. During a job other bytes (the GS r 1 answer,
         noted by `_read`) are skipped."""
-        self._write(queries, during_job=False)
+        # a socket that died while the job prints fails here, on the poll's write
+        self._write(queries, during_job=self._job_sent)
         got = bytearray()
         deadline = time.monotonic() + timeout
         while len(got) < count:

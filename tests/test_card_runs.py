@@ -9,6 +9,7 @@ digits of a Hebrew address printed as empty boxes, while the details step's chec
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kiosk.card_glyphs import printable
 from printer.card_design import CardDesign
 from printer.card_layout import render_card
-from printer.card_text import draw_fitted, fit_text
+from printer.card_text import card_faces, draw_fitted, fit_text
 from printer.fonts import FontFace
 from printer.raster import covers
 
@@ -122,3 +123,16 @@ def test_han_characters_in_a_mixed_label_keep_the_languages_shapes(drawn: Drawn)
     assert faces["姓名"].path.name.startswith("NotoSansCJK") and faces["姓名"].index == 3  # TC
     kana = fit_text("さくら 直樹", 900, 60, max_size=30, min_size=30, language="zh")
     assert kana.font.getname()[0] == "Noto Sans CJK JP"  # kana decide, as before
+
+
+def test_the_card_asks_fonts_again_when_the_font_directories_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The faces are cached, but per CITYCARD_FONT_DIRS (searched first): fonts put there are
+    the ones the card draws with and card_glyphs asks, as for receipts (printer.raster)."""
+    text = "Sample Resident 12"
+    monkeypatch.delenv("CITYCARD_FONT_DIRS", raising=False)
+    before = {face.path for face in card_faces(text)}
+    shutil.copy(next(iter(before)), tmp_path / "NotoSans-Regular.ttf")
+    monkeypatch.setenv("CITYCARD_FONT_DIRS", str(tmp_path))
+    assert {face.path for face in card_faces(text)} == {tmp_path / "NotoSans-Regular.ttf"}

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from escpos.printer import Network
 
 from hardware.ipp_sim import ScriptedAnswer, ScriptedIppServer
 from printer.card_printer import CardCoverOpenError, CardPrinterError, OutOfCardsError
@@ -168,6 +169,32 @@ def test_a_connection_that_breaks_while_waiting_for_the_finish_is_during_the_job
         printer = ReceiptPrinter.network(
             "127.0.0.1", port, status_timeout=0.5, sync_timeout=1.0, poll_interval=0.05
         )
+        with pytest.raises(PrinterUnreachableError) as info:
+            printer.print_document(DOCUMENT)
+    assert info.value.during_job and "may be incomplete" in str(info.value)
+
+
+class _BreaksOnTheNextPoll(Network):
+    """python-escpos's TCP transport whose writes fail once the job (ending in GS r 1) is out:
+    the socket died while the printer printed, and the status poll's write is what sees it."""
+
+    job_out = False
+
+    def _raw(self, msg: bytes) -> None:
+        if self.job_out:
+            raise BrokenPipeError(32, "Broken pipe")
+        super()._raw(msg)
+        self.job_out = self.job_out or GS_R_1 in msg
+
+
+def test_a_poll_whose_write_breaks_during_the_job_says_the_print_out_may_be_incomplete() -> None:
+    def handler(conn: socket.socket) -> None:  # answers the status queries, never GS r 1
+        while data := conn.recv(65536):
+            conn.sendall(b"\x12" * (data.count(b"\x10\x04")))
+
+    for port in _serve(handler):
+        device = _BreaksOnTheNextPoll("127.0.0.1", port=port, timeout=3)
+        printer = ReceiptPrinter(device, status_timeout=0.5, sync_timeout=1.0, poll_interval=0.05)
         with pytest.raises(PrinterUnreachableError) as info:
             printer.print_document(DOCUMENT)
     assert info.value.during_job and "may be incomplete" in str(info.value)
