@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 from cardio import cose, fastpath
 from cardio.apdu import ApduProcessor
 from cardio.connection import Connection
-from cardio.credential import Variant, from_qr, status_list_id
+from cardio.credential import Variant, from_qr, local_day, status_list_id
 from cardio.errors import CardConnectionError, CitycardError, MalformedError
 from cardio.published import load_verifier
 from cardio.type4 import NdefApplication, credential_from_ndef
@@ -170,7 +170,7 @@ def check_old_card(
     expires = datetime.fromtimestamp(claims.expires_at - 1, UTC).date()
     if verdict is Verdict.EXPIRED:
         window = program.validity.renewal_window_days if program is not None else 0
-        today = datetime.fromtimestamp(now, UTC).date()
+        today = local_day(now)  # the station's day, as it dates what it prints
         if today > expires + timedelta(days=window):
             raise OldCardRefused(
                 "expired",

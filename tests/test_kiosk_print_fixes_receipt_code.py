@@ -12,9 +12,14 @@ from cardio import codes
 from cardio.errors import CitycardError
 from hardware.local_issuer import IssuerAllocator
 from hardware.virtual_t4t import VirtualType4Card
-from kiosk.job import ReceiptPrinterFailedError, new_request_id
+from kiosk.allocator import AllocationError
+from kiosk.job import JobError, ReceiptPrinterFailedError, new_request_id
+from kiosk.job.receipt_code import maybe_printed
+from kiosk.journal import Journal
 from kiosk.printing import Receipt
-from printer.errors import PaperOutError
+from printer.errors import PaperOutError, PrinterOfflineError
+from printer.fonts import FontNotFoundError
+from printer.raster import ShapingUnavailableError
 from tests.kiosk_helpers import Kiosk, LocalWriter, enrolment, make_kiosk
 
 
@@ -90,7 +95,8 @@ def test_a_receipt_torn_mid_print_is_printed_again_with_a_new_code(tmp_path: Pat
 def test_when_the_registry_cannot_be_told_the_attendant_destroys_the_torn_receipt(
     tmp_path: Path,
 ) -> None:
-    kiosk, sink = _kiosk(tmp_path, down=2)  # down at the failure and at the retry
+    kiosk, sink = _kiosk(tmp_path)
+    kiosk.station.allocator = RefusingAllocator(kiosk.allocator, lost=0)  # refuses every time
     job = kiosk.station.job(new_request_id(), enrolment())
     with pytest.raises(ReceiptPrinterFailedError) as failed:
         job.run()
@@ -157,3 +163,141 @@ def test_an_allocator_that_cannot_change_codes_has_the_torn_receipt_destroyed(
     assert "tear that receipt up" in str(failed.value)
     job.run()
     assert sink.codes[0] == sink.codes[1]
+
+
+# -- review fixes --------------------------------------------------------------------------------
+
+
+class Scripted:
+    """A receipt printer that raises the scripted error at each call (None: it prints)."""
+
+    paper_near_end = False
+
+    def __init__(self, *failures: Exception | None) -> None:
+        self.failures = list(failures)
+        self.codes: list[str | None] = []
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        failure = self.failures.pop(0) if self.failures else None
+        self.codes.append(receipt.revocation_code)
+        if failure is not None:
+            raise failure
+
+
+class RefusingAllocator(ReplacingAllocator):
+    """The answers to its first `lost` calls are lost; the registry refuses the others."""
+
+    def __init__(self, allocator: IssuerAllocator, lost: int = 1) -> None:
+        super().__init__(allocator)
+        self.lost = lost
+
+    def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+        self.calls += 1
+        if self.calls <= self.lost:
+            raise CitycardError("The city registry at https://cards.example cannot be reached.")
+        raise AllocationError("The city registry refused the new revocation code.")
+
+
+def _code_outcomes(tmp: Path) -> list[str]:
+    journal = Journal.in_dir(tmp / "kiosk")
+    outcomes = (r.outcome for r in journal.records())
+    return [o for o in outcomes if o is not None and o.startswith("code_")]
+
+
+def test_a_new_code_still_unconfirmed_at_the_retry_is_not_printed(tmp_path: Path) -> None:
+    # The first request may have landed: the registry may hold either code, so neither is
+    # printed until it answers.
+    kiosk, sink = _kiosk(tmp_path, down=2)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    with pytest.raises(JobError) as unconfirmed:
+        job.run()
+    assert unconfirmed.value.retry and unconfirmed.value.card_made
+    assert "Retry" in str(unconfirmed.value) and "tear" in str(unconfirmed.value)
+    assert len(sink.codes) == 1  # nothing printed at the retry
+    assert _code_outcomes(tmp_path) == ["code_unconfirmed", "code_unconfirmed"]
+    result = job.run()  # the registry answers: the new code, confirmed, is printed
+    torn, printed = sink.codes
+    assert torn != printed and _works(kiosk, result.document_number, printed)
+    assert not _works(kiosk, result.document_number, torn)
+    assert _code_outcomes(tmp_path)[-1] == "code_renewed"
+
+
+def test_a_new_code_confirmed_at_the_retry_is_journalled(tmp_path: Path) -> None:
+    kiosk, _sink = _kiosk(tmp_path, down=1)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    job.run()
+    assert _code_outcomes(tmp_path) == ["code_unconfirmed", "code_renewed"]
+
+
+def test_a_new_code_the_registry_refused_at_the_retry_prints_the_old_code(
+    tmp_path: Path,
+) -> None:
+    kiosk, sink = _kiosk(tmp_path)
+    kiosk.station.allocator = RefusingAllocator(kiosk.allocator)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    result = job.run()
+    torn, printed = sink.codes
+    assert torn == printed and _works(kiosk, result.document_number, printed)
+    assert _code_outcomes(tmp_path) == ["code_unconfirmed", "code_kept"]
+
+
+def test_recovery_warns_of_a_torn_receipt_after_a_later_failure(tmp_path: Path) -> None:
+    kiosk, _sink = _kiosk(tmp_path)
+    kiosk.station.allocator = PlainAllocator(kiosk.allocator)  # type: ignore[assignment]
+    kiosk.station.receipt_printer = Scripted(PaperOutError(during_job=True), PrinterOfflineError())
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()  # torn, its code kept
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()  # offline: nothing printed, the torn code still works
+    # The kiosk stops here (the job object is gone): recovery reads the journal.
+    (notice,) = kiosk.station.recover()
+    assert notice.kind == "kept" and "tear it up" in notice.message
+
+
+def test_recovery_is_quiet_once_the_torn_code_was_replaced(tmp_path: Path) -> None:
+    kiosk, _sink = _kiosk(tmp_path)
+    kiosk.station.receipt_printer = Scripted(PaperOutError(during_job=True), PrinterOfflineError())
+    job = kiosk.station.job(new_request_id(), enrolment())
+    for _ in range(2):
+        with pytest.raises(ReceiptPrinterFailedError):
+            job.run()
+    (notice,) = kiosk.station.recover()
+    assert notice.kind == "kept" and "tear it up" not in notice.message
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        FontNotFoundError("No installed font can print Tifinagh: install fonts-noto-core."),
+        ShapingUnavailableError("Pillow cannot shape Arabic: install libraqm."),
+    ],
+)
+def test_a_receipt_that_could_not_be_laid_out_keeps_its_code(
+    tmp_path: Path, failure: Exception
+) -> None:
+    # Raised while building the receipt document, before a byte reached the printer.
+    kiosk, _sink = _kiosk(tmp_path)
+    sink = Scripted(failure)
+    kiosk.station.receipt_printer = sink
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError) as failed:
+        job.run()
+    assert "tear" not in str(failed.value)
+    job.run()
+    assert sink.codes[0] == sink.codes[1]
+    allocator = kiosk.station.allocator
+    assert isinstance(allocator, ReplacingAllocator) and allocator.calls == 0
+
+
+def test_an_unexpected_failure_still_counts_as_maybe_printed() -> None:
+    assert maybe_printed(RuntimeError("usb stack"))
+    assert not maybe_printed(FontNotFoundError("no font"))
+    assert not maybe_printed(PrinterOfflineError())
+    assert maybe_printed(PaperOutError(during_job=True))

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,13 +22,14 @@ from cardio.chip import CardProfile, personalise
 from cardio.kiosk_auth import KioskCredential
 from cardio.statuslist import parse_token
 from cardio.type4 import credential_from_ndef
+from cardio.verdict import Verdict
 from hardware.local import LocalConnection
 from hardware.virtual_t4t import VirtualType4Card
 from kiosk.allocator import RENEWAL, REPLACEMENT, Successor, SuccessorRefusedError
 from kiosk.demo_application import load_known_program
 from kiosk.http_allocator import HttpAllocator
 from kiosk.job import CardPrinterFailedError, SuccessorRefusedJobError, new_request_id
-from kiosk.renewal import OldCardRefused, read_chip
+from kiosk.renewal import OldCardRefused, read_chip, verify_old_card
 from kiosk.web.adapters import StationJobs, program_view
 from printer.card_printer import CardJobResult, FileCardPrinter, OutOfCardsError
 from tests.api_fixtures import make_api
@@ -211,4 +216,34 @@ def test_the_old_card_read_on_the_writer(tmp_path: Path) -> None:
             jobs.check_old_card(None, program)
         assert none.value.code == "no_card"
     finally:
+        k.issuer.close()
+
+
+def test_the_renewal_window_counts_the_stations_own_days(tmp_path: Path) -> None:
+    # An expired card's window ends with the station's day, not UTC's: a New York evening on
+    # the window's last day is already the next day in UTC.
+    old = VirtualType4Card("t4t")
+    k = make_kiosk(tmp_path, LocalWriter(old))
+    mp = pytest.MonkeyPatch()
+    try:
+        k.station.job(new_request_id(), enrolment()).run()
+        with LocalConnection(old) as conn:
+            data = read_chip(conn)
+        program = load_known_program("zurich")
+        window = program.validity.renewal_window_days
+        expires = verify_old_card(k.station.allocator, data, program).expires
+        last = expires + timedelta(days=window)  # the window's last day
+        mp.setenv("TZ", "America/New_York")
+        time.tzset()
+        evening = datetime.combine(last, dt_time(21, 0), ZoneInfo("America/New_York"))
+        assert evening.astimezone(UTC).date() > last  # the next day in UTC
+        renewable = verify_old_card(k.station.allocator, data, program, now=evening.timestamp())
+        assert renewable.verdict is Verdict.EXPIRED
+        with pytest.raises(OldCardRefused, match="can no longer be renewed"):
+            verify_old_card(
+                k.station.allocator, data, program, now=(evening + timedelta(hours=4)).timestamp()
+            )
+    finally:
+        mp.undo()
+        time.tzset()
         k.issuer.close()

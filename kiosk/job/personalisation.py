@@ -44,6 +44,7 @@ from .errors import (
     JobClosedError,
     JobError,
     ProfileTooSmallError,
+    ReceiptPrinterFailedError,
     WriterFailedError,
     step_error,
 )
@@ -447,8 +448,7 @@ class PersonalisationJob:
         assert receipt is not None and self.job_id is not None
         self._report(JobStep.PRINT_RECEIPT)
         if self._code_renewal.pending:  # its digest was sent, unconfirmed: ask once more
-            receipt, _outcome, _sentence = self._code_renewal.renew(self.station.allocator, receipt)
-            self._pending_receipt = receipt
+            receipt = self._confirm_code(receipt)
         try:
             self.station.receipt_printer.print_receipt(receipt)
         except Exception as exc:
@@ -476,11 +476,28 @@ class PersonalisationJob:
         digest at the registry in place of the old one; the sentence for the attendant."""
         receipt, outcome, sentence = self._code_renewal.renew(self.station.allocator, receipt)
         self._pending_receipt = receipt
+        self._record_code(outcome)
+        return sentence
+
+    def _confirm_code(self, receipt: Receipt) -> Receipt:
+        """Send the unconfirmed new code's digest again: the receipt to print, or
+        ReceiptPrinterFailedError while the registry may hold either code (printing the old
+        code could give the resident one that no longer cancels their card)."""
+        receipt, outcome, sentence = self._code_renewal.renew(self.station.allocator, receipt)
+        self._pending_receipt = receipt
+        self._record_code(outcome)
+        if self._code_renewal.pending:
+            raise ReceiptPrinterFailedError(sentence, step=JobStep.PRINT_RECEIPT, card_made=True)
+        # Confirmed: the receipt has the new code. Refused (AllocationError): the registry kept
+        # the old code, which the receipt still has, so printing it is right (the attendant was
+        # told at the tear to destroy the torn receipt).
+        return receipt
+
+    def _record_code(self, outcome: str) -> None:
         try:
             self._record("receipt_failed", outcome=outcome)
         except JournalError:
             log.error("journal: could not record a receipt code's renewal")
-        return sentence
 
     def _fail(self, error: JobError, cause: BaseException) -> None:
         """Void the number (the card was not confirmed printed); journal the outcome."""

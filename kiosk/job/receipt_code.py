@@ -7,18 +7,24 @@ carries a new code (`printer.receipt.RevocationCode`), and the registry is told 
 place of the old one (the issuer API's `POST /api/v1/kiosk/cards/<number>/revocation-code`,
 docs/api.md) before it is printed: from then on the torn code no longer works.
 
-When the registry cannot be told (or the kiosk's allocator cannot tell it), the old code stays
-the one the registry knows, and the attendant is told to destroy the torn receipt. A new code
-whose digest was sent but not confirmed (the answer was lost) is sent again before the retry
-prints: it is printed only once the registry confirmed it.
+When the registry refuses (or the kiosk's allocator cannot tell it), the old code stays the one
+the registry knows, and the attendant is told to destroy the torn receipt. A new code whose
+digest was sent but not confirmed (the answer was lost) is sent again before the retry prints:
+the registry may hold either code, so nothing is printed (the retry fails again, telling the
+attendant to press Retry when the registry answers) until the registry confirms the new code,
+or refuses it (then the old code is the registry's and the receipt prints it).
 
 Zero retention: the new code and its digest live only in the job's memory (dropped when the job
-forgets the resident); the journal records only the outcome (`code_renewed`, `code_kept`).
+forgets the resident); the journal records only the outcome, as a `receipt_failed` record:
+`code_renewed`, `code_kept` (refused, or not sent) or `code_unconfirmed` (the answer lost). The
+last of these says whether the torn code may still work (`torn_code_may_work`), which recovery
+tells the attendant after a restart.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -33,7 +39,8 @@ if TYPE_CHECKING:  # printer.receipt imports python-escpos: not before use_escpo
 
 log = logging.getLogger(__name__)
 
-RENEWED, KEPT = "code_renewed", "code_kept"  # journal outcomes
+RENEWED, KEPT, UNCONFIRMED = "code_renewed", "code_kept", "code_unconfirmed"  # journal outcomes
+OUTCOMES = frozenset({RENEWED, KEPT, UNCONFIRMED})
 
 
 @runtime_checkable
@@ -51,7 +58,20 @@ def maybe_printed(exc: BaseException) -> bool:
     """Whether a failed receipt may have come out in part (and so show its code)."""
     if isinstance(exc, PrinterError):
         return exc.during_job
-    return True  # a failure of unknown kind: assume the worst
+    # Another CitycardError is not the printer's: laying the receipt out failed (no font, no
+    # shaping) before any byte was sent (kiosk.printing.ReceiptSink raises PrinterError for the
+    # printer's). A failure of unknown kind: assume the worst.
+    return not isinstance(exc, CitycardError)
+
+
+def torn_code_may_work(outcomes: Iterable[str | None]) -> bool:
+    """Whether a torn receipt's code may still work, from a job's journal outcomes in order:
+    the last renewal outcome decides (a later failure's outcome says nothing about it)."""
+    last = None
+    for outcome in outcomes:
+        if outcome in OUTCOMES:
+            last = outcome
+    return last in (KEPT, UNCONFIRMED)
 
 
 class CodeRenewal:
@@ -70,9 +90,11 @@ class CodeRenewal:
 
     def renew(self, allocator: Allocator, receipt: Receipt) -> tuple[Receipt, str, str]:
         """Tell the registry the digest of a new code (the pending one, if any): the receipt
-        to print next, the journal outcome and the sentence for the attendant."""
+        to print next, the journal outcome and the sentence for the attendant. When the answer
+        is lost (UNCONFIRMED), the code stays `pending`: the receipt must not be printed."""
         if not isinstance(allocator, CodeReplacer):
             return receipt, KEPT, _destroy("this kiosk cannot give a receipt a new code")
+        resend = self._code is not None
         if self._code is None:
             from printer.receipt import RevocationCode
 
@@ -80,13 +102,18 @@ class CodeRenewal:
         number = receipt.document_number
         try:
             allocator.replace_revocation_code(number, self._code.digest)
+        except AllocationError as exc:
+            log.warning("new revocation code for %s refused: %s", number, type(exc).__name__)
+            self._code = None  # refused: the old code is still the registry's
+            return receipt, KEPT, _destroy("the city registry refused a new one", str(exc))
         except CitycardError as exc:
+            # The answer is lost: the registry may hold the new digest or the old one.
             log.warning("new revocation code for %s not confirmed: %s", number, type(exc).__name__)
-            if isinstance(exc, AllocationError):
-                self._code = None  # refused: the old code is still the registry's
+            if resend:
+                return receipt, UNCONFIRMED, _unconfirmed(str(exc))
             return (
                 receipt,
-                KEPT,
+                UNCONFIRMED,
                 _destroy("the city registry could not be told of a new one", str(exc)),
             )
         renewed = replace(receipt, revocation_code=self._code.printable)
@@ -100,11 +127,24 @@ class CodeRenewal:
 
 
 def _destroy(reason: str, detail: str = "") -> str:
-    detail = detail.strip()
-    if detail and detail[-1] not in ".!?":
-        detail += "."
     return (
         f"The revocation code on the torn receipt still works, because {reason}: tear that "
         "receipt up before anyone can take it (its code can cancel the resident's card)."
-        + (f" {detail}" if detail else "")
+        + _detail(detail)
     )
+
+
+def _unconfirmed(detail: str) -> str:
+    return (
+        "The receipt was not printed again, because the city registry has not confirmed its new "
+        "revocation code (the registry may hold either code): press Retry when the registry "
+        "answers. The code on the torn receipt may still work: tear that receipt up before anyone "
+        "can take it (its code can cancel the resident's card)." + _detail(detail)
+    )
+
+
+def _detail(detail: str) -> str:
+    detail = detail.strip()
+    if detail and detail[-1] not in ".!?":
+        detail += "."
+    return f" {detail}" if detail else ""

@@ -14,11 +14,11 @@ from cardio.errors import CitycardError
 from ..allocator import Allocator
 from ..journal import JobHistory, Journal, Record
 from .model import JobResult, Notice
-from .receipt_code import KEPT as CODE_KEPT
+from .receipt_code import torn_code_may_work
 
 TORN_RECEIPT = (
-    " The receipt that was torn off half printed still shows a working revocation code: tear it "
-    "up before anyone can take it."
+    " The receipt that was torn off half printed shows a revocation code that may still work: "
+    "tear it up before anyone can take it."
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,11 @@ def recover_job(
 
     doc = history.doc
     if history.card_made:
-        torn = history.outcome == CODE_KEPT  # a torn receipt whose code still works
+        # The last renewal outcome, not the last outcome: a later failure (printer offline)
+        # leaves a torn receipt's code as it was.
+        torn = "receipt_failed" in history.steps and torn_code_may_work(
+            r.outcome for r in journal.records() if r.job == history.job
+        )
         record("done", outcome="receipt_missing")
         return Notice(
             "kept",
