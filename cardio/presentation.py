@@ -136,11 +136,14 @@ class VenueRequest:
 
 def request_items(profile: VenueProfile) -> tuple[str, ...]:
     """What a venue asks a wallet for: its profile's `request` when it has one, else the items
-    its profile shows and its entitlements."""
+    its profile shows and every code of each entitlement line (a card carries the code its own
+    programme issues, which may be any of them; the shipped profiles' requests stay one
+    phone-sized QR)."""
     if profile.request:
         return profile.request
     shown = tuple(s for s in profile.show if s in ITEMS)
-    return shown + tuple(entitlement_item(e.code) for e in profile.entitlements)
+    codes = (entitlement_item(c) for e in profile.entitlements for c in e.codes)
+    return shown + tuple(dict.fromkeys(codes))
 
 
 def venue_request(profile: VenueProfile, now: float | None = None) -> VenueRequest:

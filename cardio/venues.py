@@ -16,10 +16,11 @@ A profile is a small TOML file under `venues/` (library, pool, museum, ...):
     label = "Reduced fee"
 
 An age-restricted venue shows `age_over_18` (yes, no, or None when it cannot be known: from
-the birth date of a chip or printed credential on the venue's day, else from what a phone
-wallet disclosed) and may `require = ["age_over_18"]`: a valid card whose holder is not over
-18, or whose age cannot be known, is then refused (`refusal`, `REFUSALS`). The birth date itself
-is never shown for it.
+the birth date of a chip or printed credential on the venue's day, else a "yes" a phone wallet
+disclosed; a disclosed "no" was worked out on the wallet card's issue day and may be years
+stale, so it says nothing) and may `require = ["age_over_18"]`: a valid card whose holder is
+not over 18, or whose age cannot be known, is then refused (`refusal`, `REFUSALS`). The birth
+date itself is never shown for it.
 
 Data minimisation: a pool attendant needs the photo and a first name, not the birth date or
 the document number. `VenueProfile.present()` keeps only what the profile lists; everything
@@ -39,7 +40,7 @@ from typing import Any
 
 from cardio.errors import CitycardError
 from cardio.sentences import FilledSentence
-from cardio.wallet_claims import age_on, check_item
+from cardio.wallet_claims import age_on, check_item, entitlement_item
 
 VENUES_DIR = Path(__file__).resolve().parent.parent / "venues"
 """The profiles shipped with citycard (`venues/` at the top of the repository)."""
@@ -64,7 +65,7 @@ SHOWABLE = (
 
 AGE_ITEMS = {"age_over_18": 18, "age_over_65": 65}
 """Items a profile may show and `require`: whether the holder is over an age (True, False, or
-None when neither a birth date nor the disclosed item says it)."""
+None when neither a birth date nor a wallet's disclosed "yes" says it: `age_over`)."""
 
 UNDER_AGE = "UNDER_AGE"
 AGE_UNKNOWN = "AGE_UNKNOWN"
@@ -168,7 +169,11 @@ class Entitlement:
 def age_over(claims: dict[str, Any], item: str, now: float | None = None) -> bool | None:
     """Whether the holder is over the age of `item` (`AGE_ITEMS`) on the venue's day `now`:
     from the birth date when the claims hold it (a chip or printed card; a wallet that shared
-    it), else the item a wallet disclosed, else None: it cannot be known."""
+    it), else True when a wallet disclosed the item as true, else None: it cannot be known.
+
+    A wallet's age items are worked out on the day its card was issued (`cardio.wallet_claims`):
+    a "yes" stays true, but a "no" from a card issued at 17 is still "no" years later, so a
+    disclosed False is not taken as the holder's age (never UNDER_AGE from it)."""
     born = claims.get("birth_date")
     if isinstance(born, str):
         try:
@@ -178,8 +183,7 @@ def age_over(claims: dict[str, Any], item: str, now: float | None = None) -> boo
         if birth is not None:
             today = date.fromtimestamp(time.time() if now is None else now)
             return age_on(birth, today) >= AGE_ITEMS[item]
-    disclosed = claims.get(item)
-    return disclosed if isinstance(disclosed, bool) else None
+    return True if claims.get(item) is True else None
 
 
 @dataclass(frozen=True)
@@ -190,8 +194,8 @@ class VenueProfile:
     entitlements: tuple[Entitlement, ...] = ()
     language: str | None = None  # BCP 47 tag of the staff screen's language
     programmes: tuple[tuple[str, str], ...] = ()  # (programme id, name shown)
-    # what it asks a wallet for; empty: derived from show and each entitlement's first code
-    # (`cardio.presentation.request_items`: every code would outgrow a phone-sized QR)
+    # what it asks a wallet for; empty: derived from show and every code of each entitlement
+    # line (`cardio.presentation.request_items`: the code a card carries may be any of them)
     request: tuple[str, ...] = ()
     require: tuple[str, ...] = ()  # AGE_ITEMS a valid card's holder must meet, else refused
 
@@ -218,6 +222,21 @@ class VenueProfile:
                 code = AGE_UNKNOWN if over is None else UNDER_AGE
                 return code, FilledSentence(REFUSALS[code], {"age": AGE_ITEMS[item]})
         return None
+
+    def not_shared(self, missing: tuple[str, ...], shared: object) -> tuple[str, ...]:
+        """The items of `missing` (asked of a wallet, not disclosed) as staff should read them:
+        an entitlement line once, by its first code, and only when the card shared none of its
+        codes (`shared`: the entitlement codes disclosed); a wallet is asked for every code of
+        a line, and a card carries the one its own programme issues."""
+        held = set(shared) if isinstance(shared, list | tuple) else set()
+        out: list[str] = []
+        for item in missing:
+            line = next((e for e in self.entitlements if item in _items(e)), None)
+            if line is None:
+                out.append(item)
+            elif held.isdisjoint(line.codes) and _items(line)[0] not in out:
+                out.append(_items(line)[0])
+        return tuple(out)
 
     def present(
         self, claims: dict[str, Any] | None, now: float | None = None
@@ -309,7 +328,10 @@ class VenueProfile:
                 '["photo", "entitlement:pool"] or ["age_over_18", "photo"].'
             )
         require = data.get("require", [])
-        if not (isinstance(require, list) and all(r in AGE_ITEMS for r in require)):
+        if not (
+            isinstance(require, list)
+            and all(isinstance(r, str) and r in AGE_ITEMS for r in require)
+        ):
             raise VenueError(
                 f"{where}: 'require' lists what a valid card's holder must be, among "
                 f"{', '.join(AGE_ITEMS)}, e.g. [\"age_over_18\"]."
@@ -324,6 +346,11 @@ class VenueProfile:
             tuple(dict.fromkeys(request)),
             tuple(dict.fromkeys(require)),
         )
+
+
+def _items(line: Entitlement) -> tuple[str, ...]:
+    """The wallet items (`entitlement:<code>`) of an entitlement line's codes."""
+    return tuple(entitlement_item(c) for c in line.codes)
 
 
 def _entitlement(entry: object, where: str) -> Entitlement:

@@ -309,3 +309,65 @@ def test_generated_files_and_workers_follow_the_pages() -> None:
         )
     assert catalogue.problems(catalogue.extract()) == []
     assert Path(PAGE_DIR / "sw.js").read_text("utf-8").count('"./presentation.js"') == 1
+
+
+# -- review of the venue pages: the manifest's ETag, one language lookup, venue page words ----
+
+
+def test_a_new_translation_of_the_manifest_gets_a_new_etag(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.phone.wallet as wallet_page
+
+    first = client.get("/wallet/manifest.webmanifest?lang=de")
+    # a deploy that changes only wallet.po: the static file (and its mtime) stays the same
+    real = wallet_page.words
+
+    def retranslated(code: str, domain: str = "phone") -> dict[str, str]:
+        return {**real(code, domain), "City card": "Neue Stadtkarte"}
+
+    monkeypatch.setattr(wallet_page, "words", retranslated)
+    etag = first.headers["ETag"]
+    second = client.get("/wallet/manifest.webmanifest?lang=de", headers={"If-None-Match": etag})
+    assert second.status_code == 200 and json.loads(second.data)["name"] == "Neue Stadtkarte"
+    assert second.headers["ETag"] != etag
+    same = client.get("/wallet/manifest.webmanifest?lang=de", headers={"If-None-Match": second.headers["ETag"]})
+    assert same.status_code == 304
+
+
+def test_direction_uses_the_shared_language_table() -> None:
+    from api.phone import direction
+
+    assert direction("he") == "rtl" and direction("zh-Hant") == "ltr"
+    assert direction("xx") == "ltr"  # not one of the languages: no StopIteration
+
+
+def test_the_venue_page_names_each_entitlement_line_once() -> None:
+    # a venue asks for every code of a line, all under the line's label: said once, and a line
+    # the card shared by another code is not "not shared"
+    assert "V.list(unique(type.items.map(" in VENUE_JS
+    assert "unique(res.missing.map(label)).filter((w) => !held.has(w))" in VENUE_JS
+
+
+@needs_node
+def test_the_wallet_lists_each_entitlement_line_once() -> None:
+    # consentItems, from wallet.js as text, with the holder's card holding culture-discount only
+    body = re.search(r"\n  function consentItems\(.*?\n  }\n", WALLET_JS, re.S)
+    assert body is not None
+    library = next(v for v in json.loads((PAGE_DIR / "venues.json").read_text()) if v["name"] == "library")
+    items = [i["item"] for i in library["items"]]
+    script = (
+        "const P = {ENTITLEMENT: 'entitlement:'};"
+        "const held = (i) => i === 'entitlement:culture-discount' || !i.startsWith('entitlement:');"
+        + body[0]
+        + f"process.stdout.write(JSON.stringify([consentItems({json.dumps(items)}, {json.dumps(library)}),"
+        f" consentItems({json.dumps(items)}, undefined)]));"
+    )
+    assert NODE is not None
+    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, timeout=20, check=True)
+    listed, unknown = json.loads(done.stdout)
+    assert listed == [
+        "photo", "given_name", "family_name", "document_number", "entitlement:library",
+        "entitlement:culture-discount",
+    ]  # fmt: skip
+    assert unknown == items  # a venue the page does not know: every item as it asks

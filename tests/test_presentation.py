@@ -342,14 +342,21 @@ def test_missing_item_is_said(wallet: Wallet) -> None:
 def test_venue_requests_from_profiles() -> None:
     assert request_items(load_venue("pool")) == ("photo", "entitlement:pool")  # its `request`
     assert request_items(load_venue("event")) == ("age_over_18", "photo")
+    # no `request`: what it shows, and every code of each entitlement line (a holder whose
+    # card carries culture-free is asked for it, not only for the line's first code)
     assert request_items(load_venue("museum")) == (
         "photo", "given_name", "family_name", "program", "entitlement:museum",
-        "entitlement:culture-discount",
-    )  # fmt: skip (no `request`: what it shows, and its entitlements)
-    request = venue_request(load_venue("library"), NOW)
-    again = VenueRequest.from_qr(request.to_qr())
-    assert again == request
-    assert len(request.to_qr()) < 300  # a version 8 QR at level M holds it
+        "entitlement:culture-free", "entitlement:culture-discount", "entitlement:culture",
+        "entitlement:culture-offers",
+    )  # fmt: skip
+    for name in ("library", "museum", "pool", "event"):
+        request = venue_request(load_venue(name), NOW)
+        again = VenueRequest.from_qr(request.to_qr())
+        assert again == request
+        # one phone-scannable QR: the request is base64url (byte mode), and 412 bytes is what
+        # a version 15 QR holds at level M (the page draws it at M), the size of one response
+        # part (QR_CHARS)
+        assert len(request.to_qr()) <= 412, name
 
 
 def test_is_wallet_data(wallet: Wallet) -> None:

@@ -11,6 +11,7 @@ import html
 import json
 import time
 import tomllib
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,16 @@ def test_event_profile_shows_whether_the_holder_is_over_18_never_the_birth_date(
     assert MINOR not in json.dumps(minor)
     adult = event.present({"birth_date": "2008-12-07"}, NOON)  # 18 today
     assert adult is not None and adult["fields"][0]["value"] is True
-    # a wallet answer: what the holder disclosed; a compact chip: cannot be known
+    # a wallet answer: a disclosed "yes" (it can only stay true); a disclosed "no" was worked
+    # out on the wallet card's issue day and may be years stale: cannot be known, as a compact
+    # chip
     wallet = event.present({"age_over_18": False, "photo_base64": "/9j/4AAQ"}, NOON)
-    assert wallet is not None and wallet["fields"][0]["value"] is False
+    assert wallet is not None and wallet["fields"][0]["value"] is None
+    over = event.present({"age_over_18": True}, NOON)
+    assert over is not None and over["fields"][0]["value"] is True
+    stale = event.refusal({"age_over_18": False}, NOON)
+    assert stale is not None and stale[0] == "AGE_UNKNOWN"
+    assert event.refusal({"birth_date": "not a date", "age_over_18": False}, NOON) is not None
     compact = event.present({"document_number": "X1", "compare_printed_card": True}, NOON)
     assert compact is not None and compact["fields"][0]["value"] is None
     assert event.refusal({"birth_date": MINOR}, NOON) is not None
@@ -101,6 +109,8 @@ def test_event_profile_shows_whether_the_holder_is_over_18_never_the_birth_date(
     assert unknown is not None and unknown[0] == "AGE_UNKNOWN"
     with pytest.raises(VenueError, match="require"):
         VenueProfile.from_dict({"name": "x", "require": ["birth_date"]})
+    with pytest.raises(VenueError, match="require"):  # a nested list: a sentence, no TypeError
+        VenueProfile.from_dict({"name": "x", "require": [["age_over_18"]]})
 
 
 def test_event_terminal_refuses_a_minor_on_every_path(city: Issuer) -> None:
@@ -130,7 +140,8 @@ def test_event_terminal_reads_the_wallets_disclosed_age(city: Issuer, tmp_path: 
     answer = response_qr(present_sdjwt(sd_jwt, request, device, now))
     client = create_terminal_app(terminal).test_client()
     body = client.post("/verify", json={"qr": answer, "request": request.to_qr()}).get_json()
-    assert body["verdict"] == "UNDER_AGE" and body["claims"] == {"age_over_18": False}
+    # the wallet card was issued at 17: its "no" may no longer hold, so never TOO YOUNG
+    assert body["verdict"] == "AGE_UNKNOWN" and body["claims"] == {"age_over_18": None}
 
 
 # -- 3. venue entitlements are codes programmes issue ----------------------------------------
@@ -153,11 +164,41 @@ def test_a_venue_entitlement_may_name_several_programme_codes() -> None:
     assert [e["held"] for e in pres["entitlements"]] == [False, True]
     pool = load_venue("pool").present({"entitlements": ["sport-discount", "pool"]}, NOON)
     assert pool is not None and all(e["held"] for e in pool["entitlements"])
-    # a wallet is asked for an entitlement's first code: every code would outgrow the QR
-    assert request_items(load_venue("library"))[-2:] == (
+    # a wallet is asked for every code of each line: the one the card carries is among them
+    assert request_items(load_venue("library"))[-5:] == (
         "entitlement:library",
         "entitlement:culture-discount",
+        "entitlement:culture-free",
+        "entitlement:culture",
+        "entitlement:culture-offers",
     )
+
+
+def test_a_wallet_holder_is_asked_for_a_lines_later_code(city: Issuer, tmp_path: Path) -> None:
+    now = int(time.time())
+    holder = replace(_holder("1990-01-01"), entitlements=("culture-free",))
+    sd_jwt, device = wallet_card(city, holder, now)
+    store = provision(tmp_path / "terminal", city)
+    for name in ("trust-list.cose", f"{STATUS_DIR}/1.cwt"):
+        (store / name).parent.mkdir(parents=True, exist_ok=True)
+        (store / name).write_bytes((city.dir / "public" / name).read_bytes())
+    terminal = Terminal.from_config(TerminalConfig(trust=store, venue="museum", no_reader=True))
+    request = venue_request(terminal.venue, now)
+    answer = response_qr(present_sdjwt(sd_jwt, request, device, now))
+    client = create_terminal_app(terminal).test_client()
+    body = client.post("/verify", json={"qr": answer, "request": request.to_qr()}).get_json()
+    assert body["verdict"] == "VALID", body
+    # culture-free is the "Free museum entry" line's second code: held, not "not shared"
+    assert [e["held"] for e in body["entitlements"]] == [True, False], body
+    # "did not share" names the line it held nothing of once, not each of its codes
+    assert body["warnings"] == ["The holder did not share: entitlement:culture-discount."]
+    museum = load_venue("museum")
+    missing = ("given_name", "entitlement:museum", "entitlement:culture-discount",
+               "entitlement:culture", "entitlement:culture-offers")  # fmt: skip
+    assert museum.not_shared(missing, ["culture-free"]) == (
+        "given_name", "entitlement:culture-discount",
+    )  # fmt: skip
+    assert museum.not_shared(missing, None) == missing[:3]
 
 
 # -- 6. the terminal's own sentences in the screen's language --------------------------------
@@ -222,24 +263,37 @@ def test_a_tap_without_a_trust_list_says_so_in_the_screens_language(tmp_path: Pa
 def test_a_failed_scan_from_the_form_says_try_again_on_the_screen(
     city: Issuer, tmp_path: Path
 ) -> None:
-    terminal = _terminal(city, "pool")
-    client = create_terminal_app(terminal).test_client()
-    answer = client.post("/scan", data={"qr": "  "}, headers={"Accept": "text/html"})
-    assert answer.status_code == 303 and answer.headers["Location"].endswith("/")
-    view = terminal.board.snapshot().view
-    assert view is not None and view.verdict == "NOT_READ"
-    page = html.unescape(client.get("/?lang=de").get_data(as_text=True))
-    assert "NOCHMALS VERSUCHEN" in page and "into the box" not in page
-    # not ready (no trust list): the screen says so too; the script gets JSON and a board line
+    # not ready (no trust list): TRY AGAIN on the screen, in its language
     store = provision(tmp_path / "bare", city)
     bare = Terminal.from_config(TerminalConfig(trust=store, venue="pool", no_reader=True))
     bare_client = create_terminal_app(bare).test_client()
     form = bare_client.post("/scan", data={"qr": "CC1:x"}, headers={"Accept": "text/html"})
-    assert form.status_code == 303
+    assert form.status_code == 303 and form.headers["Location"].endswith("/")
     shown = bare.board.snapshot().view
-    assert shown is not None and shown.message == NO_TRUST_LIST
+    assert shown is not None and shown.verdict == "NOT_READ" and shown.message == NO_TRUST_LIST
+    page = html.unescape(bare_client.get("/?lang=de").get_data(as_text=True))
+    assert "NOCHMALS VERSUCHEN" in page
     script = bare_client.post("/scan", data={"qr": "CC1:x"}, headers={"Accept": "application/json"})
     assert script.status_code == 503 and script.get_json()["code"] == "not_ready"
+
+
+def test_a_blank_scan_leaves_the_verdict_on_the_screen(city: Issuer) -> None:
+    # a stray Enter, or a scanner's second line ending, while the holder is still at the door
+    terminal = _terminal(city, "pool")
+    client = create_terminal_app(terminal).test_client()
+    client.post("/scan", data={"qr": _qr(city, "1990-01-01")}, headers={"Accept": "text/html"})
+    valid = terminal.board.snapshot().view
+    assert valid is not None and valid.verdict == "VALID"
+    for blank in ("", "  ", "\r\n"):
+        form = client.post("/scan", data={"qr": blank}, headers={"Accept": "text/html"})
+        assert form.status_code == 303 and form.headers["Location"].endswith("/")
+        assert terminal.board.snapshot().view is valid
+    script = client.post("/scan", data={"qr": " "}, headers={"Accept": "application/json"})
+    assert script.status_code == 400 and "into the box" in script.get_json()["message"]
+    assert terminal.board.snapshot().view is valid
+    # the screen does not post an empty box at all
+    screen = (Path(create_terminal_app.__code__.co_filename).parent / "static" / "terminal" / "screen.js")
+    assert "if (!text.trim()) return;" in screen.read_text("utf-8")
 
 
 # -- 2. the no-JavaScript screen keeps a scanner's input --------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, url_for
 
-from cardio.languages import LANGUAGES, SOURCE_LANGUAGE, match
+from cardio.languages import BY_CODE, LANGUAGES, SOURCE_LANGUAGE, match
 
 from .compressed import send_page, send_text
 
@@ -79,7 +79,9 @@ def page_language() -> str:
 
 
 def direction(code: str) -> str:
-    return next(lang.dir for lang in LANGUAGES if lang.code == code)
+    """The writing direction of one of the pages' languages ("ltr" for any other code)."""
+    lang = BY_CODE.get(code)
+    return lang.dir if lang else "ltr"
 
 
 def wants_page() -> bool:

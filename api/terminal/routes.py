@@ -275,9 +275,13 @@ def scan() -> Any:
     same_origin_form("Scan the card on the terminal's own staff screen.")
     script = request.accept_mimetypes.best == "application/json"
     text = request.form.get("qr")
-    try:
-        if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip():
+        # a stray Enter, or a scanner's second line ending, while the holder is still at the
+        # door: the verdict on the screen stays (a script is told what to send)
+        if script:
             raise ApiError(400, "bad_request", EMPTY_SCAN)
+        return redirect("/", code=303)
+    try:
         view = terminal.verify_qr(text)
     except (ApiError, TerminalError) as exc:
         # every scan gets an outcome on the screen, in its language: TRY AGAIN and why

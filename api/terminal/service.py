@@ -19,8 +19,9 @@ from typing import Any
 from cardio.chip import read_card
 from cardio.connection import Connection
 from cardio.errors import CitycardError
-from cardio.presentation import wallet_verdict
+from cardio.presentation import NOT_SHARED, wallet_verdict
 from cardio.published import published_dir
+from cardio.sentences import FilledSentence
 from cardio.terminal_config import TerminalConfig
 from cardio.trust_sync import Backoff, TrustSync, pinned_root_key
 from cardio.venues import VenueProfile, load_venue
@@ -117,13 +118,23 @@ class Terminal:
             raise TerminalError(NO_TRUST_LIST)
         return verifier
 
+    def _unshared(self, warning: str, claims: dict[str, Any] | None) -> str:
+        """A wallet's "did not share" as this venue reads it: an entitlement line once, and not
+        at all when the card shared another of its codes (`VenueProfile.not_shared`)."""
+        if not (isinstance(warning, FilledSentence) and warning.template == NOT_SHARED):
+            return warning
+        shared = (claims or {}).get("entitlements")
+        items = self.venue.not_shared(warning.lists.get("items", ()), shared)
+        return FilledSentence(NOT_SHARED, lists={"items": items}) if items else ""
+
     def publish(self, res: VerificationResult, source: str) -> VerdictView:
         """Put a verdict on the screen, with the venue's view of the claims, and log it. A
         valid card the venue's profile refuses (`require`: the holder is not over 18, or that
         cannot be known) is shown NOT VALID with the venue's reason, and its view of the card
         (the photo, "Over 18: no") so that staff can tell the holder."""
         now = self.config.clock()
-        warnings = list(res.warnings)
+        warnings = [self._unshared(w, res.claims) for w in res.warnings]
+        warnings = [w for w in warnings if w]
         for w in self.sync.warnings(now):
             if w not in warnings:
                 warnings.append(w)

@@ -813,7 +813,9 @@
     AGE_UNKNOWN: { name: N_("AGE NOT KNOWN"), sentence: N_("This card does not show whether the holder is over {age}; ask for another proof of age.") },
   };
   // cardio.venues.age_over: the birth date when disclosed (the age on the venue's local day of
-  // `now`), else the disclosed item, else null: it cannot be known.
+  // `now`), else true when the item was disclosed true, else null: it cannot be known. A wallet's
+  // age items are worked out on its card's issue day: a "no" from a card issued at 17 is still
+  // "no" years later, so a disclosed false never says TOO YOUNG.
   function ageOver(claims, item, now) {
     const born = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof claims.birth_date === "string" ? claims.birth_date : "");
     const [y, m, d] = born ? born.slice(1).map(Number) : [];
@@ -822,11 +824,12 @@
       const [ty, tm, td] = [today.getFullYear(), today.getMonth() + 1, today.getDate()];
       return ty - y - (tm < m || (tm === m && td < d) ? 1 : 0) >= AGE_ITEMS[item];
     }
-    return typeof claims[item] === "boolean" ? claims[item] : null;
+    return claims[item] === true ? true : null;
   }
   // A verifyAnswer result as this venue judges it (VenueProfile.refusal): a VALID answer whose
-  // holder is not over a `require`d age is UNDER_AGE, one that does not say it AGE_UNKNOWN, with
-  // the sentence ({msgid, values}) and the claims kept, so staff see why ("Over 18: no").
+  // birth date says the holder is not over a `require`d age is UNDER_AGE, one that does not say
+  // it (or only a disclosed "no") AGE_UNKNOWN, with the sentence ({msgid, values}) and the claims
+  // kept, so staff see what was shared.
   function venueVerdict(res, require, now) {
     if (!res || res.verdict !== "VALID") return res;
     now = now === undefined ? Date.now() / 1000 : now;

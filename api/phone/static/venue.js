@@ -97,10 +97,20 @@
     if (ITEM_WORDS[item]) return t(ITEM_WORDS[item]);
     return (typeWords(venue.type).labels || {})[item] || venue.labels[item] || item;
   }
+  // Each word once: a venue asks for every code of an entitlement line, all under its label.
+  function unique(words) {
+    return Array.from(new Set(words));
+  }
   function requestWords() {
     const type = venue.type;
     if (!type) return;
-    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: title(type), items: V.list(type.items.map((i) => label(i.item))) }));
+    $("request-words").replaceChildren(V.tn("{venue} asks for: {items}.", { venue: title(type), items: V.list(unique(type.items.map((i) => label(i.item)))) }));
+  }
+  // What the holder did not share, in staff's words: an entitlement line once, and not at all
+  // when the card shared another of its codes (cardio.venues.VenueProfile.not_shared).
+  function notSharedWords(res) {
+    const held = new Set(((res.claims && res.claims.entitlements) || []).map((c) => label(P.ENTITLEMENT + c)));
+    return unique(res.missing.map(label)).filter((w) => !held.has(w));
   }
   // No answer to check: a prompt (nothing given), or what the code is and where it belongs (the
   // card's printed code: the card check page; a request: the holder's phone), no verdict.
@@ -156,11 +166,13 @@
     if (res.warnings.length) {
       const ul = el("ul", { class: "warnings" });
       const notShared = res.missing && res.missing.length ? P.missingWarning(res.missing) : null;
+      const unshared = notShared ? notSharedWords(res) : [];
       for (const w of res.warnings) {
-        const text = w === notShared ? t("The holder did not share: {items}.", { items: V.list(res.missing.map(label)) }) : t(w);
+        if (w === notShared && !unshared.length) continue; // each line was shared by another code
+        const text = w === notShared ? t("The holder did not share: {items}.", { items: V.list(unshared) }) : t(w);
         ul.append(el("li", {}, text));
       }
-      parts.push(ul);
+      if (ul.childNodes.length) parts.push(ul);
     }
     box.replaceChildren(...parts);
   }

@@ -360,6 +360,20 @@
     const now = Date.now() / 1000;
     return request.iat <= now + CLOCK_SKEW && now - request.iat <= REQUEST_WINDOW + CLOCK_SKEW;
   }
+  // A venue asks for every code of an entitlement line (a card carries the one its programme
+  // issues): a line the card holds is listed by its code alone, one it does not hold once.
+  function consentItems(items, venue) {
+    const line = (item) => (venue && item.startsWith(P.ENTITLEMENT) ? (venue.items.find((i) => i.item === item) || {}).label || null : null);
+    const heldLines = new Set(items.filter((i) => held(i) && line(i)).map(line));
+    const seen = new Set();
+    return items.filter((item) => {
+      const name = line(item);
+      if (name === null || held(item)) return true;
+      if (heldLines.has(name) || seen.has(name)) return false;
+      seen.add(name);
+      return true;
+    });
+  }
   const STALE_REQUEST = N_("This code is too old or its time is wrong. Ask the venue to show a new code, and check that this phone's clock is right.");
   // true when the consent list is shown; else the scan section says why not.
   function readRequest(text) {
@@ -387,7 +401,7 @@
       const own = "\u2068" + request.venue.replace(BIDI_CONTROLS, "") + "\u2069";
       $("consent-title").textContent = t("A venue that calls itself “{venue}” asks for:", { venue: own });
     }
-    $("consent-items").replaceChildren(...request.items.map((item) => {
+    $("consent-items").replaceChildren(...consentItems(request.items, known).map((item) => {
       const li = document.createElement("li");
       li.setAttribute("data-item", item);
       li.textContent = itemWords(item, known);

@@ -43,9 +43,10 @@
       event.preventDefault();
       var text = input.value;
       input.value = "";
-      // an empty box too: the terminal answers it with TRY AGAIN on the screen
-      submitText(text);
       input.focus();
+      // a stray Enter, or a scanner's second line ending: the verdict on the screen stays
+      if (!text.trim()) return;
+      submitText(text);
     });
     input.addEventListener("blur", function () { setTimeout(refocus, 300); });
     input.focus();
