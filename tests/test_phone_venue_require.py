@@ -146,3 +146,17 @@ def test_every_language_says_the_refusal_as_the_terminal() -> None:
             assert phone[name] == terminal[(None, name)] and phone[name], (language, name)
             theirs = phone_template(terminal[("verdict", REFUSALS[code])])
             assert theirs and phone[phone_template(REFUSALS[code])] == theirs, (language, code)
+
+
+def test_a_disclosed_age_no_is_shown_as_the_terminal_shows_it() -> None:
+    """A wallet's "no" may be years stale (its card's issue day): the venue page shows "cannot
+    be known" beside AGE NOT KNOWN, as the staff screen does, never "Over 18: no"."""
+    assert 'key in P.AGE_ITEMS && value !== true ? t("cannot be known")' in VENUE_JS
+    assert "cannot be known" in set(catalogue.extract())
+    for language, _rtl in catalogue.LANGUAGES:
+        if language == "en":
+            continue
+        with (TERMINAL_TRANSLATIONS / language / "LC_MESSAGES" / "terminal.po").open("rb") as f:
+            terminal = {(m.context, m.id): m.string for m in read_po(f) if m.id}
+        phone = catalogue.read_po(catalogue.po_path(language, "phone"))
+        assert phone["cannot be known"] == terminal[(None, "cannot be known")], language

@@ -153,7 +153,10 @@
       const dl = el("dl", { class: "claims" });
       for (const [key, value] of Object.entries(c)) {
         if (["format", "issued", "expires", "photo_base64", "entitlements"].includes(key)) continue;
-        const text = typeof value === "boolean" ? (value ? t("yes") : t("no")) : Array.isArray(value) ? V.list(value) : String(value);
+        // A wallet's age item was worked out on its card's issue day: a "no" may be years
+        // stale, so it is shown as the terminal shows it, "cannot be known" (P.venueVerdict).
+        const age = key in P.AGE_ITEMS && value !== true ? t("cannot be known") : null;
+        const text = age || (typeof value === "boolean" ? (value ? t("yes") : t("no")) : Array.isArray(value) ? V.list(value) : String(value));
         dl.append(el("dt", {}, label(key)), el("dd", { "data-item": key }, text));
       }
       for (const code of c.entitlements) {
