@@ -88,8 +88,8 @@ def _read_bytes(path: Path) -> bytes:
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-def _line_problem(line: bytes) -> str | None:
-    """Why `line` is not a record as `append` writes it, or None when it is one.
+def _parse_line(line: bytes) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """(the record, None) when `line` is a record as `append` writes it, else (None, why).
 
     A record is checked the way `_record` builds it: the three fixed keys, the allow-listed
     details with short scalar values, the id and action patterns, the UTC time to the second,
@@ -99,9 +99,14 @@ def _line_problem(line: bytes) -> str | None:
     try:
         obj = json.loads(line)
     except ValueError:
-        return "not JSON"
+        return None, "not JSON"
     if not isinstance(obj, dict):
-        return "not a JSON object"
+        return None, "not a JSON object"
+    why = _record_problem(obj, line)
+    return (obj, None) if why is None else (None, why)
+
+
+def _record_problem(obj: dict[str, Any], line: bytes) -> str | None:
     missing = [k for k in ("at", "technician", "action") if k not in obj]
     if missing:
         return f"no {', '.join(missing)}"
@@ -112,8 +117,11 @@ def _line_problem(line: bytes) -> str | None:
         return "a malformed technician id"
     if not isinstance(obj["action"], str) or not _ACTION.fullmatch(obj["action"]):
         return "a malformed action name"
+    at = obj["at"]
+    if not (isinstance(at, str) and _AT.fullmatch(at)):
+        return "a malformed time"
     try:
-        datetime.strptime(obj["at"] if isinstance(obj["at"], str) and _AT.fullmatch(obj["at"]) else "", "%Y-%m-%dT%H:%M:%SZ")
+        datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ")  # the pattern lets 2026-13-45 through
     except ValueError:
         return "a malformed time"
     for key, value in obj.items():
@@ -145,11 +153,11 @@ def read_all(path: Path) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
     bad = [(len(lines), _TORN)] if lines[-1] else []
     out = []
     for n, line in enumerate(lines[:-1], 1):
-        why = _line_problem(line)
-        if why is None:
-            out.append(json.loads(line))
-        else:
+        record, why = _parse_line(line)
+        if why is not None:
             bad.append((n, why))
+        elif record is not None:
+            out.append(record)
     return out, bad
 
 

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -37,7 +38,7 @@ SD_JWT = (
 )
 
 
-def presentation(expression: str) -> object:
+def presentation(expression: str) -> Any:
     """`expression` evaluated in node with presentation.js loaded (P is its export)."""
     assert NODE is not None
     script = (

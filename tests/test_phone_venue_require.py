@@ -10,12 +10,8 @@ The decision (presentation.js's venueVerdict) runs in node's vm, beside cardio.v
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import date, datetime, timedelta
-from typing import Any
 
-import pytest
 from babel.messages.pofile import read_po
 
 from api.phone import PAGE_DIR, catalogue, venue_requests
@@ -23,9 +19,8 @@ from api.phone.venue_requests import TERMINAL_TRANSLATIONS
 from cardio.venues import AGE_ITEMS, AGE_UNKNOWN, REFUSALS, UNDER_AGE, load_venue
 
 from .conftest import NOW
+from .test_phone_fixes import needs_node, presentation
 
-NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 VENUE_JS = (PAGE_DIR / "venue.js").read_text("utf-8")
 # The terminal's words for the venue's own refusals (api/terminal/screen_text.py), msgctxt none.
 NAMES = {UNDER_AGE: "TOO YOUNG", AGE_UNKNOWN: "AGE NOT KNOWN"}
@@ -34,23 +29,6 @@ NAMES = {UNDER_AGE: "TOO YOUNG", AGE_UNKNOWN: "AGE NOT KNOWN"}
 def phone_template(template: str) -> str:
     """A terminal template (%(age)s) as the phone pages write it ({age})."""
     return template.replace("%(age)s", "{age}")
-
-
-def presentation(expression: str) -> Any:
-    """`expression` evaluated in node with presentation.js loaded (P is its export)."""
-    assert NODE is not None
-    script = (
-        "const vm = require('vm'), fs = require('fs');"
-        "const ctx = {window: {}, TextEncoder, TextDecoder};"
-        "vm.createContext(ctx);"
-        f"vm.runInContext(fs.readFileSync({json.dumps(str(PAGE_DIR / 'presentation.js'))}, 'utf8'), ctx);"
-        "const P = ctx.window.citycardPresentation;"
-        f"process.stdout.write(JSON.stringify({expression}));"
-    )
-    done = subprocess.run(
-        [NODE, "-e", script], capture_output=True, text=True, timeout=20, check=True
-    )
-    return json.loads(done.stdout)
 
 
 def test_venues_json_carries_each_profiles_require() -> None:
@@ -133,14 +111,19 @@ def test_the_venue_page_shows_the_refusal_with_what_was_disclosed() -> None:
     assert "t(sentence, res.values)" in VENUE_JS
 
 
+def terminal_words(language: str) -> dict[tuple[str | None, str], str]:
+    """The terminal's catalogue of `language`: {(msgctxt, msgid): msgstr}."""
+    with (TERMINAL_TRANSLATIONS / language / "LC_MESSAGES" / "terminal.po").open("rb") as f:
+        return {(m.context, m.id): m.string for m in read_po(f) if m.id}
+
+
 def test_every_language_says_the_refusal_as_the_terminal() -> None:
     msgids = set(catalogue.extract())
     assert set(NAMES.values()) | {phone_template(s) for s in REFUSALS.values()} <= msgids
     for language, _rtl in catalogue.LANGUAGES:
         if language == "en":
             continue
-        with (TERMINAL_TRANSLATIONS / language / "LC_MESSAGES" / "terminal.po").open("rb") as f:
-            terminal = {(m.context, m.id): m.string for m in read_po(f) if m.id}
+        terminal = terminal_words(language)
         phone = catalogue.read_po(catalogue.po_path(language, "phone"))
         for code, name in NAMES.items():
             assert phone[name] == terminal[(None, name)] and phone[name], (language, name)
@@ -156,7 +139,6 @@ def test_a_disclosed_age_no_is_shown_as_the_terminal_shows_it() -> None:
     for language, _rtl in catalogue.LANGUAGES:
         if language == "en":
             continue
-        with (TERMINAL_TRANSLATIONS / language / "LC_MESSAGES" / "terminal.po").open("rb") as f:
-            terminal = {(m.context, m.id): m.string for m in read_po(f) if m.id}
+        terminal = terminal_words(language)
         phone = catalogue.read_po(catalogue.po_path(language, "phone"))
         assert phone["cannot be known"] == terminal[(None, "cannot be known")], language

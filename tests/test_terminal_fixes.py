@@ -128,18 +128,23 @@ def test_event_terminal_refuses_a_minor_on_every_path(city: Issuer) -> None:
     assert body["verdict"] == "VALID" and body["claims"] == {"age_over_18": True}
 
 
-def test_event_terminal_reads_the_wallets_disclosed_age(city: Issuer, tmp_path: Path) -> None:
+def _wallet_answer_verified(city: Issuer, tmp_path: Path, holder: Holder, venue: str) -> Any:
+    """POST /verify's answer for `holder`'s wallet card answering `venue`'s own request."""
     now = int(time.time())
-    sd_jwt, device = wallet_card(city, _holder(MINOR), now)
+    sd_jwt, device = wallet_card(city, holder, now)
     store = provision(tmp_path / "terminal", city)
     for name in ("trust-list.cose", f"{STATUS_DIR}/1.cwt"):
         (store / name).parent.mkdir(parents=True, exist_ok=True)
         (store / name).write_bytes((city.dir / "public" / name).read_bytes())
-    terminal = Terminal.from_config(TerminalConfig(trust=store, venue="event", no_reader=True))
+    terminal = Terminal.from_config(TerminalConfig(trust=store, venue=venue, no_reader=True))
     request = venue_request(terminal.venue, now)
     answer = response_qr(present_sdjwt(sd_jwt, request, device, now))
     client = create_terminal_app(terminal).test_client()
-    body = client.post("/verify", json={"qr": answer, "request": request.to_qr()}).get_json()
+    return client.post("/verify", json={"qr": answer, "request": request.to_qr()}).get_json()
+
+
+def test_event_terminal_reads_the_wallets_disclosed_age(city: Issuer, tmp_path: Path) -> None:
+    body = _wallet_answer_verified(city, tmp_path, _holder(MINOR), "event")
     # the wallet card was issued at 17: its "no" may no longer hold, so never TOO YOUNG
     assert body["verdict"] == "AGE_UNKNOWN" and body["claims"] == {"age_over_18": None}
 
@@ -175,18 +180,8 @@ def test_a_venue_entitlement_may_name_several_programme_codes() -> None:
 
 
 def test_a_wallet_holder_is_asked_for_a_lines_later_code(city: Issuer, tmp_path: Path) -> None:
-    now = int(time.time())
     holder = replace(_holder("1990-01-01"), entitlements=("culture-free",))
-    sd_jwt, device = wallet_card(city, holder, now)
-    store = provision(tmp_path / "terminal", city)
-    for name in ("trust-list.cose", f"{STATUS_DIR}/1.cwt"):
-        (store / name).parent.mkdir(parents=True, exist_ok=True)
-        (store / name).write_bytes((city.dir / "public" / name).read_bytes())
-    terminal = Terminal.from_config(TerminalConfig(trust=store, venue="museum", no_reader=True))
-    request = venue_request(terminal.venue, now)
-    answer = response_qr(present_sdjwt(sd_jwt, request, device, now))
-    client = create_terminal_app(terminal).test_client()
-    body = client.post("/verify", json={"qr": answer, "request": request.to_qr()}).get_json()
+    body = _wallet_answer_verified(city, tmp_path, holder, "museum")
     assert body["verdict"] == "VALID", body
     # culture-free is the "Free museum entry" line's second code: held, not "not shared"
     assert [e["held"] for e in body["entitlements"]] == [True, False], body

@@ -127,12 +127,13 @@ _NOSCRIPT = re.compile(r"<noscript>.*?</noscript>", re.S)
 _MARKED = re.compile(r'(<\w+[^>]*?\bdata-t="([^"]*)"[^>]*)>([^<]*)<')
 
 
-def send_html(directory: Path, name: str, domain: str, max_age: int) -> Response:
-    """A page whose `<noscript>` sentence (`data-t`, a msgid of `domain`) is in the browser's
-    language: with scripts off nothing else translates it. The rest of the page is the file's."""
-    code = page_language()
+@functools.lru_cache(maxsize=4 * len(LANGUAGES))
+def _translated_page(path: str, mtime_ns: int, code: str, domain: str) -> bytes | None:
+    """The page at `path` with its `<noscript>` sentences in `code`, None when that changes
+    nothing (English, or no words yet); made once per file version and language."""
+    del mtime_ns  # keys the cache: a new version of the file is translated anew
     table = words(code, domain)
-    html = (directory / name).read_text("utf-8")
+    html = Path(path).read_text("utf-8")
 
     def translated(m: re.Match[str]) -> str:
         text = table.get(unescape(m[2]))
@@ -141,12 +142,19 @@ def send_html(directory: Path, name: str, domain: str, max_age: int) -> Response
         return f'{m[1]} lang="{code}" dir="{direction(code)}">{escape(text)}<'
 
     page = _NOSCRIPT.sub(lambda block: _MARKED.sub(translated, block[0]), html)
-    if page == html:  # English, or a language without these words: the file as it is
+    return None if page == html else page.encode("utf-8")
+
+
+def send_html(directory: Path, name: str, domain: str, max_age: int) -> Response:
+    """A page whose `<noscript>` sentence (`data-t`, a msgid of `domain`) is in the browser's
+    language: with scripts off nothing else translates it. The rest of the page is the file's."""
+    code = page_language()
+    path = directory / name
+    body = _translated_page(str(path), path.stat().st_mtime_ns, code, domain)
+    if body is None:  # English, or a language without these words: the file as it is
         response = send_page(directory, name, max_age=max_age)
     else:
-        body = page.encode("utf-8")
-        etag = hashlib.sha256(body).hexdigest()[:32]
-        response = send_text(body, name, max_age=max_age, etag=etag)
+        response = send_text(body, name, max_age=max_age)
         response.headers["Content-Language"] = code
     response.vary.add("Accept-Language")
     return response

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,15 +37,21 @@ def _accepts_gzip() -> bool:
     return request.accept_encodings["gzip"] > 0
 
 
-def send_text(body: bytes, name: str, max_age: int, etag: str) -> Response:
+@functools.lru_cache(maxsize=128)
+def _gzipped_text(body: bytes) -> bytes:
+    """A made page compressed once: the same words are asked for again and again."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def send_text(body: bytes, name: str, max_age: int) -> Response:
     """`body` (a page made for this request: its words in the browser's language) as
-    `send_page` answers a file: its type from `name`, Cache-Control, the strong ETag `etag`
-    (marked `-gzip` on the compressed form) and 304, gzip-compressed when accepted."""
+    `send_page` answers a file: its type from `name`, Cache-Control, a strong ETag from the
+    body (so new words are a new ETag; marked `-gzip` on the compressed form) and 304,
+    gzip-compressed when accepted."""
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     packed = len(body) >= MIN_SIZE and _accepts_gzip()
-    response = Response(
-        gzip.compress(body, compresslevel=9, mtime=0) if packed else body, mimetype=kind
-    )
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    response = Response(_gzipped_text(body) if packed else body, mimetype=kind)
     if packed:
         response.headers["Content-Encoding"] = "gzip"
     response.cache_control.public = True
