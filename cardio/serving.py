@@ -67,9 +67,27 @@ class JsonErrorChannel(HTTPChannel):
     error_task_class = JsonErrorTask
 
 
+def proxy_adjustments(proxy_hops: int) -> dict[str, Any]:
+    """waitress's settings for an app behind `proxy_hops` reverse proxies.
+
+    waitress 3 deletes X-Forwarded-For/-Proto/... from every request unless told to trust a
+    proxy, so the app's own ProxyFix (which takes the client's address `proxy_hops` entries
+    from the right of X-Forwarded-For, and the scheme likewise) never saw them: behind nginx
+    every client shared nginx's address (one rate-limit bucket for the whole city) and
+    redirects went to http://. Leaving the headers in place, rather than letting waitress
+    rewrite REMOTE_ADDR itself (trusted_proxy, trusted_proxy_count), keeps one place that
+    counts hops: ProxyFix, as the app is also used under other WSGI servers and in tests.
+    Without proxies (0) waitress's default stays: the headers are dropped, as a client can
+    write them."""
+    if proxy_hops <= 0:
+        return {}
+    return {"clear_untrusted_proxy_headers": False}
+
+
 class BackgroundServer:
     """waitress serving `app` on host:port (port 0 picks a free one) through `channel_class`;
-    `adjustments` are waitress's. Listening starts here (ListenError when it cannot), serving at `start()`."""
+    `adjustments` are waitress's. Listening starts here (ListenError when it cannot), serving at `start()`.
+    With `proxy_hops` > 0 the app itself reads X-Forwarded-* (see proxy_adjustments)."""
 
     def __init__(
         self,
@@ -77,8 +95,10 @@ class BackgroundServer:
         host: str,
         port: int,
         channel_class: type[HTTPChannel] = JsonErrorChannel,
+        proxy_hops: int = 0,
         **adjustments: Any,
     ) -> None:
+        adjustments = {**proxy_adjustments(proxy_hops), **adjustments}
         try:
             self._server: Any = create_server(app, host=host, port=port, **adjustments)
             # one listening server, or several (a host name with more than one address)

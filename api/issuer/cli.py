@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import re
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,31 +15,23 @@ from cardio.cli_support import echo_json, friendly_errors, stop_signals
 from cardio.credential import ChipBinding, Variant, to_qr
 from cardio.errors import CitycardError, MalformedError
 from cardio.files import write_atomic
-from cardio.keys import fingerprint, kid_for, load_public_pem, public_pem
-from cardio.published import load_root_key, load_trust_list
+from cardio.keys import fingerprint, load_public_pem
+from cardio.published import STATUS_DIR
 from cardio.resident import load_resident
 from cardio.venues import PROGRAMS_DIR
 
-from .card_status import set_current_card_status
+from .cli_published import DIR_OPTION, status, trust
 from .config import settings_problem
+from .errors import permission_fix
+from .publisher import PUBLIC_DIR
 from .registry import Registry
-from .service import PIN_ENV, STATUS_NAMES, Issuer, IssuerError
+from .service import PIN_ENV, Issuer, IssuerError
 
-DIR_OPTION = click.option(
-    "--dir",
-    "directory",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The issuer directory.",
-)
-
+if TYPE_CHECKING:
+    from .server import ServerConfig
 
 DEV_PROGRAM = "demo"
 """The development programme: no profile in programs/, but every sample and test card uses it."""
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _known_programmes() -> list[str]:
@@ -77,6 +68,10 @@ def _check_writable(path: Path, option: str) -> None:
 @click.version_option(package_name="citycard")
 def main() -> None:
     """The city's citycard issuer: keys, cards, revocation, published files."""
+
+
+main.add_command(trust)
+main.add_command(status)
 
 
 @main.command()
@@ -124,55 +119,6 @@ def init(
     click.echo(f"Root key fingerprint (SHA-256): {fingerprint(root)}")
     click.echo(f"Published files: {directory / 'public'}")
     issuer.close()
-
-
-@main.group()
-def trust() -> None:
-    """Inspect the trust list."""
-
-
-@trust.command("show")
-@DIR_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@friendly_errors
-def trust_show(directory: Path, as_json: bool) -> None:
-    """List the keys in the published trust list (issuer or published directory)."""
-    root = load_root_key(directory)
-    tl = load_trust_list(directory, root)
-    data: dict[str, Any] = {
-        "issuer": tl.issuer,
-        "version": tl.version,
-        "issued_at": _iso(tl.issued_at),
-        "root": {
-            "kid": kid_for(root).hex(),
-            "fingerprint": fingerprint(root),
-            "public_key": public_pem(root),
-        },
-        "keys": [
-            {
-                "kid": k.kid.hex(),
-                "label": k.label,
-                "purpose": k.purpose.value,
-                "public_key": public_pem(k.public_key),
-                "not_before": _iso(k.not_before),
-                "not_after": _iso(k.not_after),
-                "state": k.state.value,
-            }
-            for k in tl.keys
-        ],
-        "status_lists": list(tl.status_lists),
-    }
-    if as_json:
-        echo_json(data)
-        return
-    click.echo(f"Trust list of {tl.issuer}, version {tl.version}, signed {data['issued_at']}")
-    click.echo(f"Root key {data['root']['kid']}  fingerprint {data['root']['fingerprint']}")
-    for k in data["keys"]:
-        click.echo(
-            f"  {k['kid']}  {k['label']:<12} {k['purpose']:<7} {k['state']:<8} {k['not_before']} .. {k['not_after']}"
-        )
-    for uri in tl.status_lists:
-        click.echo(f"  status list {uri}")
 
 
 @main.command()
@@ -265,42 +211,6 @@ def issue(
     issuer.close()
 
 
-@main.group()
-def status() -> None:
-    """Change a card's status (then publish)."""
-
-
-@status.command("set")
-@DIR_OPTION
-@click.argument("card", metavar="DOCUMENT_NUMBER|INDEX")
-@click.argument("value", type=click.Choice(sorted(STATUS_NAMES)))
-@click.option("--list", "list_id", help="With an INDEX: its status list id (default: the current list).")
-@friendly_errors
-def status_set(directory: Path, card: str, value: str, list_id: str | None) -> None:
-    """Set a card's status to valid, revoked or suspended.
-
-    CARD is a document number (as printed; its current card: the newest one made for it) or
-    the card's index in a status list (digits only).
-    """
-    issuer = Issuer(directory)
-    typed = re.sub(r"\s+", "", card).upper()
-    if not typed:
-        raise IssuerError("Give the card's document number as printed, or its status index.")
-    if typed.isascii() and typed.isdigit() and len(typed) <= 9:
-        number, changed = issuer.cards.set_status_at(int(typed), value, list_id)
-    else:
-        if list_id is not None:
-            raise IssuerError("--list goes with a status index, not with a document number.")
-        info, changed = set_current_card_status(issuer.cards, typed, value, "cli", None)
-        number = info.document_number
-    if not changed:  # nothing new to tell readers
-        click.echo(f"Card {number} was {value} already; nothing changed.")
-        return
-    click.echo(
-        f"Card {number} is now {value}; run 'citycard-api publish --dir {directory}' to tell readers."
-    )
-
-
 @main.command()
 @DIR_OPTION
 @click.option(
@@ -328,7 +238,9 @@ def _publish_watch(directory: Path, issuer: Issuer) -> None:
     from .publishing import PublisherWorker
     from .server import load_config
 
-    worker = PublisherWorker(issuer, load_config(directory).status_refresh)
+    config = load_config(directory)
+    _check_public_dir(config)
+    worker = PublisherWorker(issuer, config.status_refresh)
     with stop_signals() as stopped:  # before the worker's thread starts: it inherits the mask
         worker.start()
         click.echo(f"Publishing for {issuer.config['issuer']} from {issuer.dir} (Ctrl-C to stop).")
@@ -340,6 +252,52 @@ def _publish_watch(directory: Path, issuer: Issuer) -> None:
             worker.stop()
             issuer.close()
     click.echo("Stopped.")
+
+
+class _Stderr(logging.Handler):
+    """The bare message on whatever sys.stderr is when it is written (as Python's own
+    last-resort handler does), so the lines look as they did before INFO was shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr closed: nothing to tell
+            pass
+
+
+def _log_to_stderr() -> None:
+    """`serve`'s log: the issuer's lines from INFO up, so that the publisher's lock taken and
+    given up are seen (which host publishes); Python alone shows WARNING and up."""
+    logger = logging.getLogger("citycard")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
+    logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+
+
+def _check_public_dir(config: ServerConfig) -> None:
+    """Refuse to start a publisher that could not write DIR/public and DIR/public/status: it
+    writes there before the registry, so a failing write would hold every status change back
+    from readers, the API's too (retried, and logged, for as long as it runs)."""
+    if not config.publisher:  # a host that never publishes never writes there
+        return
+    public = config.directory / PUBLIC_DIR
+    for path in (public, public / STATUS_DIR):
+        where = path if path.exists() else path.parent  # a missing one is made in its parent
+        if not where.exists():
+            continue  # its parent is checked first, and made when it is
+        try:
+            if not where.is_dir():
+                raise NotADirectoryError(20, "Not a directory", str(where))
+            fd, probe = tempfile.mkstemp(dir=where, prefix=".citycard-probe.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise IssuerError(
+                f"{path} cannot be written ({exc.strerror or exc}), and the publisher keeps the "
+                f"published files there; {permission_fix(where, 'write to')[:-1]}, or set "
+                "[server] publisher = false in server.toml on this host."
+            ) from exc
 
 
 def _pem_option(path: Path | None, what: str) -> Any:
@@ -374,6 +332,8 @@ def serve(directory: Path, host: str | None, port: int | None, threads: int | No
     from .web import EXTENSION
 
     config = load_config(directory, host=host, port=port, threads=threads)
+    _check_public_dir(config)
+    _log_to_stderr()  # before the app: its publisher may take the lock at once
     # Pages hosted beside the API (the phone pages) are composed in by api/cli.py.
     root = click.get_current_context().find_root()
     pages = (root.obj or {}).get("pages", ())
@@ -381,7 +341,12 @@ def serve(directory: Path, host: str | None, port: int | None, threads: int | No
     issuer = app.extensions[EXTENSION].issuer
     try:
         server = BackgroundServer(
-            app, config.host, config.port, threads=config.threads, ident="citycard"
+            app,
+            config.host,
+            config.port,
+            proxy_hops=config.proxy_hops,  # else waitress drops X-Forwarded-* before ProxyFix
+            threads=config.threads,
+            ident="citycard",
         )
     except ListenError:
         issuer.close()

@@ -22,6 +22,11 @@ PIN_ENV = "CITYCARD_PKCS11_PIN"
 KIOSK_KEY_YEARS = 5
 
 
+class UnknownKeyError(IssuerError):
+    """This host's issuer.json has no key with that label (on a host of several: one whose
+    issuer.json was not copied after a key or kiosk was added on another)."""
+
+
 class IssuerKeys:
     """The key store, opened on first use, and the key entries of the configuration."""
 
@@ -105,7 +110,7 @@ class IssuerKeys:
         for entry in self.config.data["keys"]:
             if entry["label"] == label:
                 return dict(entry)
-        raise IssuerError(
+        raise UnknownKeyError(
             f"There is no key labelled {label!r}; 'citycard-api trust show' lists them."
         )
 

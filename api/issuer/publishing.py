@@ -17,6 +17,8 @@ import logging
 import threading
 import time
 
+from cardio.errors import CitycardError
+
 from .publisher import crash_point
 from .registry import RegistryError
 from .registry.publisher_lock import PublisherLock
@@ -67,8 +69,20 @@ class PublisherWorker:
         """Take the lock if free and publish whatever is owed; True when this process publishes."""
         was_leader = self.lock.held
         if not self.lock.acquire():
+            if was_leader:  # its database connection ended (a PostgreSQL restart)
+                log.warning(
+                    "this process lost the publisher lock (its database connection ended); "
+                    "it takes it again when it is free"
+                )
             return False
         if not was_leader:
+            # Which host publishes is what an operator points static hosting at (`serve`
+            # shows INFO lines; docs/deployment.md).
+            log.info(
+                "this process took the publisher lock: it publishes for %s from %s",
+                self.issuer.config["issuer"],
+                self.issuer.dir,
+            )
             self.issuer.publisher.copy_to_public_dir()
         self.issuer.publisher.publish_owed(int(time.time()), self.refresh)
         return True
@@ -85,6 +99,13 @@ class PublisherWorker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
         self._thread = None
+        self._release()
+
+    def _release(self) -> None:
+        if self.lock.held:
+            log.info(
+                "this process gave the publisher lock up; another one takes over within seconds"
+            )
         self.lock.release()
 
     def nudge(self) -> None:
@@ -99,7 +120,11 @@ class PublisherWorker:
             try:
                 self.catch_up()
                 backoff = 0.0
-            except Exception:  # a database or key store outage: try again
+            except CitycardError as exc:  # a database or key store outage, a file not writable
+                backoff = min(_MAX_BACKOFF, max(1.0, backoff * 2))
+                # Its sentence says what to fix; a traceback every retry would bury it.
+                log.error("publishing failed; trying again in %.0f s: %s", backoff, exc)
+            except Exception:  # unexpected: the traceback is what finds the bug
                 backoff = min(_MAX_BACKOFF, max(1.0, backoff * 2))
                 log.exception("publishing failed; trying again in %.0f s", backoff)
             with self._passed:
@@ -107,7 +132,7 @@ class PublisherWorker:
             wait = backoff or (self.interval if self.leader else self.lock_retry)
             self._wake.wait(wait)
             self._wake.clear()
-        self.lock.release()
+        self._release()
 
     def wait_published(self, list_id: str, timeout: float = WAIT_SECONDS) -> bool:
         """After a status change (or a retried one) of a card in `list_id`: make sure the list

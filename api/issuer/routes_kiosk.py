@@ -14,6 +14,7 @@ printer.receipt.RevocationCode and report only its digest (cardio.codes describe
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -31,6 +32,7 @@ from cardio.kiosk_auth import (
 from cardio.trustlist import KeyState
 from cardio.web_errors import ApiError
 
+from .keys import UnknownKeyError
 from .registry import ACTIVE
 from .schemas import (
     AllocationRequestSchema,
@@ -47,6 +49,7 @@ from .service import CardStateError, UnknownCardError
 from .web import authenticate, json_body, other_responses, path_arguments, response, state
 
 bp = Blueprint("kiosk", __name__, url_prefix="/api/v1/kiosk")
+log = logging.getLogger("citycard.api")
 
 
 class KioskSignatureAuth(HTTPTokenAuth):  # type: ignore[misc]
@@ -71,7 +74,11 @@ _ERRORS: dict[int, Any] = {
         ErrorSchema,
         "Missing, malformed or invalid kiosk signature, a clock too far off, or a replay.",
     ),
-    403: (ErrorSchema, "The kiosk or its signing key has been revoked."),
+    403: (
+        ErrorSchema,
+        "The kiosk or its signing key has been revoked (kiosk_revoked, kiosk_key_inactive), or "
+        "this host does not know its signing key yet (kiosk_key_unknown).",
+    ),
     413: (ErrorSchema, "The body is too large."),
     415: (ErrorSchema, "The body is not application/json."),
 }
@@ -105,6 +112,22 @@ def check_kiosk() -> str:
     st.issuer.refresh_config()
     try:
         key_state = st.issuer.key_state(account.key_label)
+    except UnknownKeyError as exc:
+        # The registry (shared) knows the kiosk, this host's issuer.json not its key: it was
+        # added on another host and issuer.json not copied here yet. Not "revoked": that
+        # would send whoever commissions the kiosk the wrong way. Kiosk ids are no personal data.
+        log.warning(
+            "kiosk %s signed a request, but this host's issuer.json has no signing key %r; "
+            "copy issuer.json and keys/ from the host where the kiosk was added",
+            header.kiosk_id,
+            account.key_label,
+        )
+        raise ApiError(
+            403,
+            "kiosk_key_unknown",
+            "This issuer host does not know the kiosk's signing key yet; copy issuer.json and "
+            "keys/ from the host where the kiosk was added to this host, then try again.",
+        ) from exc
     except CitycardError:
         key_state = KeyState.REVOKED
     if key_state is not KeyState.ACTIVE:

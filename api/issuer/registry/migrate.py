@@ -47,6 +47,30 @@ def upgrade(connection: Connection) -> str:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     target = head()
-    if current_revision(connection) != target:
+    current = current_revision(connection)
+    if current is not None and not _known(current):
+        raise _newer_schema(current, target)
+    if current != target:
         command.upgrade(config(connection), "head")
     return target
+
+
+def _known(revision: str) -> bool:
+    """True when `revision` is one of this version's migrations."""
+    return any(
+        s.revision == revision for s in ScriptDirectory.from_config(config()).walk_revisions()
+    )
+
+
+def _newer_schema(revision: str, newest: str) -> Exception:
+    # Here, not at the top: the registry's database module imports this one.
+    from .database import RegistryError
+
+    # An older citycard meeting a schema a newer one migrated (a rolling restart, a rollback
+    # after a bad release): Alembic would say it "can't locate revision" with a traceback.
+    # There is no way down: migrations are not undone, the backup is the way back.
+    return RegistryError(
+        f"This registry was migrated by a newer citycard (schema revision {revision}; this "
+        f"version knows up to {newest}); run that newer version, or restore the backup taken "
+        "before the upgrade."
+    )
