@@ -611,7 +611,7 @@ def test_openapi_describes_every_route(api: Api) -> None:
             if method not in ("HEAD", "OPTIONS"):
                 served.add((path, method))
     assert served == documented
-    assert len(served) == 20  # 13, the 2 wallet pickup routes and the 5 of OpenID4VCI
+    assert len(served) == 21  # 14 (/health among them), the 2 wallet pickup routes and the 5 of OpenID4VCI
     schemes = doc["components"]["securitySchemes"]
     assert schemes["staffToken"] == {**schemes["staffToken"], "type": "http", "scheme": "bearer"}
     assert (schemes["kioskSignature"]["type"], schemes["kioskSignature"]["name"]) == (

@@ -8,7 +8,11 @@ api.issuer.web leave on each view (`_spec`), in APIFairy's `process_apispec` hoo
   If-None-Match and 304;
 - the path parameters' schemas (`path_arguments`), in place of APIFairy's plain strings;
 - bodies that may be left out (`json_body(optional=True)`);
-- the headers of 401 (WWW-Authenticate) and 429 (Retry-After) answers;
+- the headers of 401 (WWW-Authenticate), 429 and 503 (Retry-After) answers;
+- 503 `unavailable` on every operation that needs the registry (all but `_NO_REGISTRY`),
+  which api.issuer.server answers for any of them while the database is away;
+- no 204: APIFairy documents one for a view without @response (the OpenID4VCI views), and
+  none of them answers it;
 - the security schemes' names, the document's description, and a relative server URL.
 
 tests/test_api.py checks that the document names every route of the app with its methods;
@@ -51,6 +55,18 @@ _IF_NONE_MATCH = {
 _ERROR_HEADERS = {
     "401": {"WWW-Authenticate": {"description": "The scheme to use.", "schema": _STRING}},
     "429": {"Retry-After": {"description": "Seconds to wait.", "schema": _STRING}},
+    "503": {"Retry-After": {"description": "Seconds to wait.", "schema": _STRING}},
+}
+# Operations answered without the registry: from issuer.json, or from memory.
+_NO_REGISTRY = {
+    ("get", "/.well-known/openid-credential-issuer"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("post", "/oid4vci/nonce"),
+}
+_UNAVAILABLE = {
+    "description": "The registry database is unavailable (unavailable); try again after "
+    "Retry-After seconds.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 
 
@@ -89,8 +105,13 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
     for old, new in SCHEME_NAMES.items():
         if old in schemes:
             schemes[new] = schemes.pop(old)
-    for operations in doc["paths"].values():
-        for operation in operations.values():
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if "204" in responses and any(s[0] == "2" and s != "204" for s in map(str, responses)):
+                del responses["204"]  # APIFairy's guess for a view that answers 200 itself
+            if (method, path) not in _NO_REGISTRY and "503" not in map(str, responses):
+                responses["503"] = dict(_UNAVAILABLE)
             for requirement in operation.get("security", []):
                 for old, new in SCHEME_NAMES.items():
                     if old in requirement:

@@ -9,7 +9,9 @@ All three carry a strong ETag and Cache-Control, answer If-None-Match with 304, 
 from memory: the bytes the one publisher kept in the registry (see api.issuer.published_cache),
 the same on every host. No request signs anything: the publisher (api.issuer.publishing) signs
 status lists again when they change and when they are half their ttl old. A file not published
-yet is answered 503 with Retry-After.
+yet is answered 503 `not_published` with Retry-After. While the registry is away, the copy the
+host holds is served (same bytes, ETag and Cache-Control; the files are signed and expire on
+their own); only a file it never read is then 503 `unavailable`.
 
 These are the requests every reader makes, so `FastPath` answers them in front of Flask (plain
 WSGI, the same `PublicFiles.answer` as the blueprint below, byte for byte; tests/test_api.py
@@ -49,7 +51,11 @@ COMMON_HEADERS = [
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 ]
-_UNPUBLISHED = (ErrorSchema, "Nothing has been published yet; try again later.")
+_UNPUBLISHED = (
+    ErrorSchema,
+    "Nothing has been published yet (not_published), or the registry is unavailable and this "
+    "host holds no copy (unavailable); try again after Retry-After seconds.",
+)
 RETRY_AFTER = "5"  # seconds: the publisher publishes what is owed within a second or two
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -73,6 +79,13 @@ class PublicFiles:
             ROOT_KEY_PATH: (ROOT_KEY_FILE, PEM_MEDIA_TYPE, root_max_age, "root key"),
         }
         self._status_max_age = status_max_age
+
+    def warm(self) -> None:
+        """Read every public file now: a host holds them all before a reader asks, and can
+        serve them through a registry outage (api.issuer.published_cache)."""
+        names = [relative for relative, *_rest in self._fixed.values()]
+        names += [status_file(list_id) for list_id in self.issuer.config["status_lists"]]
+        self.published.warm(names)
 
     def lookup(self, path: str) -> tuple[Snapshot | None, str, int, str] | None:
         """(current bytes or None if unpublished, media type, max-age, what) or None: not ours."""

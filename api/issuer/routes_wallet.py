@@ -105,6 +105,7 @@ def _larger_bodies() -> None:
         403: (ErrorSchema, "The kiosk or its signing key has been revoked."),
         409: (ErrorSchema, "The pickup id is taken; draw another."),
         413: (ErrorSchema, "The body is too large."),
+        415: (ErrorSchema, "The body is not application/json."),
     }
 )
 def upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:

@@ -320,3 +320,44 @@ class SelfRevocationResultSchema(Schema):
     document_number = _out()
     status = _out(validate=validate.OneOf(["revoked"]))
     message = _out()
+
+
+class SchemaRevisionSchema(Schema):
+    current = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The registry's migration (null: it could not be read)."},
+    )
+    expected = _out(metadata={"description": "The migration this version of citycard needs."})
+
+
+class HealthSchema(Schema):
+    """GET /health: can this host serve and issue? No personal data, no database address."""
+
+    status = _out(
+        validate=validate.OneOf(["ok", "degraded", "unavailable"]),
+        metadata={
+            "description": "ok; degraded (serves and issues, but see warnings: lists getting "
+            "old, not published); unavailable (503)."
+        },
+    )
+    database = _out(validate=validate.OneOf(["ok", "unavailable"]))
+    schema = fields.Nested(SchemaRevisionSchema, required=True)
+    publisher = _out(
+        fields.Boolean, metadata={"description": "This host holds the publisher lock."}
+    )
+    last_published_age_seconds = _out(
+        fields.Integer,
+        allow_none=True,
+        metadata={"description": "Since any host last published a file (null: none, or unknown)."},
+    )
+    oldest_status_list_age_seconds = _out(
+        fields.Integer,
+        allow_none=True,
+        metadata={"description": "Since the least recently signed status list was signed."},
+    )
+    warnings = fields.List(
+        fields.String(), required=True, metadata={"description": "Sentences for the operator."}
+    )
+    code = fields.String(metadata={"description": "With 503: unavailable or schema_not_current."})
+    message = fields.String(metadata={"description": "With 503: what to do, one sentence."})

@@ -5,7 +5,8 @@
 `citycard-api serve --dir DIR` runs it under waitress. Every answer that is not a success is
 JSON `{"code": ..., "message": ...}` (never a traceback), except under /lost and /desk/, whose
 errors are pages in the page's language (api.issuer.page_errors); the routes are in
-api.issuer.routes_public, api.issuer.routes_kiosk and api.issuer.routes_revocation; their
+api.issuer.routes_public, api.issuer.routes_kiosk, api.issuer.routes_revocation and
+api.issuer.routes_health (GET /health, for load balancers); their
 schemas (api.issuer.schemas) validate the requests and shape the answers, and APIFairy writes
 `/openapi.json` from them (api.issuer.openapi). Every answer carries strict security headers
 (routes_public.COMMON_HEADERS); pages mounted beside the API set their own policy first.
@@ -64,6 +65,7 @@ from . import (
     oid4vci,
     openapi,
     page_errors,
+    routes_health,
     routes_kiosk,
     routes_lost,
     routes_public,
@@ -216,10 +218,16 @@ def create_app(
     if config.publisher:
         try:  # publish now whatever a killed process left owed, before the first request
             worker.catch_up()
-        except Exception:  # a key store away: serve what there is; the thread tries again
+        except CitycardError as exc:  # a key store away: serve what there is; the thread retries
+            log.error("could not publish at start-up; the publisher thread will retry: %s", exc)
+        except Exception:  # unexpected: the traceback finds the bug
             log.exception("could not publish at start-up; the publisher thread will retry")
         worker.start()
         issuer.on_close(worker.stop)
+    try:  # after the catch-up: what it published is what this host holds
+        files.warm()
+    except RegistryError as exc:  # a moment's outage: the first requests read them instead
+        log.warning("could not read the public files at start-up: %s", exc)
     app.extensions[EXTENSION] = ApiState(
         config=config,
         issuer=issuer,
@@ -235,6 +243,7 @@ def create_app(
             app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
         )
     app.register_blueprint(routes_public.bp)
+    app.register_blueprint(routes_health.bp)  # GET /health, for load balancers
     app.register_blueprint(routes_kiosk.bp)
     app.register_blueprint(routes_revocation.bp)
     app.register_blueprint(routes_lost.bp)  # the holder's lost-card page (HTML)
@@ -287,6 +296,9 @@ def create_app(
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        # Answers Flask makes itself under /lost and /desk/ (the 308 from /desk, OPTIONS) get
+        # the pages' full set (COOP, HSTS, the page policy), as every page and redirect has.
+        page_errors.add_page_headers(response)
         for name, value in routes_public.COMMON_HEADERS:
             response.headers.setdefault(name, value)
         response.headers.setdefault("Cache-Control", "no-store")
