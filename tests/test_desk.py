@@ -161,7 +161,8 @@ def test_a_new_receipt_code_is_shown_once_and_replaces_the_old(api: Api) -> None
     number, old_code = issued_card(api)
     login_with_token(api)
     res = desk_post(api.client, f"/desk/cards/{number}/code")
-    assert res.status_code == 200
+    assert res.status_code == 303
+    res = api.client.get(res.headers["Location"])  # shown once (desk.flash)
     new_code = text_of(res).split('id="new-code">', 1)[1].split("<", 1)[0]
     assert len(new_code) == 11 and new_code != old_code
     assert api.issuer.self_revoke(number, old_code) is None
@@ -182,22 +183,26 @@ def test_an_admin_manages_staff_and_kiosks(api: Api) -> None:
     api.issuer.accounts.set_role("desk-1", True, 1)
     login_with_token(api)
     res = desk_post(api.client, "/desk/accounts/staff", {"staff_id": "desk-2"})
-    assert res.status_code == 200
+    assert res.status_code == 303
+    res = api.client.get(res.headers["Location"])
     token = text_of(res).split('id="new-token">', 1)[1].split("<", 1)[0]
     assert api.issuer.staff_for_token(token) == "desk-2"
     short = desk_post(api.client, "/desk/accounts/staff/desk-2/password", {"password": "short", "password2": "short"})
     assert short.status_code == 400 and "12 to 256 characters" in text_of(short)
     res = desk_post(
-        api.client, "/desk/accounts/staff/desk-2/password", {"password": PASSWORD, "password2": PASSWORD}
+        api.client,
+        "/desk/accounts/staff/desk-2/password",
+        {"password": PASSWORD, "password2": PASSWORD},
+        follow_redirects=True,
     )
     assert res.status_code == 200 and "The password is set" in text_of(res)
     assert api.issuer.accounts.staff_for_password("desk-2", PASSWORD) == "desk-2"
-    res = desk_post(api.client, "/desk/accounts/staff/desk-2/disable")
-    assert res.status_code == 200
+    res = desk_post(api.client, "/desk/accounts/staff/desk-2/disable", {"confirm": "yes"})
+    assert res.status_code == 303
     assert api.issuer.staff_for_token(token) is None
     assert api.issuer.accounts.staff_for_password("desk-2", PASSWORD) is None
-    res = desk_post(api.client, "/desk/accounts/kiosks/kiosk-2/disable")
-    assert res.status_code == 200
+    res = desk_post(api.client, "/desk/accounts/kiosks/kiosk-2/disable", {"confirm": "yes"})
+    assert res.status_code == 303
     kiosk = api.issuer.kiosk("kiosk-2")
     assert kiosk is not None and kiosk.state == "revoked"
     actions = {(e["actor_id"], e["action"], e["detail"]) for e in audit_rows(api)}

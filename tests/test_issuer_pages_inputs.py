@@ -256,6 +256,8 @@ def test_with_another_admin_an_admin_may_step_down(api: Api) -> None:
     api.issuer.accounts.set_role("desk-2", True, 1)
     admin(api)
     res = desk_post(api.client, "/desk/accounts/staff/desk-1/role", {"role": "staff"})
+    assert res.status_code == 303
+    res = api.client.get(res.headers["Location"])
     assert res.status_code == 200 and "The role is changed." in text_of(res)
     account = api.issuer.accounts.staff_account("desk-1")
     assert account is not None and not account.admin
@@ -276,7 +278,7 @@ def test_a_withdrawn_admin_does_not_count(api: Api) -> None:
     api.issuer.add_staff("desk-3")
     for staff_id, role in (("desk-3", "staff"), ("desk-1", "admin")):
         res = desk_post(api.client, f"/desk/accounts/staff/{staff_id}/role", {"role": role})
-        assert res.status_code == 200, (staff_id, res.status_code)
+        assert res.status_code == 303, (staff_id, res.status_code)
 
 
 def test_the_command_line_keeps_the_last_admin_but_can_still_revoke_it(api: Api) -> None:

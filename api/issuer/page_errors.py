@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from flask import Response, request
 
 from .page_i18n import BY_CODE, DESK_LANGUAGES, N_, choose
-from .pages import render
+from .pages import PAGE_HEADERS, render
 
 NOT_FOUND = N_("There is no page at this address.")
 WRONG_METHOD = N_("This page cannot be used that way.")
@@ -63,4 +63,14 @@ def error_page(status: int, headers: Mapping[str, str] | None = None) -> Respons
         )
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    return response
+
+
+def add_page_headers(response: Response) -> Response:
+    """Give an answer under /lost or /desk/ that Flask made itself (the 308 from /desk to
+    /desk/, an OPTIONS answer) the pages' full set of headers, as every page and redirect
+    has; headers already set stay (api.issuer.server calls this after each request)."""
+    if is_page_path(request.path):
+        for name, value in PAGE_HEADERS:
+            response.headers.setdefault(name, value)
     return response

@@ -129,6 +129,23 @@ def same_site_request() -> bool:
     return site is None or site == "same-origin"
 
 
+WAIT_LIMITS = (60, 300, 900, 3600)
+"""Seconds: a wait is said as the first of "a minute", "5 minutes", "15 minutes", "an hour"
+that is not shorter, else "a few hours" (each module has its five sentences, so that every
+language words a whole sentence)."""
+
+
+def wait_step(seconds: float) -> int:
+    """Which of the five waits (0..4, see WAIT_LIMITS) to say for a Retry-After of `seconds`."""
+    return next((i for i, limit in enumerate(WAIT_LIMITS) if seconds <= limit), len(WAIT_LIMITS))
+
+
+def cookie_missing(cookie: str) -> bool:
+    """True when a post from our own site came without the form's cookie at all: the browser
+    keeps no cookies for us (say so), rather than a form that expired."""
+    return same_site_request() and cookie not in request.cookies
+
+
 def check_form(expected: str | None) -> None:
     """Refuse (FormRefused) a POST from another site or without the token `expected`."""
     if not same_site_request():

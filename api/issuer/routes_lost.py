@@ -1,7 +1,13 @@
 """The holder's lost-card page: document number + receipt code, then suspend or revoke.
 
     GET  /lost?doc=N&lang=xx   the form (the receipt's QR opens it with the number filled in)
-    POST /lost                 suspend or revoke; a page that says what happened and what next
+    POST /lost                 suspend or revoke; done: 303 to /lost?lang=xx&done=1
+    GET  /lost?done=1          what happened and what next (from the signed cookie DONE_COOKIE)
+
+A success answers with a redirect, so a reload shows the result again and never posts again
+(which would spend an attempt and, after a revoke, say the code does not match). The result
+(number and status) travels in a short-lived signed cookie, not in the address: an address
+saying "card N is revoked" could be made up, or read from a number alone.
 
 Server-rendered, no script, in every kiosk language (api.issuer.page_i18n). A wrong code, an
 unknown number and a used code get the same page with the same status, after the same work
@@ -15,17 +21,29 @@ Attempts are limited per client network and per document number with the same bu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from typing import Any
 
 from flask import Blueprint, Response, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cardio import codes
 
 from .lost_card import report_lost
 from .page_i18n import LANGUAGES, N_, choose
-from .pages import FormRefused, check_form, form_token, render, set_form_cookie
+from .pages import (
+    FormRefused,
+    check_form,
+    cookie_missing,
+    form_token,
+    redirect,
+    render,
+    set_form_cookie,
+    wait_step,
+)
 from .ratelimit import network_key
 from .registry import REVOKED, SUSPENDED
 from .schemas import DOCUMENT_NUMBER, typed_document_number
@@ -34,6 +52,8 @@ from .web import state
 bp = Blueprint("lost", __name__)
 
 COOKIE = "__Host-citycard-lost"
+DONE_COOKIE = "__Host-citycard-lost-done"
+DONE_MAX_AGE = 900  # seconds the result page can be shown again (a reload, Back)
 MIN_SECONDS = 0.5
 """Every answer to a POST takes at least this long, whatever happened."""
 _ACTIONS = {"suspend": SUSPENDED, "revoke": REVOKED}
@@ -43,8 +63,19 @@ NO_MATCH = N_(
     "That document number and code do not match a card that can be changed. Check both, "
     "or ask at a service desk."
 )
-THROTTLED = N_("Too many attempts. Wait an hour and try again, or ask at a service desk.")
+# Said from Retry-After (pages.wait_step): a minute, 5 minutes, 15 minutes, an hour, more.
+THROTTLED = (
+    N_("Too many attempts. Try again in a minute, or ask at a service desk."),
+    N_("Too many attempts. Try again in 5 minutes, or ask at a service desk."),
+    N_("Too many attempts. Try again in 15 minutes, or ask at a service desk."),
+    N_("Too many attempts. Try again in an hour, or ask at a service desk."),
+    N_("Too many attempts. Try again in a few hours, or ask at a service desk."),
+)
 EXPIRED = N_("This form has expired. Please fill it in again.")
+NO_COOKIES = N_(
+    "This form needs a cookie from this site, and your browser did not send it. Allow cookies "
+    "for this site, then fill in the form again."
+)
 MISSING = N_("Enter both the document number and the code.")
 NO_ACTION = N_("Choose whether to suspend or to revoke the card.")
 NOT_A_CODE = N_(
@@ -75,14 +106,37 @@ def _form(lang: str, status: int = 200, message: str | None = None, **values: An
     return response
 
 
+def _serializer() -> URLSafeTimedSerializer:
+    pepper = state().issuer.cards.config.pepper()
+    key = hmac.new(pepper, b"citycard lost-card result v1", hashlib.sha256).digest()
+    return URLSafeTimedSerializer(key, salt="citycard-lost-done")
+
+
+def _done(lang: str) -> Response | None:
+    """The result page of this browser's last report (DONE_COOKIE), or None."""
+    raw = request.cookies.get(DONE_COOKIE, "")
+    try:
+        result = _serializer().loads(raw, max_age=DONE_MAX_AGE) if 0 < len(raw) <= 512 else None
+    except BadSignature:  # also SignatureExpired
+        result = None
+    if not isinstance(result, dict) or not isinstance(result.get("n"), str):
+        return None
+    if result.get("s") not in (SUSPENDED, REVOKED):
+        return None
+    return render("lost/done.html", lang, number=result["n"], status_word=result["s"])
+
+
 @bp.get("/lost")
 def lost_form() -> Response:
-    """The form, in the browser's language or `?lang=`; `?doc=` fills in the number."""
+    """The form, in the browser's language or `?lang=`; `?doc=` fills in the number;
+    `?done=1` the result of the report just sent (the form when there is none)."""
     try:
         number = request.args.get("doc", "")
+        done = request.args.get("done", "")
     except UnicodeDecodeError:  # a raw byte in the address: the empty form, not an error
-        number = ""
-    return _form(choose(), number=number)
+        number = done = ""
+    lang = choose()
+    return (_done(lang) if done else None) or _form(lang, number=number)
 
 
 @bp.post("/lost")
@@ -104,7 +158,8 @@ def _submit(lang: str, started: float) -> Response:
     try:
         check_form(request.cookies.get(COOKIE))
     except FormRefused:
-        return _form(lang, 403, EXPIRED, number=number, action=action)
+        message = NO_COOKIES if cookie_missing(COOKIE) else EXPIRED
+        return _form(lang, 403, message, number=number, action=action)
     if not number or not code.strip():
         return _form(lang, 400, MISSING, number=number, action=action)
     if action not in _ACTIONS:
@@ -114,7 +169,7 @@ def _submit(lang: str, started: float) -> Response:
     st = state()
     wait = st.per_address.take(network_key(request.remote_addr)) or st.per_number.take(number)
     if wait:
-        response = _form(lang, 429, THROTTLED, number=number, action=action)
+        response = _form(lang, 429, THROTTLED[wait_step(wait)], number=number, action=action)
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
     if DOCUMENT_NUMBER.fullmatch(number):
@@ -125,4 +180,7 @@ def _submit(lang: str, started: float) -> Response:
     if card is None:
         return _form(lang, 403, NO_MATCH, number=number, action=action)
     st.extra["publisher"].wait_published(card.status_list)
-    return render("lost/done.html", lang, number=card.document_number, status_word=card.status)
+    response = redirect(f"/lost?lang={lang}&done=1")
+    result = _serializer().dumps({"n": card.document_number, "s": card.status})
+    set_form_cookie(response, DONE_COOKIE, result, max_age=DONE_MAX_AGE)
+    return response

@@ -25,7 +25,8 @@ REFUSED = N_(
 )
 ADMINS_ONLY = N_("Only a desk admin can do this; ask one.")
 SESSION_ENDED = N_(
-    "Your session has ended (you logged out, or your password was changed). Log in again."
+    "Your session has ended: sessions end after 8 hours, when you log out and when your "
+    "password is changed. Log in again."
 )
 
 

@@ -5,7 +5,12 @@
     POST /desk/accounts/staff/<id>/password       set its desk password (ends its sessions)
     POST /desk/accounts/staff/<id>/role           admin or staff
     POST /desk/accounts/staff/<id>/disable        token, password and sessions stop working
+                                                  (a ticked `confirm`: it cannot be undone)
     POST /desk/accounts/kiosks/<id>/disable       the kiosk's account and signing key revoked
+                                                  (a ticked `confirm`: its cards stop verifying)
+
+A change that worked answers 303 to /desk/accounts, which shows its sentence (and a new
+token) once (desk.flash): a reload neither posts again nor shows the token again.
     GET  /desk/audit                              the newest audit events
 
 The account rules are api.issuer.accounts' (the same as `citycard-api staff` and
@@ -32,19 +37,36 @@ from ..errors import (
     UnknownAccountError,
 )
 from ..page_i18n import N_
+from ..pages import redirect
 from ..registry import audit_queries
 from ..web import state
+from . import flash
 from .blueprint import bp
 from .common import login_required, page
-from .history import history_lines, when
+from .history import detail_word, history_lines, when
 from .sessions import DeskSession
 
 SAVED = {
     "password": N_("The password is set. The account's open sessions have ended."),
     "disabled": N_("The account is disabled."),
     "role": N_("The role is changed."),
-    "kiosk": N_("The kiosk is disabled: cards it makes from now on are refused."),
+    "kiosk": N_(
+        "The kiosk is disabled: its signing key is withdrawn, so every card it ever made no "
+        "longer verifies (readers say KEY_REVOKED). Its holders need a new card."
+    ),
 }
+CONFIRM_KIOSK = N_(
+    "Tick the box to confirm: every card kiosk %(id)s ever made stops verifying, and this "
+    "cannot be undone."
+)
+CONFIRM_STAFF = N_(
+    "Tick the box to confirm that staff account %(id)s is to be disabled; it cannot be used "
+    "again, nor its id added again."
+)
+TOKEN_SHOWN = N_(
+    "The new account's token was shown once and cannot be shown again. If it was not written "
+    "down, disable the account and add another."
+)
 MISMATCH = N_("The two passwords differ; type the same password twice.")
 # The account rules' refusals, as the page's sentences (the exceptions' own are English, for
 # the command line); %(id)s is the account's id.
@@ -113,7 +135,27 @@ def _refused(session: DeskSession, exc: CitycardError, kiosk: bool = False) -> R
 @bp.get("/accounts")
 @login_required(admin=True)
 def accounts(session: DeskSession) -> Response:
-    return _accounts_page(session)
+    staff_id = session.staff.staff_id
+    saved, added = flash.take(staff_id, "saved"), flash.take(staff_id, "token")
+    if added is not None:
+        response = _accounts_page(session, new_staff=added["id"], new_token=added["token"])
+    elif saved is not None and saved.get("what") in SAVED:
+        response = _accounts_page(session, message=SAVED[saved["what"]], ok=True)
+    elif request.args.get("added"):  # the token's page again: it was shown already
+        response = _accounts_page(session, message=TOKEN_SHOWN)
+    else:
+        response = _accounts_page(session)
+    return flash.forget(response)
+
+
+def _saved(session: DeskSession, what: str, to: str = "/desk/accounts") -> Response:
+    """After a change: 303 to the accounts page (or `to`), which says `SAVED[what]` once."""
+    return flash.put(redirect(to), session.staff.staff_id, "saved", what=what)
+
+
+def _is_last_admin(staff_id: str) -> bool:
+    admins = [a.staff_id for a in state().issuer.accounts.staff_accounts() if a.admin and a.active]
+    return admins == [staff_id]
 
 
 @bp.post("/accounts/staff")
@@ -124,7 +166,8 @@ def add_staff(session: DeskSession) -> Response:
         token = state().issuer.accounts.add_staff(staff_id, int(time.time()), _actor(session))
     except CitycardError as exc:
         return _refused(session, exc)
-    return _accounts_page(session, new_staff=staff_id, new_token=token)
+    response = redirect(f"/desk/accounts?added={staff_id}")
+    return flash.put(response, session.staff.staff_id, "token", id=staff_id, token=token)
 
 
 @bp.post("/accounts/staff/<staff_id>/<what>")
@@ -144,23 +187,41 @@ def change_staff(session: DeskSession, staff_id: str, what: str) -> Response:
                 return _accounts_page(session, 400, BAD_ROLE)
             accounts_.set_role(staff_id, role == "admin", now, actor)
         elif what == "disable":
+            # The account rules refuse first (unknown, last admin); then the tick is needed.
+            account = accounts_.staff_account(staff_id)
+            if account is None or not account.active:
+                raise UnknownAccountError(f"no active staff account {staff_id!r}", staff_id)
+            if _is_last_admin(staff_id):
+                raise LastAdminError(f"{staff_id!r} is the last admin", staff_id)
+            if request.form.get("confirm") != "yes":
+                return _accounts_page(session, 400, CONFIRM_STAFF, message_values={"id": staff_id})
             accounts_.revoke_staff(staff_id, now, actor)
             what = "disabled"
         else:
             return _accounts_page(session, 404, N_("There is no such action."))
     except CitycardError as exc:
         return _refused(session, exc)
-    return _accounts_page(session, message=SAVED[what], ok=True)
+    if what == "role" and staff_id == session.staff.staff_id and role == "staff":
+        # An admin who stepped down may no longer see the accounts page: to the desk's home.
+        return _saved(session, what, "/desk/")
+    return _saved(session, what)
 
 
 @bp.post("/accounts/kiosks/<kiosk_id>/disable")
 @login_required(admin=True)
 def disable_kiosk(session: DeskSession, kiosk_id: str) -> Response:
+    accounts_ = state().issuer.accounts
     try:
-        state().issuer.accounts.revoke_kiosk(kiosk_id, int(time.time()), _actor(session))
+        kiosk = accounts_.kiosk(kiosk_id)
+        if kiosk is None or kiosk.state != "active":
+            raise UnknownAccountError(f"no active kiosk {kiosk_id!r}", kiosk_id)
+        # Every card the kiosk ever signed stops verifying, and nothing undoes it: a tick first.
+        if request.form.get("confirm") != "yes":
+            return _accounts_page(session, 400, CONFIRM_KIOSK, message_values={"id": kiosk_id})
+        accounts_.revoke_kiosk(kiosk_id, int(time.time()), _actor(session))
     except CitycardError as exc:
         return _refused(session, exc, kiosk=True)
-    return _accounts_page(session, message=SAVED["kiosk"], ok=True)
+    return _saved(session, "kiosk")
 
 
 @bp.get("/audit")
@@ -169,7 +230,8 @@ def audit_log(session: DeskSession) -> Response:
     with state().issuer.registry.read() as s:
         events = audit_queries.recent(s)
     rows = [
-        {"line": line, "number": event.document_number or "", "detail": event.detail or ""}
+        {"line": line, "number": event.document_number or "", "detail": text, "word": word}
         for line, event in zip(history_lines(events, every=True), events, strict=True)
+        for text, word in [detail_word(event.detail)]
     ]
     return page("desk/audit.html", session, rows=rows, when=when)

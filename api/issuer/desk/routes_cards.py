@@ -3,7 +3,8 @@
     GET  /desk/                              the look-up form
     GET  /desk/card?number=N                 state, history, and the actions
     POST /desk/cards/<N>/suspend|reinstate|revoke
-    POST /desk/cards/<N>/code                a new receipt code, shown once
+    POST /desk/cards/<N>/code                a new receipt code (then 303 to the GET)
+    GET  /desk/cards/<N>/code                the new code, shown once (desk.flash)
 
 Status changes go through api.issuer.card_status (audited there with the staff id) and are
 published before the answer; every look-up and new code is audited here.
@@ -21,12 +22,22 @@ from ..card_status import card_history, set_current_card_status
 from ..errors import CardStateError, IssuerError, UnknownCardError
 from ..page_i18n import N_
 from ..pages import redirect
-from ..registry import ISSUED, REVOKED, SUSPENDED, VALID, audit_queries, desk_queries
+from ..registry import (
+    ISSUED,
+    REVOKED,
+    SUSPENDED,
+    VALID,
+    AuditEvent,
+    audit_queries,
+    desk_queries,
+)
 from ..schemas import DOCUMENT_NUMBER, typed_document_number
 from ..web import state
+from . import flash
 from .blueprint import bp
 from .common import audit, login_required, message_page, page
-from .history import history_lines, when
+from .history import day, history_lines, when
+from .routes_accounts import SAVED
 from .sessions import DeskSession
 
 _ACTIONS = {"suspend": SUSPENDED, "reinstate": VALID, "revoke": REVOKED}
@@ -40,6 +51,20 @@ DONE = {
     "reinstate": N_("The card is valid again."),
     "revoke": N_("The card is revoked for good."),
 }
+# `?done=` is only an address: its sentence shows only while the card's status says the same
+# (an old bookmark or Back must not claim "valid again" above a revoked card).
+DONE_STATUS = {"suspend": SUSPENDED, "reinstate": VALID, "revoke": REVOKED}
+RECENT_CODE = 600
+"""Seconds after a desk-made receipt code during which another needs a ticked box: a second
+post (two tabs, a resent form) must not silently kill the code the holder just wrote down."""
+CODE_SHOWN = N_(
+    "The new receipt code was shown once and cannot be shown again; no other code was made. "
+    "If the holder does not have it, make a new one."
+)
+RECENT_MADE = N_(
+    "A new receipt code was made for this card at %(time)s. If the holder does not have it, "
+    "tick the box to replace it."
+)
 
 
 def _number(text: str) -> str | None:
@@ -50,7 +75,9 @@ def _number(text: str) -> str | None:
 @bp.get("/")
 @login_required()
 def home(session: DeskSession) -> Response:
-    return page("desk/home.html", session)
+    saved = flash.take(session.staff.staff_id, "saved")  # e.g. an admin who stepped down
+    message = SAVED.get(saved.get("what", "")) if saved else None
+    return flash.forget(page("desk/home.html", session, message=message, ok=True))
 
 
 @bp.get("/card")
@@ -59,12 +86,23 @@ def card(session: DeskSession) -> Response:
     number = _number(request.args.get("number", ""))
     if number is None:
         return page("desk/home.html", session, 400, message=BAD_NUMBER)
-    done = request.args.get("done", "")
-    return _card_page(session, number, message=DONE.get(done), ok=done in DONE)
+    return _card_page(session, number, done=request.args.get("done", ""))
+
+
+def _recent_code(events: list[AuditEvent], now: int) -> int | None:
+    """When a desk made this number's newest receipt code, if within RECENT_CODE."""
+    made = [e.at for e in events if e.action == "desk-new-code"]
+    return made[-1] if made and now - made[-1] < RECENT_CODE else None
 
 
 def _card_page(
-    session: DeskSession, number: str, status: int = 200, message: str | None = None, ok: bool = False
+    session: DeskSession,
+    number: str,
+    status: int = 200,
+    message: str | None = None,
+    ok: bool = False,
+    done: str = "",
+    **values: str,
 ) -> Response:
     issuer = state().issuer
     try:
@@ -76,11 +114,15 @@ def _card_page(
         events = audit_queries.events_for(s, number)
         current = desk_queries.current_card(s, number)
     assert current is not None
+    if done in DONE and DONE_STATUS[done] == current.status:
+        message, ok = DONE[done], True
     rows = [
         {
             "generation": c.generation,
-            "issued": when(c.iat),
-            "expires": when(c.exp),
+            # The days a reader shows, as the card prints them (docs/credential.md, Expiry):
+            # the UTC day of iat, and the UTC day of exp - 1 (exp is 00:00 UTC after it).
+            "issued": day(c.iat),
+            "expires": day(c.exp - 1 if c.exp is not None else None),
             "status": c.status,
             "state": c.state,
             "current": (c.status_list, c.status_index) == (current.status_list, current.status_index),
@@ -96,8 +138,10 @@ def _card_page(
         current_state=current.state,
         cards=rows,
         history=history_lines(events),
+        recent_code=_recent_code(events, int(time.time())) is not None,
         message=message,
         ok=ok,
+        message_values={"number": number, **values},
     )
 
 
@@ -129,11 +173,18 @@ def change(session: DeskSession, number: str, action: str) -> Response:
 
 
 def _new_code(session: DeskSession, number: str) -> Response:
-    """A fresh receipt code for the number's current card; only its digest is kept."""
+    """A fresh receipt code for the number's current card; only its digest is kept. The answer
+    is a redirect to the GET that shows the code once (desk.flash): a reload of that page
+    never makes another code."""
     issuer = state().issuer
+    now = int(time.time())
+    with issuer.registry.read() as s:
+        events = audit_queries.events_for(s, number)
+    recent = _recent_code(events, now)
+    if recent is not None and request.form.get("again") != "yes":
+        return _card_page(session, number, 409, RECENT_MADE, time=when(recent))
     code = codes.new_revocation_code()
     digest = codes.hash_code_keyed(code, issuer.cards.config.pepper())
-    now = int(time.time())
     refused: str | None = None
     with issuer.registry.write() as s:
         card = desk_queries.current_card(s, number)
@@ -148,4 +199,18 @@ def _new_code(session: DeskSession, number: str) -> Response:
         return page("desk/home.html", session, 404, message=UNKNOWN, number=number)
     if refused is not None:
         return _card_page(session, number, 409, refused)
-    return page("desk/code.html", session, number=number, code=code)
+    response = redirect(f"/desk/cards/{number}/code")
+    return flash.put(response, session.staff.staff_id, "code", number=number, code=code)
+
+
+@bp.get("/cards/<number>/code")
+@login_required()
+def show_code(session: DeskSession, number: str) -> Response:
+    """The code the POST just made, once; after that the card page says it was shown."""
+    checked = _number(number)
+    if checked is None:
+        return message_page(session, 400, BAD_NUMBER)
+    made = flash.take(session.staff.staff_id, "code")
+    if made is None or made.get("number") != checked:
+        return flash.forget(_card_page(session, checked, message=CODE_SHOWN))
+    return flash.forget(page("desk/code.html", session, number=checked, code=made["code"]))

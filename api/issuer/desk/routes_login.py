@@ -13,14 +13,33 @@ import time
 from flask import Response, request
 
 from ..page_i18n import N_
-from ..pages import FormRefused, check_form, form_token, redirect, set_form_cookie
+from ..pages import (
+    FormRefused,
+    check_form,
+    cookie_missing,
+    form_token,
+    redirect,
+    set_form_cookie,
+    wait_step,
+)
 from ..web import state
 from . import sessions
 from .blueprint import bp
 from .common import REFUSED, audit, login_required, page, remember_lang
 
 WRONG = N_("That did not work: check the staff id and password, or the token, and try again.")
-THROTTLED = N_("Too many attempts. Wait a while before you try again, or ask a desk admin.")
+# Said from Retry-After (pages.wait_step): a minute, 5 minutes, 15 minutes, an hour, more.
+THROTTLED = (
+    N_("Too many attempts. Try again in a minute, or ask a desk admin."),
+    N_("Too many attempts. Try again in 5 minutes, or ask a desk admin."),
+    N_("Too many attempts. Try again in 15 minutes, or ask a desk admin."),
+    N_("Too many attempts. Try again in an hour, or ask a desk admin."),
+    N_("Too many attempts. Try again in a few hours, or ask a desk admin."),
+)
+NO_COOKIES = N_(
+    "The desk needs cookies, and your browser did not send the login form's cookie. Allow "
+    "cookies for this site, then log in again."
+)
 
 
 def _login_page(status: int = 200, message: str | None = None, staff_id: str = "") -> Response:
@@ -42,12 +61,14 @@ def login() -> Response:
     try:
         check_form(request.cookies.get(sessions.LOGIN_COOKIE))
     except FormRefused:
-        return _login_page(403, REFUSED)
+        return _login_page(403, NO_COOKIES if cookie_missing(sessions.LOGIN_COOKIE) else REFUSED)
     method = request.form.get("method", "")
     staff_id = request.form.get("staff_id", "").strip()[:64] if method == "password" else ""
+    if staff_id.isascii():  # ids are lower case only (accounts.STAFF_ID): "Desk-1" is desk-1
+        staff_id = staff_id.lower()
     wait = sessions.login_wait(staff_id or None)
     if wait:
-        response = _login_page(429, THROTTLED)
+        response = _login_page(429, THROTTLED[wait_step(wait)], staff_id)
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
     accounts = state().issuer.accounts
@@ -62,7 +83,7 @@ def login() -> Response:
         # Only an existing account's id is written down: a mistyped id may be a person's name.
         known = staff_id if staff_id and accounts.staff_account(staff_id) is not None else None
         audit(None, "desk-login-refused", detail=known)
-        return _login_page(401, WRONG)
+        return _login_page(401, WRONG, staff_id)
     audit(found, "desk-login", detail=method)
     response = redirect("/desk/")
     sessions.begin(response, found)
