@@ -10,18 +10,26 @@ with its own policy; everything else from the API. A reader's trust sync must wo
 from __future__ import annotations
 
 import gzip
+import http.client
+import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.issuer.routes_public import COMMON_HEADERS
 from api.issuer.service import Issuer
@@ -31,7 +39,17 @@ from cardio.keys import fingerprint, load_public_pem
 from cardio.published import ROOT_KEY_FILE, STATUS_DIR, TRUST_LIST_FILE
 from cardio.trust_sync import TrustSync, pinned_root_key
 from cardio.verdict import Verdict
-from tests.serve_helpers import NGINX, RENDER, Nginx, Nginxes, free_port, get, stop, wait_for
+from tests.serve_helpers import (
+    NGINX,
+    RENDER,
+    Answer,
+    Nginx,
+    Nginxes,
+    free_port,
+    get,
+    stop,
+    wait_for,
+)
 
 pytestmark = pytest.mark.skipif(
     not NGINX.is_file(), reason="nginx is not installed (apt-get install nginx; make deps does)"
@@ -285,3 +303,212 @@ def test_render_refuses_what_nginx_would_misread(tmp_path: Path) -> None:
         )
         assert done.returncode != 0 and done.stdout == "", (option, value)
         assert "render.py:" in done.stderr, done.stderr
+
+
+# -- nginx's own answers: rate limits, too large bodies, logs, TLS ------------------------------
+
+JSON_ERROR_HEADERS = (*COMMON_HEADERS, ("Cache-Control", "no-store"))
+
+
+def send(url: str, method: str = "POST", body: bytes = b"", **headers: str) -> Answer:
+    """`url` with `method` and `body` (urllib, every header kept; HTTP errors are answers)."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return Answer(res.status, res.headers, res.read())
+    except urllib.error.HTTPError as exc:
+        return Answer(exc.code, exc.headers, exc.read())
+
+
+def assert_api_json_error(answer: Answer, status: int, code: str) -> None:
+    """The API's error shape (docs/api.md, "Errors"), never nginx's English HTML page."""
+    assert answer.status == status, answer.body[:300]
+    assert answer.headers["Content-Type"] == "application/json", answer.body[:300]
+    data = json.loads(answer.body)
+    assert set(data) == {"code", "message"} and data["code"] == code
+    assert data["message"].endswith("."), "a sentence"
+    for name, value in JSON_ERROR_HEADERS:
+        assert answer.headers.get_all(name) == [value], name
+
+
+def assert_not_nginx_page(answer: Answer) -> None:
+    assert b"<center>nginx</center>" not in answer.body, answer.body[:300]
+
+
+def exhaust_form_zone(site: Site) -> list[int]:
+    """Quick posts to a desk address (each answered at once by the app) until nginx's flood
+    guard for form posts refuses them; its statuses."""
+    seen = [send(f"{site.nginx.url}/desk/nothing-here").status for _ in range(60)]
+    assert 429 in seen, seen
+    return seen
+
+
+def test_page_loads_are_not_rate_limited(site: Site) -> None:
+    """Only form posts count: behind one office or mobile-carrier address, loading /lost or the
+    desk many times is no attack (it was refused in English after 21 quick loads)."""
+    for path in ("/lost?lang=de", "/desk/login"):
+        statuses = {
+            get(site.nginx.url + path, **{"Accept-Language": "de"}).status for _ in range(45)
+        }
+        assert statuses == {200}, (path, statuses)
+
+
+def test_the_flood_guard_answers_in_the_pages_and_the_apis_own_ways(site: Site) -> None:
+    exhaust_form_zone(site)
+    # a form post refused by nginx: the page again, in its language, from the app (no post)
+    lost = send(site.nginx.url + "/lost?lang=de", body=b"doc=DEV00000018&code=x")
+    assert lost.status == 429 and int(lost.headers["Retry-After"]) >= 1
+    assert_not_nginx_page(lost)
+    assert lost.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'lang="de"' in lost.body.decode("utf-8")
+    assert lost.headers.get_all("Content-Security-Policy") == get(
+        site.api + "/lost?lang=de"
+    ).headers.get_all("Content-Security-Policy"), "the page's own headers, once"
+    desk = send(site.nginx.url + "/desk/login", body=b"staff_id=x&password=y")
+    assert desk.status == 429 and int(desk.headers["Retry-After"]) >= 1
+    assert_not_nginx_page(desk)
+    assert "Log in to the service desk" in desk.body.decode("utf-8")
+    # the JSON twin of the lost page: the API's JSON error
+    refused = send(
+        site.nginx.url + "/api/v1/self-revocation",
+        body=b'{"document_number": "DEV00000018", "code": "AAAAA-AAAAA"}',
+        **{"Content-Type": "application/json"},
+    )
+    assert_api_json_error(refused, 429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_body_over_nginxs_limit_gets_the_apis_json_error(site: Site) -> None:
+    big = b"{" + b" " * 70_000 + b"}"
+    for method, path in (("POST", "/api/v1/self-revocation"), ("POST", "/api/v1/kiosk/allocations"),
+                         ("PUT", "/wallet/pickups"), ("GET", STATUS)):  # fmt: skip
+        answer = send(site.nginx.url + path, method, big, **{"Content-Type": "application/json"})
+        if path == "/wallet/pickups":  # its limit is the upload's: the API answers
+            assert answer.status == 405 and json.loads(answer.body)["code"] == "method_not_allowed"
+            continue
+        assert_api_json_error(answer, 413, "too_large")
+    # the pages' limit is larger than the app's: the app answers in the page's language
+    page = send(site.nginx.url + "/lost?lang=fr", body=b"doc=" + b"1" * 100_000)
+    assert page.status == 413 and 'lang="fr"' in page.body.decode("utf-8")
+    assert_not_nginx_page(page)
+
+
+def test_the_access_log_holds_no_address_and_no_query(site: Site) -> None:
+    secret = "proof-" + "7" * 20
+    for path in ("/verify/", "/lost?doc=DEV00000018", f"/wallet/pickups/abc?proof={secret}",
+                 "/desk/card?number=DEV00000018", STATUS + "?doc=DEV00000026"):  # fmt: skip
+        get(site.nginx.url + path)
+    log = site.nginx.prefix / "access.log"
+    # buffered per worker process: each flushes within its flush time (5 s)
+    deadline, text = time.monotonic() + 15, ""
+    while time.monotonic() < deadline and not (
+        "GET /verify/ " in text and f"GET {STATUS} " in text
+    ):
+        time.sleep(0.2)
+        text = log.read_text("utf-8") if log.exists() else ""
+    assert "GET /verify/ " in text and f"GET {STATUS} " in text, text
+    for forbidden in ("127.0.0.1", "DEV000000", secret, "doc=", "proof=", "?"):
+        assert forbidden not in text, (forbidden, text)
+    rendered = render_site(site.issuer.dir)
+    assert "log_format citycard" in rendered
+    assert "access_log /var/log/nginx/citycard-access.log citycard" in rendered
+    for variable in ("$remote_addr", "$request ", "$request_uri", "$args", "$query_string",
+                     "$http_x_forwarded_for", "$binary_remote_addr\"", '$request"'):  # fmt: skip
+        fmt = rendered[rendered.index("log_format citycard") :]
+        assert variable not in fmt[: fmt.index(";")], variable
+
+
+def render_site(issuer_dir: Path, *options: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(RENDER), "--dir", str(issuer_dir), *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_is_rendered_and_plain_http_is_sent_to_it(
+    site: Site, tmp_path: Path, nginxes: Nginxes
+) -> None:
+    """The certificate lines come from render.py (a re-render keeps them), and plain HTTP is
+    redirected: the desk's and the lost page's cookies are __Host-/Secure."""
+    cert, key = self_signed(tmp_path)
+    prefix = tmp_path / "tls"
+    https_port, http_port = free_port(), free_port()
+    options = ["--dir", str(site.issuer.dir), "--upstream", site.api.removeprefix("http://"),
+               "--server-name", "localhost", "--listen", f"127.0.0.1:{https_port}",
+               "--http-listen", f"127.0.0.1:{http_port}", "--tls-cert", str(cert),
+               "--tls-key", str(key), "--standalone", str(prefix),
+               "--out", str(prefix / "nginx.conf")]  # fmt: skip
+    subprocess.run([sys.executable, str(RENDER), *options], check=True)
+    log = prefix / "error.log"
+    proc = subprocess.Popen(
+        [str(NGINX), "-p", str(prefix), "-e", str(log), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    nginxes.procs.append(proc)
+    wait_for(https_port, proc, "nginx", log)
+    wait_for(http_port, proc, "nginx", log)
+
+    context = ssl.create_default_context(cafile=str(cert))
+    req = urllib.request.Request(f"https://localhost:{https_port}{TRUST}")
+    with urllib.request.urlopen(req, context=context, timeout=10) as res:
+        assert res.status == 200 and res.read() == (site.public / TRUST_LIST_FILE).read_bytes()
+    with urllib.request.urlopen(
+        f"https://localhost:{https_port}/desk/login", context=context, timeout=10
+    ) as res:
+        assert res.status == 200, "behind TLS the desk works (its cookies are Secure)"
+
+    conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+    conn.request("GET", "/lost?lang=de", headers={"Host": "localhost"})
+    moved = conn.getresponse()
+    assert moved.status == 301
+    assert moved.getheader("Location") == f"https://localhost:{https_port}/lost?lang=de"
+    conn.close()
+
+    plain = render_site(site.issuer.dir, "--tls-cert", str(cert), "--tls-key", str(key))
+    assert "listen 443 ssl;" in plain and f"ssl_certificate {cert.resolve()};" in plain
+    assert "listen 80;" in plain and "return 301 https://$host$request_uri;" in plain
+    assert "listen 80;" in render_site(site.issuer.dir) and "ssl" not in render_site(
+        site.issuer.dir
+    ).replace("ssl_", "")
+
+
+def test_render_refuses_half_a_tls_setting(tmp_path: Path) -> None:
+    cert, _key = self_signed(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(RENDER), "--dir", str(tmp_path), "--tls-cert", str(cert)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and "--tls-key" in done.stderr
