@@ -32,7 +32,15 @@ from .errors import (
     UnknownAccountError,
 )
 from .keys import ROOT_LABEL, IssuerKeys
-from .registry import ACTIVE, KioskRecord, Registry, account_queries, desk_queries, queries
+from .registry import (
+    ACTIVE,
+    WITHDRAWN,
+    KioskRecord,
+    Registry,
+    account_queries,
+    desk_queries,
+    queries,
+)
 from .registry.desk_schema import ADMIN_ROLE, STAFF_ROLE, DeskAccount
 
 if TYPE_CHECKING:
@@ -180,14 +188,10 @@ class Accounts:
 
     def revoke_kiosk(self, kiosk_id: str, now: int, actor: Actor = CLI) -> KioskAccount:
         """Cut a kiosk off: its account and its signing key are revoked, and the trust list
-        that says so is published (cards it signed stop verifying: KEY_REVOKED)."""
+        that says so is published (cards it signed stop verifying: KEY_REVOKED). Also a
+        retired kiosk found compromised later: its retired key becomes revoked."""
         with self.registry().write() as s:
-            row = account_queries.kiosk(s, kiosk_id)
-            if row is None:
-                raise UnknownAccountError(
-                    f"There is no kiosk {kiosk_id!r}; 'citycard-api kiosk list' shows them.",
-                    kiosk_id,
-                )
+            row = _kiosk_row(s, kiosk_id)
             account_queries.withdraw(row, now)
             label = row.key_label
             queries.audit(s, now, actor[0], "kiosk-revoke", actor[1], detail=kiosk_id)
@@ -196,6 +200,34 @@ class Accounts:
         account = self.kiosk(kiosk_id)
         assert account is not None
         return account
+
+    def retire_kiosk(
+        self, kiosk_id: str, now: int, actor: Actor = CLI
+    ) -> tuple[KioskAccount, bool]:
+        """Decommission a kiosk (hardware replaced, branch closed): its account is refused and
+        its signing key retired (`not_after` now), and the trust list that says so is
+        published; cards it signed before stay valid, anything signed later reads KEY_EXPIRED.
+        True when something changed; a retired kiosk again is harmless (False), a revoked
+        one is refused: it stays revoked."""
+        with self.registry().write() as s:
+            row = _kiosk_row(s, kiosk_id)
+            label = row.key_label
+            if row.state == WITHDRAWN or self.keys.state(label) is KeyState.REVOKED:
+                raise IssuerError(
+                    f"Kiosk {kiosk_id!r} is revoked, and a revoked kiosk stays revoked (the cards "
+                    "it signed read KEY_REVOKED); there is nothing to retire."
+                )
+            changed = row.state != account_queries.RETIRED
+            if changed:
+                account_queries.retire(row, now)
+                queries.audit(s, now, actor[0], "kiosk-retire", actor[1], detail=kiosk_id)
+        # Also when the account was retired already: a retry after a crash between the
+        # registry and issuer.json finishes the key and the publication.
+        changed = self.keys.retire(label, now) or changed
+        self.publish(now)
+        account = self.kiosk(kiosk_id)
+        assert account is not None
+        return account, changed
 
     def remember_nonce(self, kiosk_id: str, nonce: str, now: int, window: int) -> bool:
         """Record a signed request's nonce; False when it was seen within the window (a replay)."""
@@ -324,6 +356,15 @@ class Accounts:
             desk = desk_queries.ensure_desk_account(s, staff_id, now)
             desk.role, desk.updated_at = role, now
             queries.audit(s, now, actor[0], f"role-{role}", actor[1], detail=staff_id)
+
+
+def _kiosk_row(session: Session, kiosk_id: str) -> KioskRecord:
+    row = account_queries.kiosk(session, kiosk_id)
+    if row is None:
+        raise UnknownAccountError(
+            f"There is no kiosk {kiosk_id!r}; 'citycard-api kiosk list' shows them.", kiosk_id
+        )
+    return row
 
 
 def _keep_an_admin(session: Session, staff_id: str) -> None:

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -441,6 +442,37 @@ def kiosk_revoke(directory: Path, kiosk_id: str) -> None:
         f"{issuer.config['trust_list_version']} marks key {account.kid} revoked (published)."
     )
     issuer.close()
+
+
+@kiosk.command("retire")
+@DIR_OPTION
+@click.argument("kiosk_id")
+@friendly_errors
+def kiosk_retire(directory: Path, kiosk_id: str) -> None:
+    """Decommission kiosk KIOSK_ID: refuse its API calls and retire its key (its cards stay valid)."""
+    issuer = Issuer(directory)
+    account, changed = issuer.retire_kiosk(kiosk_id)
+    end = issuer.keys.entry(account.key_label)["not_after"]
+    retired = f"retired from {_utc(end)}"
+    version = issuer.config["trust_list_version"]
+    if changed:
+        click.echo(
+            f"Kiosk {account.kiosk_id!r} retired: its API calls are refused, and trust list "
+            f"version {version} marks key {account.kid} {retired} (published). Cards it signed "
+            "before stay valid; anything signed with that key from now on reads KEY_EXPIRED. "
+            "If the kiosk's key may have been taken, run 'citycard-api kiosk revoke' instead."
+        )
+    else:
+        click.echo(
+            f"Kiosk {account.kiosk_id!r} was already retired; trust list version {version} "
+            f"marks key {account.kid} {retired} (published). Nothing changed."
+        )
+    issuer.close()
+
+
+def _utc(at: int) -> str:
+    """As `trust show` writes a key's validity."""
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
 
 
 @kiosk.command("list")

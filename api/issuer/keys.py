@@ -135,6 +135,35 @@ class IssuerKeys:
                     return
         self.entry(label)
 
+    def retire(self, label: str, now: int) -> bool:
+        """Kiosk key `label` signs nothing new: state `retired` and `not_after` at `now` (or
+        earlier, as it was), so readers keep accepting what it signed before and read anything
+        signed later KEY_EXPIRED. False when it was retired already; a revoked key stays
+        revoked (IssuerError)."""
+        with self.config.locked():
+            for entry in self.config.data["keys"]:
+                if entry["label"] != label:
+                    continue
+                if entry["purpose"] != KeyPurpose.ISSUE.value:
+                    raise IssuerError(
+                        f"The key {label!r} is not a kiosk key; only kiosk keys can be retired."
+                    )
+                if entry["state"] == KeyState.REVOKED.value:
+                    raise IssuerError(
+                        f"The key {label!r} is revoked, and a revoked key stays revoked; the cards "
+                        "it signed already read KEY_REVOKED."
+                    )
+                # Never before its start: readers refuse a trust list with an impossible
+                # window (a host whose clock is behind the one that made the key).
+                end = max(entry["not_before"], min(entry["not_after"], now))
+                if entry["state"] == KeyState.RETIRED.value and entry["not_after"] == end:
+                    return False
+                entry["state"], entry["not_after"] = KeyState.RETIRED.value, end
+                self.config.save()
+                return True
+        self.entry(label)  # UnknownKeyError, saying where to look
+        return False
+
     def issuing_signer(self, label: str) -> Signer:
         """The signer of kiosk key `label`, which must be an active issuing key."""
         entry = self.entry(label)

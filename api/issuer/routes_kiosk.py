@@ -34,6 +34,7 @@ from cardio.web_errors import ApiError
 
 from .keys import UnknownKeyError
 from .registry import ACTIVE
+from .registry.account_queries import RETIRED
 from .schemas import (
     AllocationRequestSchema,
     AllocationSchema,
@@ -76,8 +77,9 @@ _ERRORS: dict[int, Any] = {
     ),
     403: (
         ErrorSchema,
-        "The kiosk or its signing key has been revoked (kiosk_revoked, kiosk_key_inactive), or "
-        "this host does not know its signing key yet (kiosk_key_unknown).",
+        "The kiosk or its signing key has been revoked (kiosk_revoked, kiosk_key_inactive), "
+        "the kiosk has been retired (kiosk_retired: its cards stay valid), or this host does "
+        "not know its signing key yet (kiosk_key_unknown).",
     ),
     413: (ErrorSchema, "The body is too large."),
     415: (ErrorSchema, "The body is not application/json."),
@@ -107,6 +109,13 @@ def check_kiosk() -> str:
         )
     except KioskAuthError as exc:
         raise _unauthorized(str(exc)) from exc
+    if account.state == RETIRED:  # decommissioned: not a reason to distrust its cards
+        raise ApiError(
+            403,
+            "kiosk_retired",
+            "This kiosk has been retired; it may not issue cards. The cards it made stay "
+            "valid; issue new ones at another kiosk.",
+        )
     if account.state != ACTIVE:
         raise ApiError(403, "kiosk_revoked", "This kiosk has been revoked; it may not issue cards.")
     st.issuer.refresh_config()

@@ -279,6 +279,9 @@ class Issuer:
     def revoke_kiosk(self, kiosk_id: str, now: int | None = None) -> KioskAccount:
         return self.accounts.revoke_kiosk(kiosk_id, _now(now))
 
+    def retire_kiosk(self, kiosk_id: str, now: int | None = None) -> tuple[KioskAccount, bool]:
+        return self.accounts.retire_kiosk(kiosk_id, _now(now))
+
     def add_staff(self, staff_id: str, now: int | None = None) -> str:
         return self.accounts.add_staff(staff_id, _now(now))
 

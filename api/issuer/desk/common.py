@@ -110,6 +110,7 @@ WORDS = (
     N_("issued"),
     N_("voided"),
     N_("active"),
+    N_("retired"),
     N_("staff"),
     N_("admin"),
 )

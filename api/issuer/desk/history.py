@@ -43,6 +43,7 @@ _WHAT: dict[tuple[str, str | None], str] = {
     ("role-staff", None): N_("Made plain desk staff"),
     ("kiosk-add", None): N_("Kiosk added"),
     ("kiosk-revoke", None): N_("Kiosk disabled (its cards stop verifying)"),
+    ("kiosk-retire", None): N_("Kiosk retired (its cards stay valid)"),
     ("import-registry-json", None): N_("Registry imported (number of cards in detail)"),
 }
 # The fixed words an event's detail can hold; any other detail is an id (shown as it is).

@@ -213,7 +213,7 @@ def disable_kiosk(session: DeskSession, kiosk_id: str) -> Response:
     accounts_ = state().issuer.accounts
     try:
         kiosk = accounts_.kiosk(kiosk_id)
-        if kiosk is None or kiosk.state != "active":
+        if kiosk is None or kiosk.state not in ("active", "retired"):  # retired, found compromised later
             raise UnknownAccountError(f"no active kiosk {kiosk_id!r}", kiosk_id)
         # Every card the kiosk ever signed stops verifying, and nothing undoes it: a tick first.
         if request.form.get("confirm") != "yes":

@@ -17,6 +17,10 @@ from .schema import ACTIVE, WITHDRAWN, KioskNonce, KioskRecord, StaffRecord
 if TYPE_CHECKING:
     from .database import Registry
 
+# A kiosk decommissioned while its cards stay valid (`kiosk retire`): it may no longer act,
+# as a withdrawn one, but its signing key is retired, not revoked.
+RETIRED = "retired"
+
 
 def kiosk(session: Session, kiosk_id: str) -> KioskRecord | None:
     return session.get(KioskRecord, kiosk_id)
@@ -68,6 +72,11 @@ def add_staff(session: Session, staff_id: str, token_hash: str, now: int) -> Sta
 def withdraw(row: KioskRecord | StaffRecord, now: int) -> None:
     """The account may no longer act (it stays, for the audit trail)."""
     row.state, row.updated_at = WITHDRAWN, now
+
+
+def retire(row: KioskRecord, now: int) -> None:
+    """The kiosk may no longer act; the account says it was retired, not revoked."""
+    row.state, row.updated_at = RETIRED, now
 
 
 def remember_nonce(registry: Registry, kiosk_id: str, nonce: str, now: int, window: int) -> bool:
