@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +36,7 @@ from cardio.wallet_package import open_package, pickup_proof
 from kiosk.wallet_offer import WalletOffer, make_offer
 
 from .conftest import synthetic_photo
+from .terminal_fixtures import ServedApp
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "node"
@@ -57,14 +57,9 @@ class WalletIssuer:
     """An issuer in tmp_path/issuer served on 127.0.0.1, one card made, one kiosk account."""
 
     def __init__(self, tmp_path: Path, holder: Holder, database_url: str | None = None) -> None:
-        import waitress.server
-
         # The port first (the OS picks a free one), so that the issuer's base URL names it.
-        server: Any = waitress.server.create_server(
-            self._wsgi, host="127.0.0.1", port=0, threads=4, ident="citycard-test"
-        )
-        self.server = server
-        self.url = f"http://127.0.0.1:{server.effective_port}"
+        self.served = ServedApp(self._wsgi, threads=4)
+        self.url = self.served.url
         directory = tmp_path / "issuer"
         directory.mkdir(parents=True)
         if database_url is not None:
@@ -87,7 +82,6 @@ class WalletIssuer:
         served = self.issuer
         self.store = PickupStore(lambda: served.registry, self.clock)
         self.app.extensions["citycard"].extra[STORE] = self.store
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.app(environ, start_response)
@@ -97,24 +91,16 @@ class WalletIssuer:
         return self.issuer.dir
 
     def __enter__(self) -> WalletIssuer:
-        self._thread.start()
+        self.served.__enter__()
         return self
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        server = self.server
-
-        def close_everything() -> None:  # on the server's own loop (see ServedApp.stop)
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.close()
-            server.close()
-
-        server.trigger.pull_trigger(close_everything)
-        self._thread.join(5)
-        server.task_dispatcher.shutdown(timeout=5)
-        self.issuer.close()
+        try:
+            self.served.stop()
+        finally:
+            self.issuer.close()
 
     def offer(self) -> WalletOffer:
         """The offer a kiosk leaves for this card (the same call the kiosk makes)."""
