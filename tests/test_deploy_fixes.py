@@ -20,14 +20,17 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import request
 
 from api.issuer.publishing import PublisherWorker
 from api.issuer.registry import SQLITE_FILE
+from api.issuer.server import create_app, load_config
 from api.issuer.service import Issuer
 from tests.api_fixtures import (
     Api,
@@ -35,6 +38,7 @@ from tests.api_fixtures import (
     fixture_database_url,  # noqa: F401 - fixture
 )
 from tests.serve_helpers import free_port, stop, wait_for
+from tests.terminal_fixtures import ServedApp
 from tests.test_cli import RESIDENT, one_error_line
 from tests.test_cli import api as cli
 
@@ -110,6 +114,52 @@ def test_serve_behind_a_proxy_counts_each_client_and_sees_https(proxied: str) ->
         conn.close()
     assert res.status in (301, 302, 308), res.status
     assert res.getheader("Location") == "https://cc.example/verify/", res.getheader("Location")
+
+
+def test_two_proxies_see_the_client_and_https(issuer_dir: Path) -> None:
+    """proxy_hops = 2 (a CDN in front of nginx): nginx appends to X-Forwarded-For but
+    overwrites X-Forwarded-Proto with the one scheme it saw, so the scheme is its one value."""
+    app = create_app(load_config(issuer_dir, proxy_hops=2, publisher=False))
+    try:
+        app.add_url_rule("/_seen", "seen", lambda: f"{request.remote_addr} {request.scheme}")
+        res = app.test_client().get(
+            "/_seen",
+            headers={"X-Forwarded-For": "6.6.6.6, 1.2.3.4, 10.0.0.1", "X-Forwarded-Proto": "https"},
+        )
+        assert res.get_data(as_text=True) == "1.2.3.4 https"
+    finally:
+        app.extensions["citycard"].issuer.close()
+
+
+def _closed_by_waitress(served: ServedApp) -> None:
+    """Close the server as waitress does itself after an uncaptured exception."""
+    done = threading.Event()
+
+    def close() -> None:
+        served.server.close()
+        served.server.trigger.close()
+        done.set()
+
+    served.server.trigger.pull_trigger(close)
+    assert done.wait(5)
+
+
+def test_a_served_app_s_teardown_does_not_hide_the_test_s_own_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.raises(ValueError, match="the test's own"),
+        ServedApp(lambda environ, start: [], threads=1) as served,
+    ):
+        _closed_by_waitress(served)
+        raise ValueError("the test's own failure")
+    assert any("already closed the server" in r.getMessage() for r in caplog.records)
+    with (
+        pytest.raises(AssertionError, match="already closed the server"),
+        ServedApp(lambda environ, start: [], threads=1) as served,
+    ):
+        _closed_by_waitress(served)  # a body that passed: the teardown's problem fails it
 
 
 # -- M1: a registry migrated by a newer citycard ----------------------------------------------

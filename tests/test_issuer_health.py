@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import text
@@ -23,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from api.issuer import routes_health
 from api.issuer.published_cache import PublishedFiles
-from api.issuer.registry import RegistryError, publication_queries
+from api.issuer.registry import RegistryError, database, publication_queries
 from api.issuer.registry.migrate import head
 from api.issuer.server import create_app, load_config
 from tests.api_fixtures import (
@@ -344,17 +345,149 @@ def test_health_is_503_when_the_schema_is_not_this_version_s(env: Api) -> None:
     assert "9999" in body["message"] and body["message"].endswith(".")
 
 
-def test_health_is_cheap_between_checks(tmp_path: Path) -> None:
+class Clock:
+    """The monotonic clock /health reads, moved only by the test (no real time in the checks)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(name="clock")
+def fixture_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(routes_health, "monotonic", clock)
+    return clock
+
+
+def test_health_is_cheap_between_checks(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A load balancer polling every host often costs one query a second, not one a poll."""
+    monkeypatch.setattr(routes_health, "CACHE_SECONDS", 1.0)
     env = make_api(tmp_path / "issuer", None)
     try:
         first = env.client.get("/health").get_json()
         assert first["status"] == "ok"
         with registry_away(env):
+            clock.now += 0.9
             assert env.client.get("/health").get_json() == first
+            clock.now += 0.2  # past the kept answer's second: the registry is asked again
+            assert env.client.get("/health").status_code == 503
     finally:
         env.app.extensions["citycard"].issuer.close()
         env.issuer.close()
+
+
+@contextmanager
+def hanging_registry(env: Api) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """Registry reads block until `release` is set (a database that takes the connection and
+    never answers); `entered` is set when a read has started."""
+    registry = env.app.extensions["citycard"].issuer.registry
+    entered, release = threading.Event(), threading.Event()
+    real_read = registry.read
+
+    @contextmanager
+    def hanging_read() -> Iterator[Any]:
+        entered.set()
+        release.wait(30)
+        with real_read() as s:
+            yield s
+
+    registry.read = hanging_read
+    try:
+        yield entered, release
+    finally:
+        release.set()
+        registry.read = real_read
+
+
+def _poll_in_background(env: Api) -> tuple[threading.Thread, list[int]]:
+    got: list[int] = []
+    poller = threading.Thread(target=lambda: got.append(env.client.get("/health").status_code))
+    poller.start()
+    return poller, got
+
+
+def test_health_is_503_when_the_registry_check_hangs(
+    env: Api, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The kept answer covers a check in flight for a few seconds, not for as long as the
+    database hangs: then a load balancer is told this host cannot issue."""
+    assert env.client.get("/health").status_code == 200
+    with caplog.at_level(logging.INFO, "citycard.api.health"):
+        with hanging_registry(env) as (entered, release):
+            clock.now += 1
+            poller, got = _poll_in_background(env)
+            assert entered.wait(10)
+            clock.now += routes_health.HANG_SECONDS - 1  # a check slow for a moment: kept
+            assert env.client.get("/health").status_code == 200
+            clock.now += 2
+            res = env.client.get("/health")
+            assert res.status_code == 503 and res.headers["Retry-After"].isdigit()
+            body = res.get_json()
+            assert set(body) == HEALTH_FIELDS | {"code", "message"}, body
+            assert body["status"] == "unavailable" and body["code"] == "unavailable"
+            assert body["database"] == "unavailable"
+            assert "does not answer" in body["message"] and body["message"].endswith(".")
+            assert env.client.get("/health").status_code == 503
+            release.set()
+            poller.join(10)
+        assert got == [200]
+        assert env.client.get("/health").status_code == 200
+    changes = [r.getMessage() for r in caplog.records if r.name == "citycard.api.health"]
+    assert len(changes) == 2 and "unavailable" in changes[0] and "ok" in changes[1], changes
+
+
+def test_health_is_503_when_the_first_check_hangs(env: Api, clock: Clock) -> None:
+    """No answer kept yet: a second poll waits for the first check only while it may still
+    come, then says the registry does not answer."""
+    with hanging_registry(env) as (entered, release):
+        poller, got = _poll_in_background(env)
+        assert entered.wait(10)
+        clock.now += routes_health.HANG_SECONDS + 1
+        res = env.client.get("/health")
+        assert res.status_code == 503 and "does not answer" in res.get_json()["message"]
+        release.set()
+        poller.join(10)
+    assert got == [200]
+
+
+def test_postgresql_connections_are_bounded() -> None:
+    """A frozen server or a dropped route ends a connection attempt or a statement in bounded
+    time; what the URL says itself (a search_path, its own timeout) is kept."""
+    url = make_url("postgresql+psycopg://u@db.internal/citycard?options=-csearch_path%3Dt1")
+    args = database.postgresql_connect_args(url)
+    assert args["connect_timeout"] and args["keepalives"] == 1 and args["tcp_user_timeout"]
+    assert "statement_timeout" in args["options"] and args["options"].endswith("-csearch_path=t1")
+    psycopg.conninfo.make_conninfo("", **args)  # libpq knows every name
+    own = make_url("postgresql+psycopg://u@db.internal/citycard?connect_timeout=20")
+    assert "connect_timeout" not in database.postgresql_connect_args(own)
+
+
+@pytest.mark.parametrize("database_url", BACKENDS[1:], indirect=True)
+def test_postgresql_statements_are_bounded_but_not_migrations(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = database.Registry(database_url)
+    seen: list[str] = []
+    real_upgrade = database.migrate.upgrade
+
+    def upgrade(conn: Any) -> str:  # a migration may rebuild a large table: no limit
+        seen.append(conn.execute(text("SHOW statement_timeout")).scalar_one())
+        return real_upgrade(conn)
+
+    monkeypatch.setattr(database.migrate, "upgrade", upgrade)
+    try:
+        registry.upgrade()
+        with registry.read() as s:
+            assert s.execute(text("SHOW statement_timeout")).scalar_one() == "1min"
+            assert s.execute(text("SHOW search_path")).scalar_one().startswith("t_")
+        assert seen == ["0"]
+    finally:
+        registry.close()
 
 
 # -- L3: /openapi.json ---------------------------------------------------------------------------

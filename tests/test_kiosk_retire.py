@@ -1,8 +1,9 @@
 """`citycard-api kiosk retire`: a kiosk decommissioned while the cards it made stay valid.
 
 Its account is refused (403 kiosk_retired), its signing key becomes `retired` with `not_after`
-at the retirement, so readers keep accepting what it signed before and refuse anything signed
-later (KEY_EXPIRED); `kiosk revoke` still withdraws it for good (KEY_REVOKED).
+at the retirement plus the kiosk clock skew the API allows, so readers keep accepting what it
+signed before, even by a kiosk whose clock runs fast, and refuse a card dated later
+(KEY_EXPIRED); `kiosk revoke` still withdraws it for good (KEY_REVOKED).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from api.issuer.desk.history import history_lines
 from api.issuer.errors import IssuerError
 from api.issuer.page_i18n import DESK_LANGUAGES, SOURCE_LANGUAGE
 from api.issuer.registry import audit_queries
+from api.issuer.server import ServerConfig
 from api.issuer.service import Issuer
 from api.phone import PAGE_DIR
 from cardio import cose, mdoc
@@ -46,7 +48,10 @@ from .conftest import NOW
 from .test_api import assert_json_error
 
 RETIRED_AT = NOW + 100
-READ_AT = NOW + 200
+SKEW = ServerConfig(Path()).clock_skew  # [kiosk] clock_skew's default
+END = RETIRED_AT + SKEW  # the retired key's not_after
+LATE = END + 50  # a card dated after the key's end
+READ_AT = NOW + 1000
 NODE = shutil.which("node")
 
 
@@ -75,22 +80,23 @@ def test_cards_signed_before_stay_valid_and_later_ones_read_key_expired(
 ) -> None:
     issuer, chip, print_cose = made
     issuer.retire_kiosk("kiosk-2", now=RETIRED_AT)
-    assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, RETIRED_AT)
+    assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, END)
     assert issuer.key_state("kiosk-2") is KeyState.RETIRED
     verifier, problems = load_verifier(issuer.dir, now=READ_AT)
     assert problems == []
     assert verifier.verify(print_cose, READ_AT).verdict is Verdict.VALID
-    # the same key, used after its retirement (an old kiosk's key store not wiped)
+    # the same key, a card dated after its end (retire does not stop one who holds the key
+    # and dates a card earlier: that is what revoke is for)
     signer = issuer.keystore.signer("kiosk-2")
-    late = sign_credential(signer, replace(chip, issued_at=RETIRED_AT + 50))
+    late = sign_credential(signer, replace(chip, issued_at=LATE))
     assert verifier.verify(late, READ_AT).verdict is Verdict.KEY_EXPIRED
     # the wallet formats (SD-JWT VC, mdoc) follow the same rule
     device = SoftwareSigner.generate().public_key
     for before, after in (
         (issue_vc(signer, chip, device).compact(), issue_vc(
-            signer, replace(chip, issued_at=RETIRED_AT + 50), device).compact()),
+            signer, replace(chip, issued_at=LATE), device).compact()),
         (mdoc.issue_mdoc(signer, chip, device), mdoc.issue_mdoc(
-            signer, replace(chip, issued_at=RETIRED_AT + 50), device)),
+            signer, replace(chip, issued_at=LATE), device)),
     ):  # fmt: skip
         assert verify_wallet(verifier, before, now=READ_AT).verdict is Verdict.VALID
         assert verify_wallet(verifier, after, now=READ_AT).verdict is Verdict.KEY_EXPIRED
@@ -105,10 +111,48 @@ def test_retire_twice_changes_nothing_and_keeps_the_first_end(
     issuer = made[0]
     assert issuer.retire_kiosk("kiosk-2", now=RETIRED_AT)[1] is True
     version = issuer.config["trust_list_version"]
-    account, changed = issuer.retire_kiosk("kiosk-2", now=RETIRED_AT + 500)
-    assert changed is False and account.state == "retired"
-    assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, RETIRED_AT)
-    assert issuer.config["trust_list_version"] == version
+    for later in (RETIRED_AT + 500, RETIRED_AT - 50):  # a host whose clock is ahead, behind
+        account, changed = issuer.retire_kiosk("kiosk-2", now=later)
+        assert changed is False and account.state == "retired"
+        assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, END)
+        assert issuer.config["trust_list_version"] == version
+
+
+def test_a_card_made_just_before_retire_by_a_fast_kiosk_stays_valid(
+    made: tuple[Issuer, Credential, bytes],
+) -> None:
+    """A kiosk whose clock runs 120 s fast (within the allowed skew) finishes a card 30 s
+    before the retirement: its iat is after the server's moment, and it must stay VALID."""
+    issuer, chip, _print = made
+    (issuer.dir / "server.toml").write_text("[kiosk]\nclock_skew = 200\n", "utf-8")
+    issuer.retire_kiosk("kiosk-2", now=RETIRED_AT)
+    assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, RETIRED_AT + 200)
+    signer = issuer.keystore.signer("kiosk-2")
+    just_before = sign_credential(signer, replace(chip, issued_at=RETIRED_AT - 30 + 120))
+    verifier = load_verifier(issuer.dir, now=READ_AT)[0]
+    assert verifier.verify(just_before, READ_AT).verdict is Verdict.VALID
+
+
+def test_retire_on_a_host_whose_issuer_json_was_not_copied_keeps_the_recorded_end(
+    made: tuple[Issuer, Credential, bytes],
+) -> None:
+    """The registry says retired, this host's issuer.json does not (a crash between the two,
+    or a host set up from an older copy): the key ends where the first retirement put it,
+    not at this run's moment, and the command says the kiosk was already retired."""
+    issuer = made[0]
+    config = issuer.dir / "issuer.json"
+    before = config.read_bytes()
+    issuer.retire_kiosk("kiosk-2", now=RETIRED_AT)
+    config.write_bytes(before)
+    other = Issuer(issuer.dir)
+    try:
+        assert other.key_state("kiosk-2") is KeyState.ACTIVE
+        account, changed = other.retire_kiosk("kiosk-2", now=RETIRED_AT + 86400)
+        assert changed is False and account.state == "retired"
+        assert other.keys.entry("kiosk-2")["not_after"] == END
+        assert _trusted(other, "kiosk-2") == (KeyState.RETIRED, END)
+    finally:
+        other.close()
 
 
 def test_a_clock_behind_the_keys_start_never_makes_an_impossible_window(
@@ -118,7 +162,7 @@ def test_a_clock_behind_the_keys_start_never_makes_an_impossible_window(
     closes at its start, not before it (readers refuse a trust list with nb > na)."""
     issuer = made[0]
     start = issuer.keys.entry("kiosk-2")["not_before"]
-    issuer.retire_kiosk("kiosk-2", now=start - 1000)
+    issuer.retire_kiosk("kiosk-2", now=start - SKEW - 1000)
     assert _trusted(issuer, "kiosk-2") == (KeyState.RETIRED, start)
 
 
@@ -161,6 +205,11 @@ def test_retired_kiosk_is_refused_with_its_own_code_and_listed(api: Api) -> None
     assert result.exit_code == 0, result.output
     assert "Kiosk 'kiosk-2' retired" in result.stdout
     assert "stay valid" in result.stdout and "(published)" in result.stdout
+    # retire does not stop one who holds the key (they date a card earlier): it says so
+    assert "from now on" not in result.stdout and "kiosk revoke" in result.stdout
+    assert "wipe" in result.stdout.lower()
+    helped = runner.invoke(cli.main, ["kiosk", "retire", "--help"])
+    assert "wiped" in helped.stdout and "kiosk revoke" in helped.stdout
     body = assert_json_error(api.kiosk_call("GET", "/api/v1/kiosk/self"), 403, "kiosk_retired")
     assert "retired" in body["message"]
     again = runner.invoke(cli.main, ["kiosk", "retire", "--dir", str(api.dir), "kiosk-2"])
@@ -221,9 +270,7 @@ def test_the_phone_verifier_reads_the_published_retirement(
     issuer, _chip, print_cose = made
     issuer.retire_kiosk("kiosk-2", now=RETIRED_AT)
     base = Credential.from_payload(cose.parse_sign1(print_cose).payload)
-    late = sign_credential(
-        issuer.keystore.signer("kiosk-2"), replace(base, issued_at=RETIRED_AT + 50)
-    )
+    late = sign_credential(issuer.keystore.signer("kiosk-2"), replace(base, issued_at=LATE))
     public = issuer.dir / "public"
     files = {
         ".well-known/citycard/root-key": public / "root-key.pem",
@@ -261,5 +308,5 @@ def test_the_phone_verifier_reads_the_published_retirement(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
-        "state": "retired", "notAfter": RETIRED_AT, "before": "VALID", "after": "KEY_EXPIRED"
+        "state": "retired", "notAfter": END, "before": "VALID", "after": "KEY_EXPIRED"
     }  # fmt: skip

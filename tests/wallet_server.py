@@ -98,7 +98,7 @@ class WalletIssuer:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            self.served.stop()
+            self.served.stop(quiet=t is not None)  # never in place of the test's own failure
         finally:
             self.issuer.close()
 

@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from cardio.published import STATUS_DIR
 from cardio.resident import load_resident
 from cardio.venues import PROGRAMS_DIR
 
-from .cli_published import DIR_OPTION, status, trust
+from .cli_published import DIR_OPTION, iso_utc, status, trust
 from .config import settings_problem
 from .errors import permission_fix
 from .publisher import PUBLIC_DIR
@@ -449,30 +448,32 @@ def kiosk_revoke(directory: Path, kiosk_id: str) -> None:
 @click.argument("kiosk_id")
 @friendly_errors
 def kiosk_retire(directory: Path, kiosk_id: str) -> None:
-    """Decommission kiosk KIOSK_ID: refuse its API calls and retire its key (its cards stay valid)."""
+    """Decommission kiosk KIOSK_ID: refuse its API calls and retire its key (its cards stay valid).
+
+    Only for a kiosk that is still running and behaving, whose key store is then wiped or
+    destroyed: whoever holds the key can still sign cards dated earlier, which read valid.
+    If that cannot be confirmed, run 'citycard-api kiosk revoke' instead.
+    """
     issuer = Issuer(directory)
     account, changed = issuer.retire_kiosk(kiosk_id)
     end = issuer.keys.entry(account.key_label)["not_after"]
-    retired = f"retired from {_utc(end)}"
+    retired = f"retired from {iso_utc(end)}"
     version = issuer.config["trust_list_version"]
     if changed:
         click.echo(
             f"Kiosk {account.kiosk_id!r} retired: its API calls are refused, and trust list "
             f"version {version} marks key {account.kid} {retired} (published). Cards it signed "
-            "before stay valid; anything signed with that key from now on reads KEY_EXPIRED. "
-            "If the kiosk's key may have been taken, run 'citycard-api kiosk revoke' instead."
+            "before stay valid; a card dated later reads KEY_EXPIRED. This does not stop "
+            "anyone who holds the key: they can date a card earlier. Wipe or destroy the "
+            "kiosk's key store now; if that cannot be confirmed, run 'citycard-api kiosk "
+            "revoke' (its cards then stop verifying)."
         )
     else:
         click.echo(
             f"Kiosk {account.kiosk_id!r} was already retired; trust list version {version} "
-            f"marks key {account.kid} {retired} (published). Nothing changed."
+            f"marks key {account.kid} {retired} (published)."
         )
     issuer.close()
-
-
-def _utc(at: int) -> str:
-    """As `trust show` writes a key's validity."""
-    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
 
 
 @kiosk.command("list")

@@ -35,7 +35,8 @@ DIR_OPTION = click.option(
 )
 
 
-def _iso(ts: int) -> str:
+def iso_utc(ts: int) -> str:
+    """A Unix time as the CLI prints it: ISO 8601 in UTC, with Z (`trust show`, `kiosk retire`)."""
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -78,7 +79,7 @@ def trust_show(directory: Path, as_json: bool) -> None:
     data: dict[str, Any] = {
         "issuer": tl.issuer,
         "version": tl.version,
-        "issued_at": _iso(tl.issued_at),
+        "issued_at": iso_utc(tl.issued_at),
         "root": {
             "kid": kid_for(root).hex(),
             "fingerprint": fingerprint(root),
@@ -90,8 +91,8 @@ def trust_show(directory: Path, as_json: bool) -> None:
                 "label": k.label,
                 "purpose": k.purpose.value,
                 "public_key": public_pem(k.public_key),
-                "not_before": _iso(k.not_before),
-                "not_after": _iso(k.not_after),
+                "not_before": iso_utc(k.not_before),
+                "not_after": iso_utc(k.not_after),
                 "state": k.state.value,
             }
             for k in tl.keys

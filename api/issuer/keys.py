@@ -135,11 +135,11 @@ class IssuerKeys:
                     return
         self.entry(label)
 
-    def retire(self, label: str, now: int) -> bool:
-        """Kiosk key `label` signs nothing new: state `retired` and `not_after` at `now` (or
-        earlier, as it was), so readers keep accepting what it signed before and read anything
-        signed later KEY_EXPIRED. False when it was retired already; a revoked key stays
-        revoked (IssuerError)."""
+    def retire(self, label: str, end: int) -> bool:
+        """Kiosk key `label` signs nothing new: state `retired` and `not_after` at `end` (or
+        earlier, as it was), so readers keep accepting what it signed before and read a card
+        dated later KEY_EXPIRED. A key retired already keeps its end, whatever `end` is (a
+        retry, another host's clock): False. A revoked key stays revoked (IssuerError)."""
         with self.config.locked():
             for entry in self.config.data["keys"]:
                 if entry["label"] != label:
@@ -153,11 +153,11 @@ class IssuerKeys:
                         f"The key {label!r} is revoked, and a revoked key stays revoked; the cards "
                         "it signed already read KEY_REVOKED."
                     )
+                if entry["state"] == KeyState.RETIRED.value:
+                    return False
                 # Never before its start: readers refuse a trust list with an impossible
                 # window (a host whose clock is behind the one that made the key).
-                end = max(entry["not_before"], min(entry["not_after"], now))
-                if entry["state"] == KeyState.RETIRED.value and entry["not_after"] == end:
-                    return False
+                end = max(entry["not_before"], min(entry["not_after"], end))
                 entry["state"], entry["not_after"] = KeyState.RETIRED.value, end
                 self.config.save()
                 return True

@@ -12,7 +12,10 @@ DIR/public a static server should follow). `degraded` is still 200, since the ho
 issues: a status list not published yet, or older than the publisher's re-signing age plus a
 margin, which means no host is publishing. No personal data, no database address (the log has
 it). The answer is kept for a second: a load balancer polling every host often costs the
-registry one small read a second, not one per poll. A change of status is logged once.
+registry one small read a second, not one per poll. While one request asks the registry the
+others get the kept answer, but only for HANG_SECONDS: a check still running after that means
+the database does not answer (a hung server or a dropped route), and every poll says 503
+`unavailable` until a check comes back. A change of status is logged once.
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger("citycard.api.health")
 
 CACHE_SECONDS = 1.0
+# A check of one small read still running after this long: the database does not answer. Far
+# above a healthy read (milliseconds), well below a load balancer's patience.
+HANG_SECONDS = 5.0
 # Beyond the publisher's re-signing age: it looks every second, a new holder takes the lock
 # within seconds; five minutes more means no host is publishing.
 STALE_MARGIN_SECONDS = 300
 RETRY_AFTER = "60"
 _KEPT = "health_answer"  # (monotonic time, body, status) in the app's state
 _LOCK = "health_lock"
+_STARTED = "health_check_started"  # monotonic start of the check in flight, None between checks
+monotonic = time.monotonic  # the tests move their own clock
 
 
 @cache
@@ -118,23 +126,65 @@ def _answer(now: int) -> tuple[dict[str, Any], int, str | None]:
     return body, 200, None
 
 
+def _hung(waited: float, kept: tuple[float, dict[str, Any], int] | None) -> dict[str, Any]:
+    """The 503 while a check has been waiting on the registry for `waited` seconds."""
+    schema = kept[1]["schema"] if kept is not None else {"current": None}
+    return {
+        "status": "unavailable",
+        "code": "unavailable",
+        "message": (
+            f"The registry database does not answer (a check has waited {int(waited)} seconds); "
+            "see this host's log, and check that the database runs and that this host may "
+            "reach it."
+        ),
+        "database": "unavailable",
+        "schema": {"current": schema["current"], "expected": expected_revision()},
+        "publisher": bool(state().extra["publisher"].leader),
+        "last_published_age_seconds": None,
+        "oldest_status_list_age_seconds": None,
+        "warnings": [],
+    }
+
+
+def _keep(body: dict[str, Any], status: int, why: str | None) -> None:
+    """Keep an answer for CACHE_SECONDS, and log it when the status changed."""
+    st = state()
+    kept = st.extra.get(_KEPT)
+    before = kept[1]["status"] if kept is not None else "ok"
+    if body["status"] != before:  # one line per change, not one per poll
+        log.warning("health: this host is now %s%s", body["status"], f" ({why})" if why else "")
+    st.extra[_KEPT] = (monotonic(), body, status)
+
+
 def _current() -> tuple[dict[str, Any], int]:
     """The answer kept for CACHE_SECONDS; while one request asks the registry, the others
-    get the kept answer rather than queue behind a database that may hang."""
+    get the kept answer rather than queue behind a database that may hang, for HANG_SECONDS;
+    then 503."""
     st = state()
     lock: threading.Lock = st.extra.setdefault(_LOCK, threading.Lock())
     kept = st.extra.get(_KEPT)
-    if kept is not None and time.monotonic() - kept[0] < CACHE_SECONDS:
+    if kept is not None and monotonic() - kept[0] < CACHE_SECONDS:
         return kept[1], kept[2]
-    if not lock.acquire(blocking=kept is None):
-        return kept[1], kept[2]  # type: ignore[index]
-    try:
+    if not lock.acquire(blocking=False):  # another request is asking the registry
+        started = st.extra.get(_STARTED)
+        waited = 0.0 if started is None else max(0.0, monotonic() - started)
+        if kept is not None and waited < HANG_SECONDS:
+            return kept[1], kept[2]
+        # None kept yet: wait for the first check while its answer may still come.
+        if kept is not None or not lock.acquire(timeout=max(0.0, HANG_SECONDS - waited)):
+            body = _hung(waited, kept)
+            _keep(body, 503, f"a registry check has waited {int(waited)} seconds")
+            return body, 503
+        kept = st.extra.get(_KEPT)
+        if kept is not None:
+            lock.release()
+            return kept[1], kept[2]
+    try:  # this request holds the lock: it asks the registry
+        st.extra[_STARTED] = monotonic()
         body, status, why = _answer(int(time.time()))
-        before = kept[1]["status"] if kept is not None else "ok"
-        if body["status"] != before:  # one line per change, not one per poll
-            log.warning("health: this host is now %s%s", body["status"], f" ({why})" if why else "")
-        st.extra[_KEPT] = (time.monotonic(), body, status)
+        _keep(body, status, why)
     finally:
+        st.extra[_STARTED] = None
         lock.release()
     return body, status
 

@@ -22,7 +22,8 @@ Configuration: `DIR/server.toml` (every key optional)
     host = "127.0.0.1"          # citycard-api serve --host overrides
     port = 8080                 # --port overrides
     threads = 8                 # waitress worker threads
-    proxy_hops = 0              # reverse proxies in front that set X-Forwarded-For
+    proxy_hops = 0              # reverse proxies in front that set X-Forwarded-For; then
+                                # the port must be reachable from the proxy only
     max_body = 65536            # largest request body, bytes
     fast_path = true            # answer the public files in front of Flask (same bytes)
     publisher = true            # sign and publish here when this process holds the lock
@@ -239,8 +240,11 @@ def create_app(
     if config.fast_path:
         app.wsgi_app = routes_public.FastPath(app.wsgi_app, files)  # type: ignore[method-assign]
     if config.proxy_hops:
+        # X-Forwarded-For: each proxy appends, so the client is proxy_hops from the right.
+        # X-Forwarded-Proto: nginx (deploy/nginx) overwrites it with the one scheme it saw,
+        # so there is one value whatever is in front; x_proto=2 would ignore it (http).
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
+            app.wsgi_app, x_for=config.proxy_hops, x_proto=1
         )
     app.register_blueprint(routes_public.bp)
     app.register_blueprint(routes_health.bp)  # GET /health, for load balancers

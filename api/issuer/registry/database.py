@@ -91,6 +91,40 @@ def _normalise_url(url: str) -> URL:
     return parsed
 
 
+# PostgreSQL connections end in bounded time when the server or the route to it fails, instead
+# of after the kernel's TCP timeouts (many minutes) or never (docs/deployment.md):
+#   connect_timeout   a server that does not take the connection;
+#   keepalives_*      a peer gone while the connection is idle (the publisher lock's own
+#                     connection, pooled ones): dropped after about 30 + 3 x 10 s;
+#   tcp_user_timeout  sent data unacknowledged for 60 s: the route is gone (a legitimate long
+#                     statement is acknowledged by the server's kernel at once, so it is safe);
+#   statement_timeout 60 s for every statement: the issuer's own run in milliseconds (one
+#                     card, one status list of at most a few hundred kilobytes, the publisher's
+#                     reads), so this only ends a server that hangs. Migrations, which may
+#                     rebuild a large table or wait for another host's migration lock, lift it
+#                     for their transaction (Registry.upgrade). It is the server that enforces
+#                     it, so a frozen server is left to tcp_user_timeout and keepalives.
+# A value the URL sets itself wins (?connect_timeout=...; its options come after ours).
+_PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+PG_STATEMENT_TIMEOUT_MS = 60_000
+
+
+def postgresql_connect_args(url: URL) -> dict[str, Any]:
+    """The libpq parameters that bound a PostgreSQL connection (see above), after the URL's."""
+    args = {k: v for k, v in _PG_CONNECT_ARGS.items() if k not in url.query}
+    own = url.query.get("options", "")
+    own = " ".join(own) if isinstance(own, tuple) else own
+    args["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} {own}".strip()
+    return args
+
+
 def _sqlite_tuning(engine: Engine) -> None:
     """Foreign keys on, WAL, and BEGIN IMMEDIATE for write transactions (see Registry.write)."""
 
@@ -125,7 +159,9 @@ class Registry:
             self.engine = create_engine(parsed, connect_args={"timeout": 30})
             _sqlite_tuning(self.engine)
         else:
-            self.engine = create_engine(parsed, pool_pre_ping=True)
+            self.engine = create_engine(
+                parsed, pool_pre_ping=True, connect_args=postgresql_connect_args(parsed)
+            )
 
     @classmethod
     def for_directory(cls, directory: Path, url: str | None = None) -> Registry:
@@ -240,6 +276,8 @@ class Registry:
         with self._sentences(), self.engine.connect() as conn:
             conn.execution_options(citycard_write=True)  # one migrator at a time on SQLite
             with conn.begin():
+                if not self.is_sqlite:  # no limit for a migration (see _PG_CONNECT_ARGS)
+                    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 revision = migrate.upgrade(conn)
         if self.is_sqlite and self.url.database:
             Path(self.url.database).chmod(0o600)
