@@ -101,7 +101,22 @@ def test_a_second_code_within_minutes_needs_a_tick(api: Api) -> None:
     assert api.issuer.self_revoke(number, code) is None
 
 
-def test_the_one_time_code_is_only_for_the_session_that_made_it(api: Api) -> None:
+def test_a_second_code_needs_a_tick_however_long_the_cards_history(api: Api) -> None:
+    """The guard looks for the newest desk-made code itself, not in the page's history list
+    (which keeps the oldest events of a long-lived card)."""
+    from api.issuer.registry import audit_queries
+
+    number, _old = issued_card(api)
+    with api.issuer.registry.write() as s:
+        for i in range(250):
+            audit_queries.record(s, int(time.time()) - 5000 + i, "desk-1", "desk-lookup", number)
+    login_with_token(api)
+    assert desk_post(api.client, f"/desk/cards/{number}/code").status_code == 303
+    res = desk_post(api.client, f"/desk/cards/{number}/code")
+    assert res.status_code == 409 and 'name="again"' in text_of(res)
+
+
+def test_the_one_time_code_is_not_for_another_account(api: Api) -> None:
     number, _old = issued_card(api)
     login_with_token(api)
     res = desk_post(api.client, f"/desk/cards/{number}/code")
@@ -113,6 +128,67 @@ def test_the_one_time_code_is_only_for_the_session_that_made_it(api: Api) -> Non
     assert cookie is not None
     other.set_cookie(cookie.key, cookie.value, domain="localhost")
     assert 'id="new-code"' not in text_of(other.get(res.headers["Location"]))
+
+
+def _code_cookie(api: Api) -> tuple[str, str]:
+    """A new code made for a fresh card; the one-time cookie's Set-Cookie and value."""
+    number, _old = issued_card(api)
+    login_with_token(api)
+    res = desk_post(api.client, f"/desk/cards/{number}/code")
+    header = next(h for h in res.headers.getlist("Set-Cookie") if h.startswith(flash_cookie()))
+    cookie = api.client.get_cookie(flash_cookie())
+    assert cookie is not None
+    return header, cookie.value
+
+
+def flash_cookie() -> str:
+    from api.issuer.desk.flash import COOKIE
+
+    return COOKIE
+
+
+def test_the_one_time_cookie_is_encrypted_and_never_written_to_disk(api: Api) -> None:
+    """The code (or a new account's token) is a secret: the browser's cookie file must not
+    hold it readable, and a session cookie (no Max-Age, no Expires) is not written there."""
+    import base64
+    import contextlib
+    import zlib
+
+    header, value = _code_cookie(api)
+    assert "max-age" not in header.lower() and "expires" not in header.lower(), header
+    raw = value.encode()
+    decoded = [raw]
+    for part in raw.split(b"."):
+        padded = part + b"=" * (-len(part) % 4)
+        try:
+            data = base64.urlsafe_b64decode(padded)
+        except ValueError:
+            continue
+        decoded.append(data)
+        with contextlib.suppress(zlib.error):
+            decoded.append(zlib.decompress(data))
+    assert not any(b"DEV" in d or b'"code"' in d for d in decoded), decoded
+
+
+def test_the_one_time_code_is_only_for_the_session_that_made_it(api: Api) -> None:
+    """The same staff id in another session (logged in again, elsewhere or after a log-out)
+    does not see a code an earlier session made; logging out deletes the cookie."""
+    number, _old = issued_card(api)
+    login_with_token(api)
+    res = desk_post(api.client, f"/desk/cards/{number}/code")
+    cookie = api.client.get_cookie(flash_cookie())
+    assert cookie is not None
+    other = api.app.test_client()
+    login_with_token(api, other)  # desk-1 again: a second session
+    other.set_cookie(cookie.key, cookie.value, domain="localhost")
+    assert 'id="new-code"' not in text_of(other.get(res.headers["Location"]))
+    # the redirect never followed; a log-out, a new login in the same browser: not shown
+    out = desk_post(api.client, "/desk/logout")
+    assert out.status_code == 303
+    assert api.client.get_cookie(flash_cookie()) is None, "deleted on logout"
+    api.client.set_cookie(cookie.key, cookie.value, domain="localhost")
+    login_with_token(api)
+    assert 'id="new-code"' not in text_of(api.client.get(res.headers["Location"]))
 
 
 # -- M1: renewal and replacement lines are translated -----------------------------------------

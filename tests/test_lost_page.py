@@ -178,3 +178,37 @@ def test_an_origin_no_browser_sends_is_refused_as_cross_site(api: Api, origin: s
     login = api.client.post("/desk/login", data={"method": "password"}, headers={"Origin": origin})
     assert login.status_code == 403, login.status_code
     assert api.issuer.card(number).status == "valid"
+
+
+def test_the_result_is_shown_briefly_and_goes_with_the_form(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a shared device the next person must not read "card N is revoked": the result cookie
+    is a session cookie, good for about 2 minutes, deleted when the form is shown and by
+    every post."""
+    from api.issuer.routes_lost import DONE_COOKIE, DONE_MAX_AGE
+
+    assert DONE_MAX_AGE <= 180
+    number, code = issued_card(api)
+    res = report(api, number, code, action="suspend")
+    header = next(h for h in res.headers.getlist("Set-Cookie") if h.startswith(DONE_COOKIE))
+    assert "max-age" not in header.lower() and "expires" not in header.lower(), header
+    done = res.headers["Location"]
+    assert number in text_of(api.client.get(done))
+    # the form shown again: the result goes
+    form = api.client.get("/lost")
+    assert any(h.startswith(DONE_COOKIE + "=;") for h in form.headers.getlist("Set-Cookie"))
+    assert api.client.get_cookie(DONE_COOKIE) is None
+    assert number not in text_of(api.client.get(done))
+    # a post (whatever its outcome) takes it away too
+    res = report(api, number, code, action="revoke")
+    assert number in text_of(api.client.get(done))
+    cookie = api.client.get_cookie(DONE_COOKIE)
+    assert cookie is not None
+    token = csrf_of(api.client.get("/lost"))  # (the form: the cookie goes; set again below)
+    api.client.set_cookie(cookie.key, cookie.value, domain="localhost")
+    api.client.post("/lost", data={"csrf": token, "doc": number}, headers=SAME_SITE)
+    assert api.client.get_cookie(DONE_COOKIE) is None
+    # and a result older than DONE_MAX_AGE is not shown
+    api.client.set_cookie(cookie.key, cookie.value, domain="localhost")
+    later = time.time() + DONE_MAX_AGE + 5
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    assert number not in text_of(api.client.get(done))

@@ -13,6 +13,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -31,6 +32,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from api.issuer.desk import routes_login
+from api.issuer.page_errors import TOO_LARGE
+from api.issuer.page_i18n import translations
+from api.issuer.pages import PAGE_HEADERS
+from api.issuer.routes_lost import THROTTLED
 from api.issuer.routes_public import COMMON_HEADERS
 from api.issuer.service import Issuer
 from api.phone import PAGE_DIR, content_security_policy
@@ -343,6 +349,13 @@ def exhaust_form_zone(site: Site) -> list[int]:
     return seen
 
 
+def said(answer: Answer, lang: str, message: str) -> bool:
+    """True when the page `answer` says `message` in `lang` as its message."""
+    html = answer.body.decode("utf-8")
+    text = translations(lang).gettext(message)
+    return f'lang="{lang}"' in html and re.search(r'class="message[^"]*"[^>]*>' + re.escape(text), html) is not None
+
+
 def test_page_loads_are_not_rate_limited(site: Site) -> None:
     """Only form posts count: behind one office or mobile-carrier address, loading /lost or the
     desk many times is no attack (it was refused in English after 21 quick loads)."""
@@ -364,10 +377,21 @@ def test_the_flood_guard_answers_in_the_pages_and_the_apis_own_ways(site: Site) 
     assert lost.headers.get_all("Content-Security-Policy") == get(
         site.api + "/lost?lang=de"
     ).headers.get_all("Content-Security-Policy"), "the page's own headers, once"
+    # ... saying why, in the page's language (an empty form lost what was typed, silently)
+    assert said(lost, "de", THROTTLED[0]), lost.body.decode("utf-8")
     desk = send(site.nginx.url + "/desk/login", body=b"staff_id=x&password=y")
     assert desk.status == 429 and int(desk.headers["Retry-After"]) >= 1
     assert_not_nginx_page(desk)
-    assert "Log in to the service desk" in desk.body.decode("utf-8")
+    assert said(desk, "en", routes_login.THROTTLED[0]), desk.body.decode("utf-8")
+    # a desk action (POST only): the sentence, not "cannot be used that way", and never the
+    # new-code page's "the code was shown once" (no code was made)
+    for action in ("suspend", "code"):
+        exhaust_form_zone(site)
+        refused = send(f"{site.nginx.url}/desk/cards/DEV00000018/{action}", body=b"csrf=x",
+                       **{"Accept-Language": "de"})  # fmt: skip
+        assert refused.status == 429, (action, refused.status)
+        assert said(refused, "de", routes_login.THROTTLED[0]), refused.body.decode("utf-8")
+        assert "DEV00000018" not in refused.body.decode("utf-8"), "no card page, no look-up"
     # the JSON twin of the lost page: the API's JSON error
     refused = send(
         site.nginx.url + "/api/v1/self-revocation",
@@ -391,6 +415,40 @@ def test_a_body_over_nginxs_limit_gets_the_apis_json_error(site: Site) -> None:
     page = send(site.nginx.url + "/lost?lang=fr", body=b"doc=" + b"1" * 100_000)
     assert page.status == 413 and 'lang="fr"' in page.body.decode("utf-8")
     assert_not_nginx_page(page)
+    # over the pages' own limit nginx refuses it: the page says so, in its language
+    huge = b"doc=" + b"1" * 300_000
+    page = send(site.nginx.url + "/lost?lang=fr", body=huge)
+    assert page.status == 413 and said(page, "fr", TOO_LARGE), page.body.decode("utf-8")
+    desk = send(site.nginx.url + "/desk/cards/DEV00000018/revoke", body=huge,
+                **{"Accept-Language": "nl"})  # fmt: skip
+    assert desk.status == 413 and said(desk, "nl", TOO_LARGE), desk.body.decode("utf-8")
+
+
+def test_a_forged_refusal_header_only_gets_an_error_page(site: Site) -> None:
+    """The header nginx sets for its refusals is a display hint: sent by a client to the app,
+    it shows the same error page and nothing else (no form, no card, no code)."""
+    for path in ("/lost?lang=de&doc=DEV00000018", "/desk/cards/DEV00000018/code"):
+        answer = get(site.api + path, **{"X-Citycard-Refused": "429"})
+        assert answer.status == 429 and "DEV00000018" not in answer.body.decode("utf-8"), path
+    assert get(site.api + "/lost", **{"X-Citycard-Refused": "200"}).status == 200
+
+
+def test_desk_without_its_slash_is_the_apps_redirect_with_the_page_headers(site: Site) -> None:
+    conn = http.client.HTTPConnection(site.nginx.url.removeprefix("http://"), timeout=10)
+    conn.request("GET", "/desk?lang=de")
+    answer = conn.getresponse()
+    body = answer.read()
+    conn.close()
+    assert answer.status == 308 and answer.getheader("Location", "").endswith("/desk/?lang=de")
+    assert b"nginx" not in body
+    for name, value in PAGE_HEADERS:
+        assert answer.getheader(name) == value, name
+
+
+def test_health_is_not_public(site: Site) -> None:
+    """/health is for load balancers on each API host's own port, not for the world."""
+    assert get(site.api + "/health").status == 200
+    assert_api_json_error(get(site.nginx.url + "/health"), 404, "not_found")
 
 
 def test_the_access_log_holds_no_address_and_no_query(site: Site) -> None:
@@ -398,6 +456,12 @@ def test_the_access_log_holds_no_address_and_no_query(site: Site) -> None:
     for path in ("/verify/", "/lost?doc=DEV00000018", f"/wallet/pickups/abc?proof={secret}",
                  "/desk/card?number=DEV00000018", STATUS + "?doc=DEV00000026"):  # fmt: skip
         get(site.nginx.url + path)
+    # refusals by nginx itself are answered in named locations: not logged either
+    exhaust_form_zone(site)
+    send(site.nginx.url + "/desk/cards/DEV00000034/suspend", body=b"csrf=x")
+    send(site.nginx.url + "/lost?doc=DEV00000042", body=b"doc=" + b"1" * 300_000)
+    send(f"{site.nginx.url}/wallet/pickups/DEV00000059?proof={secret}", "PUT", b" " * 300_000)
+    get(site.nginx.url + "/status/nosuch")  # a list not published: the API answers
     log = site.nginx.prefix / "access.log"
     # buffered per worker process: each flushes within its flush time (5 s)
     deadline, text = time.monotonic() + 15, ""
@@ -407,8 +471,12 @@ def test_the_access_log_holds_no_address_and_no_query(site: Site) -> None:
         time.sleep(0.2)
         text = log.read_text("utf-8") if log.exists() else ""
     assert "GET /verify/ " in text and f"GET {STATUS} " in text, text
-    for forbidden in ("127.0.0.1", "DEV000000", secret, "doc=", "proof=", "?"):
+    for forbidden in ("127.0.0.1", "DEV000000", secret, "doc=", "proof=", "?", "/desk",
+                      "/lost", "/wallet/pickups/"):  # fmt: skip
         assert forbidden not in text, (forbidden, text)
+    # the error log: no line for a public file that is not there (the API answers it)
+    errors = (site.nginx.prefix / "error.log").read_text("utf-8")
+    assert "nosuch" not in errors, errors
     rendered = render_site(site.issuer.dir)
     assert "log_format citycard" in rendered
     assert "access_log /var/log/nginx/citycard-access.log citycard" in rendered

@@ -205,10 +205,17 @@ class Accounts:
         self, kiosk_id: str, now: int, actor: Actor = CLI
     ) -> tuple[KioskAccount, bool]:
         """Decommission a kiosk (hardware replaced, branch closed): its account is refused and
-        its signing key retired (`not_after` now), and the trust list that says so is
-        published; cards it signed before stay valid, anything signed later reads KEY_EXPIRED.
-        True when something changed; a retired kiosk again is harmless (False), a revoked
-        one is refused: it stays revoked."""
+        its signing key retired, and the trust list that says so is published. Cards it signed
+        before stay valid; a card dated after the key's end reads KEY_EXPIRED. That end is the
+        retirement plus the kiosk clock skew the API allows (server.toml [kiosk] clock_skew):
+        a kiosk whose clock runs fast stamps the cards it finished just before with a later
+        `iat`, and they must not read KEY_EXPIRED. The margin costs nothing: the signer picks
+        `iat`, so retire never stopped one who holds the key (that is `revoke_kiosk`).
+        True when the account changed; a retired kiosk again is harmless (False, and the key's
+        end stays the recorded retirement's), a revoked one is refused: it stays revoked."""
+        from .server import load_config  # here: server imports this module (through service)
+
+        skew = load_config(self.keys.config.dir).clock_skew  # a bad server.toml: before changing
         with self.registry().write() as s:
             row = _kiosk_row(s, kiosk_id)
             label = row.key_label
@@ -221,9 +228,11 @@ class Accounts:
             if changed:
                 account_queries.retire(row, now)
                 queries.audit(s, now, actor[0], "kiosk-retire", actor[1], detail=kiosk_id)
+            retired_at = row.updated_at  # this run's, or the recorded one
         # Also when the account was retired already: a retry after a crash between the
-        # registry and issuer.json finishes the key and the publication.
-        changed = self.keys.retire(label, now) or changed
+        # registry and issuer.json, or a host whose issuer.json was not copied, finishes the
+        # key and the publication, with the end the first retirement gave it.
+        self.keys.retire(label, retired_at + skew)
         self.publish(now)
         account = self.kiosk(kiosk_id)
         assert account is not None
@@ -340,6 +349,12 @@ class Accounts:
                 return
             desk = desk_queries.ensure_desk_account(s, staff_id, now)
             desk.sessions_after, desk.updated_at = now_ms(), now
+
+    def check_keeps_an_admin(self, staff_id: str) -> None:
+        """Refuse (LastAdminError) when `staff_id` is the last active desk admin: the desk
+        asks before its confirmation tick; revoke_staff and set_role check again."""
+        with self.registry().read() as s:
+            _keep_an_admin(s, staff_id)
 
     def set_role(self, staff_id: str, admin: bool, now: int, actor: Actor = CLI) -> None:
         """Make a staff account a desk admin (manages accounts) or plain desk staff; not the

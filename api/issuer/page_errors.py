@@ -7,6 +7,12 @@ failure (5xx) gets a page in the page's language with a way back, not the API's 
     /desk, /desk/...   desk/message.html, the desk's languages, a link to /desk/
 
 The sentences are the lost-card page's (api.issuer.catalogues: needed in every language).
+
+A post that nginx refuses itself (its flood guard: 429; a body over its limit: 413) comes back
+as a GET of the same address with `X-Citycard-Refused: 429|413` (deploy/nginx/citycard.conf,
+@citycard_page_again); `proxy_refusal` answers it with the error page for that status, so the
+person reads why the post did not happen instead of an emptied form or a GET of a POST-only
+address.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ TOO_LARGE = N_("What was sent is too long for this page. Go back and try again."
 FAILED = N_("Something went wrong on our side. Try again in a few minutes.")
 
 _LOST, _DESK = "/lost", "/desk"
+REFUSED_HEADER = "X-Citycard-Refused"
+"""Set by nginx only on the GET it makes after refusing a post (see the module's docstring)."""
 DESK_LANG_COOKIE = "__Host-citycard-desk-lang"  # the desk's chosen language (desk.common)
 
 
@@ -36,12 +44,15 @@ def is_page_path(path: str) -> bool:
     return _under(path, _LOST) or _under(path, _DESK)
 
 
-def error_page(status: int, headers: Mapping[str, str] | None = None) -> Response | None:
-    """The page for error `status` when this request is for one of the pages, else None."""
+def error_page(
+    status: int, headers: Mapping[str, str] | None = None, message: str | None = None
+) -> Response | None:
+    """The page for error `status` (saying `message`, else the status's own sentence) when
+    this request is for one of the pages, else None."""
     path = request.path
     if not is_page_path(path):
         return None
-    message = (
+    message = message or (
         NOT_FOUND
         if status == 404
         else TOO_LARGE
@@ -64,6 +75,21 @@ def error_page(status: int, headers: Mapping[str, str] | None = None) -> Respons
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def proxy_refusal(prefix: str, busy: str) -> Response | None:
+    """For nginx's GET after it refused a post under `prefix` (/lost or /desk): the error
+    page for its status, `busy` for the flood guard's 429, the too-large sentence for 413;
+    None for any other request (the view answers it).
+
+    The header is only a display hint: a client that sends it itself gets this error page and
+    nothing else (no form, no card, no look-up), which it could have had by flooding anyway."""
+    if request.method not in ("GET", "HEAD") or not _under(request.path, prefix):
+        return None
+    status = {"413": 413, "429": 429}.get(request.headers.get(REFUSED_HEADER, ""))
+    if status is None:
+        return None
+    return error_page(status, message=busy if status == 429 else None)
 
 
 def add_page_headers(response: Response) -> Response:

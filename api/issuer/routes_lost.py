@@ -33,6 +33,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from cardio import codes
 
 from .lost_card import report_lost
+from .page_errors import proxy_refusal
 from .page_i18n import LANGUAGES, N_, choose
 from .pages import (
     FormRefused,
@@ -53,7 +54,10 @@ bp = Blueprint("lost", __name__)
 
 COOKIE = "__Host-citycard-lost"
 DONE_COOKIE = "__Host-citycard-lost-done"
-DONE_MAX_AGE = 900  # seconds the result page can be shown again (a reload, Back)
+DONE_MAX_AGE = 120
+"""Seconds the result page can be shown again: a reload or Back comes at once. The cookie is
+a session cookie (not written to the browser's cookie file), deleted when the form is shown
+and by every post: on a shared device the next person does not read "card N is revoked"."""
 MIN_SECONDS = 0.5
 """Every answer to a POST takes at least this long, whatever happened."""
 _ACTIONS = {"suspend": SUSPENDED, "revoke": REVOKED}
@@ -82,6 +86,13 @@ NOT_A_CODE = N_(
     "The code is the 10 letters and digits printed on your receipt, such as 7KQ2M-XR4PD. "
     "Check it and type it again."
 )
+
+
+@bp.before_app_request
+def _refused_by_nginx() -> Response | None:
+    # App-wide (not only this blueprint's routes), so that an address of no route of ours
+    # is answered too; only for /lost (page_errors.proxy_refusal).
+    return proxy_refusal("/lost", THROTTLED[0])
 
 
 def _clean_number(text: str) -> str:
@@ -136,14 +147,23 @@ def lost_form() -> Response:
     except UnicodeDecodeError:  # a raw byte in the address: the empty form, not an error
         number = done = ""
     lang = choose()
-    return (_done(lang) if done else None) or _form(lang, number=number)
+    result = _done(lang) if done else None
+    return result or _forget_done(_form(lang, number=number))
+
+
+def _forget_done(response: Response) -> Response:
+    if DONE_COOKIE in request.cookies:
+        response.delete_cookie(DONE_COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
+    return response
 
 
 @bp.post("/lost")
 def lost_submit() -> Response:
     started = time.monotonic()
     try:
-        return _submit(choose(), started)
+        response = _submit(choose(), started)
+        # A new report's result replaces the last one's; any other answer drops it.
+        return response if response.status_code == 303 else _forget_done(response)
     finally:
         # Whatever the outcome, no answer comes sooner than MIN_SECONDS.
         rest = MIN_SECONDS - (time.monotonic() - started)
@@ -182,5 +202,5 @@ def _submit(lang: str, started: float) -> Response:
     st.extra["publisher"].wait_published(card.status_list)
     response = redirect(f"/lost?lang={lang}&done=1")
     result = _serializer().dumps({"n": card.document_number, "s": card.status})
-    set_form_cookie(response, DONE_COOKIE, result, max_age=DONE_MAX_AGE)
+    set_form_cookie(response, DONE_COOKIE, result)  # a session cookie: see DONE_MAX_AGE
     return response

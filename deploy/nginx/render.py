@@ -92,7 +92,8 @@ def access_log(path: Path | None) -> str:
     if path is not None and str(path) == "off":
         return "off"
     target = _path("--access-log", path or Path(DEFAULT_ACCESS_LOG))
-    return f"{target} citycard buffer=32k flush=5s"
+    # if=: nothing for the paths that name a card or a pickup, whichever location answers
+    return f"{target} citycard buffer=32k flush=5s if=$citycard_logged"
 
 
 def _port(listen: str) -> int | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 
 from cardio import codes
 
@@ -27,7 +28,6 @@ from ..registry import (
     REVOKED,
     SUSPENDED,
     VALID,
-    AuditEvent,
     audit_queries,
     desk_queries,
 )
@@ -75,7 +75,7 @@ def _number(text: str) -> str | None:
 @bp.get("/")
 @login_required()
 def home(session: DeskSession) -> Response:
-    saved = flash.take(session.staff.staff_id, "saved")  # e.g. an admin who stepped down
+    saved = flash.take(session, "saved")  # e.g. an admin who stepped down
     message = SAVED.get(saved.get("what", "")) if saved else None
     return flash.forget(page("desk/home.html", session, message=message, ok=True))
 
@@ -89,10 +89,11 @@ def card(session: DeskSession) -> Response:
     return _card_page(session, number, done=request.args.get("done", ""))
 
 
-def _recent_code(events: list[AuditEvent], now: int) -> int | None:
-    """When a desk made this number's newest receipt code, if within RECENT_CODE."""
-    made = [e.at for e in events if e.action == "desk-new-code"]
-    return made[-1] if made and now - made[-1] < RECENT_CODE else None
+def _recent_code(s: Session, number: str, now: int) -> int | None:
+    """When a desk made this number's newest receipt code, if within RECENT_CODE (its own
+    query: the page's history list holds only a long-lived card's oldest events)."""
+    made = audit_queries.newest_at(s, number, "desk-new-code")
+    return made if made is not None and now - made < RECENT_CODE else None
 
 
 def _card_page(
@@ -113,6 +114,7 @@ def _card_page(
     with issuer.registry.read() as s:
         events = audit_queries.events_for(s, number)
         current = desk_queries.current_card(s, number)
+        recent = _recent_code(s, number, int(time.time()))
     assert current is not None
     if done in DONE and DONE_STATUS[done] == current.status:
         message, ok = DONE[done], True
@@ -138,7 +140,7 @@ def _card_page(
         current_state=current.state,
         cards=rows,
         history=history_lines(events),
-        recent_code=_recent_code(events, int(time.time())) is not None,
+        recent_code=recent is not None,
         message=message,
         ok=ok,
         message_values={"number": number, **values},
@@ -179,8 +181,7 @@ def _new_code(session: DeskSession, number: str) -> Response:
     issuer = state().issuer
     now = int(time.time())
     with issuer.registry.read() as s:
-        events = audit_queries.events_for(s, number)
-    recent = _recent_code(events, now)
+        recent = _recent_code(s, number, now)
     if recent is not None and request.form.get("again") != "yes":
         return _card_page(session, number, 409, RECENT_MADE, time=when(recent))
     code = codes.new_revocation_code()
@@ -200,7 +201,7 @@ def _new_code(session: DeskSession, number: str) -> Response:
     if refused is not None:
         return _card_page(session, number, 409, refused)
     response = redirect(f"/desk/cards/{number}/code")
-    return flash.put(response, session.staff.staff_id, "code", number=number, code=code)
+    return flash.put(response, session, "code", number=number, code=code)
 
 
 @bp.get("/cards/<number>/code")
@@ -210,7 +211,7 @@ def show_code(session: DeskSession, number: str) -> Response:
     checked = _number(number)
     if checked is None:
         return message_page(session, 400, BAD_NUMBER)
-    made = flash.take(session.staff.staff_id, "code")
+    made = flash.take(session, "code")
     if made is None or made.get("number") != checked:
         return flash.forget(_card_page(session, checked, message=CODE_SHOWN))
     return flash.forget(page("desk/code.html", session, number=checked, code=made["code"]))

@@ -12,6 +12,7 @@ import time
 
 from flask import Response, request
 
+from ..page_errors import proxy_refusal
 from ..page_i18n import N_
 from ..pages import (
     FormRefused,
@@ -23,7 +24,7 @@ from ..pages import (
     wait_step,
 )
 from ..web import state
-from . import sessions
+from . import flash, sessions
 from .blueprint import bp
 from .common import REFUSED, audit, login_required, page, remember_lang
 
@@ -40,6 +41,13 @@ NO_COOKIES = N_(
     "The desk needs cookies, and your browser did not send the login form's cookie. Allow "
     "cookies for this site, then log in again."
 )
+
+
+@bp.before_app_request
+def _refused_by_nginx() -> Response | None:
+    # App-wide, so that a POST-only address (a GET of it is a 405 before any desk view runs)
+    # and /desk itself are answered too: the sentence, never a 405 page or the new-code page.
+    return proxy_refusal("/desk", THROTTLED[0])
 
 
 def _login_page(status: int = 200, message: str | None = None, staff_id: str = "") -> Response:
@@ -97,4 +105,5 @@ def logout(session: sessions.DeskSession) -> Response:
     audit(session.staff.staff_id, "desk-logout")
     response = redirect("/desk/login")
     sessions.end(response)
-    return response
+    # A code or token made but never shown (the redirect's GET did not happen) goes too.
+    return flash.forget(response)

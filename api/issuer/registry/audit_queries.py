@@ -38,6 +38,17 @@ def events_for(session: Session, number: str, limit: int = 200) -> list[AuditEve
     )
 
 
+def newest_at(session: Session, number: str, action: str) -> int | None:
+    """When `action` last happened to document number `number` (None: never), however many
+    other events the number has."""
+    return session.scalars(
+        select(AuditEvent.at)
+        .where(AuditEvent.document_number == number, AuditEvent.action == action)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
 def recent(session: Session, limit: int = 100) -> list[AuditEvent]:
     """The newest events first."""
     return list(
