@@ -85,6 +85,11 @@ class Nginxes:
         if public_dir is not None:
             cmd += ["--public-dir", str(public_dir)]
         subprocess.run(cmd, check=True)
+        self.run(prefix, port)
+        return Nginx(f"http://127.0.0.1:{port}", prefix)
+
+    def run(self, prefix: Path, *ports: int) -> None:
+        """nginx on the nginx.conf rendered under `prefix`, until it listens on every port."""
         log = prefix / "error.log"
         proc = subprocess.Popen(
             [str(NGINX), "-p", str(prefix), "-e", str(log), "-c", str(prefix / "nginx.conf")],
@@ -92,5 +97,5 @@ class Nginxes:
             stderr=subprocess.STDOUT,
         )
         self.procs.append(proc)
-        wait_for(port, proc, "nginx", log)
-        return Nginx(f"http://127.0.0.1:{port}", prefix)
+        for port in ports:
+            wait_for(port, proc, "nginx", log)

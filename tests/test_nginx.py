@@ -538,15 +538,7 @@ def test_tls_is_rendered_and_plain_http_is_sent_to_it(
                "--tls-key", str(key), "--standalone", str(prefix),
                "--out", str(prefix / "nginx.conf")]  # fmt: skip
     subprocess.run([sys.executable, str(RENDER), *options], check=True)
-    log = prefix / "error.log"
-    proc = subprocess.Popen(
-        [str(NGINX), "-p", str(prefix), "-e", str(log), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    nginxes.procs.append(proc)
-    wait_for(https_port, proc, "nginx", log)
-    wait_for(http_port, proc, "nginx", log)
+    nginxes.run(prefix, https_port, http_port)
 
     context = ssl.create_default_context(cafile=str(cert))
     req = urllib.request.Request(f"https://localhost:{https_port}{TRUST}")

@@ -17,15 +17,8 @@ import click
 from cardio.cli_support import friendly_errors
 
 from ..accounts import CLI
+from ..cli_published import DIR_OPTION
 from ..service import Issuer
-
-DIR_OPTION = click.option(
-    "--dir",
-    "directory",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The issuer directory.",
-)
 
 
 @click.group()
