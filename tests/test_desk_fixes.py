@@ -116,6 +116,37 @@ def test_a_second_code_needs_a_tick_however_long_the_cards_history(api: Api) -> 
     assert res.status_code == 409 and 'name="again"' in text_of(res)
 
 
+def test_a_long_lived_cards_page_lists_its_newest_events_and_says_older_are_left_out(
+    api: Api,
+) -> None:
+    """Was: the history listed a card's oldest 200 events, so a clerk never saw what happened
+    lately to a card looked up often."""
+    from api.issuer.desk.routes_cards import HISTORY_LINES
+    from api.issuer.registry import audit_queries
+
+    number, _old = issued_card(api)
+    with api.issuer.registry.write() as s:
+        for i in range(250):
+            audit_queries.record(s, int(time.time()) - 5000 + i, "desk-1", "desk-lookup", number)
+    login_with_token(api)
+    assert desk_post(api.client, f"/desk/cards/{number}/code").status_code == 303
+    html = text_of(api.client.get(f"/desk/card?number={number}"))
+    history = html.split("<h2>History</h2>", 1)[1]
+    assert history.count("<tr><td>") == HISTORY_LINES
+    assert "New receipt code" in history
+    with api.issuer.registry.read() as s:
+        total = audit_queries.count_for(s, number)
+    left_out = history.split('id="history-left-out">', 1)[1].split("<", 1)[0]
+    assert left_out == f"Older events left out of this list: {total - HISTORY_LINES}."
+
+
+def test_a_short_history_is_listed_whole_with_no_left_out_line(api: Api) -> None:
+    number, _old = issued_card(api)
+    login_with_token(api)
+    html = text_of(api.client.get(f"/desk/card?number={number}"))
+    assert "history-left-out" not in html and "Looked up at the desk" in html
+
+
 def test_the_one_time_code_is_not_for_another_account(api: Api) -> None:
     number, _old = issued_card(api)
     login_with_token(api)

@@ -55,6 +55,7 @@ DONE = {
 # (an old bookmark or Back must not claim "valid again" above a revoked card).
 DONE_STATUS = {"suspend": SUSPENDED, "reinstate": VALID, "revoke": REVOKED}
 RECENT_CODE = 600
+HISTORY_LINES = 200  # the newest events a card page lists
 """Seconds after a desk-made receipt code during which another needs a ticked box: a second
 post (two tabs, a resent form) must not silently kill the code the holder just wrote down."""
 CODE_SHOWN = N_(
@@ -91,7 +92,7 @@ def card(session: DeskSession) -> Response:
 
 def _recent_code(s: Session, number: str, now: int) -> int | None:
     """When a desk made this number's newest receipt code, if within RECENT_CODE (its own
-    query: the page's history list holds only a long-lived card's oldest events)."""
+    query: the page's history list holds only a long-lived card's newest events)."""
     made = audit_queries.newest_at(s, number, "desk-new-code")
     return made if made is not None and now - made < RECENT_CODE else None
 
@@ -112,7 +113,8 @@ def _card_page(
         return page("desk/home.html", session, 404, message=UNKNOWN, number=number)
     audit(session.staff.staff_id, "desk-lookup", number)
     with issuer.registry.read() as s:
-        events = audit_queries.events_for(s, number)
+        events = audit_queries.events_for(s, number, HISTORY_LINES)
+        event_count = audit_queries.count_for(s, number)
         current = desk_queries.current_card(s, number)
         recent = _recent_code(s, number, int(time.time()))
     assert current is not None
@@ -140,6 +142,7 @@ def _card_page(
         current_state=current.state,
         cards=rows,
         history=history_lines(events),
+        history_left_out=max(0, event_count - len(events)),
         recent_code=recent is not None,
         message=message,
         ok=ok,

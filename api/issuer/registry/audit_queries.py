@@ -7,7 +7,7 @@ hold ids and fixed words only.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import queries
@@ -27,15 +27,22 @@ def record(
 
 
 def events_for(session: Session, number: str, limit: int = 200) -> list[AuditEvent]:
-    """What happened to document number `number`, oldest first."""
-    return list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.document_number == number)
-            .order_by(AuditEvent.at, AuditEvent.id)
-            .limit(limit)
-        )
+    """The newest `limit` events of document number `number`, oldest first (what a clerk
+    needs is what happened lately, however long the card has lived)."""
+    newest = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.document_number == number)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
     )
+    return list(reversed(list(newest)))
+
+
+def count_for(session: Session, number: str) -> int:
+    """How many events document number `number` has."""
+    return session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.document_number == number)
+    ) or 0
 
 
 def newest_at(session: Session, number: str, action: str) -> int | None:
