@@ -122,6 +122,12 @@ def _tampered(headers: dict[int, object], unprotected: dict[int, object] | None 
         cbor.dumps(cbor2.CBORTag(17, [b"", {}, b"", b""])),  # COSE_Mac0 tag
         cbor.dumps([b"\xa1\x01\x26", {}, b"p", b"\x00" * 64]),  # untagged
     ],
+    # Named, not by their bytes: each signature is fresh, and pytest-xdist's workers must
+    # collect the same test ids.
+    ids=[
+        "es384", "no-alg", "alg-none", "no-kid", "unknown-header", "alg-unprotected", "mac0",
+        "untagged",
+    ],
 )
 def test_structural_tampering_is_malformed(data: bytes) -> None:
     with pytest.raises(MalformedError):
