@@ -40,10 +40,12 @@ typecheck: deps
 	$(VENV)/bin/mypy
 
 # PostgreSQL on loopback (installed and started when missing) so the registry is tested on
-# both SQLite and PostgreSQL.
+# both SQLite and PostgreSQL. One pytest worker per core (pytest-xdist); the tests that present
+# cards in the vpcd slots share one of them (tests/xdist_groups.py). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 pytest: deps
 	@url="$$(bash scripts/ensure_postgres.sh)" && \
-		CITYCARD_TEST_PG_URL="$$url" $(PY) -m pytest -q $(PYTEST_ARGS)
+		CITYCARD_TEST_PG_URL="$$url" $(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: deps
 	$(PY) bench/verify.py

@@ -19,6 +19,13 @@ from .pcsc_fixtures import (  # noqa: F401
     fixture_vpcd_cards,
 )
 
+# On pytest-xdist workers, the tests that present cards share one worker (the module says why).
+from .xdist_groups import (  # noqa: F401
+    pytest_configure,
+    pytest_runtest_protocol,
+    pytest_xdist_make_scheduler,
+)
+
 # Property tests check what is read, not how fast: hypothesis's per-example deadline (200 ms)
 # failed a correct pure-Python parse of a 70 KB payload on a loaded 2-core machine (1.2 s).
 # Speed is measured in bench/, side by side, never by a timer in a test.

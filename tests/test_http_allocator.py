@@ -40,6 +40,8 @@ from tests.pcsc_fixtures import (  # noqa: F401 - fixtures
 
 from .kiosk_helpers import enrolment
 
+pytestmark = pytest.mark.vpcd  # it presents cards in the vpcd slots (tests/xdist_groups.py)
+
 READER = "Virtual PCD 00 00"
 
 

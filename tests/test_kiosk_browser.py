@@ -28,7 +28,7 @@ from tests.pcsc_fixtures import requires_pcscd
 
 from .browser import ARTIFACTS, chromium, requires_chromium
 
-pytestmark = [requires_pcscd, requires_chromium, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, requires_chromium, pytest.mark.timeout(240)]
 PIN = "2468"
 VIEWPORT = {"width": 1080, "height": 1920}  # a portrait kiosk screen
 

@@ -13,6 +13,8 @@ from cardio.chip import CardProfile
 from hardware import kiosk_devices
 from hardware.kiosk_devices import CardFeeder
 
+pytestmark = pytest.mark.vpcd  # it presents cards in the vpcd slots (tests/xdist_groups.py)
+
 
 class FakeVpcdCard:
     def __init__(self, card: Any, slot: int) -> None:

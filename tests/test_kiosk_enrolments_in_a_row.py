@@ -32,7 +32,7 @@ from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 from .kiosk_helpers import enrolment, make_kiosk
 from .test_kiosk_web import Kiosk, make_app
 
-pytestmark = [requires_pcscd, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, pytest.mark.timeout(120)]
 
 READER = "Virtual PCD 00 00"
 

@@ -29,7 +29,7 @@ from tests.pcsc_fixtures import requires_pcscd
 from .browser import ARTIFACTS, chromium, requires_chromium
 from .test_kiosk_browser import PIN, VIEWPORT, draw_signature, portrait_file, serve  # noqa: F401
 
-pytestmark = [requires_pcscd, requires_chromium, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, requires_chromium, pytest.mark.timeout(1200)]
 
 FAMILY, GIVEN = "Example-Fictional", "Robin"
 ADDRESS = "Apt 4, 100 Sample Street, Bronx, NY 10451"

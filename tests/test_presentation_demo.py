@@ -23,7 +23,7 @@ from cardio.x509_iaca import check_document_signer, load_pem
 from kiosk.cli import main as kiosk
 from tests.pcsc_fixtures import requires_pcscd
 
-pytestmark = [requires_pcscd, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, pytest.mark.timeout(300)]
 
 
 

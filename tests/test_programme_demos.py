@@ -20,6 +20,8 @@ from kiosk.cli import main as kiosk_main
 from kiosk.demo_application import SAMPLES_DIR, known_programmes, sample_resident
 from kiosk.programs import Program, load_program
 
+pytestmark = pytest.mark.vpcd  # it presents cards in the vpcd slots (tests/xdist_groups.py)
+
 PROGRAMS = {pid: load_program(pid) for pid in known_programmes()}
 COMPACT = sorted(pid for pid, p in PROGRAMS.items() if p.card.profile is CardProfile.COMPACT)
 CARD_FILES = ("card-front.png", "card-back.png", "chip.ndef", "qr.txt", "receipt.escpos")

@@ -22,6 +22,8 @@ from kiosk.cli import main as kiosk_main
 from kiosk.programs import load_program
 from kiosk.renewal import OldCardRefused, check_old_card
 
+pytestmark = pytest.mark.vpcd  # it presents cards in the vpcd slots (tests/xdist_groups.py)
+
 
 def demo(data: Path, out: Path, *extra: str) -> Result:
     args = ["demo", "--program", "zurich", "--data", str(data), "--out", str(out), *extra]

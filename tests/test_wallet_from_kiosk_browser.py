@@ -43,7 +43,7 @@ from .test_wallet_page_browser import env as env  # a fixture: the issuer with t
 from .test_wallet_pickup import issuer_files_holding, stored_rows
 from .wallet_server import WalletIssuer, fragment
 
-pytestmark = [requires_pcscd, requires_chromium, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, requires_chromium, pytest.mark.timeout(300)]
 
 PICKUP_TTL_PLUS = 15 * 60 + 1
 FAMILY, GIVEN, BORN = "Beispiel-Musterfrau", "Mira", "1990-02-28"  # as test_renewal_browser types

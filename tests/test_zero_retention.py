@@ -55,7 +55,7 @@ from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 
 from .kiosk_helpers import enrolment, make_kiosk
 
-pytestmark = [requires_pcscd, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.vpcd, requires_pcscd, pytest.mark.timeout(300)]
 
 KIOSK = Path(sys.executable).with_name("citycard-kiosk")
 PRINTED = {"card-front.png", "card-back.png", "receipt.escpos", "chip.ndef", "qr.txt", "verdict.json"}
