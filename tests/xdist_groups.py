@@ -7,10 +7,11 @@ unit of work, `vpcd`, given whole to one worker and run there one test after ano
 (it is the largest unit, so it starts first); every other test is a unit of its own.
 
 A module is in the unit when it asks for `pcscd_service`, `vpcd_cards` or `card_processes`, or
-says `pytest.mark.vpcd` (modules that enrol on the kiosk's simulated writer, which starts pcscd
-itself, in this process or in a `citycard-kiosk` they run). On a worker, a test of any other
-module that takes the lock in its own process (a module fixture included) fails at once with a
-sentence saying so, instead of waiting 90 s for the other worker.
+says `pytestmark = pytest.mark.vpcd` (or a list holding it): modules that enrol on the kiosk's
+simulated writer, which starts pcscd itself, in this process or in a `citycard-kiosk` they run.
+On a worker, a test of any other module that takes the lock in its own process (a module
+fixture included) fails at once with a sentence saying so, instead of waiting 90 s for the
+other worker.
 
 Not xdist's own `--dist loadgroup`: with pytest 9.2 its workers' group suffix on test ids has no
 effect (pytest keeps the id elsewhere), and the marked tests were spread over every worker.
@@ -30,7 +31,9 @@ from hardware import pcscd
 
 GROUP = "vpcd"
 _TESTS = Path(__file__).resolve().parent
-_PRESENTS_CARDS = re.compile(r"pytest\.mark\.vpcd\b|\b(pcscd_service|vpcd_cards|card_processes)\b")
+_PRESENTS_CARDS = re.compile(
+    r"^pytestmark = .*\bpytest\.mark\.vpcd\b|\b(pcscd_service|vpcd_cards|card_processes)\b", re.M
+)
 
 _running: list[pytest.Item] = []  # the test item this worker runs now
 
