@@ -101,9 +101,8 @@ def test_a_second_code_within_minutes_needs_a_tick(api: Api) -> None:
     assert api.issuer.self_revoke(number, code) is None
 
 
-def test_a_second_code_needs_a_tick_however_long_the_cards_history(api: Api) -> None:
-    """The guard looks for the newest desk-made code itself, not in the page's history list
-    (which keeps the oldest events of a long-lived card)."""
+def _long_lived_card_with_a_new_code(api: Api) -> str:
+    """A card with 250 old desk lookups, then a receipt code made at the desk (logged in)."""
     from api.issuer.registry import audit_queries
 
     number, _old = issued_card(api)
@@ -112,6 +111,13 @@ def test_a_second_code_needs_a_tick_however_long_the_cards_history(api: Api) -> 
             audit_queries.record(s, int(time.time()) - 5000 + i, "desk-1", "desk-lookup", number)
     login_with_token(api)
     assert desk_post(api.client, f"/desk/cards/{number}/code").status_code == 303
+    return number
+
+
+def test_a_second_code_needs_a_tick_however_long_the_cards_history(api: Api) -> None:
+    """The guard looks for the newest desk-made code itself, not in the page's history list
+    (which holds only a long-lived card's newest events)."""
+    number = _long_lived_card_with_a_new_code(api)
     res = desk_post(api.client, f"/desk/cards/{number}/code")
     assert res.status_code == 409 and 'name="again"' in text_of(res)
 
@@ -124,12 +130,7 @@ def test_a_long_lived_cards_page_lists_its_newest_events_and_says_older_are_left
     from api.issuer.desk.routes_cards import HISTORY_LINES
     from api.issuer.registry import audit_queries
 
-    number, _old = issued_card(api)
-    with api.issuer.registry.write() as s:
-        for i in range(250):
-            audit_queries.record(s, int(time.time()) - 5000 + i, "desk-1", "desk-lookup", number)
-    login_with_token(api)
-    assert desk_post(api.client, f"/desk/cards/{number}/code").status_code == 303
+    number = _long_lived_card_with_a_new_code(api)
     html = text_of(api.client.get(f"/desk/card?number={number}"))
     history = html.split("<h2>History</h2>", 1)[1]
     assert history.count("<tr><td>") == HISTORY_LINES

@@ -26,7 +26,7 @@ def record(
     queries.audit(session, now, "staff", action, staff_id, document_number, detail)
 
 
-def events_for(session: Session, number: str, limit: int = 200) -> list[AuditEvent]:
+def events_for(session: Session, number: str, limit: int) -> list[AuditEvent]:
     """The newest `limit` events of document number `number`, oldest first (what a clerk
     needs is what happened lately, however long the card has lived)."""
     newest = session.scalars(
