@@ -32,6 +32,7 @@ from .test_kiosk_browser import PIN, VIEWPORT, draw_signature, portrait_file, se
 pytestmark = [pytest.mark.vpcd, requires_pcscd, requires_chromium, pytest.mark.timeout(1200)]
 
 FAMILY, GIVEN = "Example-Fictional", "Robin"
+PROGRESS_EVENTS = "**/progress/events"
 ADDRESS = "Apt 4, 100 Sample Street, Bronx, NY 10451"
 TOO_LONG = "W" * 201  # longer than any programme lets an address be (200 characters)
 PROGRAMME_WORDS = {"IDNYC", "New", "York", "NYC", "Bronx", "NY"}
@@ -174,9 +175,21 @@ def _walk(walk: Checker, url: str, photo: Path) -> list[str]:
     if page.url.endswith("/fee"):
         walk.submit("fee")
     walk.check("review")
+    # The progress page moves on to /done by itself once its event stream says the card is
+    # made: hold the stream until the page is checked (a fast job destroyed the page under
+    # the check, seen in "ja").
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route(PROGRESS_EVENTS, hold)
     with page.expect_navigation():
         page.locator("main form button.primary:visible").last.click()
     walk.check("progress")
+    for route in held:
+        route.continue_()
+    page.unroute(PROGRESS_EVENTS, hold)
     page.wait_for_url("**/done", timeout=60_000)
     walk.check("done")
     page.screenshot(path=str(ARTIFACTS / f"kiosk-language-{code}-done.png"))
