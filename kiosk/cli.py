@@ -170,7 +170,8 @@ def demo(
 def recover(
     data_dir: Path, simulate: bool, api: str | None, kiosk_credential: Path | None
 ) -> None:
-    """Void the cards a stopped kiosk left half-made, and say what the attendant must do."""
+    """Void the cards a stopped kiosk left half-made, send the registry the reports of cards
+    made that it has not recorded, and say what the attendant must do."""
     from contextlib import ExitStack
 
     from .allocator import Allocator
@@ -199,7 +200,7 @@ def recover(
         with journal.exclusive():
             notices = recover_jobs(journal, allocator)
     if not notices:
-        click.echo("Nothing to recover: every card was finished or cancelled.")
+        click.echo("Nothing to recover: every card was finished or cancelled, and the registry knows of each.")
     for notice in notices:
         click.echo(f"{notice.kind}: {notice.message}")
 

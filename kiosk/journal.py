@@ -13,11 +13,17 @@ journal is never behind the hardware). A record holds only:
 | `alloc` | the allocator's idempotency key for the attempt |
 | `doc`, `list`, `idx` | document number, status list id and status index of the card |
 | `exp` | the card's expiry date (YYYY-MM-DD) |
+| `iat` | the card's issue time (seconds since the epoch), as signed into it |
 | `outcome` | a short error or recovery code such as `card_removed` |
 
 Names, birth dates, photos, chip UIDs and credentials are never written: `Record` refuses any
 other key, and every value is checked against a narrow pattern, so nothing free-form (which
 could carry a name by mistake) gets in.
+
+A card made is reported issued to the registry (`reported`). That record may come after the
+job's terminal one: a report that failed, or that a crash cut off, is owed (`JobHistory.
+report_owed`) and sent again later (kiosk.job.recovery.send_owed_reports); the job's
+records are kept through compaction until it is sent.
 
 A torn last line (power lost mid-write) is ignored when reading and cut off before the next
 append: its step was never acknowledged, because the job waits for the fsync. Damaged lines
@@ -65,8 +71,10 @@ STEPS = (
     "voided",  # terminal: the card's number was set INVALID
     "failed",  # terminal: nothing was allocated, nothing to void
     "closed",  # terminal: recovery finished a job that needed no voiding
+    "reported",  # the registry recorded the card issued (may follow the terminal record)
 )
 TERMINAL = frozenset({"done", "voided", "failed", "closed"})
+REPORTED = "reported"  # not a step of the job's course: JobHistory.reported
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,56}\Z")
 """Request ids are opaque tokens (uuid4().hex, secrets.token_urlsafe(16)): 8 to 56 letters,
@@ -77,7 +85,9 @@ _DOC = re.compile(r"[A-Z0-9-]{4,24}\Z")
 _LIST = re.compile(r"[A-Za-z0-9_.-]{1,32}\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _OUTCOME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
-_KEYS = ("t", "job", "req", "attempt", "step", "alloc", "doc", "list", "idx", "exp", "outcome")
+_KEYS = (
+    "t", "job", "req", "attempt", "step", "alloc", "doc", "list", "idx", "exp", "iat", "outcome",
+)  # fmt: skip
 
 
 class JournalError(CitycardError):
@@ -103,6 +113,7 @@ class Record:
     list: str | None = None
     idx: int | None = None
     exp: str | None = None
+    iat: int | None = None
     outcome: str | None = None
 
     def __post_init__(self) -> None:
@@ -120,6 +131,8 @@ class Record:
         if self.idx is not None and (type(self.idx) is not int or not 0 <= self.idx < 2**32):
             raise ValueError("The status index is not a whole number.")
         _check(self.exp, _DATE, "Expiry date")
+        if self.iat is not None and (type(self.iat) is not int or not 0 <= self.iat < 2**40):
+            raise ValueError("The issue time is not a time.")
         _check(self.outcome, _OUTCOME, "Outcome")
 
     def to_line(self) -> bytes:
@@ -150,9 +163,11 @@ class JobHistory:
     list: str | None = None
     idx: int | None = None
     exp: str | None = None
+    iat: int | None = None
     outcome: str | None = None
     started: float = 0.0
     updated: float = 0.0
+    reported: bool = False
 
     @property
     def last(self) -> str:
@@ -171,12 +186,26 @@ class JobHistory:
         """The card printer reported the card printed (it exists in someone's hand)."""
         return "card_printed" in self.steps
 
+    @property
+    def report_owed(self) -> bool:
+        """The card was made, and the registry has not confirmed it issued: the report is to
+        be sent (again). Not for a job journalled before issue times were (no `iat`)."""
+        return (
+            self.card_made
+            and not self.reported
+            and None not in (self.doc, self.exp, self.iat)
+        )
+
     def add(self, record: Record) -> None:
+        if record.step == REPORTED:  # may follow the terminal record: not in `steps`
+            self.reported = True
+            self.updated = record.t
+            return
         self.steps.append(record.step)
         if not self.started:
             self.started = record.t
         self.updated = record.t
-        for key in ("alloc", "doc", "list", "idx", "exp", "outcome"):
+        for key in ("alloc", "doc", "list", "idx", "exp", "iat", "outcome"):
             value = getattr(record, key)
             if value is not None:
                 setattr(self, key, value)
@@ -262,6 +291,10 @@ class Journal:
     def unfinished(self) -> list[JobHistory]:
         return [h for h in self.jobs().values() if not h.terminal]
 
+    def owed_reports(self) -> list[JobHistory]:
+        """Jobs whose card was made but not yet recorded issued at the registry."""
+        return [h for h in self.jobs().values() if h.report_owed]
+
     def size(self) -> int:
         try:
             return self.path.stat().st_size
@@ -271,8 +304,9 @@ class Journal:
     # -- upkeep ----------------------------------------------------------------------------------
 
     def compact(self, keep_seconds: float = 7 * 86400, now: float | None = None) -> None:
-        """Rewrite the journal with the records of unfinished jobs and the last record of
-        finished jobs younger than `keep_seconds` (enough to answer a repeated request)."""
+        """Rewrite the journal with the records of unfinished jobs and of jobs that owe their
+        report, whatever their age, and the last record of other finished jobs younger than
+        `keep_seconds` (enough to answer a repeated request)."""
         now = time.time() if now is None else now
         with self._lock:
             keep: list[Record] = []
@@ -280,12 +314,15 @@ class Journal:
             for record in self.records():
                 jobs.setdefault(record.job, []).append(record)
             for records in jobs.values():
-                last = records[-1]
-                if last.step not in TERMINAL:
+                history = JobHistory(records[0].job, records[0].req, records[0].attempt)
+                for record in records:
+                    history.add(record)
+                if not history.terminal or history.report_owed:
                     keep.extend(records)
-                elif now - last.t <= keep_seconds:
-                    summary = _summary(records)
-                    keep.append(summary)
+                elif now - history.updated <= keep_seconds:
+                    course = [r for r in records if r.step != REPORTED]
+                    if course:  # (always: a report follows the card's records)
+                        keep.append(_summary(course))
             write_atomic(self.path, b"".join(r.to_line() for r in keep), 0o600)
 
     # -- one job at a time per kiosk -------------------------------------------------------------

@@ -65,9 +65,10 @@ def test_only_known_keys_and_narrow_values_get_in(tmp_path: Path) -> None:
 def test_every_line_holds_only_the_documented_keys(tmp_path: Path) -> None:
     journal = Journal.in_dir(tmp_path)
     for step in STEPS:
-        journal.append(rec(step, doc="DEV00000018", list="1", idx=7, outcome="card_removed"))
+        journal.append(rec(step, doc="DEV00000018", list="1", idx=7, outcome="card_removed",
+                           iat=1_790_000_000))  # fmt: skip
     allowed = {"t", "job", "req", "attempt", "step", "alloc", "doc", "list", "idx", "exp",
-               "outcome"}  # fmt: skip
+               "iat", "outcome"}  # fmt: skip
     for line in journal.path.read_text("ascii").splitlines():
         assert set(json.loads(line)) <= allowed
 

@@ -42,7 +42,11 @@ station lock; others get StationBusyError).
 **Recovery.** `Station.recover()` (or `recover(journal, allocator)`) voids every unfinished job
 that has a number and whose card was not confirmed printed, closes the others, and returns a
 `Notice` per job for the attendant. A void that fails (registry unreachable) stays pending and is
-tried again at the next recovery.
+tried again at the next recovery. Then it sends the registry, again, the report of every card
+made that the registry has not recorded issued (the report failed, or a crash came first): the
+journal keeps each card's `iat` and expiry for that. A job whose own report gets through does
+the same for the others (`send_owed_reports`); a report still owed is a `report_pending`
+notice.
 
 **Renewal and replacement.** An enrolment with a `successor` (kiosk.allocator.Successor)
 makes a new card for an existing document number: the attempt asks the registry for a new slot

@@ -27,7 +27,15 @@ from ..allocator import (
     SignedCard,
     allocate_for,
 )
-from ..journal import REQUEST_ID, JobHistory, Journal, JournalError, Record, StationBusyError
+from ..journal import (
+    REPORTED,
+    REQUEST_ID,
+    JobHistory,
+    Journal,
+    JournalError,
+    Record,
+    StationBusyError,
+)
 from ..printing import (
     Receipt,
     ReceiptSink,
@@ -50,7 +58,14 @@ from .errors import (
 )
 from .model import STEP_SPANS, Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback
 from .receipt_code import CodeRenewal, maybe_printed
-from .recovery import COMPACT_AT, recover, recover_job, result_from
+from .recovery import (
+    COMPACT_AT,
+    recover,
+    recover_job,
+    report_pending,
+    result_from,
+    send_owed_reports,
+)
 from .writer import CardWriter, ObservedConnection
 
 log = logging.getLogger(__name__)
@@ -86,7 +101,8 @@ class Station:
         return PersonalisationJob(self, request_id, enrolment, on_progress)
 
     def recover(self) -> list[Notice]:
-        """Void what crashed jobs left half-made; one Notice per unfinished job."""
+        """Void what crashed jobs left half-made and send the reports still owed; a Notice per
+        unfinished job and per report still owed."""
         with self.journal.exclusive():
             return recover(self.journal, self.allocator, self.clock)
 
@@ -307,7 +323,10 @@ class PersonalisationJob:
             issued_at, expires_at = self._validity(enrolment)
             self._times = (issued_at, expires_at)
             self._record(
-                "allocated", alloc=self._alloc_key, exp=utc_day(expires_at - 1).isoformat()
+                "allocated",
+                alloc=self._alloc_key,
+                exp=utc_day(expires_at - 1).isoformat(),
+                iat=issued_at,  # with `exp`, what a report sent again later needs
             )
 
             binding: ChipBinding | None = None
@@ -364,24 +383,19 @@ class PersonalisationJob:
         self._pending_receipt = self._receipt(enrolment)
         self._enrolment = None  # only the receipt (nothing personal) is kept from here on
         self._signed = None
+        number = self._allocation.document_number
         try:
-            self.station.allocator.report_issued(
-                self._allocation.document_number, issued_at, expires_at
-            )
+            self.station.allocator.report_issued(number, issued_at, expires_at)
         except CitycardError as exc:
-            log.warning(
-                "report of %s failed: %s", self._allocation.document_number, type(exc).__name__
-            )
+            log.warning("report of %s failed: %s", number, type(exc).__name__)
             self._notices.append(
-                Notice(
-                    "report_pending",
-                    f"Card {self._allocation.document_number} is made and valid, but the city "
-                    f"registry was not told so ({exc}); tell technical support the number.",
-                    self._allocation.document_number,
-                    self.job_id or "",
-                    self.request_id,
-                )
+                report_pending(number, str(exc), self.job_id or "", self.request_id)
             )
+            return
+        try:
+            self._record(REPORTED)
+        except JournalError:  # sent again later (idempotent): no reason to stop this card
+            log.error("journal: could not record the report of %s", number)
 
     def _check_room(self, enrolment: Enrolment) -> None:
         """Refuse, before a card is taken or a number allocated, a card its chip cannot hold
@@ -469,6 +483,11 @@ class PersonalisationJob:
         assert self._history is not None
         result = result_from(self._history, repeated=False, notices=tuple(self._notices))
         self.result = replace(result, profile=self._profile, receipt_printed=True)
+        if self._history.reported:  # the registry answers now: the reports others still owe
+            try:
+                send_owed_reports(self.station.journal, self.station.allocator, self.station.clock)
+            except Exception as exc:  # this card is made: never fail it for an earlier one's
+                log.warning("owed reports not sent: %s", type(exc).__name__)
         return self.result
 
     def _renew_code(self, receipt: Receipt) -> str:

@@ -1,18 +1,20 @@
 """Recovery of half-made jobs: after a crash, void every unfinished job's number (its card
-was not confirmed printed) and tell the attendant; also the result of a request read back
-from the journal."""
+was not confirmed printed) and tell the attendant; send the registry the reports of cards made
+that it has not recorded issued; also the result of a request read back from the journal."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
+from cardio.credential import expiry_timestamp
 from cardio.errors import CitycardError
 
 from ..allocator import Allocator
-from ..journal import JobHistory, Journal, Record
+from ..journal import REPORTED, JobHistory, Journal, JournalError, Record
 from .model import JobResult, Notice
 from .receipt_code import torn_code_may_work
 
@@ -44,15 +46,62 @@ def result_from(history: JobHistory, *, repeated: bool, notices: tuple[Notice, .
     )
 
 
+# -- reports owed --------------------------------------------------------------------------------
+
+
+def report_pending(number: str, reason: str, job_id: str, request_id: str) -> Notice:
+    """The attendant's notice for a card made whose report the registry has not recorded."""
+    return Notice(
+        "report_pending",
+        f"Card {number} is made and valid, but the city registry has not recorded it as issued "
+        f"yet ({reason}); the kiosk tells the registry again after its next card and at its "
+        "next start. Until then the card's receipt code cannot cancel it, and the card cannot "
+        "be renewed or replaced. If this notice comes back, tell technical support the number.",
+        number,
+        job_id,
+        request_id,
+    )
+
+
+def send_owed_reports(
+    journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
+) -> list[Notice]:
+    """Report issued, again, every card made whose report the registry has not confirmed (it
+    failed, or a crash came before it): idempotent at the registry, with the times signed into
+    the card. A notice for each that is still owed; an expired card is no longer reported. The
+    caller holds `journal.exclusive()`."""
+    notices = []
+    now = clock()
+    for history in journal.owed_reports():
+        assert history.doc is not None and history.exp is not None and history.iat is not None
+        expires_at = expiry_timestamp(date.fromisoformat(history.exp))
+        if expires_at <= now:
+            continue  # expired: nothing left for the registry to record
+        try:
+            allocator.report_issued(history.doc, history.iat, expires_at)
+        except CitycardError as exc:
+            log.warning("report of %s failed again: %s", history.doc, type(exc).__name__)
+            notices.append(report_pending(history.doc, str(exc), history.job, history.req))
+            continue
+        try:
+            record = Record(history.job, history.req, REPORTED, history.attempt, clock())
+            journal.append(replace(record, doc=history.doc))
+        except JournalError:  # sent again next time (idempotent)
+            log.error("journal: could not record the report of %s", history.doc)
+        log.info("report of %s sent again: recorded", history.doc)
+    return notices
+
+
 # -- recovery ------------------------------------------------------------------------------------
 
 
 def recover(
     journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
 ) -> list[Notice]:
-    """Void every unfinished job's half-made card (see the `kiosk.job` package doc); the caller
-    holds `journal.exclusive()` (Station.recover does)."""
+    """Void every unfinished job's half-made card (see the `kiosk.job` package doc), then send
+    the reports still owed; the caller holds `journal.exclusive()` (Station.recover does)."""
     notices = [recover_job(history, journal, allocator, clock) for history in journal.unfinished()]
+    notices += send_owed_reports(journal, allocator, clock)
     if journal.size() > COMPACT_AT:
         journal.compact(now=clock())
     return notices
