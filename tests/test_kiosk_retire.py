@@ -42,6 +42,7 @@ from cardio.trustlist import KeyState
 from cardio.verdict import Verdict
 from kiosk.allocator import AllocationError
 from kiosk.http_allocator import HttpAllocator
+from printer.receipt import RevocationCode
 from tests.api_fixtures import Api, fixture_api, fixture_database_url  # noqa: F401 - fixtures
 
 from .conftest import NOW
@@ -310,3 +311,56 @@ def test_the_phone_verifier_reads_the_published_retirement(
     assert json.loads(done.stdout) == {
         "state": "retired", "notAfter": END, "before": "VALID", "after": "KEY_EXPIRED"
     }  # fmt: skip
+
+
+# -- a kiosk retired just after its last card (issuer API) ---------------------------------------
+
+
+def _retire(api: Api) -> int:
+    """Retire kiosk-2 now; its key's end (unix seconds)."""
+    account, _ = api.issuer.retire_kiosk("kiosk-2")
+    return api.issuer.key_end(account.key_label)
+
+
+def test_a_retired_kiosk_reports_the_card_it_signed_before(api: Api) -> None:
+    made = api.allocate()["document_number"]
+    unfinished = api.allocate()["document_number"]
+    end = _retire(api)
+    res = api.issued(made, iat=end - 60)
+    assert res.status_code == 200, res.json
+    assert res.json is not None and res.json["state"] == "issued"
+    assert api.kiosk_call("POST", f"/api/v1/kiosk/cards/{unfinished}/void").status_code == 200
+    # the same report again (a retry after a lost answer) is still taken
+    assert api.issued(made, iat=end - 60).status_code == 200
+
+
+def test_a_retired_kiosk_may_do_nothing_else(api: Api) -> None:
+    made = api.allocate()["document_number"]
+    end = _retire(api)
+    digest = RevocationCode.generate().digest
+    late = assert_json_error(api.issued(made, iat=end + 1), 403, "kiosk_retired")
+    assert "before its retirement" in late["message"]
+    with_code = api.kiosk_call(
+        "POST",
+        f"/api/v1/kiosk/cards/{made}/issued",
+        {"issued_at": end - 60, "expires_at": end + 86400, "revocation_code_hash": digest},
+    )
+    assert_json_error(with_code, 403, "kiosk_retired")
+    assert_json_error(api.kiosk_call("GET", "/api/v1/kiosk/self"), 403, "kiosk_retired")
+    allocate = api.kiosk_call(
+        "POST", "/api/v1/kiosk/allocations", {"request_id": "req-0123456789abcdef"}
+    )
+    assert_json_error(allocate, 403, "kiosk_retired")
+    code = api.kiosk_call(
+        "POST", f"/api/v1/kiosk/cards/{made}/revocation-code", {"revocation_code_hash": digest}
+    )
+    assert_json_error(code, 403, "kiosk_retired")
+
+
+def test_a_revoked_kiosk_reports_nothing(api: Api) -> None:
+    made = api.allocate()["document_number"]
+    _retire(api)
+    api.issuer.revoke_kiosk("kiosk-2")
+    assert_json_error(api.issued(made, iat=NOW), 403, "kiosk_revoked")
+    void = api.kiosk_call("POST", f"/api/v1/kiosk/cards/{made}/void")
+    assert_json_error(void, 403, "kiosk_revoked")

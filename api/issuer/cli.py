@@ -461,7 +461,8 @@ def kiosk_retire(directory: Path, kiosk_id: str) -> None:
     version = issuer.config["trust_list_version"]
     if changed:
         click.echo(
-            f"Kiosk {account.kiosk_id!r} retired: its API calls are refused, and trust list "
+            f"Kiosk {account.kiosk_id!r} retired: its API calls are refused (but for reporting "
+            "the cards it signed before and voiding numbers), and trust list "
             f"version {version} marks key {account.kid} {retired} (published). Cards it signed "
             "before stay valid; a card dated later reads KEY_EXPIRED. This does not stop "
             "anyone who holds the key: they can date a card earlier. Wipe or destroy the "

@@ -78,8 +78,9 @@ _ERRORS: dict[int, Any] = {
     403: (
         ErrorSchema,
         "The kiosk or its signing key has been revoked (kiosk_revoked, kiosk_key_inactive), "
-        "the kiosk has been retired (kiosk_retired: its cards stay valid), or this host does "
-        "not know its signing key yet (kiosk_key_unknown).",
+        "the kiosk has been retired (kiosk_retired: its cards stay valid; it may still report "
+        "a card it signed before the retirement and void a number), or this host does not "
+        "know its signing key yet (kiosk_key_unknown).",
     ),
     413: (ErrorSchema, "The body is too large."),
     415: (ErrorSchema, "The body is not application/json."),
@@ -109,14 +110,17 @@ def check_kiosk() -> str:
         )
     except KioskAuthError as exc:
         raise _unauthorized(str(exc)) from exc
-    if account.state == RETIRED:  # decommissioned: not a reason to distrust its cards
+    # Decommissioned: not a reason to distrust its cards. It may still finish its own (report
+    # one it signed before the retirement, void a number), nothing else (check_retired_report).
+    finishing = account.state == RETIRED and request.endpoint in FINISHING
+    if account.state == RETIRED and not finishing:
         raise ApiError(
             403,
             "kiosk_retired",
             "This kiosk has been retired; it may not issue cards. The cards it made stay "
             "valid; issue new ones at another kiosk.",
         )
-    if account.state != ACTIVE:
+    if account.state not in (ACTIVE, RETIRED):
         raise ApiError(403, "kiosk_revoked", "This kiosk has been revoked; it may not issue cards.")
     st.issuer.refresh_config()
     try:
@@ -139,7 +143,7 @@ def check_kiosk() -> str:
         ) from exc
     except CitycardError:
         key_state = KeyState.REVOKED
-    if key_state is not KeyState.ACTIVE:
+    if key_state is not KeyState.ACTIVE and not (finishing and key_state is KeyState.RETIRED):
         raise ApiError(
             403,
             "kiosk_key_inactive",
@@ -150,6 +154,29 @@ def check_kiosk() -> str:
             "This exact request was received before (a replay); sign every request with a new nonce."
         )
     return header.kiosk_id
+
+
+FINISHING = frozenset({"kiosk.issued", "kiosk.void"})
+"""The calls a retired kiosk may still make: a card it finished just before the retirement (or
+after a restart, the report it owed) and a number it could not finish are its last words."""
+
+
+def check_retired_report(body: dict[str, Any]) -> None:
+    """Refuse (403 kiosk_retired) a retired kiosk's report of a card signed after its key's end
+    (that card reads KEY_EXPIRED: the kiosk voids it) or with a new revocation code."""
+    st = state()
+    account = st.issuer.kiosk(_kiosk_id())
+    assert account is not None
+    if account.state != RETIRED:
+        return
+    end = st.issuer.key_end(account.key_label)
+    if body["issued_at"] > end or body.get("revocation_code_hash") is not None:
+        raise ApiError(
+            403,
+            "kiosk_retired",
+            "This kiosk has been retired; it can report only the cards it signed before its "
+            "retirement, without a new revocation code. Issue new cards at another kiosk.",
+        )
 
 
 def _kiosk_id() -> str:
@@ -234,6 +261,7 @@ def allocate(body: dict[str, Any]) -> tuple[Any, int]:  # an Allocation; the sch
 )
 def issued(body: dict[str, Any], number: str) -> dict[str, Any]:
     """Report a card signed and delivered (idempotent)."""
+    check_retired_report(body)
     try:
         card = state().issuer.report_issued(
             _kiosk_id(),

@@ -188,6 +188,10 @@ class Issuer:
     def key_state(self, label: str) -> KeyState:
         return self.keys.state(label)
 
+    def key_end(self, label: str) -> int:
+        """The key's `not_after` (unix seconds): a retired kiosk key's end."""
+        return int(self.keys.entry(label)["not_after"])
+
     def set_key_state(self, label: str, state: KeyState) -> None:
         self.keys.set_state(label, state)
 
