@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from flask import Response, request
 
 from .page_i18n import BY_CODE, DESK_LANGUAGES, N_, choose
-from .pages import PAGE_HEADERS, render
+from .pages import PAGE_HEADERS, WAIT_LIMITS, render
 
 NOT_FOUND = N_("There is no page at this address.")
 WRONG_METHOD = N_("This page cannot be used that way.")
@@ -79,8 +79,9 @@ def error_page(
 
 def proxy_refusal(prefix: str, busy: str) -> Response | None:
     """For nginx's GET after it refused a post under `prefix` (/lost or /desk): the error
-    page for its status, `busy` for the flood guard's 429, the too-large sentence for 413;
-    None for any other request (the view answers it).
+    page for its status, `busy` (a sentence saying to wait a minute) with a Retry-After of a
+    minute for the flood guard's 429, the too-large sentence for 413; None for any other
+    request (the view answers it).
 
     The header is only a display hint: a client that sends it itself gets this error page and
     nothing else (no form, no card, no look-up), which it could have had by flooding anyway."""
@@ -89,7 +90,10 @@ def proxy_refusal(prefix: str, busy: str) -> Response | None:
     status = {"413": 413, "429": 429}.get(request.headers.get(REFUSED_HEADER, ""))
     if status is None:
         return None
-    return error_page(status, message=busy if status == 429 else None)
+    if status == 413:
+        return error_page(413)
+    # `busy` says "a minute" (the first of pages.WAIT_LIMITS): the header says the same
+    return error_page(429, {"Retry-After": str(WAIT_LIMITS[0])}, message=busy)
 
 
 def add_page_headers(response: Response) -> Response:
