@@ -4,6 +4,8 @@ ports; plain HTTP GETs that keep every header."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -35,10 +37,28 @@ def get(url: str, method: str = "GET", **headers: str) -> Answer:
         return Answer(exc.code, exc.headers, exc.read())
 
 
+PORT_BASE, PORTS_PER_WORKER = 20_000, 1_000
+"""Test servers take ports below the kernel's ephemeral range (32768 and up): one block of
+ports per xdist worker."""
+_ports = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port for a test server that no other test worker hands out and no outgoing
+    connection takes. bind(0) gives an ephemeral port, which another worker's bind(0) or any
+    client's connection could take before the server binds it; a wrong server then answers.
+    Each worker walks its own block instead, skipping ports that do not bind."""
+    digits = "".join(c for c in os.environ.get("PYTEST_XDIST_WORKER", "") if c.isdigit())
+    base = PORT_BASE + PORTS_PER_WORKER * (int(digits or 0) % 12)
+    for _ in range(PORTS_PER_WORKER):
+        port = base + next(_ports) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use, or closing (TIME_WAIT): the next one
+                continue
+        return port
+    raise AssertionError(f"no free loopback port in {base}..{base + PORTS_PER_WORKER - 1}")
 
 
 def wait_for(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:

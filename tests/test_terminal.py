@@ -45,6 +45,7 @@ from hardware.nfc_udp import NfcUdpTarget
 from tests.pcsc_fixtures import VpcdCards, requires_pcscd
 
 from .issuer_http import IssuerHttp
+from .serve_helpers import free_port
 from .terminal_fixtures import (
     Acr122Firmware,
     city_api,
@@ -962,14 +963,6 @@ def test_every_route_sends_strict_security_headers(
         response.close()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_command_runs_the_terminal_under_waitress(
     tmp_path: Path, live: Issuer, api: Any, holder: Holder
 ) -> None:
@@ -979,7 +972,7 @@ def test_serve_command_runs_the_terminal_under_waitress(
 
     issued = _issue(live, holder)
     store = provision(tmp_path / "terminal", live)
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "terminal.toml"
     config.write_text(
         f'trust = "terminal"\napi = "{api.url}"\nvenue = "museum"\nno_reader = true\n'
@@ -1043,7 +1036,7 @@ def test_open_event_streams_never_starve_verify_and_health(
     threads = 4
     issued = _issue(live, holder)
     provision(tmp_path / "terminal", live)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.terminal.cli", "serve", "--trust", str(tmp_path / "terminal"),
          "--api", api.url, "--no-reader", "--port", str(port), "--threads", str(threads)],
