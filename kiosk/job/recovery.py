@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 
 from cardio.credential import expiry_timestamp
@@ -84,8 +83,16 @@ def send_owed_reports(
             notices.append(report_pending(history.doc, str(exc), history.job, history.req))
             continue
         try:
-            record = Record(history.job, history.req, REPORTED, history.attempt, clock())
-            journal.append(replace(record, doc=history.doc))
+            journal.append(
+                Record(
+                    job=history.job,
+                    req=history.req,
+                    step=REPORTED,
+                    attempt=history.attempt,
+                    t=clock(),
+                    doc=history.doc,
+                )
+            )
         except JournalError:  # sent again next time (idempotent)
             log.error("journal: could not record the report of %s", history.doc)
         log.info("report of %s sent again: recorded", history.doc)
