@@ -355,6 +355,12 @@ def test_a_retired_kiosk_may_do_nothing_else(api: Api) -> None:
         "POST", f"/api/v1/kiosk/cards/{made}/revocation-code", {"revocation_code_hash": digest}
     )
     assert_json_error(code, 403, "kiosk_retired")
+    # nor cancel a card it made: whoever kept its credential must not void them all
+    assert api.issued(made, iat=end - 60).status_code == 200
+    refused = api.kiosk_call("POST", f"/api/v1/kiosk/cards/{made}/void")
+    assert "reported issued" in assert_json_error(refused, 409, "conflict")["message"]
+    card = api.issuer.card(made)
+    assert (card.state, card.status) == ("issued", "valid")
 
 
 def test_a_revoked_kiosk_reports_nothing(api: Api) -> None:

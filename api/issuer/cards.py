@@ -601,12 +601,21 @@ class CardRegistry:
             queries.audit(s, now, "kiosk", "new-code", kiosk_id, number)
             return CardInfo.of(card)
 
-    def void(self, kiosk_id: str, number: str, now: int) -> tuple[CardInfo, bool]:
-        """A card the kiosk could not finish: mark it INVALID for good. True when it changed."""
+    def void(
+        self, kiosk_id: str, number: str, now: int, unfinished_only: bool = False
+    ) -> tuple[CardInfo, bool]:
+        """A card the kiosk could not finish: mark it INVALID for good. True when it changed.
+        With `unfinished_only` (a retired kiosk), a card reported issued is refused
+        (CardStateError): voiding is for a number whose card was never made."""
         with self.registry().write() as s:
             card = self._kiosk_card(s, kiosk_id, number)
             if card.state == VOIDED:
                 return CardInfo.of(card), False
+            if unfinished_only and card.state != ALLOCATED:
+                raise CardStateError(
+                    f"Card {number} was reported issued; a retired kiosk can void only the "
+                    "numbers it could not finish (the desk revokes a card)."
+                )
             queries.mark_voided(card, now)
             queries.audit(s, now, "kiosk", "void", kiosk_id, number)
             return CardInfo.of(card), True

@@ -302,14 +302,26 @@ def revocation_code(body: dict[str, Any], number: str) -> dict[str, Any]:
 @path_arguments(DocumentNumberPathSchema)
 @json_body(EmptyBodySchema, optional=True)
 @response(CardSchema, 200, "The voided card.")
-@other_responses({**_ERRORS, 404: _NOT_OURS})
+@other_responses(
+    {
+        **_ERRORS,
+        404: _NOT_OURS,
+        409: (ErrorSchema, "A retired kiosk's void of a card it reported issued."),
+    }
+)
 def void(_body: dict[str, Any], number: str) -> dict[str, Any]:
     """Void a card the kiosk could not finish (status INVALID, for good)."""
     st = state()
+    account = st.issuer.kiosk(_kiosk_id())
+    retired = account is not None and account.state == RETIRED
     try:
-        card, _changed = st.issuer.void(_kiosk_id(), number)
+        # A retired kiosk only finishes: never the cards it made (whoever still holds its
+        # credential must not be able to cancel them all).
+        card, _changed = st.issuer.void(_kiosk_id(), number, unfinished_only=retired)
     except UnknownCardError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
+    except CardStateError as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
     # Also when already voided: a retry after a crash makes sure the list gets published.
     st.extra["publisher"].wait_published(card.status_list)
     return card.to_json()

@@ -252,8 +252,10 @@ class Issuer:
     ) -> CardInfo:
         return self.cards.replace_code_hash(kiosk_id, number, code_hash, _now(now))
 
-    def void(self, kiosk_id: str, number: str, now: int | None = None) -> tuple[CardInfo, bool]:
-        return self.cards.void(kiosk_id, number, _now(now))
+    def void(
+        self, kiosk_id: str, number: str, now: int | None = None, unfinished_only: bool = False
+    ) -> tuple[CardInfo, bool]:
+        return self.cards.void(kiosk_id, number, _now(now), unfinished_only)
 
     def set_card_status(
         self, number: str, status: str, actor_type: str, actor_id: str | None
