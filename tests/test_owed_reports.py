@@ -17,6 +17,7 @@ from api.issuer.registry import ALLOCATED, ISSUED, VALID
 from cardio.chip import CardProfile
 from cardio.credential import expiry_timestamp
 from kiosk.allocator import Allocation, AllocationError
+from kiosk.http_allocator import RegistryUnreachableError
 from kiosk.job import new_request_id, recover
 from kiosk.journal import Journal, Record
 
@@ -24,11 +25,13 @@ from .kiosk_helpers import Kiosk, enrolment, make_kiosk
 
 
 class _ReportsRefused:
-    """The kiosk's allocator, whose report calls get no answer while `down`."""
+    """The kiosk's allocator, whose report calls get no answer while `down` (or a refusal for
+    the numbers in `refused`)."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.down = True
+        self.refused: set[str] = set()
         self.reports: list[str] = []
 
     def allocate(self, request_id: str) -> Allocation:
@@ -37,7 +40,9 @@ class _ReportsRefused:
     def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
         self.reports.append(document_number)
         if self.down:
-            raise AllocationError("The city registry cannot be reached for the report.")
+            raise RegistryUnreachableError("The city registry cannot be reached for the report.")
+        if document_number in self.refused:
+            raise AllocationError("The city registry refused the report (HTTP 409).")
         self.inner.report_issued(document_number, issued_at, expires_at)  # type: ignore[attr-defined]
 
     def void(self, document_number: str) -> None:
@@ -113,6 +118,23 @@ def test_recovery_tells_the_attendant_of_a_report_still_owed(tmp_path: Path) -> 
     flaky.down = False
     assert kiosk.station.recover() == []
     assert _state(kiosk, made) == (ISSUED, VALID)
+
+
+def test_a_registry_that_does_not_answer_is_asked_once_a_refusal_only_for_its_card(
+    tmp_path: Path,
+) -> None:
+    kiosk = make_kiosk(tmp_path, None)
+    flaky = _ReportsRefused(kiosk.allocator)
+    kiosk.station.allocator = flaky  # type: ignore[assignment]
+    made = [_card(kiosk), _card(kiosk), _card(kiosk)]
+    flaky.reports.clear()
+    notices = kiosk.station.recover()  # no answer: one try, not one wait per card
+    assert [n.document_number for n in notices] == made and len(flaky.reports) == 1
+    assert all("cannot be reached" in n.message for n in notices)
+    flaky.down, flaky.refused = False, {made[0]}
+    [notice] = kiosk.station.recover()  # the first is refused; the others are still sent
+    assert notice.document_number == made[0] and "refused" in notice.message
+    assert [_state(kiosk, n)[0] for n in made] == [ALLOCATED, ISSUED, ISSUED]
 
 
 def test_an_expired_card_is_no_longer_reported(tmp_path: Path) -> None:

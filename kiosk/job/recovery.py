@@ -12,7 +12,7 @@ from datetime import date
 from cardio.credential import expiry_timestamp
 from cardio.errors import CitycardError
 
-from ..allocator import Allocator
+from ..allocator import AllocationError, Allocator
 from ..journal import REPORTED, JobHistory, Journal, JournalError, Record
 from .model import JobResult, Notice
 from .receipt_code import torn_code_may_work
@@ -67,20 +67,27 @@ def send_owed_reports(
 ) -> list[Notice]:
     """Report issued, again, every card made whose report the registry has not confirmed (it
     failed, or a crash came before it): idempotent at the registry, with the times signed into
-    the card. A notice for each that is still owed; an expired card is no longer reported. The
-    caller holds `journal.exclusive()`."""
+    the card. A notice for each that is still owed; an expired card is no longer reported. When
+    the registry does not answer one, the rest wait for the next time (each would wait out its
+    own timeout); a refusal is that card's alone. The caller holds `journal.exclusive()`."""
     notices = []
     now = clock()
+    unreachable: str | None = None
     for history in journal.owed_reports():
         assert history.doc is not None and history.exp is not None and history.iat is not None
         expires_at = expiry_timestamp(date.fromisoformat(history.exp))
         if expires_at <= now:
             continue  # expired: nothing left for the registry to record
+        if unreachable is not None:  # no answer for one: none for the rest (no wait for each)
+            notices.append(report_pending(history.doc, unreachable, history.job, history.req))
+            continue
         try:
             allocator.report_issued(history.doc, history.iat, expires_at)
         except CitycardError as exc:
             log.warning("report of %s failed again: %s", history.doc, type(exc).__name__)
             notices.append(report_pending(history.doc, str(exc), history.job, history.req))
+            if not isinstance(exc, AllocationError):  # a refusal is this card's alone
+                unreachable = str(exc)
             continue
         try:
             journal.append(
