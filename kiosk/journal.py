@@ -23,7 +23,9 @@ could carry a name by mistake) gets in.
 A card made is reported issued to the registry (`reported`). That record may come after the
 job's terminal one: a report that failed, or that a crash cut off, is owed (`JobHistory.
 report_owed`) and sent again later (kiosk.job.recovery.send_owed_reports); the job's
-records are kept through compaction until it is sent.
+records are kept through compaction until it is sent. Likewise `code_settled`: a finished job
+whose receipt tore mid-print and was never printed again gives up its code
+(`JobHistory.torn_code_owed`, kiosk.job.recovery.settle_torn_codes).
 
 A torn last line (power lost mid-write) is ignored when reading and cut off before the next
 append: its step was never acknowledged, because the job waits for the fsync. Damaged lines
@@ -72,9 +74,15 @@ STEPS = (
     "failed",  # terminal: nothing was allocated, nothing to void
     "closed",  # terminal: recovery finished a job that needed no voiding
     "reported",  # the registry recorded the card issued (may follow the terminal record)
+    "code_settled",  # a torn receipt's code given up for one nobody has (after the terminal)
 )
 TERMINAL = frozenset({"done", "voided", "failed", "closed"})
-REPORTED = "reported"  # not a step of the job's course: JobHistory.reported
+REPORTED, CODE_SETTLED = "reported", "code_settled"  # not steps of the job's course
+AFTERWARDS = frozenset({REPORTED, CODE_SETTLED})
+# The outcomes of a torn receipt's new code (kiosk.job.receipt_code): the registry has it, or
+# kept the torn one's, or its answer was lost (either).
+CODE_RENEWED, CODE_KEPT, CODE_UNCONFIRMED = "code_renewed", "code_kept", "code_unconfirmed"
+CODE_OUTCOMES = frozenset({CODE_RENEWED, CODE_KEPT, CODE_UNCONFIRMED})
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,56}\Z")
 """Request ids are opaque tokens (uuid4().hex, secrets.token_urlsafe(16)): 8 to 56 letters,
@@ -168,6 +176,8 @@ class JobHistory:
     started: float = 0.0
     updated: float = 0.0
     reported: bool = False
+    code_outcome: str | None = None  # the last of CODE_OUTCOMES
+    code_settled: bool = False
 
     @property
     def last(self) -> str:
@@ -196,11 +206,29 @@ class JobHistory:
             and None not in (self.doc, self.exp, self.iat)
         )
 
+    @property
+    def torn_code_owed(self) -> bool:
+        """A receipt torn mid-print may show a code that still works, and no receipt will be
+        printed for this finished job: the code is to be given up (kiosk.job.recovery)."""
+        return (
+            self.terminal
+            and self.card_made
+            and "receipt_printed" not in self.steps
+            and self.code_outcome in (CODE_KEPT, CODE_UNCONFIRMED)
+            and not self.code_settled
+            and self.doc is not None
+        )
+
     def add(self, record: Record) -> None:
-        if record.step == REPORTED:  # may follow the terminal record: not in `steps`
-            self.reported = True
+        if record.step in AFTERWARDS:  # may follow the terminal record: not in `steps`
+            if record.step == REPORTED:
+                self.reported = True
+            else:
+                self.code_settled = True
             self.updated = record.t
             return
+        if record.outcome in CODE_OUTCOMES:
+            self.code_outcome = record.outcome
         self.steps.append(record.step)
         if not self.started:
             self.started = record.t
@@ -295,6 +323,10 @@ class Journal:
         """Jobs whose card was made but not yet recorded issued at the registry."""
         return [h for h in self.jobs().values() if h.report_owed]
 
+    def torn_codes(self) -> list[JobHistory]:
+        """Finished jobs whose torn receipt's code may still work (JobHistory.torn_code_owed)."""
+        return [h for h in self.jobs().values() if h.torn_code_owed]
+
     def size(self) -> int:
         try:
             return self.path.stat().st_size
@@ -317,10 +349,10 @@ class Journal:
                 history = JobHistory(records[0].job, records[0].req, records[0].attempt)
                 for record in records:
                     history.add(record)
-                if not history.terminal or history.report_owed:
+                if not history.terminal or history.report_owed or history.torn_code_owed:
                     keep.extend(records)
                 elif now - history.updated <= keep_seconds:
-                    course = [r for r in records if r.step != REPORTED]
+                    course = [r for r in records if r.step not in AFTERWARDS]
                     if course:  # (always: a report follows the card's records)
                         keep.append(_summary(course))
             write_atomic(self.path, b"".join(r.to_line() for r in keep), 0o600)

@@ -157,3 +157,21 @@ def test_one_station_lock_per_kiosk(tmp_path: Path) -> None:
         assert errors, "a second journal object on the same directory got the lock"
     with other.exclusive():
         pass
+
+
+def test_compaction_keeps_a_torn_code_to_give_up_whatever_its_age(tmp_path: Path) -> None:
+    journal = Journal.in_dir(tmp_path)
+    course = [("started", None), ("allocated", None), ("card_printed", None),
+              ("receipt_failed", "paper_out"), ("receipt_failed", "code_unconfirmed"),
+              ("receipt_failed", "printer_offline"), ("done", "receipt_missing")]  # fmt: skip
+    for step, outcome in course:
+        journal.append(rec(step, doc="DEV00000018", outcome=outcome))
+    [torn] = journal.torn_codes()  # the last code outcome counts, not the last outcome
+    assert torn.code_outcome == "code_unconfirmed" and torn.terminal
+    journal.compact(now=1_790_000_000.5 + 30 * 86400)
+    assert [h.job for h in journal.torn_codes()] == [JOB]
+    journal.append(rec("code_settled", doc="DEV00000018", outcome="code_renewed"))
+    [history] = journal.jobs().values()
+    assert history.terminal and history.last == "done" and journal.torn_codes() == []
+    journal.compact(now=1_790_000_000.5 + 30 * 86400)
+    assert journal.jobs() == {}

@@ -131,13 +131,65 @@ def test_a_receipt_that_never_started_keeps_its_code(tmp_path: Path) -> None:
 
 
 def test_after_a_restart_the_attendant_still_hears_of_a_torn_receipt(tmp_path: Path) -> None:
-    kiosk, _sink = _kiosk(tmp_path, down=1)
+    kiosk, sink = _kiosk(tmp_path, down=2)  # down at the tear and at the restart
     job = kiosk.station.job(new_request_id(), enrolment())
     with pytest.raises(ReceiptPrinterFailedError):
         job.run()
     # The kiosk stops here (the job object is gone): recovery reads the journal.
     (notice,) = kiosk.station.recover()
     assert notice.kind == "kept" and "tear it up" in notice.message
+    number = notice.document_number
+    assert number is not None and _works(kiosk, number, sink.codes[0])
+    # The registry answers at the next start: the torn code is given up for one nobody has.
+    assert kiosk.station.recover() == []
+    assert not _works(kiosk, number, sink.codes[0])
+    assert kiosk.station.journal.torn_codes() == []
+
+
+def test_at_a_restart_with_the_registry_up_the_torn_code_is_given_up(tmp_path: Path) -> None:
+    kiosk, sink = _kiosk(tmp_path, down=1)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    (notice,) = kiosk.station.recover()
+    # no receipt can be printed now, but the torn one's code no longer works: no tearing up
+    assert notice.kind == "kept" and "tear it up" not in notice.message
+    assert notice.document_number is not None
+    assert not _works(kiosk, notice.document_number, sink.codes[0])
+    assert kiosk.issuer.cards.card(notice.document_number).status == "valid"
+
+
+def test_a_job_left_with_an_unconfirmed_code_gives_it_up_after_the_next_card(
+    tmp_path: Path,
+) -> None:
+    """The attendant ended the visit while the registry had not confirmed the torn receipt's
+    new code: no receipt will be printed, and the registry may still hold the torn code."""
+    kiosk, sink = _kiosk(tmp_path, down=1)
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    number = kiosk.cards()[0].document_number
+    job.forget()  # the resident left; the job (and its unconfirmed new code) is gone
+    assert _works(kiosk, number, sink.codes[0])
+    kiosk.station.writer = LocalWriter(VirtualType4Card("t4t"))
+    kiosk.station.job(new_request_id(), enrolment()).run()  # the next resident's card
+    assert not _works(kiosk, number, sink.codes[0])
+    assert kiosk.issuer.cards.card(number).status == "valid"
+
+
+def test_a_torn_code_the_registry_refuses_to_give_up_is_not_asked_again(tmp_path: Path) -> None:
+    kiosk, _sink = _kiosk(tmp_path)
+    allocator = RefusingAllocator(kiosk.allocator, lost=1)
+    kiosk.station.allocator = allocator
+    job = kiosk.station.job(new_request_id(), enrolment())
+    with pytest.raises(ReceiptPrinterFailedError):
+        job.run()
+    job.forget()
+    assert len(kiosk.station.journal.torn_codes()) == 1
+    kiosk.station.recover()  # refused: settled as it is (the attendant was told to tear it)
+    calls = allocator.calls
+    assert kiosk.station.recover() == [] and allocator.calls == calls
+    assert kiosk.station.journal.torn_codes() == []
 
 
 class PlainAllocator:

@@ -29,7 +29,8 @@ refill the printer, ...). A failure of the receipt printer does not void: the ca
 mid-print may show its one-time revocation code, so the one printed again has a new code whose
 digest replaces the old one at the registry; when the registry cannot be told, the attendant's
 sentence says to tear up the torn receipt, and a new code the registry has not confirmed is not
-printed until it answers (`receipt_code`).
+printed until it answers (`receipt_code`). A torn receipt never printed again has its code
+given up (a digest of a code nobody keeps) once the registry answers.
 
 **Retries never issue twice.** A request id names one enrolment. Each attempt allocates with
 its own id (`<request id>.<attempt>`), idempotent at the allocator, so a crash between the

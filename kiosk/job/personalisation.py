@@ -57,7 +57,7 @@ from .errors import (
     step_error,
 )
 from .model import STEP_SPANS, Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback
-from .receipt_code import CodeRenewal, maybe_printed
+from .receipt_code import CodeRenewal, maybe_printed, settle_torn_codes
 from .recovery import (
     COMPACT_AT,
     recover,
@@ -483,11 +483,13 @@ class PersonalisationJob:
         assert self._history is not None
         result = result_from(self._history, repeated=False, notices=tuple(self._notices))
         self.result = replace(result, profile=self._profile, receipt_printed=True)
-        if self._history.reported:  # the registry answers now: the reports others still owe
+        if self._history.reported:  # the registry answers now: what earlier jobs still owe
+            st = self.station
             try:
-                send_owed_reports(self.station.journal, self.station.allocator, self.station.clock)
+                send_owed_reports(st.journal, st.allocator, st.clock)
+                settle_torn_codes(st.journal, st.allocator, st.clock)
             except Exception as exc:  # this card is made: never fail it for an earlier one's
-                log.warning("owed reports not sent: %s", type(exc).__name__)
+                log.warning("owed reports or codes not settled: %s", type(exc).__name__)
         return self.result
 
     def _renew_code(self, receipt: Receipt) -> str:

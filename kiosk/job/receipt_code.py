@@ -14,6 +14,12 @@ the registry may hold either code, so nothing is printed (the retry fails again,
 attendant to press Retry when the registry answers) until the registry confirms the new code,
 or refuses it (then the old code is the registry's and the receipt prints it).
 
+When no receipt will be printed after all (the attendant ended the visit, or the kiosk stopped)
+while the torn code may still work (`code_kept`, `code_unconfirmed`), the code is given up:
+`settle_torn_codes` sends the registry the digest of a new code that nobody keeps, after the
+next card whose report got through and at the next start (recovery), and journals
+`code_settled`.
+
 Zero retention: the new code and its digest live only in the job's memory (dropped when the job
 forgets the resident); the journal records only the outcome, as a `receipt_failed` record:
 `code_renewed`, `code_kept` (refused, or not sent) or `code_unconfirmed` (the answer lost). The
@@ -24,14 +30,25 @@ tells the attendant after a restart.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from cardio import codes
 from cardio.errors import CitycardError
 from printer.errors import PrinterError
 
 from ..allocator import AllocationError, Allocator
+from ..journal import (
+    CODE_KEPT,
+    CODE_OUTCOMES,
+    CODE_RENEWED,
+    CODE_SETTLED,
+    CODE_UNCONFIRMED,
+    Journal,
+    JournalError,
+    Record,
+)
 from ..printing import Receipt
 
 if TYPE_CHECKING:  # printer.receipt imports python-escpos: not before use_escpos_cache
@@ -39,8 +56,8 @@ if TYPE_CHECKING:  # printer.receipt imports python-escpos: not before use_escpo
 
 log = logging.getLogger(__name__)
 
-RENEWED, KEPT, UNCONFIRMED = "code_renewed", "code_kept", "code_unconfirmed"  # journal outcomes
-OUTCOMES = frozenset({RENEWED, KEPT, UNCONFIRMED})
+RENEWED, KEPT, UNCONFIRMED = CODE_RENEWED, CODE_KEPT, CODE_UNCONFIRMED  # journal outcomes
+OUTCOMES = CODE_OUTCOMES
 
 
 @runtime_checkable
@@ -124,6 +141,53 @@ class CodeRenewal:
             "The receipt printed next has a new revocation code; the code on the torn receipt no "
             "longer works, so the torn receipt can be thrown away.",
         )
+
+
+def settle_torn_codes(
+    journal: Journal,
+    allocator: Allocator,
+    clock: Callable[[], float],
+    which: Callable[[str], bool] = lambda job: True,
+) -> None:
+    """Give up the code of each finished job whose receipt tore mid-print and was never
+    printed again (JobHistory.torn_code_owed): the torn part may show a code that still works,
+    and no resident holds a receipt with the code that replaced it. The registry is given the
+    digest of a new code that nobody keeps, so the torn code stops working. A refusal settles it
+    too (the registry keeps what it has: a voided or revoked card needs no code, and asking
+    again would not change its answer); no answer: next time, and not the rest now. Only the
+    jobs whose id `which` takes. The caller holds `journal.exclusive()`."""
+    if not isinstance(allocator, CodeReplacer):
+        return
+    for history in journal.torn_codes():
+        if not which(history.job):
+            continue
+        assert history.doc is not None
+        try:
+            # cardio.codes, not printer.receipt: recovery imports no python-escpos
+            unknown = codes.hash_code(codes.new_revocation_code())
+            allocator.replace_revocation_code(history.doc, unknown)
+        except AllocationError as exc:
+            log.warning("torn code of %s not given up: %s", history.doc, type(exc).__name__)
+            outcome = KEPT
+        except CitycardError as exc:
+            log.warning("torn code of %s: no answer: %s", history.doc, type(exc).__name__)
+            return
+        else:
+            outcome = RENEWED
+        try:
+            journal.append(
+                Record(
+                    job=history.job,
+                    req=history.req,
+                    step=CODE_SETTLED,
+                    attempt=history.attempt,
+                    t=clock(),
+                    doc=history.doc,
+                    outcome=outcome,
+                )
+            )
+        except JournalError:  # asked again next time: a new unknown code does no harm
+            log.error("journal: could not record the torn code of %s", history.doc)
 
 
 def _destroy(reason: str, detail: str = "") -> str:

@@ -15,7 +15,7 @@ from cardio.errors import CitycardError
 from ..allocator import AllocationError, Allocator
 from ..journal import REPORTED, JobHistory, Journal, JournalError, Record
 from .model import JobResult, Notice
-from .receipt_code import torn_code_may_work
+from .receipt_code import settle_torn_codes, torn_code_may_work
 
 TORN_RECEIPT = (
     " The receipt that was torn off half printed shows a revocation code that may still work: "
@@ -113,9 +113,13 @@ def recover(
     journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
 ) -> list[Notice]:
     """Void every unfinished job's half-made card (see the `kiosk.job` package doc), then send
-    the reports still owed; the caller holds `journal.exclusive()` (Station.recover does)."""
-    notices = [recover_job(history, journal, allocator, clock) for history in journal.unfinished()]
+    the reports still owed and give up the codes of torn receipts never printed again; the
+    caller holds `journal.exclusive()` (Station.recover does)."""
+    unfinished = journal.unfinished()
+    notices = [recover_job(history, journal, allocator, clock) for history in unfinished]
     notices += send_owed_reports(journal, allocator, clock)
+    recovered = {history.job for history in unfinished}  # asked once already, just now
+    settle_torn_codes(journal, allocator, clock, lambda job: job not in recovered)
     if journal.size() > COMPACT_AT:
         journal.compact(now=clock())
     return notices
@@ -138,12 +142,14 @@ def recover_job(
 
     doc = history.doc
     if history.card_made:
+        record("done", outcome="receipt_missing")
+        # No receipt will be printed: a torn one's code is given up if the registry answers.
+        settle_torn_codes(journal, allocator, clock, lambda job: job == history.job)
         # The last renewal outcome, not the last outcome: a later failure (printer offline)
         # leaves a torn receipt's code as it was.
         torn = "receipt_failed" in history.steps and torn_code_may_work(
             r.outcome for r in journal.records() if r.job == history.job
         )
-        record("done", outcome="receipt_missing")
         return Notice(
             "kept",
             f"Card {doc} was printed but its receipt was not, because the kiosk stopped. The card "
