@@ -150,13 +150,13 @@ class IssuerAllocator:
                 earlier = self.issuer.cards.history(document_number)[:-1]
                 self.issuer.publish_status(sorted({c.status_list for c in earlier}))
         except CitycardError as exc:
-            raise AllocationError(str(exc)) from exc
+            raise _refusal(exc) from exc
 
     def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
         try:
             self.issuer.replace_code_hash(self.kiosk_id, document_number, code_hash)
         except CitycardError as exc:
-            raise AllocationError(str(exc)) from exc
+            raise _refusal(exc) from exc
 
     def void(self, document_number: str) -> None:
         try:
@@ -165,3 +165,15 @@ class IssuerAllocator:
                 self.issuer.publish_status([card.status_list])
         except CitycardError as exc:
             raise AllocationError(str(exc)) from exc
+
+
+def _refusal(exc: CitycardError) -> AllocationError:
+    """The issuer's refusal as the API would answer it: 404 for a card that is not this
+    kiosk's, 409 for one whose state refuses it (kiosk.allocator.card_refused)."""
+    refused = AllocationError(str(exc))
+    refused.reason = str(exc)
+    if isinstance(exc, UnknownCardError):
+        refused.status = 404
+    elif isinstance(exc, CardStateError):
+        refused.status = 409
+    return refused

@@ -54,6 +54,13 @@ class AllocationError(CitycardError):
     reason: str = ""
 
 
+def card_refused(exc: BaseException) -> bool:
+    """The registry refused because of what this card is (not ours: 404; voided, revoked or
+    recorded otherwise: 409): asking again about it will not change the answer. Any other
+    refusal (a clock too far off, a kiosk not allowed now) may pass."""
+    return isinstance(exc, AllocationError) and exc.status in (404, 409)
+
+
 class SuccessorRefusedError(AllocationError):
     """The registry refused a renewal or replacement for what the number's card is (unknown,
     suspended, revoked, already being renewed); the message says why. Retrying does not help."""

@@ -200,10 +200,7 @@ def recover(
         with journal.exclusive():
             notices = recover_jobs(journal, allocator)
     if not notices:
-        click.echo(
-            "Nothing to recover: every card was finished or cancelled, and the registry knows "
-            "of each."
-        )
+        click.echo("Nothing to recover: every card was finished or cancelled.")
     for notice in notices:
         click.echo(f"{notice.kind}: {notice.message}")
 

@@ -25,7 +25,7 @@ job's terminal one: a report that failed, or that a crash cut off, is owed (`Job
 report_owed`) and sent again later (kiosk.job.recovery.send_owed_reports); the job's
 records are kept through compaction until it is sent. Likewise `code_settled`: a finished job
 whose receipt tore mid-print and was never printed again gives up its code
-(`JobHistory.torn_code_owed`, kiosk.job.recovery.settle_torn_codes).
+(`JobHistory.torn_code_owed`, kiosk.job.receipt_code.settle_torn_codes).
 
 A torn last line (power lost mid-write) is ignored when reading and cut off before the next
 append: its step was never acknowledged, because the job waits for the fsync. Damaged lines
@@ -43,8 +43,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,8 @@ _DOC = re.compile(r"[A-Z0-9-]{4,24}\Z")
 _LIST = re.compile(r"[A-Za-z0-9_.-]{1,32}\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _OUTCOME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
-_KEYS = (
-    "t", "job", "req", "attempt", "step", "alloc", "doc", "list", "idx", "exp", "iat", "outcome",
-)  # fmt: skip
+_VALUES = ("alloc", "doc", "list", "idx", "exp", "iat", "outcome")  # what a job's records say
+_KEYS = ("t", "job", "req", "attempt", "step", *_VALUES)
 
 
 class JournalError(CitycardError):
@@ -139,6 +139,8 @@ class Record:
         if self.idx is not None and (type(self.idx) is not int or not 0 <= self.idx < 2**32):
             raise ValueError("The status index is not a whole number.")
         _check(self.exp, _DATE, "Expiry date")
+        if self.exp is not None:
+            date.fromisoformat(self.exp)  # ValueError for a day that does not exist
         if self.iat is not None and (type(self.iat) is not int or not 0 <= self.iat < 2**40):
             raise ValueError("The issue time is not a time.")
         _check(self.outcome, _OUTCOME, "Outcome")
@@ -209,7 +211,7 @@ class JobHistory:
     @property
     def torn_code_owed(self) -> bool:
         """A receipt torn mid-print may show a code that still works, and no receipt will be
-        printed for this finished job: the code is to be given up (kiosk.job.recovery)."""
+        printed for this finished job: the code is to be given up (kiosk.job.receipt_code)."""
         return (
             self.terminal
             and self.card_made
@@ -233,10 +235,18 @@ class JobHistory:
         if not self.started:
             self.started = record.t
         self.updated = record.t
-        for key in ("alloc", "doc", "list", "idx", "exp", "iat", "outcome"):
+        for key in _VALUES:
             value = getattr(record, key)
             if value is not None:
                 setattr(self, key, value)
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> JobHistory:
+        """The history of one job's records (in order)."""
+        history = cls(records[0].job, records[0].req, records[0].attempt)
+        for record in records:
+            history.add(record)
+        return history
 
 
 class Journal:
@@ -317,7 +327,8 @@ class Journal:
         return [h for h in self.jobs().values() if h.req == request_id]
 
     def unfinished(self) -> list[JobHistory]:
-        return [h for h in self.jobs().values() if not h.terminal]
+        # A job of which only later records survive (its others damaged) is no job to recover.
+        return [h for h in self.jobs().values() if not h.terminal and h.steps]
 
     def owed_reports(self) -> list[JobHistory]:
         """Jobs whose card was made but not yet recorded issued at the registry."""
@@ -326,6 +337,19 @@ class Journal:
     def torn_codes(self) -> list[JobHistory]:
         """Finished jobs whose torn receipt's code may still work (JobHistory.torn_code_owed)."""
         return [h for h in self.jobs().values() if h.torn_code_owed]
+
+    def append_for(self, history: JobHistory, step: str, t: float, **values: object) -> None:
+        """Write one record of job `history` (JournalError when it cannot)."""
+        self.append(
+            Record(
+                job=history.job,
+                req=history.req,
+                step=step,
+                attempt=history.attempt,
+                t=t,
+                **values,  # type: ignore[arg-type]
+            )
+        )
 
     def size(self) -> int:
         try:
@@ -336,9 +360,10 @@ class Journal:
     # -- upkeep ----------------------------------------------------------------------------------
 
     def compact(self, keep_seconds: float = 7 * 86400, now: float | None = None) -> None:
-        """Rewrite the journal with the records of unfinished jobs and of jobs that owe their
-        report, whatever their age, and the last record of other finished jobs younger than
-        `keep_seconds` (enough to answer a repeated request)."""
+        """Rewrite the journal with the records of unfinished jobs and of jobs that still owe
+        their report or a torn code's settling, whatever their age, and the last record of
+        other finished jobs younger than `keep_seconds` (enough to answer a repeated
+        request)."""
         now = time.time() if now is None else now
         with self._lock:
             keep: list[Record] = []
@@ -346,9 +371,7 @@ class Journal:
             for record in self.records():
                 jobs.setdefault(record.job, []).append(record)
             for records in jobs.values():
-                history = JobHistory(records[0].job, records[0].req, records[0].attempt)
-                for record in records:
-                    history.add(record)
+                history = JobHistory.of(records)
                 if not history.terminal or history.report_owed or history.torn_code_owed:
                     keep.extend(records)
                 elif now - history.updated <= keep_seconds:
@@ -395,7 +418,7 @@ def _summary(records: list[Record]) -> Record:
     last = records[-1]
     values: dict[str, Any] = {}
     for record in records:
-        for key in ("alloc", "doc", "list", "idx", "exp", "outcome"):
+        for key in _VALUES:
             value = getattr(record, key)
             if value is not None:
                 values[key] = value

@@ -177,19 +177,25 @@ def test_a_job_left_with_an_unconfirmed_code_gives_it_up_after_the_next_card(
     assert kiosk.issuer.cards.card(number).status == "valid"
 
 
-def test_a_torn_code_the_registry_refuses_to_give_up_is_not_asked_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [403, 409])
+def test_a_torn_code_is_settled_by_a_refusal_for_the_card_only(
+    tmp_path: Path, status: int
+) -> None:
+    """409 (the card is voided or revoked: it needs no code) settles it for good; another
+    refusal (a kiosk not allowed now, a clock too far off) may pass: asked again next time."""
     kiosk, _sink = _kiosk(tmp_path)
-    allocator = RefusingAllocator(kiosk.allocator, lost=1)
+    allocator = RefusingAllocator(kiosk.allocator, lost=1, status=status)
     kiosk.station.allocator = allocator
     job = kiosk.station.job(new_request_id(), enrolment())
     with pytest.raises(ReceiptPrinterFailedError):
         job.run()
     job.forget()
     assert len(kiosk.station.journal.torn_codes()) == 1
-    kiosk.station.recover()  # refused: settled as it is (the attendant was told to tear it)
+    kiosk.station.recover()
     calls = allocator.calls
-    assert kiosk.station.recover() == [] and allocator.calls == calls
-    assert kiosk.station.journal.torn_codes() == []
+    kiosk.station.recover()
+    assert allocator.calls == calls + (status != 409)
+    assert len(kiosk.station.journal.torn_codes()) == (status != 409)
 
 
 class PlainAllocator:
@@ -239,15 +245,18 @@ class Scripted:
 class RefusingAllocator(ReplacingAllocator):
     """The answers to its first `lost` calls are lost; the registry refuses the others."""
 
-    def __init__(self, allocator: IssuerAllocator, lost: int = 1) -> None:
+    def __init__(self, allocator: IssuerAllocator, lost: int = 1, status: int = 0) -> None:
         super().__init__(allocator)
         self.lost = lost
+        self.status = status
 
     def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
         self.calls += 1
         if self.calls <= self.lost:
             raise CitycardError("The city registry at https://cards.example cannot be reached.")
-        raise AllocationError("The city registry refused the new revocation code.")
+        refused = AllocationError("The city registry refused the new revocation code.")
+        refused.status = self.status
+        raise refused
 
 
 def _code_outcomes(tmp: Path) -> list[str]:

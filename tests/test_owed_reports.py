@@ -42,7 +42,9 @@ class _ReportsRefused:
         if self.down:
             raise RegistryUnreachableError("The city registry cannot be reached for the report.")
         if document_number in self.refused:
-            raise AllocationError("The city registry refused the report (HTTP 409).")
+            refused = AllocationError("The city registry refused the report (HTTP 409).")
+            refused.status = 409
+            raise refused
         self.inner.report_issued(document_number, issued_at, expires_at)  # type: ignore[attr-defined]
 
     def void(self, document_number: str) -> None:
@@ -61,7 +63,7 @@ def _card(kiosk: Kiosk) -> str:
 def test_a_report_that_failed_is_sent_after_the_next_card(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path, None)
     flaky = _ReportsRefused(kiosk.allocator)
-    kiosk.station.allocator = flaky  # type: ignore[assignment]
+    kiosk.station.allocator = flaky
     job = kiosk.station.job(new_request_id(), enrolment(CardProfile.PRINT))
     first = job.run()
     [notice] = first.notices
@@ -110,7 +112,7 @@ def test_a_report_a_crash_cut_off_is_sent_by_recovery(tmp_path: Path) -> None:
 def test_recovery_tells_the_attendant_of_a_report_still_owed(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path, None)
     flaky = _ReportsRefused(kiosk.allocator)
-    kiosk.station.allocator = flaky  # type: ignore[assignment]
+    kiosk.station.allocator = flaky
     made = _card(kiosk)
     [notice] = kiosk.station.recover()
     assert notice.kind == "report_pending" and made in notice.message
@@ -125,7 +127,7 @@ def test_a_registry_that_does_not_answer_is_asked_once_a_refusal_only_for_its_ca
 ) -> None:
     kiosk = make_kiosk(tmp_path, None)
     flaky = _ReportsRefused(kiosk.allocator)
-    kiosk.station.allocator = flaky  # type: ignore[assignment]
+    kiosk.station.allocator = flaky
     made = [_card(kiosk), _card(kiosk), _card(kiosk)]
     flaky.reports.clear()
     notices = kiosk.station.recover()  # no answer: one try, not one wait per card
@@ -133,18 +135,24 @@ def test_a_registry_that_does_not_answer_is_asked_once_a_refusal_only_for_its_ca
     assert all("cannot be reached" in n.message for n in notices)
     flaky.down, flaky.refused = False, {made[0]}
     [notice] = kiosk.station.recover()  # the first is refused; the others are still sent
-    assert notice.document_number == made[0] and "refused" in notice.message
+    assert notice.kind == "report_refused" and notice.document_number == made[0]
+    assert "refuses" in notice.message and "will not ask again" in notice.message
     assert [_state(kiosk, n)[0] for n in made] == [ALLOCATED, ISSUED, ISSUED]
+    # a refusal for what the card is is final: not asked again, nothing left owed
+    flaky.reports.clear()
+    assert kiosk.station.recover() == [] and flaky.reports == []
+    assert kiosk.station.journal.owed_reports() == []
 
 
 def test_an_expired_card_is_no_longer_reported(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path, None)
     flaky = _ReportsRefused(kiosk.allocator)
-    kiosk.station.allocator = flaky  # type: ignore[assignment]
+    kiosk.station.allocator = flaky
     _card(kiosk)
     flaky.reports.clear()
     kiosk.station.clock = lambda: expiry_timestamp(date(2030, 6, 30)) + 1.0
     assert kiosk.station.recover() == [] and flaky.reports == []
+    assert kiosk.station.journal.owed_reports() == []  # and compaction may drop it
 
 
 def test_compaction_keeps_an_owed_report_whatever_its_age(tmp_path: Path) -> None:
@@ -155,14 +163,63 @@ def test_compaction_keeps_an_owed_report_whatever_its_age(tmp_path: Path) -> Non
             journal.append(Record(job=job, req=f"req-{job[:8]}", step=step, t=1.0,
                                   doc=f"DOC-{job[:4].upper()}", exp="2030-06-30",
                                   iat=1_790_000_000))  # fmt: skip
-    journal.compact(now=1.0 + 30 * 86400)  # both are older than the week kept
+    journal.compact(now=2.0)  # both recent: the reported one keeps one terminal summary
+    summary = journal.jobs()["b" * 32]
+    assert summary.steps == ["done"] and not summary.report_owed and not summary.reported
+    assert journal.jobs()["a" * 32].report_owed
+    journal.compact(now=1.0 + 30 * 86400)  # both older than the week kept: the owed one stays
     jobs = journal.jobs()
     assert list(jobs) == ["a" * 32] and jobs["a" * 32].report_owed
-    journal.compact(now=2.0)  # a recent reported job keeps one terminal summary, not owed
-    assert [h.report_owed for h in journal.jobs().values()] == [True]
 
 
 def test_the_journal_refuses_an_issue_time_that_is_no_time() -> None:
     for bad in (-1, 2**40, 1.5, "1790000000", True):
         with pytest.raises(ValueError):
             Record(job="c" * 32, req="req-abcdefgh", step="allocated", iat=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # an expiry that is no day (the report would need it)
+        Record(job="c" * 32, req="req-abcdefgh", step="allocated", exp="2030-13-45")
+
+
+def test_a_job_of_which_only_its_report_survives_is_nothing_to_recover(tmp_path: Path) -> None:
+    journal = Journal.in_dir(tmp_path)
+    journal.append(Record(job="d" * 32, req="req-abcdefgh", step="reported", t=1.0, doc="DOC-1"))
+    assert journal.unfinished() == []
+
+
+def test_with_no_answer_to_the_reports_no_torn_code_is_asked_for(tmp_path: Path) -> None:
+    """One wait for a registry that does not answer, not one more for each torn code."""
+    journal = Journal.in_dir(tmp_path)
+    torn = ("started", "allocated", "card_printed", "receipt_failed", "done")
+    for step in torn:
+        outcome = "code_unconfirmed" if step == "receipt_failed" else None
+        journal.append(Record(job="a" * 32, req="req-torn-one", step=step, t=1.0,
+                              doc="DOC-TORN", exp="2030-06-30", outcome=outcome))  # fmt: skip
+    for step in ("started", "allocated", "card_printed", "done"):
+        journal.append(Record(job="b" * 32, req="req-owed-one", step=step, t=1.0,
+                              doc="DOC-OWED", exp="2030-06-30", iat=1_790_000_000))  # fmt: skip
+
+    class Registry:
+        def __init__(self) -> None:
+            self.up, self.codes = False, 0
+
+        def allocate(self, request_id: str) -> Allocation:
+            raise AssertionError("nothing to allocate")
+
+        def void(self, document_number: str) -> None:
+            raise AssertionError("nothing to void")
+
+        def report_issued(self, document_number: str, issued_at: int, expires_at: int) -> None:
+            if not self.up:
+                raise RegistryUnreachableError("The city registry cannot be reached.")
+
+        def replace_revocation_code(self, document_number: str, code_hash: str) -> None:
+            self.codes += 1
+
+    registry = Registry()
+    with journal.exclusive():
+        [notice] = recover(journal, registry)
+    assert notice.kind == "report_pending" and registry.codes == 0
+    registry.up = True
+    with journal.exclusive():
+        assert recover(journal, registry) == []
+    assert registry.codes == 1 and journal.torn_codes() == [] and journal.owed_reports() == []

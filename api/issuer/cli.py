@@ -456,7 +456,7 @@ def kiosk_retire(directory: Path, kiosk_id: str) -> None:
     """
     issuer = Issuer(directory)
     account, changed = issuer.retire_kiosk(kiosk_id)
-    end = issuer.keys.entry(account.key_label)["not_after"]
+    end = issuer.key_end(account.key_label)
     retired = f"retired from {iso_utc(end)}"
     version = issuer.config["trust_list_version"]
     if changed:

@@ -486,8 +486,9 @@ class PersonalisationJob:
         if self._history.reported:  # the registry answers now: what earlier jobs still owe
             st = self.station
             try:
-                send_owed_reports(st.journal, st.allocator, st.clock)
-                settle_torn_codes(st.journal, st.allocator, st.clock)
+                _notices, answered = send_owed_reports(st.journal, st.allocator, st.clock)
+                if answered:  # (the notices are logged: the attendant hears at the next start)
+                    settle_torn_codes(st.journal, st.allocator, st.clock)
             except Exception as exc:  # this card is made: never fail it for an earlier one's
                 log.warning("owed reports or codes not settled: %s", type(exc).__name__)
         return self.result

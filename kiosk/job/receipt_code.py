@@ -38,7 +38,7 @@ from cardio import codes
 from cardio.errors import CitycardError
 from printer.errors import PrinterError
 
-from ..allocator import AllocationError, Allocator
+from ..allocator import AllocationError, Allocator, card_refused
 from ..journal import (
     CODE_KEPT,
     CODE_OUTCOMES,
@@ -47,7 +47,6 @@ from ..journal import (
     CODE_UNCONFIRMED,
     Journal,
     JournalError,
-    Record,
 )
 from ..printing import Receipt
 
@@ -148,16 +147,17 @@ def settle_torn_codes(
     allocator: Allocator,
     clock: Callable[[], float],
     which: Callable[[str], bool] = lambda job: True,
-) -> None:
+) -> bool:
     """Give up the code of each finished job whose receipt tore mid-print and was never
     printed again (JobHistory.torn_code_owed): the torn part may show a code that still works,
     and no resident holds a receipt with the code that replaced it. The registry is given the
-    digest of a new code that nobody keeps, so the torn code stops working. A refusal settles it
-    too (the registry keeps what it has: a voided or revoked card needs no code, and asking
-    again would not change its answer); no answer: next time, and not the rest now. Only the
-    jobs whose id `which` takes. The caller holds `journal.exclusive()`."""
+    digest of a new code that nobody keeps, so the torn code stops working. A refusal for what
+    the card is settles it too (kiosk.allocator.card_refused: a voided or revoked card needs no
+    code, and asking again would not change the answer); no answer, or another refusal: next
+    time, and not the rest now (False). Only the jobs whose id `which` takes. The caller holds
+    `journal.exclusive()`."""
     if not isinstance(allocator, CodeReplacer):
-        return
+        return True
     for history in journal.torn_codes():
         if not which(history.job):
             continue
@@ -166,28 +166,18 @@ def settle_torn_codes(
             # cardio.codes, not printer.receipt: recovery imports no python-escpos
             unknown = codes.hash_code(codes.new_revocation_code())
             allocator.replace_revocation_code(history.doc, unknown)
-        except AllocationError as exc:
-            log.warning("torn code of %s not given up: %s", history.doc, type(exc).__name__)
-            outcome = KEPT
         except CitycardError as exc:
-            log.warning("torn code of %s: no answer: %s", history.doc, type(exc).__name__)
-            return
+            log.warning("torn code of %s not given up: %s", history.doc, type(exc).__name__)
+            if not card_refused(exc):
+                return False
+            outcome = KEPT
         else:
             outcome = RENEWED
         try:
-            journal.append(
-                Record(
-                    job=history.job,
-                    req=history.req,
-                    step=CODE_SETTLED,
-                    attempt=history.attempt,
-                    t=clock(),
-                    doc=history.doc,
-                    outcome=outcome,
-                )
-            )
+            journal.append_for(history, CODE_SETTLED, clock(), doc=history.doc, outcome=outcome)
         except JournalError:  # asked again next time: a new unknown code does no harm
             log.error("journal: could not record the torn code of %s", history.doc)
+    return True
 
 
 def _destroy(reason: str, detail: str = "") -> str:

@@ -12,8 +12,8 @@ from datetime import date
 from cardio.credential import expiry_timestamp
 from cardio.errors import CitycardError
 
-from ..allocator import AllocationError, Allocator
-from ..journal import REPORTED, JobHistory, Journal, JournalError, Record
+from ..allocator import Allocator, card_refused
+from ..journal import REPORTED, JobHistory, Journal, JournalError
 from .model import JobResult, Notice
 from .receipt_code import settle_torn_codes, torn_code_may_work
 
@@ -62,48 +62,59 @@ def report_pending(number: str, reason: str, job_id: str, request_id: str) -> No
     )
 
 
+def report_refused(number: str, reason: str, job_id: str, request_id: str) -> Notice:
+    """The attendant's notice for a card made whose report the registry refuses for good."""
+    return Notice(
+        "report_refused",
+        f"Card {number} is made and valid, but the city registry refuses to record it as "
+        f"issued ({reason}), so its receipt code cannot cancel it and it cannot be renewed or "
+        "replaced. The kiosk will not ask again: tell technical support the number.",
+        number,
+        job_id,
+        request_id,
+    )
+
+
 def send_owed_reports(
     journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
-) -> list[Notice]:
+) -> tuple[list[Notice], bool]:
     """Report issued, again, every card made whose report the registry has not confirmed (it
     failed, or a crash came before it): idempotent at the registry, with the times signed into
-    the card. A notice for each that is still owed; an expired card is no longer reported. When
-    the registry does not answer one, the rest wait for the next time (each would wait out its
-    own timeout); a refusal is that card's alone. The caller holds `journal.exclusive()`."""
+    the card. The notices for the attendant, and whether the registry answered.
+
+    A report refused for what the card is (kiosk.allocator.card_refused) is not sent again
+    (`reported`, outcome `report_refused`, and a notice), nor is an expired card's
+    (`report_expired`). Any other failure leaves it owed (a notice), and the rest wait for
+    the next time: each would wait out its own timeout. The caller holds
+    `journal.exclusive()`."""
     notices = []
     now = clock()
-    unreachable: str | None = None
+    unanswered: str | None = None
     for history in journal.owed_reports():
         assert history.doc is not None and history.exp is not None and history.iat is not None
         expires_at = expiry_timestamp(date.fromisoformat(history.exp))
+        outcome = None
         if expires_at <= now:
-            continue  # expired: nothing left for the registry to record
-        if unreachable is not None:  # no answer for one: none for the rest (no wait for each)
-            notices.append(report_pending(history.doc, unreachable, history.job, history.req))
+            outcome = "report_expired"  # nothing left for the registry to record
+        elif unanswered is not None:
+            notices.append(report_pending(history.doc, unanswered, history.job, history.req))
             continue
+        else:
+            try:
+                allocator.report_issued(history.doc, history.iat, expires_at)
+            except CitycardError as exc:
+                log.warning("report of %s failed again: %s", history.doc, type(exc).__name__)
+                if not card_refused(exc):
+                    notices.append(report_pending(history.doc, str(exc), history.job, history.req))
+                    unanswered = str(exc)
+                    continue
+                notices.append(report_refused(history.doc, str(exc), history.job, history.req))
+                outcome = "report_refused"
         try:
-            allocator.report_issued(history.doc, history.iat, expires_at)
-        except CitycardError as exc:
-            log.warning("report of %s failed again: %s", history.doc, type(exc).__name__)
-            notices.append(report_pending(history.doc, str(exc), history.job, history.req))
-            if not isinstance(exc, AllocationError):  # a refusal is this card's alone
-                unreachable = str(exc)
-            continue
-        try:
-            journal.append(
-                Record(
-                    job=history.job,
-                    req=history.req,
-                    step=REPORTED,
-                    attempt=history.attempt,
-                    t=clock(),
-                    doc=history.doc,
-                )
-            )
+            journal.append_for(history, REPORTED, clock(), doc=history.doc, outcome=outcome)
         except JournalError:  # sent again next time (idempotent)
             log.error("journal: could not record the report of %s", history.doc)
-        log.info("report of %s sent again: recorded", history.doc)
-    return notices
+    return notices, unanswered is None
 
 
 # -- recovery ------------------------------------------------------------------------------------
@@ -117,28 +128,20 @@ def recover(
     caller holds `journal.exclusive()` (Station.recover does)."""
     unfinished = journal.unfinished()
     notices = [recover_job(history, journal, allocator, clock) for history in unfinished]
-    notices += send_owed_reports(journal, allocator, clock)
-    recovered = {history.job for history in unfinished}  # asked once already, just now
-    settle_torn_codes(journal, allocator, clock, lambda job: job not in recovered)
+    reports, answered = send_owed_reports(journal, allocator, clock)
+    if answered:
+        recovered = {history.job for history in unfinished}  # asked once already, just now
+        settle_torn_codes(journal, allocator, clock, lambda job: job not in recovered)
     if journal.size() > COMPACT_AT:
         journal.compact(now=clock())
-    return notices
+    return notices + reports
 
 
 def recover_job(
     history: JobHistory, journal: Journal, allocator: Allocator, clock: Callable[[], float]
 ) -> Notice:
     def record(step: str, **values: object) -> None:
-        journal.append(
-            Record(
-                job=history.job,
-                req=history.req,
-                step=step,
-                attempt=history.attempt,
-                t=clock(),
-                **values,  # type: ignore[arg-type]
-            )
-        )
+        journal.append_for(history, step, clock(), **values)
 
     doc = history.doc
     if history.card_made:
