@@ -49,6 +49,7 @@ def free_port() -> int:
     client's connection could take before the server binds it; a wrong server then answers.
     Each worker walks its own block instead, skipping ports that do not bind."""
     digits = "".join(c for c in os.environ.get("PYTEST_XDIST_WORKER", "") if c.isdigit())
+    # 12 blocks fit below 32768: a 13th worker shares gw0's block (the bind check still holds)
     base = PORT_BASE + PORTS_PER_WORKER * (int(digits or 0) % 12)
     for _ in range(PORTS_PER_WORKER):
         port = base + next(_ports) % PORTS_PER_WORKER
