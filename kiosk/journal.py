@@ -372,7 +372,8 @@ class Journal:
                 jobs.setdefault(record.job, []).append(record)
             for records in jobs.values():
                 history = JobHistory.of(records)
-                if not history.terminal or history.report_owed or history.torn_code_owed:
+                unfinished = not history.terminal and history.steps  # as unfinished() says
+                if unfinished or history.report_owed or history.torn_code_owed:
                     keep.extend(records)
                 elif now - history.updated <= keep_seconds:
                     course = [r for r in records if r.step not in AFTERWARDS]

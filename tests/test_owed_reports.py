@@ -184,6 +184,8 @@ def test_a_job_of_which_only_its_report_survives_is_nothing_to_recover(tmp_path:
     journal = Journal.in_dir(tmp_path)
     journal.append(Record(job="d" * 32, req="req-abcdefgh", step="reported", t=1.0, doc="DOC-1"))
     assert journal.unfinished() == []
+    journal.compact(now=1.0 + 30 * 86400)  # nor anything to keep
+    assert journal.records() == []
 
 
 def test_with_no_answer_to_the_reports_no_torn_code_is_asked_for(tmp_path: Path) -> None:
