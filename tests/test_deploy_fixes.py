@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -160,6 +161,22 @@ def test_a_served_app_s_teardown_does_not_hide_the_test_s_own_failure(
         ServedApp(lambda environ, start: [], threads=1) as served,
     ):
         _closed_by_waitress(served)  # a body that passed: the teardown's problem fails it
+
+
+def test_a_trigger_closed_by_someone_else_still_stops_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its write end closed by another part of the process (a double close whose number the
+    trigger had reused): no wake-up, but the port is closed and the loop ends all the same."""
+    with caplog.at_level(logging.WARNING):
+        served = ServedApp(lambda environ, start: [], threads=1).__enter__()
+        port = int(served.url.rsplit(":", 1)[1])
+        os.close(served.server.trigger.trigger)  # what that someone else did
+        served.stop()  # no AssertionError: the test itself passed
+    assert not served._thread.is_alive()
+    assert any("closed by someone else" in r.getMessage() for r in caplog.records)
+    with socket.socket() as probe:  # nobody listens there any more
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 # -- M1: a registry migrated by a newer citycard ----------------------------------------------
