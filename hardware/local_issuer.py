@@ -170,10 +170,7 @@ class IssuerAllocator:
 def _refusal(exc: CitycardError) -> AllocationError:
     """The issuer's refusal as the API would answer it: 404 for a card that is not this
     kiosk's, 409 for one whose state refuses it (kiosk.allocator.card_refused)."""
-    refused = AllocationError(str(exc))
-    refused.reason = str(exc)
-    if isinstance(exc, UnknownCardError):
-        refused.status = 404
-    elif isinstance(exc, CardStateError):
-        refused.status = 409
-    return refused
+    status = (
+        404 if isinstance(exc, UnknownCardError) else 409 if isinstance(exc, CardStateError) else 0
+    )
+    return AllocationError(str(exc), status, str(exc))

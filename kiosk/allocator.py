@@ -50,8 +50,9 @@ class AllocationError(CitycardError):
     `status` is the HTTP status of a refusal by the issuer API (0 otherwise) and `reason` the
     registry's own sentence."""
 
-    status: int = 0
-    reason: str = ""
+    def __init__(self, message: str, status: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.status, self.reason = status, reason
 
 
 def card_refused(exc: BaseException) -> bool:

@@ -284,11 +284,11 @@ class HttpAllocator:
             exc.close()
             message = _message(raw)
             if 400 <= status < 500 and status not in _RETRYABLE_4XX:
-                refused = AllocationError(
-                    f"The city registry refused the {what} (HTTP {status}): {message}"
-                )
-                refused.status, refused.reason = status, message
-                raise refused from None
+                raise AllocationError(
+                    f"The city registry refused the {what} (HTTP {status}): {message}",
+                    status,
+                    message,
+                ) from None
             if 300 <= status < 400:
                 raise AllocationError(
                     f"The city registry's address redirects (HTTP {status}); give the final "

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from flask_httpauth import HTTPTokenAuth  # type: ignore[import-untyped]
 
 from cardio.errors import CitycardError
@@ -32,6 +32,7 @@ from cardio.kiosk_auth import (
 from cardio.trustlist import KeyState
 from cardio.web_errors import ApiError
 
+from .accounts import KioskAccount
 from .keys import UnknownKeyError
 from .registry import ACTIVE
 from .registry.account_queries import RETIRED
@@ -112,6 +113,7 @@ def check_kiosk() -> str:
         raise _unauthorized(str(exc)) from exc
     # Decommissioned: not a reason to distrust its cards. It may still finish its own (report
     # one it signed before the retirement, void a number), nothing else (check_retired_report).
+    g.kiosk_account = account  # for the views below (check_retired_report, void)
     finishing = account.state == RETIRED and request.endpoint in FINISHING
     if account.state == RETIRED and not finishing:
         raise ApiError(
@@ -164,12 +166,10 @@ after a restart, the report it owed) and a number it could not finish are its la
 def check_retired_report(body: dict[str, Any]) -> None:
     """Refuse (403 kiosk_retired) a retired kiosk's report of a card signed after its key's end
     (that card reads KEY_EXPIRED: the kiosk voids it) or with a new revocation code."""
-    st = state()
-    account = st.issuer.kiosk(_kiosk_id())
-    assert account is not None
+    account: KioskAccount = g.kiosk_account
     if account.state != RETIRED:
         return
-    end = st.issuer.key_end(account.key_label)
+    end = state().issuer.key_end(account.key_label)
     if body["issued_at"] > end or body.get("revocation_code_hash") is not None:
         raise ApiError(
             403,
@@ -312,8 +312,7 @@ def revocation_code(body: dict[str, Any], number: str) -> dict[str, Any]:
 def void(_body: dict[str, Any], number: str) -> dict[str, Any]:
     """Void a card the kiosk could not finish (status INVALID, for good)."""
     st = state()
-    account = st.issuer.kiosk(_kiosk_id())
-    retired = account is not None and account.state == RETIRED
+    retired = g.kiosk_account.state == RETIRED
     try:
         # A retired kiosk only finishes: never the cards it made (whoever still holds its
         # credential must not be able to cancel them all).

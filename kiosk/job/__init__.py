@@ -46,7 +46,7 @@ that has a number and whose card was not confirmed printed, closes the others, a
 tried again at the next recovery. Then it sends the registry, again, the report of every card
 made that the registry has not recorded issued (the report failed, or a crash came first): the
 journal keeps each card's `iat` and expiry for that. A job whose own report gets through does
-the same for the others (`send_owed_reports`); a report still owed is a `report_pending`
+the same for the others (`send_owed`); a report still owed is a `report_pending`
 notice.
 
 **Renewal and replacement.** An enrolment with a `successor` (kiosk.allocator.Successor)

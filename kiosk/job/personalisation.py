@@ -57,14 +57,14 @@ from .errors import (
     step_error,
 )
 from .model import STEP_SPANS, Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback
-from .receipt_code import CodeRenewal, maybe_printed, settle_torn_codes
+from .receipt_code import CodeRenewal, maybe_printed
 from .recovery import (
     COMPACT_AT,
     recover,
     recover_job,
     report_pending,
     result_from,
-    send_owed_reports,
+    send_owed,
 )
 from .writer import CardWriter, ObservedConnection
 
@@ -484,11 +484,8 @@ class PersonalisationJob:
         result = result_from(self._history, repeated=False, notices=tuple(self._notices))
         self.result = replace(result, profile=self._profile, receipt_printed=True)
         if self._history.reported:  # the registry answers now: what earlier jobs still owe
-            st = self.station
-            try:
-                _notices, answered = send_owed_reports(st.journal, st.allocator, st.clock)
-                if answered:  # (the notices are logged: the attendant hears at the next start)
-                    settle_torn_codes(st.journal, st.allocator, st.clock)
+            try:  # (its failures are logged: the attendant hears of them at the next start)
+                send_owed(self.station.journal, self.station.allocator, self.station.clock)
             except Exception as exc:  # this card is made: never fail it for an earlier one's
                 log.warning("owed reports or codes not settled: %s", type(exc).__name__)
         return self.result

@@ -45,6 +45,7 @@ from ..journal import (
     CODE_RENEWED,
     CODE_SETTLED,
     CODE_UNCONFIRMED,
+    JobHistory,
     Journal,
     JournalError,
 )
@@ -55,8 +56,6 @@ if TYPE_CHECKING:  # printer.receipt imports python-escpos: not before use_escpo
 
 log = logging.getLogger(__name__)
 
-RENEWED, KEPT, UNCONFIRMED = CODE_RENEWED, CODE_KEPT, CODE_UNCONFIRMED  # journal outcomes
-OUTCOMES = CODE_OUTCOMES
 
 
 @runtime_checkable
@@ -85,9 +84,9 @@ def torn_code_may_work(outcomes: Iterable[str | None]) -> bool:
     the last renewal outcome decides (a later failure's outcome says nothing about it)."""
     last = None
     for outcome in outcomes:
-        if outcome in OUTCOMES:
+        if outcome in CODE_OUTCOMES:
             last = outcome
-    return last in (KEPT, UNCONFIRMED)
+    return last in (CODE_KEPT, CODE_UNCONFIRMED)
 
 
 class CodeRenewal:
@@ -107,9 +106,9 @@ class CodeRenewal:
     def renew(self, allocator: Allocator, receipt: Receipt) -> tuple[Receipt, str, str]:
         """Tell the registry the digest of a new code (the pending one, if any): the receipt
         to print next, the journal outcome and the sentence for the attendant. When the answer
-        is lost (UNCONFIRMED), the code stays `pending`: the receipt must not be printed."""
+        is lost (CODE_UNCONFIRMED), the code stays `pending`: the receipt must not be printed."""
         if not isinstance(allocator, CodeReplacer):
-            return receipt, KEPT, _destroy("this kiosk cannot give a receipt a new code")
+            return receipt, CODE_KEPT, _destroy("this kiosk cannot give a receipt a new code")
         resend = self._code is not None
         if self._code is None:
             from printer.receipt import RevocationCode
@@ -121,46 +120,44 @@ class CodeRenewal:
         except AllocationError as exc:
             log.warning("new revocation code for %s refused: %s", number, type(exc).__name__)
             self._code = None  # refused: the old code is still the registry's
-            return receipt, KEPT, _destroy("the city registry refused a new one", str(exc))
+            return receipt, CODE_KEPT, _destroy("the city registry refused a new one", str(exc))
         except CitycardError as exc:
             # The answer is lost: the registry may hold the new digest or the old one.
             log.warning("new revocation code for %s not confirmed: %s", number, type(exc).__name__)
             if resend:
-                return receipt, UNCONFIRMED, _unconfirmed(str(exc))
+                return receipt, CODE_UNCONFIRMED, _unconfirmed(str(exc))
             return (
                 receipt,
-                UNCONFIRMED,
+                CODE_UNCONFIRMED,
                 _destroy("the city registry could not be told of a new one", str(exc)),
             )
         renewed = replace(receipt, revocation_code=self._code.printable)
         self._code = None
         return (
             renewed,
-            RENEWED,
+            CODE_RENEWED,
             "The receipt printed next has a new revocation code; the code on the torn receipt no "
             "longer works, so the torn receipt can be thrown away.",
         )
 
 
 def settle_torn_codes(
+    histories: Iterable[JobHistory],
     journal: Journal,
     allocator: Allocator,
     clock: Callable[[], float],
-    which: Callable[[str], bool] = lambda job: True,
-) -> bool:
+) -> None:
     """Give up the code of each finished job whose receipt tore mid-print and was never
     printed again (JobHistory.torn_code_owed): the torn part may show a code that still works,
     and no resident holds a receipt with the code that replaced it. The registry is given the
     digest of a new code that nobody keeps, so the torn code stops working. A refusal for what
     the card is settles it too (kiosk.allocator.card_refused: a voided or revoked card needs no
     code, and asking again would not change the answer); no answer, or another refusal: next
-    time, and not the rest now (False). Only the jobs whose id `which` takes. The caller holds
-    `journal.exclusive()`."""
+    time, and not the rest now. `histories`: those of the journal's jobs to settle. The caller
+    holds `journal.exclusive()`."""
     if not isinstance(allocator, CodeReplacer):
-        return True
-    for history in journal.torn_codes():
-        if not which(history.job):
-            continue
+        return
+    for history in histories:
         assert history.doc is not None
         try:
             # cardio.codes, not printer.receipt: recovery imports no python-escpos
@@ -169,15 +166,14 @@ def settle_torn_codes(
         except CitycardError as exc:
             log.warning("torn code of %s not given up: %s", history.doc, type(exc).__name__)
             if not card_refused(exc):
-                return False
-            outcome = KEPT
+                return
+            outcome = CODE_KEPT
         else:
-            outcome = RENEWED
+            outcome = CODE_RENEWED
         try:
             journal.append_for(history, CODE_SETTLED, clock(), doc=history.doc, outcome=outcome)
         except JournalError:  # asked again next time: a new unknown code does no harm
             log.error("journal: could not record the torn code of %s", history.doc)
-    return True
 
 
 def _destroy(reason: str, detail: str = "") -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 
 from cardio.credential import expiry_timestamp
@@ -75,22 +75,44 @@ def report_refused(number: str, reason: str, job_id: str, request_id: str) -> No
     )
 
 
+def send_owed(
+    journal: Journal,
+    allocator: Allocator,
+    clock: Callable[[], float] = time.time,
+    settled: Collection[str] = (),
+) -> list[Notice]:
+    """What earlier jobs still owe the registry, from one read of the journal: their reports
+    (`send_owed_reports`), then, when the registry answered those, their torn receipts' codes
+    (receipt_code.settle_torn_codes; not those of the jobs in `settled`, asked just now). The
+    notices for the attendant. The caller holds `journal.exclusive()`."""
+    jobs = journal.jobs().values()
+    owed = [h for h in jobs if h.report_owed]
+    notices, answered = send_owed_reports(owed, journal, allocator, clock)
+    if answered:
+        torn = [h for h in jobs if h.torn_code_owed and h.job not in settled]
+        settle_torn_codes(torn, journal, allocator, clock)
+    return notices
+
+
 def send_owed_reports(
-    journal: Journal, allocator: Allocator, clock: Callable[[], float] = time.time
+    histories: Iterable[JobHistory],
+    journal: Journal,
+    allocator: Allocator,
+    clock: Callable[[], float],
 ) -> tuple[list[Notice], bool]:
-    """Report issued, again, every card made whose report the registry has not confirmed (it
-    failed, or a crash came before it): idempotent at the registry, with the times signed into
-    the card. The notices for the attendant, and whether the registry answered.
+    """Report issued, again, the cards of `histories` (jobs whose report the registry has not
+    confirmed: it failed, or a crash came before it): idempotent at the registry, with the
+    times signed into the card. The notices for the attendant, and whether the registry
+    answered.
 
     A report refused for what the card is (kiosk.allocator.card_refused) is not sent again
     (`reported`, outcome `report_refused`, and a notice), nor is an expired card's
     (`report_expired`). Any other failure leaves it owed (a notice), and the rest wait for
-    the next time: each would wait out its own timeout. The caller holds
-    `journal.exclusive()`."""
+    the next time: each would wait out its own timeout."""
     notices = []
     now = clock()
     unanswered: str | None = None
-    for history in journal.owed_reports():
+    for history in histories:
         assert history.doc is not None and history.exp is not None and history.iat is not None
         expires_at = expiry_timestamp(date.fromisoformat(history.exp))
         outcome = None
@@ -128,13 +150,10 @@ def recover(
     caller holds `journal.exclusive()` (Station.recover does)."""
     unfinished = journal.unfinished()
     notices = [recover_job(history, journal, allocator, clock) for history in unfinished]
-    reports, answered = send_owed_reports(journal, allocator, clock)
-    if answered:
-        recovered = {history.job for history in unfinished}  # asked once already, just now
-        settle_torn_codes(journal, allocator, clock, lambda job: job not in recovered)
+    notices += send_owed(journal, allocator, clock, settled={h.job for h in unfinished})
     if journal.size() > COMPACT_AT:
         journal.compact(now=clock())
-    return notices + reports
+    return notices
 
 
 def recover_job(
@@ -147,7 +166,8 @@ def recover_job(
     if history.card_made:
         record("done", outcome="receipt_missing")
         # No receipt will be printed: a torn one's code is given up if the registry answers.
-        settle_torn_codes(journal, allocator, clock, lambda job: job == history.job)
+        this_job = [h for h in journal.torn_codes() if h.job == history.job]
+        settle_torn_codes(this_job, journal, allocator, clock)
         # The last renewal outcome, not the last outcome: a later failure (printer offline)
         # leaves a torn receipt's code as it was.
         torn = "receipt_failed" in history.steps and torn_code_may_work(
