@@ -765,6 +765,8 @@ def test_reader_loop_through_pcscd(
         pres = state.view.presentation
         assert pres is not None and pres["photo_base64"]  # the chip carries the photo
         assert [f["key"] for f in pres["fields"]] == ["given_name"]
+        # the staff screen shows the verdict first, then the reader beeps: wait for the beep
+        wait_for(lambda: len(firmware.feedback) == 2)
         assert firmware.feedback == [READING, VALID]
         page = app.test_client().get("/").get_data(as_text=True)
         assert 'data-verdict="VALID"' in page and holder.given_name in page
