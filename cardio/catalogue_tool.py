@@ -194,7 +194,8 @@ class CatalogueTool:
                 catalog.fuzzy = False
             if code == self.source_language:
                 for message in catalog:
-                    if message.id and not message.string:
+                    # a plural's msgstr is a tuple of forms: English has the id's two
+                    if message.id and not any(message.string or ()):
                         message.string = message.id
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as fh:

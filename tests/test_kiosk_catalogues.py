@@ -22,7 +22,7 @@ from kiosk.web.catalogues import KEYWORDS, load_po, problems
 from kiosk.web.rules_text import RuleTexts
 from kiosk.web.validation import scripts_in
 
-PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 CODES = [lang.code for lang in LANGUAGES]
 # Latin words that may stand in any script's sentence.
 LATIN_OK = {"JPEG", "PNG", "X", "PIN", "PIN'i", "MB"}
@@ -55,6 +55,11 @@ def test_catalogues_are_complete_and_in_step_with_the_code() -> None:
 def test_placeholders_survive_translation(code: str) -> None:
     for message in load_po(code):
         if not message.id:
+            continue
+        if message.pluralizable:  # every form (as many as the language has) keeps them all
+            wanted = sorted(PLACEHOLDER.findall(message.id[1]))
+            for form in message.string:
+                assert sorted(PLACEHOLDER.findall(form)) == wanted, (code, message.id, form)
             continue
         assert sorted(PLACEHOLDER.findall(str(message.string))) == sorted(
             PLACEHOLDER.findall(str(message.id))
