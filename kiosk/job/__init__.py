@@ -89,13 +89,23 @@ from .errors import (
     SuccessorRefusedJobError,
     WriterFailedError,
 )
-from .model import Enrolment, JobResult, JobStep, Notice, Progress, ProgressCallback, new_request_id
+from .model import (
+    NOTICE_KINDS,
+    Enrolment,
+    JobResult,
+    JobStep,
+    Notice,
+    Progress,
+    ProgressCallback,
+    new_request_id,
+)
 from .personalisation import PersonalisationJob, Station
 from .receipt_code import CodeReplacer
 from .recovery import recover
 from .writer import CardWriter, PcscWriter
 
 __all__ = [
+    "NOTICE_KINDS",
     "AllocationFailedError",
     "CardAlreadyUsedError",
     "CardLayoutFailedError",

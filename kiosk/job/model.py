@@ -100,11 +100,19 @@ class Enrolment:
 class Notice:
     """Something the attendant must know after a restart (or a retry found left over)."""
 
-    kind: str  # "voided", "kept", "pending", "interrupted"
-    message: str
+    kind: str  # one of NOTICE_KINDS
+    message: str  # in English, for the console and the log; the kiosk's UI translates `kind`
     document_number: str | None
     job_id: str
     request_id: str
+    torn_receipt: bool = False  # "kept": a torn receipt's code may still cancel the card
+
+
+# "voided": the card number of a job cut short is cancelled; "kept": a card printed without its
+# receipt; "pending": a number not yet known or not yet cancelled (the registry did not answer);
+# "interrupted": cut short before any number; "report_pending" / "report_refused": a card made
+# whose report the registry has not recorded yet / refuses for good.
+NOTICE_KINDS = ("voided", "kept", "pending", "interrupted", "report_pending", "report_refused")
 
 
 @dataclass(frozen=True)

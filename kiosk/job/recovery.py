@@ -182,6 +182,7 @@ def recover_job(
             doc,
             history.job,
             history.req,
+            torn_receipt=torn,
         )
     if doc is None and history.alloc is not None:
         # The allocator may have answered before the crash: ask again (idempotent) to learn

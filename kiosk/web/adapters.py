@@ -38,6 +38,7 @@ from kiosk.wallet_offer import PhoneOffers
 
 from ..i18n import BY_CODE, Catalogues
 from . import messages as msg
+from .notices import NoticeBoard
 from .ports import (
     ApplicationForm,
     CardFate,
@@ -54,6 +55,7 @@ from .ports import (
     ProgramView,
     ReasonKind,
     ReasonView,
+    StationNotice,
     WaiverSpec,
 )
 from .rules_text import RuleTexts
@@ -375,12 +377,18 @@ def busy_failure() -> JobFailed:
     return JobFailed(ReasonView(msg.KIOSK_BUSY, code="busy"), retry=True, card=CardFate.NOT_MADE)
 
 
+def station_notice(notice: card_job.Notice) -> StationNotice:
+    """A job's notice as the attendant page shows it (its kind, not its English sentence)."""
+    return StationNotice(notice.kind, notice.document_number, notice.torn_receipt)
+
+
 class StationJobs:
     """The card-job port on a `kiosk.job.Station`.
 
     A failed job is kept (in memory) under its request id, so "Try again" runs the same job
     again: a receipt that failed is printed again, a failed card gets a new number, and a card
-    that was made is never made twice (the station's journal sees to that).
+    that was made is never made twice (the station's journal sees to that). The notices of a
+    restart's recovery (`post_notices`) and of the jobs wait on `notices` for the attendant.
     """
 
     def __init__(self, station: card_job.Station) -> None:
@@ -388,6 +396,21 @@ class StationJobs:
         self._failed: dict[str, card_job.PersonalisationJob] = {}
         self._lock = threading.Lock()
         self.offers = PhoneOffers(station)  # the card for the phone too (docs/wallet.md)
+        self.notices = NoticeBoard()
+
+    @classmethod
+    def after_recovery(cls, station: card_job.Station, echo: Callable[[str], None]) -> StationJobs:
+        """The port of a kiosk that starts: the station's recovery runs first (kiosk.job.
+        recover), and its notices go to the console and wait for the attendant page."""
+        jobs = cls(station)
+        notices = station.recover()
+        for notice in notices:
+            echo(f"Attendant: {notice.message}")
+        jobs.post_notices(notices)
+        return jobs
+
+    def post_notices(self, notices: Iterable[card_job.Notice]) -> None:
+        self.notices.post(station_notice(n) for n in notices)
 
     def enrolment(self, request: CardRequest) -> card_job.Enrolment:
         program = request.program.raw
@@ -451,7 +474,8 @@ class StationJobs:
         else:
             job.on_progress = report
         try:
-            job.run()
+            result = job.run()
+            self.post_notices(result.notices)
             lang = request.application.lang
             self.offers.made(request.request_id, request.program.name.get(lang), lang)
         except card_job.JobError as exc:

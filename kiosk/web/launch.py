@@ -66,13 +66,12 @@ def serve_kiosk(
 
         station_cm = configured_station(data_dir, program, station, api_numbers(registry))
     with station_cm as personalisation:
-        for notice in personalisation.recover():
-            echo(f"Attendant: {notice.message}")
+        jobs = StationJobs.after_recovery(personalisation, echo)
         config = KioskConfig(
             program=program_view(program),
             rules=EngineRules(),
             photos=PipelinePhotos(),
-            job=StationJobs(personalisation),
+            job=jobs,
             attendant_pin_hash=attendant_pin_hash,
             idle_timeout=idle_timeout,
             data_dir=data_dir,

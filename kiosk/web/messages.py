@@ -146,3 +146,41 @@ PROGRESS_STEPS: Mapping[str, str] = {
     "forget": N_("Deleting your data from the kiosk"),
     "done": N_("Your card is ready"),
 }
+
+# Notices for the attendant about earlier cards (kiosk.job.Notice kinds), on the attendant page.
+# Translators: %(number)s is the end of a card number, such as "…0018".
+STATION_NOTICES: Mapping[str, str] = {
+    "voided": N_(
+        "The kiosk stopped while making card %(number)s, and that card number is now cancelled. "
+        "Put any card left in the card writer or the card printer in the reject tray."
+    ),
+    "kept": N_(
+        "Card %(number)s was printed, but its receipt was not, because the kiosk stopped. The "
+        "card is valid: give it to its holder. Its receipt cannot be printed again."
+    ),
+    "pending": N_(
+        "The kiosk stopped while making card %(number)s, and the city registry does not answer "
+        "now. The number will be cancelled at the next start. Put any card left in the card "
+        "writer or the card printer in the reject tray."
+    ),
+    "report_pending": N_(
+        "Card %(number)s is made and valid, but the city registry has not recorded it yet. The "
+        "kiosk will tell the registry again. Until then, the receipt code cannot cancel the card."
+    ),
+    "report_refused": N_(
+        "Card %(number)s is made and valid, but the city registry refuses to record it. Please "
+        "tell technical support: the kiosk's log has the whole card number."
+    ),
+}
+# The same kinds when the kiosk stopped before it learnt a card number.
+STATION_NOTICES_NO_NUMBER: Mapping[str, str] = {
+    "pending": N_(
+        "The kiosk stopped while asking the city registry for a card number, and the registry "
+        "does not answer now. The kiosk will ask again at its next start."
+    ),
+    "interrupted": N_("The kiosk stopped before a card number was given. Nothing needs cancelling."),
+}
+STATION_NOTICE_OTHER = N_("The kiosk has a notice about an earlier card. Its console and log have it.")
+TORN_RECEIPT_NOTICE = N_(
+    "A receipt was torn off half printed: its code may still cancel the card. Tear it up."
+)

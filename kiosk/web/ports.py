@@ -194,6 +194,16 @@ class JobProgress:
     fraction: float  # 0.0 .. 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class StationNotice:
+    """Something the attendant must know about an earlier card: `kind` is one of
+    `kiosk.job.NOTICE_KINDS`, translated on display (`kiosk.web.notices`)."""
+
+    kind: str
+    document_number: str | None
+    torn_receipt: bool = False  # a torn receipt's code may still cancel the card
+
+
 class CardFate(Enum):
     """What became of the card when its job failed (the resident is told)."""
 

@@ -19,6 +19,7 @@ from kiosk.rules import Outcome
 from .. import messages as msg
 from ..attendant import verify_pin
 from ..context import config, current_lang, kiosk_session, state, translate
+from ..notices import SHOWN_AT_MOST, NoticeBoard, ids_shown, notice_text
 from ..ports import DecisionView, ReasonKind
 from ..sessions import EnrolmentDraft
 from .details import summary_rows
@@ -119,6 +120,9 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
     enrolment = kiosk_session().enrolment
     decision: DecisionView | None = enrolment.decision
     all_steps = steps()
+    board = _notice_board()
+    notices = board.pending() if board is not None else []
+    shown = notices[:SHOWN_AT_MOST]
     return page(
         "attendant.html",
         "attendant",
@@ -127,6 +131,9 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         rows=summary_rows(enrolment),
         old_card=attendant_note(enrolment),
         printer_notes=[translate(msg.PAPER_NEAR_END)] if _paper_near_end() else [],
+        station_notes=[notice_text(n) for _i, n in shown],
+        more_notes=len(notices) - len(shown),
+        notes_shown=",".join(str(i) for i, _n in shown),
         replacement=enrolment.card_kind == REPLACEMENT,
         documents=chosen_documents(enrolment),
         needs_attendant=decision is not None and decision.outcome is Outcome.NEEDS_ATTENDANT,
@@ -145,6 +152,12 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
         valid_until=enrolment.valid_until.isoformat() if enrolment.valid_until else "",
         tomorrow=(config().today() + timedelta(days=1)).isoformat(),
     )
+
+
+def _notice_board() -> NoticeBoard | None:
+    """The card-job port's notices for the attendant, if it keeps any (kiosk.web.adapters)."""
+    board = getattr(config().job, "notices", None)
+    return board if isinstance(board, NoticeBoard) else None
 
 
 def _paper_near_end() -> bool:
@@ -200,6 +213,8 @@ def attendant() -> ResponseReturnValue:
         session.enrolment.decision = decide(application(session.enrolment))
     session.enrolment.approved_by = approved_by
     session.enrolment.completed.add("attendant")
+    if (board := _notice_board()) is not None:  # the attendant has seen those on the page
+        board.clear(ids_shown(request.form.get("notices", "")))
     log.info("attendant approved an application (%s)", "pin" if approved_by == "pin" else "card")
     return see_other(next_url())
 
