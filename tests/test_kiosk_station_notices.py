@@ -6,6 +6,7 @@ sees the page too) until the attendant approves an application with them on scre
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ def _resident(jobs: StationJobs) -> Kiosk:
     return Kiosk(make_app(program=program, job=jobs, today=date.today))
 
 
-def test_a_restarts_recovery_reaches_the_attendant_page(tmp_path: Path) -> None:
+def test_a_restarts_recovery_reaches_the_attendant_page(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """As `citycard-kiosk serve` starts: a card printed before the kiosk stopped (its receipt
     not), and a card cut short before printing, on the real station and its journal."""
     kiosk = make_kiosk(tmp_path, None)
@@ -142,9 +145,12 @@ def test_a_restarts_recovery_reaches_the_attendant_page(tmp_path: Path) -> None:
                                   doc=got.document_number, list=got.status_list,
                                   idx=got.status_index, exp="2030-06-30", iat=int(time.time())))  # fmt: skip
     console: list[str] = []
-    jobs = StationJobs.after_recovery(kiosk.station, console.append)
+    with caplog.at_level(logging.WARNING, logger="kiosk.web.notices"):
+        jobs = StationJobs.after_recovery(kiosk.station, console.append)
     assert len(console) == 2 and all(line.startswith("Attendant: ") for line in console)
     assert printed.document_number in console[0] + console[1]  # the console has the whole number
+    for number in (printed.document_number, cut.document_number):  # and the log, for support
+        assert number in caplog.text
 
     page = _at_the_attendant(_resident(jobs))
     assert _sentence("kept", printed.document_number) in page
@@ -152,25 +158,38 @@ def test_a_restarts_recovery_reaches_the_attendant_page(tmp_path: Path) -> None:
     assert printed.document_number not in page and cut.document_number not in page
 
 
+def _make_card(kiosk: Kiosk) -> None:
+    """From the attendant's approval on: the fee, the review, the card."""
+    assert kiosk.fee().status_code == 303
+    request_id = kiosk.review()
+    assert kiosk.post("/personalise", {"request_id": request_id}).location == "/progress"
+    kiosk.wait_done(60)
+
+
 def test_a_card_the_registry_has_not_recorded_is_on_the_next_attendant_page(tmp_path: Path) -> None:
     kiosk = make_kiosk(tmp_path, None)
-    kiosk.station.allocator = _ReportsRefused(kiosk.allocator)  # no answer to the report
+    registry = _ReportsRefused(kiosk.allocator)  # no answer to the report
+    kiosk.station.allocator = registry
     jobs = StationJobs(kiosk.station)
     first = _resident(jobs)
     page = _at_the_attendant(first)
     assert 'id="station-notices"' not in page
     assert _approve(first, page) == 303
-    assert first.fee().status_code == 303
-    request_id = first.review()
-    assert first.post("/personalise", {"request_id": request_id}).location == "/progress"
-    first.wait_done(60)
+    _make_card(first)
     [(_i, notice)] = jobs.notices.pending()
     assert notice.kind == "report_pending" and notice.document_number is not None
+    number = notice.document_number
 
     second = _resident(jobs)
     page = _at_the_attendant(second)
-    assert _sentence("report_pending", notice.document_number) in page
+    assert _sentence("report_pending", number) in page
     assert _approve(second, page) == 303 and jobs.notices.pending() == []
+
+    # The registry answers again, but refuses the first card for good: the attendant hears of
+    # it after the second card, not only at the next start.
+    registry.down, registry.refused = False, {number}
+    _make_card(second)
+    assert [n for _i, n in jobs.notices.pending()] == [StationNotice("report_refused", number)]
 
 
 def test_a_jobs_notice_keeps_its_torn_receipt(tmp_path: Path) -> None:

@@ -484,10 +484,12 @@ class PersonalisationJob:
         result = result_from(self._history, repeated=False, notices=tuple(self._notices))
         self.result = replace(result, profile=self._profile, receipt_printed=True)
         if self._history.reported:  # the registry answers now: what earlier jobs still owe
-            try:  # (its failures are logged: the attendant hears of them at the next start)
-                send_owed(self.station.journal, self.station.allocator, self.station.clock)
+            try:  # (a report refused or still owed is a notice with this card's result)
+                owed = send_owed(self.station.journal, self.station.allocator, self.station.clock)
             except Exception as exc:  # this card is made: never fail it for an earlier one's
                 log.warning("owed reports or codes not settled: %s", type(exc).__name__)
+            else:
+                self.result = replace(self.result, notices=self.result.notices + tuple(owed))
         return self.result
 
     def _renew_code(self, receipt: Receipt) -> str:

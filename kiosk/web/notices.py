@@ -2,20 +2,23 @@
 
 After a restart, recovery (`kiosk.job.recover`) knows of cards cut short, cards printed without
 their receipt, and reports the city registry has not recorded; a card made now may add one of
-the last. The card-job port keeps them in a `NoticeBoard` (memory only: they are also in the
-kiosk's console and log) and the attendant page shows them in the page's language until the
+the last. The card-job port keeps them in a `NoticeBoard` (in memory; each is logged once, with
+its whole card number) and the attendant page shows them in the page's language until the
 attendant approves an application with them on screen. The page is seen by the next resident
-too, so a notice shows only the end of a card number; the log has the whole number.
+too, so a notice shows only the end of a card number.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 
 from . import messages as msg
 from .context import translate
 from .ports import StationNotice
+
+log = logging.getLogger(__name__)
 
 SHOWN_AT_MOST = 10  # more than this: the page says how many more the log has
 NUMBER_END = 4  # characters of a card number the page shows
@@ -37,6 +40,8 @@ class NoticeBoard:
                 if notice not in self._items.values():
                     self._items[self._next] = notice
                     self._next += 1
+                    # the whole number, for technical support (the page shows its end)
+                    log.warning("attendant notice %s: card %s", notice.kind, notice.document_number)
 
     def pending(self) -> list[tuple[int, StationNotice]]:
         with self._lock:
