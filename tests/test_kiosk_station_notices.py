@@ -60,7 +60,7 @@ def test_every_kind_of_notice_has_a_sentence() -> None:
     for kind in NOTICE_KINDS:
         assert kind in msg.STATION_NOTICES or kind in msg.STATION_NOTICES_NO_NUMBER, kind
     assert number_end("DEV00000018") == "…0018" and number_end("0018") == "0018"
-    assert ids_shown("3,4,x,,-1,99999999999") == [3, 4]
+    assert ids_shown("3,4,x,,-1,99999999999,²,٣") == [3, 4]
 
 
 def test_the_attendant_page_shows_the_notices_until_an_approval() -> None:

@@ -98,7 +98,8 @@ class Enrolment:
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the attendant must know after a restart (or a retry found left over)."""
+    """Something the attendant must know about a card: what a restart (or a retry) found
+    left over, or a card whose report the registry has not recorded."""
 
     kind: str  # one of NOTICE_KINDS
     message: str  # in English, for the console and the log; the kiosk's UI translates `kind`

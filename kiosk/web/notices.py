@@ -74,4 +74,5 @@ def notice_text(notice: StationNotice) -> str:
 
 def ids_shown(raw: str) -> list[int]:
     """The notice numbers an attendant form sent back ("3,4"); anything else is ignored."""
-    return [int(part) for part in raw.split(",") if part.isdigit() and len(part) < 10]
+    # isascii: "²" is a digit to str.isdigit, and int() refuses it
+    return [int(p) for p in raw.split(",") if p.isascii() and p.isdigit() and len(p) < 10]
