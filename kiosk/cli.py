@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from cardio.cli_support import friendly_errors
+from cardio.languages import BY_CODE as LANGUAGE_CODES
 
 from .registry_options import registry_from, registry_options
 
@@ -247,6 +248,12 @@ PIN_ENV = "CITYCARD_ATTENDANT_PIN_HASH"
     help=f"The attendant PIN's hash (python -m kiosk.web.attendant makes one; or ${PIN_ENV}). "
     "Without it a one-time PIN is printed at start.",
 )
+@click.option(
+    "--staff-language",
+    type=click.Choice(sorted(LANGUAGE_CODES)),
+    help="The language of the attendant page, where the attendants read one (the resident's own "
+    "line on it stays in theirs). Default: the resident's language, as every other page.",
+)
 @registry_options()
 @friendly_errors
 def serve(
@@ -260,6 +267,7 @@ def serve(
     slot: int,
     idle_timeout: float,
     attendant_pin_hash: str | None,
+    staff_language: str | None,
     api: str | None,
     kiosk_credential: Path | None,
     kiosk_key: Path | None,
@@ -301,5 +309,6 @@ def serve(
         slot=slot,
         idle_timeout=idle_timeout,
         attendant_pin_hash=attendant_pin_hash,
+        staff_language=staff_language,
         echo=click.echo,
     )

@@ -69,6 +69,8 @@ def create_kiosk_app(config: KioskConfig) -> Flask:
         raise ValueError("Configure an attendant PIN hash or a staff card reader.")
     if config.attendant_pin_hash is not None:
         check_pin_hash(config.attendant_pin_hash)
+    if config.staff_language is not None and config.staff_language not in BY_CODE:
+        raise ValueError(f"The kiosk has no catalogue for the staff language {config.staff_language!r}.")
 
     app = KioskFlask(__name__)
     app.request_class = MemoryRequest

@@ -31,3 +31,6 @@ class KioskConfig:
     clock: Callable[[], float] = field(default=time.monotonic)
     sweep_interval: float | None = 5.0  # None: no sweeper thread (tests sweep by hand)
     simulated: bool = False  # on simulated hardware: every page says so
+    # The attendant page's language (a kiosk catalogue's code), where the attendants read one;
+    # None: the resident's, as every other page. The resident's own line stays in theirs.
+    staff_language: str | None = None

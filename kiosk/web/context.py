@@ -63,10 +63,30 @@ def kiosk_session() -> KioskSession:
 
 
 def current_lang() -> str:
+    """The page's language: the resident's (their session's), or the staff's on the page the
+    attendant reads (`speak_to_staff`)."""
+    if (staff := g.get("staff_lang")) is not None:
+        return str(staff)
+    return resident_lang()
+
+
+def resident_lang() -> str:
     session: KioskSession | None = g.get("kiosk")
     if session is not None and session.lang:
         return session.lang
     return state().default_lang
+
+
+def speak_to_staff() -> None:
+    """From here on, this request's page is in the kiosk's staff language, if it has one."""
+    staff = config().staff_language
+    if staff is not None and staff != resident_lang():
+        g.staff_lang = staff
+
+
+def translate_for_resident(message: str) -> str:
+    """A message in the resident's language, on a page that may be in the staff's."""
+    return state().catalogues.gettext(resident_lang(), message)
 
 
 def translate(message: str, **params: Any) -> str:

@@ -33,6 +33,7 @@ def serve_kiosk(
     idle_timeout: float,
     attendant_pin_hash: str | None,
     echo: Callable[[str], None],
+    staff_language: str | None = None,
 ) -> None:
     """Serve the kiosk until interrupted (see the module doc); `station` None means simulated."""
     from kiosk.programs import load_program
@@ -73,6 +74,7 @@ def serve_kiosk(
             photos=PipelinePhotos(),
             job=jobs,
             attendant_pin_hash=attendant_pin_hash,
+            staff_language=staff_language,
             idle_timeout=idle_timeout,
             data_dir=data_dir,
             simulated=banner is not None,

@@ -103,6 +103,9 @@ PHOTO_TOO_BIG = N_("This file is too big. Please use a smaller photo.")
 PHOTO_UNUSABLE = N_("We cannot use this photo. Please try another one.")
 NO_SIGNATURE = N_("Please sign in the box, or choose “I cannot sign”.")
 BAD_SIGNATURE = N_("We could not read your signature. Please sign again.")
+SHOW_DOCUMENTS = N_(
+    "Please show your documents to the attendant. The attendant checks them and gives them back."
+)
 PAPER_NEAR_END = N_("The receipt printer's paper roll is nearly empty. Please change it soon.")
 WRONG_PIN = N_("This PIN is not right.")
 # Translators: %(time)s is a duration in the page's language, such as "30 seconds" or "2 minutes".

@@ -16,9 +16,19 @@ from flask.typing import ResponseReturnValue
 from cardio.credential import LAST_EXPIRY_DAY
 from kiosk.rules import Outcome
 
+from ...i18n import BY_CODE
 from .. import messages as msg
 from ..attendant import verify_pin
-from ..context import config, current_lang, kiosk_session, state, translate
+from ..context import (
+    config,
+    current_lang,
+    kiosk_session,
+    resident_lang,
+    speak_to_staff,
+    state,
+    translate,
+    translate_for_resident,
+)
 from ..notices import SHOWN_AT_MOST, NoticeBoard, ids_shown, notice_text
 from ..ports import DecisionView, ReasonKind
 from ..sessions import EnrolmentDraft
@@ -123,11 +133,15 @@ def attendant_page(errors: Sequence[FieldError], status: int) -> ResponseReturnV
     board = _notice_board()
     notices = board.pending() if board is not None else []
     shown = notices[:SHOWN_AT_MOST]
+    resident = resident_lang()
     return page(
         "attendant.html",
         "attendant",
         errors=errors,
         status=status,
+        resident_lead=translate_for_resident(msg.SHOW_DOCUMENTS),
+        # its own lang and dir only when the page is in the staff's language
+        resident_lang=BY_CODE.get(resident) if resident != current_lang() else None,
         rows=summary_rows(enrolment),
         old_card=attendant_note(enrolment),
         printer_notes=[translate(msg.PAPER_NEAR_END)] if _paper_near_end() else [],
@@ -183,6 +197,7 @@ def attendant() -> ResponseReturnValue:
     session = kiosk_session()
     cfg = config()
     lockout = state().pin_lockout
+    speak_to_staff()  # the attendant reads this page (and its errors)
     if request.method == "GET":
         wait = lockout.wait() if cfg.attendant_pin_hash is not None else 0.0
         return attendant_page([pin_locked(wait)] if wait else (), 200)
