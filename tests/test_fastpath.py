@@ -30,7 +30,7 @@ from typing import Any
 
 import cbor2
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cardio import _fastpath_py, cbor, cose, fastpath
@@ -355,19 +355,22 @@ _EDIT_KEYS: list[object] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 65535, -65537, "1"
 _DROP = object()
 
 
+def _edit_target(claims: dict[Any, Any], where: str) -> dict[Any, Any] | None:
+    """The map of the claims that `where` names; None for a "cnf" the claims do not have."""
+    if where == "top":
+        return claims
+    if where == "card":
+        return claims[-65537]
+    if where == "status":
+        return claims[65535]["status_list"]
+    return claims[8][1] if 8 in claims else None
+
+
 def _edited_field(claims: dict[Any, Any], where: str, key: object, value: object) -> bytes | None:
     """The claims with one field dropped (value `_DROP`) or replaced, encoded; None where there
     is no such field to drop."""
-    target: dict[Any, Any]
-    if where == "top":
-        target = claims
-    elif where == "card":
-        target = claims[-65537]
-    elif where == "status":
-        target = claims[65535]["status_list"]
-    elif 8 in claims:
-        target = claims[8][1]
-    else:
+    target = _edit_target(claims, where)
+    if target is None:
         return None
     if value is _DROP:
         if key not in target:
@@ -382,12 +385,17 @@ def _edited_field(claims: dict[Any, Any], where: str, key: object, value: object
 def edited_claims(draw: st.DrawFn) -> bytes:
     """The claims of an issued credential with one field dropped or given a wrong value."""
     claims: dict[Any, Any] = draw(credentials()).to_claims()
-    where = draw(st.sampled_from(_EDIT_WHERE))
-    key = draw(st.sampled_from(_EDIT_KEYS))
-    action = draw(st.sampled_from(["drop", "replace"]))
-    value = draw(st.sampled_from(_WRONG_VALUES))
-    payload = _edited_field(claims, where, key, _DROP if action == "drop" else value)
-    assume(payload is not None)
+    # Drawn from what the claims have, not filtered afterwards: most credentials lack most
+    # optional fields, and filtering that much fails Hypothesis's health check (seen in CI).
+    where = draw(st.sampled_from([w for w in _EDIT_WHERE if _edit_target(claims, w)]))
+    target = _edit_target(claims, where)
+    assert target
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(target, key=repr)))
+        payload = _edited_field(claims, where, key, _DROP)
+    else:
+        key = draw(st.sampled_from(_EDIT_KEYS))
+        payload = _edited_field(claims, where, key, draw(st.sampled_from(_WRONG_VALUES)))
     assert payload is not None
     return payload
 
@@ -413,12 +421,10 @@ def edited_compact_claims(draw: st.DrawFn) -> bytes:
     """The claims of a compact credential with one field dropped, added or given a wrong value."""
     claims: dict[Any, Any] = draw(compact_credentials()).to_claims()
     target = claims if draw(st.booleans()) else claims[-65537]
-    key = draw(st.sampled_from(_EDIT_KEYS))
-    if draw(st.booleans()):
-        assume(key in target)
-        del target[key]
+    if target and draw(st.booleans()):  # drop one it has (drawn, not filtered: see above)
+        del target[draw(st.sampled_from(sorted(target, key=repr)))]
     else:
-        target[key] = draw(st.sampled_from(_WRONG_COMPACT_VALUES))
+        target[draw(st.sampled_from(_EDIT_KEYS))] = draw(st.sampled_from(_WRONG_COMPACT_VALUES))
     return cbor.dumps(claims)
 
 
