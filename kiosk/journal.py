@@ -178,7 +178,7 @@ class JobHistory:
     started: float = 0.0
     updated: float = 0.0
     reported: bool = False
-    code_outcome: str | None = None  # the last of CODE_OUTCOMES
+    code_outcome: str | None = None  # the last of CODE_OUTCOMES (a settled code's included)
     code_settled: bool = False
 
     @property
@@ -222,6 +222,8 @@ class JobHistory:
         )
 
     def add(self, record: Record) -> None:
+        if record.outcome in CODE_OUTCOMES:
+            self.code_outcome = record.outcome
         if record.step in AFTERWARDS:  # may follow the terminal record: not in `steps`
             if record.step == REPORTED:
                 self.reported = True
@@ -229,8 +231,6 @@ class JobHistory:
                 self.code_settled = True
             self.updated = record.t
             return
-        if record.outcome in CODE_OUTCOMES:
-            self.code_outcome = record.outcome
         self.steps.append(record.step)
         if not self.started:
             self.started = record.t
@@ -338,18 +338,18 @@ class Journal:
         """Finished jobs whose torn receipt's code may still work (JobHistory.torn_code_owed)."""
         return [h for h in self.jobs().values() if h.torn_code_owed]
 
-    def append_for(self, history: JobHistory, step: str, t: float, **values: object) -> None:
-        """Write one record of job `history` (JournalError when it cannot)."""
-        self.append(
-            Record(
-                job=history.job,
-                req=history.req,
-                step=step,
-                attempt=history.attempt,
-                t=t,
-                **values,  # type: ignore[arg-type]
-            )
+    def append_for(self, history: JobHistory, step: str, t: float, **values: object) -> Record:
+        """Write one record of job `history` and return it (JournalError when it cannot)."""
+        record = Record(
+            job=history.job,
+            req=history.req,
+            step=step,
+            attempt=history.attempt,
+            t=t,
+            **values,  # type: ignore[arg-type]
         )
+        self.append(record)
+        return record
 
     def size(self) -> int:
         try:

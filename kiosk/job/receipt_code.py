@@ -23,8 +23,8 @@ next card whose report got through and at the next start (recovery), and journal
 Zero retention: the new code and its digest live only in the job's memory (dropped when the job
 forgets the resident); the journal records only the outcome, as a `receipt_failed` record:
 `code_renewed`, `code_kept` (refused, or not sent) or `code_unconfirmed` (the answer lost). The
-last of these says whether the torn code may still work (`torn_code_may_work`), which recovery
-tells the attendant after a restart.
+last of these (`JobHistory.code_outcome`) says whether the torn code may still work, which
+recovery tells the attendant after a restart.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from printer.errors import PrinterError
 from ..allocator import AllocationError, Allocator, card_refused
 from ..journal import (
     CODE_KEPT,
-    CODE_OUTCOMES,
     CODE_RENEWED,
     CODE_SETTLED,
     CODE_UNCONFIRMED,
@@ -77,16 +76,6 @@ def maybe_printed(exc: BaseException) -> bool:
     # shaping) before any byte was sent (kiosk.printing.ReceiptSink raises PrinterError for the
     # printer's). A failure of unknown kind: assume the worst.
     return not isinstance(exc, CitycardError)
-
-
-def torn_code_may_work(outcomes: Iterable[str | None]) -> bool:
-    """Whether a torn receipt's code may still work, from a job's journal outcomes in order:
-    the last renewal outcome decides (a later failure's outcome says nothing about it)."""
-    last = None
-    for outcome in outcomes:
-        if outcome in CODE_OUTCOMES:
-            last = outcome
-    return last in (CODE_KEPT, CODE_UNCONFIRMED)
 
 
 class CodeRenewal:
@@ -153,8 +142,8 @@ def settle_torn_codes(
     digest of a new code that nobody keeps, so the torn code stops working. A refusal for what
     the card is settles it too (kiosk.allocator.card_refused: a voided or revoked card needs no
     code, and asking again would not change the answer); no answer, or another refusal: next
-    time, and not the rest now. `histories`: those of the journal's jobs to settle. The caller
-    holds `journal.exclusive()`."""
+    time, and not the rest now. `histories`: those of the journal's jobs to settle (each gets
+    its `code_settled` record added). The caller holds `journal.exclusive()`."""
     if not isinstance(allocator, CodeReplacer):
         return
     for history in histories:
@@ -171,7 +160,9 @@ def settle_torn_codes(
         else:
             outcome = CODE_RENEWED
         try:
-            journal.append_for(history, CODE_SETTLED, clock(), doc=history.doc, outcome=outcome)
+            history.add(
+                journal.append_for(history, CODE_SETTLED, clock(), doc=history.doc, outcome=outcome)
+            )
         except JournalError:  # asked again next time: a new unknown code does no harm
             log.error("journal: could not record the torn code of %s", history.doc)
 

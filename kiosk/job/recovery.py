@@ -13,9 +13,9 @@ from cardio.credential import expiry_timestamp
 from cardio.errors import CitycardError
 
 from ..allocator import Allocator, card_refused
-from ..journal import REPORTED, JobHistory, Journal, JournalError
+from ..journal import CODE_KEPT, CODE_UNCONFIRMED, REPORTED, JobHistory, Journal, JournalError
 from .model import JobResult, Notice
-from .receipt_code import settle_torn_codes, torn_code_may_work
+from .receipt_code import settle_torn_codes
 
 TORN_RECEIPT = (
     " The receipt that was torn off half printed shows a revocation code that may still work: "
@@ -159,20 +159,17 @@ def recover(
 def recover_job(
     history: JobHistory, journal: Journal, allocator: Allocator, clock: Callable[[], float]
 ) -> Notice:
-    def record(step: str, **values: object) -> None:
-        journal.append_for(history, step, clock(), **values)
+    def record(step: str, **values: object) -> None:  # `history` kept in step with the journal
+        history.add(journal.append_for(history, step, clock(), **values))
 
     doc = history.doc
     if history.card_made:
         record("done", outcome="receipt_missing")
         # No receipt will be printed: a torn one's code is given up if the registry answers.
-        this_job = [h for h in journal.torn_codes() if h.job == history.job]
-        settle_torn_codes(this_job, journal, allocator, clock)
-        # The last renewal outcome, not the last outcome: a later failure (printer offline)
-        # leaves a torn receipt's code as it was.
-        torn = "receipt_failed" in history.steps and torn_code_may_work(
-            r.outcome for r in journal.records() if r.job == history.job
-        )
+        settle_torn_codes([history] if history.torn_code_owed else [], journal, allocator, clock)
+        # The last code outcome (the settling's too), not the last outcome: a later failure
+        # (printer offline) leaves a torn receipt's code as it was.
+        torn = history.code_outcome in (CODE_KEPT, CODE_UNCONFIRMED)
         return Notice(
             "kept",
             f"Card {doc} was printed but its receipt was not, because the kiosk stopped. The card "
