@@ -182,7 +182,9 @@ def test_proofs_are_checked(env: WalletIssuer) -> None:
         assert (status, got["error"]) == (400, error), got
     status, got = credential_request(env, token, proof(wallet, env.url, fresh))
     assert status == 200, got
-    status, got = credential_request(env, token, proof(wallet, env.url, fresh))  # used nonce
+    status, got = credential_request(  # a used nonce (the mdoc: the SD-JWT is issued once)
+        env, token, proof(wallet, env.url, fresh), MDOC_CONFIGURATION
+    )
     assert (status, got["error"]) == (400, "invalid_nonce")
     status, got = credential_request(env, "x" + token, proof(wallet, env.url, nonce(env)))
     assert (status, got["error"]) == (401, "invalid_token")

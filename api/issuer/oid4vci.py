@@ -158,6 +158,10 @@ def authorization_server_metadata() -> Response:
 def token() -> Response:
     """Redeem the pre-authorized code with the transaction code shown on the kiosk."""
     check_throttle()
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise OAuthError(
+            400, "invalid_request", "Send the token request as application/x-www-form-urlencoded."
+        )
     form = request.form
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OAuthError(
@@ -169,15 +173,10 @@ def token() -> Response:
             400, "invalid_request", "Give the pre-authorized code and the kiosk's six digits."
         )
     try:
-        redeemed, package = pickup_store().redeem(code, tx_code)
+        # a package no kiosk signed gets no token, and goes (_card_credential's PickupError)
+        redeemed = pickup_store().redeem(code, tx_code, check=_card_credential)
     except PickupError as exc:
         raise OAuthError(400, exc.code, str(exc)) from exc
-    try:
-        _card_credential(package)  # a package no kiosk signed gets no token, and goes
-    except PickupError as exc:
-        pickup_store().withdraw(redeemed.access_token.split(".")[0])
-        raise OAuthError(400, "invalid_grant", str(exc)) from exc
-    del package  # nothing of it outlives the request
     return jsonify(
         {
             "access_token": redeemed.access_token,
@@ -252,9 +251,9 @@ def _nonce_bytes(nonce: object) -> bytes | None:
 
 def _nonces() -> _Nonces:
     extra = state().extra
-    nonces = extra.get(NONCES)
-    if nonces is None:
-        nonces = extra[NONCES] = _Nonces()
+    # setdefault, atomic: of two first requests at once, both use the one store that won (each
+    # making its own handed out nonces the other refused)
+    nonces = extra.get(NONCES) or extra.setdefault(NONCES, _Nonces())
     assert isinstance(nonces, _Nonces)
     return nonces
 
@@ -360,12 +359,18 @@ def _chain(signer: Signer) -> list[bytes]:
 @other_responses(
     {
         200: "The credential: {credentials: [{credential}]}.",
-        400: "OAuth error: invalid_proof, invalid_nonce, unknown_credential_configuration.",
+        400: (
+            "OAuth error: invalid_proof, invalid_nonce, unknown_credential_configuration, "
+            "credential_request_denied (that configuration was already issued for this offer)."
+        ),
         401: "OAuth error: invalid_token (unknown, expired, or its pickup is gone).",
+        429: (ErrorSchema, "Too many attempts from this network."),
     }
 )
 def credential() -> Response:
-    """One credential of the offered configurations, bound to the wallet's proof key."""
+    """One credential of the offered configurations, bound to the wallet's proof key; each
+    configuration once per offer."""
+    check_throttle()  # every request with a token of the right shape opens the registry
     token = _bearer()
     body = json_object(request.get_data(cache=False)) if request.is_json else None
     if body is None:
@@ -376,9 +381,9 @@ def credential() -> Response:
             400, "unknown_credential_configuration", "Ask for one of the offered configurations."
         )
     try:
-        pickup_id, package = pickup_store().open_for_token(token)
+        pickup_id, package = pickup_store().open_for_token(token, configuration)
     except PickupError as exc:
-        raise OAuthError(401, "invalid_token", str(exc)) from exc
+        raise _pickup_refusal(exc) from exc
     key = holder_key(_proof_jwt(body), time.time())
     try:
         card = _card_credential(package)
@@ -391,5 +396,12 @@ def credential() -> Response:
     else:
         issued = b64u(issue_mdoc(signer, card, key, x5chain=_chain(signer)))
     del card
-    pickup_store().deliver(pickup_id, str(configuration))
+    try:
+        pickup_store().deliver(pickup_id, configuration)
+    except PickupError as exc:  # fetched or gone meanwhile, by a request beside this one
+        raise _pickup_refusal(exc) from exc
     return jsonify({"credentials": [{"credential": issued}]})
+
+
+def _pickup_refusal(exc: PickupError) -> OAuthError:
+    return OAuthError(401 if exc.code == "invalid_token" else 400, exc.code, str(exc))

@@ -9,6 +9,10 @@ the one holding the lock (api.issuer.registry.publisher_lock) signs; the others 
 take it, so another takes over within seconds when the holder dies. Request handlers never
 sign: a status change commits its mark, then `wait_published` nudges the local thread and
 waits (bounded) until the registry shows the list published, by whichever process.
+
+The lock holder also deletes expired wallet pickups every `pickup_sweep` seconds: requests
+delete them too, but after the day's last offer no request may come, and a pickup's
+ciphertext must not stay beyond its 15 minutes (docs/wallet.md).
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from .publisher import crash_point
 from .registry import RegistryError
 from .registry.publisher_lock import PublisherLock
 from .service import Issuer
+from .wallet_pickup import PickupStore
 
 log = logging.getLogger("citycard.api.publisher")
 
 INTERVAL_SECONDS = 1.0  # how often the holder looks for owed lists without being nudged
 LOCK_RETRY_SECONDS = 2.0  # how often a process without the lock tries to take it
 WAIT_SECONDS = 5.0  # how long a status change's request waits for its list to be published
+PICKUP_SWEEP_SECONDS = 10.0  # how often the holder deletes expired wallet pickups
 _MAX_BACKOFF = 30.0
 
 
@@ -39,8 +45,12 @@ class PublisherWorker:
         refresh: int | None = None,
         interval: float = INTERVAL_SECONDS,
         lock_retry: float = LOCK_RETRY_SECONDS,
+        pickup_sweep: float = PICKUP_SWEEP_SECONDS,
     ) -> None:
         self.issuer = issuer
+        self.pickups = PickupStore(lambda: issuer.registry)
+        self.pickup_sweep = pickup_sweep
+        self._swept_at: float | None = None  # time.monotonic() of the last sweep
         self._refresh = refresh
         self.interval = interval
         self.lock_retry = lock_retry
@@ -127,12 +137,31 @@ class PublisherWorker:
             except Exception:  # unexpected: the traceback is what finds the bug
                 backoff = min(_MAX_BACKOFF, max(1.0, backoff * 2))
                 log.exception("publishing failed; trying again in %.0f s", backoff)
+            if self.leader:
+                self.sweep_pickups()
             with self._passed:
                 self._passed.notify_all()
             wait = backoff or (self.interval if self.leader else self.lock_retry)
             self._wake.wait(wait)
             self._wake.clear()
         self._release()
+
+    def sweep_pickups(self) -> None:
+        """Delete expired wallet pickups, at most every `pickup_sweep` seconds."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < self.pickup_sweep:
+            return
+        self._swept_at = now
+        try:
+            gone = self.pickups.sweep()
+        except CitycardError as exc:  # a registry outage: the next sweep, or a request, does it
+            log.warning("could not delete expired wallet pickups; trying again soon: %s", exc)
+            return
+        except Exception:  # unexpected: the traceback finds the bug; publishing goes on
+            log.exception("could not delete expired wallet pickups; trying again soon")
+            return
+        if gone:
+            log.info("deleted %d expired wallet pickup(s)", gone)
 
     def wait_published(self, list_id: str, timeout: float = WAIT_SECONDS) -> bool:
         """After a status change (or a retried one) of a card in `list_id`: make sure the list

@@ -56,9 +56,9 @@ def pickup_store() -> PickupStore:
     """The app's pickup store (made on first use; tests may put one with their own clock)."""
     st = state()
     store = st.extra.get(STORE)
-    if store is None:
+    if store is None:  # setdefault: two first requests at once share the one that won
         issuer = st.issuer
-        store = st.extra[STORE] = PickupStore(lambda: issuer.registry)
+        store = st.extra.setdefault(STORE, PickupStore(lambda: issuer.registry))
     assert isinstance(store, PickupStore)
     return store
 
@@ -67,8 +67,8 @@ def throttle() -> TokenBuckets:
     """Per client network: 30 pickup or token attempts at once, then 120 an hour."""
     st = state()
     buckets = st.extra.get(THROTTLE)
-    if buckets is None:
-        buckets = st.extra[THROTTLE] = TokenBuckets(30, 120.0)
+    if buckets is None:  # setdefault: a bucket set that lost a race would forget its takes
+        buckets = st.extra.setdefault(THROTTLE, TokenBuckets(30, 120.0))
     assert isinstance(buckets, TokenBuckets)
     return buckets
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -83,6 +83,7 @@ from .web import EXTENSION, ApiState, validation_message
 log = logging.getLogger("citycard.api")
 
 # werkzeug's HTTP errors, as codes and sentences of our own.
+OAUTH_PATHS = ("/oid4vci/",)  # the OpenID4VCI token, nonce and credential endpoints
 _HTTP_ERRORS = {
     400: ("bad_request", "The request is malformed."),
     404: ("not_found", "There is nothing at this address; /openapi.json lists the API."),
@@ -178,7 +179,13 @@ def load_config(directory: Path, **overrides: Any) -> ServerConfig:
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"code": code, "message": message})
+    body = {"code": code, "message": message}
+    if has_request_context() and request.path.startswith(OAUTH_PATHS):
+        # An OAuth client reads `error` (RFC 6749 section 5.2), also on a throttled or too
+        # large request, which is answered here and not by the blueprint's own handler.
+        body["error"] = "invalid_request" if status < 500 else "server_error"
+        body["error_description"] = message
+    response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

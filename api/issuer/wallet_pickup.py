@@ -4,9 +4,10 @@ A pickup lives at most `PICKUP_TTL` (15 minutes) and is taken once: by our walle
 which checks the page's proof that it holds the key, hands over the ciphertext and deletes the
 row) or by a standard wallet through
 OpenID4VCI (`redeem` checks the transaction code by opening the package, then `open_for_token`
-and `deliver` serve the two credential requests; the row goes when both are fetched). Every
-operation first deletes what has expired, so nothing outlives its 15 minutes by more than the
-next request; `sweep` does the same for a caller with nothing else to do.
+and `deliver` serve the two credential requests, each configuration once; the row goes when
+both are fetched). Every operation first deletes what has expired; `sweep` does the same for
+the publisher's thread (api.issuer.publishing), so that a pickup nobody asks for again goes
+within seconds of its 15 minutes too.
 
 The store never holds a key: the wallet page's key is in the URL fragment, a standard wallet's
 is in its pre-authorized code (half) and the kiosk's screen (the other half), then in its
@@ -70,6 +71,20 @@ WRONG_PROOF = PickupError(
 )
 
 
+ALREADY_DELIVERED = PickupError(
+    "credential_request_denied",
+    "This offer's card was already issued to a wallet in that format; an offer gives each "
+    "format once. Ask at the kiosk or the city's office for a new offer.",
+)
+TOKEN_DENIED = PickupError(
+    "invalid_token", "The access token is unknown or expired; redeem the offer again."
+)
+ALREADY_REDEEMED = PickupError(
+    "invalid_grant",
+    "This offer was already redeemed or has expired; ask for a new one at the kiosk.",
+)
+
+
 @dataclass(frozen=True)
 class Uploaded:
     pickup_id: str
@@ -124,7 +139,8 @@ class PickupStore:
         if not NONCE_BYTES + TAG_BYTES < len(ciphertext) <= MAX_CIPHERTEXT:
             raise PickupError(
                 "bad_request",
-                f"The ciphertext must be a sealed package of at most {MAX_CIPHERTEXT} bytes.",
+                f"The ciphertext must be a sealed package of more than {NONCE_BYTES + TAG_BYTES} "
+                f"and at most {MAX_CIPHERTEXT} bytes.",
             )
         now = self._now()
         try:
@@ -160,10 +176,16 @@ class PickupStore:
             raise taken
         return taken
 
-    def redeem(self, pre_authorized_code: str, tx_code: str) -> tuple[Redeemed, dict[str, Any]]:
-        """A standard wallet's token request: the access token, and the package it opens (in
-        memory, for the caller to check). A wrong transaction code counts against the pickup;
-        the fifth deletes it."""
+    def redeem(
+        self,
+        pre_authorized_code: str,
+        tx_code: str,
+        check: Callable[[dict[str, Any]], object] = lambda package: None,
+    ) -> Redeemed:
+        """A standard wallet's token request: the access token. A wrong transaction code counts
+        against the pickup; the fifth deletes it. `check` sees the opened package (in memory)
+        before the token is granted: its PickupError withdraws the pickup; any other failure
+        (a registry outage) grants nothing and spends nothing, so the wallet may try again."""
         try:
             pickup_id, secret = split_pre_authorized_code(pre_authorized_code)
         except MalformedError as exc:
@@ -178,33 +200,43 @@ class PickupStore:
                 "this try was not counted.",
             )
         now = self._now()
-        invalid: PickupError | None = None
-        token, expires_at = "", now
-        package: dict[str, Any] = {}
+        invalid: PickupError | None = ALREADY_REDEEMED
+        key, package = b"", dict[str, Any]()
         with self.registry().write() as s:
             q.sweep(s, now)
             row = q.live(s, pickup_id, now, lock=True)
-            if row is None or row.token_hash is not None:
-                invalid = PickupError(
-                    "invalid_grant",
-                    "This offer was already redeemed or has expired; ask for a new one at the kiosk.",
-                )
-            else:
-                invalid, token, package = self._check_code(s, row, secret, tx_code)
-                expires_at = row.expires_at
+            if row is not None and row.token_hash is None:
+                invalid, key, package = self._open_with_code(s, row, secret, tx_code)
         # Outside the transaction, so that the sweep and the failure count are committed first.
         if invalid is not None:
             raise invalid
-        return Redeemed(token, expires_at - now), package
+        try:
+            check(package)
+        except PickupError:
+            self.withdraw(pickup_id)
+            raise
+        finally:
+            del package  # nothing of it outlives the request
+        # Granted in a transaction of its own, once: of two wallets with the right codes at
+        # once, the second finds the token taken.
+        token = f"{pickup_id}.{b64u(key)}.{b64u(secrets.token_bytes(16))}"
+        now = self._now()
+        with self.registry().write() as s:
+            row = q.live(s, pickup_id, now, lock=True)
+            if row is None or row.token_hash is not None:
+                raise ALREADY_REDEEMED
+            row.token_hash = _token_hash(token)
+            expires_at = row.expires_at
+        return Redeemed(token, expires_at - now)
 
     @staticmethod
-    def _check_code(
+    def _open_with_code(
         s: Session, row: WalletPickup, secret: bytes, tx_code: str
-    ) -> tuple[PickupError | None, str, dict[str, Any]]:
+    ) -> tuple[PickupError | None, bytes, dict[str, Any]]:
         """Open the package with the code and tx code; count a failure (the fifth deletes)."""
         try:
             key = derive_key(row.pickup_id, secret, tx_code)
-            package = open_package(bytes(row.sealed), key)
+            return None, key, open_package(bytes(row.sealed), key)
         except PackageError:
             row.failures += 1
             if row.failures >= MAX_TX_CODE_FAILURES:
@@ -213,16 +245,12 @@ class PickupStore:
             else:
                 left = MAX_TX_CODE_FAILURES - row.failures
                 message = f"The transaction code is wrong; {left} {'try' if left == 1 else 'tries'} left."
-            return PickupError("invalid_grant", message), "", {}
-        token = f"{row.pickup_id}.{b64u(key)}.{b64u(secrets.token_bytes(16))}"
-        row.token_hash = _token_hash(token)
-        return None, token, package
+            return PickupError("invalid_grant", message), b"", {}
 
-    def open_for_token(self, access_token: str) -> tuple[str, dict[str, Any]]:
-        """(pickup id, package) for a credential request's access token."""
-        denied = PickupError(
-            "invalid_token", "The access token is unknown or expired; redeem the offer again."
-        )
+    def open_for_token(self, access_token: str, configuration: str) -> tuple[str, dict[str, Any]]:
+        """(pickup id, package) for a credential request's access token; refused for a
+        configuration the token already fetched (one token is not a copier of the card)."""
+        denied = TOKEN_DENIED
         parts = access_token.split(".")
         if len(parts) != 3 or not is_pickup_id(parts[0]):
             raise denied
@@ -231,14 +259,17 @@ class PickupStore:
         except MalformedError as exc:
             raise denied from exc
         now = self._now()
-        ciphertext = None
-        with self.registry().write() as s:
+        ciphertext, refusal = None, denied
+        with self.registry().write() as s:  # refusals raised after it: the sweep must commit
             q.sweep(s, now)
             row = q.live(s, parts[0], now)
             if row is not None and _same_token(row.token_hash, access_token):
-                ciphertext = bytes(row.sealed)
+                if configuration in row.delivered.split(","):
+                    refusal = ALREADY_DELIVERED
+                else:
+                    ciphertext = bytes(row.sealed)
         if ciphertext is None:
-            raise denied
+            raise refusal
         try:
             return parts[0], open_package(ciphertext, key)
         except PackageError as exc:
@@ -246,13 +277,18 @@ class PickupStore:
 
     def deliver(self, pickup_id: str, configuration: str) -> bool:
         """Note `configuration` fetched; once every configuration is, delete the pickup.
-        True when it was deleted."""
+        True when it was deleted. The gate of a credential's handing over: a configuration
+        fetched meanwhile by a request beside this one (ALREADY_DELIVERED), or a pickup gone
+        meanwhile (TOKEN_DENIED), hands nothing over."""
         now = self._now()
         with self.registry().write() as s:
             row = q.live(s, pickup_id, now, lock=True)
             if row is None:
-                return True
-            done = set(filter(None, row.delivered.split(","))) | {configuration}
+                raise TOKEN_DENIED
+            delivered = set(filter(None, row.delivered.split(",")))
+            if configuration in delivered:
+                raise ALREADY_DELIVERED
+            done = delivered | {configuration}
             if done >= set(CONFIGURATIONS):
                 q.remove(s, row)
                 return True
