@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any
 
 import cbor2
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import fastpath
@@ -56,6 +58,8 @@ _COSE_KEY_LABELS = frozenset({1, -1, -2, -3})  # kty, crv, x, y
 _CERT_CACHE_SIZE = 64
 _ITEM_MEMBERS = frozenset({"digestID", "random", "elementIdentifier", "elementValue"})
 _ES256_HEADER = b"\xa1\x01\x26"  # {1: -7}, as citycard's wallets encode it
+_RESPONSE_MEMBERS = {"version", "documents", "status"}  # a DeviceResponse without documentErrors
+_DOCUMENT_MEMBERS = {"docType", "issuerSigned", "deviceSigned"}  # a Document without errors
 _R = PresentationReason
 
 Element = tuple[str, Any, Any, bytes]
@@ -68,12 +72,16 @@ FastResponse = tuple[list[Any], list[Element], bytes]
 def _loads(data: bytes, what: str) -> Any:
     if not isinstance(data, bytes | bytearray) or len(data) > MAX_MDOC:
         raise PresentationError(_R.MALFORMED, f"The {what} is not CBOR of acceptable size.")
+    fp = io.BytesIO(bytes(data))
     try:
-        return cbor2.loads(
-            bytes(data), allow_duplicate_keys=False, allow_indefinite=False, max_depth=16
-        )
+        obj = cbor2.CBORDecoder(
+            fp, allow_duplicate_keys=False, allow_indefinite=False, max_depth=16
+        ).decode()
     except Exception as exc:  # cbor2 raises several types on hostile input
         raise PresentationError(_R.MALFORMED, f"The {what} is not valid CBOR.") from exc
+    if fp.tell() != len(data):  # one reading per text: nothing may ride behind the item
+        raise PresentationError(_R.MALFORMED, f"The {what} has bytes after its end.")
+    return obj
 
 
 @functools.lru_cache(maxsize=64)
@@ -404,7 +412,7 @@ def _cert_point(der: bytes) -> bytes:
     digests. Keyed by the whole certificate, so another certificate is always parsed."""
     try:
         key = x509.load_der_x509_certificate(der).public_key()
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a key of a type unknown
         raise PresentationError(_R.MALFORMED, "The mdoc's certificate cannot be read.") from exc
     return point_bytes(key) if isinstance(key, ec.EllipticCurvePublicKey) else b""
 
@@ -537,6 +545,8 @@ def read_device_response(
         claims, device_key, protected, signature, namespaces_value = _read_decoded(data, issuer_key)
 
     def bound_to(transcript: list[Any]) -> bool:
+        if not protected:  # not a detached ES256 COSE_Sign1 (_read_decoded): it cannot hold
+            return False
         return verify_es256(device_key, signature, device_signed(transcript, protected, namespaces_value))
 
     return claims, bound_to
@@ -558,13 +568,23 @@ def _read_decoded(
         documents = response["documents"]
         if response["version"] != "1.0" or not isinstance(documents, list) or len(documents) != 1:
             raise PresentationError(_R.MALFORMED, "The mdoc response holds not exactly one document.")
+        # Outside every signature, yet read: a response that says it failed (status 10 and
+        # up, ISO/IEC 18013-5 8.3.2.1.2.3) or carries errors is not an answer to verify.
+        status = response["status"]
+        if type(status) is not int or status != 0 or set(response) != _RESPONSE_MEMBERS:
+            raise PresentationError(_R.MALFORMED, "The mdoc response reports an error or has unknown members.")
         doc = documents[0]
+        if not isinstance(doc, dict) or set(doc) != _DOCUMENT_MEMBERS:
+            raise PresentationError(_R.MALFORMED, "The mdoc document has missing or unknown members.")
         if doc["docType"] != DOCTYPE:
             raise PresentationError(_R.WRONG_FORMAT)
         signed = IssuerSigned.parse(doc["issuerSigned"])
         device_signed = doc["deviceSigned"]
         namespaces = device_signed["nameSpaces"]
-        device_sig = device_signed["deviceAuth"]["deviceSignature"]
+        device_auth = device_signed["deviceAuth"]
+        if not isinstance(device_auth, dict) or set(device_auth) != {"deviceSignature"}:
+            raise PresentationError(_R.MALFORMED, "The mdoc's device authentication is not one signature.")
+        device_sig = device_auth["deviceSignature"]
     except (KeyError, TypeError) as exc:
         raise PresentationError(_R.MALFORMED, "The mdoc response lacks a required member.") from exc
     claims, device_key = read_issuer_signed(signed, issuer_key)
@@ -573,10 +593,20 @@ def _read_decoded(
             and (namespaces.value == b"\xa0"  # {}, as citycard's wallets encode it
                  or _loads(namespaces.value, "device namespaces") == {})):  # fmt: skip
         raise PresentationError(_R.MALFORMED, "The device signed elements citycard never asks of it.")
+    # A device signature that could never verify (not a detached ES256 COSE_Sign1) is a binding
+    # that fails, not a refusal of its own: the card's status still outranks it (section 9 of
+    # docs/credential.md), and a check without a request does not look at it.
     if not (isinstance(device_sig, list) and len(device_sig) == 4 and device_sig[2] is None
             and isinstance(device_sig[0], bytes) and isinstance(device_sig[3], bytes)):  # fmt: skip
-        raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not a detached COSE_Sign1.")
+        return claims, device_key, b"", b"", namespaces.value
     # {1: -7} as citycard's wallets encode it, else decoded and compared
-    if device_sig[0] != _ES256_HEADER and _header(device_sig[0]) != {_ALG: ES256}:
-        raise PresentationError(_R.BAD_KEY_BINDING, "The device signature is not ES256.")
+    if device_sig[0] != _ES256_HEADER and _header_or_none(device_sig[0]) != {_ALG: ES256}:
+        return claims, device_key, b"", b"", namespaces.value
     return claims, device_key, device_sig[0], device_sig[3], namespaces.value
+
+
+def _header_or_none(protected: bytes) -> object:
+    try:
+        return _header(protected)
+    except PresentationError:
+        return None

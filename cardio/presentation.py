@@ -122,7 +122,7 @@ class VenueRequest:
         if not isinstance(body, dict) or set(body) != {"v", "aud", "nonce", "iat", "items"}:
             raise MalformedError("The venue request has missing or unexpected members.")
         venue, nonce, iat, items = body["aud"], body["nonce"], body["iat"], body["items"]
-        if body["v"] != 1 or not isinstance(venue, str) or not 0 < len(venue) <= 64:
+        if type(body["v"]) is not int or body["v"] != 1 or not isinstance(venue, str) or not 0 < len(venue) <= 64:
             raise MalformedError("The venue request names no venue.")
         if not isinstance(nonce, str) or len(b64u_decode(nonce, "nonce")) < 16:
             raise MalformedError("The venue request's nonce is shorter than 128 bits.")
@@ -262,6 +262,8 @@ def _inflate(data: bytes) -> bytes:
         raise MalformedError("The answer's QR is not compressed as citycard's are.") from exc
     if d.unconsumed_tail or not d.eof:
         raise MalformedError("The answer's QR is too large or truncated.")
+    if d.unused_data:  # one reading per text: nothing may ride behind the compressed answer
+        raise MalformedError("The answer's QR has bytes after its end.")
     return out
 
 

@@ -87,6 +87,29 @@ def broken_issuer_signature(text: str) -> str:
     return sealed(envelope, response)
 
 
+def edited(text: str, edit: Callable[[dict[str, Any]], object]) -> str:
+    envelope, response = opened(text)
+    edit(response)
+    return sealed(envelope, response)
+
+
+def es384_device_signature(response: dict[str, Any]) -> None:
+    """A device signature that could never verify: a failed binding, outranked by status."""
+    auth = response["documents"][0]["deviceSigned"]["deviceAuth"]
+    auth["deviceSignature"][0] = cbor2.dumps({1: -35})
+
+
+# Members outside every signature, read all the same (tests/test_presentation_review_fixes.py).
+REPORTS_AN_ERROR: list[Callable[[dict[str, Any]], object]] = [
+    lambda r: r.__setitem__("status", 10),
+    lambda r: r.__setitem__("status", False),
+    lambda r: r["documents"][0].__setitem__("errors", {mdoc.NAMESPACE: {"family_name": 1}}),
+    lambda r: r["documents"][0]["deviceSigned"]["deviceAuth"].__setitem__(
+        "deviceMac", [b"", {}, None, b""]
+    ),
+]
+
+
 def claimed(text: str, request: VenueRequest) -> str:
     """The envelope rewritten to name `request` (the device signed another one)."""
     envelope, _response = opened(text)
@@ -152,6 +175,9 @@ def test_venue_page_checks_mdoc_answers_as_the_reader_does(env: WalletIssuer) ->
         }  # fmt: skip
         for reason, (verdict, make) in forgeries.items():
             assert same(make(), request) == (verdict, reason)
+        for edit in REPORTS_AN_ERROR:
+            assert same(edited(genuine, edit)) == ("MALFORMED", "malformed")
+        assert same(edited(genuine, es384_device_signature)) == ("CLONE_SUSPECTED", "bad_key_binding")
         # an answer to another request, its envelope rewritten to name this one: not bound
         elsewhere = answer(VenueRequest.new("pool", request.items))
         assert same(claimed(elsewhere, request)) == ("CLONE_SUSPECTED", "bad_key_binding")
@@ -172,4 +198,6 @@ def test_venue_page_checks_mdoc_answers_as_the_reader_does(env: WalletIssuer) ->
         venue.click("#refresh")
         venue.wait_for_selector('#lists[data-state="ready"]', timeout=20_000)
         assert same(response_qr(no_photo, fresh), fresh)[0] == Verdict.REVOKED.name
+        broken = edited(response_qr(no_photo, fresh), es384_device_signature)
+        assert same(broken, fresh) == (Verdict.REVOKED.name, "")
         assert venue.locator("#verdict [data-item]").count() == 0

@@ -16,7 +16,8 @@ printed QR code, as the kiosk demo writes `qr.txt` (and as `citycard-kiosk demo 
 it): text starting `CC1:`, checked as `--qr` would check it. One leading UTF-8 byte order mark
 (EF BB BF, which Windows editors put at the start of a text file) is not part of the text; it
 is dropped for a file only, never for `--qr` or a JSON `POST /verify`, which get the code's own
-text.
+text. The same holds for a file of a wallet's text (an SD-JWT, a phone's answer `CCS1:`,
+`CCM1:`, `CCP1:`): `file_wallet_text`.
 
 `bytes_verdict`: the one reading of given bytes, shared by `citycard-reader verify FILE` and the
 bytes of `POST /verify` (application/cbor, application/octet-stream): a printed QR code's text
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from cardio.credential import QR_PREFIX
 from cardio.errors import CitycardError
-from cardio.presentation import wallet_verdict
+from cardio.presentation import MDOC_PREFIX, PART_PREFIX, SDJWT_PREFIX, wallet_verdict
 from cardio.type4 import credential_from_ndef
 from cardio.verdict import VerificationResult
 from cardio.verify import Verifier
@@ -41,6 +42,8 @@ _SCANNER_ENDINGS = ("\r\n", "\n", "\r")  # CR LF first: it is one ending, not tw
 _QR_START = QR_PREFIX.encode("ascii")
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+_WALLET_TEXT_STARTS = tuple(t.encode("ascii") for t in ("ey", SDJWT_PREFIX, MDOC_PREFIX, PART_PREFIX))
 
 
 def scanned_qr_text(text: str) -> str:
@@ -78,6 +81,14 @@ def file_qr_text(data: bytes) -> str | None:
         return None  # not QR text after all: the verifier calls the bytes MALFORMED
 
 
+def file_wallet_text(data: bytes) -> bytes:
+    """`data` without the one leading byte order mark an editor may put before a wallet's
+    text; any other bytes as they are (a BOM before CBOR is not dropped: that is no text)."""
+    if data.startswith(_UTF8_BOM) and data[len(_UTF8_BOM) :].lstrip().startswith(_WALLET_TEXT_STARTS):
+        return data[len(_UTF8_BOM) :]
+    return data
+
+
 def bytes_verdict(
     verifier: Verifier, data: bytes, request_qr: str | None = None, now: float | None = None
 ) -> VerificationResult:
@@ -87,6 +98,7 @@ def bytes_verdict(
     qr = file_qr_text(data)  # the kiosk demo's qr.txt (a leading BOM dropped)
     if qr is not None:  # read as `--qr` reads it: `request_qr` checked all the same
         return wallet_verdict(verifier, qr, request_qr, now) or verifier.verify_qr(qr, now)
+    data = file_wallet_text(data)
     return wallet_verdict(verifier, data, request_qr, now) or verifier.verify_without_chip(
         credential_bytes(data), now
     )

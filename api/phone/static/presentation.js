@@ -540,6 +540,8 @@
   const ENTITLEMENT_ELEMENT = "entitlement_";
   const ITEM_MEMBERS = ["digestID", "random", "elementIdentifier", "elementValue"];
   const ES256_HEADER = Uint8Array.of(0xa1, 0x01, 0x26); // {1: -7}, as citycard's wallets encode it
+  const RESPONSE_MEMBERS = ["version", "documents", "status"]; // a DeviceResponse without documentErrors
+  const DOCUMENT_MEMBERS = ["docType", "issuerSigned", "deviceSigned"]; // a Document without errors
   const X5CHAIN = 33;
   function cborText(C, text) {
     const b = encoder.encode(text);
@@ -593,7 +595,15 @@
     if (member(response, "version") !== "1.0" || !Array.isArray(documents) || documents.length !== 1) {
       throw new Refused("malformed", "The mdoc response holds not exactly one document.");
     }
+    // outside every signature, yet read, as the reader does: a response that reports an error
+    // (status 10 and up, ISO/IEC 18013-5) or carries errors is not an answer to verify
+    if (!C.keysAre(response, RESPONSE_MEMBERS, RESPONSE_MEMBERS) || member(response, "status") !== 0) {
+      throw new Refused("malformed", "The mdoc response reports an error or has unknown members.");
+    }
     const doc = documents[0];
+    if (!(doc instanceof Map) || !C.keysAre(doc, DOCUMENT_MEMBERS, DOCUMENT_MEMBERS)) {
+      throw new Refused("malformed", "The mdoc document has missing or unknown members.");
+    }
     if (member(doc, "docType") !== MDOC) throw new Refused("wrong_format");
     const signed = member(doc, "issuerSigned");
     if (!C.keysAre(signed, ["issuerAuth"], ["nameSpaces", "issuerAuth"])) throw new Refused("malformed", "This is not an mdoc IssuerSigned.");
@@ -613,7 +623,11 @@
     }
     const deviceSigned = member(doc, "deviceSigned");
     const ns = member(deviceSigned, "nameSpaces");
-    const deviceSig = member(deviceSigned, "deviceAuth", "deviceSignature");
+    const deviceAuth = member(deviceSigned, "deviceAuth");
+    if (!(deviceAuth instanceof Map) || !C.keysAre(deviceAuth, ["deviceSignature"], ["deviceSignature"])) {
+      throw new Refused("malformed", "The mdoc's device authentication is not one signature.");
+    }
+    const deviceSig = deviceAuth.get("deviceSignature");
     const auth = member(signed, "issuerAuth");
     if (!(Array.isArray(auth) && auth.length === 4 && auth[0] instanceof Uint8Array && auth[1] instanceof Map
       && auth[2] instanceof Uint8Array && auth[3] instanceof Uint8Array)) {
@@ -678,14 +692,21 @@
     if (!(tagged(ns) && (C.equalBytes(ns.value, Uint8Array.of(0xa0)) || isEmptyMap(decode(ns.value))))) {
       throw new Refused("malformed", "The device signed elements citycard never asks of it.");
     }
-    if (!(Array.isArray(deviceSig) && deviceSig.length === 4 && deviceSig[2] === null && deviceSig[0] instanceof Uint8Array && deviceSig[3] instanceof Uint8Array)) {
-      throw new Refused("bad_key_binding", "The device signature is not a detached COSE_Sign1.");
-    }
-    if (!C.equalBytes(deviceSig[0], ES256_HEADER)) {
-      const h = decode(deviceSig[0]);
-      if (!(h instanceof Map && h.size === 1 && C.pyEq(h.get(1), -7))) throw new Refused("bad_key_binding", "The device signature is not ES256.");
+    // a device signature that could never verify (not a detached ES256 COSE_Sign1) is a binding
+    // that fails, not a refusal of its own: the card's status still outranks it
+    let usable = Array.isArray(deviceSig) && deviceSig.length === 4 && deviceSig[2] === null
+      && deviceSig[0] instanceof Uint8Array && deviceSig[3] instanceof Uint8Array;
+    if (usable && !C.equalBytes(deviceSig[0], ES256_HEADER)) {
+      let h = null;
+      try {
+        h = decode(deviceSig[0]);
+      } catch (e) {
+        h = null;
+      }
+      usable = h instanceof Map && h.size === 1 && C.pyEq(h.get(1), -7);
     }
     async function boundTo(request) {
+      if (!usable) return false;
       // DeviceAuthenticationBytes = #6.24(["DeviceAuthentication", SessionTranscript, DocType,
       // #6.24(nameSpaces)]), SessionTranscript = [null, null, [HANDOVER, aud, nonce, iat]]
       const transcript = C.concat([Uint8Array.of(0x83, 0xf6, 0xf6, 0x84), cborText(C, HANDOVER), cborText(C, request.venue),

@@ -5,7 +5,7 @@
  * cache when there is no network. Signatures are checked by the page, never trusted here.
  */
 "use strict";
-const CACHE = "citycard-verify-v12"; // a new name when the shell changes: the old cache goes
+const CACHE = "citycard-verify-v13"; // a new name when the shell changes: the old cache goes
 const SHELL = ["./", "./index.html", "./verify.js", "./jsQR.js", "./names.json",
   "./venue.html", "./venue.css", "./venue.js", "./presentation.js", "./qrcode.js", "./venues.json",
   "./texts.json"]; // the pages' words in every language (api/phone/catalogue.py)
