@@ -11,6 +11,8 @@
 5. Two first requests at once each made their own nonce store; the loser's nonces were refused.
 6. Errors answered before an OpenID4VCI endpoint ran (429, 413, 405) had no OAuth `error`; a
    token request sent as JSON was told its grant type was wrong.
+7. A wallet running in a browser could not use the flow: no CORS headers, and a preflight got
+   no Access-Control-Allow-*; the token answer lacked RFC 6749's `Pragma: no-cache`.
 """
 
 from __future__ import annotations
@@ -190,3 +192,44 @@ def test_errors_before_an_oauth_endpoint_runs_speak_oauth(env: WalletIssuer) -> 
 def test_a_ciphertext_too_small_is_told_both_bounds(env: WalletIssuer) -> None:
     with pytest.raises(PickupError, match="more than 28 and at most"):
         env.store.upload("B" * 22, b"\x00" * 10)
+
+
+def test_a_wallet_in_a_browser_may_take_the_offer(env: WalletIssuer) -> None:
+    client = env.app.test_client()
+    origin = {"Origin": "https://web-wallet.example"}
+    for path in ("/.well-known/openid-credential-issuer", "/.well-known/oauth-authorization-server"):
+        res = client.get(path, headers=origin)
+        assert res.status_code == 200 and res.headers["Access-Control-Allow-Origin"] == "*"
+    for path in ("/oid4vci/token", "/oid4vci/nonce", "/oid4vci/credential"):
+        res = client.options(
+            path,
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        assert res.status_code == 200, path
+        assert res.headers["Access-Control-Allow-Origin"] == "*"
+        assert "POST" in res.headers["Access-Control-Allow-Methods"]
+        allowed = res.headers["Access-Control-Allow-Headers"].lower()
+        assert "authorization" in allowed and "content-type" in allowed
+    offer = env.offer()
+    res = client.post(
+        "/oid4vci/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            "pre-authorized_code": pre_authorized_code(offer.offer_uri),
+            "tx_code": offer.tx_code,
+        },
+        headers=origin,
+    )
+    assert res.status_code == 200 and res.headers["Access-Control-Allow-Origin"] == "*"
+    assert res.headers["Pragma"] == "no-cache" and res.headers["Cache-Control"] == "no-store"
+    # a refusal is readable too, with its WWW-Authenticate
+    res = client.post("/oid4vci/credential", json={}, headers=origin)
+    assert res.status_code == 401 and res.headers["Access-Control-Allow-Origin"] == "*"
+    assert "WWW-Authenticate" in res.headers["Access-Control-Expose-Headers"]
+    # the rest of the API stays same-origin
+    res = client.get("/wallet/pickups/" + "A" * 22, headers=origin)
+    assert "Access-Control-Allow-Origin" not in res.headers

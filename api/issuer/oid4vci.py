@@ -80,6 +80,20 @@ def _oauth_error(exc: OAuthError) -> Response:
     return answer
 
 
+@bp.after_request
+def _cross_origin(answer: Response) -> Response:
+    """A wallet that runs in a browser asks from its own origin. Nothing here rides on a cookie
+    or any other credential the browser adds by itself (the code, the token and the proof are
+    in the request), so every origin may read these answers (the Fetch standard's CORS)."""
+    answer.headers["Access-Control-Allow-Origin"] = "*"
+    answer.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After"
+    if request.method == "OPTIONS":  # a preflight: what the wallet may send
+        answer.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        answer.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, DPoP"
+        answer.headers["Access-Control-Max-Age"] = "600"
+    return answer
+
+
 def issuer_url() -> str:
     """The credential issuer identifier: the issuer's public base URL (issuer.json)."""
     return str(state().issuer.config["base_url"]).rstrip("/")
@@ -177,13 +191,15 @@ def token() -> Response:
         redeemed = pickup_store().redeem(code, tx_code, check=_card_credential)
     except PickupError as exc:
         raise OAuthError(400, exc.code, str(exc)) from exc
-    return jsonify(
+    answer = jsonify(
         {
             "access_token": redeemed.access_token,
             "token_type": "Bearer",
             "expires_in": redeemed.expires_in,
         }
     )
+    answer.headers["Pragma"] = "no-cache"  # RFC 6749 section 5.1, beside Cache-Control: no-store
+    return answer
 
 
 # -- nonces -------------------------------------------------------------------------------------
