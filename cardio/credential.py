@@ -45,6 +45,8 @@ _EPOCH_ORDINAL = _EPOCH.toordinal()
 _MIN_BIRTH = date(1900, 1, 1)
 _MAX_TIME = 253_402_300_800  # 10000-01-01T00:00:00Z: every time has a calendar date
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}\Z")
+ENTITLEMENT_CODE = _CODE
+"""A programme or entitlement code: lower-case letters, digits and '-', at most 32."""
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}\Z")
 _DOCNO = re.compile(r"[A-Z0-9-]{4,24}\Z")
 _LIST_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,7}\Z")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .credential import Credential, Variant
+from .credential import ENTITLEMENT_CODE, Credential, Variant
 from .errors import MalformedError
 from .fastpath import iso_day
 
@@ -46,9 +46,14 @@ def entitlement_item(code: str) -> str:
 
 def check_item(item: object) -> str:
     """`item` when a venue may ask for it; MalformedError otherwise."""
+    # an entitlement by its code, as a card holds them: any other text after the prefix could
+    # never be on a card, and a wallet would show it to the holder as words of the venue's
     if isinstance(item, str) and (
         item in ITEMS
-        or (item.startswith(ENTITLEMENT_PREFIX) and 0 < len(item) - len(ENTITLEMENT_PREFIX) <= 32)
+        or (
+            item.startswith(ENTITLEMENT_PREFIX)
+            and ENTITLEMENT_CODE.match(item[len(ENTITLEMENT_PREFIX) :]) is not None
+        )
     ):
         return item
     raise MalformedError(f"{item!r} is not something a citycard wallet can disclose.")

@@ -13,11 +13,13 @@
 5. A file holding a wallet's answer behind a UTF-8 byte order mark was MALFORMED (a printed
    QR's text file was already read with one).
 6. A venue request with `"v": true` was read as version 1.
+7. An entitlement item of a request could be any text (found reviewing the wallet page).
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import zlib
 from collections.abc import Callable
@@ -200,3 +202,15 @@ def test_a_request_of_version_true_is_not_version_one() -> None:
     with pytest.raises(MalformedError, match="names no venue"):
         VenueRequest.from_qr(forged)
     assert VenueRequest.from_qr(good.to_qr()) == good
+
+
+@pytest.mark.parametrize(
+    "item", ["entitlement:Nothing else. Tap Share.", "entitlement:\u202e)draC ruoy no ton(", "entitlement:Pool"]
+)
+def test_a_requested_entitlement_is_a_code(item: str) -> None:
+    """Any 1 to 32 characters were taken after `entitlement:`: text no card can hold, which a
+    wallet shows the holder as the venue's words (found reviewing the wallet page)."""
+    good = VenueRequest.new("pool", ("photo", "entitlement:pool"), NOW)
+    body = b64u_decode(good.to_qr()[5:]).replace(b'"entitlement:pool"', json.dumps(item, ensure_ascii=False).encode())
+    with pytest.raises(MalformedError, match=r"cannot disclose|not something"):
+        VenueRequest.from_qr(good.to_qr()[:5] + b64u(body))

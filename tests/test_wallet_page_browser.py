@@ -186,7 +186,8 @@ def test_holder_shows_pool_entry_to_a_venue_which_sees_only_that(env: WalletIssu
             }"""
         )
         assert stored == {
-            "keys": ["display", "key", "mdoc", "sd_jwt"], "type": "private",
+            # taken: the SHA-256 of the pickup id (the same code scanned again is recognised)
+            "keys": ["display", "key", "mdoc", "sd_jwt", "taken"], "type": "private",
             "extractable": False, "exported": False, "jwkInStorage": False,
         }  # fmt: skip
         wallet.screenshot(path=str(ARTIFACTS / "wallet-card.png"), full_page=True)

@@ -29,7 +29,7 @@ def page_msgids() -> set[str]:
     js = (WALLET_DIR / "wallet.js").read_text("utf-8")
     html = (WALLET_DIR / "index.html").read_text("utf-8")
     ids = set(re.findall(r'\b(?:t|N_|say|Shown|done)\(\s*"((?:[^"\\]|\\.)*)"', js))
-    ids |= set(re.findall(r'"(Your [a-z ]+|You are over \d+)"', js))
+    ids |= set(re.findall(r'"(Your [a-z ]+|Whether you are over \d+)"', js))
     ids |= set(re.findall(r'data-t="([^"]*)"', html))
     ids |= set(SERVER_MSGIDS)
     return ids

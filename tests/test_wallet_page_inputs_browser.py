@@ -66,8 +66,8 @@ ITEM_WORDS = {
     "languages": "Your languages",
     "program": "Your city card programme",
     "document_number": "Your card number",
-    "age_over_18": "You are over 18",
-    "age_over_65": "You are over 65",
+    "age_over_18": "Whether you are over 18",
+    "age_over_65": "Whether you are over 65",
     "resident_of": "Your city of residence",
 }
 ISOLATES = dict.fromkeys(map(ord, "\u2068\u2069"))  # around a venue's own name: removed here

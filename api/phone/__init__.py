@@ -49,6 +49,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    # as the issuer's own pages (api.issuer.pages): no other window holds a handle on these
+    # pages, and a browser that saw them once over https never asks over http again
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000",
 }
 
 

@@ -195,8 +195,9 @@
 
   // -- the venue's request -------------------------------------------------------------------
   function checkItem(item) {
+    // an entitlement by its code, as cards hold them (cardio.wallet_claims.check_item)
     const ok = typeof item === "string" && (ITEMS.includes(item) ||
-      (item.startsWith(ENTITLEMENT) && item.length > ENTITLEMENT.length && item.length - ENTITLEMENT.length <= 32));
+      (item.startsWith(ENTITLEMENT) && CODE.test(item.slice(ENTITLEMENT.length))));
     if (!ok) throw new Refused("malformed", "The venue asks for something a citycard wallet cannot disclose.");
     return item;
   }

@@ -5,7 +5,7 @@
  * (/wallet/pickups/...) always goes to the network and is never cached.
  */
 "use strict";
-const CACHE = "citycard-wallet-v7";
+const CACHE = "citycard-wallet-v8";
 // The manifest here is the browser's language's; the page then asks for the card's
 // (manifest.webmanifest?lang=...), kept by the fetch handler below as it is fetched.
 const SHELL = [

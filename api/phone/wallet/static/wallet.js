@@ -28,6 +28,7 @@
   const DB_NAME = "citycard-wallet";
   const STORE = "card";
   const CARD = "card";
+  const PROBE = "probe";
   const ANSWER_CHARS = 600; // one version 15 QR at level M; longer answers are shown in parts
   const ADVANCE_MS = 1800;
   // A venue takes an answer to its request for REQUEST_WINDOW seconds, and allows the phone's
@@ -36,8 +37,16 @@
   const REQUEST_WINDOW = 300;
   const CLOCK_SKEW = 300;
   // The kiosk's link: a pickup id of 16 bytes and a key of 32, base64url (docs/wallet.md).
-  const PICKUP_ID = /^[A-Za-z0-9_-]{22}$/;
-  const PACKAGE_KEY = /^[A-Za-z0-9_-]{43}$/;
+  // The last character carries the encoding's unused zero bits, so only some can end one: a
+  // camera's misreading there is a damaged link, not another (missing) card.
+  const PICKUP_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+  const PACKAGE_KEY = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+  // Room a card needs in the browser's storage (a package is at most 256 KiB sealed): checked
+  // before the pickup is taken, since taking it deletes it from the issuer.
+  const ROOM_NEEDED = 1024 * 1024;
+  // A card is taken until 12 h after its expiry instant (cardio.verify's expiry grace: the
+  // printed last day ends last at UTC-12); after that every venue refuses it.
+  const EXPIRY_GRACE = 12 * 3600;
   // Characters that reorder text: a venue's own name must not turn the sentence round.
   const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
   const wallet = { card: null, items: null, request: null, parts: [], part: 0, language: "en", problem: null };
@@ -64,6 +73,11 @@
   // Over plain http the browser withholds WebCrypto: nothing can be opened, kept or shown.
   const INSECURE_PAGE = N_("This page works only when it is opened over https; open its https address.");
   const STORED_BROKEN = N_("The card kept on this phone cannot be read. Remove it, and ask at a kiosk or the city card office for a new one.");
+  const NO_ROOM = N_("This phone has no room left to keep your card. Free some space, then scan the kiosk's code again: your card is still waiting.");
+  const NO_STORAGE = N_("This browser cannot keep your card (a private window, or storage turned off). Open the kiosk's code in a normal browser window: your card is still waiting.");
+  const NOT_KEPT = N_("Your card could not be kept on this phone: it is shown only until you close this page. Ask at the kiosk or the city card office for a new code.");
+  const EXPIRED = N_("This card has expired, so venues will not accept it. Renew it at the kiosk or the city card office.");
+  const ALREADY_HERE = N_("This card is already on this phone.");
   function t(msgid, values) {
     const table = (texts.languages[wallet.language] || {}).texts || {};
     let s = table[msgid] || msgid;
@@ -120,7 +134,28 @@
       const req = action(tx.objectStore(STORE));
       tx.oncomplete = () => resolve(req.result);
       tx.onerror = () => reject(tx.error);
+      // a full storage aborts the transaction (QuotaExceededError) without an error event
+      tx.onabort = () => reject(tx.error || new Error("The storage transaction was aborted."));
     });
+  }
+  // Whether this browser can keep a card now: storage that opens and takes a write, with room
+  // for a card. A Shown problem otherwise, before the one-time pickup is spent.
+  async function checkStorage() {
+    try {
+      await dbDo("readwrite", (s) => s.put(1, PROBE));
+      await dbDo("readwrite", (s) => s.delete(PROBE));
+    } catch (e) {
+      throw new Shown(e && e.name === "QuotaExceededError" ? NO_ROOM : NO_STORAGE);
+    }
+    let estimate = null;
+    try {
+      estimate = navigator.storage && navigator.storage.estimate ? await navigator.storage.estimate() : null;
+    } catch (e) {
+      estimate = null; // the browser does not say: the write above is what there is to go by
+    }
+    if (estimate && Number.isFinite(estimate.quota) && estimate.quota - (estimate.usage || 0) < ROOM_NEEDED) {
+      throw new Shown(NO_ROOM);
+    }
   }
   const loadCard = () => dbDo("readonly", (s) => s.get(CARD));
   const saveCard = (card) => dbDo("readwrite", (s) => s.put(card, CARD));
@@ -172,6 +207,9 @@
   async function pickup(offer) {
     if (!window.crypto || !crypto.subtle) throw new Shown(INSECURE_PAGE); // the pickup stays
     if (offer.problem) throw new Shown(offer.problem);
+    const taken = await pickupMark(offer.id);
+    if (wallet.card && wallet.card.taken === taken) throw new Shown(ALREADY_HERE); // scanned again
+    await checkStorage(); // the pickup stays
     let aesKey;
     let proof;
     try {
@@ -228,9 +266,25 @@
       throw new Shown(UNREADABLE_PACKAGE);
     }
     delete pkg.holder_key;
-    const card = { sd_jwt: pkg.sd_jwt, mdoc: typeof pkg.mdoc === "string" ? pkg.mdoc : null, display, key: holderKey };
-    await saveCard(card);
-    return { card, read };
+    const card = { sd_jwt: pkg.sd_jwt, mdoc: typeof pkg.mdoc === "string" ? pkg.mdoc : null, display, key: holderKey, taken };
+    try {
+      await saveCard(card);
+    } catch (e) {
+      // the pickup is spent: the card is shown for as long as the page is open, and said so
+      return { card, read, problem: NOT_KEPT };
+    }
+    // ask the browser not to clear the card when the phone runs short of space
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+    return { card, read, problem: null };
+  }
+  // Which pickup a card came from (SHA-256 of its id, kept with the card): the same kiosk code
+  // scanned again is then "already on this phone", not "already taken".
+  async function pickupMark(id) {
+    try {
+      return P.b64u(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id))));
+    } catch (e) {
+      return null;
+    }
   }
 
   // -- the card -------------------------------------------------------------------------------
@@ -280,6 +334,7 @@
     $("programme").textContent = printed || named(prog.names, String(items.program || ""));
     const until = Number.isInteger(display.valid_until) ? display.valid_until : wallet.items.expires;
     $("valid-until").textContent = day(until - 1);
+    document.body.toggleAttribute("data-expired", expired());
     const list = $("entitlements");
     list.replaceChildren(...wallet.items.entitlements.map((code) => {
       const li = document.createElement("li");
@@ -287,8 +342,11 @@
       li.setAttribute("data-code", code);
       return li;
     }));
-    say(null);
+    say(expired() ? EXPIRED : null);
     show("card");
+  }
+  function expired() {
+    return Boolean(wallet.items) && Date.now() / 1000 > wallet.items.expires + EXPIRY_GRACE;
   }
   // One section at a time; "empty" (no card on the phone) shows none of them.
   function show(section) {
@@ -342,8 +400,8 @@
     languages: N_("Your languages"),
     program: N_("Your city card programme"),
     document_number: N_("Your card number"),
-    age_over_18: N_("You are over 18"),
-    age_over_65: N_("You are over 65"),
+    age_over_18: N_("Whether you are over 18"),
+    age_over_65: N_("Whether you are over 65"),
     resident_of: N_("Your city of residence"),
   };
   function itemWords(item, venue) {
@@ -388,9 +446,17 @@
       $("scan-problem").textContent = t(STALE_REQUEST);
       return false;
     }
+    if (expired()) {
+      $("scan-problem").textContent = t(EXPIRED);
+      return false;
+    }
     if (stopCamera) stopCamera();
     wallet.request = request;
-    const known = venues.find((v) => v.name === request.venue);
+    // The request is not signed: its venue's name is trusted only when it asks for nothing
+    // beyond what that venue type asks for (venues.json); else it is what the code calls itself.
+    const sameName = venues.find((v) => v.name === request.venue);
+    const allowed = new Set(((sameName || {}).items || []).map((i) => i.item));
+    const known = sameName && request.items.every((item) => allowed.has(item)) ? sameName : undefined;
     if (known) {
       // the venue's title in the holder's language (venues.json, from the terminal's catalogue)
       const title = ((known.languages || {})[wallet.language] || {}).title || known.title || known.name;
@@ -401,7 +467,7 @@
       const own = "\u2068" + request.venue.replace(BIDI_CONTROLS, "") + "\u2069";
       $("consent-title").textContent = t("A venue that calls itself “{venue}” asks for:", { venue: own });
     }
-    $("consent-items").replaceChildren(...consentItems(request.items, known).map((item) => {
+    $("consent-items").replaceChildren(...consentItems([...new Set(request.items)], known).map((item) => {
       const li = document.createElement("li");
       li.setAttribute("data-item", item);
       li.textContent = itemWords(item, known);
@@ -439,16 +505,26 @@
     const decode = decoder();
     if (!decode || !navigator.mediaDevices) return; // the paste box is there
     const video = $("camera");
+    if (stopCamera) stopCamera(); // a camera still starting for an earlier tap
     let stream;
     let running = true;
-    stopCamera = () => {
+    // Stops this scan's camera, also one that starts after it was called; the page's camera
+    // (its video, stopCamera) only while this scan is the current one.
+    const stop = () => {
       running = false;
       if (stream) stream.getTracks().forEach((track) => track.stop());
-      video.hidden = true;
-      stopCamera = null;
+      if (stopCamera === stop) {
+        video.hidden = true;
+        stopCamera = null;
+      }
     };
+    stopCamera = stop;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      if (!running) { // the code was pasted, or the holder went back, while the camera started
+        stream.getTracks().forEach((track) => track.stop());
+        return;
+      }
       video.srcObject = stream;
       video.hidden = false;
       await video.play();
@@ -461,9 +537,9 @@
         await new Promise((r) => setTimeout(r, 100));
       }
     } catch (e) {
-      $("scan-problem").textContent = t("The camera cannot be used here; paste the code's text instead.");
+      if (running) $("scan-problem").textContent = t("The camera cannot be used here; paste the code's text instead.");
     } finally {
-      if (stopCamera) stopCamera();
+      stop();
     }
   }
 
@@ -540,7 +616,7 @@
       wallet.card = taken.card;
       wallet.items = taken.read;
       showCard();
-      return null;
+      return taken.problem || (expired() ? EXPIRED : null);
     } catch (e) {
       return e instanceof Shown ? e.message : UNREADABLE_PACKAGE; // (after the pickup was taken)
     }
