@@ -148,6 +148,9 @@ def demo(
     click.echo(f"A venue's reader says: {verdict}: {outcome.verdict.get('message', '')}")
     files = sorted(p.name for p in outcome.out_dir.iterdir())
     click.echo(f"Wrote {', '.join(files)} to {outcome.out_dir}/.")
+    if outcome.offer_problem is not None:  # asked for with --api: the run did not do it all
+        click.echo(f"Error: {outcome.offer_problem}", err=True)
+        sys.exit(2)
     if verdict != "VALID":
         sys.exit(1)
 

@@ -50,6 +50,7 @@ from typing import Any
 from cardio.chip import CardProfile, read_card
 from cardio.credential import Holder, Variant, to_qr
 from cardio.errors import CitycardError
+from cardio.files import write_atomic
 from cardio.keys import fingerprint
 from cardio.published import load_root_key, load_verifier
 from hardware.kiosk_devices import CardFeeder
@@ -78,7 +79,7 @@ from .printing import DelayedCardPrinter, FileReceiptSink, use_escpos_cache
 from .registry_options import RegistryOptions
 from .renewal import credential_of, verify_old_card
 from .rules import station_day
-from .wallet_files import write_wallet_files
+from .wallet_files import HOLDER_KEY_FILE, MDOC_FILE, SD_JWT_FILE, WALLET_DIR, write_wallet_files
 from .web import adapters
 from .web.adapters import StationJobs
 from .web.ports import CardRequest
@@ -144,6 +145,12 @@ class DemoOutcome:
     verdict: dict[str, Any]
     notices: list[Notice]
     out_dir: Path
+    offer_problem: str | None = None  # --api: why the phone offer is missing (the card is made)
+
+
+class DemoOutputError(CitycardError):
+    """The card was made and reported, but one of the demo's files about it could not be
+    written; the sentence names the card and what to do."""
 
 
 class _KeepingSigner:
@@ -274,7 +281,9 @@ def run_demo(
     for name in OUTPUTS:  # a previous run's card must not pass for this one's
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "trust", ignore_errors=True)
-    (out_dir / "wallet" / "offer.txt").unlink(missing_ok=True)  # only --api makes an offer
+    # nor its resident's phone card (only --api makes an offer)
+    for name in (SD_JWT_FILE, MDOC_FILE, HOLDER_KEY_FILE, "offer.txt"):
+        (out_dir / WALLET_DIR / name).unlink(missing_ok=True)
 
     with _file_log(kiosk_dir / "logs" / "kiosk.log"):
         use_escpos_cache(kiosk_dir / "cache")  # in the log: a damaged cache is rebuilt
@@ -325,6 +334,8 @@ def run_demo(
                     form = replace(request.application, document_number=successor.document_number)
                     request = replace(request, application=form)
                 enrolment = StationJobs(station).enrolment(request)  # as the web kiosk does
+                # the phone card speaks the resident's language, as the web kiosk's does
+                language = (enrolment.holder.languages or program.languages)[0]
                 if app.entitlements:
                     holder = replace(enrolment.holder, entitlements=app.entitlements)
                     enrolment = replace(enrolment, holder=holder)
@@ -332,44 +343,66 @@ def run_demo(
                 del enrolment, request, app
                 result = job.run()
                 card = feeder.take() if feeder is not None else None  # off the writer
-                if local is not None:
-                    publish_trust(local.issuer, out_dir / "trust")
-                else:
-                    from .http_allocator import fetch_published
+                try:  # the card is made: a failure from here on must say so, with its number
+                    if local is not None:
+                        publish_trust(local.issuer, out_dir / "trust")
+                    else:
+                        from .http_allocator import fetch_published
 
-                    assert registry is not None and registry.api is not None
-                    shutil.rmtree(out_dir / "trust", ignore_errors=True)
-                    fetch_published(registry.api, out_dir / "trust", [result.status_list])
-                verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
-                verdict["document_number"] = result.document_number
-                if successor is not None:
-                    verdict["card_kind"] = successor.kind
-                    verdict["old_card"] = _old_verdict(out_dir, old_data, successor)
-                write_wallet_files(out_dir, signer.inner.signer, signer.print_cose)
+                        assert registry is not None and registry.api is not None
+                        shutil.rmtree(out_dir / "trust", ignore_errors=True)
+                        fetch_published(registry.api, out_dir / "trust", [result.status_list])
+                    verdict = _verdict(out_dir, card, signer.print_cose, NfcUdpTarget)
+                    verdict["document_number"] = result.document_number
+                    if successor is not None:
+                        verdict["card_kind"] = successor.kind
+                        verdict["old_card"] = _old_verdict(out_dir, old_data, successor)
+                    write_wallet_files(out_dir, signer.inner.signer, signer.print_cose)
+                except (CitycardError, OSError) as exc:
+                    raise _after_card(result.document_number, out_dir, exc) from exc
+                offer_problem = None
                 if local is None and signer.print_cose is not None:  # --api: the phone offer
-                    from .wallet_offer import demo_offer
+                    from .wallet_offer import WalletOfferError, demo_offer
 
                     assert registry is not None and registry.api is not None
-                    offer, public = demo_offer(
-                        out_dir, registry.api, remote.credential, signer.inner.signer,
-                        signer.print_cose, programme=program.name(), language=program.languages[0],
-                    )  # fmt: skip
-                    echo(f"Wallet offer (redeemable for 15 minutes): {offer}")
-                    if public != registry.api.rstrip("/"):
-                        # the offer names the issuer's configured address (docs/wallet.md)
-                        echo(f"Note: the offer sends wallets to the issuer's public address "
-                             f"{public} (its base_url, set by 'citycard-api init --base-url'), "
-                             f"not to {registry.api}: a wallet must reach it there.")  # fmt: skip
+                    try:
+                        offer, public = demo_offer(
+                            out_dir, registry.api, remote.credential, signer.inner.signer,
+                            signer.print_cose, programme=program.name(), language=language,
+                        )  # fmt: skip
+                    except WalletOfferError as exc:  # the card and its files are kept
+                        offer_problem = str(exc)
+                    else:
+                        echo(f"Wallet offer (redeemable for 15 minutes): {offer}")
+                        if public != registry.api.rstrip("/"):
+                            # the offer names the issuer's configured address (docs/wallet.md)
+                            echo(f"Note: the offer sends wallets to the issuer's public address "
+                                 f"{public} (its base_url, set by 'citycard-api init --base-url'), "
+                                 f"not to {registry.api}: a wallet must reach it there.")  # fmt: skip
             finally:
                 if feeder is not None:
                     feeder.close()
         finally:
             if local is not None:
                 local.issuer.close()
-    (out_dir / "verdict.json").write_text(
-        json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n", "utf-8"
+    try:
+        write_atomic(
+            out_dir / "verdict.json",
+            (json.dumps(verdict, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode(),
+            mode=0o600,  # the resident's name, as the card's other files
+        )
+    except OSError as exc:
+        raise _after_card(result.document_number, out_dir, exc) from exc
+    return DemoOutcome(result, verdict, notices, out_dir, offer_problem)
+
+
+def _after_card(number: str, out_dir: Path, exc: BaseException) -> DemoOutputError:
+    return DemoOutputError(
+        f"Card {number} was made and reported to the registry, but its files in {out_dir} are "
+        f"not complete: {exc} Free some space (or fix the directory) and run the demo again "
+        f"for a new card; card {number} itself is valid, and can be revoked with "
+        "'citycard-api status set' (or at the service desk) if it is not wanted."
     )
-    return DemoOutcome(result, verdict, notices, out_dir)
 
 
 def _programme_allocator(data_dir: Path, program_id: str) -> IssuerAllocator:

@@ -24,6 +24,7 @@ from pathlib import Path
 from cardio import cose
 from cardio.credential import Credential, Variant
 from cardio.errors import CitycardError
+from cardio.files import write_atomic
 from cardio.jwk import private_jwk
 from cardio.keys import Signer, SoftwareSigner
 from cardio.mdoc import issue_mdoc
@@ -70,8 +71,10 @@ def write_wallet_files(out_dir: Path, kiosk: Signer, print_cose: bytes | None) -
     wallet = out_dir / WALLET_DIR
     wallet.mkdir(parents=True, exist_ok=True, mode=0o700)
     sd_jwt = issue_vc(kiosk, credential, holder.public_key, x5c=chain).compact()
-    (wallet / SD_JWT_FILE).write_text(sd_jwt, "ascii")
-    (wallet / MDOC_FILE).write_bytes(issue_mdoc(kiosk, credential, holder.public_key, x5chain=chain))
+    # whole or not at all (a full disk must not leave half a card), and the resident's own
+    mdoc = issue_mdoc(kiosk, credential, holder.public_key, x5chain=chain)
+    write_atomic(wallet / SD_JWT_FILE, sd_jwt.encode("ascii"), mode=0o600)
+    write_atomic(wallet / MDOC_FILE, mdoc, mode=0o600)
     key_path = wallet / HOLDER_KEY_FILE
     key_path.unlink(missing_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -16,11 +16,13 @@ Nothing here is written to disk: the offer lives as long as the done page's sess
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import logging
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -64,6 +66,37 @@ OFFER_FILE = "offer.txt"
 
 class WalletOfferError(CitycardError):
     """The offer could not be left with the issuer; the card itself is fine."""
+
+
+MAX_ANSWER = 16 * 1024  # the issuer's answer to an upload: a small JSON object
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (as the registry client does not): the kiosk's signature
+    covers the path, and an offer left anywhere but the issuer would never reach a phone."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _read_answer(res: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The answer's body, read in pieces so that an issuer sending it a byte at a time cannot
+    hold the card's last step past `deadline` (each socket read has only its own timeout)."""
+    body = b""
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the issuer's answer did not come in time")
+        piece = res.read1(4096)
+        if not piece:
+            return body
+        body += piece
+        if len(body) > MAX_ANSWER:
+            raise ValueError("the issuer's answer is far larger than an answer to an offer")
 
 
 @dataclass(frozen=True)
@@ -124,24 +157,40 @@ def upload(
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     headers.update(kiosk.headers("POST", path, body))
     req = urllib.request.Request(base + PICKUPS_PATH, data=body, headers=headers, method="POST")
+    deadline = time.monotonic() + 2 * timeout  # the whole exchange, however the bytes come
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
-            answer = json.loads(res.read())
-    except urllib.error.HTTPError as exc:
+        with _OPENER.open(req, timeout=timeout) as res:
+            raw = _read_answer(res, deadline)
+    except urllib.error.HTTPError as exc:  # a redirect too: not followed
         message = _message(exc)
         raise WalletOfferError(
             f"The issuer refused the phone offer (HTTP {exc.code}): {message} "
             "The card is made; the resident can ask at the office for the phone card."
         ) from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # http.client's own errors (a broken status line, an answer cut short) are neither
+        # URLError nor OSError; left out, one escaped the card job as "the card was not made"
         raise WalletOfferError(
-            f"The issuer at {base} cannot be reached for the phone offer ({exc}); the card is "
-            "made, only the phone offer is missing."
+            f"The issuer at {base} cannot be reached for the phone offer "
+            f"({exc or type(exc).__name__}); the card is made, only the phone offer is missing."
         ) from exc
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
     expires = answer.get("expires_at") if isinstance(answer, dict) else None
     public = answer.get("issuer_url") if isinstance(answer, dict) else None
-    if not isinstance(expires, int) or not isinstance(public, str) or not public:
-        raise WalletOfferError("The issuer's answer to the phone offer is not one we know.")
+    if (
+        not isinstance(expires, int)
+        or not isinstance(public, str)
+        or urlsplit(public).scheme not in ("http", "https")
+        or not urlsplit(public).netloc
+    ):
+        raise WalletOfferError(
+            f"The issuer at {base} answered the phone offer with something it never sends; the "
+            "card is made, only the phone offer is missing. Check --api (or the kiosk's "
+            "registry address): it must be the city's issuer itself."
+        )
     return expires, public.rstrip("/")
 
 
@@ -321,6 +370,7 @@ class PhoneOffers:
         from .http_allocator import HttpAllocator
 
         self._offers: dict[str, WalletOffer] = {}
+        self._pending: set[str] = set()  # request ids whose offer is being left with the issuer
         self._lock = threading.Lock()
         allocator, signer = station.allocator, station.signer
         self.api: HttpAllocator | None = None
@@ -338,6 +388,8 @@ class PhoneOffers:
         signed = self.signer.take()
         if signed is None:  # a repeated request: the card was made before, nothing signed now
             return self.get(request_id)
+        with self._lock:
+            self._pending.add(request_id)
         try:
             offer = make_offer(
                 self.api.base_url,
@@ -348,12 +400,17 @@ class PhoneOffers:
                 language=language,
                 timeout=self.api.timeout,
             )
-        except CitycardError as exc:
+        except Exception as exc:  # whatever it is, the card is made: no offer, never a failure
             log.warning("no phone offer for this card: %s", type(exc).__name__)
+            with self._lock:
+                self._pending.discard(request_id)
             return None
         finally:
             del signed
         with self._lock:
+            if request_id not in self._pending:  # the resident left while it was uploaded
+                return None
+            self._pending.discard(request_id)
             self._offers[request_id] = offer
         return offer
 
@@ -362,8 +419,13 @@ class PhoneOffers:
             return self._offers.get(request_id)
 
     def drop(self, request_id: str) -> None:
+        """Forget the resident's offer, one still being uploaded, and a card signed for a job
+        that failed after signing (its credential holds the resident's name)."""
         with self._lock:
             self._offers.pop(request_id, None)
+            self._pending.discard(request_id)
+        if self.signer is not None:
+            self.signer.take()
 
 
 def offer_of(job: object, request_id: str) -> WalletOffer | None:
