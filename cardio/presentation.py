@@ -126,7 +126,7 @@ class VenueRequest:
             raise MalformedError("The venue request names no venue.")
         if not isinstance(nonce, str) or len(b64u_decode(nonce, "nonce")) < 16:
             raise MalformedError("The venue request's nonce is shorter than 128 bits.")
-        if type(iat) is not int or not isinstance(items, list) or not 0 < len(items) <= 32:
+        if type(iat) is not int or not 0 <= iat < 2**40 or not isinstance(items, list) or not 0 < len(items) <= 32:
             raise MalformedError("The venue request's time or items are malformed.")
         return cls(venue, nonce, iat, tuple(check_item(i) for i in items))
 

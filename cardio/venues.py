@@ -33,6 +33,7 @@ import functools
 import re
 import time
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -239,7 +240,10 @@ class VenueProfile:
         return tuple(out)
 
     def present(
-        self, claims: dict[str, Any] | None, now: float | None = None
+        self,
+        claims: dict[str, Any] | None,
+        now: float | None = None,
+        asked: Collection[str] | None = None,
     ) -> dict[str, Any] | None:
         """The part of a valid card's claims this venue may see, or None without claims.
 
@@ -247,7 +251,9 @@ class VenueProfile:
         "entitlements": [{"code", "label", "held"}]}: only the claims the profile lists and
         only the entitlements that matter here (with whether the holder has each). An age item
         (`AGE_ITEMS`) is a field whose value is True, False or None (cannot be known), worked
-        out on the venue's day `now`.
+        out on the venue's day `now`. `asked`: the items a wallet's answer answered; an
+        entitlement line none of whose codes it asked for is left out (not "not held": a
+        wallet discloses only what it is asked).
         """
         if not claims:
             return None
@@ -272,6 +278,7 @@ class VenueProfile:
         entitlements = [
             {"code": e.code, "label": e.label, "held": not held.isdisjoint(e.codes)}
             for e in self.entitlements
+            if asked is None or not set(_items(e)).isdisjoint(asked)
         ]
         return {
             "fields": fields,

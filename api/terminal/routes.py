@@ -282,7 +282,8 @@ def scan() -> Any:
             raise ApiError(400, "bad_request", EMPTY_SCAN)
         return redirect("/", code=303)
     try:
-        view = terminal.verify_qr(text)
+        # a wallet's answer needs the venue's request, which a scan does not bring
+        view = terminal.verify_qr(text, need_request=True)
     except (ApiError, TerminalError) as exc:
         # every scan gets an outcome on the screen, in its language: TRY AGAIN and why
         terminal.on_problem(exc.message if isinstance(exc, ApiError) else str(exc))

@@ -14,12 +14,20 @@ The screen keeps what the venue profile shows for `display_seconds`, then forget
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from cardio.chip import read_card
 from cardio.connection import Connection
-from cardio.errors import CitycardError
-from cardio.presentation import NOT_SHARED, wallet_verdict
+from cardio.errors import CitycardError, MalformedError
+from cardio.presentation import (
+    NOT_SHARED,
+    REQUEST_WINDOW,
+    PresentationResult,
+    VenueRequest,
+    wallet_verdict,
+)
+from cardio.presentation_errors import PresentationReason
 from cardio.published import published_dir
 from cardio.sentences import FilledSentence
 from cardio.terminal_config import TerminalConfig
@@ -60,6 +68,10 @@ class Terminal:
         self.sync = sync
         self.venue = venue
         self.board = Board(config.display_seconds)
+        # the nonces of requests a valid answer was taken for, until they cannot be answered
+        # any more: one answer per request (a second showing of it is a replay)
+        self._answered: dict[str, float] = {}
+        self._answered_lock = threading.Lock()
         self.feedback = feedback or ReaderFeedback(
             config.feedback, buzzer=config.buzzer, led=config.led
         )
@@ -127,7 +139,9 @@ class Terminal:
         items = self.venue.not_shared(warning.lists.get("items", ()), shared)
         return FilledSentence(NOT_SHARED, lists={"items": items}) if items else ""
 
-    def publish(self, res: VerificationResult, source: str) -> VerdictView:
+    def publish(
+        self, res: VerificationResult, source: str, asked: tuple[str, ...] | None = None
+    ) -> VerdictView:
         """Put a verdict on the screen, with the venue's view of the claims, and log it. A
         valid card the venue's profile refuses (`require`: the holder is not over 18, or that
         cannot be known) is shown NOT VALID with the venue's reason, and its view of the card
@@ -148,7 +162,7 @@ class Terminal:
             valid=valid,
             message=message,
             warnings=tuple(warnings),
-            presentation=_presentation(self.venue, res, now) if res.valid else None,
+            presentation=_presentation(self.venue, res, now, asked) if res.valid else None,
             source=source,
             at=now,
         )
@@ -156,13 +170,43 @@ class Terminal:
         self.board.show(view)
         return view
 
-    def verify_qr(self, text: str, request_qr: str | None = None) -> VerdictView:
+    def verify_qr(
+        self, text: str, request_qr: str | None = None, need_request: bool = False
+    ) -> VerdictView:
         """A QR text as a scanner typed it: its one trailing line ending is not part of it.
         A phone wallet's answer (CCS1:, CCM1:, CCP1: parts one per line) is checked against
-        the venue request `request_qr` (CCQ1:) it answers; MalformedError for a bad request."""
+        the venue request `request_qr` (CCQ1:) it answers, made for this terminal's venue, and
+        is taken once; MalformedError for a bad request. With `need_request` (the staff
+        screen's scanner), a wallet's answer without a request is refused: nothing binds it
+        to this door, so it may be anyone's copy."""
         verifier, now, scanned = self._verifier(), self.config.clock(), scanned_qr_text(text)
-        res = wallet_verdict(verifier, scanned, request_qr, now) or verifier.verify_qr(scanned, now)
-        return self.publish(res, "qr")
+        request = None if request_qr is None else VenueRequest.from_qr(request_qr)
+        if request is not None and request.venue != self.venue.name:
+            raise MalformedError(
+                f"The request was made for the venue {request.venue!r}, not for this terminal's "
+                f"({self.venue.name!r}); make the request for this venue."
+            )
+        res = wallet_verdict(verifier, scanned, request_qr, now)
+        if res is None:
+            return self.publish(verifier.verify_qr(scanned, now), "qr")
+        if res.valid and (
+            # a second showing of one answer, or an answer bound to no request of this door
+            (request is not None and not self._first_answer(request.nonce, now))
+            or (request is None and need_request)
+        ):
+            res = _refused(PresentationReason.WRONG_NONCE, res)
+        return self.publish(res, "qr", None if request is None else request.items)
+
+    def _first_answer(self, nonce: str, now: float) -> bool:
+        """Whether no valid answer was taken for the request `nonce` yet (then it is now)."""
+        with self._answered_lock:
+            for old in [n for n, until in self._answered.items() if until < now]:
+                del self._answered[old]
+            if nonce in self._answered:
+                return False
+            # a request is answered within its window, and the clock skew either way
+            self._answered[nonce] = now + REQUEST_WINDOW + 2 * self._verifier().policy.clock_skew
+            return True
 
     def verify_bytes(self, data: bytes) -> VerdictView:
         """Bytes from a venue system, read as `citycard-reader verify FILE` reads a file
@@ -201,12 +245,17 @@ class Terminal:
         }
 
 
+def _refused(reason: PresentationReason, res: PresentationResult) -> PresentationResult:
+    return PresentationResult(reason.verdict, reason.sentence, reason=reason, format=res.format)
+
+
 def _presentation(
-    venue: VenueProfile, res: VerificationResult, now: float
+    venue: VenueProfile, res: VerificationResult, now: float, asked: tuple[str, ...] | None = None
 ) -> dict[str, Any] | None:
     """The venue's view of a valid card; for a compact chip credential (no name or photo on
-    the chip) it also tells the screen to send staff to the name and photo printed on the card."""
-    pres = venue.present(res.claims, now)
+    the chip) it also tells the screen to send staff to the name and photo printed on the card.
+    `asked`: a wallet's answer's request, whose entitlement lines alone are said held or not."""
+    pres = venue.present(res.claims, now, asked)
     if pres is not None and res.claims and res.claims.get("compare_printed_card") is True:
         pres = {**pres, "compare_printed_card": True}
     return pres
