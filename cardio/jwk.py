@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from . import fastpath
 from .errors import MalformedError
 from .keys import SoftwareSigner, p256_from_xy, p256_xy
-from .trustlist import KeyPurpose, TrustedKey
+from .trustlist import KeyPurpose, KeyState, TrustedKey
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _KID_HEX = re.compile(r"[0-9a-f]{16}\Z")
@@ -159,11 +159,12 @@ def jwks(keys: Iterable[TrustedKey]) -> dict[str, Any]:
     """A JWK Set of the trust list's issuing (kiosk) keys, `kid` as in their signatures.
 
     Each entry also says the key's validity window and state, as the trust list does; the
-    trust list stays the authority (it is what the root key signs).
+    trust list stays the authority (it is what the root key signs). A revoked key is left out:
+    a JWK set's user does not read our `state` member, and nothing such a key signed may verify.
     """
     out = []
     for k in keys:
-        if k.purpose is not KeyPurpose.ISSUE:
+        if k.purpose is not KeyPurpose.ISSUE or k.state is KeyState.REVOKED:
             continue
         jwk: dict[str, Any] = public_jwk(k.public_key, kid_text(k.kid))
         jwk.update(use="sig", alg="ES256", nbf=k.not_before, exp=k.not_after, state=k.state.value)

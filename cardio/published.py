@@ -229,4 +229,6 @@ def load_verifier(
                 verifier.add_status_list(data, now)
             except CitycardError as exc:
                 problems.append(f"{path.name}: {exc}")
+            except OSError as exc:  # one unreadable list must not stop every other check
+                problems.append(f"{path.name}: {exc.strerror or exc}; {_recopy(pub)}")
     return verifier, problems

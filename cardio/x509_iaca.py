@@ -157,6 +157,9 @@ def check_document_signer(
         cert.verify_directly_issued_by(iaca)
     except (InvalidSignature, ValueError, TypeError) as exc:
         raise TrustListError("The document-signer certificate is not signed by the IACA.") from exc
-    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    if MDL_DS_EKU not in usage:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or MDL_DS_EKU not in usage:
         raise TrustListError("The certificate is not a document signer's.")
