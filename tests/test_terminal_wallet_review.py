@@ -10,6 +10,8 @@ before its fix, on one terminal against a served issuer:
    included") for a wallet, which discloses only what it is asked.
 5. A request dated in a year no float holds overflowed inside the verifier (logged as
    unexpected) and was blamed on the phone; it is a bad request.
+6. `POST /verify` dropped a wallet refusal's typed reason (docs/credential.md section 9), so a
+   venue system could not tell "make a new request" from a replay.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def test_the_terminal_takes_one_answer_per_request_of_its_own_venue(
         assert [(e["code"], e["held"]) for e in body["entitlements"]] == [("pool", True)]
         again = client.post("/verify", json={"qr": shown, "request": request.to_qr()}).get_json()
         assert again["verdict"] == "CLONE_SUSPECTED", again
-        assert again["photo_base64"] is None
+        assert again["reason"] == "wrong_nonce" and again["photo_base64"] is None
+        assert body["reason"] is None  # a chip's and a valid answer's: none
 
         # a request for another venue, answered by the holder: not this door's
         library = VenueRequest.new("library", ("given_name", "entitlement:pool"), now)

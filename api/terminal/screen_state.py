@@ -32,6 +32,7 @@ class VerdictView:
     presentation: dict[str, Any] | None
     source: str  # "chip", "qr" or "reader"
     at: float
+    reason: str | None = None  # a wallet answer's typed reason (docs/credential.md section 9)
 
     def to_json(self, venue: VenueProfile) -> dict[str, Any]:
         pres = self.presentation
@@ -44,6 +45,7 @@ class VerdictView:
             "claims": None if pres is None else {f["key"]: f["value"] for f in pres["fields"]},
             "photo_base64": None if pres is None else pres["photo_base64"],
             "entitlements": None if pres is None else pres["entitlements"],
+            "reason": self.reason,
         }
 
 

@@ -165,6 +165,8 @@ class Terminal:
             presentation=_presentation(self.venue, res, now, asked) if res.valid else None,
             source=source,
             at=now,
+            # a wallet's refusal says which (a stale request is not a replay: make a new one)
+            reason=reason.value if (reason := getattr(res, "reason", None)) is not None else None,
         )
         log.info("verdict=%s venue=%s", verdict, self.venue.name)
         self.board.show(view)
