@@ -65,9 +65,9 @@ class RegistryUnreachableError(CitycardError):
     (the job retries with the same request id, or its recovery voids)."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is not followed: the signature covers the path, and a POST must not turn
-    into a GET."""
+    into a GET (the registry's requests, and the phone offer's upload: kiosk.wallet_offer)."""
 
     def redirect_request(
         self,
@@ -170,7 +170,7 @@ class HttpAllocator:
         self._prefix = parts.path  # the server sees (and we sign) the full path
         self.credential = load_credential(credential)
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._opener = urllib.request.build_opener(NoRedirect())
 
     def __repr__(self) -> str:
         return f"HttpAllocator({self.base_url!r}, kiosk={self.credential.kiosk_id!r})"

@@ -52,6 +52,7 @@ from .allocator import (
     KioskKeySigner,
     SignedCard,
 )
+from .http_allocator import NoRedirect
 
 if TYPE_CHECKING:
     from cardio.chip import CardProfile
@@ -71,17 +72,9 @@ class WalletOfferError(CitycardError):
 MAX_ANSWER = 16 * 1024  # the issuer's answer to an upload: a small JSON object
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is not followed (as the registry client does not): the kiosk's signature
-    covers the path, and an offer left anywhere but the issuer would never reach a phone."""
-
-    def redirect_request(
-        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> urllib.request.Request | None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
+# A redirect is not followed, as the registry client follows none: the kiosk's signature
+# covers the path, and an offer left anywhere but the issuer would never reach a phone.
+_OPENER = urllib.request.build_opener(NoRedirect())
 
 
 def _read_answer(res: http.client.HTTPResponse, deadline: float) -> bytes:
