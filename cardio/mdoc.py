@@ -70,6 +70,22 @@ FastResponse = tuple[list[Any], list[Element], bytes]
 
 
 def _loads(data: bytes, what: str) -> Any:
+    """CBOR inside what a signature or a digest covers (an MSO, an element, a header): read as
+    cbor2 reads it; what a signer put behind the item cannot have ridden in afterwards."""
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_MDOC:
+        raise PresentationError(_R.MALFORMED, f"The {what} is not CBOR of acceptable size.")
+    try:
+        return cbor2.loads(
+            bytes(data), allow_duplicate_keys=False, allow_indefinite=False, max_depth=16
+        )
+    except Exception as exc:  # cbor2 raises several types on hostile input
+        raise PresentationError(_R.MALFORMED, f"The {what} is not valid CBOR.") from exc
+
+
+def loads_whole(data: bytes, what: str) -> Any:
+    """CBOR that no signature covers (a DeviceResponse, an IssuerSigned file, a QR's envelope):
+    one item and nothing after it, so that a text has one reading (slower than `_loads`, so
+    kept off the signed parts a verify reads on its hot path)."""
     if not isinstance(data, bytes | bytearray) or len(data) > MAX_MDOC:
         raise PresentationError(_R.MALFORMED, f"The {what} is not CBOR of acceptable size.")
     fp = io.BytesIO(bytes(data))
@@ -79,7 +95,7 @@ def _loads(data: bytes, what: str) -> Any:
         ).decode()
     except Exception as exc:  # cbor2 raises several types on hostile input
         raise PresentationError(_R.MALFORMED, f"The {what} is not valid CBOR.") from exc
-    if fp.tell() != len(data):  # one reading per text: nothing may ride behind the item
+    if fp.tell() != len(data):  # nothing may ride behind the item
         raise PresentationError(_R.MALFORMED, f"The {what} has bytes after its end.")
     return obj
 
@@ -205,7 +221,7 @@ class IssuerSigned:
     @classmethod
     def parse(cls, obj: object) -> IssuerSigned:
         if isinstance(obj, bytes | bytearray):
-            obj = _loads(bytes(obj), "mdoc")
+            obj = loads_whole(bytes(obj), "mdoc")
         if not isinstance(obj, dict) or set(obj) - {"nameSpaces", "issuerAuth"} or "issuerAuth" not in obj:
             raise PresentationError(_R.MALFORMED, "This is not an mdoc IssuerSigned.")
         spaces = obj.get("nameSpaces", {})
@@ -509,7 +525,7 @@ def device_response(
 def without_x5chain(response: bytes) -> bytes:
     """The DeviceResponse without the certificate in issuerAuth's unprotected header (not
     signed, so removing it leaves every signature whole): 400 bytes fewer for a QR."""
-    obj = _loads(response, "mdoc response")
+    obj = loads_whole(response, "mdoc response")
     try:
         for doc in obj["documents"]:
             doc["issuerSigned"]["issuerAuth"][1].pop(_X5CHAIN, None)
@@ -563,7 +579,7 @@ def _read_decoded(
 ) -> tuple[WalletClaims, ec.EllipticCurvePublicKey, bytes, bytes, bytes]:
     """`read_device_response` through cbor2: the claims, the device key, and the device
     signature's protected header, signature and signed namespaces' bytes."""
-    response = _loads(data, "mdoc response") if isinstance(data, bytes | bytearray) else data
+    response = loads_whole(data, "mdoc response") if isinstance(data, bytes | bytearray) else data
     try:
         documents = response["documents"]
         if response["version"] != "1.0" or not isinstance(documents, list) or len(documents) != 1:

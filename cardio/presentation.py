@@ -88,7 +88,8 @@ class PresentationResult(VerificationResult):
         return out
 
 
-def _refused(reason: PresentationReason, fmt: str | None = None) -> PresentationResult:
+def refusal(reason: PresentationReason, fmt: str | None = None) -> PresentationResult:
+    """The verdict `reason` gives, with its sentence and typed reason."""
     return PresentationResult(reason.verdict, reason.sentence, reason=reason, format=fmt)
 
 
@@ -290,7 +291,7 @@ def is_wallet_data(data: bytes) -> bool:
     if data[:1] not in (b"\xa2", b"\xa3"):  # a map of two or three: IssuerSigned, DeviceResponse
         return False
     try:
-        obj = mdoc._loads(data, "mdoc")
+        obj = mdoc.loads_whole(data, "mdoc")
     except PresentationError:
         return False
     return isinstance(obj, dict) and ("issuerAuth" in obj or "documents" in obj)
@@ -301,7 +302,7 @@ def _parse(data: str | bytes) -> _Parsed:
         fast = mdoc.fast_response(data)
         if fast is not None:  # a DeviceResponse in the shape citycard's wallets write
             return _Parsed(mdoc.FORMAT, response=fast)
-        obj = mdoc._loads(data, "mdoc")
+        obj = mdoc.loads_whole(data, "mdoc")
         if isinstance(obj, dict) and "issuerAuth" in obj:
             return _Parsed(mdoc.FORMAT, issuer_signed=mdoc.IssuerSigned.parse(obj))
         if isinstance(obj, dict) and "documents" in obj:
@@ -316,7 +317,7 @@ def _parse(data: str | bytes) -> _Parsed:
     if text.startswith(SDJWT_PREFIX):
         text = _inflate(base45.decode(text[len(SDJWT_PREFIX) :])).decode("ascii", "replace")
     elif text.startswith(MDOC_PREFIX):
-        envelope = mdoc._loads(_inflate(base45.decode(text[len(MDOC_PREFIX) :])), "answer")
+        envelope = mdoc.loads_whole(_inflate(base45.decode(text[len(MDOC_PREFIX) :])), "answer")
         if not (isinstance(envelope, list) and len(envelope) == 4
                 and isinstance(envelope[0], str) and isinstance(envelope[1], str)
                 and type(envelope[2]) is int and isinstance(envelope[3], bytes)):  # fmt: skip
@@ -356,14 +357,14 @@ def verify_wallet(
                 return fast
         return _verify(verifier, parsed or _parse(data), request, when)
     except PresentationError as exc:
-        return _refused(exc.reason)
+        return refusal(exc.reason)
     except MalformedError:
-        return _refused(_R.MALFORMED)
+        return refusal(_R.MALFORMED)
     except Exception as exc:  # last line of defence: hostile bytes must never raise
         # the type only: a traceback's values could hold what the holder disclosed
         log.warning("wallet verification failed unexpectedly (%s); reported as malformed",
                     type(exc).__name__)  # fmt: skip
-        return _refused(_R.MALFORMED)
+        return refusal(_R.MALFORMED)
 
 
 def _issuing_key(verifier: Verifier, kid: bytes) -> TrustedKey | None:
@@ -506,7 +507,7 @@ def _conclude(
     if base is not Verdict.VALID and (base in _STRONGER_THAN_BINDING or binding is None):
         return PresentationResult(base, base.sentence, None, base_warnings, format=claims.format)
     if binding is not None:
-        return _refused(binding, claims.format)
+        return refusal(binding, claims.format)
     items = claims.items()  # once: it builds a set
     missing: tuple[str, ...] = ()
     if request is None:
@@ -516,7 +517,7 @@ def _conclude(
         if not items.issubset(asked):
             # citycard's wallet sends exactly what was asked: more is someone else's doing (an
             # mdoc's device signature does not cover which issuer-signed elements ride along)
-            return _refused(_R.UNREQUESTED_DISCLOSURE, claims.format)
+            return refusal(_R.UNREQUESTED_DISCLOSURE, claims.format)
         shown = claims.display(asked)
         if len(items) != len(asked):  # equal: everything asked for was shared
             missing = tuple(i for i in asked if i not in items)
@@ -585,16 +586,19 @@ def _status_verdict(
 
 
 def wallet_verdict(
-    verifier: Verifier, data: str | bytes, request_qr: str | None = None, now: float | None = None
+    verifier: Verifier,
+    data: str | bytes,
+    request_qr: str | VenueRequest | None = None,
+    now: float | None = None,
 ) -> PresentationResult | None:
     """The verdict on `data` when it is a wallet credential or presentation (a file's bytes or
-    a scanned QR's text), checked against the venue request `request_qr` when given; None for
-    anything else (a chip or print credential: the caller's). MalformedError for a request
-    QR that is not one."""
-    request = None if request_qr is None else VenueRequest.from_qr(request_qr)
+    a scanned QR's text), checked against the venue request `request_qr` (its QR text, or the
+    request read from it) when given; None for anything else (a chip or print credential: the
+    caller's). MalformedError for a request QR that is not one."""
+    request = VenueRequest.from_qr(request_qr) if isinstance(request_qr, str) else request_qr
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     if not is_wallet_data(raw):
         if request is not None:
-            return _refused(_R.WRONG_FORMAT)
+            return refusal(_R.WRONG_FORMAT)
         return None
     return verify_wallet(verifier, data, request, now)

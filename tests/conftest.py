@@ -51,8 +51,8 @@ def synthetic_photo(max_bytes: int = 3072) -> bytes:
     raise AssertionError("could not make a small enough photo")
 
 
-@pytest.fixture
-def holder() -> Holder:
+def fictional_holder() -> Holder:
+    """The obviously fictional resident of most tests (also for module-scoped fixtures)."""
     return Holder(
         program="demo",
         family_name="Beispiel-Musterfrau",
@@ -62,6 +62,11 @@ def holder() -> Holder:
         entitlements=("library", "pool"),
         languages=("de", "en"),
     )
+
+
+@pytest.fixture
+def holder() -> Holder:
+    return fictional_holder()
 
 
 @pytest.fixture

@@ -65,6 +65,11 @@ def edited(answer: bytes, edit: Callable[[dict[str, Any]], object]) -> bytes:
     return cbor2.dumps(response)
 
 
+def edited_answer(wallet: Wallet, request: VenueRequest, edit: Callable[[dict[str, Any]], object]) -> bytes:
+    """The mdoc answer to `request`, its DeviceResponse changed by `edit`."""
+    return edited(present_mdoc(wallet.mdoc, request, wallet.device), edit)
+
+
 def device_signature(response: dict[str, Any]) -> list[Any]:
     sig: list[Any] = response["documents"][0]["deviceSigned"]["deviceAuth"]["deviceSignature"]
     return sig
@@ -83,7 +88,7 @@ def test_a_device_signature_that_cannot_verify_is_a_failed_binding(
     wallet: Wallet, edit: Callable[[dict[str, Any]], None]
 ) -> None:
     request = pool_request()
-    answer = edited(present_mdoc(wallet.mdoc, request, wallet.device), edit)
+    answer = edited_answer(wallet, request, edit)
     res = wallet.check(answer, request)
     assert (res.verdict, res.reason) == (Verdict.CLONE_SUSPECTED, PresentationReason.BAD_KEY_BINDING)
     # checked without a request, the binding is not looked at (the warning says so)
@@ -134,8 +139,7 @@ def test_a_device_response_that_reports_an_error_is_not_read(
     wallet: Wallet, edit: Callable[[dict[str, Any]], None]
 ) -> None:
     request = pool_request()
-    answer = edited(present_mdoc(wallet.mdoc, request, wallet.device), edit)
-    res = wallet.check(answer, request)
+    res = wallet.check(edited_answer(wallet, request, edit), request)
     # (a response of four members is not taken for an mdoc at all: WRONG_FORMAT)
     assert res.verdict is Verdict.MALFORMED and res.reason is not None
 

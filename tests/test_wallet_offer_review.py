@@ -27,17 +27,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from cardio.credential import Holder
 from kiosk.cli import main as kiosk_main
 from kiosk.wallet_offer import WalletOfferError, upload
 
+from .conftest import fictional_holder
 from .wallet_server import WalletIssuer
 
 PICKUPS = "/wallet/pickups"
@@ -137,16 +136,7 @@ def _answer(status: int, body: dict[str, Any]) -> bytes:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WalletIssuer]:
-    holder = Holder(
-        program="demo",
-        family_name="Beispiel-Musterfrau",
-        given_name="Mira",
-        birth_date=date(1990, 1, 1),
-        sex="X",
-        entitlements=("pool",),
-        languages=("de",),
-    )
-    with WalletIssuer(tmp_path_factory.mktemp("offer-review"), holder) as served:
+    with WalletIssuer(tmp_path_factory.mktemp("offer-review"), fictional_holder()) as served:
         yield served
 
 

@@ -20,17 +20,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from api.phone.wallet.files import TEXTS_FILE
-from cardio.credential import Holder
 from cardio.jwk import b64u
 
 from .browser import requires_chromium
+from .conftest import fictional_holder
 from .qr_camera import chromium_with_camera, qr_video
 from .terminal_fixtures import wait_for
 from .test_wallet_page_browser import PHONE, venue_title
@@ -77,16 +77,7 @@ NOT_A_REQUEST = "This is not a venue's request code. Scan the code the venue sho
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WalletIssuer]:
-    holder = Holder(
-        program="demo",
-        family_name="Beispiel-Musterfrau",
-        given_name="Mira",
-        birth_date=date(1990, 1, 1),
-        sex="X",
-        entitlements=("library", "pool"),
-        languages=("de", "en"),
-    )
-    with serving_pages(tmp_path_factory.mktemp("wallet-review"), holder) as served:
+    with serving_pages(tmp_path_factory.mktemp("wallet-review"), fictional_holder()) as served:
         yield served
 
 

@@ -180,7 +180,7 @@ class PickupStore:
         self,
         pre_authorized_code: str,
         tx_code: str,
-        check: Callable[[dict[str, Any]], object] = lambda package: None,
+        check: Callable[[dict[str, Any]], object],
     ) -> Redeemed:
         """A standard wallet's token request: the access token. A wrong transaction code counts
         against the pickup; the fifth deletes it. `check` sees the opened package (in memory)

@@ -23,8 +23,8 @@ from cardio.errors import CitycardError, MalformedError
 from cardio.presentation import (
     NOT_SHARED,
     REQUEST_WINDOW,
-    PresentationResult,
     VenueRequest,
+    refusal,
     wallet_verdict,
 )
 from cardio.presentation_errors import PresentationReason
@@ -188,7 +188,7 @@ class Terminal:
                 f"The request was made for the venue {request.venue!r}, not for this terminal's "
                 f"({self.venue.name!r}); make the request for this venue."
             )
-        res = wallet_verdict(verifier, scanned, request_qr, now)
+        res = wallet_verdict(verifier, scanned, request, now)
         if res is None:
             return self.publish(verifier.verify_qr(scanned, now), "qr")
         if res.valid and (
@@ -196,7 +196,7 @@ class Terminal:
             (request is not None and not self._first_answer(request.nonce, now))
             or (request is None and need_request)
         ):
-            res = _refused(PresentationReason.WRONG_NONCE, res)
+            res = refusal(PresentationReason.WRONG_NONCE, res.format)
         return self.publish(res, "qr", None if request is None else request.items)
 
     def _first_answer(self, nonce: str, now: float) -> bool:
@@ -245,10 +245,6 @@ class Terminal:
             "sync": self.sync.status(),
             "warnings": self.sync.warnings(),
         }
-
-
-def _refused(reason: PresentationReason, res: PresentationResult) -> PresentationResult:
-    return PresentationResult(reason.verdict, reason.sentence, reason=reason, format=res.format)
 
 
 def _presentation(
